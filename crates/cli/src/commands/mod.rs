@@ -1,0 +1,32 @@
+//! Sub-commands of `switchboard`, one module each.
+
+mod map;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Switchboard: a universal connector framework driven by JSON descriptors.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate descriptor files or directories; prints every problem with its JSON pointer.
+    Validate(validate::Args),
+    /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
+    Map(map::Args),
+}
+
+/// Runs the parsed command; the exit code says whether it succeeded.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Map(args) => map::run(args),
+    }
+}

@@ -1,0 +1,388 @@
+//! The field mapping engine: turns raw items into [`NormalisedSignal`]s as a descriptor's
+//! `fieldMapping` says, reporting ignored items and per-item errors without aborting the rest.
+
+pub mod condition;
+pub mod timestamp;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::descriptor::Issue;
+use crate::descriptor::model::{FieldMappingDescriptor, OneOrMany, Priority, TimestampFormat};
+use crate::jsonpath::{CompiledPath, collect_strings, scalar_text};
+use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
+use crate::template::{Segment, Template};
+use condition::{CompiledCondition, ConditionParts};
+
+/// Who and what a mapping run is for.
+#[derive(Debug, Clone)]
+pub struct MapContext<'a> {
+    /// Connector id (the signal's `source`).
+    pub connector_id: &'a str,
+    /// Project of the instance.
+    pub project_id: &'a str,
+    /// Webhook or polling.
+    pub ingestion: IngestionKind,
+    /// The webhook event type, when known.
+    pub event_type: Option<&'a str>,
+    /// When Switchboard received the payload.
+    pub received_at: DateTime<Utc>,
+}
+
+/// The outcome of mapping one payload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MapReport {
+    /// Items that became signals.
+    pub signals: Vec<NormalisedSignal>,
+    /// Items that matched no signal type rule (or an event type the connector does not handle).
+    pub ignored: Vec<IgnoredItem>,
+    /// Items that could not be mapped.
+    pub errors: Vec<ItemError>,
+}
+
+/// An item that is not a signal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IgnoredItem {
+    /// Position of the item in the payload's items.
+    pub index: usize,
+    /// The item's id, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Why it was ignored.
+    pub reason: String,
+}
+
+/// An item that could not be mapped.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error("item {index}{}: {field} {path:?}: {message}", external_id.as_ref().map(|id| format!(" (id {id})")).unwrap_or_default())]
+pub struct ItemError {
+    /// Position of the item in the payload's items.
+    pub index: usize,
+    /// The item's id, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The mapping field that failed (`idPath`, `timestampPath`).
+    pub field: String,
+    /// The JSONPath that was evaluated.
+    pub path: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// A payload-level mapping failure: no item could even be extracted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MapError {
+    /// `itemsPath` selected nothing.
+    #[error("itemsPath {0:?} matched nothing in the payload")]
+    NoItems(String),
+}
+
+#[derive(Debug, Clone)]
+struct TypeRule {
+    condition: CompiledCondition,
+    event_types: Option<Vec<String>>,
+    signal_type: String,
+}
+
+/// A compiled `fieldMapping`.
+#[derive(Debug, Clone)]
+pub struct FieldMapper {
+    items: CompiledPath,
+    id: CompiledPath,
+    timestamp: CompiledPath,
+    timestamp_format: TimestampFormat,
+    summary: Vec<SummaryPart>,
+    type_rules: Vec<TypeRule>,
+    priority_rules: Vec<(CompiledCondition, Priority)>,
+    participants: Vec<CompiledPath>,
+    tags: Vec<CompiledPath>,
+    related_items: Vec<CompiledPath>,
+    url: Option<CompiledPath>,
+    raw_fields: Vec<(String, CompiledPath)>,
+}
+
+#[derive(Debug, Clone)]
+enum SummaryPart {
+    Literal(String),
+    Field(CompiledPath),
+}
+
+/// Collects issues while compiling, so every problem of a descriptor is reported at once.
+pub(crate) struct IssueSink<'a>(pub(crate) &'a mut Vec<Issue>);
+
+impl IssueSink<'_> {
+    pub(crate) fn path(&mut self, source: &str, pointer: String) -> Option<CompiledPath> {
+        CompiledPath::parse(source).map_err(|e| self.0.push(Issue::new(pointer, e))).ok()
+    }
+
+    fn paths(&mut self, spec: Option<&OneOrMany>, pointer: &str) -> Vec<CompiledPath> {
+        match spec {
+            None => Vec::new(),
+            Some(OneOrMany::One(p)) => self.path(p, pointer.to_owned()).into_iter().collect(),
+            Some(OneOrMany::Many(ps)) => {
+                ps.iter().enumerate().filter_map(|(i, p)| self.path(p, format!("{pointer}/{i}"))).collect()
+            }
+        }
+    }
+
+    fn condition(&mut self, parts: ConditionParts<'_>, pointer: &str) -> Option<CompiledCondition> {
+        CompiledCondition::compile(parts, pointer).map_err(|mut e| self.0.append(&mut e)).ok()
+    }
+}
+
+impl FieldMapper {
+    /// Compiles a mapping found at `pointer`; `event_types` are the webhook event types the
+    /// connector handles (rules may only be restricted to those).
+    pub fn compile(
+        spec: &FieldMappingDescriptor,
+        pointer: &str,
+        event_types: Option<&[String]>,
+    ) -> Result<Self, Vec<Issue>> {
+        let mut issues = Vec::new();
+        let mut sink = IssueSink(&mut issues);
+        let items = sink.path(&spec.items_path, format!("{pointer}/itemsPath"));
+        let id = sink.path(&spec.id_path, format!("{pointer}/idPath"));
+        let timestamp = sink.path(&spec.timestamp_path, format!("{pointer}/timestampPath"));
+        let summary = compile_summary(&spec.summary_template, &format!("{pointer}/summaryTemplate"), sink.0);
+        let mut sink = IssueSink(&mut issues);
+
+        if spec.signal_type_rules.is_empty() {
+            sink.0.push(Issue::new(format!("{pointer}/signalTypeRules"), "at least one signal type rule is required"));
+        }
+        let mut type_rules = Vec::new();
+        for (i, rule) in spec.signal_type_rules.iter().enumerate() {
+            let rule_pointer = format!("{pointer}/signalTypeRules/{i}");
+            let parts = ConditionParts {
+                when: rule.when.as_deref(),
+                operator: rule.operator,
+                value: rule.value.as_ref(),
+                all: rule.all.as_deref(),
+                any: rule.any.as_deref(),
+            };
+            let condition = sink.condition(parts, &rule_pointer);
+            let restricted: Option<Vec<String>> =
+                rule.event_type.as_ref().map(|e| e.paths().into_iter().map(str::to_owned).collect());
+            if let Some(restricted) = &restricted {
+                for (j, event) in restricted.iter().enumerate() {
+                    let known = event_types.is_some_and(|known| known.is_empty() || known.contains(event));
+                    if !known {
+                        let at = match rule.event_type {
+                            Some(OneOrMany::Many(_)) => format!("{rule_pointer}/eventType/{j}"),
+                            _ => format!("{rule_pointer}/eventType"),
+                        };
+                        sink.0.push(Issue::new(at, format!("event type {event:?} is not in the webhook's eventTypes")));
+                    }
+                }
+            }
+            if rule.then.trim().is_empty() {
+                sink.0.push(Issue::new(format!("{rule_pointer}/then"), "signal type must not be empty"));
+            }
+            if let Some(condition) = condition {
+                type_rules.push(TypeRule { condition, event_types: restricted, signal_type: rule.then.clone() });
+            }
+        }
+        let mut priority_rules = Vec::new();
+        for (i, rule) in spec.priority_mapping.iter().enumerate() {
+            let parts = ConditionParts {
+                when: rule.when.as_deref(),
+                operator: rule.operator,
+                value: rule.value.as_ref(),
+                all: rule.all.as_deref(),
+                any: rule.any.as_deref(),
+            };
+            if let Some(c) = sink.condition(parts, &format!("{pointer}/priorityMapping/{i}")) {
+                priority_rules.push((c, rule.then));
+            }
+        }
+        let participants = sink.paths(spec.participants_path.as_ref(), &format!("{pointer}/participantsPath"));
+        let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
+        let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
+        let url = spec.url_path.as_ref().and_then(|p| sink.path(p, format!("{pointer}/urlPath")));
+        let mut raw_fields = Vec::new();
+        for (i, field) in spec.raw_fields.iter().enumerate() {
+            match CompiledPath::parse_field(field) {
+                Ok(p) => raw_fields.push((field.clone(), p)),
+                Err(e) => sink.0.push(Issue::new(format!("{pointer}/rawFields/{i}"), e)),
+            }
+        }
+        match (items, id, timestamp, summary) {
+            (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
+                items,
+                id,
+                timestamp,
+                timestamp_format: spec.timestamp_format.unwrap_or(TimestampFormat::Auto),
+                summary,
+                type_rules,
+                priority_rules,
+                participants,
+                tags,
+                related_items,
+                url,
+                raw_fields,
+            }),
+            _ => Err(issues),
+        }
+    }
+
+    /// Extracts the items of a payload: each element of a single selected array, or each
+    /// selected node.
+    pub fn items<'v>(&self, payload: &'v Value) -> Result<Vec<&'v Value>, MapError> {
+        let nodes = self.items.query(payload);
+        match nodes.as_slice() {
+            [] => Err(MapError::NoItems(self.items.as_str().to_owned())),
+            [Value::Array(items)] => Ok(items.iter().collect()),
+            _ => Ok(nodes),
+        }
+    }
+
+    /// The item id, when the item has one (used for reporting and checkpoints).
+    pub fn external_id(&self, item: &Value) -> Option<String> {
+        self.id.first(item).and_then(scalar_text)
+    }
+
+    /// Maps every item of a payload.
+    pub fn map_payload(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let mut report = MapReport::default();
+        for (index, item) in self.items(payload)?.into_iter().enumerate() {
+            match self.map_item(index, item, ctx) {
+                Ok(Some(signal)) => report.signals.push(signal),
+                Ok(None) => report.ignored.push(IgnoredItem {
+                    index,
+                    external_id: self.external_id(item),
+                    reason: "no signal type rule matched".to_owned(),
+                }),
+                Err(e) => report.errors.push(e),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Maps one item: `Ok(None)` when no signal type rule matches.
+    pub fn map_item(
+        &self,
+        index: usize,
+        item: &Value,
+        ctx: &MapContext<'_>,
+    ) -> Result<Option<NormalisedSignal>, ItemError> {
+        let error = |field: &str, path: &CompiledPath, message: String| ItemError {
+            index,
+            external_id: self.external_id(item),
+            field: field.to_owned(),
+            path: path.as_str().to_owned(),
+            message,
+        };
+        let external_id = match self.id.first(item) {
+            None => return Err(error("idPath", &self.id, "no value at this path".to_owned())),
+            Some(v) => scalar_text(v)
+                .ok_or_else(|| error("idPath", &self.id, "the id must be a string or a number".to_owned()))?,
+        };
+        let Some(signal_type) = self.signal_type(item, ctx.event_type) else {
+            return Ok(None);
+        };
+        let raw_time = self
+            .timestamp
+            .first(item)
+            .ok_or_else(|| error("timestampPath", &self.timestamp, "no value at this path".to_owned()))?;
+        let time = timestamp::parse_timestamp(raw_time, self.timestamp_format)
+            .map_err(|m| error("timestampPath", &self.timestamp, m))?;
+        let timestamp = rfc3339(time);
+        let id = signal_id(ctx.connector_id, ctx.project_id, &external_id, &timestamp, signal_type);
+        Ok(Some(NormalisedSignal {
+            id,
+            source: ctx.connector_id.to_owned(),
+            project_id: ctx.project_id.to_owned(),
+            external_id,
+            signal_type: signal_type.to_owned(),
+            timestamp,
+            received_at: rfc3339(ctx.received_at),
+            summary: self.summary(item),
+            priority: self.priority_rules.iter().find(|(c, _)| c.matches(item)).map(|(_, p)| *p),
+            participants: strings(&self.participants, item),
+            tags: strings(&self.tags, item),
+            related_items: strings(&self.related_items, item),
+            url: self.url.as_ref().and_then(|p| p.first(item)).and_then(scalar_text),
+            ingestion: ctx.ingestion,
+            event_type: ctx.event_type.map(str::to_owned),
+            raw: self.raw(item),
+        }))
+    }
+
+    fn signal_type(&self, item: &Value, event_type: Option<&str>) -> Option<&str> {
+        self.type_rules
+            .iter()
+            .find(|rule| {
+                let event_ok = match (&rule.event_types, event_type) {
+                    (None, _) => true,
+                    (Some(allowed), Some(event)) => allowed.iter().any(|a| a == event),
+                    (Some(_), None) => false,
+                };
+                event_ok && rule.condition.matches(item)
+            })
+            .map(|rule| rule.signal_type.as_str())
+    }
+
+    fn summary(&self, item: &Value) -> String {
+        let mut out = String::new();
+        for part in &self.summary {
+            match part {
+                SummaryPart::Literal(text) => out.push_str(text),
+                SummaryPart::Field(path) => {
+                    let mut values = Vec::new();
+                    collect_strings(&path.query(item), &mut values);
+                    out.push_str(&values.join(", "));
+                }
+            }
+        }
+        out
+    }
+
+    fn raw(&self, item: &Value) -> Map<String, Value> {
+        let mut raw = Map::new();
+        for (key, path) in &self.raw_fields {
+            let mut nodes = path.query(item);
+            let value = match nodes.len() {
+                0 => continue,
+                1 => nodes.remove(0).clone(),
+                _ => Value::Array(nodes.into_iter().cloned().collect()),
+            };
+            raw.insert(key.clone(), value);
+        }
+        raw
+    }
+}
+
+fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Option<Vec<SummaryPart>> {
+    let parsed = match Template::parse(template) {
+        Ok(t) => t,
+        Err(e) => {
+            issues.push(Issue::new(pointer, e));
+            return None;
+        }
+    };
+    let mut parts = Vec::new();
+    let mut ok = true;
+    for segment in parsed.segments() {
+        match segment {
+            Segment::Literal(text) => parts.push(SummaryPart::Literal(text.clone())),
+            Segment::Placeholder(name) => match CompiledPath::parse_field(name) {
+                Ok(p) => parts.push(SummaryPart::Field(p)),
+                Err(e) => {
+                    ok = false;
+                    issues.push(Issue::new(pointer, e));
+                }
+            },
+        }
+    }
+    ok.then_some(parts)
+}
+
+fn strings(paths: &[CompiledPath], item: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in paths {
+        collect_strings(&path.query(item), &mut out);
+    }
+    out
+}
