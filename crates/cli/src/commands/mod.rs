@@ -1,6 +1,7 @@
 //! Sub-commands of `switchboard`, one module each.
 
 mod map;
+mod schema;
 mod validate;
 
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ enum Command {
     Validate(validate::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
+    /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
+    Schema(schema::Args),
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -28,5 +31,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Map(args) => map::run(args),
+        Command::Schema(args) => schema::run(args),
     }
 }

@@ -549,7 +549,8 @@ pub struct FieldMappingDescriptor {
     /// How the timestamp is written (extension; default `auto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<TimestampFormat>,
-    /// Summary template: `{{field.path}}` relative to the item, `{{$...}}` a full JSONPath.
+    /// Summary template: `{{field.path}}` is a dotted path relative to the item, `{{$...}}` a full
+    /// JSONPath (where `$` is the item, as in every path of a field mapping).
     pub summary_template: String,
     /// Ordered rules; the first that matches gives the signal type.
     pub signal_type_rules: Vec<SignalTypeRule>,

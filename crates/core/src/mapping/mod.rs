@@ -91,6 +91,9 @@ struct TypeRule {
 #[derive(Debug, Clone)]
 pub struct FieldMapper {
     items: CompiledPath,
+    /// For an `itemsPath` ending in `[*]` / `.*`: the container it iterates, so that an empty
+    /// container (no items) can be told apart from a missing one (a malformed response).
+    items_container: Option<CompiledPath>,
     id: CompiledPath,
     timestamp: CompiledPath,
     timestamp_format: TimestampFormat,
@@ -210,6 +213,7 @@ impl FieldMapper {
         }
         match (items, id, timestamp, summary) {
             (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
+                items_container: container_of(&spec.items_path),
                 items,
                 id,
                 timestamp,
@@ -232,6 +236,7 @@ impl FieldMapper {
     pub fn items<'v>(&self, payload: &'v Value) -> Result<Vec<&'v Value>, MapError> {
         let nodes = self.items.query(payload);
         match nodes.as_slice() {
+            [] if self.items_container.as_ref().is_some_and(|c| c.first(payload).is_some()) => Ok(Vec::new()),
             [] => Err(MapError::NoItems(self.items.as_str().to_owned())),
             [Value::Array(items)] => Ok(items.iter().collect()),
             _ => Ok(nodes),
@@ -377,6 +382,13 @@ fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Op
         }
     }
     ok.then_some(parts)
+}
+
+/// The path of the container a wildcard `itemsPath` iterates (`$.items[*]` → `$.items`).
+fn container_of(items_path: &str) -> Option<CompiledPath> {
+    let trimmed = items_path.trim_end();
+    let parent = trimmed.strip_suffix("[*]").or_else(|| trimmed.strip_suffix(".*"))?;
+    CompiledPath::parse(parent).ok()
 }
 
 fn strings(paths: &[CompiledPath], item: &Value) -> Vec<String> {
