@@ -32,3 +32,40 @@ fn schema_prints_the_committed_schema() {
     let committed = std::fs::read_to_string(repo().join("descriptors/descriptor.schema.json")).expect("exists");
     assert_eq!(text(&out.stdout), committed);
 }
+
+#[test]
+fn validate_accepts_every_built_in_descriptor() {
+    let out = switchboard(&["validate", "descriptors/"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().filter(|l| l.starts_with("ok ")).count(), 10);
+}
+
+fn map_github_pr(fixture: &str, event: &str) -> (Vec<serde_json::Value>, String) {
+    let payload = format!("tests/fixtures/github-prs/{fixture}");
+    let out = switchboard(&["map", "--descriptor", "descriptors/github-prs.json", "--payload", &payload, "--event", event]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let signals = text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON signal per line")).collect();
+    (signals, text(&out.stderr))
+}
+
+#[test]
+fn map_turns_github_pull_request_events_into_signals() {
+    for (fixture, event, expected) in [
+        ("pull_request.opened.json", "pull_request", "pr_opened"),
+        ("pull_request.closed.merged.json", "pull_request", "pr_merged"),
+        ("pull_request_review.submitted.json", "pull_request_review", "pr_reviewed"),
+    ] {
+        let (signals, _) = map_github_pr(fixture, event);
+        assert_eq!(signals.len(), 1, "{fixture}");
+        assert_eq!(signals[0]["signalType"], expected, "{fixture}");
+        assert_eq!(signals[0]["source"], "github-prs");
+        assert_eq!(signals[0]["eventType"], event);
+    }
+}
+
+#[test]
+fn map_reports_an_unhandled_event_type_as_ignored() {
+    let (signals, stderr) = map_github_pr("push.json", "push");
+    assert!(signals.is_empty());
+    assert!(stderr.contains("ignored:") && stderr.contains("\\\"push\\\" is not handled"), "{stderr}");
+}
