@@ -42,9 +42,11 @@ fn validate_accepts_every_built_in_descriptor() {
 
 fn map_github_pr(fixture: &str, event: &str) -> (Vec<serde_json::Value>, String) {
     let payload = format!("tests/fixtures/github-prs/{fixture}");
-    let out = switchboard(&["map", "--descriptor", "descriptors/github-prs.json", "--payload", &payload, "--event", event]);
+    let out =
+        switchboard(&["map", "--descriptor", "descriptors/github-prs.json", "--payload", &payload, "--event", event]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let signals = text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON signal per line")).collect();
+    let signals =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON signal per line")).collect();
     (signals, text(&out.stderr))
 }
 

@@ -179,3 +179,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn join_separators_and_url_templates_render_as_written() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/summaryTemplate", json!("{{key}} {{labels|join:+}}{{labels|join:}}"));
+    set(&mut doc, "/fieldMapping/urlPath", json!("$.missing"));
+    set(&mut doc, "/fieldMapping/urlTemplate", json!("https://t.example/{{key}}/{{assignee.name}}"));
+    let d = Descriptor::from_value(&doc, "sample").expect("valid");
+    let report = map(&d, &page(), IngestionKind::Polling, None);
+    assert_eq!(report.signals[0].summary, "T-1 bug+minorbugminor");
+    assert_eq!(report.signals[0].url.as_deref(), Some("https://t.example/T-1/ann"));
+    // T-2 has no assignee: no half-built link.
+    assert_eq!(report.signals[1].url, None);
+}
