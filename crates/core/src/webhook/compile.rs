@@ -159,7 +159,7 @@ fn hmac_scheme(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Schem
 fn layout(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Layout> {
     let format = spec.signature_format.clone().unwrap_or(SignatureFormat::Plain);
     if spec.prefix.is_some() && format != SignatureFormat::Plain {
-        issues.push("prefix", "applies to plain signatures only; keyValue and list entries carry their own key");
+        issues.push("prefix", "applies to plain signatures only; key_value and list entries carry their own key");
     }
     let before = issues.list.len();
     let layout = match format {
@@ -215,7 +215,7 @@ fn timestamp_rule(
             if content.is_some_and(|c| c.uses(Piece::Timestamp)) {
                 issues.push(
                     "signedContent",
-                    "uses {timestamp}, which needs timestampHeader or a keyValue signatureFormat with timestampKey",
+                    "uses {timestamp}, which needs timestampHeader or a key_value signatureFormat with timestampKey",
                 );
             }
             if spec.tolerance_seconds.is_some() {
