@@ -72,7 +72,11 @@ fn flipping_any_bit_of_a_signature_timestamp_or_id_header_is_rejected() {
                     }
                     let headers = with_header(&v, name, &mutated);
                     let result = v.verify_with(&headers, v.body, &[v.secret], v.now);
-                    assert!(result.is_err(), "{}: {name} byte {index} bit {bit} ({mutated:?}) still verifies", v.provider);
+                    assert!(
+                        result.is_err(),
+                        "{}: {name} byte {index} bit {bit} ({mutated:?}) still verifies",
+                        v.provider
+                    );
                 }
             }
         }
@@ -133,13 +137,17 @@ fn github_vector_from_octokit_webhooks_methods_verifies() {
         "sha256=e3eccac34c43c7dc1cbb905488b1b81347fcc700a7b025697a9d07862256023f",
     )]);
     assert_eq!(github.verify_with(&headers, b"{\n  \"foo\": \"bar\"\n}\n", &["mysecret"], 0), Ok(()));
-    assert_eq!(github.verify_with(&headers, b"{\n  \"foo\": \"bar\"\n}\n", &["foo"], 0), Err(VerifyError::NoSignatureMatched));
+    assert_eq!(
+        github.verify_with(&headers, b"{\n  \"foo\": \"bar\"\n}\n", &["foo"], 0),
+        Err(VerifyError::NoSignatureMatched)
+    );
 }
 
 #[test]
 fn github_header_without_its_sha256_prefix_is_malformed() {
     let github = vector("GitHub");
-    let headers = Headers::new([("X-Hub-Signature-256", "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")]);
+    let headers =
+        Headers::new([("X-Hub-Signature-256", "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")]);
     let error = github.verify_with(&headers, github.body, &[github.secret], 0).unwrap_err();
     assert_eq!(error.to_string(), "header X-Hub-Signature-256 is malformed: it does not start with \"sha256=\"");
 }
@@ -155,7 +163,10 @@ fn stripe_header_signed_with_old_and_new_secrets_verifies_with_either() {
     for secret in ["whsec_test_secret", "whsec_test_secret_rolled_key"] {
         assert_eq!(stripe.verify_with(&headers, STRIPE_BODY, &[secret], stripe.now), Ok(()), "{secret}");
     }
-    assert_eq!(stripe.verify_with(&headers, STRIPE_BODY, &[WRONG_SECRET], stripe.now), Err(VerifyError::NoSignatureMatched));
+    assert_eq!(
+        stripe.verify_with(&headers, STRIPE_BODY, &[WRONG_SECRET], stripe.now),
+        Err(VerifyError::NoSignatureMatched)
+    );
 }
 
 #[test]
@@ -199,7 +210,10 @@ fn standard_webhooks_secret_is_accepted_with_or_without_its_whsec_prefix() {
     // standard-webhooks libraries/go/webhook_test.go TestWebhookPrefix.
     let standard = vector("Standard Webhooks");
     assert_eq!(standard.verify(&["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]), Ok(()));
-    assert_eq!(standard.verify(&["whsec_not base64!"]), Err(VerifyError::UnusableSecret("it is not a whsec_ secret (whsec_ followed by base64)")));
+    assert_eq!(
+        standard.verify(&["whsec_not base64!"]),
+        Err(VerifyError::UnusableSecret("it is not a whsec_ secret (whsec_ followed by base64)"))
+    );
 }
 
 #[test]
@@ -215,7 +229,10 @@ fn pagerduty_header_with_several_signatures_verifies_when_any_matches() {
         "X-PagerDuty-Signature",
         "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5",
     )]);
-    assert_eq!(pagerduty.verify_with(&mismatch, PAGERDUTY_BODY, &[pagerduty.secret], 0), Err(VerifyError::NoSignatureMatched));
+    assert_eq!(
+        pagerduty.verify_with(&mismatch, PAGERDUTY_BODY, &[pagerduty.secret], 0),
+        Err(VerifyError::NoSignatureMatched)
+    );
 }
 
 #[test]
@@ -300,8 +317,8 @@ fn documented_schemes(markdown: &str) -> BTreeMap<String, Value> {
         } else if line.trim() == "```json" && provider.is_some() {
             block = Some(String::new());
         } else if line.trim() == "```" && block.is_some() {
-            let json = block.take().unwrap();
-            let name = provider.take().unwrap();
+            let json = block.take().expect("inside a block");
+            let name = provider.take().expect("under a heading");
             let value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("docs: {name}: invalid JSON: {e}"));
             schemes.insert(name, value);
         } else if let Some(block) = block.as_mut() {
@@ -322,6 +339,6 @@ fn from_webhook_secret(keyword: VerificationKeyword, header: &str, algorithm: &s
         "algorithm": algorithm,
         "credentialFields": [{ "key": "webhookSecret", "label": "Webhook secret", "type": "password", "required": true }]
     }))
-    .unwrap();
-    Verifier::from_webhook_secret(keyword, &config, "/ingestion/webhook/verification").unwrap()
+    .expect("a webhook_secret config");
+    Verifier::from_webhook_secret(keyword, &config, "/ingestion/webhook/verification").expect("a verifier")
 }

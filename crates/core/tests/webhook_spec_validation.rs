@@ -29,9 +29,9 @@ fn slack(overrides: Value) -> Value {
         "signedContent": "v0:{timestamp}:{body}",
         "timestampHeader": "X-Slack-Request-Timestamp"
     });
-    for (key, value) in overrides.as_object().unwrap() {
+    for (key, value) in overrides.as_object().expect("overrides are an object") {
         if value.is_null() {
-            spec.as_object_mut().unwrap().remove(key);
+            spec.as_object_mut().expect("the scheme is an object").remove(key);
         } else {
             spec[key] = value.clone();
         }
@@ -57,7 +57,12 @@ fn an_unknown_secret_field_is_reported_with_the_declared_ones() {
 #[test]
 fn unknown_or_unclosed_placeholders_are_reported() {
     let unknown = issues(slack(json!({ "signedContent": "v0:{ts}:{body}" })));
-    assert_eq!(unknown, [format!("{AT}/signedContent: unknown placeholder {{ts}} (placeholders: {{body}}, {{timestamp}}, {{id}}, {{url}})")]);
+    assert_eq!(
+        unknown,
+        [format!(
+            "{AT}/signedContent: unknown placeholder {{ts}} (placeholders: {{body}}, {{timestamp}}, {{id}}, {{url}})"
+        )]
+    );
     let unclosed = issues(slack(json!({ "signedContent": "v0:{timestamp:{body}" })));
     assert_eq!(unclosed.len(), 1);
     assert!(unclosed[0].starts_with(&format!("{AT}/signedContent: unknown placeholder")), "{unclosed:?}");
@@ -77,17 +82,24 @@ fn signed_content_must_include_the_body() {
 fn a_signed_timestamp_needs_a_source_and_a_source_must_be_signed() {
     assert_eq!(
         issues(slack(json!({ "timestampHeader": null }))),
-        [format!("{AT}/signedContent: uses {{timestamp}}, which needs timestampHeader or a key_value signatureFormat with timestampKey")]
+        [format!(
+            "{AT}/signedContent: uses {{timestamp}}, which needs timestampHeader or a key_value signatureFormat with timestampKey"
+        )]
     );
     assert_eq!(
         issues(slack(json!({ "signedContent": "{body}" }))),
-        [format!("{AT}/timestampHeader: the timestamp is not in signedContent, so it is not authenticated; add {{timestamp}} to signedContent")]
+        [format!(
+            "{AT}/timestampHeader: the timestamp is not in signedContent, so it is not authenticated; add {{timestamp}} to signedContent"
+        )]
     );
     let both = issues(slack(json!({
         "prefix": null,
         "signatureFormat": { "type": "key_value", "signatureKey": "v1", "timestampKey": "t" }
     })));
-    assert_eq!(both, [format!("{AT}/timestampHeader: conflicts with signatureFormat.timestampKey; keep one timestamp source")]);
+    assert_eq!(
+        both,
+        [format!("{AT}/timestampHeader: conflicts with signatureFormat.timestampKey; keep one timestamp source")]
+    );
 }
 
 #[test]
@@ -156,7 +168,10 @@ fn a_prefix_only_applies_to_plain_headers() {
         "prefix": "v1=",
         "signatureFormat": { "type": "key_value", "signatureKey": "v1" }
     }));
-    assert_eq!(found, [format!("{AT}/prefix: applies to plain signatures only; key_value and list entries carry their own key")]);
+    assert_eq!(
+        found,
+        [format!("{AT}/prefix: applies to plain signatures only; key_value and list entries carry their own key")]
+    );
 }
 
 #[test]
@@ -184,7 +199,10 @@ fn header_layout_keys_and_separators_must_be_usable() {
     }));
     assert_eq!(
         list,
-        [format!("{AT}/signatureFormat/separator: must not be empty"), format!("{AT}/signatureFormat/versionPrefix: must not be empty")]
+        [
+            format!("{AT}/signatureFormat/separator: must not be empty"),
+            format!("{AT}/signatureFormat/versionPrefix: must not be empty")
+        ]
     );
 }
 
@@ -219,8 +237,10 @@ fn every_problem_is_reported_at_once() {
 #[test]
 fn webhook_secret_form_reports_unusable_configuration() {
     let config = |algorithm: &str, fields: Value| -> WebhookSecretConfig {
-        serde_json::from_value(json!({ "signatureHeader": "X-Hub-Signature", "algorithm": algorithm, "credentialFields": fields }))
-            .unwrap()
+        serde_json::from_value(
+            json!({ "signatureHeader": "X-Hub-Signature", "algorithm": algorithm, "credentialFields": fields }),
+        )
+        .unwrap()
     };
     let field = json!([{ "key": "secret", "label": "Secret", "type": "password", "required": true }]);
     let message = |keyword, config: &WebhookSecretConfig| -> Vec<String> {
@@ -281,7 +301,8 @@ fn descriptor(verification: Value) -> Value {
 
 #[test]
 fn a_descriptor_with_a_scheme_object_verifies_deliveries() {
-    let loaded = Descriptor::from_value(&descriptor(slack(json!({}))), "slack.json").unwrap_or_else(|e| panic!("{e:?}"));
+    let loaded =
+        Descriptor::from_value(&descriptor(slack(json!({}))), "slack.json").unwrap_or_else(|e| panic!("{e:?}"));
     let verifier = loaded.webhook().and_then(|w| w.verifier.as_ref()).expect("a verifier");
     assert_eq!(verifier.secret_field(), "signingSecret");
     let slack = vector("Slack");

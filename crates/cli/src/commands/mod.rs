@@ -2,6 +2,7 @@
 
 mod map;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ enum Command {
     Validate(validate::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
+    /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
+    Verify(verify::Args),
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -28,5 +31,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Map(args) => map::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }

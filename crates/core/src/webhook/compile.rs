@@ -5,9 +5,7 @@ use crate::descriptor::model::{VerificationKeyword, WebhookSecretConfig};
 
 use super::signature_header::{Layout, Prefix};
 use super::signed_content::{Piece, SignedContent};
-use super::spec::{
-    HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
-};
+use super::spec::{HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec};
 use super::verifier::{HmacScheme, Scheme, TimestampRule, Verifier};
 
 /// Accepted clock skew when a scheme signs a timestamp and sets no `toleranceSeconds`.
@@ -197,10 +195,8 @@ fn timestamp_rule(
     content: Option<&SignedContent>,
     issues: &mut Issues<'_>,
 ) -> Option<TimestampRule> {
-    let in_signature_header = matches!(
-        &spec.signature_format,
-        Some(SignatureFormat::KeyValue { timestamp_key: Some(_), .. })
-    );
+    let in_signature_header =
+        matches!(&spec.signature_format, Some(SignatureFormat::KeyValue { timestamp_key: Some(_), .. }));
     let (source_field, header) = match (&spec.timestamp_header, in_signature_header) {
         (Some(_), true) => {
             issues.push("timestampHeader", "conflicts with signatureFormat.timestampKey; keep one timestamp source");

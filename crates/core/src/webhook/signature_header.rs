@@ -77,10 +77,9 @@ impl Layout {
                     let (key, entry) = (key.trim(), entry.trim());
                     if key == signature_key && !entry.is_empty() {
                         parsed.signatures.push(entry);
-                    } else if Some(key) == timestamp_key.as_deref() {
-                        if parsed.timestamp.replace(entry).is_some() {
-                            return Err(format!("it has several {key}= entries"));
-                        }
+                    } else if Some(key) == timestamp_key.as_deref() && parsed.timestamp.replace(entry).is_some() {
+                        // Two timestamps: which one is signed is ambiguous.
+                        return Err(format!("it has several {key}= entries"));
                     }
                 }
                 if parsed.signatures.is_empty() {

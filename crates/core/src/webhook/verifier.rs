@@ -76,7 +76,12 @@ impl Verifier {
     /// delivery signed with either verifies during a rotation; empty secrets are ignored.
     ///
     /// `now` is the current time, passed in so tests and replays control the clock.
-    pub fn verify(&self, request: &WebhookRequest<'_>, secrets: &[&str], now: DateTime<Utc>) -> Result<(), VerifyError> {
+    pub fn verify(
+        &self,
+        request: &WebhookRequest<'_>,
+        secrets: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<(), VerifyError> {
         let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
         if secrets.is_empty() {
             return Err(VerifyError::NoSecretConfigured);
@@ -90,7 +95,8 @@ impl Verifier {
 
 fn verify_token(headers: &Headers, header: &str, prefix: &Prefix, secrets: &[&str]) -> Result<(), VerifyError> {
     let value = required_header(headers, header)?;
-    let token = prefix.strip(value.trim()).ok_or_else(|| malformed(header, "it does not start with the expected prefix"))?;
+    let token =
+        prefix.strip(value.trim()).ok_or_else(|| malformed(header, "it does not start with the expected prefix"))?;
     // `ct_eq` on slices of different lengths is false; only the length can leak, and it is public.
     if secrets.iter().any(|secret| bool::from(token.as_bytes().ct_eq(secret.as_bytes()))) {
         Ok(())
@@ -102,7 +108,8 @@ fn verify_token(headers: &Headers, header: &str, prefix: &Prefix, secrets: &[&st
 impl HmacScheme {
     fn verify(&self, request: &WebhookRequest<'_>, secrets: &[&str], now: DateTime<Utc>) -> Result<(), VerifyError> {
         let headers = request.headers;
-        let parsed = self.layout.parse(required_header(headers, &self.header)?).map_err(|r| malformed(&self.header, r))?;
+        let parsed =
+            self.layout.parse(required_header(headers, &self.header)?).map_err(|r| malformed(&self.header, r))?;
         let timestamp = match &self.timestamp {
             None => None,
             Some(rule) => {
@@ -128,11 +135,8 @@ impl HmacScheme {
 
         let candidates = self.decode_signatures(&parsed.signatures);
         if candidates.is_empty() {
-            let reason = format!(
-                "it has no {} signature of {} bytes",
-                self.encoding.as_str(),
-                self.algorithm.digest_len()
-            );
+            let reason =
+                format!("it has no {} signature of {} bytes", self.encoding.as_str(), self.algorithm.digest_len());
             return Err(malformed(&self.header, reason));
         }
 
@@ -180,7 +184,12 @@ enum SignedMac {
 }
 
 impl SignedMac {
-    fn new(algorithm: HmacAlgorithm, key: &[u8], content: &SignedContent, values: &Values<'_>) -> Result<Self, VerifyError> {
+    fn new(
+        algorithm: HmacAlgorithm,
+        key: &[u8],
+        content: &SignedContent,
+        values: &Values<'_>,
+    ) -> Result<Self, VerifyError> {
         // HMAC accepts keys of any length, so this error cannot happen in practice.
         let invalid_key = |_| VerifyError::UnusableSecret("it is not a valid HMAC key");
         Ok(match algorithm {
