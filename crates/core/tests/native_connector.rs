@@ -22,7 +22,7 @@ impl Connector for EchoConnector {
     fn verify_webhook(&self, request: &WebhookRequest<'_>, secrets: &[&str]) -> Result<(), VerifyError> {
         match request.headers.get("X-Echo-Token") {
             Some(token) if secrets.contains(&token) => Ok(()),
-            _ => Err(VerifyError::Mismatch),
+            _ => Err(VerifyError::NoSignatureMatched),
         }
     }
 

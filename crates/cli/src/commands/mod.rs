@@ -3,6 +3,7 @@
 mod map;
 mod schema;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ enum Command {
     Map(map::Args),
     /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
     Schema(schema::Args),
+    /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
+    Verify(verify::Args),
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -32,5 +35,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::Map(args) => map::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
