@@ -8,6 +8,7 @@ pub mod connector;
 pub mod descriptor;
 pub mod jsonpath;
 pub mod mapping;
+pub mod ports;
 pub mod signal;
 pub mod template;
 pub mod webhook;
