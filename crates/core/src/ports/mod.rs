@@ -23,7 +23,9 @@ pub use checkpoints::{Checkpoint, CheckpointStore, stale_checkpoint};
 pub use dedup::{DedupOutcome, DedupStore};
 pub use descriptors::{DescriptorRecord, DescriptorRegistry};
 pub use error::StoreError;
-pub use instances::{HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance};
+pub use instances::{
+    HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
+};
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
 pub use queue::{
     ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, EntryFailure, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MessageQueue, QueueMessage,
@@ -32,3 +34,10 @@ pub use queue::{
 pub use secrets::{CredentialVersions, Credentials, SecretStore};
 pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};
 pub use stores::Stores;
+
+/// The current time at the precision every store keeps (milliseconds), so a record returned by
+/// a write equals the same record read back.
+pub fn store_now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::milliseconds(1)).unwrap_or(now)
+}

@@ -41,11 +41,8 @@ impl Credentials {
 
     /// Serialises to the JSON object stored in the secret (`{"apiKey": "..."}`).
     pub fn to_json(&self) -> SecretString {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .0
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.expose_secret().to_owned())))
-            .collect();
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.0.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.expose_secret().to_owned()))).collect();
         SecretString::from(serde_json::Value::Object(map).to_string())
     }
 
@@ -102,7 +99,8 @@ mod tests {
 
     #[test]
     fn debug_output_shows_keys_but_never_values() {
-        let credentials: Credentials = [("apiKey", "sk_live_very_secret"), ("user", "alice-hidden")].into_iter().collect();
+        let credentials: Credentials =
+            [("apiKey", "sk_live_very_secret"), ("user", "alice-hidden")].into_iter().collect();
         let versions = CredentialVersions { current: credentials.clone(), previous: Some(credentials) };
         let debug = format!("{versions:?} {:#?}", versions.current);
         assert!(debug.contains("apiKey"));

@@ -81,8 +81,12 @@ pub struct SyncRun {
 #[async_trait]
 pub trait StatsStore: Send + Sync {
     /// Adds `counts` to the instance's counters for the hour containing `at`.
-    async fn add_signal_counts(&self, key: &InstanceKey, at: DateTime<Utc>, counts: SignalCounts)
-    -> Result<(), StoreError>;
+    async fn add_signal_counts(
+        &self,
+        key: &InstanceKey,
+        at: DateTime<Utc>,
+        counts: SignalCounts,
+    ) -> Result<(), StoreError>;
 
     /// Hourly counts with `from <= hour < to`, oldest first; hours without counts are absent.
     async fn signal_counts(
