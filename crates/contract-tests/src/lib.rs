@@ -1,7 +1,7 @@
 //! The storage contract: one generic test suite per port. Every adapter crate runs all of it
 //! against its own backend with [`contract_tests!`], so SQLite and AWS behave the same.
 //!
-//! ```ignore
+//! ```text
 //! struct MyBackend;
 //! #[async_trait::async_trait]
 //! impl switchboard_contract_tests::Backend for MyBackend { /* fresh stores, fresh queues */ }

@@ -329,9 +329,9 @@ pub async fn two_concurrent_lease_holders_exactly_one_wins(backend: &impl Backen
 pub async fn an_expired_lease_can_be_taken_over_and_the_old_holder_cannot_renew(backend: &impl Backend) {
     let stores = backend.stores().await;
     let key = InstanceKey::new("p1", GITHUB);
-    assert!(stores.leases.acquire_lease(&key, "crashed", Duration::from_millis(300)).await.unwrap().is_some());
+    assert!(stores.leases.acquire_lease(&key, "crashed", Duration::from_secs(1)).await.unwrap().is_some());
     assert!(stores.leases.acquire_lease(&key, "successor", Duration::from_secs(60)).await.unwrap().is_none());
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     let lease = stores.leases.acquire_lease(&key, "successor", Duration::from_secs(60)).await.unwrap();
     assert_eq!(lease.map(|l| l.holder).as_deref(), Some("successor"));
     let err = stores.leases.renew_lease(&key, "crashed", Duration::from_secs(60)).await.unwrap_err();
@@ -375,8 +375,9 @@ pub async fn inserting_a_dedup_key_twice_reports_a_duplicate(backend: &impl Back
 /// After its TTL a key counts as new again.
 pub async fn an_expired_dedup_key_is_accepted_again(backend: &impl Backend) {
     let stores = backend.stores().await;
-    assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_millis(300)).await.unwrap(), DedupOutcome::Inserted);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(1)).await.unwrap(), DedupOutcome::Inserted);
+    assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(1)).await.unwrap(), DedupOutcome::Duplicate);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(60)).await.unwrap(), DedupOutcome::Inserted);
     assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(60)).await.unwrap(), DedupOutcome::Duplicate);
 }

@@ -19,7 +19,7 @@ impl DedupStore for SqliteStore {
         let id = id.to_owned();
         let now = now_ms();
         let expires = now.saturating_add(millis(ttl));
-        let purge = self.dedup_inserts.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
+        let purge = self.dedup_inserts.fetch_add(1, Ordering::Relaxed).is_multiple_of(PURGE_EVERY);
         self.db
             .call("recording a dedup key", move |conn| {
                 if purge {

@@ -1,6 +1,9 @@
 //! The storage contract suite against SQLite, plus what only the embedded store promises:
 //! no plaintext credential in the database files, and migrations that survive a reopen.
 
+// Test setup helpers unwrap too: a broken setup is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::sync::Arc;
 
