@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
@@ -122,7 +123,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
         .table_name(table)
         .wait(Duration::from_secs(120))
         .await
-        .map_err(|e| backend("waiting for the table", e))?;
+        .map_err(|e| BootstrapError(format!("waiting for table {table}: {}", DisplayErrorContext(&e))))?;
     let status = client
         .describe_time_to_live()
         .table_name(table)
