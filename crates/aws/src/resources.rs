@@ -13,11 +13,13 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use switchboard_core::ports::{INGEST_QUEUE, SIGNALS_QUEUE};
+
 use crate::error::backend;
 use crate::keys::{GSI2, GSI2PK, GSI2SK, PK, SK, TTL_ATTRIBUTE};
 
 /// Receives before a message moves to its dead-letter queue (`maxReceiveCount`).
-pub const MAX_RECEIVE_COUNT: u32 = 5;
+pub const MAX_RECEIVE_COUNT: u32 = switchboard_core::ports::DEFAULT_MAX_RECEIVES;
 /// Ingest queue visibility timeout: six times the normaliser's 30 s timeout, as AWS advises.
 pub const INGEST_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(180);
 /// Signals queue visibility timeout.
@@ -46,12 +48,12 @@ impl ResourceNames {
 
     /// `switchboard-{stage}-ingest`.
     pub fn ingest_queue(&self) -> String {
-        format!("switchboard-{}-ingest", self.stage)
+        format!("switchboard-{}-{INGEST_QUEUE}", self.stage)
     }
 
     /// `switchboard-{stage}-signals`.
     pub fn signals_queue(&self) -> String {
-        format!("switchboard-{}-signals", self.stage)
+        format!("switchboard-{}-{SIGNALS_QUEUE}", self.stage)
     }
 
     /// `{queue}-dlq`.

@@ -69,7 +69,10 @@ impl SecretCipher {
     pub fn from_key_file(path: &Path) -> Result<Self, KeyError> {
         let io_err = |source| KeyError::Io { path: path.display().to_string(), source };
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_base64(&SecretString::from(text), &path.display().to_string()),
+            Ok(text) => {
+                warn_if_shared(path);
+                Self::from_base64(&SecretString::from(text), &path.display().to_string())
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 let key = Aes256Gcm::generate_key(OsRng);
                 let text = SecretString::from(BASE64.encode(key.as_slice()));
@@ -129,6 +132,21 @@ impl SecretCipher {
 
 fn associated_data(key: &InstanceKey) -> Vec<u8> {
     format!("switchboard-secret-v1\0{}\0{}", key.project_id, key.connector_id).into_bytes()
+}
+
+/// Warns when others than the owner may read the key file.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), "the secret key file is readable by other users; chmod 600 it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Creates `path` (failing if it exists) readable and writable by its owner only.

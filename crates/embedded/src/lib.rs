@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use switchboard_core::ports::Stores;
+use switchboard_core::ports::{DEFAULT_MAX_RECEIVES, INGEST_QUEUE, SIGNALS_QUEUE, Stores};
 
 pub use crypto::{KeyError, SECRET_KEY_ENV, SecretCipher};
 pub use migrations::SCHEMA_VERSION;
@@ -86,6 +86,27 @@ impl Embedded {
             dedup: self.store.clone(),
             stats: self.store.clone(),
         }
+    }
+
+    /// The ingest queue, whose messages move to `ingest-dlq` after
+    /// [`DEFAULT_MAX_RECEIVES`] receives (as on AWS).
+    pub fn ingest_queue(&self) -> EmbeddedQueue {
+        self.queue_with_dlq(INGEST_QUEUE)
+    }
+
+    /// The signals queue, with `signals-dlq` like [`Self::ingest_queue`].
+    pub fn signals_queue(&self) -> EmbeddedQueue {
+        self.queue_with_dlq(SIGNALS_QUEUE)
+    }
+
+    /// A queue's dead-letter queue (`{name}-dlq`), to inspect or replay what failed.
+    pub fn dead_letter_queue(&self, name: &str) -> EmbeddedQueue {
+        self.queue(&format!("{name}-dlq"), None)
+    }
+
+    fn queue_with_dlq(&self, name: &str) -> EmbeddedQueue {
+        let dead_letter = DeadLetter { queue: format!("{name}-dlq"), max_receives: DEFAULT_MAX_RECEIVES };
+        self.queue(name, Some(dead_letter))
     }
 
     /// The durable queue called `name`; with `dead_letter`, a message received more than

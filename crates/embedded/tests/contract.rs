@@ -138,3 +138,19 @@ async fn a_database_from_a_newer_build_is_refused() {
     let err = Embedded::open_with_cipher(&path, test_cipher()).err().unwrap();
     assert!(err.to_string().contains("newer than this build"), "{err}");
 }
+
+#[tokio::test]
+async fn the_ingest_queue_dead_letters_after_five_receives_like_aws() {
+    use std::time::Duration;
+    use switchboard_core::ports::{QueueMessage, QueueReceiver, QueueSender, ReceiveOptions};
+    let sqlite = Sqlite::new();
+    let ingest = sqlite.db.ingest_queue();
+    ingest.send_entries(&[QueueMessage::new("envelope")]).await.unwrap();
+    let now = ReceiveOptions { visibility_timeout: Duration::ZERO, ..ReceiveOptions::default() };
+    for _ in 0..5 {
+        assert_eq!(ingest.receive(now).await.unwrap().len(), 1);
+    }
+    assert!(ingest.receive(now).await.unwrap().is_empty());
+    let dead = sqlite.db.dead_letter_queue("ingest").receive(now).await.unwrap();
+    assert_eq!(dead[0].message.body, "envelope");
+}

@@ -28,8 +28,9 @@ pub use instances::{
 };
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
 pub use queue::{
-    ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, EntryFailure, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MessageQueue, QueueMessage,
-    QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage, RetryPolicy, send_batch,
+    ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, DEFAULT_MAX_RECEIVES, EntryFailure, INGEST_QUEUE, MAX_BATCH_ENTRIES,
+    MAX_MESSAGE_BYTES, MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage,
+    RetryPolicy, SIGNALS_QUEUE, send_batch,
 };
 pub use secrets::{CredentialVersions, Credentials, SecretStore};
 pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};

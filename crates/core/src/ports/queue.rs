@@ -13,6 +13,12 @@ use super::{InstanceKey, StoreError};
 pub const MAX_BATCH_ENTRIES: usize = 10;
 /// The largest message body plus attributes accepted (SQS's limit, 1 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Receives before a message moves to its dead-letter queue, in every backend (`maxReceiveCount`).
+pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+/// Name of the queue of raw envelopes (webhook gateway and poller → normaliser).
+pub const INGEST_QUEUE: &str = "ingest";
+/// Name of the queue of normalised signals (normaliser → downstream).
+pub const SIGNALS_QUEUE: &str = "signals";
 /// Message attribute naming the connector.
 pub const ATTR_CONNECTOR_ID: &str = "connectorId";
 /// Message attribute naming the project.
