@@ -6,6 +6,7 @@
 
 pub mod connector;
 pub mod descriptor;
+pub mod envelope;
 pub mod jsonpath;
 pub mod mapping;
 pub mod ports;

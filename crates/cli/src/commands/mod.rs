@@ -1,7 +1,9 @@
 //! Sub-commands of `switchboard`, one module each.
 
 mod map;
+mod schema;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,10 @@ enum Command {
     Validate(validate::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
+    /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
+    Schema(schema::Args),
+    /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
+    Verify(verify::Args),
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -28,5 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Map(args) => map::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
