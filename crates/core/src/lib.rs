@@ -9,6 +9,7 @@ pub mod descriptor;
 pub mod envelope;
 pub mod jsonpath;
 pub mod mapping;
+pub mod ports;
 pub mod signal;
 pub mod template;
 pub mod webhook;
