@@ -14,8 +14,11 @@ mod descriptors;
 mod error;
 mod instances;
 mod leases;
+mod oauth_state;
 mod queue;
+mod rate_limit;
 mod secrets;
+mod signals;
 mod stats;
 mod stores;
 
@@ -27,12 +30,15 @@ pub use instances::{
     HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
 };
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
+pub use oauth_state::{OAuthState, OAuthStateStore};
 pub use queue::{
     ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, DEFAULT_MAX_RECEIVES, EntryFailure, INGEST_QUEUE, MAX_BATCH_ENTRIES,
     MAX_MESSAGE_BYTES, MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage,
     RetryPolicy, SIGNALS_QUEUE, send_batch,
 };
+pub use rate_limit::{RateDecision, RateLimiter};
 pub use secrets::{CredentialVersions, Credentials, SecretStore};
+pub use signals::{SignalPage, SignalQuery, SignalStore};
 pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};
 pub use stores::Stores;
 
