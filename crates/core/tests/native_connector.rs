@@ -26,6 +26,10 @@ impl Connector for EchoConnector {
         }
     }
 
+    fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport {
+        self.map(item, ctx).unwrap_or_default()
+    }
+
     fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
         let external_id = payload.get("key").and_then(Value::as_str).unwrap_or("unknown").to_owned();
         let timestamp = rfc3339(ctx.received_at);
