@@ -1,6 +1,8 @@
 //! Sub-commands of `switchboard`, one module each.
 
+mod check;
 mod map;
+mod poll;
 mod validate;
 
 use std::process::ExitCode;
@@ -21,6 +23,11 @@ enum Command {
     Validate(validate::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
+    /// Fetch one delta from the real API and print the mapped signals (JSON lines); pages,
+    /// items, the new checkpoint and timing go to stderr.
+    Poll(poll::Args),
+    /// Run a connector's health check against the real API and print the report as JSON.
+    Check(check::Args),
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -28,5 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Map(args) => map::run(args),
+        Command::Poll(args) => poll::run(args),
+        Command::Check(args) => check::run(args),
     }
 }

@@ -11,8 +11,8 @@ use super::auth::HttpRequest;
 use super::credentials::{Credentials, redact};
 use super::engine::{PollEngine, PollOptions};
 use super::error::{FailureClass, PollError};
-use super::request::{Escape, Vars, effective_config, render_text, render_url};
-use super::session::Session;
+use super::request::{Escape, Vars, display_url, effective_config, render_text, render_url};
+use super::session::{Session, network_error};
 use crate::descriptor::Descriptor;
 use crate::descriptor::model::HealthCheckMethod;
 
@@ -123,15 +123,13 @@ async fn probe(session: &mut Session<'_>, descriptor: &Descriptor) -> Result<u16
     let mut retried = false;
     loop {
         let (request, bearer) = session.authorise(&base).await?;
-        let response = request.build(session.http).timeout(session.timeout).send().await.map_err(|e| {
-            let timeout = e.is_timeout();
-            PollError::Network {
-                endpoint: super::request::display_url(&request.url, &session.credentials),
-                message: if timeout { "timed out".to_owned() } else { e.without_url().to_string() },
-                timeout,
-                attempts: 1,
-            }
-        })?;
+        let endpoint = display_url(&request.url, &session.credentials);
+        let response = request
+            .build(session.http)
+            .timeout(session.timeout)
+            .send()
+            .await
+            .map_err(|e| network_error(endpoint, e, &session.credentials))?;
         let status = response.status().as_u16();
         match bearer {
             Some(rejected) if status == 401 && !retried => {

@@ -260,6 +260,14 @@ fn network(error: reqwest::Error, credentials: &Credentials) -> Attempt {
     Attempt::Network { message, timeout }
 }
 
+/// A failed request as a [`PollError::Network`] (for callers outside the retry loop).
+pub(crate) fn network_error(endpoint: String, error: reqwest::Error, credentials: &Credentials) -> PollError {
+    match network(error, credentials) {
+        Attempt::Network { message, timeout } => PollError::Network { endpoint, message, timeout, attempts: 1 },
+        _ => PollError::Network { endpoint, message: "request failed".to_owned(), timeout: false, attempts: 1 },
+    }
+}
+
 /// The error and its causes (`without_url` first: the URL may carry an API key).
 fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
