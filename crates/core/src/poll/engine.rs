@@ -19,7 +19,7 @@ use super::checkpoint::{Checkpoint, PageCursor};
 use super::credentials::Credentials;
 use super::delta::{self, Tracker};
 use super::error::PollError;
-use super::oauth::TokenRefresher;
+use super::oauth::{self, TokenRefresher};
 use super::pagination::{GuardTrip, Next, Paginator, Response};
 use super::ratelimit::Limiter;
 use super::request::{
@@ -249,6 +249,7 @@ impl PollEngine {
             compiled,
             mapper,
             items_path: &mapping.items_path,
+            items_query: serde_json_path::JsonPath::parse(&mapping.items_path).ok(),
             tracker,
             paginator: Paginator::new(spec.pagination.as_ref(), compiled, origin.clone()),
             origin,
@@ -275,8 +276,11 @@ impl PollEngine {
         credentials: &Credentials,
         rpm: u32,
     ) -> Arc<Limiter> {
+        // OAuth2 tokens change on every refresh; the instance stays the same.
+        let token_keys = [oauth::ACCESS_TOKEN, oauth::REFRESH_TOKEN, oauth::EXPIRES_AT];
+        let stable = credentials.expose_all().into_iter().filter(|(k, _)| !token_keys.contains(&k.as_str()));
         let mut hash = Sha256::new();
-        for (k, v) in config.iter().chain(credentials.expose_all().iter()) {
+        for (k, v) in config.clone().into_iter().chain(stable) {
             hash.update(k.as_bytes());
             hash.update([0]);
             hash.update(v.as_bytes());
@@ -300,6 +304,7 @@ pub struct PageStream<'e> {
     compiled: &'e CompiledPolling,
     mapper: &'e FieldMapper,
     items_path: &'e str,
+    items_query: Option<serde_json_path::JsonPath>,
     tracker: Tracker,
     paginator: Paginator<'e>,
     origin: url::Origin,
@@ -368,19 +373,21 @@ impl PageStream<'_> {
             .items(&body)
             .map_err(|_| PollError::NoItems { endpoint: endpoint.clone(), items_path: self.items_path.to_owned() })?;
         let item_count = found.len();
+        // `false` marks items already delivered at the checkpoint's position.
+        let keep: Vec<bool> = found
+            .iter()
+            .map(|item| {
+                let id = if self.needs_ids { self.mapper.external_id(item) } else { None };
+                self.tracker.observe_item(item, id.as_deref())
+            })
+            .collect();
         self.tracker.observe_response(&body);
-        let mut items = Vec::with_capacity(item_count);
-        for item in found {
-            let id = if self.needs_ids { self.mapper.external_id(item) } else { None };
-            if self.tracker.observe_item(item, id.as_deref()) {
-                items.push(item.clone());
-            }
-        }
         let page_index = self.pages;
         let next = self.paginator.next(
             cursor.as_ref(),
             Response { url: &response.url, headers: &response.headers, body: &body, item_count, page: page_index },
         )?;
+        let items = self.take_items(body, &keep);
         let (checkpoint_after, continue_at) = match next {
             Next::Done => (self.tracker.complete(&self.start), None),
             Next::Trip(trip) => {
@@ -411,6 +418,22 @@ impl PageStream<'_> {
             is_last,
             refreshed_credentials: self.session.take_refreshed(),
         }))
+    }
+
+    /// The page's items, kept where `keep` says. When `itemsPath` selects one array (the
+    /// common case, where [`FieldMapper::items`] yields its elements) the items are moved out of
+    /// the parsed page instead of copied.
+    fn take_items(&self, mut body: Value, keep: &[bool]) -> Vec<Value> {
+        let pointer = self.items_query.as_ref().and_then(|query| {
+            let node = query.query_located(&body).exactly_one().ok()?;
+            let is_the_items = node.node().as_array().is_some_and(|a| a.len() == keep.len());
+            is_the_items.then(|| node.location().to_json_pointer())
+        });
+        if let Some(Value::Array(items)) = pointer.and_then(|p| body.pointer_mut(&p).map(Value::take)) {
+            return items.into_iter().zip(keep).filter_map(|(item, k)| k.then_some(item)).collect();
+        }
+        let found = self.mapper.items(&body).unwrap_or_default();
+        found.into_iter().zip(keep).filter_map(|(item, k)| k.then(|| item.clone())).collect()
     }
 
     /// The request for a page: a URL the API handed out, or the endpoint template with the

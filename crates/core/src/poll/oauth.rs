@@ -32,6 +32,9 @@ pub const REFRESH_TOKEN: &str = "refreshToken";
 /// Credential key of the access token's expiry (RFC 3339).
 pub const EXPIRES_AT: &str = "expiresAt";
 
+/// Remembered grants beyond which idle ones are forgotten.
+const MAX_IDLE_SLOTS: usize = 1024;
+
 /// Why a token could not be obtained. Never contains a token or client secret.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OAuthError {
@@ -208,6 +211,10 @@ impl TokenRefresher {
 
     fn slot(&self, key: &str) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slots.len() >= MAX_IDLE_SLOTS && !slots.contains_key(key) {
+            // Rotation retires a key on every refresh: forget grants nobody is using.
+            slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+        }
         slots.entry(key.to_owned()).or_default().clone()
     }
 }
