@@ -433,7 +433,7 @@ impl PageStream<'_> {
             return items.into_iter().zip(keep).filter_map(|(item, k)| k.then_some(item)).collect();
         }
         let found = self.mapper.items(&body).unwrap_or_default();
-        found.into_iter().zip(keep).filter_map(|(item, k)| k.then(|| item.clone())).collect()
+        found.into_iter().zip(keep).filter(|(_, k)| **k).map(|(item, _)| item.clone()).collect()
     }
 
     /// The request for a page: a URL the API handed out, or the endpoint template with the
