@@ -69,7 +69,7 @@ fn issue(n: usize) -> Value {
     let hour = (n / 60) % 24;
     json!({
         "id": 100_000 + n, "number": n, "title": format!("Issue number {n}: something is broken"),
-        "state": if n % 3 == 0 { "closed" } else { "open" },
+        "state": if n.is_multiple_of(3) { "closed" } else { "open" },
         "user": {"login": format!("user{}", n % 17), "id": n % 17},
         "labels": [{"name": "bug"}, {"name": format!("area-{}", n % 5)}],
         "assignees": [{"login": "octocat"}],
