@@ -166,7 +166,8 @@ pub struct PollEngine {
 impl PollEngine {
     /// An engine over an HTTP client.
     pub fn new(http: reqwest::Client, options: PollOptions) -> Self {
-        let refresher = TokenRefresher::new(http.clone(), options.timer.clone(), options.refresh_buffer);
+        let refresher =
+            TokenRefresher::new(http.clone(), options.timer.clone(), options.refresh_buffer).with_retry(options.retry);
         Self { http, options, refresher, limiters: Mutex::new(HashMap::new()) }
     }
 

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use super::credentials::{Credentials, redact};
 use super::error::FailureClass;
 use super::request::{Vars, display_url, render_url};
+use super::retry::RetryPolicy;
 use super::timer::Timer;
 use crate::descriptor::model::{OAuth2ClientAuth, OAuth2Config, TimestampFormat};
 use crate::mapping::timestamp::parse_timestamp;
@@ -126,13 +127,20 @@ pub struct TokenRefresher {
     http: reqwest::Client,
     timer: Arc<dyn Timer>,
     buffer: Duration,
+    retry: RetryPolicy,
     slots: Mutex<HashMap<String, Slot>>,
 }
 
 impl TokenRefresher {
     /// A refresher that renews tokens `buffer` before they expire.
     pub fn new(http: reqwest::Client, timer: Arc<dyn Timer>, buffer: Duration) -> Self {
-        Self { http, timer, buffer, slots: Mutex::new(HashMap::new()) }
+        Self { http, timer, buffer, retry: RetryPolicy::default(), slots: Mutex::new(HashMap::new()) }
+    }
+
+    /// Uses `retry` for token endpoint failures that may pass (5xx, network).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// A valid access token, refreshed first when it is missing, expired or within the buffer of
@@ -200,8 +208,17 @@ impl TokenRefresher {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| OAuthError::ReauthNeeded("the access token expired and there is no refresh token".into()))?;
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
-        let answer = token_request(&self.http, oauth, config, credentials, &form).await?;
-        Ok(merge(credentials, answer, self.timer.utc_now()))
+        let mut attempt = 1;
+        loop {
+            match token_request(&self.http, oauth, config, credentials, &form).await {
+                Ok(answer) => return Ok(merge(credentials, answer, self.timer.utc_now())),
+                Err(e) if e.class() == FailureClass::Transient && attempt < self.retry.max_attempts => {
+                    self.timer.sleep(self.retry.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn is_fresh(&self, expires_at: Option<DateTime<Utc>>) -> bool {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::TimeDelta;
 use futures_like::join_all;
 use serde_json::json;
-use switchboard_core::poll::{FailureClass, OAuthError, PollEngine, PollError, PollRequest, exchange_code};
+use switchboard_core::poll::{FailureClass, OAuthError, PollError, PollRequest, exchange_code};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
@@ -164,13 +164,33 @@ async fn exchanging_an_authorisation_code_returns_credentials_to_store() {
 }
 
 #[tokio::test]
-async fn a_broken_token_endpoint_is_transient() {
+async fn a_token_endpoint_that_stays_broken_is_transient_after_retries() {
     let server = MockServer::start().await;
     Mock::given(path("/oauth/token")).respond_with(wiremock::ResponseTemplate::new(502)).mount(&server).await;
     let descriptor = oauth_descriptor(&server);
-    let engine = PollEngine::new(reqwest::Client::new(), Default::default());
+    let (engine, timer) = engine();
     let config = config(&server);
-    let credentials = oauth_credentials("at-0", "rt-0", chrono::Utc::now() - TimeDelta::hours(1));
+    let credentials = oauth_credentials("at-0", "rt-0", t0() - TimeDelta::hours(1));
     let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Transient);
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    assert_eq!(timer.sleeps().len(), 3);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_flake_is_retried() {
+    let (server, fake) = oauth_server().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let descriptor = oauth_descriptor(&server);
+    let (engine, _) = engine();
+    let config = config(&server);
+    let credentials = oauth_credentials("at-0", "rt-0", t0() - TimeDelta::hours(1));
+    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    assert_eq!(fake.calls(), 1);
+    assert!(delta.refreshed_credentials.is_some());
 }
