@@ -121,7 +121,7 @@ impl Figures {
 
 async fn engine_rounds(engine: &PollEngine, descriptor: &Descriptor, base: &str, rounds: usize, map: bool) -> Figures {
     let config = BTreeMap::from([("baseUrl".to_owned(), base.to_owned())]);
-    let credentials = Credentials::from_plain([("token", "ghp_bench")]);
+    let credentials = [("token", "ghp_bench")].into_iter().collect::<Credentials>();
     let mapper = descriptor.mapper(IngestionKind::Polling).unwrap();
     let (mut pages, mut items, mut signals) = (0, 0, 0);
     let started = Instant::now();
@@ -150,7 +150,7 @@ async fn engine_rounds(engine: &PollEngine, descriptor: &Descriptor, base: &str,
 /// The poller's way: stream pages and drop each once handled.
 async fn stream_rounds(engine: &PollEngine, descriptor: &Descriptor, base: &str, rounds: usize) -> Figures {
     let config = BTreeMap::from([("baseUrl".to_owned(), base.to_owned())]);
-    let credentials = Credentials::from_plain([("token", "ghp_bench")]);
+    let credentials = [("token", "ghp_bench")].into_iter().collect::<Credentials>();
     let (mut pages, mut items) = (0, 0);
     let started = Instant::now();
     for _ in 0..rounds {

@@ -22,6 +22,9 @@ pub trait Connector: Send + Sync {
 
     /// Maps a webhook payload or a polled page into signals.
     fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError>;
+
+    /// Maps one polled item, already extracted from its page.
+    fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport;
 }
 
 /// The generic, descriptor-driven connector.
@@ -59,6 +62,10 @@ impl Connector for GenericConnector {
 
     fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
         self.descriptor.map(payload, ctx)
+    }
+
+    fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport {
+        self.descriptor.map_item(item, ctx)
     }
 }
 

@@ -129,3 +129,28 @@ mod tests {
         assert_eq!(out, vec!["x", "y", "3"]);
     }
 }
+
+#[cfg(test)]
+mod rfc9535_tests {
+    //! Inputs that broke the previously considered engine (see docs/jsonpath.md).
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn zero_step_slice_selects_nothing_instead_of_panicking() {
+        let path = CompiledPath::parse("$[1:2:0]").expect("valid RFC 9535 slice");
+        assert!(path.query(&json!([1, 2, 3])).is_empty());
+    }
+
+    #[test]
+    fn non_singular_query_in_a_comparison_is_rejected() {
+        assert!(CompiledPath::parse("$[?(@.a[*].b == 'x')]").is_err());
+    }
+
+    #[test]
+    fn filters_and_functions_work() {
+        let doc = json!({"labels": [{"name": "bug", "n": 2}, {"name": "p1", "n": 5}]});
+        let path = CompiledPath::parse("$.labels[?@.n > 3 && match(@.name, 'p[0-9]')].name").expect("valid");
+        assert_eq!(path.query(&doc), vec![&json!("p1")]);
+    }
+}

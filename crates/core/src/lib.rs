@@ -4,11 +4,14 @@
 //!
 //! This crate has no AWS SDK and no Lambda runtime dependency; adapters live in other crates.
 
+pub mod catalog;
 pub mod connector;
 pub mod descriptor;
+pub mod envelope;
 pub mod jsonpath;
 pub mod mapping;
 pub mod poll;
+pub mod ports;
 pub mod signal;
 pub mod template;
 pub mod webhook;
@@ -16,5 +19,5 @@ pub mod webhook;
 pub use connector::{Connector, GenericConnector, NativeRegistry};
 pub use descriptor::{Descriptor, DescriptorError, Issue};
 pub use mapping::{MapContext, MapReport};
-pub use poll::{Checkpoint, Credentials, PollEngine, PollError};
+pub use poll::{PollEngine, PollError};
 pub use signal::{IngestionKind, NormalisedSignal};

@@ -3,7 +3,9 @@
 mod check;
 mod map;
 mod poll;
+mod schema;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,10 @@ enum Command {
     Poll(poll::Args),
     /// Run a connector's health check against the real API and print the report as JSON.
     Check(check::Args),
+    /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
+    Schema(schema::Args),
+    /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
+    Verify(verify::Args),
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -37,5 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Map(args) => map::run(args),
         Command::Poll(args) => poll::run(args),
         Command::Check(args) => check::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::Utc;
+use switchboard_core::poll::credentials::expose;
 use switchboard_core::poll::{Checkpoint, Credentials, PollEngine, PollOptions, PollRequest};
 use switchboard_core::{Descriptor, IngestionKind, MapContext};
 
@@ -60,7 +61,7 @@ impl InstanceArgs {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
             let values: BTreeMap<String, String> = serde_json::from_str(&text)
                 .with_context(|| format!("{} must be a JSON object of strings", file.display()))?;
-            credentials = Credentials::from_plain(values);
+            credentials = values.into_iter().collect();
         }
         for (key, var) in self.credential_env {
             let value = std::env::var(&var).with_context(|| format!("environment variable {var} is not set"))?;
@@ -87,7 +88,9 @@ impl Instance {
         let Some(refreshed) = refreshed else { return Ok(()) };
         match &self.credentials_file {
             Some(file) => {
-                let text = serde_json::to_string_pretty(&refreshed.expose_all())?;
+                let values: BTreeMap<&str, &str> =
+                    refreshed.keys().filter_map(|k| expose(refreshed, k).map(|v| (k, v))).collect();
+                let text = serde_json::to_string_pretty(&values)?;
                 write_private(file, &text).with_context(|| format!("writing {}", file.display()))?;
                 eprintln!("refreshed OAuth2 tokens written to {}", file.display());
             }

@@ -184,6 +184,30 @@ impl Descriptor {
         mapper.map_payload(payload, &ctx)
     }
 
+    /// Maps one item already extracted with `itemsPath` (a polled item travels alone in its
+    /// envelope, so one bad item fails only its own message).
+    pub fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport {
+        let mut report = MapReport::default();
+        let Some(mapper) = self.mapper(ctx.ingestion) else {
+            report.ignored.push(IgnoredItem {
+                index: 0,
+                external_id: None,
+                reason: format!("connector does not support {} ingestion", ctx.ingestion.as_str()),
+            });
+            return report;
+        };
+        match mapper.map_item(0, item, ctx) {
+            Ok(Some(signal)) => report.signals.push(signal),
+            Ok(None) => report.ignored.push(IgnoredItem {
+                index: 0,
+                external_id: mapper.external_id(item),
+                reason: "no signal type rule matched".to_owned(),
+            }),
+            Err(error) => report.errors.push(error),
+        }
+        report
+    }
+
     /// Convenience for tools and tests: maps with `received_at = now`.
     pub fn map_now(
         &self,

@@ -549,7 +549,9 @@ pub struct FieldMappingDescriptor {
     /// How the timestamp is written (extension; default `auto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<TimestampFormat>,
-    /// Summary template: `{{field.path}}` relative to the item, `{{$...}}` a full JSONPath.
+    /// Summary template: `{{field.path}}` is a dotted path relative to the item, `{{$...}}` a full
+    /// JSONPath (where `$` is the item, as in every path of a field mapping). Several values are
+    /// joined with `, `; `{{path|join:SEP}}` joins with SEP instead (`{{path|join:}}`: no separator).
     pub summary_template: String,
     /// Ordered rules; the first that matches gives the signal type.
     pub signal_type_rules: Vec<SignalTypeRule>,
@@ -568,6 +570,10 @@ pub struct FieldMappingDescriptor {
     /// JSONPath to a link back to the item in the source tool (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_path: Option<String>,
+    /// Template building the link when no `urlPath` value exists (extension), e.g.
+    /// `https://trello.com/c/{{data.card.shortLink}}`; no link when a placeholder has no value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_template: Option<String>,
     /// Fields preserved in the signal's `raw` object: JSONPaths or plain field names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub raw_fields: Vec<String>,

@@ -91,6 +91,9 @@ struct TypeRule {
 #[derive(Debug, Clone)]
 pub struct FieldMapper {
     items: CompiledPath,
+    /// For an `itemsPath` ending in `[*]` / `.*`: the container it iterates, so that an empty
+    /// container (no items) can be told apart from a missing one (a malformed response).
+    items_container: Option<CompiledPath>,
     id: CompiledPath,
     timestamp: CompiledPath,
     timestamp_format: TimestampFormat,
@@ -101,14 +104,19 @@ pub struct FieldMapper {
     tags: Vec<CompiledPath>,
     related_items: Vec<CompiledPath>,
     url: Option<CompiledPath>,
+    url_template: Option<Vec<SummaryPart>>,
     raw_fields: Vec<(String, CompiledPath)>,
 }
 
 #[derive(Debug, Clone)]
 enum SummaryPart {
     Literal(String),
-    Field(CompiledPath),
+    /// The values at a path, joined with the separator (`, ` unless `|join:` says otherwise).
+    Field(CompiledPath, String),
 }
+
+/// Separator between several values of one placeholder.
+const DEFAULT_JOIN: &str = ", ";
 
 /// Collects issues while compiling, so every problem of a descriptor is reported at once.
 pub(crate) struct IssueSink<'a>(pub(crate) &'a mut Vec<Issue>);
@@ -201,6 +209,8 @@ impl FieldMapper {
         let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
         let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
         let url = spec.url_path.as_ref().and_then(|p| sink.path(p, format!("{pointer}/urlPath")));
+        let url_template =
+            spec.url_template.as_ref().and_then(|t| compile_summary(t, &format!("{pointer}/urlTemplate"), sink.0));
         let mut raw_fields = Vec::new();
         for (i, field) in spec.raw_fields.iter().enumerate() {
             match CompiledPath::parse_field(field) {
@@ -210,6 +220,7 @@ impl FieldMapper {
         }
         match (items, id, timestamp, summary) {
             (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
+                items_container: container_of(&spec.items_path),
                 items,
                 id,
                 timestamp,
@@ -221,6 +232,7 @@ impl FieldMapper {
                 tags,
                 related_items,
                 url,
+                url_template,
                 raw_fields,
             }),
             _ => Err(issues),
@@ -232,6 +244,7 @@ impl FieldMapper {
     pub fn items<'v>(&self, payload: &'v Value) -> Result<Vec<&'v Value>, MapError> {
         let nodes = self.items.query(payload);
         match nodes.as_slice() {
+            [] if self.items_container.as_ref().is_some_and(|c| c.first(payload).is_some()) => Ok(Vec::new()),
             [] => Err(MapError::NoItems(self.items.as_str().to_owned())),
             [Value::Array(items)] => Ok(items.iter().collect()),
             _ => Ok(nodes),
@@ -303,7 +316,7 @@ impl FieldMapper {
             participants: strings(&self.participants, item),
             tags: strings(&self.tags, item),
             related_items: strings(&self.related_items, item),
-            url: self.url.as_ref().and_then(|p| p.first(item)).and_then(scalar_text),
+            url: self.url(item),
             ingestion: ctx.ingestion,
             event_type: ctx.event_type.map(str::to_owned),
             raw: self.raw(item),
@@ -325,18 +338,14 @@ impl FieldMapper {
     }
 
     fn summary(&self, item: &Value) -> String {
-        let mut out = String::new();
-        for part in &self.summary {
-            match part {
-                SummaryPart::Literal(text) => out.push_str(text),
-                SummaryPart::Field(path) => {
-                    let mut values = Vec::new();
-                    collect_strings(&path.query(item), &mut values);
-                    out.push_str(&values.join(", "));
-                }
-            }
-        }
-        out
+        render(&self.summary, item, false).unwrap_or_default()
+    }
+
+    /// The link back to the item: `urlPath` when it has a value, else `urlTemplate` when every
+    /// placeholder in it has one.
+    fn url(&self, item: &Value) -> Option<String> {
+        let from_path = self.url.as_ref().and_then(|p| p.first(item)).and_then(scalar_text);
+        from_path.or_else(|| self.url_template.as_ref().and_then(|t| render(t, item, true)))
     }
 
     fn raw(&self, item: &Value) -> Map<String, Value> {
@@ -367,16 +376,49 @@ fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Op
     for segment in parsed.segments() {
         match segment {
             Segment::Literal(text) => parts.push(SummaryPart::Literal(text.clone())),
-            Segment::Placeholder(name) => match CompiledPath::parse_field(name) {
-                Ok(p) => parts.push(SummaryPart::Field(p)),
-                Err(e) => {
-                    ok = false;
-                    issues.push(Issue::new(pointer, e));
+            Segment::Placeholder(placeholder) => {
+                let (name, separator) = match placeholder.rsplit_once("|join:") {
+                    Some((name, separator)) => (name.trim_end(), separator.to_owned()),
+                    None => (placeholder.as_str(), DEFAULT_JOIN.to_owned()),
+                };
+                match CompiledPath::parse_field(name) {
+                    Ok(p) => parts.push(SummaryPart::Field(p, separator)),
+                    Err(e) => {
+                        ok = false;
+                        issues.push(Issue::new(pointer, e));
+                    }
                 }
-            },
+            }
         }
     }
     ok.then_some(parts)
+}
+
+/// Renders template parts against an item; with `require_all`, a placeholder without a value
+/// makes the whole result `None` (a half-built URL is worse than none).
+fn render(parts: &[SummaryPart], item: &Value, require_all: bool) -> Option<String> {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            SummaryPart::Literal(text) => out.push_str(text),
+            SummaryPart::Field(path, separator) => {
+                let mut values = Vec::new();
+                collect_strings(&path.query(item), &mut values);
+                if require_all && values.is_empty() {
+                    return None;
+                }
+                out.push_str(&values.join(separator));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The path of the container a wildcard `itemsPath` iterates (`$.items[*]` → `$.items`).
+fn container_of(items_path: &str) -> Option<CompiledPath> {
+    let trimmed = items_path.trim_end();
+    let parent = trimmed.strip_suffix("[*]").or_else(|| trimmed.strip_suffix(".*"))?;
+    CompiledPath::parse(parent).ok()
 }
 
 fn strings(paths: &[CompiledPath], item: &Value) -> Vec<String> {

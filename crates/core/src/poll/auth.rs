@@ -9,7 +9,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::credentials::Credentials;
+use super::credentials::{Credentials, expose};
 use super::error::PollError;
 use super::request::set_query_param;
 use crate::descriptor::model::{ApiKeyDelivery, AuthDescriptor, CredentialField, PatDelivery};
@@ -94,9 +94,9 @@ pub fn apply(
         AuthDescriptor::Basic(c) => {
             let user_key = c.username_key.as_deref().unwrap_or("username");
             let password_key = c.password_key.as_deref().unwrap_or("password");
-            let user = credentials.expose(user_key).ok_or_else(|| PollError::MissingCredential(user_key.to_owned()))?;
-            let password = credentials
-                .expose(password_key)
+            let user =
+                expose(credentials, user_key).ok_or_else(|| PollError::MissingCredential(user_key.to_owned()))?;
+            let password = expose(credentials, password_key)
                 .ok_or_else(|| PollError::MissingCredential(password_key.to_owned()))?;
             let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             request.secret_header(AUTHORIZATION.as_str(), &format!("Basic {encoded}"))
@@ -117,5 +117,5 @@ fn credential<'c>(
     fields: &[CredentialField],
 ) -> Result<&'c str, PollError> {
     let key = key.or_else(|| fields.first().map(|f| f.key.as_str())).unwrap_or("apiKey");
-    credentials.expose(key).filter(|v| !v.is_empty()).ok_or_else(|| PollError::MissingCredential(key.to_owned()))
+    expose(credentials, key).filter(|v| !v.is_empty()).ok_or_else(|| PollError::MissingCredential(key.to_owned()))
 }

@@ -1,77 +1,27 @@
-//! An instance's credential map: secret values that never show in `Debug`, logs or errors.
+//! Credentials as the engine uses them: the secret store's [`Credentials`] (values never in
+//! `Debug`), plus helpers to read a value and to scrub values out of error text.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use secrecy::ExposeSecret;
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+pub use crate::ports::Credentials;
 
-/// Credential values of one connector instance, by key (the descriptor's `credentialFields`, plus
-/// OAuth2 tokens: `accessToken`, `refreshToken`, `expiresAt`).
-///
-/// `Debug` prints the keys only. Values are read with [`Credentials::expose`].
-#[derive(Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct Credentials(BTreeMap<String, SecretString>);
-
-impl Credentials {
-    /// An empty credential map.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Builds a credential map from plain strings (e.g. a decrypted secret).
-    pub fn from_plain<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.into(), SecretString::from(v.into()))).collect())
-    }
-
-    /// Sets a value.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.0.insert(key.into(), SecretString::from(value.into()));
-    }
-
-    /// Removes a value.
-    pub fn remove(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-
-    /// The secret under `key`.
-    pub fn get(&self, key: &str) -> Option<&SecretString> {
-        self.0.get(key)
-    }
-
-    /// The value under `key`, exposed; only for building requests.
-    pub fn expose(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(|s| s.expose_secret())
-    }
-
-    /// The keys present.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-
-    /// Every value exposed, for writing the map to a secret store.
-    pub fn expose_all(&self) -> BTreeMap<String, String> {
-        self.0.iter().map(|(k, v)| (k.clone(), v.expose_secret().to_owned())).collect()
-    }
-
-    /// The non-trivial secret values, for scrubbing them out of error text.
-    pub(crate) fn values_for_redaction(&self) -> Vec<&str> {
-        self.0.values().map(|s| s.expose_secret()).filter(|v| v.len() >= 4).collect()
-    }
+/// The value under `key`, exposed; only for building requests.
+pub fn expose<'c>(credentials: &'c Credentials, key: &str) -> Option<&'c str> {
+    credentials.get(key).map(|s| s.expose_secret())
 }
 
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("keys", &self.0.keys().collect::<Vec<_>>()).finish()
-    }
+/// The credentials without `key`.
+pub fn without(credentials: &Credentials, key: &str) -> Credentials {
+    credentials.keys().filter(|k| *k != key).filter_map(|k| expose(credentials, k).map(|v| (k, v))).collect()
 }
 
-/// Replaces every secret value found in `text` with `***`.
-pub(crate) fn redact(text: &str, credentials: &Credentials) -> String {
+/// Replaces every secret value (of 4 characters or more) found in `text` with `***`.
+pub fn redact(text: &str, credentials: &Credentials) -> String {
     let mut out = text.to_owned();
-    for secret in credentials.values_for_redaction() {
-        if out.contains(secret) {
+    for key in credentials.keys() {
+        if let Some(secret) = expose(credentials, key).filter(|v| v.len() >= 4)
+            && out.contains(secret)
+        {
             out = out.replace(secret, "***");
         }
     }
@@ -83,16 +33,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_shows_keys_but_not_values() {
-        let creds = Credentials::from_plain([("token", "ghp_supersecret")]);
-        let shown = format!("{creds:?}");
-        assert!(shown.contains("token"), "{shown}");
-        assert!(!shown.contains("supersecret"), "{shown}");
+    fn redaction_removes_secret_values() {
+        let creds: Credentials = [("token", "ghp_supersecret"), ("short", "ab")].into_iter().collect();
+        assert_eq!(redact("bad token ghp_supersecret here ab", &creds), "bad token *** here ab");
     }
 
     #[test]
-    fn redaction_removes_secret_values() {
-        let creds = Credentials::from_plain([("token", "ghp_supersecret")]);
-        assert_eq!(redact("bad token ghp_supersecret here", &creds), "bad token *** here");
+    fn without_drops_one_key() {
+        let creds: Credentials = [("a", "1"), ("b", "2")].into_iter().collect();
+        assert_eq!(without(&creds, "a").keys().collect::<Vec<_>>(), ["b"]);
     }
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::HttpRequest;
 use super::checkpoint::{Checkpoint, PageCursor};
-use super::credentials::Credentials;
+use super::credentials::{self, Credentials};
 use super::delta::{self, Tracker};
 use super::error::PollError;
 use super::oauth::{self, TokenRefresher};
@@ -279,9 +279,12 @@ impl PollEngine {
     ) -> Arc<Limiter> {
         // OAuth2 tokens change on every refresh; the instance stays the same.
         let token_keys = [oauth::ACCESS_TOKEN, oauth::REFRESH_TOKEN, oauth::EXPIRES_AT];
-        let stable = credentials.expose_all().into_iter().filter(|(k, _)| !token_keys.contains(&k.as_str()));
+        let stable = credentials
+            .keys()
+            .filter(|k| !token_keys.contains(k))
+            .map(|k| (k, credentials::expose(credentials, k).unwrap_or_default()));
         let mut hash = Sha256::new();
-        for (k, v) in config.clone().into_iter().chain(stable) {
+        for (k, v) in config.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(stable) {
             hash.update(k.as_bytes());
             hash.update([0]);
             hash.update(v.as_bytes());

@@ -9,7 +9,7 @@
 //!
 //! let engine = PollEngine::new(reqwest::Client::new(), PollOptions::default());
 //! let config = BTreeMap::from([("repo".to_owned(), "octocat/hello-world".to_owned())]);
-//! let credentials = Credentials::from_plain([("token", "ghp_…")]);
+//! let credentials: Credentials = [("token", "ghp_…")].into_iter().collect();
 //! let mut pages = engine.pages(PollRequest::new(descriptor, &config, &credentials))?;
 //! while let Some(page) = pages.next_page().await? {
 //!     // enqueue page.items, then store page.checkpoint_after

@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::credentials::{Credentials, redact};
+use super::credentials::{Credentials, expose, redact, without};
 use super::error::FailureClass;
 use super::request::{Vars, display_url, render_url};
 use super::retry::RetryPolicy;
@@ -203,8 +203,7 @@ impl TokenRefresher {
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
     ) -> Result<TokenSet, OAuthError> {
-        let refresh_token = credentials
-            .expose(REFRESH_TOKEN)
+        let refresh_token = expose(credentials, REFRESH_TOKEN)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| OAuthError::ReauthNeeded("the access token expired and there is no refresh token".into()))?;
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
@@ -280,8 +279,8 @@ async fn token_request(
     let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
     let url = render_url(&template, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
     let endpoint = display_url(&url, credentials);
-    let client_id = credentials.expose("clientId").ok_or_else(|| OAuthError::MissingCredential("clientId".into()))?;
-    let client_secret = credentials.expose("clientSecret").unwrap_or_default();
+    let client_id = expose(credentials, "clientId").ok_or_else(|| OAuthError::MissingCredential("clientId".into()))?;
+    let client_secret = expose(credentials, "clientSecret").unwrap_or_default();
 
     // Built before any `.await`: the form serializer is not `Send`.
     let (body, basic) =
@@ -374,13 +373,13 @@ fn merge(credentials: &Credentials, answer: TokenAnswer, now: DateTime<Utc>) -> 
     let expires = seconds.and_then(|s| now.checked_add_signed(chrono::TimeDelta::seconds(s)));
     match expires {
         Some(at) => merged.insert(EXPIRES_AT, at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-        None => merged.remove(EXPIRES_AT),
+        None => merged = without(&merged, EXPIRES_AT),
     }
     TokenSet { access_token: SecretString::from(answer.access_token), expires_at: expires, credentials: merged }
 }
 
 fn expires_at(credentials: &Credentials) -> Option<DateTime<Utc>> {
-    let text = credentials.expose(EXPIRES_AT)?;
+    let text = expose(credentials, EXPIRES_AT)?;
     parse_timestamp(&serde_json::Value::String(text.to_owned()), TimestampFormat::Auto).ok()
 }
 
@@ -389,8 +388,8 @@ fn slot_key(oauth: &OAuth2Config, credentials: &Credentials) -> String {
     let mut hash = Sha256::new();
     for part in [
         Some(oauth.token_url.as_str()),
-        credentials.expose("clientId"),
-        credentials.expose(REFRESH_TOKEN).or_else(|| credentials.expose(ACCESS_TOKEN)),
+        expose(credentials, "clientId"),
+        expose(credentials, REFRESH_TOKEN).or_else(|| expose(credentials, ACCESS_TOKEN)),
     ] {
         hash.update(part.unwrap_or_default().as_bytes());
         hash.update([0]);

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
-use super::credentials::{Credentials, redact};
+use super::credentials::{Credentials, expose, redact};
 use super::error::PollError;
 use crate::descriptor::Descriptor;
 use crate::template::{Segment, Template};
@@ -63,8 +63,7 @@ impl Vars<'_> {
                         .cloned()
                         .ok_or_else(|| PollError::Config(format!("config value {key:?} is not set")))
                 } else if let Some(key) = name.strip_prefix("credentials.") {
-                    self.credentials
-                        .expose(key)
+                    expose(self.credentials, key)
                         .map(str::to_owned)
                         .ok_or_else(|| PollError::MissingCredential(key.to_owned()))
                 } else {

@@ -49,13 +49,23 @@ async fn polls_with_polling(auth: Value, credentials: Credentials, expect: MockB
 #[tokio::test]
 async fn an_api_key_goes_in_its_header() {
     let auth = json!({"method": "api_key", "config": {"delivery": "header", "paramName": "X-Api-Key", "credentialFields": field("key")}});
-    polls_with(auth, Credentials::from_plain([("key", "k-123")]), Mock::given(header("x-api-key", "k-123"))).await;
+    polls_with(
+        auth,
+        [("key", "k-123")].into_iter().collect::<Credentials>(),
+        Mock::given(header("x-api-key", "k-123")),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_api_key_goes_in_its_query_parameter() {
     let auth = json!({"method": "api_key", "config": {"delivery": "query", "paramName": "api_key", "credentialFields": field("key")}});
-    polls_with(auth, Credentials::from_plain([("key", "k 1&2")]), Mock::given(query_param("api_key", "k 1&2"))).await;
+    polls_with(
+        auth,
+        [("key", "k 1&2")].into_iter().collect::<Credentials>(),
+        Mock::given(query_param("api_key", "k 1&2")),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -64,7 +74,7 @@ async fn an_api_key_can_be_a_bearer_token_from_a_named_field() {
         "credentialKey": "second",
         "credentialFields": [{"key": "first", "label": "a", "type": "text", "required": false},
                              {"key": "second", "label": "b", "type": "password", "required": true}]}});
-    let credentials = Credentials::from_plain([("first", "no"), ("second", "lin_api_1")]);
+    let credentials = [("first", "no"), ("second", "lin_api_1")].into_iter().collect::<Credentials>();
     polls_with(auth, credentials, Mock::given(header("authorization", "Bearer lin_api_1"))).await;
 }
 
@@ -73,13 +83,13 @@ async fn a_pat_goes_in_its_header_or_as_a_bearer() {
     let header_auth = json!({"method": "pat", "config": {"delivery": "header", "paramName": "PRIVATE-TOKEN", "credentialFields": field("token")}});
     polls_with(
         header_auth,
-        Credentials::from_plain([("token", "glpat-1")]),
+        [("token", "glpat-1")].into_iter().collect::<Credentials>(),
         Mock::given(header("private-token", "glpat-1")),
     )
     .await;
     polls_with(
         pat_auth(),
-        Credentials::from_plain([("token", "ghp_1")]),
+        [("token", "ghp_1")].into_iter().collect::<Credentials>(),
         Mock::given(header("authorization", "Bearer ghp_1")),
     )
     .await;
@@ -90,7 +100,7 @@ async fn basic_auth_encodes_user_and_password() {
     let auth = json!({"method": "basic", "config": {"credentialFields": [
         {"key": "username", "label": "User", "type": "text", "required": true},
         {"key": "password", "label": "Token", "type": "password", "required": true}]}});
-    let credentials = Credentials::from_plain([("username", "me@example.com"), ("password", "tok")]);
+    let credentials = [("username", "me@example.com"), ("password", "tok")].into_iter().collect::<Credentials>();
     // base64("me@example.com:tok")
     polls_with(auth, credentials, Mock::given(header("authorization", "Basic bWVAZXhhbXBsZS5jb206dG9r"))).await;
 }
@@ -116,5 +126,5 @@ async fn templates_fill_config_credentials_and_checkpoint_with_escaping() {
         "headers": {"X-Project": "{{config.project}}", "X-Trello-Token": "{{credentials.key}}"},
         "body": "{\"jql\": \"project = \\\"{{config.project}}\\\" AND key = \\\"{{credentials.key}}\\\"\", \"page\": \"{{pageToken}}\"}"
     });
-    polls_with_polling(auth, Credentials::from_plain([("key", "k\"1")]), expect, extra).await;
+    polls_with_polling(auth, [("key", "k\"1")].into_iter().collect::<Credentials>(), expect, extra).await;
 }

@@ -33,7 +33,7 @@ async fn poll_with(
     );
     let (engine, _) = engine_with(adjust);
     let config = config(&server);
-    let credentials = Credentials::from_plain([("token", SECRET), ("apiKey", SECRET)]);
+    let credentials = [("token", SECRET), ("apiKey", SECRET)].into_iter().collect::<Credentials>();
     let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(SECRET), "a secret leaked into the error: {shown}");
@@ -107,7 +107,7 @@ async fn a_connection_failure_is_transient_and_hides_the_api_key_in_the_url() {
     let (engine, _) = engine();
     // Nothing listens on port 9 of localhost.
     let config = std::collections::BTreeMap::from([("baseUrl".to_owned(), "http://127.0.0.1:9".to_owned())]);
-    let credentials = Credentials::from_plain([("apiKey", SECRET)]);
+    let credentials = [("apiKey", SECRET)].into_iter().collect::<Credentials>();
     let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Transient);
     assert!(!format!("{err} {err:?}").contains(SECRET), "{err:?}");

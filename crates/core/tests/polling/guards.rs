@@ -109,7 +109,7 @@ async fn a_next_link_to_another_site_is_refused() {
     );
     let (engine, _) = engine();
     let config = config(&server);
-    let credentials = Credentials::from_plain([("token", "ghp_secret")]);
+    let credentials = [("token", "ghp_secret")].into_iter().collect::<Credentials>();
     let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Config);
     assert!(err.to_string().contains("evil.example"), "{err}");

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::TimeDelta;
 use futures_like::join_all;
 use serde_json::json;
+use switchboard_core::poll::credentials::expose;
 use switchboard_core::poll::{FailureClass, OAuthError, PollError, PollRequest, exchange_code};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
@@ -67,10 +68,10 @@ async fn fifty_concurrent_polls_with_an_expired_token_refresh_it_exactly_once() 
         let delta = result.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ids(&delta.items), vec![1]);
         let refreshed = delta.refreshed_credentials.expect("rotated credentials to persist");
-        assert_eq!(refreshed.expose("accessToken"), Some("at-1"));
-        assert_eq!(refreshed.expose("refreshToken"), Some("rt-1"), "the rotated refresh token is returned");
-        assert_eq!(refreshed.expose("expiresAt"), Some("2024-05-01T01:00:00Z"));
-        assert_eq!(refreshed.expose("clientId"), Some("client"));
+        assert_eq!(expose(&refreshed, "accessToken"), Some("at-1"));
+        assert_eq!(expose(&refreshed, "refreshToken"), Some("rt-1"), "the rotated refresh token is returned");
+        assert_eq!(expose(&refreshed, "expiresAt"), Some("2024-05-01T01:00:00Z"));
+        assert_eq!(expose(&refreshed, "clientId"), Some("client"));
     }
 }
 
@@ -110,7 +111,7 @@ async fn a_401_refreshes_once_and_retries() {
     let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
     assert_eq!(fake.calls(), 1);
     assert_eq!(ids(&delta.items), vec![1]);
-    assert_eq!(delta.refreshed_credentials.unwrap().expose("refreshToken"), Some("rt-1"));
+    assert_eq!(expose(&delta.refreshed_credentials.unwrap(), "refreshToken"), Some("rt-1"));
 }
 
 #[tokio::test]
@@ -141,7 +142,7 @@ async fn a_caller_with_the_pre_rotation_refresh_token_gets_the_rotated_tokens() 
     timer.advance(std::time::Duration::from_secs(10));
     let again = engine.fetch_delta(PollRequest::new(&descriptor, &config, &stale)).await.unwrap();
     assert_eq!(fake.calls(), 1);
-    assert_eq!(again.refreshed_credentials.unwrap().expose("refreshToken"), Some("rt-1"));
+    assert_eq!(expose(&again.refreshed_credentials.unwrap(), "refreshToken"), Some("rt-1"));
 }
 
 #[tokio::test]
@@ -151,13 +152,15 @@ async fn exchanging_an_authorisation_code_returns_credentials_to_store() {
     let switchboard_core::descriptor::model::AuthDescriptor::Oauth2(oauth) = &descriptor.model().auth else {
         unreachable!()
     };
-    let client = switchboard_core::poll::Credentials::from_plain([("clientId", "client"), ("clientSecret", "s3cret")]);
+    let client = [("clientId", "client"), ("clientSecret", "s3cret")]
+        .into_iter()
+        .collect::<switchboard_core::poll::Credentials>();
     let http = reqwest::Client::new();
     let config = BTreeMap::new();
     let stored = exchange_code(&http, oauth, &config, &client, "good-code", "https://app/callback").await.unwrap();
-    assert_eq!(stored.expose("accessToken"), Some("at-1"));
-    assert_eq!(stored.expose("refreshToken"), Some("rt-1"));
-    assert!(stored.expose("expiresAt").is_some());
+    assert_eq!(expose(&stored, "accessToken"), Some("at-1"));
+    assert_eq!(expose(&stored, "refreshToken"), Some("rt-1"));
+    assert!(expose(&stored, "expiresAt").is_some());
 
     let err = exchange_code(&http, oauth, &config, &client, "bad-code", "https://app/callback").await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Auth);

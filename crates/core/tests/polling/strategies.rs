@@ -22,7 +22,7 @@ async fn poll(
     checkpoint: Option<&Checkpoint>,
 ) -> Delta {
     let config = config(server);
-    let credentials = Credentials::from_plain([("token", "ghp_test_token")]);
+    let credentials = [("token", "ghp_test_token")].into_iter().collect::<Credentials>();
     // Round-trip through the stored string form, as the poller does.
     let stored = checkpoint.map(|c| Checkpoint::parse(&c.to_string()).unwrap());
     let request = PollRequest { checkpoint: stored, ..PollRequest::new(descriptor, &config, &credentials) };

@@ -317,11 +317,13 @@ impl Respond for OAuthFake {
 
 /// OAuth2 credentials for [`OAuthFake`] with the given tokens and expiry.
 pub fn oauth_credentials(access: &str, refresh: &str, expires_at: DateTime<Utc>) -> Credentials {
-    Credentials::from_plain([
+    [
         ("clientId", "client".to_owned()),
         ("clientSecret", "client-secret-value".to_owned()),
         ("accessToken", access.to_owned()),
         ("refreshToken", refresh.to_owned()),
         ("expiresAt", expires_at.to_rfc3339()),
-    ])
+    ]
+    .into_iter()
+    .collect::<Credentials>()
 }

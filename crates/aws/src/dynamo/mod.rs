@@ -1,0 +1,50 @@
+//! The DynamoDB single-table adapter: registry, checkpoints, leases, dedup and stats all live in
+//! one table (see [`crate::keys`] for the key scheme). Every write that must not clobber is a
+//! conditional write.
+
+mod checkpoints;
+mod dedup;
+mod descriptors;
+mod instances;
+mod leases;
+mod stats;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use switchboard_core::ports::StoreError;
+
+use crate::error::backend;
+use crate::item::Item;
+
+/// DynamoDB adapter of the registry, checkpoint, lease, dedup and stats ports.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// Uses `table` through an already built client.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Runs a query to the end, following `LastEvaluatedKey`.
+    async fn query_all(&self, action: &str, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = query.clone().set_exclusive_start_key(start).send().await.map_err(|e| backend(action, e))?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The single-table key scheme (DESIGN §5, seed §5.1). Every record names its kind in `type`.
+//!
+//! | record | PK | SK | GSI2PK / GSI2SK | TTL (`expiresAt`) |
+//! |---|---|---|---|---|
+//! | descriptor | `CONNECTOR#{c}` | `DESCRIPTOR` | `DESCRIPTORS` / `CONNECTOR#{c}` | – |
+//! | instance | `PROJECT#{p}` | `CONNECTOR_INSTANCE#{c}` | `CONNECTOR#{c}` / `PROJECT#{p}` | – |
+//! | checkpoint | `PROJECT#{p}` | `CHECKPOINT#{c}` | – | – |
+//! | lease | `PROJECT#{p}` | `LEASE#{c}` | – | lease expiry |
+//! | dedup record | `DEDUP#{id}` | `DEDUP` | – | record expiry |
+//! | hourly stats | `PROJECT#{p}` | `STATS#{c}#{hour}` | – | 90 days |
+//! | sync run | `PROJECT#{p}` | `SYNCRUN#{c}#{startedAt}#{n}` | – | 30 days |
+//!
+//! `GSI2` is overloaded: the seed's per-connector instance listing, plus one partition listing
+//! every descriptor so that no operation scans the table.
+
+use switchboard_core::ports::InstanceKey;
+
+/// Partition key attribute.
+pub const PK: &str = "PK";
+/// Sort key attribute.
+pub const SK: &str = "SK";
+/// The GSI's partition key attribute.
+pub const GSI2PK: &str = "GSI2PK";
+/// The GSI's sort key attribute.
+pub const GSI2SK: &str = "GSI2SK";
+/// The GSI's name.
+pub const GSI2: &str = "GSI2";
+/// The TTL attribute (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+pub(crate) const DESCRIPTOR_SK: &str = "DESCRIPTOR";
+pub(crate) const DESCRIPTORS_GSI2PK: &str = "DESCRIPTORS";
+pub(crate) const INSTANCE_SK_PREFIX: &str = "CONNECTOR_INSTANCE#";
+pub(crate) const DEDUP_SK: &str = "DEDUP";
+
+pub(crate) fn connector(connector_id: &str) -> String {
+    format!("CONNECTOR#{connector_id}")
+}
+
+pub(crate) fn project(project_id: &str) -> String {
+    format!("PROJECT#{project_id}")
+}
+
+pub(crate) fn instance_sk(connector_id: &str) -> String {
+    format!("{INSTANCE_SK_PREFIX}{connector_id}")
+}
+
+pub(crate) fn checkpoint_sk(key: &InstanceKey) -> String {
+    format!("CHECKPOINT#{}", key.connector_id)
+}
+
+pub(crate) fn lease_sk(key: &InstanceKey) -> String {
+    format!("LEASE#{}", key.connector_id)
+}
+
+pub(crate) fn dedup_pk(id: &str) -> String {
+    format!("DEDUP#{id}")
+}
+
+pub(crate) fn stats_sk_prefix(key: &InstanceKey) -> String {
+    format!("STATS#{}#", key.connector_id)
+}
+
+pub(crate) fn sync_run_sk_prefix(key: &InstanceKey) -> String {
+    format!("SYNCRUN#{}#", key.connector_id)
+}

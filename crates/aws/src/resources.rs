@@ -1,0 +1,255 @@
+//! The AWS resources Switchboard uses, in one place: names per stage, queue settings, and the
+//! bootstrap that creates them on a local server (moto) or an empty account. `template.yaml`
+//! must declare the same table, GSI, TTL attribute and queue settings (see `infra/README.md`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use switchboard_core::ports::{INGEST_QUEUE, SIGNALS_QUEUE};
+
+use crate::error::backend;
+use crate::keys::{GSI2, GSI2PK, GSI2SK, PK, SK, TTL_ATTRIBUTE};
+
+/// Receives before a message moves to its dead-letter queue (`maxReceiveCount`).
+pub const MAX_RECEIVE_COUNT: u32 = switchboard_core::ports::DEFAULT_MAX_RECEIVES;
+/// Ingest queue visibility timeout: six times the normaliser's 30 s timeout, as AWS advises.
+pub const INGEST_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(180);
+/// Signals queue visibility timeout.
+pub const SIGNALS_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the main queues keep a message (4 days, SQS's default).
+pub const QUEUE_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
+/// How long dead-letter queues keep a message (14 days, SQS's maximum).
+pub const DLQ_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// Resource names for one stage (`local`, `dev`, `prod`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceNames {
+    stage: String,
+}
+
+impl ResourceNames {
+    /// Names for `stage`.
+    pub fn new(stage: impl Into<String>) -> Self {
+        Self { stage: stage.into() }
+    }
+
+    /// `switchboard-{stage}`.
+    pub fn table(&self) -> String {
+        format!("switchboard-{}", self.stage)
+    }
+
+    /// `switchboard-{stage}-ingest`.
+    pub fn ingest_queue(&self) -> String {
+        format!("switchboard-{}-{INGEST_QUEUE}", self.stage)
+    }
+
+    /// `switchboard-{stage}-signals`.
+    pub fn signals_queue(&self) -> String {
+        format!("switchboard-{}-{SIGNALS_QUEUE}", self.stage)
+    }
+
+    /// `{queue}-dlq`.
+    pub fn dead_letter_queue(queue: &str) -> String {
+        format!("{queue}-dlq")
+    }
+
+    /// `switchboard/{stage}`: secrets are `switchboard/{stage}/{project}/{connector}`.
+    pub fn secret_prefix(&self) -> String {
+        format!("switchboard/{}", self.stage)
+    }
+}
+
+/// A bootstrap step failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BootstrapError(String);
+
+impl From<switchboard_core::ports::StoreError> for BootstrapError {
+    fn from(err: switchboard_core::ports::StoreError) -> Self {
+        Self(err.to_string())
+    }
+}
+
+fn invalid(what: &str, err: impl std::fmt::Display) -> BootstrapError {
+    BootstrapError(format!("building {what}: {err}"))
+}
+
+/// Creates the single table (keys `PK`/`SK`, `GSI2` on `GSI2PK`/`GSI2SK` projecting all, on-demand
+/// billing) if it does not exist, waits until it is active and enables TTL on `expiresAt`.
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| invalid("an attribute definition", e))
+    };
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(|e| invalid("a key", e))
+    };
+    let gsi = GlobalSecondaryIndex::builder()
+        .index_name(GSI2)
+        .key_schema(key(GSI2PK, KeyType::Hash)?)
+        .key_schema(key(GSI2SK, KeyType::Range)?)
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(|e| invalid("the GSI", e))?;
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(PK)?)
+        .attribute_definitions(attribute(SK)?)
+        .attribute_definitions(attribute(GSI2PK)?)
+        .attribute_definitions(attribute(GSI2SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .global_secondary_indexes(gsi)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(backend("creating the table", e).into()),
+    }
+    client
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(Duration::from_secs(120))
+        .await
+        .map_err(|e| BootstrapError(format!("waiting for table {table}: {}", DisplayErrorContext(&e))))?;
+    let status = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| backend("reading the table's TTL", e))?
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status().cloned());
+    if matches!(status, Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)) {
+        return Ok(());
+    }
+    let ttl = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(TTL_ATTRIBUTE)
+        .build()
+        .map_err(|e| invalid("the TTL specification", e))?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .map_err(|e| backend("enabling TTL", e))?;
+    Ok(())
+}
+
+/// URLs of a queue and its dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrls {
+    /// The queue.
+    pub url: String,
+    /// Its dead-letter queue.
+    pub dead_letter_url: String,
+}
+
+/// Creates (or reuses) `name` and `{name}-dlq`, with a redrive policy moving a message to the DLQ
+/// after `max_receives` receives.
+pub async fn create_queue_with_dlq(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility_timeout: Duration,
+    max_receives: u32,
+) -> Result<QueueUrls, BootstrapError> {
+    let dlq_name = ResourceNames::dead_letter_queue(name);
+    let dead_letter_url = create_queue(
+        client,
+        &dlq_name,
+        HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION.as_secs().to_string())]),
+    )
+    .await?;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dead_letter_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| backend("reading the dead-letter queue's ARN", e))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| BootstrapError(format!("queue {dlq_name} has no ARN")))?;
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()});
+    let url = create_queue(
+        client,
+        name,
+        HashMap::from([
+            (QueueAttributeName::VisibilityTimeout, visibility_timeout.as_secs().to_string()),
+            (QueueAttributeName::MessageRetentionPeriod, QUEUE_RETENTION.as_secs().to_string()),
+            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+        ]),
+    )
+    .await?;
+    Ok(QueueUrls { url, dead_letter_url })
+}
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: HashMap<QueueAttributeName, String>,
+) -> Result<String, BootstrapError> {
+    let out = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(|e| backend(&format!("creating queue {name}"), e))?;
+    out.queue_url().map(str::to_owned).ok_or_else(|| BootstrapError(format!("queue {name} has no URL")))
+}
+
+/// What [`bootstrap`] created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrapped {
+    /// The table's name.
+    pub table: String,
+    /// The ingest queue and its DLQ.
+    pub ingest: QueueUrls,
+    /// The signals queue and its DLQ.
+    pub signals: QueueUrls,
+    /// Prefix of secret names.
+    pub secret_prefix: String,
+}
+
+impl Bootstrapped {
+    /// The environment variables the functions read ([`crate::AwsSettings::from_env`] and the queue URLs).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (crate::ENV_TABLE_NAME, self.table.clone()),
+            (crate::ENV_SECRET_PREFIX, self.secret_prefix.clone()),
+            (crate::ENV_INGEST_QUEUE_URL, self.ingest.url.clone()),
+            (crate::ENV_INGEST_DLQ_URL, self.ingest.dead_letter_url.clone()),
+            (crate::ENV_SIGNALS_QUEUE_URL, self.signals.url.clone()),
+            (crate::ENV_SIGNALS_DLQ_URL, self.signals.dead_letter_url.clone()),
+        ]
+    }
+}
+
+/// Creates the table and both queues with their DLQs for `names`; safe to run again.
+pub async fn bootstrap(clients: &crate::AwsClients, names: &ResourceNames) -> Result<Bootstrapped, BootstrapError> {
+    create_table(&clients.dynamodb, &names.table()).await?;
+    let ingest =
+        create_queue_with_dlq(&clients.sqs, &names.ingest_queue(), INGEST_VISIBILITY_TIMEOUT, MAX_RECEIVE_COUNT)
+            .await?;
+    let signals =
+        create_queue_with_dlq(&clients.sqs, &names.signals_queue(), SIGNALS_VISIBILITY_TIMEOUT, MAX_RECEIVE_COUNT)
+            .await?;
+    Ok(Bootstrapped { table: names.table(), ingest, signals, secret_prefix: names.secret_prefix() })
+}

@@ -1,0 +1,94 @@
+//! The storage contract: one generic test suite per port. Every adapter crate runs all of it
+//! against its own backend with [`contract_tests!`], so SQLite and AWS behave the same.
+//!
+//! ```text
+//! struct MyBackend;
+//! #[async_trait::async_trait]
+//! impl switchboard_contract_tests::Backend for MyBackend { /* fresh stores, fresh queues */ }
+//! switchboard_contract_tests::contract_tests!(MyBackend);
+//! ```
+//! expands to one `#[tokio::test]` per contract function, named after it.
+
+// Test helpers panic with a message on purpose: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used)]
+
+pub mod fixtures;
+pub mod suite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use switchboard_core::ports::{MessageQueue, Stores};
+
+/// A queue with its dead-letter queue.
+#[derive(Clone)]
+pub struct QueuePair {
+    /// The queue under test.
+    pub queue: Arc<dyn MessageQueue>,
+    /// Where messages received too often go.
+    pub dead_letters: Arc<dyn MessageQueue>,
+    /// Receives allowed before a message moves to `dead_letters`.
+    pub max_receives: u32,
+}
+
+/// A backend under test. Every call returns an isolated, empty world, so tests can run in
+/// parallel and in any order.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Fresh, empty stores.
+    async fn stores(&self) -> Stores;
+
+    /// A fresh, empty queue whose messages move to a fresh dead-letter queue after
+    /// `max_receives` receives.
+    async fn queue_pair(&self, max_receives: u32) -> QueuePair;
+}
+
+/// Expands to one `#[tokio::test]` per contract, each calling `$backend` (an expression that may
+/// `.await`) for its own backend instance.
+#[macro_export]
+macro_rules! contract_tests {
+    ($backend:expr) => {
+        $crate::contract_tests!(@each $backend;
+            registering_a_descriptor_twice_is_refused,
+            descriptors_are_listed_by_id_and_updated_in_place,
+            updating_a_missing_descriptor_reports_not_found,
+            deleting_a_built_in_descriptor_is_refused_with_a_clear_error,
+            a_user_descriptor_can_be_deleted_once,
+            writing_a_built_in_descriptor_at_start_up_replaces_it_and_protects_it,
+            creating_an_instance_twice_is_refused,
+            creating_an_instance_of_an_unknown_connector_is_refused,
+            creating_an_existing_instance_again_keeps_its_credentials,
+            instances_are_listed_by_project_and_by_connector,
+            updating_an_instance_changes_only_the_given_fields,
+            updating_or_deleting_a_missing_instance_reports_not_found,
+            health_failures_count_up_and_a_success_resets_them,
+            deleting_an_instance_removes_its_secret_and_checkpoint,
+            the_first_checkpoint_advance_creates_version_one,
+            advancing_from_a_stale_version_fails_and_never_moves_backwards,
+            concurrent_checkpoint_advances_from_one_version_let_exactly_one_win,
+            two_concurrent_lease_holders_exactly_one_wins,
+            an_expired_lease_can_be_taken_over_and_the_old_holder_cannot_renew,
+            a_lease_holder_can_renew_and_release,
+            inserting_a_dedup_key_twice_reports_a_duplicate,
+            an_expired_dedup_key_is_accepted_again,
+            rotating_credentials_exposes_current_and_previous,
+            missing_credentials_read_as_none_and_delete_is_idempotent,
+            signal_counts_add_up_per_hour,
+            sync_runs_are_listed_newest_first,
+            sent_messages_arrive_with_their_attributes_and_acked_ones_do_not_return,
+            a_message_received_too_often_lands_in_the_dead_letter_queue,
+            a_batch_with_a_forced_partial_failure_resends_only_the_failed_entries,
+            an_oversized_entry_is_rejected_alone_and_not_retried,
+            a_message_put_back_for_retry_is_delivered_again,
+        );
+    };
+    (@each $backend:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let backend = $backend;
+                $crate::suite::$name(&backend).await;
+            }
+        )*
+    };
+}

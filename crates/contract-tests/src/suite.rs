@@ -1,0 +1,623 @@
+//! The contract, one `pub async fn` per behaviour. Each takes a [`Backend`] and panics with a
+//! message when the adapter breaks the contract.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{TimeDelta, TimeZone, Utc};
+use secrecy::ExposeSecret;
+use switchboard_core::ports::{
+    Credentials, DedupOutcome, EntryFailure, HealthUpdate, InstanceKey, InstanceUpdate, MAX_MESSAGE_BYTES,
+    MessageQueue, NewInstance, QueueMessage, QueueSender, ReceiveOptions, ReceivedMessage, RetryPolicy, SignalCounts,
+    StoreError, Stores, SyncRun, SyncStatus, send_batch,
+};
+use tokio::task::JoinSet;
+
+use crate::Backend;
+use crate::fixtures::descriptor;
+
+const GITHUB: &str = "github-issues";
+const JIRA: &str = "jira";
+
+async fn stores_with_connectors(backend: &impl Backend) -> Stores {
+    let stores = backend.stores().await;
+    for id in [GITHUB, JIRA] {
+        stores.descriptors.register_descriptor(&descriptor(id, id), false).await.unwrap();
+    }
+    stores
+}
+
+fn new_instance(project: &str, connector: &str) -> NewInstance {
+    NewInstance {
+        key: InstanceKey::new(project, connector),
+        config: BTreeMap::from([("projectKey".to_owned(), format!("{project}-key"))]),
+        enabled: true,
+    }
+}
+
+fn creds(api_key: &str) -> Credentials {
+    [("apiKey", api_key)].into_iter().collect()
+}
+
+fn api_key(credentials: &Credentials) -> String {
+    credentials.get("apiKey").expect("apiKey is set").expose_secret().to_owned()
+}
+
+// ---------------------------------------------------------------- descriptors
+
+/// A second registration under the same id is refused and leaves the first untouched.
+pub async fn registering_a_descriptor_twice_is_refused(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    stores.descriptors.register_descriptor(&descriptor(GITHUB, "First"), false).await.unwrap();
+    let err = stores.descriptors.register_descriptor(&descriptor(GITHUB, "Second"), false).await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "expected AlreadyExists, got {err:?}");
+    let stored = stores.descriptors.get_descriptor(GITHUB).await.unwrap().unwrap();
+    assert_eq!(stored.descriptor.name, "First");
+}
+
+/// Listing is ordered by id; an update replaces the descriptor, keeps `createdAt` and bumps `updatedAt`.
+pub async fn descriptors_are_listed_by_id_and_updated_in_place(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    for id in ["zendesk", "asana", "github-issues"] {
+        stores.descriptors.register_descriptor(&descriptor(id, id), false).await.unwrap();
+    }
+    let ids: Vec<String> =
+        stores.descriptors.list_descriptors().await.unwrap().iter().map(|r| r.connector_id().to_owned()).collect();
+    assert_eq!(ids, ["asana", "github-issues", "zendesk"]);
+
+    let before = stores.descriptors.get_descriptor("asana").await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let updated = stores.descriptors.update_descriptor(&descriptor("asana", "Asana v2")).await.unwrap();
+    let after = stores.descriptors.get_descriptor("asana").await.unwrap().unwrap();
+    assert_eq!(after, updated);
+    assert_eq!(after.descriptor.name, "Asana v2");
+    assert_eq!(after.created_at, before.created_at);
+    assert!(after.updated_at > before.updated_at);
+    assert!(!after.built_in);
+    assert!(stores.descriptors.get_descriptor("nope").await.unwrap().is_none());
+}
+
+/// Updating a descriptor nobody registered is an error, not an insert.
+pub async fn updating_a_missing_descriptor_reports_not_found(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let err = stores.descriptors.update_descriptor(&descriptor("ghost", "Ghost")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "expected NotFound, got {err:?}");
+    assert!(stores.descriptors.get_descriptor("ghost").await.unwrap().is_none());
+}
+
+/// Built-in descriptors stay: deleting one fails with an error that says why.
+pub async fn deleting_a_built_in_descriptor_is_refused_with_a_clear_error(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    stores.descriptors.register_descriptor(&descriptor(GITHUB, "GitHub"), true).await.unwrap();
+    let err = stores.descriptors.delete_descriptor(GITHUB).await.unwrap_err();
+    assert!(matches!(err, StoreError::BuiltInProtected { .. }), "expected BuiltInProtected, got {err:?}");
+    assert_eq!(err.to_string(), "connector descriptor `github-issues` is built in and cannot be deleted");
+    assert!(stores.descriptors.get_descriptor(GITHUB).await.unwrap().is_some());
+}
+
+/// A user descriptor is deleted; deleting it again reports it missing.
+pub async fn a_user_descriptor_can_be_deleted_once(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    stores.descriptors.register_descriptor(&descriptor("mine", "Mine"), false).await.unwrap();
+    stores.descriptors.delete_descriptor("mine").await.unwrap();
+    assert!(stores.descriptors.get_descriptor("mine").await.unwrap().is_none());
+    let err = stores.descriptors.delete_descriptor("mine").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "expected NotFound, got {err:?}");
+}
+
+/// Start-up writes shipped descriptors whether or not they exist, and marks them built in.
+pub async fn writing_a_built_in_descriptor_at_start_up_replaces_it_and_protects_it(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let first = stores.descriptors.upsert_built_in(&descriptor(GITHUB, "GitHub 1")).await.unwrap();
+    assert!(first.built_in);
+    let second = stores.descriptors.upsert_built_in(&descriptor(GITHUB, "GitHub 2")).await.unwrap();
+    assert_eq!(second.descriptor.name, "GitHub 2");
+    assert_eq!(second.created_at, first.created_at);
+    stores.descriptors.register_descriptor(&descriptor("user-made", "User"), false).await.unwrap();
+    let promoted = stores.descriptors.upsert_built_in(&descriptor("user-made", "Shipped now")).await.unwrap();
+    assert!(promoted.built_in);
+    assert!(matches!(
+        stores.descriptors.delete_descriptor("user-made").await,
+        Err(StoreError::BuiltInProtected { .. })
+    ));
+}
+
+// ---------------------------------------------------------------- instances
+
+/// The conditional create refuses a duplicate.
+pub async fn creating_an_instance_twice_is_refused(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let created = stores.instances.create_instance(&new_instance("p1", GITHUB)).await.unwrap();
+    assert!(created.enabled);
+    assert_eq!(created.config["projectKey"], "p1-key");
+    let err = stores.instances.create_instance(&new_instance("p1", GITHUB)).await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "expected AlreadyExists, got {err:?}");
+    assert_eq!(stores.instances.get_instance(&created.key()).await.unwrap().unwrap(), created);
+}
+
+/// Instances need a registered connector.
+pub async fn creating_an_instance_of_an_unknown_connector_is_refused(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let err = stores.create_instance(&new_instance("p1", "unknown"), &creds("k")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "expected NotFound, got {err:?}");
+    assert!(stores.secrets.get_credentials(&InstanceKey::new("p1", "unknown")).await.unwrap().is_none());
+}
+
+/// A duplicate create with credentials must not overwrite the existing instance's secret.
+pub async fn creating_an_existing_instance_again_keeps_its_credentials(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let record = stores.create_instance(&new_instance("p1", GITHUB), &creds("original")).await.unwrap();
+    assert!(record.credential_secret_ref.is_some(), "the instance row records where its secret is");
+    let err = stores.create_instance(&new_instance("p1", GITHUB), &creds("intruder")).await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "expected AlreadyExists, got {err:?}");
+    let versions = stores.secrets.get_credentials(&record.key()).await.unwrap().unwrap();
+    assert_eq!(api_key(&versions.current), "original");
+    assert!(versions.previous.is_none());
+}
+
+/// By project (the table's partition) and by connector (the GSI), each ordered.
+pub async fn instances_are_listed_by_project_and_by_connector(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    for (project, connector) in [("p2", GITHUB), ("p1", JIRA), ("p1", GITHUB), ("p3", GITHUB)] {
+        stores.instances.create_instance(&new_instance(project, connector)).await.unwrap();
+    }
+    let by_project: Vec<String> =
+        stores.instances.list_instances_by_project("p1").await.unwrap().into_iter().map(|i| i.connector_id).collect();
+    assert_eq!(by_project, [GITHUB, JIRA]);
+    let by_connector: Vec<String> =
+        stores.instances.list_instances_by_connector(GITHUB).await.unwrap().into_iter().map(|i| i.project_id).collect();
+    assert_eq!(by_connector, ["p1", "p2", "p3"]);
+    let jira = stores.instances.list_instances_by_connector(JIRA).await.unwrap();
+    assert_eq!(jira.len(), 1);
+    assert_eq!(jira[0].config["projectKey"], "p1-key");
+    assert!(stores.instances.list_instances_by_project("nobody").await.unwrap().is_empty());
+}
+
+/// A partial update leaves the other fields alone; enable toggles.
+pub async fn updating_an_instance_changes_only_the_given_fields(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let created = stores.instances.create_instance(&new_instance("p1", GITHUB)).await.unwrap();
+    let key = created.key();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let config = BTreeMap::from([("baseUrl".to_owned(), "https://ghe.example".to_owned())]);
+    let updated = stores
+        .instances
+        .update_instance(&key, &InstanceUpdate { config: Some(config.clone()), ..InstanceUpdate::default() })
+        .await
+        .unwrap();
+    assert_eq!(updated.config, config);
+    assert!(updated.enabled);
+    assert_eq!(updated.created_at, created.created_at);
+    assert!(updated.updated_at > created.updated_at);
+    stores.instances.enable_instance(&key, false).await.unwrap();
+    let read = stores.instances.get_instance(&key).await.unwrap().unwrap();
+    assert!(!read.enabled);
+    assert_eq!(read.config, config);
+}
+
+/// Updates, enables and deletes of a missing instance are errors.
+pub async fn updating_or_deleting_a_missing_instance_reports_not_found(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let key = InstanceKey::new("p9", GITHUB);
+    let update = InstanceUpdate { enabled: Some(false), ..InstanceUpdate::default() };
+    assert!(matches!(stores.instances.update_instance(&key, &update).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(stores.instances.enable_instance(&key, true).await, Err(StoreError::NotFound { .. })));
+    let health = HealthUpdate::SyncFailed { error: "x".into() };
+    assert!(matches!(stores.instances.record_health(&key, &health).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(stores.instances.delete_instance(&key).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(stores.delete_instance(&key).await, Err(StoreError::NotFound { .. })));
+    assert!(stores.instances.get_instance(&key).await.unwrap().is_none(), "an update must not create the instance");
+}
+
+/// Health fields: failures accumulate with the last error; a passing check clears them.
+pub async fn health_failures_count_up_and_a_success_resets_them(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let key = stores.instances.create_instance(&new_instance("p1", GITHUB)).await.unwrap().key();
+    let at = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+    let failed = HealthUpdate::Checked { at, healthy: false, latency_ms: 900, error: Some("401 Unauthorized".into()) };
+    stores.instances.record_health(&key, &failed).await.unwrap();
+    let health =
+        stores.instances.record_health(&key, &HealthUpdate::SyncFailed { error: "timeout".into() }).await.unwrap();
+    assert_eq!((health.consecutive_failures, health.healthy), (2, false));
+    assert_eq!(health.last_error.as_deref(), Some("timeout"));
+    assert_eq!((health.last_health_check, health.last_latency_ms), (Some(at), Some(900)));
+
+    let later = at + TimeDelta::minutes(5);
+    stores
+        .instances
+        .record_health(&key, &HealthUpdate::Checked { at: later, healthy: true, latency_ms: 120, error: None })
+        .await
+        .unwrap();
+    stores.instances.record_health(&key, &HealthUpdate::Synced { at: later }).await.unwrap();
+    let health = stores.instances.get_instance(&key).await.unwrap().unwrap().health;
+    assert_eq!((health.consecutive_failures, health.healthy, health.last_error), (0, true, None));
+    assert_eq!((health.last_sync_at, health.last_latency_ms), (Some(later), Some(120)));
+}
+
+/// Deleting an instance takes its credentials and checkpoint with it; other instances keep theirs.
+pub async fn deleting_an_instance_removes_its_secret_and_checkpoint(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let doomed = stores.create_instance(&new_instance("p1", GITHUB), &creds("doomed")).await.unwrap().key();
+    let kept = stores.create_instance(&new_instance("p2", GITHUB), &creds("kept")).await.unwrap().key();
+    for key in [&doomed, &kept] {
+        stores.checkpoints.advance_checkpoint(key, 0, "2025-01-01T00:00:00Z").await.unwrap();
+    }
+    stores.delete_instance(&doomed).await.unwrap();
+    assert!(stores.instances.get_instance(&doomed).await.unwrap().is_none());
+    assert!(stores.secrets.get_credentials(&doomed).await.unwrap().is_none(), "the secret must be deleted");
+    assert!(stores.checkpoints.read_checkpoint(&doomed).await.unwrap().is_none(), "the checkpoint must be deleted");
+    assert_eq!(api_key(&stores.secrets.get_credentials(&kept).await.unwrap().unwrap().current), "kept");
+    assert!(stores.checkpoints.read_checkpoint(&kept).await.unwrap().is_some());
+    let names: Vec<String> =
+        stores.instances.list_instances_by_connector(GITHUB).await.unwrap().into_iter().map(|i| i.project_id).collect();
+    assert_eq!(names, ["p2"]);
+    // The same instance can be created again afterwards, with fresh credentials.
+    stores.create_instance(&new_instance("p1", GITHUB), &creds("reborn")).await.unwrap();
+    let versions = stores.secrets.get_credentials(&doomed).await.unwrap().unwrap();
+    assert_eq!(api_key(&versions.current), "reborn");
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+/// No checkpoint reads as `None`; the first advance expects version 0 and creates version 1.
+pub async fn the_first_checkpoint_advance_creates_version_one(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    assert!(stores.checkpoints.read_checkpoint(&key).await.unwrap().is_none());
+    let first = stores.checkpoints.advance_checkpoint(&key, 0, "cursor-1").await.unwrap();
+    assert_eq!((first.version, first.value.as_str()), (1, "cursor-1"));
+    assert_eq!(stores.checkpoints.read_checkpoint(&key).await.unwrap().unwrap(), first);
+    let err = stores.checkpoints.advance_checkpoint(&key, 0, "cursor-0").await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "creating twice must fail, got {err:?}");
+}
+
+/// A writer holding an old version cannot overwrite a newer checkpoint.
+pub async fn advancing_from_a_stale_version_fails_and_never_moves_backwards(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    stores.checkpoints.advance_checkpoint(&key, 0, "2025-01-01T00:00:00Z").await.unwrap();
+    let v2 = stores.checkpoints.advance_checkpoint(&key, 1, "2025-01-02T00:00:00Z").await.unwrap();
+    assert_eq!(v2.version, 2);
+    let err = stores.checkpoints.advance_checkpoint(&key, 1, "2025-01-01T12:00:00Z").await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "expected ConditionFailed, got {err:?}");
+    assert!(err.to_string().contains("version 1"), "the error names the stale version: {err}");
+    let err = stores.checkpoints.advance_checkpoint(&key, 7, "2030-01-01T00:00:00Z").await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "a version from the future fails too, got {err:?}");
+    let current = stores.checkpoints.read_checkpoint(&key).await.unwrap().unwrap();
+    assert_eq!((current.version, current.value.as_str()), (2, "2025-01-02T00:00:00Z"));
+}
+
+/// Racing pollers that read the same version: exactly one advance succeeds.
+pub async fn concurrent_checkpoint_advances_from_one_version_let_exactly_one_win(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    stores.checkpoints.advance_checkpoint(&key, 0, "start").await.unwrap();
+    let mut racers = JoinSet::new();
+    for i in 0..6 {
+        let (stores, key) = (stores.clone(), key.clone());
+        racers.spawn(async move { stores.checkpoints.advance_checkpoint(&key, 1, &format!("racer-{i}")).await });
+    }
+    let results = racers.join_all().await;
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "exactly one racer wins: {results:?}");
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, StoreError::ConditionFailed(_))));
+    assert_eq!(stores.checkpoints.read_checkpoint(&key).await.unwrap().unwrap().value, winners[0].value);
+}
+
+// ---------------------------------------------------------------- leases
+
+/// Pollers racing for one instance: exactly one gets the lease.
+pub async fn two_concurrent_lease_holders_exactly_one_wins(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let mut racers = JoinSet::new();
+    for holder in ["poller-a", "poller-b", "poller-c", "poller-d"] {
+        let (stores, key) = (stores.clone(), key.clone());
+        racers.spawn(async move { stores.leases.acquire_lease(&key, holder, Duration::from_secs(60)).await.unwrap() });
+    }
+    let winners: Vec<_> = racers.join_all().await.into_iter().flatten().collect();
+    assert_eq!(winners.len(), 1, "exactly one holder wins: {winners:?}");
+    let loser = if winners[0].holder == "poller-a" { "poller-b" } else { "poller-a" };
+    assert!(stores.leases.acquire_lease(&key, loser, Duration::from_secs(60)).await.unwrap().is_none());
+    let other = InstanceKey::new("p1", JIRA);
+    assert!(stores.leases.acquire_lease(&other, loser, Duration::from_secs(60)).await.unwrap().is_some());
+}
+
+/// A crashed holder's lease lapses; someone else takes it, and the old holder cannot renew.
+pub async fn an_expired_lease_can_be_taken_over_and_the_old_holder_cannot_renew(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    assert!(stores.leases.acquire_lease(&key, "crashed", Duration::from_secs(1)).await.unwrap().is_some());
+    assert!(stores.leases.acquire_lease(&key, "successor", Duration::from_secs(60)).await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let lease = stores.leases.acquire_lease(&key, "successor", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(lease.map(|l| l.holder).as_deref(), Some("successor"));
+    let err = stores.leases.renew_lease(&key, "crashed", Duration::from_secs(60)).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "expected ConditionFailed, got {err:?}");
+    stores.leases.release_lease(&key, "crashed").await.unwrap();
+    assert!(stores.leases.acquire_lease(&key, "third", Duration::from_secs(60)).await.unwrap().is_none());
+}
+
+/// Renewing extends; releasing frees the lease for others at once.
+pub async fn a_lease_holder_can_renew_and_release(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let first = stores.leases.acquire_lease(&key, "me", Duration::from_secs(10)).await.unwrap().unwrap();
+    let renewed = stores.leases.renew_lease(&key, "me", Duration::from_secs(120)).await.unwrap();
+    assert!(renewed.expires_at > first.expires_at);
+    let again = stores.leases.acquire_lease(&key, "me", Duration::from_secs(30)).await.unwrap();
+    assert!(again.is_some(), "the holder may re-acquire its own lease");
+    assert!(stores.leases.acquire_lease(&key, "you", Duration::from_secs(30)).await.unwrap().is_none());
+    stores.leases.release_lease(&key, "me").await.unwrap();
+    assert!(stores.leases.acquire_lease(&key, "you", Duration::from_secs(30)).await.unwrap().is_some());
+}
+
+// ---------------------------------------------------------------- dedup
+
+/// The second insert of a key within its TTL is a duplicate, also when racing.
+pub async fn inserting_a_dedup_key_twice_reports_a_duplicate(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let ttl = Duration::from_secs(3600);
+    assert_eq!(stores.dedup.insert_if_absent("sig-1", ttl).await.unwrap(), DedupOutcome::Inserted);
+    assert_eq!(stores.dedup.insert_if_absent("sig-1", ttl).await.unwrap(), DedupOutcome::Duplicate);
+    assert_eq!(stores.dedup.insert_if_absent("sig-2", ttl).await.unwrap(), DedupOutcome::Inserted);
+    let mut racers = JoinSet::new();
+    for _ in 0..5 {
+        let stores = stores.clone();
+        racers.spawn(async move { stores.dedup.insert_if_absent("sig-race", ttl).await.unwrap() });
+    }
+    let outcomes = racers.join_all().await;
+    assert_eq!(outcomes.iter().filter(|o| **o == DedupOutcome::Inserted).count(), 1, "{outcomes:?}");
+}
+
+/// After its TTL a key counts as new again.
+pub async fn an_expired_dedup_key_is_accepted_again(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(1)).await.unwrap(), DedupOutcome::Inserted);
+    assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(1)).await.unwrap(), DedupOutcome::Duplicate);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(60)).await.unwrap(), DedupOutcome::Inserted);
+    assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(60)).await.unwrap(), DedupOutcome::Duplicate);
+}
+
+// ---------------------------------------------------------------- secrets
+
+/// Each put rotates: the new value is current, the one before it previous.
+pub async fn rotating_credentials_exposes_current_and_previous(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let first_ref = stores.secrets.put_credentials(&key, &creds("v1")).await.unwrap();
+    let versions = stores.secrets.get_credentials(&key).await.unwrap().unwrap();
+    assert_eq!(api_key(&versions.current), "v1");
+    assert!(versions.previous.is_none());
+
+    let second_ref = stores.secrets.put_credentials(&key, &creds("v2")).await.unwrap();
+    assert_eq!(first_ref, second_ref, "rotation keeps the same secret");
+    let versions = stores.secrets.get_credentials(&key).await.unwrap().unwrap();
+    assert_eq!(api_key(&versions.current), "v2");
+    assert_eq!(versions.previous.as_ref().map(api_key).as_deref(), Some("v1"));
+
+    let mut oauth = creds("v3");
+    oauth.insert("refreshToken", "r3");
+    stores.secrets.put_credentials(&key, &oauth).await.unwrap();
+    let versions = stores.secrets.get_credentials(&key).await.unwrap().unwrap();
+    assert_eq!(versions.current.keys().collect::<Vec<_>>(), ["apiKey", "refreshToken"]);
+    assert_eq!(versions.previous.as_ref().map(api_key).as_deref(), Some("v2"));
+    assert!(!format!("{versions:?}").contains("r3"), "Debug output must not show secret values");
+}
+
+/// Reading credentials never stored is `None`; deleting is idempotent.
+pub async fn missing_credentials_read_as_none_and_delete_is_idempotent(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    assert!(stores.secrets.get_credentials(&key).await.unwrap().is_none());
+    stores.secrets.delete_credentials(&key).await.unwrap();
+    stores.secrets.put_credentials(&key, &creds("v1")).await.unwrap();
+    stores.secrets.delete_credentials(&key).await.unwrap();
+    stores.secrets.delete_credentials(&key).await.unwrap();
+    assert!(stores.secrets.get_credentials(&key).await.unwrap().is_none());
+}
+
+// ---------------------------------------------------------------- stats
+
+/// Counts recorded in the same hour add up; the range query is per instance and per hour.
+pub async fn signal_counts_add_up_per_hour(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let nine = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap();
+    let counts = |signals, ignored| SignalCounts { signals, ignored, duplicates: 1, failed: 0 };
+    stores.stats.add_signal_counts(&key, nine + TimeDelta::minutes(5), counts(3, 1)).await.unwrap();
+    stores.stats.add_signal_counts(&key, nine + TimeDelta::minutes(55), counts(4, 0)).await.unwrap();
+    stores.stats.add_signal_counts(&key, nine + TimeDelta::minutes(65), counts(2, 2)).await.unwrap();
+    stores.stats.add_signal_counts(&InstanceKey::new("p2", GITHUB), nine, counts(100, 0)).await.unwrap();
+    let hours = stores.stats.signal_counts(&key, nine - TimeDelta::hours(1), nine + TimeDelta::hours(3)).await.unwrap();
+    assert_eq!(hours.len(), 2);
+    assert_eq!(
+        (hours[0].hour, hours[0].counts),
+        (nine, SignalCounts { signals: 7, ignored: 1, duplicates: 2, failed: 0 })
+    );
+    assert_eq!(hours[1].hour, nine + TimeDelta::hours(1));
+    assert_eq!(hours[1].counts.signals, 2);
+    let only_ten =
+        stores.stats.signal_counts(&key, nine + TimeDelta::hours(1), nine + TimeDelta::hours(2)).await.unwrap();
+    assert_eq!(only_ten.len(), 1);
+}
+
+/// The sync-run log comes back newest first, limited.
+pub async fn sync_runs_are_listed_newest_first(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let start = Utc::now() - TimeDelta::hours(1);
+    for i in 0..4u32 {
+        let failed = i == 3;
+        let run = SyncRun {
+            started_at: start + TimeDelta::minutes(i64::from(i) * 5),
+            status: if failed { SyncStatus::Failed } else { SyncStatus::Succeeded },
+            pages: i,
+            items: u64::from(i) * 10,
+            duration_ms: 1500,
+            error: failed.then(|| "HTTP 500 from the API".to_owned()),
+        };
+        stores.stats.record_sync_run(&key, &run).await.unwrap();
+    }
+    let runs = stores.stats.recent_sync_runs(&key, 3).await.unwrap();
+    assert_eq!(runs.iter().map(|r| r.pages).collect::<Vec<_>>(), [3, 2, 1]);
+    assert_eq!(runs[0].status, SyncStatus::Failed);
+    assert_eq!(runs[0].error.as_deref(), Some("HTTP 500 from the API"));
+    assert_eq!((runs[1].items, runs[1].duration_ms, runs[1].error.as_deref()), (20, 1500, None));
+    assert!(stores.stats.recent_sync_runs(&InstanceKey::new("p1", JIRA), 10).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- queues
+
+fn now_visible() -> ReceiveOptions {
+    ReceiveOptions { max_messages: 10, visibility_timeout: Duration::ZERO, wait: Duration::from_secs(1) }
+}
+
+fn hidden(seconds: u64) -> ReceiveOptions {
+    ReceiveOptions { max_messages: 10, visibility_timeout: Duration::from_secs(seconds), wait: Duration::from_secs(1) }
+}
+
+/// Receives (hiding each message for a minute) until `count` messages or a few empty polls.
+async fn drain(queue: &dyn MessageQueue, count: usize) -> Vec<ReceivedMessage> {
+    let mut all = Vec::new();
+    let mut empty_polls = 0;
+    while all.len() < count && empty_polls < 3 {
+        let batch = queue.receive(hidden(60)).await.unwrap();
+        empty_polls = if batch.is_empty() { empty_polls + 1 } else { 0 };
+        all.extend(batch);
+    }
+    all
+}
+
+/// Bodies sorted, for order-insensitive comparison (standard queues do not keep order).
+fn bodies(messages: &[ReceivedMessage]) -> Vec<String> {
+    let mut bodies: Vec<String> = messages.iter().map(|m| m.message.body.clone()).collect();
+    bodies.sort();
+    bodies
+}
+
+/// Messages carry their attributes; an acked message is gone for good.
+pub async fn sent_messages_arrive_with_their_attributes_and_acked_ones_do_not_return(backend: &impl Backend) {
+    let pair = backend.queue_pair(3).await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let messages: Vec<QueueMessage> =
+        (0..12).map(|i| QueueMessage::for_instance(format!("{{\"n\":{i}}}"), &key)).collect();
+    send_batch(pair.queue.as_ref(), &messages, RetryPolicy::default()).await.unwrap();
+    let received = drain(pair.queue.as_ref(), 12).await;
+    assert_eq!(received.len(), 12, "every message arrives once");
+    let mut expected: Vec<String> = messages.iter().map(|m| m.body.clone()).collect();
+    expected.sort();
+    assert_eq!(bodies(&received), expected);
+    for message in &received {
+        assert_eq!(message.message.attributes.get("connectorId").map(String::as_str), Some(GITHUB));
+        assert_eq!(message.message.attributes.get("projectId").map(String::as_str), Some("p1"));
+        assert_eq!(message.receive_count, 1);
+        pair.queue.ack(&message.receipt).await.unwrap();
+    }
+    let later = pair.queue.receive(now_visible()).await.unwrap();
+    assert!(later.is_empty(), "acked messages must not come back: {later:?}");
+}
+
+/// Received `max_receives` times without an ack, a message moves to the dead-letter queue.
+pub async fn a_message_received_too_often_lands_in_the_dead_letter_queue(backend: &impl Backend) {
+    let pair = backend.queue_pair(3).await;
+    let message = QueueMessage::for_instance("poison", &InstanceKey::new("p1", GITHUB));
+    send_batch(pair.queue.as_ref(), std::slice::from_ref(&message), RetryPolicy::default()).await.unwrap();
+    for attempt in 1..=pair.max_receives {
+        let received = pair.queue.receive(now_visible()).await.unwrap();
+        assert_eq!(received.len(), 1, "receive #{attempt} delivers the message");
+        assert_eq!(received[0].receive_count, attempt);
+    }
+    let after = pair.queue.receive(now_visible()).await.unwrap();
+    assert!(after.is_empty(), "after {} receives the message must leave the queue: {after:?}", pair.max_receives);
+    let dead = drain(pair.dead_letters.as_ref(), 1).await;
+    assert_eq!(dead.len(), 1, "the message is in the dead-letter queue");
+    assert_eq!(dead[0].message, message, "body and attributes are kept");
+}
+
+/// Wraps a real queue: the first time it sees a chosen body it withholds that entry and
+/// reports it failed (as SQS does in `Failed`), and it logs every request.
+struct FailFirstTime {
+    inner: Arc<dyn MessageQueue>,
+    flaky: Vec<String>,
+    requests: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait]
+impl QueueSender for FailFirstTime {
+    async fn send_entries(&self, entries: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        let mut forced = Vec::new();
+        let mut passed = Vec::new();
+        let mut passed_index = Vec::new();
+        {
+            let mut requests = self.requests.lock().unwrap();
+            for (index, entry) in entries.iter().enumerate() {
+                let seen = requests.iter().flatten().any(|b| *b == entry.body);
+                if self.flaky.contains(&entry.body) && !seen {
+                    forced.push(EntryFailure { index, reason: "forced throttling".into(), sender_fault: false });
+                } else {
+                    passed.push(entry.clone());
+                    passed_index.push(index);
+                }
+            }
+            requests.push(entries.iter().map(|m| m.body.clone()).collect());
+        }
+        let real = self.inner.send_entries(&passed).await?;
+        forced.extend(real.into_iter().map(|f| EntryFailure { index: passed_index[f.index], ..f }));
+        Ok(forced)
+    }
+}
+
+/// Partial failures are retried entry by entry: the accepted ones are not sent twice.
+pub async fn a_batch_with_a_forced_partial_failure_resends_only_the_failed_entries(backend: &impl Backend) {
+    let pair = backend.queue_pair(3).await;
+    let messages: Vec<QueueMessage> = (0..13).map(|i| QueueMessage::new(format!("m{i:02}"))).collect();
+    let sender = FailFirstTime {
+        inner: pair.queue.clone(),
+        flaky: vec!["m02".into(), "m07".into(), "m11".into()],
+        requests: Mutex::default(),
+    };
+    send_batch(&sender, &messages, RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(10) })
+        .await
+        .unwrap();
+    let requests = sender.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 4, "two batches and one retry each: {requests:?}");
+    assert_eq!(requests[0].len(), 10);
+    assert_eq!(requests[1], ["m02", "m07"], "the retry carries only the failed entries");
+    assert_eq!(requests[2].len(), 3);
+    assert_eq!(requests[3], ["m11"]);
+    let received = drain(pair.queue.as_ref(), 13).await;
+    let expected: Vec<String> = messages.iter().map(|m| m.body.clone()).collect();
+    assert_eq!(bodies(&received), expected, "each message is in the queue exactly once");
+}
+
+/// An entry over the size limit fails alone, without retries; the rest of its batch is sent.
+pub async fn an_oversized_entry_is_rejected_alone_and_not_retried(backend: &impl Backend) {
+    let pair = backend.queue_pair(3).await;
+    let mut messages: Vec<QueueMessage> = (0..4).map(|i| QueueMessage::new(format!("small-{i}"))).collect();
+    messages.insert(2, QueueMessage::new("x".repeat(MAX_MESSAGE_BYTES + 1)));
+    let err = send_batch(pair.queue.as_ref(), &messages, RetryPolicy::default()).await.unwrap_err();
+    let StoreError::SendFailed { failed, total } = err else { panic!("expected SendFailed, got {err:?}") };
+    assert_eq!(total, 5);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].index, 2);
+    assert!(failed[0].sender_fault);
+    let received = drain(pair.queue.as_ref(), 4).await;
+    assert_eq!(bodies(&received), ["small-0", "small-1", "small-2", "small-3"]);
+}
+
+/// `retry_later` with no delay makes a hidden message deliverable again.
+pub async fn a_message_put_back_for_retry_is_delivered_again(backend: &impl Backend) {
+    let pair = backend.queue_pair(3).await;
+    send_batch(pair.queue.as_ref(), &[QueueMessage::new("again")], RetryPolicy::default()).await.unwrap();
+    let first = pair.queue.receive(hidden(300)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(pair.queue.receive(ReceiveOptions { wait: Duration::ZERO, ..hidden(300) }).await.unwrap().is_empty());
+    pair.queue.retry_later(&first[0].receipt, Duration::ZERO).await.unwrap();
+    let second = pair.queue.receive(hidden(300)).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!((second[0].message.body.as_str(), second[0].receive_count), ("again", 2));
+}

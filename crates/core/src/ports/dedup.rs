@@ -1,0 +1,23 @@
+//! Deduplication records: has this signal been seen within its time to live?
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::StoreError;
+
+/// What an insert found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DedupOutcome {
+    /// First time seen (or the earlier record expired): go ahead.
+    Inserted,
+    /// Seen before within the time to live: drop it.
+    Duplicate,
+}
+
+/// Insert-if-absent records that expire.
+#[async_trait]
+pub trait DedupStore: Send + Sync {
+    /// Records `id` for `ttl` unless an unexpired record of it exists.
+    async fn insert_if_absent(&self, id: &str, ttl: Duration) -> Result<DedupOutcome, StoreError>;
+}

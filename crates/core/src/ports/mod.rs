@@ -1,0 +1,50 @@
+//! Storage ports: one narrow trait per storage capability, implemented by the SQLite adapters
+//! (`switchboard-embedded`, the local default) and the AWS adapters (`switchboard-aws`).
+//!
+//! Domain code takes only the capability it needs (`&dyn CheckpointStore`, `&dyn DedupStore`, …);
+//! [`Stores`] bundles one of each for wiring and for the operations that span several of them
+//! (creating an instance with credentials, deleting an instance with its secret and checkpoint).
+//!
+//! Every adapter passes the same contract suite (`crates/contract-tests`), so the semantics written
+//! on these traits hold for both backends.
+
+mod checkpoints;
+mod dedup;
+mod descriptors;
+mod error;
+mod instances;
+mod leases;
+mod oauth_state;
+mod queue;
+mod rate_limit;
+mod secrets;
+mod signals;
+mod stats;
+mod stores;
+
+pub use checkpoints::{Checkpoint, CheckpointStore, stale_checkpoint};
+pub use dedup::{DedupOutcome, DedupStore};
+pub use descriptors::{DescriptorRecord, DescriptorRegistry};
+pub use error::StoreError;
+pub use instances::{
+    HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
+};
+pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
+pub use oauth_state::{OAuthState, OAuthStateStore};
+pub use queue::{
+    ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, DEFAULT_MAX_RECEIVES, EntryFailure, INGEST_QUEUE, MAX_BATCH_ENTRIES,
+    MAX_MESSAGE_BYTES, MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage,
+    RetryPolicy, SIGNALS_QUEUE, send_batch,
+};
+pub use rate_limit::{RateDecision, RateLimiter};
+pub use secrets::{CredentialVersions, Credentials, SecretStore};
+pub use signals::{SignalPage, SignalQuery, SignalStore};
+pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};
+pub use stores::Stores;
+
+/// The current time at the precision every store keeps (milliseconds), so a record returned by
+/// a write equals the same record read back.
+pub fn store_now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::milliseconds(1)).unwrap_or(now)
+}

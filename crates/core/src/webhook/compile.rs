@@ -1,0 +1,279 @@
+//! Turning a scheme described as data into a [`Verifier`], reporting every problem at once.
+
+use crate::descriptor::Issue;
+use crate::descriptor::model::{VerificationKeyword, WebhookSecretConfig};
+
+use super::signature_header::{Layout, Prefix};
+use super::signed_content::{Piece, SignedContent};
+use super::spec::{HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec};
+use super::verifier::{HmacScheme, Scheme, TimestampRule, Verifier};
+
+/// Accepted clock skew when a scheme signs a timestamp and sets no `toleranceSeconds`.
+pub const DEFAULT_TOLERANCE_SECONDS: u32 = 300;
+
+impl Verifier {
+    /// Compiles a scheme object; `pointer` locates it in the descriptor and `credential_keys` are
+    /// the descriptor's credential fields (`secretField` must name one of them).
+    pub fn from_spec(spec: &VerificationSpec, pointer: &str, credential_keys: &[&str]) -> Result<Self, Vec<Issue>> {
+        let mut issues = Issues { pointer, list: Vec::new() };
+        if !credential_keys.contains(&spec.secret_field.as_str()) {
+            issues.push(
+                "secretField",
+                format!("unknown credential field {:?} (declared: {})", spec.secret_field, quoted(credential_keys)),
+            );
+        }
+        issues.header_name(&spec.signature_header, "signatureHeader");
+        let scheme = match spec.scheme.unwrap_or(SchemeKind::Hmac) {
+            SchemeKind::Token => token_scheme(spec, &mut issues),
+            SchemeKind::Hmac => hmac_scheme(spec, &mut issues),
+        };
+        match scheme {
+            Some(scheme) if issues.list.is_empty() => Ok(Self { secret_field: spec.secret_field.clone(), scheme }),
+            _ => Err(issues.list),
+        }
+    }
+
+    /// Builds the verifier for the specification's `signature` / `token` keywords from
+    /// `auth.webhook_secret`: `signature` is a hex HMAC of the body in `signatureHeader` (a
+    /// `sha256=` / `sha1=` prefix matching the algorithm is tolerated), `token` compares the header
+    /// with the secret. The secret is the first credential field.
+    pub fn from_webhook_secret(
+        keyword: VerificationKeyword,
+        config: &WebhookSecretConfig,
+        pointer: &str,
+    ) -> Result<Self, Vec<Issue>> {
+        let mut issues = Issues { pointer, list: Vec::new() };
+        let secret_field = config.credential_fields.first().map(|field| field.key.clone());
+        if secret_field.is_none() {
+            issues.push("", "auth.config.credentialFields declares no field to hold the webhook secret");
+        }
+        if !is_header_name(&config.signature_header) {
+            issues.push("", format!("auth.config.signatureHeader {:?} is not a header name", config.signature_header));
+        }
+        let header = config.signature_header.clone();
+        let scheme = match keyword {
+            VerificationKeyword::None => {
+                issues.push("", "verification \"none\" has no verifier");
+                None
+            }
+            VerificationKeyword::Token => Some(Scheme::Token { header, prefix: Prefix::None }),
+            VerificationKeyword::Signature => {
+                let algorithm = match config.algorithm.as_str() {
+                    "hmac-sha256" => Some(HmacAlgorithm::HmacSha256),
+                    "hmac-sha1" => Some(HmacAlgorithm::HmacSha1),
+                    other => {
+                        issues.push("", format!("auth.config.algorithm {other:?} is not hmac-sha256 or hmac-sha1"));
+                        None
+                    }
+                };
+                algorithm.map(|algorithm| {
+                    let prefix = match algorithm {
+                        HmacAlgorithm::HmacSha256 => "sha256=",
+                        HmacAlgorithm::HmacSha1 => "sha1=",
+                    };
+                    Scheme::Hmac(HmacScheme {
+                        header,
+                        algorithm,
+                        encoding: SignatureEncoding::Hex,
+                        layout: Layout::Plain(Prefix::Tolerated(prefix.to_owned())),
+                        content: SignedContent::body_only(),
+                        timestamp: None,
+                        id_header: None,
+                        secret_encoding: SecretEncoding::Raw,
+                    })
+                })
+            }
+        };
+        match (scheme, secret_field) {
+            (Some(scheme), Some(secret_field)) if issues.list.is_empty() => Ok(Self { secret_field, scheme }),
+            _ => Err(issues.list),
+        }
+    }
+}
+
+/// The `token` scheme: only the header, its optional prefix and the secret field apply.
+fn token_scheme(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Scheme> {
+    let not_for_token = [
+        ("algorithm", spec.algorithm.is_some()),
+        ("encoding", spec.encoding.is_some()),
+        ("signedContent", spec.signed_content.is_some()),
+        ("signatureFormat", spec.signature_format.is_some()),
+        ("timestampHeader", spec.timestamp_header.is_some()),
+        ("idHeader", spec.id_header.is_some()),
+        ("toleranceSeconds", spec.tolerance_seconds.is_some()),
+        ("secretEncoding", spec.secret_encoding.is_some()),
+    ];
+    for (field, set) in not_for_token {
+        if set {
+            issues.push(field, "does not apply to the token scheme (the header holds the secret itself)");
+        }
+    }
+    Some(Scheme::Token { header: spec.signature_header.clone(), prefix: plain_prefix(spec.prefix.as_deref()) })
+}
+
+/// The `hmac` scheme, with defaults resolved and every cross-field rule checked.
+fn hmac_scheme(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Scheme> {
+    let content = match SignedContent::parse(spec.signed_content.as_deref().unwrap_or("{body}")) {
+        Ok(content) => {
+            if !content.uses(Piece::Body) {
+                issues.push("signedContent", "must include {body}, otherwise the body is not authenticated");
+            }
+            Some(content)
+        }
+        Err(reason) => {
+            issues.push("signedContent", reason);
+            None
+        }
+    };
+    let layout = layout(spec, issues);
+    let timestamp = timestamp_rule(spec, content.as_ref(), issues);
+
+    match (&spec.id_header, &content) {
+        (Some(id_header), Some(content)) => {
+            issues.header_name(id_header, "idHeader");
+            if !content.uses(Piece::Id) {
+                issues.push("idHeader", "is set but signedContent does not include {id}");
+            }
+        }
+        (None, Some(content)) if content.uses(Piece::Id) => {
+            issues.push("signedContent", "uses {id}, which needs idHeader");
+        }
+        _ => {}
+    }
+
+    Some(Scheme::Hmac(HmacScheme {
+        header: spec.signature_header.clone(),
+        algorithm: spec.algorithm.unwrap_or(HmacAlgorithm::HmacSha256),
+        encoding: spec.encoding.unwrap_or(SignatureEncoding::Hex),
+        layout: layout?,
+        content: content?,
+        timestamp,
+        id_header: spec.id_header.clone(),
+        secret_encoding: spec.secret_encoding.unwrap_or(SecretEncoding::Raw),
+    }))
+}
+
+/// Compiles `signatureFormat` (and `prefix`, which only a plain header may have).
+fn layout(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Layout> {
+    let format = spec.signature_format.clone().unwrap_or(SignatureFormat::Plain);
+    if spec.prefix.is_some() && format != SignatureFormat::Plain {
+        issues.push("prefix", "applies to plain signatures only; key_value and list entries carry their own key");
+    }
+    let before = issues.list.len();
+    let layout = match format {
+        SignatureFormat::Plain => Layout::Plain(plain_prefix(spec.prefix.as_deref())),
+        SignatureFormat::KeyValue { pair_separator, signature_key, timestamp_key } => {
+            let separator = pair_separator.unwrap_or_else(|| ",".to_owned());
+            issues.non_empty(&separator, "signatureFormat/pairSeparator");
+            for (key, field) in [(Some(&signature_key), "signatureKey"), (timestamp_key.as_ref(), "timestampKey")] {
+                let Some(key) = key else { continue };
+                if key.trim().is_empty() || key.contains('=') || (!separator.is_empty() && key.contains(&separator)) {
+                    issues.push(
+                        &format!("signatureFormat/{field}"),
+                        "must be a non-empty key without '=' or the pair separator",
+                    );
+                }
+            }
+            if timestamp_key.as_ref() == Some(&signature_key) {
+                issues.push("signatureFormat/timestampKey", "must differ from signatureKey");
+            }
+            Layout::KeyValue { separator, signature_key, timestamp_key }
+        }
+        SignatureFormat::List { separator, version_prefix } => {
+            let separator = separator.unwrap_or_else(|| " ".to_owned());
+            issues.non_empty(&separator, "signatureFormat/separator");
+            issues.non_empty(&version_prefix, "signatureFormat/versionPrefix");
+            Layout::List { separator, version_prefix }
+        }
+    };
+    (issues.list.len() == before).then_some(layout)
+}
+
+/// Where the timestamp comes from, and the rules tying it to `{timestamp}` and the tolerance.
+fn timestamp_rule(
+    spec: &VerificationSpec,
+    content: Option<&SignedContent>,
+    issues: &mut Issues<'_>,
+) -> Option<TimestampRule> {
+    let in_signature_header =
+        matches!(&spec.signature_format, Some(SignatureFormat::KeyValue { timestamp_key: Some(_), .. }));
+    let (source_field, header) = match (&spec.timestamp_header, in_signature_header) {
+        (Some(_), true) => {
+            issues.push("timestampHeader", "conflicts with signatureFormat.timestampKey; keep one timestamp source");
+            return None;
+        }
+        (Some(header), false) => {
+            issues.header_name(header, "timestampHeader");
+            ("timestampHeader", Some(header.clone()))
+        }
+        (None, true) => ("signatureFormat/timestampKey", None),
+        (None, false) => {
+            if content.is_some_and(|c| c.uses(Piece::Timestamp)) {
+                issues.push(
+                    "signedContent",
+                    "uses {timestamp}, which needs timestampHeader or a key_value signatureFormat with timestampKey",
+                );
+            }
+            if spec.tolerance_seconds.is_some() {
+                issues.push("toleranceSeconds", "has no effect without a signed timestamp");
+            }
+            return None;
+        }
+    };
+    if content.is_some_and(|c| !c.uses(Piece::Timestamp)) {
+        issues.push(
+            source_field,
+            "the timestamp is not in signedContent, so it is not authenticated; add {timestamp} to signedContent",
+        );
+    }
+    let tolerance_seconds = spec.tolerance_seconds.unwrap_or(DEFAULT_TOLERANCE_SECONDS);
+    if tolerance_seconds == 0 {
+        issues.push("toleranceSeconds", "must be at least 1");
+    }
+    Some(TimestampRule { header, tolerance_seconds })
+}
+
+/// A `prefix` for a plain header: required when set.
+fn plain_prefix(prefix: Option<&str>) -> Prefix {
+    match prefix {
+        Some(prefix) if !prefix.is_empty() => Prefix::Required(prefix.to_owned()),
+        _ => Prefix::None,
+    }
+}
+
+/// Issues under one JSON pointer.
+struct Issues<'p> {
+    pointer: &'p str,
+    list: Vec<Issue>,
+}
+
+impl Issues<'_> {
+    fn push(&mut self, field: &str, message: impl Into<String>) {
+        let pointer = if field.is_empty() { self.pointer.to_owned() } else { format!("{}/{field}", self.pointer) };
+        self.list.push(Issue::new(pointer, message));
+    }
+
+    fn non_empty(&mut self, value: &str, field: &str) {
+        if value.is_empty() {
+            self.push(field, "must not be empty");
+        }
+    }
+
+    fn header_name(&mut self, name: &str, field: &str) {
+        if !is_header_name(name) {
+            self.push(field, format!("{name:?} is not a header name"));
+        }
+    }
+}
+
+/// An RFC 9110 field name: one or more `tchar`s.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn quoted(keys: &[&str]) -> String {
+    if keys.is_empty() {
+        return "none".to_owned();
+    }
+    keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+}

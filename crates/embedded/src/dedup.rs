@@ -1,0 +1,38 @@
+//! Dedup records on the `dedup` table; expired rows count as absent and are purged now and then.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::params;
+use switchboard_core::ports::{DedupOutcome, DedupStore, StoreError};
+
+use crate::SqliteStore;
+use crate::db::{millis, now_ms};
+
+/// Expired records are deleted once every this many inserts.
+const PURGE_EVERY: u64 = 256;
+
+#[async_trait]
+impl DedupStore for SqliteStore {
+    async fn insert_if_absent(&self, id: &str, ttl: Duration) -> Result<DedupOutcome, StoreError> {
+        let id = id.to_owned();
+        let now = now_ms();
+        let expires = now.saturating_add(millis(ttl));
+        let purge = self.dedup_inserts.fetch_add(1, Ordering::Relaxed).is_multiple_of(PURGE_EVERY);
+        self.db
+            .call("recording a dedup key", move |conn| {
+                if purge {
+                    conn.execute("DELETE FROM dedup WHERE expires_at_ms <= ?1", [now])?;
+                }
+                let inserted = conn.execute(
+                    "INSERT INTO dedup (id, expires_at_ms) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET expires_at_ms = excluded.expires_at_ms
+                     WHERE dedup.expires_at_ms <= ?3",
+                    params![id, expires, now],
+                )?;
+                Ok(if inserted == 1 { DedupOutcome::Inserted } else { DedupOutcome::Duplicate })
+            })
+            .await
+    }
+}
