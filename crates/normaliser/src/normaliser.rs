@@ -159,6 +159,7 @@ impl Normaliser {
             message_id = %message.id,
             connector_id = field::Empty,
             project_id = field::Empty,
+            delivery_id = field::Empty,
         );
         async {
             let mut report = MessageReport::default();
@@ -187,6 +188,9 @@ impl Normaliser {
         let envelope = Envelope::from_json(&message.body)?;
         Span::current().record("connector_id", envelope.connector_id.as_str());
         Span::current().record("project_id", envelope.project_id.as_str());
+        if let Some(delivery_id) = &envelope.delivery_id {
+            Span::current().record("delivery_id", delivery_id.as_str());
+        }
         let key = InstanceKey::new(&envelope.project_id, &envelope.connector_id);
         report.key = Some(key.clone());
         let received_at = DateTime::parse_from_rfc3339(&envelope.received_at)

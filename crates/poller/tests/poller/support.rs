@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -361,23 +361,28 @@ impl CheckpointStore for FailingAdvances {
     }
 }
 
-/// Everything logged (JSON, debug level) on this thread while the returned guard lives.
+/// Everything logged (JSON, debug level) by every test of this binary from the first call on.
+/// (A subscriber scoped to one test thread loses events once other threads have cached their
+/// callsites as uninteresting, so the capture is global.)
 pub fn capture_logs() -> CapturedLogs {
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_current_span(true)
-        .with_writer(move || LogWriter(writer.clone()))
-        .finish();
-    CapturedLogs { buffer, _guard: tracing::subscriber::set_default(subscriber) }
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    let buffer = BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_current_span(true)
+            .with_writer(move || LogWriter(writer.clone()))
+            .init();
+        buffer
+    });
+    CapturedLogs { buffer: buffer.clone() }
 }
 
 /// Logs captured by [`capture_logs`].
 pub struct CapturedLogs {
     buffer: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl CapturedLogs {
