@@ -265,6 +265,17 @@ impl<'d> Checker<'d> {
         }
     }
 
+    /// Checks a `timeZone`: an IANA zone name, or a template of config values.
+    fn time_zone(&mut self, zone: &str, pointer: &str) {
+        let Some(template) = self.template(zone, pointer, &[]) else { return };
+        if template.placeholders().next().is_none() && zone.trim().parse::<chrono_tz::Tz>().is_err() {
+            self.issues.push(Issue::new(
+                pointer,
+                format!("{zone:?} is not an IANA time zone name (e.g. \"Europe/Berlin\") or {{{{config.<key>}}}}"),
+            ));
+        }
+    }
+
     /// Parses a request template and checks that every variable it uses is defined.
     fn template(&mut self, text: &str, pointer: &str, variables: &[&str]) -> Option<Template> {
         let template = match Template::parse(text) {
@@ -319,6 +330,9 @@ impl<'d> Checker<'d> {
         }
         if p.interval_seconds == Some(0) {
             self.issues.push(Issue::new(format!("{at}/intervalSeconds"), "must be greater than 0"));
+        }
+        if let DeltaStrategy::TimestampFilter { time_zone: Some(zone), .. } = &p.delta {
+            self.time_zone(zone, &format!("{at}/delta/timeZone"));
         }
         let mut sink = IssueSink(&mut self.issues);
         let delta_path = match &p.delta {
