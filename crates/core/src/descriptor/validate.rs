@@ -471,3 +471,52 @@ impl<'d> Checker<'d> {
 fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::Descriptor;
+
+    /// A minimal polling descriptor whose delta is `delta`.
+    fn with_delta(delta: serde_json::Value) -> Result<Descriptor, crate::DescriptorError> {
+        let doc = json!({
+            "id": "zoned", "name": "Zoned", "description": "d", "category": "custom", "icon": "box",
+            "kind": "generic", "auth": {"method": "none"},
+            "configFields": [{"key": "timeZone", "label": "Zone", "type": "text", "required": false, "default": "UTC"}],
+            "ingestion": {"mode": "polling", "endpoint": "https://x.example/search?q={{checkpoint}}", "method": "GET",
+                "delta": delta, "rateLimitRpm": 60},
+            "fieldMapping": {"itemsPath": "$", "idPath": "$.id", "timestampPath": "$.t", "summaryTemplate": "x",
+                "signalTypeRules": [{"then": "changed"}]},
+            "healthCheck": {"endpoint": "https://x.example/", "method": "GET", "expectStatus": 200, "timeoutMs": 1000},
+            "version": "1.0.0"
+        });
+        Descriptor::from_value(&doc, "test")
+    }
+
+    fn minutes_in(zone: &str) -> serde_json::Value {
+        json!({"type": "timestamp_filter", "queryParam": "", "format": "yyyy-MM-dd HH:mm", "timeZone": zone})
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_or_config_values() {
+        assert!(with_delta(minutes_in("Europe/Berlin")).is_ok());
+        assert!(with_delta(minutes_in("{{config.timeZone}}")).is_ok());
+        let unknown = with_delta(minutes_in("Mars/Olympus_Mons")).expect_err("not a zone");
+        assert_eq!(unknown.issues[0].pointer, "/ingestion/delta/timeZone");
+        assert!(unknown.issues[0].message.contains("IANA"), "{unknown}");
+        let undeclared = with_delta(minutes_in("{{config.zone}}")).expect_err("undeclared key");
+        assert!(undeclared.issues[0].message.contains("not declared"), "{undeclared}");
+    }
+
+    #[test]
+    fn stop_at_checkpoint_is_read_and_defaults_to_off() {
+        let stop = json!({"type": "timestamp_filter", "queryParam": "", "format": "iso8601", "stopAtCheckpoint": true});
+        let read = |d: &Descriptor| match &d.model().ingestion.polling().expect("polls").delta {
+            crate::descriptor::model::DeltaStrategy::TimestampFilter { stop_at_checkpoint, .. } => *stop_at_checkpoint,
+            _ => unreachable!("a timestamp filter"),
+        };
+        assert!(read(&with_delta(stop).expect("valid")));
+        assert!(!read(&with_delta(minutes_in("UTC")).expect("valid")));
+    }
+}

@@ -23,8 +23,8 @@ use super::oauth::{self, TokenRefresher};
 use super::pagination::{GuardTrip, Next, Paginator, Response};
 use super::ratelimit::Limiter;
 use super::request::{
-    Escape, Vars, display_url, effective_config, parse_http_url, render_body, render_text, render_url,
-    set_query_param, uses,
+    Escape, Vars, display_url, effective_config, parse_http_url, render_body, render_text, render_url, set_query_param,
+    uses,
 };
 use super::retry::RetryPolicy;
 use super::session::{SendError, Session};

@@ -146,10 +146,9 @@ const UNSET: &str = "\u{1}switchboard:unset\u{1}";
 /// whole value is an empty `{{pageToken}}` or `{{checkpoint}}` is left out; the body is then
 /// re-serialised. A template that is not JSON once rendered is sent as rendered.
 pub fn render_body(template: &Template, vars: &Vars<'_>) -> Result<String, PollError> {
-    let unset = |name: &str| {
-        DROPPED_WHEN_EMPTY.contains(&name) && vars.lookup(name).is_ok_and(|value| value.is_empty())
-    };
-    if !template.placeholders().any(|name| unset(name)) {
+    let unset =
+        |name: &str| DROPPED_WHEN_EMPTY.contains(&name) && vars.lookup(name).is_ok_and(|value| value.is_empty());
+    if !template.placeholders().any(&unset) {
         return render_text(template, vars, Escape::Json);
     }
     let marked = template.render(|name| {
