@@ -50,7 +50,10 @@ fn singular_steps(source: &str) -> Option<Vec<Step>> {
         } else if let Some(after) = rest.strip_prefix('[') {
             let end = after.find(']')?;
             let index = &after[..end];
-            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) || (index.len() > 1 && index.starts_with('0')) {
+            if index.is_empty()
+                || !index.bytes().all(|b| b.is_ascii_digit())
+                || (index.len() > 1 && index.starts_with('0'))
+            {
                 return None;
             }
             steps.push(Step::Index(index.parse().ok()?));
@@ -189,8 +192,18 @@ mod tests {
     fn the_fast_path_agrees_with_the_general_engine() {
         let doc = json!({"a": {"b-c": [10, {"d": null, "e": "x"}], "_f": 1, "é": 2}, "0": "zero"});
         let paths = [
-            "$", "$.a", "$.a['b-c']", "$.a['b-c'][1].e", "$.a['b-c'][1].d", "$.a['b-c'][5]", "$.a._f", "$.a.é",
-            "$['0']", "$.missing.deeper", "$.a['b-c'][0].e", "$[0]",
+            "$",
+            "$.a",
+            "$.a['b-c']",
+            "$.a['b-c'][1].e",
+            "$.a['b-c'][1].d",
+            "$.a['b-c'][5]",
+            "$.a._f",
+            "$.a.é",
+            "$['0']",
+            "$.missing.deeper",
+            "$.a['b-c'][0].e",
+            "$[0]",
         ];
         for source in paths {
             let fast = CompiledPath::parse(source).expect("valid");
