@@ -73,11 +73,7 @@ impl Caller {
 
     /// `Ok` for admins, 403 otherwise.
     pub fn check_admin(&self, action: &str) -> Result<(), ApiError> {
-        if self.admin {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("{action} needs an admin caller")))
-        }
+        if self.admin { Ok(()) } else { Err(ApiError::Forbidden(format!("{action} needs an admin caller"))) }
     }
 }
 
@@ -259,7 +255,9 @@ mod tests {
         assert_eq!(caller.projects, ProjectAccess::All);
         assert!(!caller.admin);
         assert!(caller_from_claims(&claims(&[("sub", "u"), (ADMIN_CLAIM, "true")])).unwrap().admin);
-        assert!(caller_from_claims(&claims(&[("sub", "u"), ("cognito:groups", "[ops switchboard-admin]")])).unwrap().admin);
+        assert!(
+            caller_from_claims(&claims(&[("sub", "u"), ("cognito:groups", "[ops switchboard-admin]")])).unwrap().admin
+        );
     }
 
     #[test]

@@ -304,7 +304,8 @@ pub(crate) async fn descriptor_record(state: &RegistryState, connector_id: &str)
 /// Validates a descriptor body; `path_id` is the id the URL names, which the body must carry.
 fn validate(body: &[u8], path_id: Option<&str>) -> Result<Descriptor, ApiError> {
     let value: Value = parse_json(body)?;
-    let descriptor = Descriptor::from_value(&value, "request body").map_err(|e| ApiError::InvalidDescriptor(e.issues))?;
+    let descriptor =
+        Descriptor::from_value(&value, "request body").map_err(|e| ApiError::InvalidDescriptor(e.issues))?;
     match path_id {
         Some(id) if id != descriptor.id() => Err(ApiError::InvalidDescriptor(vec![Issue::new(
             "/id",

@@ -189,7 +189,10 @@ mod tests {
     fn descriptor_issues_become_details() {
         let err = ApiError::InvalidDescriptor(vec![Issue::new("/id", "must be kebab case")]);
         assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(err.body().error.details, [ErrorDetail { pointer: "/id".into(), message: "must be kebab case".into() }]);
+        assert_eq!(
+            err.body().error.details,
+            [ErrorDetail { pointer: "/id".into(), message: "must be kebab case".into() }]
+        );
     }
 
     #[test]

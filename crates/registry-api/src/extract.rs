@@ -39,7 +39,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn describe(err: &serde_json::Error) -> String {
     let text = err.to_string();
     match err.classify() {
-        serde_json::error::Category::Data if !(text.starts_with("unknown field") || text.starts_with("missing field")) => {
+        serde_json::error::Category::Data
+            if !(text.starts_with("unknown field") || text.starts_with("missing field")) =>
+        {
             format!("a value has the wrong type (line {}, column {})", err.line(), err.column())
         }
         _ => text,

@@ -26,7 +26,11 @@ impl FieldCheck {
 
     /// Checks a complete config map: declared keys only, string values, URLs where the field is
     /// a URL, every required field without a default present.
-    pub fn config(&mut self, descriptor: &ConnectorDescriptor, config: &Map<String, Value>) -> BTreeMap<String, String> {
+    pub fn config(
+        &mut self,
+        descriptor: &ConnectorDescriptor,
+        config: &Map<String, Value>,
+    ) -> BTreeMap<String, String> {
         let mut checked = BTreeMap::new();
         for (key, value) in config {
             let pointer = pointer("config", key);
@@ -61,7 +65,10 @@ impl FieldCheck {
             let pointer = pointer("credentials", key);
             if !fields.iter().any(|f| &f.key == key) {
                 let declared: Vec<&str> = fields.iter().map(|f| f.key.as_str()).collect();
-                self.issues.push(Issue::new(pointer, format!("unknown credential (this connector takes: {})", list(&declared))));
+                self.issues.push(Issue::new(
+                    pointer,
+                    format!("unknown credential (this connector takes: {})", list(&declared)),
+                ));
                 continue;
             }
             if let Some(text) = self.string(value, &pointer) {
@@ -72,14 +79,19 @@ impl FieldCheck {
     }
 
     /// Checks that every required credential is among `present` (the keys the instance will hold).
-    pub fn required_credentials<'k>(&mut self, descriptor: &ConnectorDescriptor, present: impl Iterator<Item = &'k str>) {
+    pub fn required_credentials<'k>(
+        &mut self,
+        descriptor: &ConnectorDescriptor,
+        present: impl Iterator<Item = &'k str>,
+    ) {
         let present: Vec<&str> = present.collect();
         for field in descriptor.auth.credential_fields() {
-            if field.required && !present.contains(&field.key.as_str()) {
-                self.issues.push(Issue::new(
-                    pointer("credentials", &field.key),
-                    format!("required credential `{}` ({}) is missing", field.key, field.label),
-                ));
+            let at = pointer("credentials", &field.key);
+            // A value that was sent but rejected is reported once, as rejected.
+            let reported = self.issues.iter().any(|i| i.pointer == at);
+            if field.required && !present.contains(&field.key.as_str()) && !reported {
+                self.issues
+                    .push(Issue::new(at, format!("required credential `{}` ({}) is missing", field.key, field.label)));
             }
         }
     }
@@ -161,7 +173,11 @@ mod tests {
         let messages: Vec<String> = details.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,
-            ["/config/baseUrl: must be an http(s) URL", "/config/owner: must be a string", "/config/repo: must not be empty"]
+            [
+                "/config/baseUrl: must be an http(s) URL",
+                "/config/owner: must be a string",
+                "/config/repo: must not be empty"
+            ]
         );
     }
 

@@ -229,7 +229,13 @@ pub async fn test_instance(
         error: report.reason.clone(),
     };
     let health = state.stores.instances.record_health(&key, &update).await?;
-    tracing::info!(project_id, connector_id, healthy = report.healthy, latency_ms = report.latency_ms, "health check ran");
+    tracing::info!(
+        project_id,
+        connector_id,
+        healthy = report.healthy,
+        latency_ms = report.latency_ms,
+        "health check ran"
+    );
     Ok(Json(TestResult {
         healthy: report.healthy,
         http_status: report.status,

@@ -285,16 +285,16 @@ pub(crate) async fn instance(
     connector_id: &str,
 ) -> Result<InstanceRecord, ApiError> {
     caller.check_project(project_id)?;
-    state
-        .stores
-        .instances
-        .get_instance(&InstanceKey::new(project_id, connector_id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("connector `{connector_id}` is not connected to project `{project_id}`")))
+    state.stores.instances.get_instance(&InstanceKey::new(project_id, connector_id)).await?.ok_or_else(|| {
+        ApiError::NotFound(format!("connector `{connector_id}` is not connected to project `{project_id}`"))
+    })
 }
 
 /// The instance's current credentials, if any were stored.
-pub(crate) async fn stored_credentials(state: &RegistryState, key: &InstanceKey) -> Result<Option<Credentials>, ApiError> {
+pub(crate) async fn stored_credentials(
+    state: &RegistryState,
+    key: &InstanceKey,
+) -> Result<Option<Credentials>, ApiError> {
     Ok(state.stores.secrets.get_credentials(key).await?.map(|versions| versions.current))
 }
 

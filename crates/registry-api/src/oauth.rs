@@ -123,8 +123,10 @@ pub async fn callback(
 ) -> Response {
     let html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     match complete(&state, params).await {
-        Ok(done) if html => Html(page("Connected", &format!("{} is connected. You can close this window.", done.connector_id)))
-            .into_response(),
+        Ok(done) if html => {
+            Html(page("Connected", &format!("{} is connected. You can close this window.", done.connector_id)))
+                .into_response()
+        }
         Ok(done) => Json(done).into_response(),
         Err(err) if html => {
             err.log();
@@ -139,7 +141,9 @@ async fn complete(state: &RegistryState, params: CallbackParams) -> Result<OAuth
         ApiError::BadRequest("the callback has no `state`; start the connection again from the dashboard".to_owned())
     })?;
     let pending = state.stores.oauth_states.take_oauth_state(&value).await?.ok_or_else(|| {
-        ApiError::BadRequest("this sign-in link is unknown, already used or expired; start the connection again".to_owned())
+        ApiError::BadRequest(
+            "this sign-in link is unknown, already used or expired; start the connection again".to_owned(),
+        )
     })?;
     let (project_id, connector_id) = (pending.project_id.clone(), pending.connector_id.clone());
     if let Some(error) = params.error {
@@ -240,7 +244,10 @@ fn callback_url(state: &RegistryState, headers: &HeaderMap) -> Result<Url, ApiEr
         return Ok(url.clone());
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()).ok_or_else(|| {
-        ApiError::internal("building the OAuth2 redirect URI", "no callback URL is configured and the request has no Host")
+        ApiError::internal(
+            "building the OAuth2 redirect URI",
+            "no callback URL is configured and the request has no Host",
+        )
     })?;
     let local = host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]");
     let scheme = match headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()) {
