@@ -266,6 +266,31 @@ mod tests {
     }
 
     #[test]
+    fn claims_resolver_reads_http_api_and_rest_api_authorizers() {
+        let http_api = r#"{"version": "2.0", "routeKey": "$default", "rawPath": "/connectors", "rawQueryString": "",
+            "headers": {"host": "api.example"}, "isBase64Encoded": false,
+            "requestContext": {"http": {"method": "GET", "path": "/connectors"}, "stage": "$default",
+              "authorizer": {"jwt": {"claims": {"sub": "u1", "switchboard:projects": "acme"}, "scopes": null}}}}"#;
+        let rest_api = r#"{"resource": "/{proxy+}", "path": "/connectors", "httpMethod": "GET",
+            "headers": {"Host": "api.example"}, "isBase64Encoded": false,
+            "requestContext": {"httpMethod": "GET", "stage": "prod", "resourcePath": "/{proxy+}",
+              "authorizer": {"claims": {"sub": "u2", "switchboard:projects": "globex", "switchboard:admin": true}}}}"#;
+        let resolve = |event: &str| {
+            let request = lambda_http::request::from_str(event).unwrap();
+            ClaimsResolver.resolve(request.headers(), request.extensions())
+        };
+        let v2 = resolve(http_api).unwrap();
+        assert_eq!((v2.subject.as_str(), v2.admin, v2.can_access("acme")), ("u1", false, true));
+        let v1 = resolve(rest_api).unwrap();
+        assert_eq!((v1.subject.as_str(), v1.admin, v1.can_access("globex")), ("u2", true, true));
+        let unauthorised = http_api.replace(
+            r#""authorizer": {"jwt": {"claims": {"sub": "u1", "switchboard:projects": "acme"}, "scopes": null}}"#,
+            r#""authorizer": null"#,
+        );
+        assert!(resolve(&unauthorised).is_err());
+    }
+
+    #[test]
     fn bearer_resolver_accepts_only_the_admin_token() {
         let resolver = BearerTokenResolver::admin(&SecretString::from("s3cret-token"));
         let mut headers = HeaderMap::new();

@@ -13,6 +13,8 @@
 //! | `healthy` | no failure since the last success, and at least one check or sync has run |
 //! | `unknown` | nothing has run yet (a new instance) |
 
+use axum::Json;
+use axum::extract::State;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use switchboard_core::Descriptor;
@@ -20,10 +22,8 @@ use switchboard_core::poll;
 use switchboard_core::ports::{HealthUpdate, InstanceHealth, SignalCounts, SyncRun, hour_of, store_now};
 use utoipa::ToSchema;
 
-use axum::Json;
-use axum::extract::State;
-
 use crate::auth::Caller;
+use crate::connectors::descriptor_record;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiPath;
 use crate::instances::{instance, stored_credentials};
@@ -209,7 +209,7 @@ pub async fn test_instance(
 ) -> Result<Json<TestResult>, ApiError> {
     let record = instance(&state, &caller, &project_id, &connector_id).await?;
     let key = record.key();
-    let stored = crate::connectors::descriptor_record(&state, &connector_id).await?;
+    let stored = descriptor_record(&state, &connector_id).await?;
     let descriptor = Descriptor::from_model(stored.descriptor, &connector_id)
         .map_err(|e| ApiError::internal("compiling a stored descriptor", e))?;
     let credentials = stored_credentials(&state, &key).await?.unwrap_or_default();

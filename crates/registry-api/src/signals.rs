@@ -28,6 +28,7 @@ pub struct SignalsParams {
     /// Only signals whose `relatedItems` contain this reference.
     pub related: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `nextToken` of the previous page.
     pub next_token: Option<String>,

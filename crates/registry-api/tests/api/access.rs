@@ -82,6 +82,7 @@ async fn requests_without_a_valid_bearer_are_unauthenticated_except_open_routes(
             let reply = world.send(method.clone(), path, token, body.clone()).await;
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path} with {token:?}");
             assert_eq!(reply.code(), "unauthenticated");
+            assert_eq!(reply.headers["www-authenticate"], "Bearer");
         }
     }
     assert_eq!(world.get("/health", None).await.status, StatusCode::OK);
