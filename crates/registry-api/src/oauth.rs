@@ -12,13 +12,14 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Json};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
+use lambda_http::request::RequestContext;
 use serde::{Deserialize, Serialize};
 use switchboard_core::Descriptor;
 use switchboard_core::descriptor::model::{AuthDescriptor, OAuth2Config};
@@ -88,12 +89,14 @@ pub async fn start(
     State(state): State<RegistryState>,
     caller: Caller,
     headers: HeaderMap,
+    context: Option<Extension<RequestContext>>,
     ApiPath((project_id, connector_id)): ApiPath<(String, String)>,
 ) -> Result<Json<OAuthStart>, ApiError> {
     let record = instance(&state, &caller, &project_id, &connector_id).await?;
     let (descriptor, oauth) = oauth_descriptor(&state, &connector_id).await?;
     let credentials = client_credentials(&state, &record.key()).await?;
-    let redirect_uri = callback_url(&state, &headers)?;
+    let stage = context.as_ref().and_then(|Extension(c)| crate::lambda::stage_of(c));
+    let redirect_uri = callback_url(&state, &headers, stage)?;
     let pending = OAuthState {
         state: random_state()?,
         project_id: project_id.clone(),
@@ -238,8 +241,8 @@ fn authorize_url(
 }
 
 /// The redirect URI: the configured callback URL, or this API's own `/oauth/callback` as seen
-/// in the request's `Host` (API Gateway sets it to the API's domain).
-fn callback_url(state: &RegistryState, headers: &HeaderMap) -> Result<Url, ApiError> {
+/// in the request's `Host` (API Gateway sets it to the API's domain) under its stage, if named.
+fn callback_url(state: &RegistryState, headers: &HeaderMap, stage: Option<&str>) -> Result<Url, ApiError> {
     if let Some(url) = &state.oauth.callback_url {
         return Ok(url.clone());
     }
@@ -255,7 +258,8 @@ fn callback_url(state: &RegistryState, headers: &HeaderMap) -> Result<Url, ApiEr
         None if local => "http".to_owned(),
         None => "https".to_owned(),
     };
-    Url::parse(&format!("{scheme}://{host}{CALLBACK_PATH}"))
+    let stage = stage.map(|s| format!("/{s}")).unwrap_or_default();
+    Url::parse(&format!("{scheme}://{host}{stage}{CALLBACK_PATH}"))
         .map_err(|e| ApiError::BadRequest(format!("cannot build the OAuth2 redirect URI from the Host header: {e}")))
 }
 

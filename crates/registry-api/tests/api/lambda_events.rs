@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
-use switchboard_registry_api::{ClaimsResolver, RegistryState};
+use switchboard_registry_api::{ClaimsResolver, RegistryState, lambda};
+use tower::ServiceExt;
 
 use crate::support::{Reply, World, spawn_with};
 
@@ -78,4 +79,21 @@ async fn claims_for_other_projects_get_not_found() {
     event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:switchboard_projects"] = "initech".into();
     let reply = invoke(&world, &event.to_string()).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_named_stage_is_stripped_before_routing() {
+    let world = lambda_world().await;
+    let text = std::fs::read_to_string(format!("{}/list-connectors.json", events_dir())).unwrap();
+    let mut event: Value = serde_json::from_str(&text).unwrap();
+    event["rawPath"] = "/prod/connectors".into();
+    event["requestContext"]["stage"] = "prod".into();
+    event["requestContext"]["http"]["path"] = "/prod/connectors".into();
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let state = RegistryState::new(world.stores.clone(), Arc::new(ClaimsResolver));
+    let response = lambda::service(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let page: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page["connectors"][0]["id"], "github-issues");
 }
