@@ -2,8 +2,8 @@
 //!
 //! Anyone authenticated may read the catalogue; writes need an admin caller. Every written
 //! descriptor goes through the same validator as `switchboard validate`, and a failure lists every
-//! problem with its JSON pointer (422). Built-in descriptors are restored from the shipped files at
-//! every start, so they can be neither changed nor deleted (409).
+//! problem with its JSON pointer (422). Built-in descriptors ship with Switchboard and are replaced
+//! by each release, so they can be neither changed nor deleted (409).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -248,8 +248,8 @@ pub async fn update_connector(
     let existing = descriptor_record(&state, &connector_id).await?;
     if existing.built_in {
         return Err(ApiError::Conflict(format!(
-            "connector descriptor `{connector_id}` is built in and cannot be changed (it is restored from the \
-             shipped file at every start); register a copy under another id"
+            "connector descriptor `{connector_id}` is built in and cannot be changed (Switchboard releases \
+             replace it); register a copy under another id"
         )));
     }
     let descriptor = validate(&body, Some(&connector_id))?;

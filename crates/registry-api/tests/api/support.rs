@@ -2,7 +2,6 @@
 //! registry router over it with bearer tokens for an admin and two project members, and a
 //! transcript of every response body (to grep for secrets).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -11,7 +10,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine as _;
 use secrecy::SecretString;
 use serde_json::Value;
-use switchboard_core::descriptor::load_paths;
+use switchboard_core::builtin::register_built_ins;
 use switchboard_core::ports::Stores;
 use switchboard_embedded::{Embedded, SecretCipher};
 use switchboard_registry_api::auth::token_hash;
@@ -72,10 +71,7 @@ pub async fn spawn_with(configure: impl FnOnce(RegistryState) -> RegistryState) 
     let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
     let cipher = SecretCipher::from_base64(&SecretString::from(key), "test key").unwrap();
     let stores = Embedded::open_with_cipher(&dir.path().join("switchboard.db"), cipher).unwrap().stores();
-    let descriptors = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../descriptors"));
-    for loaded in load_paths(&[descriptors]) {
-        stores.descriptors.upsert_built_in(loaded.unwrap().model()).await.unwrap();
-    }
+    register_built_ins(stores.descriptors.as_ref()).await.unwrap();
     let member = |subject: &str, project: &str| Caller {
         subject: subject.to_owned(),
         admin: false,
