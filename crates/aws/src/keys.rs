@@ -9,6 +9,12 @@
 //! | dedup record | `DEDUP#{id}` | `DEDUP` | – | record expiry |
 //! | hourly stats | `PROJECT#{p}` | `STATS#{c}#{hour}` | – | 90 days |
 //! | sync run | `PROJECT#{p}` | `SYNCRUN#{c}#{startedAt}#{n}` | – | 30 days |
+//! | recent signal | `PROJECT#{p}#SIGNALS` | `{timestamp}#{signalId}` | – | the caller's TTL |
+//! | rate limit counter | `RATE#{key}` | `WINDOW#{windowMs}#{windowStartMs}` | – | end of the window |
+//! | OAuth state | `OAUTH_STATE#{state}` | `OAUTH_STATE` | – | state expiry |
+//!
+//! A recent signal's `{timestamp}` is UTC at fixed nanosecond width
+//! ([`switchboard_core::ports::SignalSortKey`]), so the sort key orders signals in time.
 //!
 //! `GSI2` is overloaded: the seed's per-connector instance listing, plus one partition listing
 //! every descriptor so that no operation scans the table.
@@ -32,6 +38,7 @@ pub(crate) const DESCRIPTOR_SK: &str = "DESCRIPTOR";
 pub(crate) const DESCRIPTORS_GSI2PK: &str = "DESCRIPTORS";
 pub(crate) const INSTANCE_SK_PREFIX: &str = "CONNECTOR_INSTANCE#";
 pub(crate) const DEDUP_SK: &str = "DEDUP";
+pub(crate) const OAUTH_STATE_SK: &str = "OAUTH_STATE";
 
 pub(crate) fn connector(connector_id: &str) -> String {
     format!("CONNECTOR#{connector_id}")
@@ -63,4 +70,20 @@ pub(crate) fn stats_sk_prefix(key: &InstanceKey) -> String {
 
 pub(crate) fn sync_run_sk_prefix(key: &InstanceKey) -> String {
     format!("SYNCRUN#{}#", key.connector_id)
+}
+
+pub(crate) fn signals_pk(project_id: &str) -> String {
+    format!("PROJECT#{project_id}#SIGNALS")
+}
+
+pub(crate) fn rate_pk(key: &str) -> String {
+    format!("RATE#{key}")
+}
+
+pub(crate) fn rate_sk(length_ms: i64, start_ms: i64) -> String {
+    format!("WINDOW#{length_ms}#{start_ms}")
+}
+
+pub(crate) fn oauth_state_pk(state: &str) -> String {
+    format!("OAUTH_STATE#{state}")
 }

@@ -117,7 +117,10 @@ impl AwsSettings {
             leases: table.clone(),
             secrets,
             dedup: table.clone(),
-            stats: table,
+            stats: table.clone(),
+            signals: table.clone(),
+            rate_limits: table.clone(),
+            oauth_states: table,
         }
     }
 }

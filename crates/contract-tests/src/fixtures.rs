@@ -1,6 +1,7 @@
 //! Data the contract suite writes.
 
 use switchboard_core::descriptor::model::ConnectorDescriptor;
+use switchboard_core::signal::{IngestionKind, NormalisedSignal};
 
 /// A minimal valid descriptor with the given id and name.
 pub fn descriptor(id: &str, name: &str) -> ConnectorDescriptor {
@@ -33,4 +34,26 @@ pub fn descriptor(id: &str, name: &str) -> ConnectorDescriptor {
         "version": "1.0.0"
     }))
     .unwrap_or_else(|err| panic!("the contract fixture descriptor no longer parses: {err}"))
+}
+
+/// A signal of project `project` with the given id, type, timestamp (RFC 3339) and related items.
+pub fn signal(project: &str, id: &str, signal_type: &str, timestamp: &str, related: &[&str]) -> NormalisedSignal {
+    NormalisedSignal {
+        id: id.to_owned(),
+        source: "github-issues".to_owned(),
+        project_id: project.to_owned(),
+        external_id: format!("ext-{id}"),
+        signal_type: signal_type.to_owned(),
+        timestamp: timestamp.to_owned(),
+        received_at: timestamp.to_owned(),
+        summary: format!("Signal {id}"),
+        priority: None,
+        participants: vec!["octocat".to_owned()],
+        tags: vec!["bug".to_owned()],
+        related_items: related.iter().map(|r| (*r).to_owned()).collect(),
+        url: Some(format!("https://example.invalid/{id}")),
+        ingestion: IngestionKind::Webhook,
+        event_type: Some("issues".to_owned()),
+        raw: serde_json::Map::from_iter([("number".to_owned(), serde_json::json!(7))]),
+    }
 }

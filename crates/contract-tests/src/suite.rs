@@ -9,14 +9,15 @@ use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use switchboard_core::ports::{
-    Credentials, DedupOutcome, EntryFailure, HealthUpdate, InstanceKey, InstanceUpdate, MAX_MESSAGE_BYTES,
-    MessageQueue, NewInstance, QueueMessage, QueueSender, ReceiveOptions, ReceivedMessage, RetryPolicy, SignalCounts,
-    StoreError, Stores, SyncRun, SyncStatus, send_batch,
+    Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthUpdate, InstanceKey, InstanceUpdate, MAX_MESSAGE_BYTES,
+    MessageQueue, NewInstance, OAuthState, QueueMessage, QueueSender, RateDecision, ReceiveOptions, ReceivedMessage,
+    RetryPolicy, SignalCounts, SignalPage, SignalQuery, StoreError, Stores, SyncRun, SyncStatus, send_batch,
 };
+use switchboard_core::signal::NormalisedSignal;
 use tokio::task::JoinSet;
 
 use crate::Backend;
-use crate::fixtures::descriptor;
+use crate::fixtures::{descriptor, signal};
 
 const GITHUB: &str = "github-issues";
 const JIRA: &str = "jira";
@@ -382,6 +383,19 @@ pub async fn an_expired_dedup_key_is_accepted_again(backend: &impl Backend) {
     assert_eq!(stores.dedup.insert_if_absent("sig", Duration::from_secs(60)).await.unwrap(), DedupOutcome::Duplicate);
 }
 
+/// Forgetting a key (its downstream send failed) lets the retry through; unknown keys are fine.
+pub async fn a_forgotten_dedup_key_is_inserted_again(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let ttl = Duration::from_secs(3600);
+    assert_eq!(stores.dedup.insert_if_absent("sig-1", ttl).await.unwrap(), DedupOutcome::Inserted);
+    assert_eq!(stores.dedup.insert_if_absent("sig-2", ttl).await.unwrap(), DedupOutcome::Inserted);
+    stores.dedup.forget("sig-1").await.unwrap();
+    assert_eq!(stores.dedup.insert_if_absent("sig-1", ttl).await.unwrap(), DedupOutcome::Inserted);
+    assert_eq!(stores.dedup.insert_if_absent("sig-1", ttl).await.unwrap(), DedupOutcome::Duplicate);
+    assert_eq!(stores.dedup.insert_if_absent("sig-2", ttl).await.unwrap(), DedupOutcome::Duplicate, "others stay");
+    stores.dedup.forget("never-seen").await.unwrap();
+}
+
 // ---------------------------------------------------------------- secrets
 
 /// Each put rotates: the new value is current, the one before it previous.
@@ -468,6 +482,313 @@ pub async fn sync_runs_are_listed_newest_first(backend: &impl Backend) {
     assert_eq!(runs[0].error.as_deref(), Some("HTTP 500 from the API"));
     assert_eq!((runs[1].items, runs[1].duration_ms, runs[1].error.as_deref()), (20, 1500, None));
     assert!(stores.stats.recent_sync_runs(&InstanceKey::new("p1", JIRA), 10).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- recent signals
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+async fn put_signals(stores: &Stores, signals: &[NormalisedSignal], ttl: Duration) {
+    for signal in signals {
+        stores.signals.put_signal(signal, ttl).await.unwrap();
+    }
+}
+
+fn ids(page: &SignalPage) -> Vec<&str> {
+    page.signals.iter().map(|s| s.id.as_str()).collect()
+}
+
+async fn list(stores: &Stores, project: &str, query: SignalQuery) -> SignalPage {
+    stores.signals.list_signals(project, &query).await.unwrap()
+}
+
+/// Follows `next_token` to the end; returns the ids of each page.
+async fn all_pages(stores: &Stores, project: &str, mut query: SignalQuery) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    loop {
+        let page = list(stores, project, query.clone()).await;
+        pages.push(ids(&page).into_iter().map(str::to_owned).collect());
+        assert!(pages.len() <= 20, "paging does not end: {pages:?}");
+        match page.next_token {
+            Some(token) => query.next_token = Some(token),
+            None => return pages,
+        }
+    }
+}
+
+/// Newest `timestamp` first, whatever the write order, fraction digits or UTC offset; another
+/// project's signals stay out; a signal reads back as written.
+pub async fn signals_are_listed_newest_first_per_project(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let written = [
+        signal("p1", "sig-b", "issue_opened", "2025-03-01T10:00:00Z", &[]),
+        signal("p1", "sig-c", "issue_opened", "2025-03-01T10:00:00.5Z", &["PROJ-1"]),
+        signal("p1", "sig-a", "issue_opened", "2025-03-01T09:59:59.999Z", &[]),
+        signal("p1", "sig-d", "issue_closed", "2025-03-01T11:30:00+02:00", &[]),
+        signal("p2", "sig-x", "issue_opened", "2025-03-01T12:00:00Z", &[]),
+    ];
+    put_signals(&stores, &written, DAY).await;
+    let page = list(&stores, "p1", SignalQuery::default()).await;
+    assert_eq!(ids(&page), ["sig-c", "sig-b", "sig-a", "sig-d"]);
+    assert_eq!(page.next_token, None, "everything fits in one page");
+    assert_eq!(page.signals[0], written[1], "a signal reads back exactly as written");
+    assert_eq!(ids(&list(&stores, "p2", SignalQuery::default()).await), ["sig-x"]);
+    assert!(list(&stores, "nobody", SignalQuery::default()).await.signals.is_empty());
+}
+
+/// `since` (inclusive), `signalType` and `related` narrow the listing, alone and combined;
+/// `related` matches whole references only.
+pub async fn signals_can_be_filtered_by_since_type_and_related_item(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    put_signals(
+        &stores,
+        &[
+            signal("p1", "s1", "opened", "2025-03-01T08:00:00Z", &["PROJ-1"]),
+            signal("p1", "s2", "closed", "2025-03-01T09:00:00Z", &["PROJ-1", "PROJ-2"]),
+            signal("p1", "s3", "opened", "2025-03-01T10:00:00Z", &["PROJ-2"]),
+            signal("p1", "s4", "opened", "2025-03-01T11:00:00Z", &[]),
+        ],
+        DAY,
+    )
+    .await;
+    let nine = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap();
+    let query = |since, signal_type: Option<&str>, related: Option<&str>| SignalQuery {
+        since,
+        signal_type: signal_type.map(str::to_owned),
+        related: related.map(str::to_owned),
+        ..SignalQuery::default()
+    };
+    assert_eq!(ids(&list(&stores, "p1", query(Some(nine), None, None)).await), ["s4", "s3", "s2"]);
+    assert_eq!(ids(&list(&stores, "p1", query(None, Some("opened"), None)).await), ["s4", "s3", "s1"]);
+    assert_eq!(ids(&list(&stores, "p1", query(None, None, Some("PROJ-1"))).await), ["s2", "s1"]);
+    assert_eq!(ids(&list(&stores, "p1", query(Some(nine), Some("opened"), Some("PROJ-2"))).await), ["s3"]);
+    assert!(list(&stores, "p1", query(None, None, Some("PROJ"))).await.signals.is_empty());
+    assert!(list(&stores, "p1", query(None, Some("merged"), None)).await.signals.is_empty());
+}
+
+/// Page by page, every signal comes exactly once and in order (ties in `timestamp` too), with
+/// and without a filter, and the last page carries no token.
+pub async fn paging_through_signals_returns_each_signal_once(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let base = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap();
+    let mut written = Vec::new();
+    for i in 0..13i64 {
+        // Signals 5 and 6 share a timestamp.
+        let at = base + TimeDelta::minutes(if i == 6 { 5 } else { i });
+        let kind = if i % 3 == 0 { "closed" } else { "opened" };
+        written.push(signal("p1", &format!("sig-{i:02}"), kind, &switchboard_core::signal::rfc3339(at), &[]));
+    }
+    put_signals(&stores, &written, DAY).await;
+    let mut newest_first: Vec<&NormalisedSignal> = written.iter().collect();
+    newest_first.sort_by(|a, b| (&b.timestamp, &b.id).cmp(&(&a.timestamp, &a.id)));
+    let expected = |kind: Option<&str>| -> Vec<String> {
+        newest_first.iter().filter(|s| kind.is_none_or(|k| s.signal_type == k)).map(|s| s.id.clone()).collect()
+    };
+
+    let pages = all_pages(&stores, "p1", SignalQuery { limit: 5, ..SignalQuery::default() }).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5, 3]);
+    assert_eq!(pages.concat(), expected(None));
+
+    let opened = SignalQuery { limit: 4, signal_type: Some("opened".into()), ..SignalQuery::default() };
+    let pages = all_pages(&stores, "p1", opened).await;
+    assert_eq!(pages.concat(), expected(Some("opened")), "filtered pages");
+    assert_eq!(pages.len(), 2, "eight matches in pages of four: {pages:?}");
+
+    let since = SignalQuery { limit: 2, since: Some(base + TimeDelta::minutes(9)), ..SignalQuery::default() };
+    assert_eq!(all_pages(&stores, "p1", since).await.concat(), expected(None)[..4]);
+
+    let everything = list(&stores, "p1", SignalQuery::default()).await;
+    assert_eq!((everything.signals.len(), everything.next_token), (13, None), "limit 0 means the default page");
+}
+
+/// A filter that matches only a few old signals among many still finds each of them once,
+/// however many records a store must read past (a page may come back short, never wrong).
+pub async fn a_sparse_filter_still_pages_through_every_match(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let base = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap();
+    let written: Vec<NormalisedSignal> = (0..120i64)
+        .map(|i| {
+            let related: &[&str] = if i < 2 { &["PROJ-9"] } else { &["PROJ-1"] };
+            signal(
+                "p1",
+                &format!("sig-{i:03}"),
+                "opened",
+                &switchboard_core::signal::rfc3339(base + TimeDelta::minutes(i)),
+                related,
+            )
+        })
+        .collect();
+    put_signals(&stores, &written, DAY).await;
+    let rare = SignalQuery { limit: 1, related: Some("PROJ-9".into()), ..SignalQuery::default() };
+    let pages = all_pages(&stores, "p1", rare).await;
+    assert_eq!(pages.concat(), ["sig-001", "sig-000"], "pages: {pages:?}");
+    assert!(pages.iter().all(|page| page.len() <= 1), "no page exceeds its limit: {pages:?}");
+}
+
+/// Expired signals vanish from listings even before any clean-up has run.
+pub async fn expired_signals_are_hidden(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let fleeting = signal("p1", "fleeting", "opened", "2025-03-01T10:00:00Z", &[]);
+    let lasting = signal("p1", "lasting", "opened", "2025-03-01T09:00:00Z", &[]);
+    stores.signals.put_signal(&fleeting, Duration::from_secs(1)).await.unwrap();
+    stores.signals.put_signal(&lasting, DAY).await.unwrap();
+    assert_eq!(ids(&list(&stores, "p1", SignalQuery::default()).await), ["fleeting", "lasting"]);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(ids(&list(&stores, "p1", SignalQuery::default()).await), ["lasting"]);
+}
+
+/// A redelivered signal (same id) is stored once; the later write wins.
+pub async fn putting_the_same_signal_twice_keeps_one_copy(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let mut first = signal("p1", "sig-1", "opened", "2025-03-01T10:00:00Z", &[]);
+    stores.signals.put_signal(&first, DAY).await.unwrap();
+    first.summary = "Written again".into();
+    stores.signals.put_signal(&first, DAY).await.unwrap();
+    let page = list(&stores, "p1", SignalQuery::default()).await;
+    assert_eq!(ids(&page), ["sig-1"]);
+    assert_eq!(page.signals[0].summary, "Written again");
+}
+
+/// A token the store did not issue is invalid input: an error, never a panic or a wrong page.
+pub async fn a_garbage_next_token_is_invalid(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    stores.signals.put_signal(&signal("p1", "sig-1", "opened", "2025-03-01T10:00:00Z", &[]), DAY).await.unwrap();
+    for token in ["garbage!", "", "bm90LWEta2V5", "%%%", "MjAyNSNzaWc"] {
+        let query = SignalQuery { next_token: Some(token.to_owned()), ..SignalQuery::default() };
+        let result = stores.signals.list_signals("p1", &query).await;
+        assert!(matches!(result, Err(StoreError::Invalid(_))), "token {token:?} gave {result:?}");
+    }
+}
+
+// ---------------------------------------------------------------- rate limits
+
+/// Waits for the next window unless at least `needed` of the current one is left, so that a
+/// test's requests all fall in one window.
+async fn early_in_a_window(window: Duration, needed: Duration) {
+    let now = Utc::now().timestamp_millis();
+    let rest = FixedWindow::containing(now, window).unwrap().rest(now);
+    if rest < needed {
+        tokio::time::sleep(rest + Duration::from_millis(20)).await;
+    }
+}
+
+/// `limit` requests pass with a falling `remaining`; the next is refused for the rest of the
+/// window; other keys count separately; a limit of 0 refuses everything.
+pub async fn a_rate_limit_allows_limit_requests_then_refuses_for_the_rest_of_the_window(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let window = Duration::from_secs(60);
+    early_in_a_window(window, Duration::from_secs(15)).await;
+    for remaining in [2, 1, 0] {
+        assert_eq!(
+            stores.rate_limits.acquire("p1/github", 3, window).await.unwrap(),
+            RateDecision::Allowed { remaining }
+        );
+    }
+    for _ in 0..2 {
+        let decision = stores.rate_limits.acquire("p1/github", 3, window).await.unwrap();
+        let RateDecision::Limited { retry_after } = decision else { panic!("expected Limited, got {decision:?}") };
+        assert!(retry_after > Duration::ZERO && retry_after <= window, "retry after {retry_after:?}");
+    }
+    assert_eq!(
+        stores.rate_limits.acquire("p2/github", 3, window).await.unwrap(),
+        RateDecision::Allowed { remaining: 2 }
+    );
+    let closed = stores.rate_limits.acquire("p3/github", 0, window).await.unwrap();
+    assert!(matches!(closed, RateDecision::Limited { .. }), "a limit of 0 allows nothing: {closed:?}");
+}
+
+/// Twenty callers racing for ten slots: exactly ten get through, each with its own `remaining`.
+pub async fn concurrent_acquires_never_exceed_the_limit(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let window = Duration::from_secs(60);
+    early_in_a_window(window, Duration::from_secs(20)).await;
+    let mut racers = JoinSet::new();
+    for _ in 0..20 {
+        let stores = stores.clone();
+        racers.spawn(async move { stores.rate_limits.acquire("p1/github", 10, window).await.unwrap() });
+    }
+    let decisions = racers.join_all().await;
+    let mut remaining: Vec<u32> = decisions
+        .iter()
+        .filter_map(|d| match d {
+            RateDecision::Allowed { remaining } => Some(*remaining),
+            RateDecision::Limited { .. } => None,
+        })
+        .collect();
+    remaining.sort_unstable();
+    assert_eq!(remaining, (0..10).collect::<Vec<_>>(), "exactly ten allowed: {decisions:?}");
+}
+
+/// When the window ends, the count starts again.
+pub async fn a_new_window_resets_the_count(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let window = Duration::from_secs(2);
+    early_in_a_window(window, Duration::from_millis(1500)).await;
+    assert_eq!(
+        stores.rate_limits.acquire("p1/github", 1, window).await.unwrap(),
+        RateDecision::Allowed { remaining: 0 }
+    );
+    let decision = stores.rate_limits.acquire("p1/github", 1, window).await.unwrap();
+    let RateDecision::Limited { retry_after } = decision else { panic!("expected Limited, got {decision:?}") };
+    assert!(retry_after <= window, "retry after {retry_after:?}");
+    tokio::time::sleep(retry_after + Duration::from_millis(50)).await;
+    assert_eq!(
+        stores.rate_limits.acquire("p1/github", 1, window).await.unwrap(),
+        RateDecision::Allowed { remaining: 0 }
+    );
+}
+
+// ---------------------------------------------------------------- OAuth states
+
+fn oauth_state(value: &str, project: &str, expires_in: TimeDelta) -> OAuthState {
+    OAuthState {
+        state: value.to_owned(),
+        project_id: project.to_owned(),
+        connector_id: GITHUB.to_owned(),
+        redirect_uri: "https://dashboard.example/oauth/callback".to_owned(),
+        started_by: "user-42".to_owned(),
+        expires_at: Utc::now() + expires_in,
+    }
+}
+
+/// The callback takes a state once; a replay, or an unknown value, finds nothing — also when
+/// callbacks race.
+pub async fn an_oauth_state_is_taken_exactly_once(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let state = oauth_state("st-Qm9vb3Rz", "p1", TimeDelta::minutes(10));
+    stores.oauth_states.put_oauth_state(&state).await.unwrap();
+    assert_eq!(stores.oauth_states.take_oauth_state("st-Qm9vb3Rz").await.unwrap(), Some(state));
+    assert_eq!(stores.oauth_states.take_oauth_state("st-Qm9vb3Rz").await.unwrap(), None, "a replay finds nothing");
+    assert_eq!(stores.oauth_states.take_oauth_state("st-unknown").await.unwrap(), None);
+
+    stores.oauth_states.put_oauth_state(&oauth_state("st-race", "p1", TimeDelta::minutes(10))).await.unwrap();
+    let mut racers = JoinSet::new();
+    for _ in 0..5 {
+        let stores = stores.clone();
+        racers.spawn(async move { stores.oauth_states.take_oauth_state("st-race").await.unwrap() });
+    }
+    let taken = racers.join_all().await;
+    assert_eq!(taken.iter().flatten().count(), 1, "exactly one callback gets the state: {taken:?}");
+}
+
+/// An expired state is refused even though nobody has cleaned it up yet.
+pub async fn an_expired_oauth_state_is_not_returned(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    stores.oauth_states.put_oauth_state(&oauth_state("st-old", "p1", TimeDelta::seconds(1))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(stores.oauth_states.take_oauth_state("st-old").await.unwrap(), None);
+}
+
+/// A value already in use is refused without naming it, and the first state stays intact.
+pub async fn storing_an_oauth_state_twice_is_refused(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let first = oauth_state("st-Dupl1cate", "p1", TimeDelta::minutes(10));
+    stores.oauth_states.put_oauth_state(&first).await.unwrap();
+    let err = stores.oauth_states.put_oauth_state(&oauth_state("st-Dupl1cate", "p2", TimeDelta::minutes(10))).await;
+    let err = err.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "expected AlreadyExists, got {err:?}");
+    assert!(!err.to_string().contains("st-Dupl1cate"), "the state value is a secret: {err}");
+    assert_eq!(stores.oauth_states.take_oauth_state("st-Dupl1cate").await.unwrap(), Some(first));
 }
 
 // ---------------------------------------------------------------- queues

@@ -35,4 +35,14 @@ impl DedupStore for SqliteStore {
             })
             .await
     }
+
+    async fn forget(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.db
+            .call("forgetting a dedup key", move |conn| {
+                conn.execute("DELETE FROM dedup WHERE id = ?1", [id])?;
+                Ok(())
+            })
+            .await
+    }
 }

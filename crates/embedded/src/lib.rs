@@ -1,9 +1,10 @@
 //! SQLite adapters of Switchboard's storage ports: the local default used by `switchboard serve`.
 //!
 //! One database file (WAL mode, versioned migrations) holds the registry, checkpoints, leases,
-//! dedup records, stats, the durable queues and the instances' secrets, which are encrypted with
-//! AES-256-GCM (see [`SecretCipher`]). Open it with [`Embedded::open`], then take the ports with
-//! [`Embedded::stores`] and queues with [`Embedded::queue`].
+//! dedup records, stats, recent signals, rate limit counters, OAuth states, the durable queues
+//! and the instances' secrets, which are encrypted with AES-256-GCM (see [`SecretCipher`]).
+//! Open it with [`Embedded::open`], then take the ports with [`Embedded::stores`] and queues
+//! with [`Embedded::queue`].
 
 mod checkpoints;
 mod crypto;
@@ -13,8 +14,11 @@ mod descriptors;
 mod instances;
 mod leases;
 mod migrations;
+mod oauth_state;
 mod queue;
+mod rate_limit;
 mod secrets;
+mod signals;
 mod stats;
 
 use std::path::Path;
@@ -85,6 +89,9 @@ impl Embedded {
             secrets: self.store.clone(),
             dedup: self.store.clone(),
             stats: self.store.clone(),
+            signals: self.store.clone(),
+            rate_limits: self.store.clone(),
+            oauth_states: self.store.clone(),
         }
     }
 

@@ -96,6 +96,35 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at_ms, id);
     CREATE UNIQUE INDEX queue_messages_receipt ON queue_messages (receipt);
     ",
+    // 2: recent signals, rate limit counters, OAuth states.
+    r"
+    CREATE TABLE signals (
+        project_id    TEXT NOT NULL,
+        id            TEXT NOT NULL,
+        sort_key      TEXT NOT NULL,
+        signal_type   TEXT NOT NULL,
+        body          TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE INDEX signals_newest_first ON signals (project_id, sort_key);
+    CREATE INDEX signals_by_expiry ON signals (expires_at_ms);
+    CREATE TABLE rate_limits (
+        key             TEXT NOT NULL,
+        window_ms       INTEGER NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        count           INTEGER NOT NULL,
+        expires_at_ms   INTEGER NOT NULL,
+        PRIMARY KEY (key, window_ms, window_start_ms)
+    );
+    CREATE INDEX rate_limits_by_expiry ON rate_limits (expires_at_ms);
+    CREATE TABLE oauth_states (
+        state         TEXT PRIMARY KEY,
+        body          TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX oauth_states_by_expiry ON oauth_states (expires_at_ms);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -8,7 +8,6 @@ use axum::response::Response;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 use switchboard_aws::{AwsClients, AwsSettings, ENV_INGEST_QUEUE_URL, SqsQueue};
-use switchboard_core::ports::RateLimiter;
 use tower::{Service, ServiceExt as _};
 use tracing_subscriber::EnvFilter;
 
@@ -47,12 +46,12 @@ pub fn init_tracing() {
 /// The gateway over DynamoDB, Secrets Manager and SQS, configured from the environment
 /// (`SWITCHBOARD_TABLE_NAME`, `SWITCHBOARD_SECRET_PREFIX`, `SWITCHBOARD_INGEST_QUEUE_URL`, and
 /// the optional limits of [`GatewaySettings::from_env`]).
-pub fn state_from_env(clients: &AwsClients, rate_limiter: Arc<dyn RateLimiter>) -> Result<GatewayState, StartError> {
+pub fn state_from_env(clients: &AwsClients) -> Result<GatewayState, StartError> {
     let stores = AwsSettings::from_env()?.stores(clients);
     let queue_url =
         std::env::var(ENV_INGEST_QUEUE_URL).ok().filter(|u| !u.is_empty()).ok_or(StartError::NoIngestQueue)?;
     let ingest = Arc::new(SqsQueue::new(clients.sqs.clone(), queue_url));
-    Ok(GatewayState::new(&stores, ingest, rate_limiter, GatewaySettings::from_env()?))
+    Ok(GatewayState::new(&stores, ingest, GatewaySettings::from_env()?))
 }
 
 /// The router as `lambda_http` runs it: paths arrive with the API Gateway stage removed (the

@@ -1,6 +1,5 @@
-//! The `webhook-gateway` Lambda function (`WebhookGatewayFunction`): API Gateway → [`router`].
-
-use std::sync::Arc;
+//! The `webhook-gateway` Lambda function (`WebhookGatewayFunction`): API Gateway events through
+//! the gateway router, with the SDK clients built once per cold start.
 
 use switchboard_aws::AwsClients;
 use switchboard_webhook_gateway::lambda;
@@ -9,7 +8,6 @@ use switchboard_webhook_gateway::lambda;
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_tracing();
     let clients = AwsClients::from_env().await;
-    let rate_limiter = Arc::new(todo_rate_limiter());
-    let state = lambda::state_from_env(&clients, rate_limiter)?;
+    let state = lambda::state_from_env(&clients)?;
     lambda_http::run(lambda::service(state)).await
 }

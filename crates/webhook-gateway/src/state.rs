@@ -27,21 +27,16 @@ pub struct GatewayState {
 }
 
 impl GatewayState {
-    /// A state over one backend's stores, with a catalogue of generic connectors only and the
-    /// default cache lifetime.
-    pub fn new(
-        stores: &Stores,
-        ingest: Arc<dyn QueueSender>,
-        rate_limiter: Arc<dyn RateLimiter>,
-        settings: GatewaySettings,
-    ) -> Self {
+    /// A state over one backend's stores (its rate limiter included), with a catalogue of
+    /// generic connectors only and the default cache lifetime.
+    pub fn new(stores: &Stores, ingest: Arc<dyn QueueSender>, settings: GatewaySettings) -> Self {
         let catalog = ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL);
         Self {
             catalog: Arc::new(catalog),
             instances: stores.instances.clone(),
             secrets: stores.secrets.clone(),
             ingest,
-            rate_limiter,
+            rate_limiter: stores.rate_limits.clone(),
             settings,
         }
     }

@@ -1,5 +1,5 @@
 //! Dedup records: `PK=DEDUP#{id}, SK=DEDUP`, inserted with a conditional put; a record past its
-//! expiry counts as absent even before DynamoDB's TTL has removed it.
+//! expiry counts as absent even before DynamoDB's TTL has removed it. `forget` deletes it.
 
 use std::time::Duration;
 
@@ -36,5 +36,17 @@ impl DedupStore for DynamoStore {
             }
             Err(e) => Err(backend("recording a dedup key", e)),
         }
+    }
+
+    async fn forget(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(dedup_pk(id)))
+            .key(SK, s(DEDUP_SK))
+            .send()
+            .await
+            .map_err(|e| backend("forgetting a dedup key", e))?;
+        Ok(())
     }
 }

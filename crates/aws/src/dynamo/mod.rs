@@ -1,12 +1,15 @@
-//! The DynamoDB single-table adapter: registry, checkpoints, leases, dedup and stats all live in
-//! one table (see [`crate::keys`] for the key scheme). Every write that must not clobber is a
-//! conditional write.
+//! The DynamoDB single-table adapter: registry, checkpoints, leases, dedup, stats, recent
+//! signals, rate limit counters and OAuth states all live in one table (see [`crate::keys`] for
+//! the key scheme). Every write that must not clobber is a conditional write.
 
 mod checkpoints;
 mod dedup;
 mod descriptors;
 mod instances;
 mod leases;
+mod oauth_state;
+mod rate_limit;
+mod signals;
 mod stats;
 
 use aws_sdk_dynamodb::Client;
@@ -16,7 +19,8 @@ use switchboard_core::ports::StoreError;
 use crate::error::backend;
 use crate::item::Item;
 
-/// DynamoDB adapter of the registry, checkpoint, lease, dedup and stats ports.
+/// DynamoDB adapter of the registry, checkpoint, lease, dedup, stats, signal, rate limit and
+/// OAuth state ports.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,

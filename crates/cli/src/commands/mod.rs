@@ -1,6 +1,8 @@
 //! Sub-commands of `switchboard`, one module each.
 
+mod check;
 mod map;
+mod poll;
 mod schema;
 mod validate;
 mod verify;
@@ -23,6 +25,11 @@ enum Command {
     Validate(validate::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
+    /// Fetch one delta from the real API and print the mapped signals (JSON lines); pages,
+    /// items, the new checkpoint and timing go to stderr.
+    Poll(poll::Args),
+    /// Run a connector's health check against the real API and print the report as JSON.
+    Check(check::Args),
     /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
     Schema(schema::Args),
     /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
@@ -34,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Map(args) => map::run(args),
+        Command::Poll(args) => poll::run(args),
+        Command::Check(args) => check::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Verify(args) => verify::run(args),
     }

@@ -20,4 +20,8 @@ pub enum DedupOutcome {
 pub trait DedupStore: Send + Sync {
     /// Records `id` for `ttl` unless an unexpired record of it exists.
     async fn insert_if_absent(&self, id: &str, ttl: Duration) -> Result<DedupOutcome, StoreError>;
+
+    /// Removes the record of `id`, so that a signal whose downstream send failed is accepted
+    /// again on retry. Forgetting an unknown id is not an error.
+    async fn forget(&self, id: &str) -> Result<(), StoreError>;
 }

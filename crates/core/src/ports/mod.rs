@@ -36,9 +36,9 @@ pub use queue::{
     MAX_MESSAGE_BYTES, MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage,
     RetryPolicy, SIGNALS_QUEUE, send_batch,
 };
-pub use rate_limit::{RateDecision, RateLimiter};
+pub use rate_limit::{FixedWindow, RateDecision, RateLimiter};
 pub use secrets::{CredentialVersions, Credentials, SecretStore};
-pub use signals::{SignalPage, SignalQuery, SignalStore};
+pub use signals::{DEFAULT_SIGNAL_PAGE, MAX_SIGNAL_PAGE, SignalPage, SignalQuery, SignalSortKey, SignalStore};
 pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};
 pub use stores::Stores;
 

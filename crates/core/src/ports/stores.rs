@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use super::{
     CheckpointStore, Credentials, DedupStore, DescriptorRegistry, InstanceKey, InstanceRecord, InstanceRegistry,
-    InstanceUpdate, LeaseStore, NewInstance, SecretStore, StatsStore, StoreError,
+    InstanceUpdate, LeaseStore, NewInstance, OAuthStateStore, RateLimiter, SecretStore, SignalStore, StatsStore,
+    StoreError,
 };
 
 /// Every storage port, wired to one backend. Cheap to clone.
@@ -24,6 +25,12 @@ pub struct Stores {
     pub dedup: Arc<dyn DedupStore>,
     /// Signal counts and sync runs.
     pub stats: Arc<dyn StatsStore>,
+    /// Recent signals per project.
+    pub signals: Arc<dyn SignalStore>,
+    /// Request counters shared by every process.
+    pub rate_limits: Arc<dyn RateLimiter>,
+    /// Pending OAuth2 authorisations.
+    pub oauth_states: Arc<dyn OAuthStateStore>,
 }
 
 impl Stores {

@@ -1,0 +1,280 @@
+//! Delta strategies (spec §4.2): how the checkpoint goes into the first request, and how the
+//! pages of a run move it forward.
+//!
+//! | strategy | request | new position |
+//! |---|---|---|
+//! | `timestamp_filter` | `queryParam` = position minus `lookbackSeconds`, as `format` | newest item timestamp |
+//! | `delta_token` | the token as `tokenParam`, or the token itself when it is a URL | last `tokenPath` value seen |
+//! | `cursor` | the cursor as `cursorParam` | last `cursorPath` value seen |
+//! | `since_id` | the id as `idParam` | highest item id (`idPath`) |
+//!
+//! The position never moves backwards, and a run that sees nothing new keeps it.
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde_json::Value;
+
+use super::checkpoint::{Checkpoint, PageCursor, Resume};
+use super::error::PollError;
+use crate::descriptor::model::{DeltaStrategy, FieldMappingDescriptor, TimestampFormat, TimestampParamFormat};
+use crate::jsonpath::{CompiledPath, scalar_text};
+use crate::mapping::timestamp::parse_timestamp;
+
+/// Ids kept per checkpoint for "at or after" filters; beyond this, a few duplicates may pass
+/// (the normaliser removes them).
+const MAX_SEEN_IDS: usize = 200;
+
+/// The query parameter a strategy sends its position in (may be empty: none).
+pub fn param_name(strategy: &DeltaStrategy) -> &str {
+    match strategy {
+        DeltaStrategy::TimestampFilter { query_param, .. } => query_param,
+        DeltaStrategy::DeltaToken { token_param, .. } => token_param,
+        DeltaStrategy::Cursor { cursor_param, .. } => cursor_param,
+        DeltaStrategy::SinceId { id_param, .. } => id_param,
+    }
+}
+
+/// The position as the API expects it in a request; `None` when there is no position. When
+/// `required` (the template itself uses `{{checkpoint}}`), a timestamp filter without a position
+/// starts at the Unix epoch.
+pub fn request_value(
+    strategy: &DeltaStrategy,
+    position: Option<&str>,
+    required: bool,
+) -> Result<Option<String>, PollError> {
+    let DeltaStrategy::TimestampFilter { format, lookback_seconds, .. } = strategy else {
+        return Ok(position.map(str::to_owned));
+    };
+    let time = match position {
+        Some(p) => parse_position(p)?,
+        None if required => DateTime::UNIX_EPOCH,
+        None => return Ok(None),
+    };
+    let since = time - TimeDelta::seconds(i64::from(lookback_seconds.unwrap_or(0)));
+    Ok(Some(match format {
+        TimestampParamFormat::Iso8601 => since.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        TimestampParamFormat::Unix => since.timestamp().to_string(),
+        TimestampParamFormat::UnixMs => since.timestamp_millis().to_string(),
+    }))
+}
+
+/// Parses a timestamp position (RFC 3339, or unix seconds / milliseconds typed by a user).
+pub fn parse_position(position: &str) -> Result<DateTime<Utc>, PollError> {
+    parse_timestamp(&Value::String(position.to_owned()), TimestampFormat::Auto)
+        .map_err(|e| PollError::Config(format!("checkpoint {position:?} is not a timestamp: {e}")))
+}
+
+/// Moves the position forward as a run's pages arrive.
+#[derive(Debug, Clone)]
+pub enum Tracker {
+    /// `timestamp_filter`: newest item timestamp and the ids at it.
+    Timestamp {
+        /// Item timestamp path (the mapping's `timestampPath`).
+        path: CompiledPath,
+        /// How item timestamps are written.
+        format: TimestampFormat,
+        /// The position the run filters by, and the ids already seen there.
+        from: Option<(DateTime<Utc>, Vec<String>)>,
+        /// Newest timestamp so far.
+        best: Option<DateTime<Utc>>,
+        /// Ids at `best`.
+        ids: Vec<String>,
+    },
+    /// `delta_token` / `cursor`: the last value found in a response.
+    Latest {
+        /// Path in the response.
+        path: CompiledPath,
+        /// Last value seen.
+        value: Option<String>,
+    },
+    /// `since_id`: the highest item id.
+    MaxId {
+        /// Path in an item.
+        path: CompiledPath,
+        /// Highest id so far.
+        best: Option<String>,
+    },
+}
+
+impl Tracker {
+    /// A tracker for a run starting from `checkpoint` (continuing its progress when resuming).
+    pub fn new(
+        strategy: &DeltaStrategy,
+        delta_path: Option<&CompiledPath>,
+        mapping: &FieldMappingDescriptor,
+        checkpoint: &Checkpoint,
+    ) -> Result<Self, PollError> {
+        let progress = checkpoint.resume.as_ref();
+        let compiled = |what: &str| {
+            delta_path.cloned().ok_or_else(|| PollError::Config(format!("the delta strategy has no compiled {what}")))
+        };
+        Ok(match strategy {
+            DeltaStrategy::TimestampFilter { .. } => {
+                let path = CompiledPath::parse(&mapping.timestamp_path).map_err(PollError::Config)?;
+                let from = match &checkpoint.position {
+                    Some(p) => Some((parse_position(p)?, checkpoint.seen_at_position.clone())),
+                    None => None,
+                };
+                let best = progress.and_then(|r| r.position.as_deref()).map(parse_position).transpose()?;
+                Self::Timestamp {
+                    path,
+                    format: mapping.timestamp_format.unwrap_or(TimestampFormat::Auto),
+                    from,
+                    best,
+                    ids: progress.map(|r| r.seen_at_position.clone()).unwrap_or_default(),
+                }
+            }
+            DeltaStrategy::DeltaToken { .. } => {
+                Self::Latest { path: compiled("tokenPath")?, value: progress.and_then(|r| r.position.clone()) }
+            }
+            DeltaStrategy::Cursor { .. } => {
+                Self::Latest { path: compiled("cursorPath")?, value: progress.and_then(|r| r.position.clone()) }
+            }
+            DeltaStrategy::SinceId { .. } => {
+                Self::MaxId { path: compiled("idPath")?, best: progress.and_then(|r| r.position.clone()) }
+            }
+        })
+    }
+
+    /// Looks at a whole response (delta tokens and cursors live there).
+    pub fn observe_response(&mut self, body: &Value) {
+        if let Self::Latest { path, value } = self
+            && let Some(found) = path.first(body).and_then(scalar_text).filter(|v| !v.is_empty())
+        {
+            *value = Some(found);
+        }
+    }
+
+    /// Looks at one item; `false` means the item was already delivered at the checkpoint's
+    /// position and should be dropped.
+    pub fn observe_item(&mut self, item: &Value, id: Option<&str>) -> bool {
+        match self {
+            Self::Timestamp { path, format, from, best, ids } => {
+                let Some(time) = path.first(item).and_then(|v| parse_timestamp(v, *format).ok()) else {
+                    return true;
+                };
+                if let (Some((at, seen)), Some(id)) = (from.as_ref(), id)
+                    && *at == time
+                    && seen.iter().any(|s| s == id)
+                {
+                    return false;
+                }
+                match *best {
+                    Some(b) if b > time => {}
+                    Some(b) if b == time => push_id(ids, id),
+                    _ => {
+                        *best = Some(time);
+                        ids.clear();
+                        push_id(ids, id);
+                    }
+                }
+                true
+            }
+            Self::MaxId { path, best } => {
+                if let Some(found) = path.first(item).and_then(scalar_text)
+                    && best.as_deref().is_none_or(|b| id_greater(&found, b))
+                {
+                    *best = Some(found);
+                }
+                true
+            }
+            Self::Latest { .. } => true,
+        }
+    }
+
+    /// The checkpoint of an unfinished run that continues at `next`.
+    pub fn resume_at(&self, start: &Checkpoint, next: PageCursor) -> Checkpoint {
+        let (position, seen_at_position) = self.progress();
+        Checkpoint {
+            position: start.position.clone(),
+            seen_at_position: start.seen_at_position.clone(),
+            resume: Some(Resume { next, position, seen_at_position }),
+        }
+    }
+
+    /// The checkpoint of a complete run that started from `start`.
+    pub fn complete(&self, start: &Checkpoint) -> Checkpoint {
+        let (progress, ids) = self.progress();
+        let mut done = Checkpoint { resume: None, ..start.clone() };
+        match self {
+            Self::Timestamp { from, best: Some(best), .. } => match from {
+                Some((at, _)) if at > best => {}
+                Some((at, seen)) if at == best => {
+                    let mut merged = seen.clone();
+                    for id in ids {
+                        push_id(&mut merged, Some(&id));
+                    }
+                    done.seen_at_position = merged;
+                }
+                _ => {
+                    done.position = progress;
+                    done.seen_at_position = ids;
+                }
+            },
+            Self::MaxId { best: Some(best), .. }
+                if start.position.as_deref().is_none_or(|old| id_greater(best, old)) =>
+            {
+                done.position = Some(best.clone());
+            }
+            Self::Latest { value: Some(value), .. } => done.position = Some(value.clone()),
+            _ => {}
+        }
+        done
+    }
+
+    fn progress(&self) -> (Option<String>, Vec<String>) {
+        match self {
+            Self::Timestamp { best, ids, .. } => {
+                (best.map(|b| b.to_rfc3339_opts(SecondsFormat::AutoSi, true)), ids.clone())
+            }
+            Self::Latest { value, .. } => (value.clone(), Vec::new()),
+            Self::MaxId { best, .. } => (best.clone(), Vec::new()),
+        }
+    }
+}
+
+fn push_id(ids: &mut Vec<String>, id: Option<&str>) {
+    if let Some(id) = id
+        && ids.len() < MAX_SEEN_IDS
+        && !ids.iter().any(|s| s == id)
+    {
+        ids.push(id.to_owned());
+    }
+}
+
+/// Compares ids numerically when both are integers, else as text.
+fn id_greater(a: &str, b: &str) -> bool {
+    match (a.parse::<i128>(), b.parse::<i128>()) {
+        (Ok(x), Ok(y)) => x > y,
+        _ => a > b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(format: TimestampParamFormat, lookback: Option<u32>) -> DeltaStrategy {
+        DeltaStrategy::TimestampFilter { query_param: "since".into(), format, lookback_seconds: lookback }
+    }
+
+    #[test]
+    fn timestamp_positions_are_formatted_with_lookback() {
+        let at = Some("2024-05-01T10:00:00Z");
+        let iso = request_value(&filter(TimestampParamFormat::Iso8601, Some(60)), at, false).expect("ok");
+        assert_eq!(iso.as_deref(), Some("2024-05-01T09:59:00Z"));
+        let unix = request_value(&filter(TimestampParamFormat::Unix, None), at, false).expect("ok");
+        assert_eq!(unix.as_deref(), Some("1714557600"));
+        let ms = request_value(&filter(TimestampParamFormat::UnixMs, None), at, false).expect("ok");
+        assert_eq!(ms.as_deref(), Some("1714557600000"));
+        assert_eq!(request_value(&filter(TimestampParamFormat::Unix, None), None, false).expect("ok"), None);
+        let epoch = request_value(&filter(TimestampParamFormat::Iso8601, None), None, true).expect("ok");
+        assert_eq!(epoch.as_deref(), Some("1970-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn ids_compare_numerically_when_they_can() {
+        assert!(id_greater("10", "9"));
+        assert!(!id_greater("9", "10"));
+        assert!(id_greater("b", "a"));
+    }
+}

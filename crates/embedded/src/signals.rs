@@ -1,0 +1,90 @@
+//! Recent signals on the `signals` table: one row per project and signal id (a second put
+//! replaces it), listed newest first by [`SignalSortKey`]. Expired rows are hidden at once and
+//! deleted on the next put.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::params;
+use switchboard_core::ports::{SignalPage, SignalQuery, SignalSortKey, SignalStore, StoreError};
+use switchboard_core::signal::NormalisedSignal;
+
+use crate::SqliteStore;
+use crate::db::{millis, now_ms};
+
+#[async_trait]
+impl SignalStore for SqliteStore {
+    async fn put_signal(&self, signal: &NormalisedSignal, ttl: Duration) -> Result<(), StoreError> {
+        let sort_key = SignalSortKey::of(signal)?;
+        let body = serde_json::to_string(signal)
+            .map_err(|e| StoreError::Invalid(format!("signal `{}` cannot be serialised: {e}", signal.id)))?;
+        let (project_id, id, signal_type) = (signal.project_id.clone(), signal.id.clone(), signal.signal_type.clone());
+        let now = now_ms();
+        let expires = now.saturating_add(millis(ttl));
+        self.db
+            .call("storing a signal", move |conn| {
+                let tx = conn.transaction()?;
+                tx.execute("DELETE FROM signals WHERE expires_at_ms <= ?1", [now])?;
+                tx.execute(
+                    "INSERT INTO signals (project_id, id, sort_key, signal_type, body, expires_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (project_id, id) DO UPDATE SET sort_key = excluded.sort_key,
+                         signal_type = excluded.signal_type, body = excluded.body,
+                         expires_at_ms = excluded.expires_at_ms",
+                    params![project_id, id, sort_key.as_str(), signal_type, body, expires],
+                )?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_signals(&self, project_id: &str, query: &SignalQuery) -> Result<SignalPage, StoreError> {
+        let after = query.after()?.map(|key| key.as_str().to_owned());
+        let since = query.since_key();
+        let page_size = query.page_size();
+        let (project_id, signal_type, related) =
+            (project_id.to_owned(), query.signal_type.clone(), query.related.clone());
+        let now = now_ms();
+        let rows = self
+            .db
+            .call("listing signals", move |conn| {
+                let mut stmt = conn.prepare(
+                    "SELECT sort_key, body FROM signals
+                     WHERE project_id = ?1 AND expires_at_ms > ?2
+                       AND (?3 IS NULL OR sort_key >= ?3)
+                       AND (?4 IS NULL OR sort_key < ?4)
+                       AND (?5 IS NULL OR signal_type = ?5)
+                       AND (?6 IS NULL OR EXISTS
+                            (SELECT 1 FROM json_each(signals.body, '$.relatedItems') WHERE value = ?6))
+                     ORDER BY sort_key DESC LIMIT ?7",
+                )?;
+                // One row more than the page tells whether another page follows.
+                let rows = stmt
+                    .query_map(params![project_id, now, since, after, signal_type, related, page_size + 1], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        page(rows, page_size)
+    }
+}
+
+/// The first `page_size` rows as signals, and a token if more rows were found.
+fn page(mut rows: Vec<(String, String)>, page_size: usize) -> Result<SignalPage, StoreError> {
+    let more = rows.len() > page_size;
+    rows.truncate(page_size);
+    let next_token = match rows.last() {
+        Some((sort_key, _)) if more => Some(SignalSortKey::from_stored(sort_key.clone()).to_token()),
+        _ => None,
+    };
+    let signals = rows
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("stored signal is unreadable: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(SignalPage { signals, next_token })
+}
