@@ -15,6 +15,7 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Serialize;
 use serde_json::Value;
+use switchboard_core::IngestionKind;
 use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::descriptor::CompiledWebhook;
 use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
@@ -22,7 +23,6 @@ use switchboard_core::ports::{
     InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RateDecision, RetryPolicy, send_batch,
 };
 use switchboard_core::webhook::{Headers, WebhookRequest};
-use switchboard_core::IngestionKind;
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
@@ -182,13 +182,12 @@ async fn read_secrets(
     instance: &InstanceRecord,
     field: &str,
 ) -> Result<Vec<SecretString>, GatewayError> {
-    let versions = state.secrets.get_credentials(&instance.key()).await.map_err(|source| {
-        GatewayError::Unavailable {
+    let versions =
+        state.secrets.get_credentials(&instance.key()).await.map_err(|source| GatewayError::Unavailable {
             action: "reading the webhook secret",
             retry_after: state.settings.unavailable_retry_after,
             source,
-        }
-    })?;
+        })?;
     let Some(versions) = versions else { return Ok(Vec::new()) };
     let previous = versions.previous.as_ref().and_then(|p| p.get(field));
     Ok(versions.current.get(field).into_iter().chain(previous).cloned().collect())
@@ -201,13 +200,13 @@ async fn enqueue(state: &GatewayState, key: &InstanceKey, envelope: &Envelope) -
         // Only reachable when the body limit is configured above the queue's message limit.
         return Err(GatewayError::PayloadTooLarge { limit_bytes: state.settings.body_limit_bytes });
     }
-    send_batch(state.ingest.as_ref(), std::slice::from_ref(&message), RetryPolicy::default()).await.map_err(
-        |source| GatewayError::Unavailable {
+    send_batch(state.ingest.as_ref(), std::slice::from_ref(&message), RetryPolicy::default()).await.map_err(|source| {
+        GatewayError::Unavailable {
             action: "sending the envelope to the ingest queue",
             retry_after: state.settings.unavailable_retry_after,
             source,
-        },
-    )
+        }
+    })
 }
 
 /// 200 with the value a handshake echoes: a string as plain text, anything else as JSON.

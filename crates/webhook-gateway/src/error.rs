@@ -153,7 +153,8 @@ impl GatewayError {
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         self.log();
-        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), details: self.details() } };
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), details: self.details() } };
         let mut response = (self.status(), Json(body)).into_response();
         if let Some(wait) = self.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds(wait)));

@@ -22,8 +22,8 @@ use axum::routing::post;
 pub use error::GatewayError;
 pub use request_url::{CONFIG_WEBHOOK_URL, PublicPath};
 pub use settings::{
-    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, ENV_BODY_LIMIT_BYTES,
-    ENV_RATE_LIMIT_PER_MINUTE, GatewaySettings, SettingsError,
+    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE,
+    GatewaySettings, SettingsError,
 };
 pub use state::GatewayState;
 

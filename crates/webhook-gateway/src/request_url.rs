@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 /// Instance configuration key holding the callback URL exactly as registered with the provider.
 pub const CONFIG_WEBHOOK_URL: &str = "webhookUrl";

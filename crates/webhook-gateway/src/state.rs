@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
 use switchboard_core::ports::{InstanceRegistry, QueueSender, RateLimiter, SecretStore, Stores};
-use switchboard_core::NativeRegistry;
 
 use crate::settings::GatewaySettings;
 
