@@ -1,0 +1,231 @@
+//! `POST /webhooks/{connectorId}/{projectId}`: one delivery, from raw bytes to an envelope on
+//! the ingest queue.
+//!
+//! The checks run cheapest and least revealing first: body size, instance, connector, rate
+//! limit; only then are secrets read and the signature checked against the raw bytes. A 202 is
+//! sent only once the envelope is in the queue.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{SecondsFormat, Utc};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Serialize;
+use serde_json::Value;
+use switchboard_core::IngestionKind;
+use switchboard_core::catalog::LoadedConnector;
+use switchboard_core::descriptor::CompiledWebhook;
+use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
+use switchboard_core::ports::{
+    InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RateDecision, RetryPolicy, send_batch,
+};
+use switchboard_core::webhook::{Headers, WebhookRequest};
+use tracing::Instrument as _;
+
+use crate::error::GatewayError;
+use crate::lookup::{enabled_instance, webhook_connector};
+use crate::request_url::public_url;
+use crate::state::GatewayState;
+
+/// The body of a 2xx answer to a delivery.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Outcome {
+    /// `accepted` (enqueued) or `ignored` (an event type the connector does not handle).
+    status: &'static str,
+    /// The provider's delivery id, when it sends one.
+    delivery_id: Option<String>,
+    /// The event type, when known.
+    event_type: Option<String>,
+    /// Why the delivery was ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// The route handler: runs [`handle`] in a span tagged with the instance, delivery and event.
+pub(crate) async fn deliver(
+    State(state): State<GatewayState>,
+    Path((connector_id, project_id)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let span = tracing::info_span!(
+        "webhook",
+        connector_id = %connector_id,
+        project_id = %project_id,
+        delivery_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+    );
+    let key = InstanceKey::new(project_id, connector_id);
+    async move {
+        match handle(&state, &key, request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn handle(state: &GatewayState, key: &InstanceKey, request: Request) -> Result<Response, GatewayError> {
+    let received_at = Utc::now();
+    let (parts, body) = request.into_parts();
+    let body = read_body(&parts.headers, body, state.settings.body_limit_bytes).await?;
+    let instance = enabled_instance(state, key).await?;
+    let loaded = webhook_connector(state, key).await?;
+    let Some(webhook) = loaded.descriptor.webhook() else { return Err(GatewayError::not_found(key)) };
+    check_rate(state, key).await?;
+
+    let headers = core_headers(&parts.headers);
+    let delivery_id = header_value(&headers, webhook.delivery_id_header.as_deref());
+    if let Some(id) = &delivery_id {
+        tracing::Span::current().record("delivery_id", id.as_str());
+    }
+
+    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+    // A handshake declared without verification is answered before any secret is read.
+    if let Some((_, answer)) = parsed.as_ref().ok().and_then(|p| webhook.handshake(p)).filter(|(h, _)| !h.verify) {
+        return Ok(handshake_response(answer));
+    }
+    let url = public_url(&instance.config, &parts);
+    let request = WebhookRequest { headers: &headers, body: &body, url: url.as_deref() };
+    verify(state, &instance, &loaded, webhook, &request).await?;
+    let payload = parsed.map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
+    if let Some((_, answer)) = webhook.handshake(&payload) {
+        tracing::info!("handshake answered");
+        return Ok(handshake_response(answer));
+    }
+
+    let event_type = header_value(&headers, webhook.event_type_header.as_deref())
+        .or_else(|| webhook.event_type_from_payload(&payload));
+    if let Some(event) = &event_type {
+        tracing::Span::current().record("event_type", event.as_str());
+    }
+    if let Some(reason) = webhook.unhandled_reason(event_type.as_deref()) {
+        tracing::info!(reason, "webhook ignored: event type not handled");
+        let outcome = Outcome { status: "ignored", delivery_id, event_type, reason: Some(reason) };
+        return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
+    }
+
+    let envelope = Envelope {
+        version: ENVELOPE_VERSION,
+        connector_id: key.connector_id.clone(),
+        project_id: key.project_id.clone(),
+        ingestion: IngestionKind::Webhook,
+        received_at: received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        event_type: event_type.clone(),
+        delivery_id: delivery_id.clone(),
+        payload,
+    };
+    enqueue(state, key, &envelope).await?;
+    tracing::info!("webhook accepted");
+    let outcome = Outcome { status: "accepted", delivery_id, event_type, reason: None };
+    Ok((StatusCode::ACCEPTED, Json(outcome)).into_response())
+}
+
+/// Reads the whole body, refusing (413) as soon as it is known to exceed `limit`: from
+/// `Content-Length` before reading, or while reading when the header is absent or lies. At
+/// most `limit` bytes are ever buffered.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    let too_large = GatewayError::PayloadTooLarge { limit_bytes: limit };
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large);
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(too_large),
+        Err(error) => {
+            tracing::info!(error = %error, "request body could not be read");
+            Err(GatewayError::BodyUnreadable)
+        }
+    }
+}
+
+/// Counts the delivery against the instance's window. A failing limiter lets the delivery
+/// through (logged): dropping authentic deliveries is worse than admitting a few extra.
+async fn check_rate(state: &GatewayState, key: &InstanceKey) -> Result<(), GatewayError> {
+    let limiter_key = format!("webhook/{}/{}", key.project_id, key.connector_id);
+    let settings = &state.settings;
+    match state.rate_limiter.acquire(&limiter_key, settings.rate_limit, settings.rate_window).await {
+        Ok(RateDecision::Allowed { .. }) => Ok(()),
+        Ok(RateDecision::Limited { retry_after }) => Err(GatewayError::RateLimited { retry_after }),
+        Err(error) => {
+            tracing::warn!(error = %error, "rate limiter unavailable; delivery let through");
+            Ok(())
+        }
+    }
+}
+
+/// Reads the instance's current and previous secret (when the scheme needs one) and verifies
+/// the raw bytes with them.
+async fn verify(
+    state: &GatewayState,
+    instance: &InstanceRecord,
+    loaded: &LoadedConnector,
+    webhook: &CompiledWebhook,
+    request: &WebhookRequest<'_>,
+) -> Result<(), GatewayError> {
+    let secrets = match &webhook.verifier {
+        Some(verifier) => read_secrets(state, instance, verifier.secret_field()).await?,
+        None => Vec::new(),
+    };
+    let exposed: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
+    loaded.connector.verify_webhook(request, &exposed).map_err(GatewayError::Unauthorized)
+}
+
+/// The values of `field` in the current and previous credentials, in that order.
+async fn read_secrets(
+    state: &GatewayState,
+    instance: &InstanceRecord,
+    field: &str,
+) -> Result<Vec<SecretString>, GatewayError> {
+    let versions =
+        state.secrets.get_credentials(&instance.key()).await.map_err(|source| GatewayError::Unavailable {
+            action: "reading the webhook secret",
+            retry_after: state.settings.unavailable_retry_after,
+            source,
+        })?;
+    let Some(versions) = versions else { return Ok(Vec::new()) };
+    let previous = versions.previous.as_ref().and_then(|p| p.get(field));
+    Ok(versions.current.get(field).into_iter().chain(previous).cloned().collect())
+}
+
+/// Puts the envelope on the ingest queue, tagged with its instance; 503 if the queue refuses.
+async fn enqueue(state: &GatewayState, key: &InstanceKey, envelope: &Envelope) -> Result<(), GatewayError> {
+    let message = QueueMessage::for_instance(envelope.to_json(), key);
+    if message.size_bytes() > MAX_MESSAGE_BYTES {
+        // Only reachable when the body limit is configured above the queue's message limit.
+        return Err(GatewayError::PayloadTooLarge { limit_bytes: state.settings.body_limit_bytes });
+    }
+    send_batch(state.ingest.as_ref(), std::slice::from_ref(&message), RetryPolicy::default()).await.map_err(|source| {
+        GatewayError::Unavailable {
+            action: "sending the envelope to the ingest queue",
+            retry_after: state.settings.unavailable_retry_after,
+            source,
+        }
+    })
+}
+
+/// 200 with the value a handshake echoes: a string as plain text, anything else as JSON.
+fn handshake_response(answer: &Value) -> Response {
+    match answer {
+        Value::String(text) => {
+            let content_type = HeaderValue::from_static("text/plain; charset=utf-8");
+            (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], text.clone()).into_response()
+        }
+        other => (StatusCode::OK, Json(other.clone())).into_response(),
+    }
+}
+
+/// The request headers as the verifier reads them (values that are not text are skipped).
+fn core_headers(headers: &HeaderMap) -> Headers {
+    headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))).collect()
+}
+
+fn header_value(headers: &Headers, name: Option<&str>) -> Option<String> {
+    let value = headers.get(name?)?.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}

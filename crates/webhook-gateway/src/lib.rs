@@ -1,0 +1,41 @@
+//! The webhook gateway: `POST /webhooks/{connectorId}/{projectId}` verifies a third party's
+//! delivery against its connector descriptor and puts the raw envelope on the ingest queue,
+//! answering 202 only once it is there (DESIGN.md §1, §6).
+//!
+//! [`router`] is an axum router over [`GatewayState`]; the Lambda binary serves it through
+//! `lambda_http` ([`lambda`], feature `aws`) and `switchboard serve` mounts the same router.
+
+mod deliver;
+mod error;
+mod lookup;
+mod probe;
+mod request_url;
+mod settings;
+mod state;
+
+#[cfg(feature = "aws")]
+pub mod lambda;
+
+use axum::Router;
+use axum::routing::post;
+
+pub use error::GatewayError;
+pub use request_url::{CONFIG_WEBHOOK_URL, PublicPath};
+pub use settings::{
+    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE,
+    GatewaySettings, SettingsError,
+};
+pub use state::GatewayState;
+
+/// The webhook route.
+pub const WEBHOOK_ROUTE: &str = "/webhooks/{connector_id}/{project_id}";
+
+/// The gateway's routes: `POST` delivers, `GET` / `HEAD` probe. Other paths and methods get
+/// the JSON error body too.
+pub fn router(state: GatewayState) -> Router {
+    Router::new()
+        .route(WEBHOOK_ROUTE, post(deliver::deliver).get(probe::probe))
+        .fallback(|| async { GatewayError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { GatewayError::MethodNotAllowed })
+        .with_state(state)
+}

@@ -1,0 +1,10 @@
+//! Webhook gateway behaviour, each test in its own SQLite world.
+
+// Test helpers outside #[test] functions unwrap too: a failed setup is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod deliveries;
+mod lambda_events;
+mod limits;
+mod refusals;
+mod support;
