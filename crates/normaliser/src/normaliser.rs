@@ -128,8 +128,10 @@ impl Normaliser {
     /// Handles a batch: every message in its own span, signals sent, stats added once per
     /// instance. Returns which messages failed; the others are done and may be deleted.
     pub async fn process_batch(&self, messages: &[InboundMessage]) -> BatchOutcome {
-        let results: Vec<(MessageReport, bool)> = futures_util::stream::iter(messages)
-            .map(|message| self.process_message(message))
+        // Indices rather than `&InboundMessage` items: a closure over borrowed items makes the
+        // future fail `Send` checks when a caller spawns it (higher-ranked lifetime inference).
+        let results: Vec<(MessageReport, bool)> = futures_util::stream::iter(0..messages.len())
+            .map(|index| self.process_message(&messages[index]))
             .buffered(self.settings.concurrency.max(1))
             .collect()
             .await;
