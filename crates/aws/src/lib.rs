@@ -10,6 +10,7 @@ mod dynamo;
 mod error;
 mod item;
 pub mod keys;
+pub mod logging;
 pub mod resources;
 mod secrets;
 mod sqs;

@@ -9,28 +9,14 @@ use lambda_runtime::LambdaEvent;
 use switchboard_aws::{AwsClients, AwsSettings, ENV_SIGNALS_QUEUE_URL, SqsQueue};
 use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
-use tracing_subscriber::EnvFilter;
 
 use crate::{InboundMessage, Normaliser, NormaliserError, NormaliserSettings};
 
 /// SQS's attribute counting deliveries of a message.
 const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
 
-/// JSON logs at the level of `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
-pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .map(|level| level.to_lowercase())
-        .unwrap_or_else(|_| "info".to_owned());
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time() // CloudWatch stamps every line.
-        .init();
-}
+/// JSON logs for CloudWatch (shared by the four functions).
+pub use switchboard_aws::logging::init_lambda_tracing as init_tracing;
 
 /// The normaliser over DynamoDB and the signals queue, configured from the environment
 /// (`SWITCHBOARD_TABLE_NAME`, `SWITCHBOARD_SECRET_PREFIX`, `SWITCHBOARD_SIGNALS_QUEUE_URL`).

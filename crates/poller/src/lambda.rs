@@ -11,7 +11,6 @@ use switchboard_aws::{AwsClients, AwsSettings, ENV_INGEST_QUEUE_URL, SqsQueue};
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
 use switchboard_core::poll::PollOptions;
 use switchboard_core::{NativeRegistry, PollEngine};
-use tracing_subscriber::EnvFilter;
 
 use crate::{PollRunSummary, Poller, PollerError, PollerSettings};
 
@@ -20,21 +19,8 @@ pub const ENV_CONCURRENCY: &str = "SWITCHBOARD_POLL_CONCURRENCY";
 /// Seconds kept free before the Lambda deadline (default 40).
 pub const ENV_SAFETY_MARGIN: &str = "SWITCHBOARD_POLL_SAFETY_MARGIN_SECONDS";
 
-/// JSON logs at the level of `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
-pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .map(|level| level.to_lowercase())
-        .unwrap_or_else(|_| "info".to_owned());
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time() // CloudWatch stamps every line.
-        .init();
-}
+/// JSON logs for CloudWatch (shared by the four functions).
+pub use switchboard_aws::logging::init_lambda_tracing as init_tracing;
 
 /// The poller over DynamoDB, Secrets Manager and the ingest queue, configured from the
 /// environment (`SWITCHBOARD_TABLE_NAME`, `SWITCHBOARD_SECRET_PREFIX`,

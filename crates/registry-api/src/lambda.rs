@@ -7,7 +7,6 @@ use axum::http::{Extensions, Uri};
 use lambda_http::request::RequestContext;
 use switchboard_aws::{AwsClients, AwsSettings};
 use tower::ServiceExt as _;
-use tracing_subscriber::EnvFilter;
 use url::Url;
 
 use crate::auth::ClaimsResolver;
@@ -17,13 +16,8 @@ use crate::state::RegistryState;
 /// derived from each `oauth/start` request (`Host` header and API Gateway stage).
 pub const ENV_OAUTH_CALLBACK_URL: &str = "SWITCHBOARD_OAUTH_CALLBACK_URL";
 
-/// JSON logs at `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`, default `info`).
-pub fn init_tracing() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
-    let filter = EnvFilter::try_new(level.as_deref().unwrap_or("info").to_lowercase())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().json().with_env_filter(filter).with_target(false).without_time().init();
-}
+/// JSON logs for CloudWatch (shared by the four functions).
+pub use switchboard_aws::logging::init_lambda_tracing as init_tracing;
 
 /// The state on AWS: stores from `SWITCHBOARD_*` settings, callers from JWT authorizer claims.
 pub fn state_from_env(clients: &AwsClients) -> anyhow::Result<RegistryState> {

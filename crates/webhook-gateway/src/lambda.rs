@@ -9,7 +9,6 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 use switchboard_aws::{AwsClients, AwsSettings, ENV_INGEST_QUEUE_URL, SqsQueue};
 use tower::{Service, ServiceExt as _};
-use tracing_subscriber::EnvFilter;
 
 use crate::{GatewaySettings, GatewayState, PublicPath, router};
 
@@ -27,21 +26,8 @@ pub enum StartError {
     NoIngestQueue,
 }
 
-/// JSON logs at the level of `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
-pub fn init_tracing() {
-    let filter = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .map(|level| level.to_lowercase())
-        .unwrap_or_else(|_| "info".to_owned());
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time() // CloudWatch stamps every line.
-        .init();
-}
+/// JSON logs for CloudWatch (shared by the four functions).
+pub use switchboard_aws::logging::init_lambda_tracing as init_tracing;
 
 /// The gateway over DynamoDB, Secrets Manager and SQS, configured from the environment
 /// (`SWITCHBOARD_TABLE_NAME`, `SWITCHBOARD_SECRET_PREFIX`, `SWITCHBOARD_INGEST_QUEUE_URL`, and

@@ -5,7 +5,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::descriptor::Issue;
-use crate::descriptor::model::{Condition, Operator};
+use crate::descriptor::model::{Condition, Operator, PriorityRule, SignalTypeRule};
 use crate::jsonpath::{CompiledPath, scalar_text};
 
 /// The fields every condition-shaped object shares, borrowed from a rule or a condition.
@@ -21,6 +21,30 @@ pub struct ConditionParts<'a> {
     pub all: Option<&'a [Condition]>,
     /// `any` group.
     pub any: Option<&'a [Condition]>,
+}
+
+impl<'a> From<&'a SignalTypeRule> for ConditionParts<'a> {
+    fn from(r: &'a SignalTypeRule) -> Self {
+        Self {
+            when: r.when.as_deref(),
+            operator: r.operator,
+            value: r.value.as_ref(),
+            all: r.all.as_deref(),
+            any: r.any.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a PriorityRule> for ConditionParts<'a> {
+    fn from(r: &'a PriorityRule) -> Self {
+        Self {
+            when: r.when.as_deref(),
+            operator: r.operator,
+            value: r.value.as_ref(),
+            all: r.all.as_deref(),
+            any: r.any.as_deref(),
+        }
+    }
 }
 
 impl<'a> From<&'a Condition> for ConditionParts<'a> {

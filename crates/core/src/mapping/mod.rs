@@ -163,14 +163,7 @@ impl FieldMapper {
         let mut type_rules = Vec::new();
         for (i, rule) in spec.signal_type_rules.iter().enumerate() {
             let rule_pointer = format!("{pointer}/signalTypeRules/{i}");
-            let parts = ConditionParts {
-                when: rule.when.as_deref(),
-                operator: rule.operator,
-                value: rule.value.as_ref(),
-                all: rule.all.as_deref(),
-                any: rule.any.as_deref(),
-            };
-            let condition = sink.condition(parts, &rule_pointer);
+            let condition = sink.condition(rule.into(), &rule_pointer);
             let restricted: Option<Vec<String>> =
                 rule.event_type.as_ref().map(|e| e.paths().into_iter().map(str::to_owned).collect());
             if let Some(restricted) = &restricted {
@@ -194,14 +187,7 @@ impl FieldMapper {
         }
         let mut priority_rules = Vec::new();
         for (i, rule) in spec.priority_mapping.iter().enumerate() {
-            let parts = ConditionParts {
-                when: rule.when.as_deref(),
-                operator: rule.operator,
-                value: rule.value.as_ref(),
-                all: rule.all.as_deref(),
-                any: rule.any.as_deref(),
-            };
-            if let Some(c) = sink.condition(parts, &format!("{pointer}/priorityMapping/{i}")) {
+            if let Some(c) = sink.condition(rule.into(), &format!("{pointer}/priorityMapping/{i}")) {
                 priority_rules.push((c, rule.then));
             }
         }
