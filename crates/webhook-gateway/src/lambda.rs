@@ -27,12 +27,17 @@ pub enum StartError {
     NoIngestQueue,
 }
 
-/// JSON logs at the level of `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
+/// JSON logs filtered by `RUST_LOG`, else by `AWS_LAMBDA_LOG_LEVEL` (Lambda's application log
+/// level, `FATAL` read as `error`), else at `info`.
 pub fn init_tracing() {
-    let filter = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .map(|level| level.to_lowercase())
-        .unwrap_or_else(|_| "info".to_owned());
+    let filter = match std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty()) {
+        Some(directives) => directives,
+        None => match std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|level| level.trim().to_lowercase()) {
+            Ok(level) if level == "fatal" => "error".to_owned(),
+            Ok(level) if !level.is_empty() => level,
+            _ => "info".to_owned(),
+        },
+    };
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
