@@ -23,7 +23,8 @@ fi
 
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 log="$(mktemp -t moto.XXXXXX.log)"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto_server.py is moto_server with DynamoDB requests serialised (see the file for why).
+"$venv/bin/python" "$root/infra/local/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 
 stop_moto() {

@@ -4,6 +4,7 @@
 //!
 //! This crate has no AWS SDK and no Lambda runtime dependency; adapters live in other crates.
 
+pub mod builtin;
 pub mod catalog;
 pub mod connector;
 pub mod descriptor;

@@ -116,7 +116,9 @@ fn every_built_in_descriptor_loads_and_validates() {
     let mut ids = BTreeSet::new();
     for result in results {
         let descriptor = result.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(descriptor.version(), "1.0.0", "{}", descriptor.id());
+        // Version 1; a changed descriptor gets a new minor or patch version, so deployed
+        // registries replace their copy of it.
+        assert!(descriptor.version().starts_with("1."), "{}: {}", descriptor.id(), descriptor.version());
         ids.insert(descriptor.id().to_owned());
     }
     let expected: BTreeSet<String> = BUILT_IN.iter().map(|s| (*s).to_owned()).collect();

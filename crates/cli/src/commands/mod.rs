@@ -4,6 +4,7 @@ mod check;
 mod map;
 mod poll;
 mod schema;
+mod serve;
 mod validate;
 mod verify;
 
@@ -30,6 +31,8 @@ enum Command {
     Poll(poll::Args),
     /// Run a connector's health check against the real API and print the report as JSON.
     Check(check::Args),
+    /// Run everything locally on SQLite: webhooks, registry API, normaliser and poller on one port.
+    Serve(serve::Args),
     /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
     Schema(schema::Args),
     /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
@@ -44,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Poll(args) => poll::run(args),
         Command::Check(args) => check::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify::run(args),
     }
 }

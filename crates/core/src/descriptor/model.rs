@@ -378,7 +378,8 @@ pub enum DeltaStrategy {
     /// Filter by a timestamp query parameter; the checkpoint is the newest item timestamp.
     #[serde(rename_all = "camelCase")]
     TimestampFilter {
-        /// Query parameter carrying the checkpoint (e.g. `since`).
+        /// Query parameter carrying the checkpoint (e.g. `since`). Not added when the endpoint
+        /// or body uses `{{checkpoint}}`, nor when empty (the API cannot filter by time).
         query_param: String,
         /// How the checkpoint is written in the query.
         format: TimestampParamFormat,
@@ -386,6 +387,16 @@ pub enum DeltaStrategy {
         /// (extension; items are deduplicated downstream).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lookback_seconds: Option<u32>,
+        /// IANA time zone (`Europe/Berlin`) the API reads zone-less timestamps in, or
+        /// `{{config.<key>}}` naming the instance config value that holds it (extension;
+        /// default UTC). Only formats without an offset (`yyyy-MM-dd HH:mm`) use it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_zone: Option<String>,
+        /// The API lists items newest first and cannot filter by time (extension): items older
+        /// than the checkpoint (minus `lookbackSeconds`) are dropped, and paging stops at the
+        /// first of them.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stop_at_checkpoint: bool,
     },
     /// The API hands out an opaque delta link/token (e.g. Microsoft Graph `@odata.deltaLink`).
     #[serde(rename_all = "camelCase")]
@@ -423,6 +434,10 @@ pub enum TimestampParamFormat {
     Unix,
     /// Unix milliseconds.
     UnixMs,
+    /// `yyyy-MM-dd HH:mm`, in the filter's `timeZone`, rounded down to the minute: the date
+    /// form Atlassian CQL and JQL accept (extension).
+    #[serde(rename = "yyyy-MM-dd HH:mm")]
+    DateTimeMinutes,
 }
 
 /// Pagination configuration.

@@ -265,6 +265,17 @@ impl<'d> Checker<'d> {
         }
     }
 
+    /// Checks a `timeZone`: an IANA zone name, or a template of config values.
+    fn time_zone(&mut self, zone: &str, pointer: &str) {
+        let Some(template) = self.template(zone, pointer, &[]) else { return };
+        if template.placeholders().next().is_none() && zone.trim().parse::<chrono_tz::Tz>().is_err() {
+            self.issues.push(Issue::new(
+                pointer,
+                format!("{zone:?} is not an IANA time zone name (e.g. \"Europe/Berlin\") or {{{{config.<key>}}}}"),
+            ));
+        }
+    }
+
     /// Parses a request template and checks that every variable it uses is defined.
     fn template(&mut self, text: &str, pointer: &str, variables: &[&str]) -> Option<Template> {
         let template = match Template::parse(text) {
@@ -319,6 +330,9 @@ impl<'d> Checker<'d> {
         }
         if p.interval_seconds == Some(0) {
             self.issues.push(Issue::new(format!("{at}/intervalSeconds"), "must be greater than 0"));
+        }
+        if let DeltaStrategy::TimestampFilter { time_zone: Some(zone), .. } = &p.delta {
+            self.time_zone(zone, &format!("{at}/delta/timeZone"));
         }
         let mut sink = IssueSink(&mut self.issues);
         let delta_path = match &p.delta {
@@ -456,4 +470,53 @@ impl<'d> Checker<'d> {
 /// Escapes a key for use in a JSON pointer (RFC 6901).
 fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::Descriptor;
+
+    /// A minimal polling descriptor whose delta is `delta`.
+    fn with_delta(delta: serde_json::Value) -> Result<Descriptor, crate::DescriptorError> {
+        let doc = json!({
+            "id": "zoned", "name": "Zoned", "description": "d", "category": "custom", "icon": "box",
+            "kind": "generic", "auth": {"method": "none"},
+            "configFields": [{"key": "timeZone", "label": "Zone", "type": "text", "required": false, "default": "UTC"}],
+            "ingestion": {"mode": "polling", "endpoint": "https://x.example/search?q={{checkpoint}}", "method": "GET",
+                "delta": delta, "rateLimitRpm": 60},
+            "fieldMapping": {"itemsPath": "$", "idPath": "$.id", "timestampPath": "$.t", "summaryTemplate": "x",
+                "signalTypeRules": [{"then": "changed"}]},
+            "healthCheck": {"endpoint": "https://x.example/", "method": "GET", "expectStatus": 200, "timeoutMs": 1000},
+            "version": "1.0.0"
+        });
+        Descriptor::from_value(&doc, "test")
+    }
+
+    fn minutes_in(zone: &str) -> serde_json::Value {
+        json!({"type": "timestamp_filter", "queryParam": "", "format": "yyyy-MM-dd HH:mm", "timeZone": zone})
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_or_config_values() {
+        assert!(with_delta(minutes_in("Europe/Berlin")).is_ok());
+        assert!(with_delta(minutes_in("{{config.timeZone}}")).is_ok());
+        let unknown = with_delta(minutes_in("Mars/Olympus_Mons")).expect_err("not a zone");
+        assert_eq!(unknown.issues[0].pointer, "/ingestion/delta/timeZone");
+        assert!(unknown.issues[0].message.contains("IANA"), "{unknown}");
+        let undeclared = with_delta(minutes_in("{{config.zone}}")).expect_err("undeclared key");
+        assert!(undeclared.issues[0].message.contains("not declared"), "{undeclared}");
+    }
+
+    #[test]
+    fn stop_at_checkpoint_is_read_and_defaults_to_off() {
+        let stop = json!({"type": "timestamp_filter", "queryParam": "", "format": "iso8601", "stopAtCheckpoint": true});
+        let read = |d: &Descriptor| match &d.model().ingestion.polling().expect("polls").delta {
+            crate::descriptor::model::DeltaStrategy::TimestampFilter { stop_at_checkpoint, .. } => *stop_at_checkpoint,
+            _ => unreachable!("a timestamp filter"),
+        };
+        assert!(read(&with_delta(stop).expect("valid")));
+        assert!(!read(&with_delta(minutes_in("UTC")).expect("valid")));
+    }
 }

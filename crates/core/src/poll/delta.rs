@@ -9,15 +9,22 @@
 //! | `since_id` | the id as `idParam` | highest item id (`idPath`) |
 //!
 //! The position never moves backwards, and a run that sees nothing new keeps it.
+//!
+//! A `timestamp_filter` written without an offset (`yyyy-MM-dd HH:mm`) is written in its
+//! `timeZone`; with `stopAtCheckpoint`, items older than the position are dropped on our side
+//! and paging stops at the first of them (for APIs that list newest first and cannot filter).
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::checkpoint::{Checkpoint, PageCursor, Resume};
 use super::error::PollError;
+use super::request::{Escape, Vars, render_text};
 use crate::descriptor::model::{DeltaStrategy, FieldMappingDescriptor, TimestampFormat, TimestampParamFormat};
 use crate::jsonpath::{CompiledPath, scalar_text};
 use crate::mapping::timestamp::parse_timestamp;
+use crate::template::Template;
 
 /// Ids kept per checkpoint for "at or after" filters; beyond this, a few duplicates may pass
 /// (the normaliser removes them).
@@ -41,6 +48,16 @@ pub fn request_value(
     position: Option<&str>,
     required: bool,
 ) -> Result<Option<String>, PollError> {
+    request_value_in(strategy, position, required, Tz::UTC)
+}
+
+/// As [`request_value`], writing formats without an offset in `zone` (see [`time_zone`]).
+pub fn request_value_in(
+    strategy: &DeltaStrategy,
+    position: Option<&str>,
+    required: bool,
+    zone: Tz,
+) -> Result<Option<String>, PollError> {
     let DeltaStrategy::TimestampFilter { format, lookback_seconds, .. } = strategy else {
         return Ok(position.map(str::to_owned));
     };
@@ -54,7 +71,36 @@ pub fn request_value(
         TimestampParamFormat::Iso8601 => since.to_rfc3339_opts(SecondsFormat::AutoSi, true),
         TimestampParamFormat::Unix => since.timestamp().to_string(),
         TimestampParamFormat::UnixMs => since.timestamp_millis().to_string(),
+        // Leaving out the seconds rounds down: the filter starts at most a minute early.
+        TimestampParamFormat::DateTimeMinutes => since.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
     }))
+}
+
+/// The time zone a timestamp filter writes zone-less positions in: its `timeZone` (an IANA
+/// name, or `{{config.<key>}}` filled from `vars`), UTC when it has none.
+pub fn time_zone(strategy: &DeltaStrategy, vars: &Vars<'_>) -> Result<Tz, PollError> {
+    let DeltaStrategy::TimestampFilter { time_zone: Some(template), .. } = strategy else {
+        return Ok(Tz::UTC);
+    };
+    let template = Template::parse(template).map_err(|e| PollError::Config(format!("delta timeZone: {e}")))?;
+    let name = render_text(&template, vars, Escape::Raw)?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(Tz::UTC);
+    }
+    name.parse().map_err(|_| PollError::Config(format!("time zone {name:?} is not an IANA time zone name")))
+}
+
+/// With `stopAtCheckpoint`, the time before which items are already seen: the position minus
+/// the lookback; `None` otherwise or without a position.
+pub fn cutoff(strategy: &DeltaStrategy, checkpoint: &Checkpoint) -> Result<Option<DateTime<Utc>>, PollError> {
+    match (strategy, checkpoint.position.as_deref()) {
+        (DeltaStrategy::TimestampFilter { stop_at_checkpoint: true, lookback_seconds, .. }, Some(position)) => {
+            let lookback = TimeDelta::seconds(i64::from(lookback_seconds.unwrap_or(0)));
+            Ok(Some(parse_position(position)? - lookback))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Parses a timestamp position (RFC 3339, or unix seconds / milliseconds typed by a user).
@@ -133,6 +179,15 @@ impl Tracker {
                 Self::MaxId { path: compiled("idPath")?, best: progress.and_then(|r| r.position.clone()) }
             }
         })
+    }
+
+    /// An item's timestamp, for `timestamp_filter` (`None` for other strategies, or when the
+    /// item has no readable timestamp).
+    pub fn item_time(&self, item: &Value) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Timestamp { path, format, .. } => path.first(item).and_then(|v| parse_timestamp(v, *format).ok()),
+            Self::Latest { .. } | Self::MaxId { .. } => None,
+        }
     }
 
     /// Looks at a whole response (delta tokens and cursors live there).
@@ -254,7 +309,76 @@ mod tests {
     use super::*;
 
     fn filter(format: TimestampParamFormat, lookback: Option<u32>) -> DeltaStrategy {
-        DeltaStrategy::TimestampFilter { query_param: "since".into(), format, lookback_seconds: lookback }
+        DeltaStrategy::TimestampFilter {
+            query_param: "since".into(),
+            format,
+            lookback_seconds: lookback,
+            time_zone: None,
+            stop_at_checkpoint: false,
+        }
+    }
+
+    fn zoned(zone: &str) -> (DeltaStrategy, Tz) {
+        let strategy = DeltaStrategy::TimestampFilter {
+            query_param: "cql".into(),
+            format: TimestampParamFormat::DateTimeMinutes,
+            lookback_seconds: Some(120),
+            time_zone: Some("{{config.timeZone}}".into()),
+            stop_at_checkpoint: false,
+        };
+        let config = std::collections::BTreeMap::from([("timeZone".to_owned(), zone.to_owned())]);
+        let credentials = super::super::Credentials::new();
+        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let tz = time_zone(&strategy, &vars).expect("a zone");
+        (strategy, tz)
+    }
+
+    #[test]
+    fn minute_positions_are_written_in_the_zone_the_api_reads_them_in() {
+        let at = Some("2024-07-01T10:00:42Z");
+        let (berlin, tz) = zoned("Europe/Berlin");
+        // 09:58:42 UTC after the lookback is 11:58 in Berlin (summer time, +02:00).
+        assert_eq!(request_value_in(&berlin, at, true, tz).expect("ok").as_deref(), Some("2024-07-01 11:58"));
+        let (winter, tz) = zoned("Europe/Berlin");
+        let jan = request_value_in(&winter, Some("2024-01-15T10:00:00Z"), true, tz).expect("ok");
+        assert_eq!(jan.as_deref(), Some("2024-01-15 10:58"));
+        let (utc, tz) = zoned("");
+        assert_eq!(tz, Tz::UTC);
+        assert_eq!(request_value_in(&utc, at, true, tz).expect("ok").as_deref(), Some("2024-07-01 09:58"));
+        let (new_york, tz) = zoned("America/New_York");
+        assert_eq!(request_value_in(&new_york, None, true, tz).expect("ok").as_deref(), Some("1969-12-31 18:58"));
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_a_config_error() {
+        let strategy = DeltaStrategy::TimestampFilter {
+            query_param: String::new(),
+            format: TimestampParamFormat::DateTimeMinutes,
+            lookback_seconds: None,
+            time_zone: Some("Mars/Olympus_Mons".into()),
+            stop_at_checkpoint: false,
+        };
+        let (config, credentials) = (std::collections::BTreeMap::new(), super::super::Credentials::new());
+        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let err = time_zone(&strategy, &vars).expect_err("unknown zone");
+        assert_eq!(err.class(), super::super::FailureClass::Config);
+        assert!(err.to_string().contains("Mars/Olympus_Mons"), "{err}");
+    }
+
+    #[test]
+    fn the_cutoff_is_the_position_minus_the_lookback_and_only_when_asked_for() {
+        let stop = DeltaStrategy::TimestampFilter {
+            query_param: String::new(),
+            format: TimestampParamFormat::Iso8601,
+            lookback_seconds: Some(30),
+            time_zone: None,
+            stop_at_checkpoint: true,
+        };
+        let at = Checkpoint::at("2024-05-01T10:00:00Z");
+        let expected = parse_position("2024-05-01T09:59:30Z").expect("valid");
+        assert_eq!(cutoff(&stop, &at).expect("ok"), Some(expected));
+        assert_eq!(cutoff(&stop, &Checkpoint::default()).expect("ok"), None);
+        assert_eq!(cutoff(&filter(TimestampParamFormat::Iso8601, Some(30)), &at).expect("ok"), None);
     }
 
     #[test]

@@ -23,7 +23,8 @@ use super::oauth::{self, TokenRefresher};
 use super::pagination::{GuardTrip, Next, Paginator, Response};
 use super::ratelimit::Limiter;
 use super::request::{
-    Escape, Vars, display_url, effective_config, parse_http_url, render_text, render_url, set_query_param, uses,
+    Escape, Vars, display_url, effective_config, parse_http_url, render_body, render_text, render_url, set_query_param,
+    uses,
 };
 use super::retry::RetryPolicy;
 use super::session::{SendError, Session};
@@ -218,10 +219,13 @@ impl PollEngine {
                 || compiled.headers.iter().any(|(_, t)| uses(t, name))
         };
         let checkpoint_in_template = templates_use("checkpoint");
-        let delta_value = delta::request_value(&spec.delta, checkpoint.position.as_deref(), checkpoint_in_template)?;
+        let cutoff = delta::cutoff(&spec.delta, &checkpoint)?;
 
         let config = effective_config(descriptor, request.config);
         let probe = Vars { config: &config, credentials: request.credentials, checkpoint: "", page_token: "" };
+        let zone = delta::time_zone(&spec.delta, &probe)?;
+        let delta_value =
+            delta::request_value_in(&spec.delta, checkpoint.position.as_deref(), checkpoint_in_template, zone)?;
         let origin = render_url(&compiled.endpoint, &probe)?.origin();
         let max_pages = request
             .max_pages
@@ -252,6 +256,7 @@ impl PollEngine {
             items_path: &mapping.items_path,
             items_query: serde_json_path::JsonPath::parse(&mapping.items_path).ok(),
             tracker,
+            cutoff,
             paginator: Paginator::new(spec.pagination.as_ref(), compiled, origin.clone()),
             origin,
             delta_value,
@@ -310,6 +315,8 @@ pub struct PageStream<'e> {
     items_path: &'e str,
     items_query: Option<serde_json_path::JsonPath>,
     tracker: Tracker,
+    /// With `stopAtCheckpoint`: items older than this were seen by an earlier run.
+    cutoff: Option<chrono::DateTime<chrono::Utc>>,
     paginator: Paginator<'e>,
     origin: url::Origin,
     delta_value: Option<String>,
@@ -377,20 +384,32 @@ impl PageStream<'_> {
             .items(&body)
             .map_err(|_| PollError::NoItems { endpoint: endpoint.clone(), items_path: self.items_path.to_owned() })?;
         let item_count = found.len();
-        // `false` marks items already delivered at the checkpoint's position.
+        // `false` marks items already delivered at the checkpoint's position (or, with
+        // `stopAtCheckpoint`, before it: paging ends there).
+        let mut reached_cutoff = false;
         let keep: Vec<bool> = found
             .iter()
             .map(|item| {
+                if let Some(cutoff) = self.cutoff
+                    && self.tracker.item_time(item).is_some_and(|time| time < cutoff)
+                {
+                    reached_cutoff = true;
+                    return false;
+                }
                 let id = if self.needs_ids { self.mapper.external_id(item) } else { None };
                 self.tracker.observe_item(item, id.as_deref())
             })
             .collect();
         self.tracker.observe_response(&body);
         let page_index = self.pages;
-        let next = self.paginator.next(
-            cursor.as_ref(),
-            Response { url: &response.url, headers: &response.headers, body: &body, item_count, page: page_index },
-        )?;
+        let next = if reached_cutoff {
+            Next::Done
+        } else {
+            self.paginator.next(
+                cursor.as_ref(),
+                Response { url: &response.url, headers: &response.headers, body: &body, item_count, page: page_index },
+            )?
+        };
         let items = self.take_items(body, &keep);
         let (checkpoint_after, continue_at) = match next {
             Next::Done => (self.tracker.complete(&self.start), None),
@@ -497,7 +516,7 @@ impl PageStream<'_> {
             request.header(name, &render_text(template, &vars, Escape::Raw)?)?;
         }
         if let Some(body) = &self.compiled.body {
-            request.body = Some(render_text(body, &vars, Escape::Json)?);
+            request.body = Some(render_body(body, &vars)?);
             if !request.headers.contains_key(CONTENT_TYPE) {
                 request.header(CONTENT_TYPE.as_str(), "application/json")?;
             }

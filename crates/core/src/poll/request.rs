@@ -5,7 +5,10 @@
 //! - In a URL, values are percent-encoded: in the path everything but unreserved characters and
 //!   `/` (so `owner/repo` still spans two segments, but `?`, `#` or `%` cannot change the URL's
 //!   shape); in the query everything but unreserved characters. `{{baseUrl}}` is inserted as is.
-//! - In a JSON body, values are JSON string-escaped (the template supplies the quotes).
+//! - In a JSON body, values are JSON string-escaped (the template supplies the quotes). A member
+//!   whose whole value is `"{{pageToken}}"` or `"{{checkpoint}}"` is left out while that
+//!   variable is empty: APIs reject an empty cursor (Notion's `start_cursor`, a GraphQL `after`)
+//!   where leaving it out means "from the start".
 //! - In a header, values are inserted as is; control characters are rejected when the header is
 //!   built.
 
@@ -132,6 +135,51 @@ pub fn render_text(template: &Template, vars: &Vars<'_>, escape: Escape) -> Resu
     })
 }
 
+/// The variables whose JSON body members are left out while empty.
+const DROPPED_WHEN_EMPTY: [&str; 2] = ["pageToken", "checkpoint"];
+
+/// Stands in for an empty variable while a body is checked for members to leave out; a
+/// control character, so no real value contains it.
+const UNSET: &str = "\u{1}switchboard:unset\u{1}";
+
+/// Renders a JSON body template (values JSON-escaped). An object member or array element whose
+/// whole value is an empty `{{pageToken}}` or `{{checkpoint}}` is left out; the body is then
+/// re-serialised. A template that is not JSON once rendered is sent as rendered.
+pub fn render_body(template: &Template, vars: &Vars<'_>) -> Result<String, PollError> {
+    let unset =
+        |name: &str| DROPPED_WHEN_EMPTY.contains(&name) && vars.lookup(name).is_ok_and(|value| value.is_empty());
+    if !template.placeholders().any(&unset) {
+        return render_text(template, vars, Escape::Json);
+    }
+    let marked = template.render(|name| {
+        if unset(name) { Ok(json_escape(UNSET)) } else { vars.lookup(name).map(|value| json_escape(&value)) }
+    })?;
+    match serde_json::from_str::<serde_json::Value>(&marked) {
+        Ok(mut body) => {
+            drop_unset(&mut body);
+            Ok(body.to_string())
+        }
+        Err(_) => render_text(template, vars, Escape::Json),
+    }
+}
+
+/// Removes members and elements that are exactly [`UNSET`]; elsewhere the marker becomes "".
+fn drop_unset(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, v| v.as_str() != Some(UNSET));
+            members.values_mut().for_each(drop_unset);
+        }
+        Value::Array(elements) => {
+            elements.retain(|v| v.as_str() != Some(UNSET));
+            elements.iter_mut().for_each(drop_unset);
+        }
+        Value::String(text) if text.contains(UNSET) => *text = text.replace(UNSET, ""),
+        _ => {}
+    }
+}
+
 /// Whether a template refers to `variable`.
 pub fn uses(template: &Template, variable: &str) -> bool {
     template.placeholders().any(|p| p == variable)
@@ -217,6 +265,37 @@ mod tests {
         let body = render_text(&t, &v, Escape::Json).expect("renders");
         let parsed: serde_json::Value = serde_json::from_str(&body).expect("still JSON");
         assert_eq!(parsed["filter"], "say \"hi\"\n\\");
+    }
+
+    #[test]
+    fn empty_cursor_members_are_left_out_of_json_bodies() {
+        let (config, creds) = (BTreeMap::new(), Credentials::new());
+        let mut v = vars(&config, &creds);
+        v.page_token = "";
+        let t = Template::parse(
+            r#"{"query": "q", "variables": {"since": "{{checkpoint}}", "after": "{{pageToken}}"}, "ids": ["{{pageToken}}"], "note": "at {{pageToken}}"}"#,
+        )
+        .expect("valid");
+        let body: serde_json::Value = serde_json::from_str(&render_body(&t, &v).expect("renders")).expect("JSON");
+        assert_eq!(
+            body,
+            serde_json::json!({"query": "q", "variables": {"since": "2024-01-01T00:00:00+01:00"}, "ids": [], "note": "at "})
+        );
+        v.page_token = "c2";
+        let body: serde_json::Value = serde_json::from_str(&render_body(&t, &v).expect("renders")).expect("JSON");
+        assert_eq!(body["variables"]["after"], "c2");
+        assert_eq!(body["ids"], serde_json::json!(["c2"]));
+    }
+
+    #[test]
+    fn bodies_without_empty_cursors_are_rendered_as_written() {
+        let (config, creds) = (BTreeMap::new(), Credentials::new());
+        let t = Template::parse(r#"{"b": 1,  "a": "{{pageToken}}"}"#).expect("valid");
+        assert_eq!(render_body(&t, &vars(&config, &creds)).expect("renders"), r#"{"b": 1,  "a": "a b&c"}"#);
+        let mut v = vars(&config, &creds);
+        v.page_token = "";
+        let form = Template::parse("cursor={{pageToken}}&x=1").expect("valid");
+        assert_eq!(render_body(&form, &v).expect("renders"), "cursor=&x=1");
     }
 
     #[test]

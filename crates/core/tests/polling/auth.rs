@@ -119,7 +119,8 @@ async fn templates_fill_config_credentials_and_checkpoint_with_escaping() {
         .and(path("/search/P%26Q%201"))
         .and(header("x-project", "P&Q 1"))
         .and(header("x-trello-token", "k\"1"))
-        .and(body_json(json!({"jql": "project = \"P&Q 1\" AND key = \"k\"1\"", "page": ""})));
+        // The first page has no page token: its member is left out rather than sent empty.
+        .and(body_json(json!({"jql": "project = \"P&Q 1\" AND key = \"k\"1\""})));
     let extra = json!({
         "method": "POST",
         "endpoint": "{{baseUrl}}/search/{{config.project}}",

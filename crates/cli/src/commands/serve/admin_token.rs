@@ -1,0 +1,84 @@
+//! The local admin API token: `SWITCHBOARD_ADMIN_TOKEN` when set, otherwise generated on the
+//! first run, printed once, and stored only as its SHA-256 hash in the data directory.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+/// The environment variable that fixes the admin token.
+pub const ADMIN_TOKEN_ENV: &str = "SWITCHBOARD_ADMIN_TOKEN";
+
+const HASH_FILE: &str = "admin-token.sha256";
+
+/// Where the admin token came from, and the plaintext when it must be shown to the user.
+pub enum AdminToken {
+    /// From `SWITCHBOARD_ADMIN_TOKEN`.
+    FromEnv(SecretString),
+    /// Generated now: shown once, never stored in clear.
+    Generated(SecretString),
+    /// Generated on an earlier run; only its hash is known.
+    Stored,
+}
+
+/// The token's SHA-256 hash (what the bearer resolver compares against) and how it was obtained.
+pub struct AdminCredentials {
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// Origin, and the token when it can be shown.
+    pub token: AdminToken,
+}
+
+/// Resolves the admin token for a data directory, generating and storing its hash when needed.
+pub fn load_or_create(data_dir: &Path, reset: bool) -> anyhow::Result<AdminCredentials> {
+    if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV)
+        && !token.is_empty()
+    {
+        return Ok(AdminCredentials { hash: hash(&token), token: AdminToken::FromEnv(SecretString::from(token)) });
+    }
+    let path = data_dir.join(HASH_FILE);
+    if !reset
+        && let Ok(text) = fs::read_to_string(&path)
+        && let Ok(bytes) = hex::decode(text.trim())
+        && let Ok(hash) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(AdminCredentials { hash, token: AdminToken::Stored });
+    }
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    let token = format!("sbadm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+    let digest = hash(&token);
+    write_private(&path, &hex::encode(digest)).with_context(|| format!("writing {}", path.display()))?;
+    Ok(AdminCredentials { hash: digest, token: AdminToken::Generated(SecretString::from(token)) })
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+impl AdminToken {
+    /// The token text when it may be printed (from the environment or just generated).
+    pub fn printable(&self) -> Option<&str> {
+        match self {
+            Self::FromEnv(t) | Self::Generated(t) => Some(t.expose_secret()),
+            Self::Stored => None,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! What `switchboard serve` prints at start: where it listens, where data lives, the admin token
+//! and a copy-paste example.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::admin_token::{ADMIN_TOKEN_ENV, AdminToken};
+
+/// The facts the banner shows.
+pub struct Banner<'a> {
+    /// Listening address.
+    pub addr: SocketAddr,
+    /// Data directory.
+    pub data_dir: &'a Path,
+    /// The admin token's origin.
+    pub admin: &'a AdminToken,
+    /// Where signals are written, if anywhere.
+    pub signals_out: Option<&'a Path>,
+}
+
+/// Prints the banner on standard error (standard output may carry `--signals-out -`).
+pub fn print(banner: &Banner<'_>) {
+    eprintln!("{}", render(banner));
+}
+
+fn render(b: &Banner<'_>) -> String {
+    let base = format!("http://{}", b.addr);
+    let token_line = match b.admin {
+        AdminToken::Generated(_) => format!(
+            "admin token   {}\n              (shown once; stored hashed in {}; set {ADMIN_TOKEN_ENV} to choose your own)",
+            b.admin.printable().unwrap_or_default(),
+            b.data_dir.join("admin-token.sha256").display()
+        ),
+        AdminToken::FromEnv(_) => format!("admin token   from ${ADMIN_TOKEN_ENV}"),
+        AdminToken::Stored => format!(
+            "admin token   generated on an earlier run (hash in {}); --reset-admin-token prints a new one",
+            b.data_dir.join("admin-token.sha256").display()
+        ),
+    };
+    let signals = match b.signals_out {
+        Some(path) if path == Path::new("-") => "signals       also written to stdout as JSON lines".to_owned(),
+        Some(path) => format!("signals       also appended to {} as JSON lines", path.display()),
+        None => format!("signals       GET {base}/projects/<project>/signals"),
+    };
+    format!(
+        r#"
+Switchboard is running (embedded SQLite; no AWS needed)
+  listening     {base}   (webhooks: POST {base}/webhooks/<connector>/<project>)
+  data          {data}
+  {token_line}
+  {signals}
+
+Try it (in another shell; set TOKEN to the admin token):
+  curl -s -X POST {base}/projects/demo/connectors/github-prs \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{{"config": {{}}, "credentials": {{"token": "ghp_demo", "webhookSecret": "s3cret"}}, "enabled": true}}'
+  body='{{"action":"opened","number":1,"pull_request":{{"id":1,"number":1,"title":"Hello","updated_at":"2024-05-01T10:00:00Z","html_url":"https://github.com/o/r/pull/1","user":{{"login":"octocat"}},"labels":[]}},"repository":{{"full_name":"o/r"}},"sender":{{"login":"octocat"}}}}'
+  sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac s3cret | sed 's/^.*= //')
+  curl -s -X POST {base}/webhooks/github-prs/demo -H 'X-GitHub-Event: pull_request' \
+    -H 'X-GitHub-Delivery: demo-1' -H "X-Hub-Signature-256: sha256=$sig" -d "$body"
+  curl -s {base}/projects/demo/signals -H "Authorization: Bearer $TOKEN"
+"#,
+        data = b.data_dir.display(),
+    )
+}

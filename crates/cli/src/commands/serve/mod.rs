@@ -1,0 +1,167 @@
+//! `switchboard serve`: the whole system in one process on the embedded (SQLite) default — the
+//! webhook gateway and registry API on one port, the normaliser as a worker on the durable ingest
+//! queue, the poller on a timer — running the same handler libraries as the Lambda functions.
+
+mod admin_token;
+mod banner;
+mod logging;
+mod workers;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use switchboard_core::NativeRegistry;
+use switchboard_core::builtin::register_built_ins;
+use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
+use switchboard_core::poll::{PollEngine, PollOptions};
+use switchboard_embedded::Embedded;
+use switchboard_normaliser::{Normaliser, NormaliserSettings};
+use switchboard_poller::{Poller, PollerSettings};
+use switchboard_registry_api::RegistryState;
+use switchboard_registry_api::auth::BearerTokenResolver;
+use switchboard_webhook_gateway::{GatewaySettings, GatewayState};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+pub use logging::LogFormat;
+
+/// Arguments of `switchboard serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address of the HTTP server (webhooks and registry API on one port).
+    #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Directory holding the SQLite database, its secret key file and the admin token hash.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = ".switchboard")]
+    data_dir: PathBuf,
+    /// Also write every new signal as one JSON line to this file (`-` for stdout). Without it,
+    /// signals stay on the local signals queue for a downstream reader.
+    #[arg(long)]
+    signals_out: Option<PathBuf>,
+    /// Log format: `human` (default on a terminal) or `json`.
+    #[arg(long, value_enum, env = "SWITCHBOARD_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
+    /// How often the poller looks for instances that are due, in seconds (each instance keeps
+    /// its own interval).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    poll_tick_seconds: u64,
+    /// Public base URL of this server, used for the OAuth2 redirect URI
+    /// (default `http://<addr>`).
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Forget the generated admin token and print a new one.
+    #[arg(long)]
+    reset_admin_token: bool,
+}
+
+/// Runs until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests and the
+/// current batch, and exits.
+pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    logging::init(args.log_format);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(args))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let database = args.data_dir.join("switchboard.db");
+    let db = Embedded::open(&database).with_context(|| format!("opening {}", database.display()))?;
+    let stores = db.stores();
+    let sync = register_built_ins(stores.descriptors.as_ref()).await.context("registering built-in connectors")?;
+    tracing::info!(added = sync.added.len(), updated = sync.updated.len(), "built-in connectors registered");
+    let admin = admin_token::load_or_create(&args.data_dir, args.reset_admin_token)?;
+
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.addr));
+    let callback = url::Url::parse(&format!("{}/oauth/callback", public_url.trim_end_matches('/')))
+        .with_context(|| format!("--public-url {public_url:?} is not a URL"))?;
+    let ingest = Arc::new(db.ingest_queue());
+    let signals = Arc::new(db.signals_queue());
+    let catalog =
+        || Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL));
+
+    let gateway =
+        switchboard_webhook_gateway::router(GatewayState::new(&stores, ingest.clone(), GatewaySettings::default()));
+    let resolver = Arc::new(BearerTokenResolver::admin_from_hash(admin.hash));
+    let registry =
+        switchboard_registry_api::router(RegistryState::new(stores.clone(), resolver).with_callback_url(callback));
+    // The gateway owns /webhooks/…; everything else is the registry API (with its own 404s).
+    // Each router sees the request untouched, exactly as behind API Gateway.
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let target = if request.uri().path().starts_with("/webhooks/") { gateway.clone() } else { registry.clone() };
+        async move {
+            match target.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let normaliser = Normaliser::new(catalog(), &stores, signals.clone(), NormaliserSettings::default());
+    let http = reqwest::Client::builder().build().context("building the HTTP client")?;
+    let poller = Poller::new(
+        stores.clone(),
+        catalog(),
+        PollEngine::new(http, PollOptions::default()),
+        ingest.clone(),
+        PollerSettings::default(),
+    );
+    let mut tasks = vec![
+        tokio::spawn(workers::normalise(normaliser, ingest.clone(), stop_rx.clone())),
+        tokio::spawn(workers::poll(poller, Duration::from_secs(args.poll_tick_seconds), stop_rx.clone())),
+    ];
+    if let Some(out) = &args.signals_out {
+        let sink = workers::SignalSink::open(out)?;
+        tasks.push(tokio::spawn(workers::write_signals(sink, signals.clone(), stop_rx.clone())));
+    }
+
+    banner::print(&banner::Banner {
+        addr: args.addr,
+        data_dir: &args.data_dir,
+        admin: &admin.token,
+        signals_out: args.signals_out.as_deref(),
+    });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    tracing::info!("stopped accepting requests; finishing the current batch");
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "a worker ended abnormally");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

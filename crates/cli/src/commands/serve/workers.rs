@@ -1,0 +1,147 @@
+//! The background workers of `switchboard serve`: the normaliser on the ingest queue, the poller
+//! on a timer, and the optional signals writer. Each finishes its current batch or run when asked
+//! to stop.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use switchboard_core::ports::{QueueReceiver, ReceiveOptions, ReceivedMessage};
+use switchboard_embedded::EmbeddedQueue;
+use switchboard_normaliser::{InboundMessage, Normaliser};
+use switchboard_poller::Poller;
+use tokio::sync::watch;
+
+/// How long an idle worker waits before looking at its queue again.
+const IDLE: Duration = Duration::from_millis(200);
+/// How long received messages stay hidden while a batch is processed.
+const VISIBILITY: Duration = Duration::from_secs(60);
+/// Longest a poll run may take, so a shutdown never waits long; a run that reaches it stores a
+/// resume point and the next tick continues.
+const POLL_RUN_BUDGET: Duration = Duration::from_secs(75);
+
+fn receive_options() -> ReceiveOptions {
+    ReceiveOptions { max_messages: 10, visibility_timeout: VISIBILITY, wait: Duration::ZERO }
+}
+
+/// Waits `delay`, or less if a stop is requested.
+async fn pause(delay: Duration, stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => {}
+        _ = stop.changed() => {}
+    }
+}
+
+/// Receives a batch, or `None` (after pausing) when there is nothing to do.
+async fn next_batch(queue: &EmbeddedQueue, stop: &mut watch::Receiver<bool>) -> Option<Vec<ReceivedMessage>> {
+    match queue.receive(receive_options()).await {
+        Ok(batch) if !batch.is_empty() => Some(batch),
+        Ok(_) => {
+            pause(IDLE, stop).await;
+            None
+        }
+        Err(error) => {
+            tracing::warn!(queue = queue.name(), %error, "cannot receive from the queue; retrying");
+            pause(Duration::from_secs(1), stop).await;
+            None
+        }
+    }
+}
+
+/// Maps envelopes from the ingest queue into signals until stopped.
+pub async fn normalise(normaliser: Normaliser, ingest: Arc<EmbeddedQueue>, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let Some(batch) = next_batch(&ingest, &mut stop).await else { continue };
+        let inbound: Vec<InboundMessage> = batch
+            .iter()
+            .map(|m| InboundMessage {
+                id: m.message_id.clone(),
+                body: m.message.body.clone(),
+                receive_count: m.receive_count,
+            })
+            .collect();
+        let outcome = normaliser.process_batch(&inbound).await;
+        for message in &batch {
+            let result = if outcome.failed_ids.contains(&message.message_id) {
+                // Back off a little more on each receive; the queue moves it to the DLQ at its limit.
+                ingest
+                    .retry_later(&message.receipt, Duration::from_secs(u64::from(message.receive_count.min(6)) * 5))
+                    .await
+            } else {
+                ingest.ack(&message.receipt).await
+            };
+            if let Err(error) = result {
+                tracing::warn!(message_id = %message.message_id, %error, "cannot settle a message; it will be received again");
+            }
+        }
+    }
+}
+
+/// Polls due instances every `tick` until stopped.
+pub async fn poll(poller: Poller, tick: Duration, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match poller.run_due(chrono::Utc::now(), Instant::now() + POLL_RUN_BUDGET).await {
+            Ok(summary) => tracing::debug!(?summary, "poll run finished"),
+            Err(error) => tracing::warn!(%error, "poll run failed"),
+        }
+        pause(tick, &mut stop).await;
+    }
+}
+
+/// Where `--signals-out` writes.
+pub enum SignalSink {
+    /// Standard output.
+    Stdout,
+    /// A file, appended to.
+    File(std::fs::File),
+}
+
+impl SignalSink {
+    /// Opens `-` (stdout) or a file for appending.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if path == Path::new("-") {
+            return Ok(Self::Stdout);
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening --signals-out {}", path.display()))?;
+        Ok(Self::File(file))
+    }
+
+    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+        match self {
+            Self::Stdout => {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{line}")?;
+                out.flush()
+            }
+            Self::File(file) => {
+                writeln!(file, "{line}")?;
+                file.flush()
+            }
+        }
+    }
+}
+
+/// Drains the signals queue into `sink`, one JSON signal per line, until stopped. A message is
+/// acked only after its line is written.
+pub async fn write_signals(mut sink: SignalSink, signals: Arc<EmbeddedQueue>, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let Some(batch) = next_batch(&signals, &mut stop).await else { continue };
+        for message in batch {
+            if let Err(error) = sink.write_line(&message.message.body) {
+                tracing::error!(%error, "cannot write to --signals-out; the signal stays queued");
+                pause(Duration::from_secs(1), &mut stop).await;
+                break;
+            }
+            if let Err(error) = signals.ack(&message.receipt).await {
+                tracing::warn!(%error, "cannot ack a written signal; it may be written twice");
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The normaliser: takes raw envelopes off the ingest queue (a webhook delivery or one polled
+//! item each), maps them with their connector's descriptor, drops duplicate signals, sends the
+//! rest to the signals queue and counts what happened (DESIGN.md §1).
+//!
+//! [`Normaliser::process_batch`] handles one SQS batch and returns only the ids of the messages
+//! that must come back (`ReportBatchItemFailures`); the Lambda binary wires it up in [`lambda`]
+//! (feature `aws`) and `switchboard serve` runs the same library on the embedded adapters.
+//!
+//! Delivery is at least once: a signal is recorded in the dedup store before it is sent, and
+//! the record is forgotten again when the send fails, so the message's retry sends it.
+
+mod error;
+#[cfg(feature = "aws")]
+pub mod lambda;
+mod normaliser;
+
+pub use error::{NormaliserError, RetryClass};
+pub use normaliser::{
+    ATTR_SIGNAL_TYPE, BatchOutcome, DEFAULT_CONCURRENCY, DEFAULT_DEDUP_TTL, DEFAULT_RECENT_SIGNAL_TTL, InboundMessage,
+    Normaliser, NormaliserSettings,
+};

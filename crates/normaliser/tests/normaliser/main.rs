@@ -1,0 +1,9 @@
+//! Integration tests of the normaliser: each test gets its own SQLite world (registry, dedup,
+//! stats, durable queues) through `support::World`.
+
+#![allow(clippy::unwrap_used)]
+
+mod batches;
+mod faults;
+mod lambda_events;
+mod support;

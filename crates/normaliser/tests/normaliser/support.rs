@@ -1,0 +1,159 @@
+//! An isolated world per test: a temporary SQLite database with the built-in GitHub descriptors
+//! registered, its signals queue, and a normaliser over them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use switchboard_core::catalog::ConnectorCatalog;
+use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
+use switchboard_core::ports::{
+    EntryFailure, InstanceKey, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, SignalCounts, StoreError,
+    Stores,
+};
+use switchboard_core::{Descriptor, IngestionKind, NativeRegistry, NormalisedSignal};
+use switchboard_embedded::{Embedded, EmbeddedQueue};
+use switchboard_normaliser::{InboundMessage, Normaliser, NormaliserSettings};
+use tempfile::TempDir;
+
+pub const PROJECT: &str = "p1";
+
+pub struct World {
+    _dir: TempDir,
+    pub stores: Stores,
+    pub signals_queue: EmbeddedQueue,
+    pub normaliser: Normaliser,
+}
+
+impl World {
+    /// A world whose normaliser sends straight to the signals queue.
+    pub async fn new() -> Self {
+        Self::with_sender(|queue| Arc::new(queue)).await
+    }
+
+    /// A world whose normaliser sends through `wrap(signals queue)`.
+    pub async fn with_sender(wrap: impl FnOnce(EmbeddedQueue) -> Arc<dyn QueueSender>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Embedded::open(&dir.path().join("switchboard.db")).unwrap();
+        let stores = db.stores();
+        for id in ["github-issues", "github-prs"] {
+            let descriptor = Descriptor::from_file(&repo_path(&format!("descriptors/{id}.json"))).unwrap();
+            stores.descriptors.register_descriptor(descriptor.model(), true).await.unwrap();
+        }
+        let signals_queue = db.signals_queue();
+        let catalog =
+            Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60)));
+        let normaliser = Normaliser::new(catalog, &stores, wrap(signals_queue.clone()), NormaliserSettings::default());
+        Self { _dir: dir, stores, signals_queue, normaliser }
+    }
+
+    /// Receives and acks everything on the signals queue.
+    pub async fn drain_signals(&self) -> Vec<NormalisedSignal> {
+        let mut signals = Vec::new();
+        loop {
+            let received = self.signals_queue.receive(ReceiveOptions::default()).await.unwrap();
+            if received.is_empty() {
+                return signals;
+            }
+            for message in received {
+                signals.push(serde_json::from_str(&message.message.body).unwrap());
+                self.signals_queue.ack(&message.receipt).await.unwrap();
+            }
+        }
+    }
+
+    /// This hour's counts of an instance.
+    pub async fn counts(&self, connector_id: &str) -> SignalCounts {
+        let key = InstanceKey::new(PROJECT, connector_id);
+        let now = Utc::now();
+        let hours = self
+            .stores
+            .stats
+            .signal_counts(&key, now - chrono::TimeDelta::hours(2), now + chrono::TimeDelta::hours(1))
+            .await
+            .unwrap();
+        hours.into_iter().fold(SignalCounts::default(), |mut total, hour| {
+            total.signals += hour.counts.signals;
+            total.ignored += hour.counts.ignored;
+            total.duplicates += hour.counts.duplicates;
+            total.failed += hour.counts.failed;
+            total
+        })
+    }
+}
+
+/// A file of the repository.
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+}
+
+/// A GitHub issue as the issues API lists it.
+pub fn issue(number: u64, updated_at: &str) -> Value {
+    json!({
+        "id": 1000 + number,
+        "number": number,
+        "title": format!("Issue {number}"),
+        "state": "open",
+        "comments": 0,
+        "user": {"login": "octocat"},
+        "labels": [],
+        "assignees": [],
+        "html_url": format!("https://github.com/octo/repo/issues/{number}"),
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": updated_at,
+        "closed_at": null
+    })
+}
+
+/// A polled item's envelope body.
+pub fn polled(item: Value) -> String {
+    envelope("github-issues", IngestionKind::Polling, None, item)
+}
+
+/// An envelope body.
+pub fn envelope(connector_id: &str, ingestion: IngestionKind, event_type: Option<&str>, payload: Value) -> String {
+    let received_at: DateTime<Utc> = "2024-05-01T12:00:00Z".parse().unwrap();
+    Envelope {
+        version: ENVELOPE_VERSION,
+        connector_id: connector_id.into(),
+        project_id: PROJECT.into(),
+        ingestion,
+        received_at: received_at.to_rfc3339(),
+        event_type: event_type.map(str::to_owned),
+        delivery_id: None,
+        payload,
+    }
+    .to_json()
+}
+
+/// Messages `m0, m1, …` with these bodies.
+pub fn messages(bodies: &[String]) -> Vec<InboundMessage> {
+    bodies.iter().enumerate().map(|(i, body)| InboundMessage::new(format!("m{i}"), body.clone())).collect()
+}
+
+/// A fixture file as JSON.
+pub fn fixture(relative: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_path(&format!("tests/fixtures/{relative}"))).unwrap()).unwrap()
+}
+
+/// A signals queue that fails its first `failures` sends, as if SQS were unreachable.
+pub struct FlakySender {
+    pub inner: EmbeddedQueue,
+    pub failures: AtomicU32,
+}
+
+#[async_trait]
+impl QueueSender for FlakySender {
+    async fn send_entries(&self, entries: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        let left = self.failures.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failures.store(left - 1, Ordering::SeqCst);
+            return Err(StoreError::backend("sending queue messages", "connection reset by peer"));
+        }
+        self.inner.send_entries(entries).await
+    }
+}

@@ -1,0 +1,24 @@
+//! The poller: on every scheduled run it finds the connector instances that are due, polls each
+//! one's API page by page with the polling engine, and puts every new item on the ingest queue
+//! as its own envelope (DESIGN.md §1).
+//!
+//! Nothing fetched is lost: a page's checkpoint is advanced (conditionally, with its version)
+//! only after all of the page's items are on the queue, so a crash in between re-sends them on
+//! the next run and the normaliser's dedup drops the repeats. Runs stop cleanly before the Lambda
+//! deadline and the next run resumes from the stored resume point.
+//!
+//! [`Poller::run_due`] is the entry point; the Lambda binary wires it up in [`lambda`] (feature
+//! `aws`) and `switchboard serve` runs the same library on the embedded adapters.
+
+mod due;
+mod error;
+#[cfg(feature = "aws")]
+pub mod lambda;
+mod poller;
+mod summary;
+mod sync;
+
+pub use due::{DEFAULT_INTERVAL, REAUTH_NEEDED};
+pub use error::{PollerError, RetryClass};
+pub use poller::{Poller, PollerSettings};
+pub use summary::{InstanceOutcome, InstanceReport, PollRunSummary};

@@ -1,0 +1,97 @@
+//! [`Poller`]: one scheduled run over every due instance, a few at a time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use switchboard_core::PollEngine;
+use switchboard_core::catalog::ConnectorCatalog;
+use switchboard_core::ports::{QueueSender, RetryPolicy, Stores};
+
+use crate::due::{DEFAULT_INTERVAL, due_instances};
+use crate::error::PollerError;
+use crate::summary::PollRunSummary;
+
+/// Tunables of a [`Poller`].
+#[derive(Debug, Clone)]
+pub struct PollerSettings {
+    /// Instances polled at the same time (at least 1).
+    pub concurrency: usize,
+    /// How long an instance's lease lasts unless renewed; renewed after each page once half of
+    /// it has passed.
+    pub lease_ttl: Duration,
+    /// Time kept free before the deadline: no request starts after `deadline - safety_margin`,
+    /// leaving room for the last page's enqueue, checkpoint and bookkeeping. Keep it above the
+    /// engine's request timeout.
+    pub safety_margin: Duration,
+    /// Interval of connectors whose descriptor sets none.
+    pub default_interval: Duration,
+    /// How rejected ingest-queue entries are resent before the page fails.
+    pub send_retry: RetryPolicy,
+}
+
+impl Default for PollerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            lease_ttl: Duration::from_secs(120),
+            safety_margin: Duration::from_secs(40),
+            default_interval: DEFAULT_INTERVAL,
+            send_retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Polls due instances and enqueues their items. Build it once per process: the engine keeps
+/// per-instance rate limiters and single-flight OAuth2 refreshes, the catalogue caches
+/// descriptors.
+pub struct Poller {
+    pub(crate) stores: Stores,
+    pub(crate) catalog: Arc<ConnectorCatalog>,
+    pub(crate) engine: PollEngine,
+    pub(crate) ingest: Arc<dyn QueueSender>,
+    pub(crate) settings: PollerSettings,
+}
+
+impl Poller {
+    /// A poller over `stores`, sending envelopes to `ingest`.
+    pub fn new(
+        stores: Stores,
+        catalog: Arc<ConnectorCatalog>,
+        engine: PollEngine,
+        ingest: Arc<dyn QueueSender>,
+        settings: PollerSettings,
+    ) -> Self {
+        Self { stores, catalog, engine, ingest, settings }
+    }
+
+    /// Polls every instance due at `now`, at most `concurrency` at a time, and stops starting
+    /// requests `safety_margin` before `deadline`; instances not reached by then are deferred
+    /// to the next run. Each instance's failure is recorded on the instance (sync log and
+    /// health); only a failure to find the due instances fails the run.
+    pub async fn run_due(&self, now: DateTime<Utc>, deadline: Instant) -> Result<PollRunSummary, PollerError> {
+        let stop_at = deadline.checked_sub(self.settings.safety_margin).unwrap_or(deadline);
+        // Unique per run: a lease is re-entrant for its holder, so two runs must not share one.
+        let holder = format!("poller-{}", uuid::Uuid::new_v4());
+        let due = due_instances(&self.stores, self.settings.default_interval, now).await?;
+        tracing::info!(due = due.len(), %holder, "polling due instances");
+        let reports = futures_util::stream::iter(due)
+            .map(|instance| self.poll_instance(instance, &holder, stop_at))
+            .buffered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let summary = PollRunSummary::new(reports);
+        tracing::info!(
+            due = summary.due,
+            succeeded = summary.succeeded,
+            partial = summary.partial,
+            failed = summary.failed,
+            lease_held = summary.lease_held,
+            deferred = summary.deferred,
+            items = summary.items,
+            "poll run finished"
+        );
+        Ok(summary)
+    }
+}

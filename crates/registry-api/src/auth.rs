@@ -1,0 +1,306 @@
+//! Who is calling: a [`CallerResolver`] turns each request into a [`Caller`] before any route
+//! runs (see `docs/functions.md`, "Authentication and authorisation").
+//!
+//! - [`ClaimsResolver`] (Lambda): the claims API Gateway's JWT authorizer put in the request
+//!   context; the token itself was already verified by API Gateway.
+//! - [`BearerTokenResolver`] (`switchboard serve`): `Authorization: Bearer <token>`, compared by
+//!   SHA-256 hash in constant time, so the process never keeps the token itself.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use lambda_http::request::RequestContext;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::state::RegistryState;
+
+/// Claim listing the caller's projects (comma- or space-separated, `*` for all).
+pub const PROJECTS_CLAIM: &str = "switchboard:projects";
+/// The same, as a Cognito custom attribute.
+pub const COGNITO_PROJECTS_CLAIM: &str = "custom:switchboard_projects";
+/// Claim granting admin when `true`.
+pub const ADMIN_CLAIM: &str = "switchboard:admin";
+/// Cognito group granting admin.
+pub const ADMIN_GROUP: &str = "switchboard-admin";
+
+/// Which projects a caller may see and change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectAccess {
+    /// Every project (`*`).
+    All,
+    /// Only these.
+    Only(BTreeSet<String>),
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Who (the token's `sub`), for logs and the OAuth audit trail.
+    pub subject: String,
+    /// May register, change and delete connector descriptors.
+    pub admin: bool,
+    /// The projects it may use.
+    pub projects: ProjectAccess,
+}
+
+impl Caller {
+    /// Whether the caller may use `project_id`.
+    pub fn can_access(&self, project_id: &str) -> bool {
+        match &self.projects {
+            ProjectAccess::All => true,
+            ProjectAccess::Only(projects) => projects.contains(project_id),
+        }
+    }
+
+    /// `Ok` when the caller may use the project; otherwise the same 404 an unknown project gets,
+    /// so other projects' existence is not revealed.
+    pub fn check_project(&self, project_id: &str) -> Result<(), ApiError> {
+        if self.can_access(project_id) {
+            Ok(())
+        } else {
+            tracing::info!(subject = %self.subject, project_id, "caller denied access to a project");
+            Err(ApiError::NotFound(format!("project `{project_id}` not found")))
+        }
+    }
+
+    /// `Ok` for admins, 403 otherwise.
+    pub fn check_admin(&self, action: &str) -> Result<(), ApiError> {
+        if self.admin { Ok(()) } else { Err(ApiError::Forbidden(format!("{action} needs an admin caller"))) }
+    }
+}
+
+/// Why no caller could be resolved (logged at debug level; the client only sees 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unauthenticated: {0}")]
+pub struct Unauthenticated(pub &'static str);
+
+/// Resolves the caller of a request from its headers and extensions.
+pub trait CallerResolver: Send + Sync {
+    /// The caller, or why there is none.
+    fn resolve(&self, headers: &HeaderMap, extensions: &Extensions) -> Result<Caller, Unauthenticated>;
+}
+
+/// Reads API Gateway authorizer claims (HTTP API v2 `requestContext.authorizer.jwt.claims`, or
+/// REST API v1 `requestContext.authorizer.claims`) from the `lambda_http` request context.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClaimsResolver;
+
+impl CallerResolver for ClaimsResolver {
+    fn resolve(&self, _headers: &HeaderMap, extensions: &Extensions) -> Result<Caller, Unauthenticated> {
+        let context = extensions.get::<RequestContext>().ok_or(Unauthenticated("no API Gateway request context"))?;
+        let authorizer = context.authorizer().ok_or(Unauthenticated("no authorizer in the request context"))?;
+        let claims: HashMap<String, String> = match &authorizer.jwt {
+            Some(jwt) => jwt.claims.clone(),
+            None => match authorizer.fields.get("claims") {
+                Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), claim_text(v))).collect(),
+                _ => return Err(Unauthenticated("no JWT claims in the authorizer context")),
+            },
+        };
+        caller_from_claims(&claims)
+    }
+}
+
+/// Builds a caller from JWT claims (`sub`, the projects claim, the admin claim or group).
+pub fn caller_from_claims(claims: &HashMap<String, String>) -> Result<Caller, Unauthenticated> {
+    let subject = claims.get("sub").filter(|s| !s.is_empty()).ok_or(Unauthenticated("the token has no `sub` claim"))?;
+    let projects = claims.get(PROJECTS_CLAIM).or_else(|| claims.get(COGNITO_PROJECTS_CLAIM));
+    let projects = match projects {
+        Some(text) => {
+            let names: BTreeSet<String> = claim_list(text).collect();
+            if names.contains("*") { ProjectAccess::All } else { ProjectAccess::Only(names) }
+        }
+        None => ProjectAccess::Only(BTreeSet::new()),
+    };
+    let admin = claims.get(ADMIN_CLAIM).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || claims.get("cognito:groups").is_some_and(|groups| claim_list(groups).any(|g| g == ADMIN_GROUP));
+    Ok(Caller { subject: subject.clone(), admin, projects })
+}
+
+/// Splits a list claim: `a,b`, `a b`, or API Gateway's rendering of a JSON array, `[a b]`.
+fn claim_list(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([',', ' '])
+        .map(|s| s.trim().trim_matches('"'))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// A REST API claim value as text (arrays are joined like HTTP API does).
+fn claim_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(claim_text).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
+    }
+}
+
+/// Accepts `Authorization: Bearer <token>` for tokens known by their SHA-256 hash.
+#[derive(Clone, Default)]
+pub struct BearerTokenResolver {
+    tokens: Vec<([u8; 32], Caller)>,
+}
+
+impl std::fmt::Debug for BearerTokenResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerTokenResolver").field("tokens", &self.tokens.len()).finish()
+    }
+}
+
+impl BearerTokenResolver {
+    /// A resolver accepting `token` as the admin token (all projects, admin).
+    pub fn admin(token: &SecretString) -> Self {
+        Self::default().with_token_hash(token_hash(token.expose_secret()), Self::admin_caller())
+    }
+
+    /// A resolver accepting the admin token whose SHA-256 hash is `hash` (as stored on disk).
+    pub fn admin_from_hash(hash: [u8; 32]) -> Self {
+        Self::default().with_token_hash(hash, Self::admin_caller())
+    }
+
+    /// Also accepts the token with this hash, as `caller`.
+    pub fn with_token_hash(mut self, hash: [u8; 32], caller: Caller) -> Self {
+        self.tokens.push((hash, caller));
+        self
+    }
+
+    fn admin_caller() -> Caller {
+        Caller { subject: "admin".to_owned(), admin: true, projects: ProjectAccess::All }
+    }
+}
+
+/// The SHA-256 hash a bearer token is known by.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl CallerResolver for BearerTokenResolver {
+    fn resolve(&self, headers: &HeaderMap, _extensions: &Extensions) -> Result<Caller, Unauthenticated> {
+        let value = headers.get(header::AUTHORIZATION).ok_or(Unauthenticated("no Authorization header"))?;
+        let value = value.to_str().map_err(|_| Unauthenticated("Authorization header is not text"))?;
+        let (scheme, token) = value.split_once(' ').ok_or(Unauthenticated("Authorization is not `Bearer <token>`"))?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(Unauthenticated("Authorization is not `Bearer <token>`"));
+        }
+        let presented = token_hash(token.trim());
+        // Compare against every known hash without stopping early.
+        let mut found = None;
+        for (hash, caller) in &self.tokens {
+            if bool::from(hash.ct_eq(&presented)) {
+                found = Some(caller);
+            }
+        }
+        found.cloned().ok_or(Unauthenticated("unknown bearer token"))
+    }
+}
+
+/// What the middleware found out about the request's caller.
+#[derive(Debug, Clone)]
+struct Authentication(Result<Caller, Unauthenticated>);
+
+/// Middleware: resolves the caller once per request and leaves it in the request's extensions
+/// for the [`Caller`] extractor. Open routes (health, OpenAPI, OAuth callback) ignore it.
+pub async fn resolve_caller(State(state): State<RegistryState>, mut request: Request, next: Next) -> Response {
+    let outcome = state.resolver.resolve(request.headers(), request.extensions());
+    request.extensions_mut().insert(Authentication(outcome));
+    next.run(request).await
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Authentication>() {
+            Some(Authentication(Ok(caller))) => Ok(caller.clone()),
+            Some(Authentication(Err(why))) => {
+                tracing::debug!(reason = why.0, "request not authenticated");
+                Err(ApiError::Unauthenticated)
+            }
+            None => Err(ApiError::internal("resolving the caller", "the authentication middleware is not installed")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn projects_claim_accepts_commas_spaces_and_bracketed_arrays() {
+        for text in ["acme,globex", "acme globex", "[acme globex]", " acme , globex "] {
+            let caller = caller_from_claims(&claims(&[("sub", "u1"), (PROJECTS_CLAIM, text)])).unwrap();
+            assert!(caller.can_access("acme") && caller.can_access("globex"), "{text}");
+            assert!(!caller.can_access("initech"), "{text}");
+        }
+    }
+
+    #[test]
+    fn star_grants_every_project_and_admin_comes_from_claim_or_group() {
+        let caller = caller_from_claims(&claims(&[("sub", "u1"), (COGNITO_PROJECTS_CLAIM, "*")])).unwrap();
+        assert_eq!(caller.projects, ProjectAccess::All);
+        assert!(!caller.admin);
+        assert!(caller_from_claims(&claims(&[("sub", "u"), (ADMIN_CLAIM, "true")])).unwrap().admin);
+        assert!(
+            caller_from_claims(&claims(&[("sub", "u"), ("cognito:groups", "[ops switchboard-admin]")])).unwrap().admin
+        );
+    }
+
+    #[test]
+    fn claims_without_subject_are_refused() {
+        assert!(caller_from_claims(&claims(&[(PROJECTS_CLAIM, "*")])).is_err());
+    }
+
+    #[test]
+    fn claims_resolver_reads_http_api_and_rest_api_authorizers() {
+        let http_api = r#"{"version": "2.0", "routeKey": "$default", "rawPath": "/connectors", "rawQueryString": "",
+            "headers": {"host": "api.example"}, "isBase64Encoded": false,
+            "requestContext": {"http": {"method": "GET", "path": "/connectors"}, "stage": "$default",
+              "authorizer": {"jwt": {"claims": {"sub": "u1", "switchboard:projects": "acme"}, "scopes": null}}}}"#;
+        let rest_api = r#"{"resource": "/{proxy+}", "path": "/connectors", "httpMethod": "GET",
+            "headers": {"Host": "api.example"}, "isBase64Encoded": false,
+            "requestContext": {"httpMethod": "GET", "stage": "prod", "resourcePath": "/{proxy+}",
+              "authorizer": {"claims": {"sub": "u2", "switchboard:projects": "globex", "switchboard:admin": true}}}}"#;
+        let resolve = |event: &str| {
+            let request = lambda_http::request::from_str(event).unwrap();
+            ClaimsResolver.resolve(request.headers(), request.extensions())
+        };
+        let v2 = resolve(http_api).unwrap();
+        assert_eq!((v2.subject.as_str(), v2.admin, v2.can_access("acme")), ("u1", false, true));
+        let v1 = resolve(rest_api).unwrap();
+        assert_eq!((v1.subject.as_str(), v1.admin, v1.can_access("globex")), ("u2", true, true));
+        let unauthorised = http_api.replace(
+            r#""authorizer": {"jwt": {"claims": {"sub": "u1", "switchboard:projects": "acme"}, "scopes": null}}"#,
+            r#""authorizer": null"#,
+        );
+        assert!(resolve(&unauthorised).is_err());
+    }
+
+    #[test]
+    fn bearer_resolver_accepts_only_the_admin_token() {
+        let resolver = BearerTokenResolver::admin(&SecretString::from("s3cret-token"));
+        let mut headers = HeaderMap::new();
+        let extensions = Extensions::new();
+        assert!(resolver.resolve(&headers, &extensions).is_err());
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer wrong"));
+        assert!(resolver.resolve(&headers, &extensions).is_err());
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer s3cret-token"));
+        let caller = resolver.resolve(&headers, &extensions).unwrap();
+        assert!(caller.admin && caller.can_access("anything"));
+        assert!(!format!("{resolver:?}").contains("s3cret"));
+    }
+}

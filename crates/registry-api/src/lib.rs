@@ -1,0 +1,89 @@
+//! The registry API (`RegistryApiFunction`): the dashboard's HTTP API over the connector
+//! registry — catalogue and descriptor CRUD, instances with write-only credentials, health checks
+//! and monitoring, OAuth2 connect, recent signals — as one axum [`router`].
+//!
+//! In Lambda, `lambda_http::run(router(state))` serves it behind API Gateway with a JWT
+//! authorizer ([`ClaimsResolver`]); `switchboard serve` mounts the same router with a
+//! [`BearerTokenResolver`]. Errors are [`ApiError`]s rendered as DESIGN.md §6's JSON body, and
+//! `GET /openapi.json` documents every route (built from the router itself).
+
+mod access_log;
+pub mod auth;
+pub mod connectors;
+pub mod error;
+pub mod extract;
+pub mod fields;
+pub mod health;
+pub mod instances;
+pub mod lambda;
+pub mod oauth;
+pub mod openapi;
+pub mod service;
+pub mod signals;
+pub mod state;
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::http::Uri;
+use axum::middleware;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use auth::{BearerTokenResolver, Caller, CallerResolver, ClaimsResolver, ProjectAccess};
+pub use error::ApiError;
+pub use state::{OAuthSettings, RegistryState};
+
+/// Every route with its OpenAPI operation. Routes are only ever added here, through `routes!`,
+/// so each one is documented.
+pub fn api() -> OpenApiRouter<RegistryState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(service::service_health))
+        .routes(routes!(service::openapi_json))
+        .routes(routes!(connectors::list_connectors, connectors::register_connector))
+        .routes(routes!(
+            connectors::get_connector,
+            connectors::register_connector_at,
+            connectors::update_connector,
+            connectors::delete_connector
+        ))
+        .routes(routes!(instances::list_instances))
+        .routes(routes!(
+            instances::get_instance,
+            instances::create_instance,
+            instances::update_instance,
+            instances::delete_instance
+        ))
+        .routes(routes!(instances::enable_instance))
+        .routes(routes!(health::test_instance))
+        .routes(routes!(health::instance_health))
+        .routes(routes!(oauth::start))
+        .routes(routes!(oauth::callback))
+        .routes(routes!(signals::list_signals))
+}
+
+/// The registry API router: resolves the caller of every request, then routes it.
+pub fn router(state: RegistryState) -> Router {
+    let (routes, _) = api().split_for_parts();
+    routes
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::resolve_caller))
+        .layer(middleware::from_fn(access_log::log_request))
+        .with_state(state)
+}
+
+/// The OpenAPI document of [`router`].
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| api().into_openapi());
+    &DOC
+}
+
+async fn unknown_route(uri: Uri) -> ApiError {
+    ApiError::UnknownRoute(uri.path().to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

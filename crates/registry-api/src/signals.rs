@@ -1,0 +1,83 @@
+//! Recent signals of a project: `GET /projects/{projectId}/signals`, newest first, paged with an
+//! opaque `nextToken`.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchboard_core::NormalisedSignal;
+use switchboard_core::ports::{MAX_SIGNAL_PAGE, SignalQuery};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::RegistryState;
+
+/// Filters and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct SignalsParams {
+    /// Only signals whose `timestamp` is at or after this RFC 3339 instant.
+    pub since: Option<String>,
+    /// Only signals of this `signalType`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub signal_type: Option<String>,
+    /// Only signals whose `relatedItems` contain this reference.
+    pub related: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
+    /// The `nextToken` of the previous page.
+    pub next_token: Option<String>,
+}
+
+/// One page of signals.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalsPage {
+    /// `NormalisedSignal`s (DESIGN.md §4), newest `timestamp` first.
+    #[schema(value_type = Vec<Object>)]
+    pub signals: Vec<NormalisedSignal>,
+    /// Pass as `nextToken` for the next page; `null` on the last page.
+    pub next_token: Option<String>,
+}
+
+/// Lists a project's recent signals.
+#[utoipa::path(get, path = "/projects/{projectId}/signals", tag = "signals",
+    params(("projectId" = String, Path, description = "Project id"), SignalsParams),
+    responses(
+        (status = 200, description = "A page of signals", body = SignalsPage),
+        (status = 400, description = "Bad `since`, `limit` or `nextToken`", body = ErrorBody),
+        (status = 404, description = "Not a project of the caller", body = ErrorBody),
+    ))]
+pub async fn list_signals(
+    State(state): State<RegistryState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SignalsParams>,
+) -> Result<Json<SignalsPage>, ApiError> {
+    caller.check_project(&project_id)?;
+    let since = match params.since.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+            ApiError::BadRequest(format!("`since` must be an RFC 3339 time such as 2025-01-31T12:00:00Z, not `{text}`"))
+        })?),
+    };
+    let limit = match params.limit {
+        None => 0,
+        Some(n) if (1..=MAX_SIGNAL_PAGE).contains(&n) => n,
+        Some(n) => return Err(ApiError::BadRequest(format!("`limit` must be 1 to {MAX_SIGNAL_PAGE}, not {n}"))),
+    };
+    let query = SignalQuery {
+        since,
+        signal_type: params.signal_type.filter(|s| !s.is_empty()),
+        related: params.related.filter(|s| !s.is_empty()),
+        limit,
+        next_token: params.next_token.filter(|s| !s.is_empty()),
+    };
+    let page = state.stores.signals.list_signals(&project_id, &query).await?;
+    Ok(Json(SignalsPage { signals: page.signals, next_token: page.next_token }))
+}

@@ -1,0 +1,68 @@
+//! [`RegistryState`]: what every route shares — the stores, the caller resolver, an HTTP client
+//! for health checks and OAuth2 code exchange, and the OAuth2 settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_core::ports::Stores;
+use url::Url;
+
+use crate::auth::CallerResolver;
+
+/// How long a started OAuth2 authorisation may take before its `state` is refused.
+pub const DEFAULT_OAUTH_STATE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Timeout of outgoing requests that set none of their own (OAuth2 token endpoints).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Shared by every route. Cheap to clone.
+#[derive(Clone)]
+pub struct RegistryState {
+    /// Every storage port.
+    pub stores: Stores,
+    /// Turns a request into its caller.
+    pub resolver: Arc<dyn CallerResolver>,
+    /// Client for health checks and token endpoints.
+    pub http: reqwest::Client,
+    /// OAuth2 connect settings.
+    pub oauth: OAuthSettings,
+}
+
+/// OAuth2 connect settings.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    /// The public URL of `GET /oauth/callback`, registered with each provider. When `None` it is
+    /// derived from the `oauth/start` request's `Host` (and `X-Forwarded-Proto`) header.
+    pub callback_url: Option<Url>,
+    /// How long a `state` stays valid.
+    pub state_ttl: Duration,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        Self { callback_url: None, state_ttl: DEFAULT_OAUTH_STATE_TTL }
+    }
+}
+
+impl RegistryState {
+    /// State over `stores`, authenticating with `resolver`, with default OAuth2 settings.
+    pub fn new(stores: Stores, resolver: Arc<dyn CallerResolver>) -> Self {
+        let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build().unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "could not configure the HTTP client; using defaults");
+            reqwest::Client::new()
+        });
+        Self { stores, resolver, http, oauth: OAuthSettings::default() }
+    }
+
+    /// Uses `callback_url` as the OAuth2 redirect URI.
+    pub fn with_callback_url(mut self, callback_url: Url) -> Self {
+        self.oauth.callback_url = Some(callback_url);
+        self
+    }
+
+    /// Uses `ttl` for OAuth2 `state` values.
+    pub fn with_state_ttl(mut self, ttl: Duration) -> Self {
+        self.oauth.state_ttl = ttl;
+        self
+    }
+}

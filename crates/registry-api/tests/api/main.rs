@@ -1,0 +1,13 @@
+//! Registry API integration tests: one binary, an isolated SQLite world per test.
+
+// Helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod access;
+mod descriptors;
+mod instances;
+mod lambda_events;
+mod oauth;
+mod openapi;
+mod signals;
+mod support;
