@@ -115,3 +115,23 @@ async fn probes_answer_ok_for_an_enabled_instance_without_reading_secrets() {
     assert_eq!(world.secrets_read(), 0);
     assert!(world.ingested().await.is_empty());
 }
+
+#[tokio::test]
+async fn handshake_declared_without_verification_is_answered_without_reading_secrets() {
+    let world = World::new().await;
+    let mut slack: Value = serde_json::from_slice(&std::fs::read(descriptor_path("slack")).unwrap()).unwrap();
+    slack["id"] = "slack-open-handshake".into();
+    slack["ingestion"]["handshakes"][0]["verify"] = false.into();
+    let descriptor = switchboard_core::Descriptor::from_value(&slack, "test").unwrap();
+    world.stores.descriptors.register_descriptor(descriptor.model(), false).await.unwrap();
+    world.add_instance("slack-open-handshake", "p1", &[("signingSecret", SLACK_SECRET)], true).await;
+    let request = Request::post("/webhooks/slack-open-handshake/p1")
+        .body(Body::from(fixture("slack/url_verification.json")))
+        .unwrap();
+
+    let answer = world.send(request).await;
+
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.text, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+    assert_eq!(world.secrets_read(), 0);
+}

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod deliveries;
+#[cfg(feature = "aws")]
 mod lambda_events;
 mod limits;
 mod refusals;
