@@ -72,6 +72,7 @@ macro_rules! contract_tests {
             inserting_a_dedup_key_twice_reports_a_duplicate,
             an_expired_dedup_key_is_accepted_again,
             a_forgotten_dedup_key_is_inserted_again,
+            a_confirmed_dedup_key_outlives_its_claim,
             rotating_credentials_exposes_current_and_previous,
             missing_credentials_read_as_none_and_delete_is_idempotent,
             signal_counts_add_up_per_hour,

@@ -396,6 +396,21 @@ pub async fn a_forgotten_dedup_key_is_inserted_again(backend: &impl Backend) {
     stores.dedup.forget("never-seen").await.unwrap();
 }
 
+/// A short claim confirmed for longer stays a duplicate past the claim's expiry; confirming an
+/// unknown key records it.
+pub async fn a_confirmed_dedup_key_outlives_its_claim(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let (claim, lasting) = (Duration::from_secs(1), Duration::from_secs(3600));
+    assert_eq!(stores.dedup.insert_if_absent("sig-claimed", claim).await.unwrap(), DedupOutcome::Inserted);
+    assert_eq!(stores.dedup.insert_if_absent("sig-unconfirmed", claim).await.unwrap(), DedupOutcome::Inserted);
+    stores.dedup.confirm("sig-claimed", lasting).await.unwrap();
+    stores.dedup.confirm("sig-new", lasting).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(stores.dedup.insert_if_absent("sig-claimed", claim).await.unwrap(), DedupOutcome::Duplicate);
+    assert_eq!(stores.dedup.insert_if_absent("sig-new", claim).await.unwrap(), DedupOutcome::Duplicate);
+    assert_eq!(stores.dedup.insert_if_absent("sig-unconfirmed", claim).await.unwrap(), DedupOutcome::Inserted);
+}
+
 // ---------------------------------------------------------------- secrets
 
 /// Each put rotates: the new value is current, the one before it previous.

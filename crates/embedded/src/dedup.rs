@@ -36,6 +36,21 @@ impl DedupStore for SqliteStore {
             .await
     }
 
+    async fn confirm(&self, id: &str, ttl: Duration) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        let expires = now_ms().saturating_add(millis(ttl));
+        self.db
+            .call("confirming a dedup key", move |conn| {
+                conn.execute(
+                    "INSERT INTO dedup (id, expires_at_ms) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET expires_at_ms = excluded.expires_at_ms",
+                    params![id, expires],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn forget(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.db

@@ -16,6 +16,6 @@ mod normaliser;
 
 pub use error::{NormaliserError, RetryClass};
 pub use normaliser::{
-    ATTR_SIGNAL_TYPE, BatchOutcome, DEFAULT_CONCURRENCY, DEFAULT_DEDUP_TTL, DEFAULT_RECENT_SIGNAL_TTL, InboundMessage,
-    Normaliser, NormaliserSettings,
+    ATTR_SIGNAL_TYPE, BatchOutcome, DEFAULT_CLAIM_TTL, DEFAULT_CONCURRENCY, DEFAULT_DEDUP_TTL,
+    DEFAULT_RECENT_SIGNAL_TTL, InboundMessage, Normaliser, NormaliserSettings,
 };

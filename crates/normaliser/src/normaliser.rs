@@ -20,6 +20,10 @@ use crate::error::NormaliserError;
 
 /// How long a signal id is remembered for deduplication.
 pub const DEFAULT_DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a signal id is claimed while its signal is being sent: longer than a Lambda
+/// invocation may run (30 s), shorter than the ingest queue's visibility timeout (180 s), so a
+/// redelivery after a crash finds the claim expired and sends the signal.
+pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(60);
 /// How long a signal stays in the recent-signals store.
 pub const DEFAULT_RECENT_SIGNAL_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Messages of one batch handled at the same time.
@@ -32,6 +36,10 @@ pub const ATTR_SIGNAL_TYPE: &str = "signalType";
 pub struct NormaliserSettings {
     /// How long a signal id is remembered for deduplication.
     pub dedup_ttl: Duration,
+    /// How long a signal id is claimed before its signal is sent and the claim confirmed for
+    /// [`dedup_ttl`](Self::dedup_ttl). Keep it longer than a batch may take and shorter than
+    /// the ingest queue's visibility timeout.
+    pub claim_ttl: Duration,
     /// How long a signal stays in the recent-signals store.
     pub recent_signal_ttl: Duration,
     /// Messages of one batch handled at the same time (at least 1).
@@ -44,6 +52,7 @@ impl Default for NormaliserSettings {
     fn default() -> Self {
         Self {
             dedup_ttl: DEFAULT_DEDUP_TTL,
+            claim_ttl: DEFAULT_CLAIM_TTL,
             recent_signal_ttl: DEFAULT_RECENT_SIGNAL_TTL,
             concurrency: DEFAULT_CONCURRENCY,
             send_retry: RetryPolicy::default(),
@@ -254,6 +263,10 @@ impl Normaliser {
     }
 
     /// Sends the signals not seen before and stores them as recent signals.
+    ///
+    /// Each id is first claimed for [`NormaliserSettings::claim_ttl`] and only confirmed for the
+    /// full dedup time to live once its signal is sent and stored: if the process dies in
+    /// between, the claim expires before the message comes back, and the retry sends it.
     async fn deliver(
         &self,
         signals: &[NormalisedSignal],
@@ -262,7 +275,7 @@ impl Normaliser {
     ) -> Result<(), NormaliserError> {
         let mut fresh: Vec<&NormalisedSignal> = Vec::new();
         for signal in signals {
-            match self.dedup.insert_if_absent(&signal.id, self.settings.dedup_ttl).await {
+            match self.dedup.insert_if_absent(&signal.id, self.settings.claim_ttl).await {
                 Ok(DedupOutcome::Inserted) => fresh.push(signal),
                 Ok(DedupOutcome::Duplicate) => {
                     counts.duplicates += 1;
@@ -281,6 +294,7 @@ impl Normaliser {
         let messages: Vec<QueueMessage> = fresh.iter().map(|signal| signal_message(signal, key)).collect();
         let Err(error) = send_batch(&*self.signals_queue, &messages, self.settings.send_retry).await else {
             self.store_recent(&fresh, counts).await;
+            self.confirm(&fresh).await;
             return Ok(());
         };
         // `SendFailed` names the entries that were not accepted; any other error, all of them.
@@ -294,6 +308,7 @@ impl Normaliser {
         let sent: Vec<&NormalisedSignal> = sent.into_iter().map(|(_, signal)| *signal).collect();
         self.forget(&unsent).await;
         self.store_recent(&sent, counts).await;
+        self.confirm(&sent).await;
         Err(NormaliserError::SignalsQueue(error))
     }
 
@@ -306,6 +321,16 @@ impl Normaliser {
             tracing::info!(signal_id = %signal.id, signal_type = %signal.signal_type, "signal sent");
             if let Err(error) = self.signal_store.put_signal(signal, self.settings.recent_signal_ttl).await {
                 tracing::warn!(signal_id = %signal.id, %error, "could not store the signal in the recent-signals store");
+            }
+        }
+    }
+
+    /// Turns the claims of sent signals into lasting dedup records. A failure is logged: the
+    /// signal is out, and only a repeat arriving after the claim expired would be sent again.
+    async fn confirm(&self, sent: &[&NormalisedSignal]) {
+        for signal in sent {
+            if let Err(error) = self.dedup.confirm(&signal.id, self.settings.dedup_ttl).await {
+                tracing::warn!(signal_id = %signal.id, %error, "could not confirm the dedup record of a sent signal");
             }
         }
     }

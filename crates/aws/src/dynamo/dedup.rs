@@ -1,5 +1,6 @@
 //! Dedup records: `PK=DEDUP#{id}, SK=DEDUP`, inserted with a conditional put; a record past its
-//! expiry counts as absent even before DynamoDB's TTL has removed it. `forget` deletes it.
+//! expiry counts as absent even before DynamoDB's TTL has removed it. `confirm` overwrites it
+//! with a new expiry; `forget` deletes it.
 
 use std::time::Duration;
 
@@ -36,6 +37,23 @@ impl DedupStore for DynamoStore {
             }
             Err(e) => Err(backend("recording a dedup key", e)),
         }
+    }
+
+    async fn confirm(&self, id: &str, ttl: Duration) -> Result<(), StoreError> {
+        let expires_ms =
+            store_now().timestamp_millis().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(dedup_pk(id)))
+            .item(SK, s(DEDUP_SK))
+            .item("type", s("dedup"))
+            .item("expiresAtMs", n(expires_ms))
+            .item(TTL_ATTRIBUTE, n(ttl_epoch_seconds(expires_ms)))
+            .send()
+            .await
+            .map_err(|e| backend("confirming a dedup key", e))?;
+        Ok(())
     }
 
     async fn forget(&self, id: &str) -> Result<(), StoreError> {

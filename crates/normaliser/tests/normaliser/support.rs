@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,6 +37,14 @@ impl World {
 
     /// A world whose normaliser sends through `wrap(signals queue)`.
     pub async fn with_sender(wrap: impl FnOnce(EmbeddedQueue) -> Arc<dyn QueueSender>) -> Self {
+        Self::with_settings(NormaliserSettings::default(), wrap).await
+    }
+
+    /// A world whose normaliser has `settings` and sends through `wrap(signals queue)`.
+    pub async fn with_settings(
+        settings: NormaliserSettings,
+        wrap: impl FnOnce(EmbeddedQueue) -> Arc<dyn QueueSender>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = Embedded::open(&dir.path().join("switchboard.db")).unwrap();
         let stores = db.stores();
@@ -47,7 +55,7 @@ impl World {
         let signals_queue = db.signals_queue();
         let catalog =
             Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60)));
-        let normaliser = Normaliser::new(catalog, &stores, wrap(signals_queue.clone()), NormaliserSettings::default());
+        let normaliser = Normaliser::new(catalog, &stores, wrap(signals_queue.clone()), settings);
         Self { _dir: dir, stores, signals_queue, normaliser }
     }
 
@@ -138,6 +146,22 @@ pub fn messages(bodies: &[String]) -> Vec<InboundMessage> {
 /// A fixture file as JSON.
 pub fn fixture(relative: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(repo_path(&format!("tests/fixtures/{relative}"))).unwrap()).unwrap()
+}
+
+/// A signals queue whose first send never returns, as if the process died while sending.
+pub struct HangingSender {
+    pub inner: EmbeddedQueue,
+    pub hung: AtomicBool,
+}
+
+#[async_trait]
+impl QueueSender for HangingSender {
+    async fn send_entries(&self, entries: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        if !self.hung.swap(true, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.send_entries(entries).await
+    }
 }
 
 /// A signals queue that fails its first `failures` sends, as if SQS were unreachable.

@@ -58,6 +58,7 @@ Try it (in another shell; set TOKEN to the admin token):
   sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac s3cret | sed 's/^.*= //')
   curl -s -X POST {base}/webhooks/github-prs/demo -H 'X-GitHub-Event: pull_request' \
     -H 'X-GitHub-Delivery: demo-1' -H "X-Hub-Signature-256: sha256=$sig" -d "$body"
+  sleep 1   # the normaliser picks it up from the queue
   curl -s {base}/projects/demo/signals -H "Authorization: Bearer $TOKEN"
 "#,
         data = b.data_dir.display(),

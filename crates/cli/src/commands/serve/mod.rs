@@ -22,7 +22,10 @@ use switchboard_normaliser::{Normaliser, NormaliserSettings};
 use switchboard_poller::{Poller, PollerSettings};
 use switchboard_registry_api::RegistryState;
 use switchboard_registry_api::auth::BearerTokenResolver;
-use switchboard_webhook_gateway::{GatewaySettings, GatewayState};
+use switchboard_webhook_gateway::{
+    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE, GatewaySettings,
+    GatewayState,
+};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
@@ -52,9 +55,28 @@ pub struct Args {
     /// (default `http://<addr>`).
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Webhook deliveries accepted per connector instance per minute; more are answered 429.
+    #[arg(long, value_name = "PER_MINUTE", env = ENV_RATE_LIMIT_PER_MINUTE, default_value_t = DEFAULT_RATE_LIMIT,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_rate_limit: u32,
+    /// Largest webhook body accepted, in bytes; larger ones are answered 413.
+    #[arg(long, value_name = "BYTES", env = ENV_BODY_LIMIT_BYTES, default_value_t = DEFAULT_BODY_LIMIT_BYTES,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    webhook_body_limit: usize,
     /// Forget the generated admin token and print a new one.
     #[arg(long)]
     reset_admin_token: bool,
+}
+
+impl Args {
+    /// The gateway's limits: the Lambda defaults and environment variables, or these flags.
+    fn gateway_settings(&self) -> GatewaySettings {
+        GatewaySettings {
+            rate_limit: self.webhook_rate_limit,
+            body_limit_bytes: self.webhook_body_limit,
+            ..GatewaySettings::default()
+        }
+    }
 }
 
 /// Runs until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests and the
@@ -84,7 +106,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         || Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL));
 
     let gateway =
-        switchboard_webhook_gateway::router(GatewayState::new(&stores, ingest.clone(), GatewaySettings::default()));
+        switchboard_webhook_gateway::router(GatewayState::new(&stores, ingest.clone(), args.gateway_settings()));
     let resolver = Arc::new(BearerTokenResolver::admin_from_hash(admin.hash));
     let registry =
         switchboard_registry_api::router(RegistryState::new(stores.clone(), resolver).with_callback_url(callback));
@@ -102,7 +124,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let normaliser = Normaliser::new(catalog(), &stores, signals.clone(), NormaliserSettings::default());
+    let normaliser = Normaliser::new(
+        catalog(),
+        &stores,
+        signals.clone(),
+        NormaliserSettings { claim_ttl: workers::DEDUP_CLAIM, ..NormaliserSettings::default() },
+    );
     let http = reqwest::Client::builder().build().context("building the HTTP client")?;
     let poller = Poller::new(
         stores.clone(),

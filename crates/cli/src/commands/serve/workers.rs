@@ -17,8 +17,13 @@ use tokio::sync::watch;
 
 /// How long an idle worker waits before looking at its queue again.
 const IDLE: Duration = Duration::from_millis(200);
-/// How long received messages stay hidden while a batch is processed.
-const VISIBILITY: Duration = Duration::from_secs(60);
+/// How long received messages stay hidden while a batch is processed. One process works each
+/// queue, a batch takes milliseconds, and a message taken by a process that was killed comes
+/// back after this long: short, so a restart after a crash catches up quickly.
+const VISIBILITY: Duration = Duration::from_secs(10);
+/// How long the normaliser claims a signal id before confirming it: above a batch's run time,
+/// below [`VISIBILITY`], so a redelivery after a crash finds the claim gone and sends the signal.
+pub const DEDUP_CLAIM: Duration = Duration::from_secs(5);
 /// Longest a poll run may take, so a shutdown never waits long; a run that reaches it stores a
 /// resume point and the next tick continues.
 const POLL_RUN_BUDGET: Duration = Duration::from_secs(75);
