@@ -129,7 +129,8 @@ pub fn sqs_system_attributes() -> Vec<MessageSystemAttributeName> {
     vec![MessageSystemAttributeName::All]
 }
 
-/// An EventBridge scheduled event, as the poller's schedule sends it.
+/// The poller's schedule firing: the "default notification" EventBridge Scheduler (SAM
+/// `ScheduleV2`, no `Input`) delivers, whose `detail` is the *string* `"{}"`, not an object.
 pub fn scheduled_event() -> Value {
     json!({
         "version": "0",
@@ -140,6 +141,6 @@ pub fn scheduled_event() -> Value {
         "time": "2024-05-01T12:00:00Z",
         "region": "us-east-1",
         "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/switchboard-poller"],
-        "detail": {}
+        "detail": "{}"
     })
 }
