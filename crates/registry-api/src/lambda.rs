@@ -32,6 +32,15 @@ pub fn state_from_env(clients: &AwsClients) -> anyhow::Result<RegistryState> {
     }
 }
 
+/// Registers the built-in descriptors that are missing or at another version than this build
+/// ships (`descriptors/*.json`). Run once per cold start: nothing else fills a fresh table's
+/// catalogue on AWS, and an unchanged registry costs one read per built-in.
+pub async fn register_built_ins(state: &RegistryState) -> anyhow::Result<()> {
+    let sync = switchboard_core::builtin::register_built_ins(state.stores.descriptors.as_ref()).await?;
+    tracing::info!(added = ?sync.added, updated = ?sync.updated, unchanged = sync.unchanged.len(), "built-in descriptors");
+    Ok(())
+}
+
 /// The router as a Lambda service: requests lose their stage prefix, then are routed.
 pub fn service(
     state: RegistryState,

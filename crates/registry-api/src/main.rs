@@ -7,5 +7,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_tracing();
     let clients = switchboard_aws::AwsClients::from_env().await;
     let state = lambda::state_from_env(&clients)?;
+    lambda::register_built_ins(&state).await?;
     lambda_http::run(lambda::service(state)).await
 }
