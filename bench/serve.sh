@@ -3,7 +3,8 @@
 # of them resent unchanged) driven by wrk for a fixed time, next to the same load on GET /health
 # (the server's floor); then waits for the normaliser to drain and checks that every accepted
 # delivery is a signal or in the DLQ, and that no signal exists twice.
-# Usage: bench/serve.sh   (env: DURATION=10 CONNECTIONS=32 THREADS=2 COUNT=60000 DUP_PERCENT=10)
+# Usage: bench/serve.sh   (env: DURATION=10 CONNECTIONS=32 THREADS=2 COUNT=60000 DUP_PERCENT=10;
+#                          KEEP=1 keeps the data directory, logs and wrk output)
 # Only 127.0.0.1 is contacted; each run is bounded by DURATION and by COUNT prepared deliveries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,7 @@ WORK=$(mktemp -d)
 SERVE_PID=
 cleanup() {
   if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
+  if [ -n "${KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 

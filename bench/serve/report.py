@@ -71,7 +71,7 @@ def main() -> int:
     answered = args.accepted.read_text().split()
     accepted = [
         entry["span"]["delivery_id"]
-        for entry in map(json.loads, filter(None, args.serve_log.read_text().splitlines()))
+        for entry in (json.loads(line) for line in args.serve_log.read_text().splitlines() if line.startswith("{"))
         if entry.get("message") == "webhook accepted"
     ]
     distinct = set(accepted)
