@@ -8,6 +8,7 @@ use futures_util::StreamExt as _;
 use switchboard_core::PollEngine;
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::{QueueSender, RetryPolicy, Stores};
+use tokio::sync::watch;
 
 use crate::due::{DEFAULT_INTERVAL, due_instances};
 use crate::error::PollerError;
@@ -52,6 +53,8 @@ pub struct Poller {
     pub(crate) engine: PollEngine,
     pub(crate) ingest: Arc<dyn QueueSender>,
     pub(crate) settings: PollerSettings,
+    /// Becomes `true` when the process is shutting down.
+    pub(crate) stop: Option<watch::Receiver<bool>>,
 }
 
 impl Poller {
@@ -63,7 +66,33 @@ impl Poller {
         ingest: Arc<dyn QueueSender>,
         settings: PollerSettings,
     ) -> Self {
-        Self { stores, catalog, engine, ingest, settings }
+        Self { stores, catalog, engine, ingest, settings, stop: None }
+    }
+
+    /// Stops runs early once `stop` becomes `true` (a long-running process shutting down): the
+    /// page being enqueued is finished and checkpointed, a request in progress is abandoned,
+    /// instances not started are deferred, and the next run resumes from the checkpoint.
+    #[must_use]
+    pub fn with_stop(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Whether a stop was asked for.
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| *stop.borrow())
+    }
+
+    /// Resolves once a stop is asked for; never without [`Self::with_stop`].
+    pub(crate) async fn stopping(&self) {
+        match self.stop.clone() {
+            Some(mut stop) => {
+                if stop.wait_for(|stopping| *stopping).await.is_err() {
+                    std::future::pending::<()>().await; // The sender is gone: no stop will come.
+                }
+            }
+            None => std::future::pending().await,
+        }
     }
 
     /// Polls every instance due at `now`, at most `concurrency` at a time, and stops starting

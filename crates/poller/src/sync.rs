@@ -31,6 +31,8 @@ struct Progress {
     resuming: bool,
     /// The credentials stored last in this run.
     saved_credentials: Option<Credentials>,
+    /// The run was cut short because the process is stopping.
+    stopped: bool,
 }
 
 impl Poller {
@@ -50,6 +52,10 @@ impl Poller {
     async fn poll_leased(&self, instance: &InstanceRecord, holder: &str, stop_at: Instant) -> InstanceOutcome {
         if Instant::now() >= stop_at {
             tracing::info!("deadline reached before this instance's turn; deferred to the next run");
+            return InstanceOutcome::Deferred;
+        }
+        if self.stop_requested() {
+            tracing::info!("stopping before this instance's turn; deferred to the next run");
             return InstanceOutcome::Deferred;
         }
         let key = instance.key();
@@ -119,7 +125,15 @@ impl Poller {
         let mut pages = self.engine.pages(request)?;
         let mut lease_renewed = Instant::now();
         let result = loop {
-            let page = match pages.next_page().await {
+            let next = tokio::select! {
+                next = pages.next_page() => next,
+                () = self.stopping() => {
+                    tracing::info!(pages = progress.pages, "stopping: the next run resumes from the checkpoint");
+                    progress.stopped = true;
+                    break Ok(());
+                }
+            };
+            let page = match next {
                 Ok(Some(page)) => page,
                 Ok(None) => break Ok(()),
                 Err(error) => break Err(PollerError::Poll(error)),
@@ -263,7 +277,9 @@ impl Progress {
                 let status = if self.pages > 0 { SyncStatus::Partial } else { SyncStatus::Failed };
                 (status, Some(text.clone()), Some(HealthUpdate::SyncFailed { error: text }))
             }
-            None if self.stop == Some(StopReason::TimeBudget) || self.resuming => (SyncStatus::Partial, None, None),
+            None if self.stop == Some(StopReason::TimeBudget) || self.resuming || self.stopped => {
+                (SyncStatus::Partial, None, None)
+            }
             None => {
                 let synced = Some(HealthUpdate::Synced { at: Utc::now() });
                 match &self.guard {

@@ -1,15 +1,16 @@
 //! The poller inside serve against a fake GitHub-issues-like API: signals appear, and a restart
 //! resumes from the stored checkpoint without emitting old items again.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::support::{Launch, eventually};
+use crate::support::{Api, Launch, eventually};
 
 const WAIT: Duration = Duration::from_secs(20);
 const PAGE_SIZE: usize = 2;
@@ -24,6 +25,10 @@ struct FakeIssues {
     issues: Arc<Mutex<Vec<(u64, u32)>>>,
     /// The `since` of every request (`None` when absent).
     seen_since: Arc<Mutex<Vec<Option<String>>>>,
+    /// The `page` of every request.
+    seen_pages: Arc<Mutex<Vec<usize>>>,
+    /// While set, pages after the first take a minute to answer.
+    slow: Arc<AtomicBool>,
 }
 
 fn updated_at(minute: u32) -> String {
@@ -32,7 +37,13 @@ fn updated_at(minute: u32) -> String {
 
 impl FakeIssues {
     fn new(base: String) -> Self {
-        Self { base, issues: Arc::default(), seen_since: Arc::default() }
+        Self {
+            base,
+            issues: Arc::default(),
+            seen_since: Arc::default(),
+            seen_pages: Arc::default(),
+            slow: Arc::default(),
+        }
     }
 
     fn add(&self, id: u64, minute: u32) {
@@ -46,6 +57,7 @@ impl FakeIssues {
         self.seen_since.lock().unwrap().push(since.clone());
         let since: Option<DateTime<Utc>> = since.map(|s| s.parse().expect("since is RFC 3339"));
         let page: usize = param("page").map_or(1, |p| p.parse().unwrap());
+        self.seen_pages.lock().unwrap().push(page);
         let per_page: usize = param("per_page").map_or(30, |p| p.parse().unwrap());
 
         let mut matching: Vec<(u64, u32)> = self.issues.lock().unwrap().clone();
@@ -58,6 +70,9 @@ impl FakeIssues {
             .map(|(id, minute)| json!({"id": id, "title": format!("Issue {id}"), "updated_at": updated_at(*minute)}))
             .collect();
         let mut response = ResponseTemplate::new(200).set_body_json(items);
+        if page > 1 && self.slow.load(Ordering::SeqCst) {
+            response = response.set_delay(Duration::from_secs(60));
+        }
         if page * per_page < matching.len() {
             let mut next = url::Url::parse(&format!("{}/issues", self.base)).unwrap();
             let kept: Vec<(String, String)> = query.into_iter().filter(|(k, _)| k != "page").collect();
@@ -105,11 +120,11 @@ fn strings(ids: std::ops::RangeInclusive<u64>) -> Vec<String> {
     ids.map(|id| id.to_string()).collect()
 }
 
-#[tokio::test]
-async fn polled_items_become_signals_and_a_restart_resumes_from_the_checkpoint() {
+/// Starts the fake with issues `1..=count` (issue `n` updated at minute `n`).
+async fn fake_api(count: u64) -> (MockServer, FakeIssues) {
     let server = MockServer::start().await;
     let fake = FakeIssues::new(server.uri());
-    for id in 1..=5 {
+    for id in 1..=count {
         fake.add(id, u32::try_from(id).unwrap());
     }
     let responder = fake.clone();
@@ -118,17 +133,27 @@ async fn polled_items_become_signals_and_a_restart_resumes_from_the_checkpoint()
         .respond_with(move |request: &Request| responder.respond(request))
         .mount(&server)
         .await;
+    (server, fake)
+}
 
-    let data = tempfile::tempdir().unwrap();
-    let out = data.path().join("signals.jsonl");
-    let launch = Launch::new(data.path()).args(&["--signals-out", out.to_str().unwrap()]);
-    let mut serve = launch.start().await;
-    let api = serve.admin();
+/// Registers the fake's descriptor and connects it to project `acme`.
+async fn connect(api: &Api, server: &MockServer) {
     let (status, body) = api.post("/connectors", &descriptor()).await;
     assert_eq!(status, 201, "{body}");
     let instance = json!({"config": {"baseUrl": server.uri()}, "credentials": {"token": "fake-token"}});
     let (status, body) = api.post("/projects/acme/connectors/fake-issues", &instance).await;
     assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn polled_items_become_signals_and_a_restart_resumes_from_the_checkpoint() {
+    let (server, fake) = fake_api(5).await;
+    let data = tempfile::tempdir().unwrap();
+    let out = data.path().join("signals.jsonl");
+    let launch = Launch::new(data.path()).args(&["--signals-out", out.to_str().unwrap()]);
+    let mut serve = launch.start().await;
+    let api = serve.admin();
+    connect(&api, &server).await;
 
     eventually("the five polled issues as signals", WAIT, || async {
         (api.signals("acme").await.len() == 5).then_some(())
@@ -165,4 +190,36 @@ async fn polled_items_become_signals_and_a_restart_resumes_from_the_checkpoint()
     assert_eq!(sorted(written_ids(&out)), strings(1..=8));
     assert_eq!(sorted(ids.keys().cloned().collect()), strings(1..=8));
     assert!(ids.values().all(|n| *n == 1), "an item appears twice in the API: {ids:?}");
+}
+
+#[tokio::test]
+async fn sigterm_during_a_slow_page_exits_at_once_and_the_restart_continues_with_that_page() {
+    let (server, fake) = fake_api(6).await;
+    fake.slow.store(true, Ordering::SeqCst);
+    let data = tempfile::tempdir().unwrap();
+    let launch = Launch::new(data.path());
+    let mut serve = launch.start().await;
+    let api = serve.admin();
+    connect(&api, &server).await;
+
+    // Page 1 is enqueued and checkpointed; page 2 hangs.
+    eventually("page 1 as signals", WAIT, || async { (api.signals("acme").await.len() == 2).then_some(()) }).await;
+    eventually("a request for page 2", WAIT, || async { fake.seen_pages.lock().unwrap().contains(&2).then_some(()) })
+        .await;
+    let asked = Instant::now();
+    serve.signal("TERM");
+    let status = serve.wait_exit(WAIT).await;
+    assert!(status.success(), "{status}\n{}", serve.stderr());
+    assert!(asked.elapsed() < Duration::from_secs(10), "serve waited {:?} for the slow page", asked.elapsed());
+
+    fake.slow.store(false, Ordering::SeqCst);
+    let first_request_of_restart = fake.seen_pages.lock().unwrap().len();
+    let serve = launch.start().await;
+    let api = serve.admin();
+    eventually("all six issues as signals", WAIT, || async { (api.signals("acme").await.len() == 6).then_some(()) })
+        .await;
+    assert_eq!(fake.seen_pages.lock().unwrap()[first_request_of_restart], 2, "the restart continues with page 2");
+    let ids = api.external_ids("acme").await;
+    assert_eq!(sorted(ids.keys().cloned().collect()), strings(1..=6));
+    assert!(ids.values().all(|n| *n == 1), "an item appears twice: {ids:?}");
 }

@@ -6,7 +6,7 @@ use chrono::Utc;
 use switchboard_core::ports::{HealthUpdate, InstanceKey, NewInstance};
 use switchboard_poller::{InstanceOutcome, REAUTH_NEEDED};
 
-use crate::support::{CONNECTOR, World, hours_later};
+use crate::support::{CONNECTOR, Options, World, hours_later};
 
 #[tokio::test]
 async fn an_instance_whose_lease_another_poller_holds_is_skipped() {
@@ -72,4 +72,37 @@ async fn a_failing_instance_waits_an_interval_before_its_next_attempt() {
     let health = world.health().await;
     assert_eq!(health.consecutive_failures, 2);
     assert!(!health.last_error.unwrap().starts_with(REAUTH_NEEDED), "a server error is not an auth problem");
+}
+
+#[tokio::test]
+async fn a_stop_asked_for_before_a_run_defers_every_instance() {
+    let (_stop, stopping) = tokio::sync::watch::channel(true);
+    let world = World::with(Options { stop: Some(stopping), ..Options::default() }).await;
+    world.api.add(&[(1, "2024-05-01T01:00:00Z")]);
+
+    let summary = world.run().await;
+
+    assert_eq!(summary.outcome(&world.key), Some(&InstanceOutcome::Deferred));
+    assert!(world.issue_requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_during_a_slow_request_ends_the_run_at_once_and_leaves_the_instance_due() {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let world =
+        World::with(Options { delay: Duration::from_secs(30), stop: Some(stopping), ..Options::default() }).await;
+    world.api.add(&[(1, "2024-05-01T01:00:00Z")]);
+
+    let started = std::time::Instant::now();
+    let (summary, ()) = tokio::join!(world.run(), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.send(true).unwrap();
+    });
+
+    assert!(started.elapsed() < Duration::from_secs(10), "the run waited for the slow API");
+    assert_eq!((summary.partial, summary.items), (1, 0));
+    assert!(world.envelopes().await.is_empty());
+    assert_eq!(world.health().await.last_sync_at, None, "not marked synced, so due again at once");
+    let lease = world.stores.leases.acquire_lease(&world.key, "next-run", Duration::from_secs(60)).await.unwrap();
+    assert!(lease.is_some(), "the lease was given back");
 }

@@ -41,6 +41,8 @@ pub struct Options {
     pub oauth: Option<OAuthCredentials>,
     /// The instance's token (PAT auth); [`GOOD_TOKEN`] when unset.
     pub token: Option<&'static str>,
+    /// The poller stops early once this becomes `true`.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// The instance's OAuth2 tokens: an expired access token and this refresh token.
@@ -121,7 +123,10 @@ impl World {
         };
         stores.create_instance(&NewInstance { key: key.clone(), config, enabled: true }, &credentials).await.unwrap();
 
-        let poller = poller(&stores, db.ingest_queue());
+        let mut poller = poller(&stores, db.ingest_queue());
+        if let Some(stop) = options.stop {
+            poller = poller.with_stop(stop);
+        }
         Self { _dir: dir, ingest: db.ingest_queue(), db, stores, poller, server, api, key }
     }
 

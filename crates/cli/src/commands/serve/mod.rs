@@ -137,7 +137,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         PollEngine::new(http, PollOptions::default()),
         ingest.clone(),
         PollerSettings::default(),
-    );
+    )
+    .with_stop(stop_rx.clone());
     let mut tasks = vec![
         tokio::spawn(workers::normalise(normaliser, ingest.clone(), stop_rx.clone())),
         tokio::spawn(workers::poll(poller, Duration::from_secs(args.poll_tick_seconds), stop_rx.clone())),
