@@ -44,7 +44,8 @@ pub struct Args {
     /// signals stay on the local signals queue for a downstream reader.
     #[arg(long)]
     signals_out: Option<PathBuf>,
-    /// Log format: `human` (default on a terminal) or `json`.
+    /// Log format: `human` (the default; coloured only on a terminal) or `json` (one object per
+    /// line).
     #[arg(long, value_enum, env = "SWITCHBOARD_LOG_FORMAT")]
     log_format: Option<LogFormat>,
     /// How often the poller looks for instances that are due, in seconds (each instance keeps
