@@ -13,6 +13,7 @@ pub mod jsonpath;
 pub mod mapping;
 pub mod poll;
 pub mod ports;
+pub mod retry_class;
 pub mod signal;
 pub mod template;
 pub mod webhook;

@@ -5,25 +5,7 @@ use switchboard_core::envelope::EnvelopeError;
 use switchboard_core::mapping::{ItemError, MapError};
 use switchboard_core::ports::StoreError;
 
-/// Whether trying the same thing again may succeed. Reported as the Lambda `errorType` and
-/// logged with every failed message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetryClass {
-    /// A backend hiccup (DynamoDB, SQS): the message's next receive will likely succeed.
-    Retryable,
-    /// The message itself is at fault: it will fail every time and end in the dead-letter queue.
-    NonRetryable,
-}
-
-impl RetryClass {
-    /// `Retryable` or `NonRetryable`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Retryable => "Retryable",
-            Self::NonRetryable => "NonRetryable",
-        }
-    }
-}
+pub use switchboard_core::retry_class::RetryClass;
 
 /// Why a message could not be normalised. Messages name connectors, projects and items, never a
 /// payload or credential.

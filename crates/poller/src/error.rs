@@ -5,25 +5,7 @@ use switchboard_core::catalog::CatalogError;
 use switchboard_core::poll::{FailureClass, PollError};
 use switchboard_core::ports::StoreError;
 
-/// Whether trying again later may succeed. Reported as the Lambda `errorType` and logged with
-/// every failed instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetryClass {
-    /// A backend or network hiccup, or a rate limit: the next run will likely succeed.
-    Retryable,
-    /// Credentials or configuration must be fixed first.
-    NonRetryable,
-}
-
-impl RetryClass {
-    /// `Retryable` or `NonRetryable`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Retryable => "Retryable",
-            Self::NonRetryable => "NonRetryable",
-        }
-    }
-}
+pub use switchboard_core::retry_class::RetryClass;
 
 /// Why an instance's poll (or a whole run) failed. Messages never contain credential values: the
 /// polling engine and the stores keep them out of their errors.
