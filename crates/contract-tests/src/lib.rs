@@ -12,36 +12,11 @@
 // Test helpers panic with a message on purpose: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod backend;
 pub mod fixtures;
 pub mod suite;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use switchboard_core::ports::{MessageQueue, Stores};
-
-/// A queue with its dead-letter queue.
-#[derive(Clone)]
-pub struct QueuePair {
-    /// The queue under test.
-    pub queue: Arc<dyn MessageQueue>,
-    /// Where messages received too often go.
-    pub dead_letters: Arc<dyn MessageQueue>,
-    /// Receives allowed before a message moves to `dead_letters`.
-    pub max_receives: u32,
-}
-
-/// A backend under test. Every call returns an isolated, empty world, so tests can run in
-/// parallel and in any order.
-#[async_trait]
-pub trait Backend: Send + Sync {
-    /// Fresh, empty stores.
-    async fn stores(&self) -> Stores;
-
-    /// A fresh, empty queue whose messages move to a fresh dead-letter queue after
-    /// `max_receives` receives.
-    async fn queue_pair(&self, max_receives: u32) -> QueuePair;
-}
+pub use backend::{Backend, QueuePair};
 
 /// Expands to one `#[tokio::test]` per contract, each calling `$backend` (an expression that may
 /// `.await`) for its own backend instance.

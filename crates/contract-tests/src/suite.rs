@@ -16,7 +16,7 @@ use switchboard_core::ports::{
 use switchboard_core::signal::NormalisedSignal;
 use tokio::task::JoinSet;
 
-use crate::Backend;
+use crate::backend::Backend;
 use crate::fixtures::{descriptor, signal};
 
 const GITHUB: &str = "github-issues";

@@ -9,7 +9,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 use switchboard_core::ports::StoreError;
 
-use crate::{OpenError, migrations};
+use crate::error::OpenError;
+use crate::migrations;
 
 /// An error inside a database closure: SQL, or a store-level outcome such as a conflict.
 #[derive(Debug)]

@@ -10,6 +10,7 @@ mod checkpoints;
 mod crypto;
 mod db;
 mod dedup;
+mod error;
 mod descriptors;
 mod instances;
 mod leases;
@@ -28,29 +29,11 @@ use std::sync::atomic::AtomicU64;
 use switchboard_core::ports::{DEFAULT_MAX_RECEIVES, INGEST_QUEUE, SIGNALS_QUEUE, Stores};
 
 pub use crypto::{KeyError, SECRET_KEY_ENV, SecretCipher};
+pub use error::OpenError;
 pub use migrations::SCHEMA_VERSION;
 pub use queue::{DeadLetter, EmbeddedQueue};
 
 use db::Db;
-
-/// Why the database could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// SQLite failed (unreadable file, failed migration).
-    #[error("cannot open the SQLite database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The file was written by a newer Switchboard.
-    #[error("database schema version {found} is newer than this build supports ({supported}); upgrade switchboard")]
-    SchemaTooNew {
-        /// The file's version.
-        found: usize,
-        /// This build's version.
-        supported: usize,
-    },
-    /// The secret key could not be loaded.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-}
 
 /// An open embedded database. Cheap to clone; every clone shares one connection.
 #[derive(Clone)]

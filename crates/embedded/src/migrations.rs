@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use crate::OpenError;
+use crate::error::OpenError;
 
 /// Step `i` moves the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
