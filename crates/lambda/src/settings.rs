@@ -49,26 +49,31 @@ impl SettingsError {
     }
 }
 
-/// The environment a function reads its settings from: the process's, or a map in tests. An
-/// empty variable counts as unset.
+/// The environment a function reads its settings from: the process's (read once, at the cold
+/// start), or a map in tests. An empty variable counts as unset.
+/// (No `Debug`: the process environment holds credentials.)
+#[derive(Clone, Default)]
 pub struct Environment {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    variables: HashMap<String, String>,
 }
 
 impl Environment {
-    /// The process's environment.
+    /// The process's environment (variables whose name or value is not text are skipped).
     pub fn from_process() -> Self {
-        Self { lookup: Box::new(|name| std::env::var(name).ok()) }
+        let variables = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .collect();
+        Self { variables }
     }
 
     /// These variables only.
     pub fn from_map(variables: HashMap<String, String>) -> Self {
-        Self { lookup: Box::new(move |name| variables.get(name).cloned()) }
+        Self { variables }
     }
 
     /// The value of `name`, unless it is unset or blank.
     fn get(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).filter(|value| !value.trim().is_empty())
+        self.variables.get(name).filter(|value| !value.trim().is_empty()).cloned()
     }
 
     /// The value of `name`, which must be set.
