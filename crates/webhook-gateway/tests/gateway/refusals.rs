@@ -17,7 +17,10 @@ async fn bad_signature_is_rejected_with_401_and_nothing_is_enqueued() {
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.error_code(), "unauthorized");
-    assert_eq!(answer.json()["error"]["details"][0], serde_json::json!({"pointer": "", "message": "no signature matched"}));
+    assert_eq!(
+        answer.json()["error"]["details"][0],
+        serde_json::json!({"pointer": "", "message": "no signature matched"})
+    );
     assert!(world.ingested().await.is_empty());
 }
 
