@@ -25,7 +25,7 @@ EVENT=events/webhook-gateway/http-api-v2-pull-request.json
 cold_starts() {
   # Runs inside infra/local/moto.sh: AWS_ENDPOINT_URL and the SWITCHBOARD_* variables are set.
   "$TARGET/release/examples/gateway_bench" seed-aws
-  export SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE=1000000 AWS_LAMBDA_LOG_LEVEL=INFO
+  export SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE=1000000 AWS_LAMBDA_LOG_LEVEL=INFO AWS_LAMBDA_LOG_FORMAT=JSON
   for run in $(seq "$RUNS"); do
     echo "== cold start $run/$RUNS" >&2
     python3 bench/gateway/runtime_api.py --event "$EVENT" --invocations "$INVOCATIONS" \
