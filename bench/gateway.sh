@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Webhook gateway: cold start, peak RSS and handler latency, each next to a peer, the smallest
-# lambda_http + axum function that reads the body and answers 202 (examples/bare_lambda.rs).
+# lambda_http + axum function that reads the body and answers 202
+# (crates/lambda/examples/bare_lambda.rs).
 #
 #   bash bench/gateway.sh                    # RUNS=5 cold starts each, REQUESTS=5000 in-process
 #   RUNS=10 REQUESTS=20000 bash bench/gateway.sh
@@ -24,7 +25,7 @@ EVENT=events/webhook-gateway/http-api-v2-pull-request.json
 cold_starts() {
   # Runs inside infra/local/moto.sh: AWS_ENDPOINT_URL and the SWITCHBOARD_* variables are set.
   "$TARGET/release/examples/gateway_bench" seed-aws
-  export SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE=1000000 AWS_LAMBDA_LOG_LEVEL=INFO
+  export SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE=1000000 AWS_LAMBDA_LOG_LEVEL=INFO AWS_LAMBDA_LOG_FORMAT=JSON
   for run in $(seq "$RUNS"); do
     echo "== cold start $run/$RUNS" >&2
     python3 bench/gateway/runtime_api.py --event "$EVENT" --invocations "$INVOCATIONS" \
@@ -42,7 +43,7 @@ fi
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.log
 echo "== building (release)" >&2
-cargo build --quiet --release -p switchboard-webhook-gateway \
+cargo build --quiet --release -p switchboard-lambda \
   --bin webhook-gateway --example bare_lambda --example gateway_bench
 cp /proc/loadavg "$OUT/loadavg-start" 2>/dev/null || true
 

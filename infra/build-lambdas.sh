@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the four Lambda functions as AWS runs them (release, arm64, provided.al2023) with
-# cargo-lambda, one bootstrap.zip per function, and prints each zip's size and the build time.
+# Builds the four Lambda functions (the binaries of crates/lambda, package switchboard-lambda) as
+# AWS runs them (release, arm64, provided.al2023) with cargo-lambda, one bootstrap.zip per
+# function, and prints each zip's size and the build time.
 #
 #   infra/build-lambdas.sh               # -> <target>/lambda/<function>/bootstrap.zip
 #   infra/build-lambdas.sh --x86-64      # extra arguments go to `cargo lambda build`
@@ -35,7 +36,7 @@ args=(--release --output-format zip "$@")
 [[ " $* " == *" --x86-64 "* ]] || args=(--arm64 "${args[@]}")
 
 start=$(date +%s)
-cargo lambda build "${args[@]}" "${bins[@]}"
+cargo lambda build "${args[@]}" --package switchboard-lambda "${bins[@]}"
 elapsed=$(( $(date +%s) - start ))
 
 printf '\n%-16s %12s %14s\n' function "zip bytes" "zip MiB"

@@ -229,15 +229,16 @@ pub struct Bootstrapped {
 }
 
 impl Bootstrapped {
-    /// The environment variables the functions read ([`crate::AwsSettings::from_env`] and the queue URLs).
+    /// The environment variables the Lambda functions read to find these resources (the names
+    /// `switchboard-lambda`'s settings read; a test there keeps the two lists in step).
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
-            (crate::ENV_TABLE_NAME, self.table.clone()),
-            (crate::ENV_SECRET_PREFIX, self.secret_prefix.clone()),
-            (crate::ENV_INGEST_QUEUE_URL, self.ingest.url.clone()),
-            (crate::ENV_INGEST_DLQ_URL, self.ingest.dead_letter_url.clone()),
-            (crate::ENV_SIGNALS_QUEUE_URL, self.signals.url.clone()),
-            (crate::ENV_SIGNALS_DLQ_URL, self.signals.dead_letter_url.clone()),
+            ("SWITCHBOARD_TABLE_NAME", self.table.clone()),
+            ("SWITCHBOARD_SECRET_PREFIX", self.secret_prefix.clone()),
+            ("SWITCHBOARD_INGEST_QUEUE_URL", self.ingest.url.clone()),
+            ("SWITCHBOARD_INGEST_DLQ_URL", self.ingest.dead_letter_url.clone()),
+            ("SWITCHBOARD_SIGNALS_QUEUE_URL", self.signals.url.clone()),
+            ("SWITCHBOARD_SIGNALS_DLQ_URL", self.signals.dead_letter_url.clone()),
         ]
     }
 }

@@ -44,37 +44,21 @@ pub enum NormaliserError {
     /// The signals queue did not take every signal (retryable).
     #[error("the signals queue did not accept the signals: {0}")]
     SignalsQueue(#[source] StoreError),
-    /// A record of the Lambda event has no message id, so its failure cannot be reported alone
-    /// and the whole batch must come back (retryable).
-    #[error("a failed SQS record has no messageId; the whole batch is retried")]
-    UnidentifiedFailure,
-    /// The function is misconfigured (non-retryable).
-    #[error("configuration: {0}")]
-    Settings(String),
 }
 
 impl NormaliserError {
     /// Whether the message's next receive may succeed.
     pub fn retry_class(&self) -> RetryClass {
         match self {
-            Self::Catalog { source: CatalogError::Store(_), .. }
-            | Self::Dedup(_)
-            | Self::SignalsQueue(_)
-            | Self::UnidentifiedFailure => RetryClass::Retryable,
+            Self::Catalog { source: CatalogError::Store(_), .. } | Self::Dedup(_) | Self::SignalsQueue(_) => {
+                RetryClass::Retryable
+            }
             Self::Envelope(_)
             | Self::UnknownConnector(_)
             | Self::Catalog { .. }
             | Self::Unmappable(_)
-            | Self::Items { .. }
-            | Self::Settings(_) => RetryClass::NonRetryable,
+            | Self::Items { .. } => RetryClass::NonRetryable,
         }
-    }
-}
-
-#[cfg(feature = "aws")]
-impl From<NormaliserError> for lambda_runtime::Diagnostic {
-    fn from(error: NormaliserError) -> Self {
-        Self { error_type: error.retry_class().as_str().to_owned(), error_message: error.to_string() }
     }
 }
 

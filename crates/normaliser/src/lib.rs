@@ -3,15 +3,14 @@
 //! rest to the signals queue and counts what happened (DESIGN.md §1).
 //!
 //! [`Normaliser::process_batch`] handles one SQS batch and returns only the ids of the messages
-//! that must come back (`ReportBatchItemFailures`); the Lambda binary wires it up in [`lambda`]
-//! (feature `aws`) and `switchboard serve` runs the same library on the embedded adapters.
+//! that must come back (`ReportBatchItemFailures`). It knows nothing of where it runs: the
+//! Lambda function (`switchboard-lambda`) feeds it SQS events and `switchboard serve` feeds it
+//! the embedded queue; `switchboard-app` builds it.
 //!
 //! Delivery is at least once: a signal is recorded in the dedup store before it is sent, and
 //! the record is forgotten again when the send fails, so the message's retry sends it.
 
 mod error;
-#[cfg(feature = "aws")]
-pub mod lambda;
 mod normaliser;
 
 pub use error::{NormaliserError, RetryClass};

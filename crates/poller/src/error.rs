@@ -50,9 +50,6 @@ pub enum PollerError {
     /// longer works (retryable, but urgent).
     #[error("refreshed OAuth2 credentials could not be stored: {0}")]
     CredentialsNotSaved(#[source] StoreError),
-    /// The function is misconfigured (non-retryable).
-    #[error("configuration: {0}")]
-    Settings(String),
 }
 
 impl PollerError {
@@ -73,22 +70,13 @@ impl PollerError {
             | Self::Enqueue(_)
             | Self::LeaseLost(_)
             | Self::CredentialsNotSaved(_) => RetryClass::Retryable,
-            Self::Catalog { .. } | Self::UnknownConnector(_) | Self::CheckpointConflict(_) | Self::Settings(_) => {
-                RetryClass::NonRetryable
-            }
+            Self::Catalog { .. } | Self::UnknownConnector(_) | Self::CheckpointConflict(_) => RetryClass::NonRetryable,
         }
     }
 
     /// Whether the user must re-authorise the instance before polling can work again.
     pub fn needs_reauth(&self) -> bool {
         matches!(self, Self::Poll(error) if error.needs_reauth())
-    }
-}
-
-#[cfg(feature = "aws")]
-impl From<PollerError> for lambda_runtime::Diagnostic {
-    fn from(error: PollerError) -> Self {
-        Self { error_type: error.retry_class().as_str().to_owned(), error_message: error.to_string() }
     }
 }
 

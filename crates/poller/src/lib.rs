@@ -7,13 +7,12 @@
 //! the next run and the normaliser's dedup drops the repeats. Runs stop cleanly before the Lambda
 //! deadline and the next run resumes from the stored resume point.
 //!
-//! [`Poller::run_due`] is the entry point; the Lambda binary wires it up in [`lambda`] (feature
-//! `aws`) and `switchboard serve` runs the same library on the embedded adapters.
+//! [`Poller::run_due`] is the entry point. It knows nothing of where it runs: the Lambda
+//! function (`switchboard-lambda`) calls it on each scheduled event and `switchboard serve` on a
+//! timer; `switchboard-app` builds it.
 
 mod due;
 mod error;
-#[cfg(feature = "aws")]
-pub mod lambda;
 mod poller;
 mod summary;
 mod sync;

@@ -7,12 +7,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use crate::edge::RequestId;
+
 /// Middleware: runs the request in a span named after its route and logs how it ended.
 pub async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or("<unmatched>", |p| p.as_str()).to_owned();
-    let request_id =
-        request.extensions().get::<lambda_http::Context>().map(|c| c.request_id.clone()).unwrap_or_default();
+    let request_id = request.extensions().get::<RequestId>().map(|RequestId(id)| id.clone()).unwrap_or_default();
     let span = tracing::info_span!("request", %method, route, request_id);
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;

@@ -1,8 +1,8 @@
 //! Who is calling: a [`CallerResolver`] turns each request into a [`Caller`] before any route
 //! runs (see `docs/functions.md`, "Authentication and authorisation").
 //!
-//! - [`ClaimsResolver`] (Lambda): the claims API Gateway's JWT authorizer put in the request
-//!   context; the token itself was already verified by API Gateway.
+//! - [`ClaimsResolver`] (Lambda): the claims API Gateway's JWT authorizer verified, which the
+//!   Lambda edge leaves in the request as [`AuthorizerClaims`].
 //! - [`BearerTokenResolver`] (`switchboard serve`): `Authorization: Bearer <token>`, compared by
 //!   SHA-256 hash in constant time, so the process never keeps the token itself.
 
@@ -13,12 +13,11 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use lambda_http::request::RequestContext;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::edge::AuthorizerClaims;
 use crate::error::ApiError;
 use crate::state::RegistryState;
 
@@ -88,23 +87,16 @@ pub trait CallerResolver: Send + Sync {
     fn resolve(&self, headers: &HeaderMap, extensions: &Extensions) -> Result<Caller, Unauthenticated>;
 }
 
-/// Reads API Gateway authorizer claims (HTTP API v2 `requestContext.authorizer.jwt.claims`, or
-/// REST API v1 `requestContext.authorizer.claims`) from the `lambda_http` request context.
+/// Reads the token claims the edge verified and left in the request ([`AuthorizerClaims`]);
+/// a request without them is unauthenticated.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClaimsResolver;
 
 impl CallerResolver for ClaimsResolver {
     fn resolve(&self, _headers: &HeaderMap, extensions: &Extensions) -> Result<Caller, Unauthenticated> {
-        let context = extensions.get::<RequestContext>().ok_or(Unauthenticated("no API Gateway request context"))?;
-        let authorizer = context.authorizer().ok_or(Unauthenticated("no authorizer in the request context"))?;
-        let claims: HashMap<String, String> = match &authorizer.jwt {
-            Some(jwt) => jwt.claims.clone(),
-            None => match authorizer.fields.get("claims") {
-                Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), claim_text(v))).collect(),
-                _ => return Err(Unauthenticated("no JWT claims in the authorizer context")),
-            },
-        };
-        caller_from_claims(&claims)
+        let AuthorizerClaims(claims) =
+            extensions.get::<AuthorizerClaims>().ok_or(Unauthenticated("no authorizer claims in the request"))?;
+        caller_from_claims(claims)
     }
 }
 
@@ -133,15 +125,6 @@ fn claim_list(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(|s| s.trim().trim_matches('"'))
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
-}
-
-/// A REST API claim value as text (arrays are joined like HTTP API does).
-fn claim_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(claim_text).collect::<Vec<_>>().join(" "),
-        other => other.to_string(),
-    }
 }
 
 /// Accepts `Authorization: Bearer <token>` for tokens known by their SHA-256 hash.
@@ -263,31 +246,6 @@ mod tests {
     #[test]
     fn claims_without_subject_are_refused() {
         assert!(caller_from_claims(&claims(&[(PROJECTS_CLAIM, "*")])).is_err());
-    }
-
-    #[test]
-    fn claims_resolver_reads_http_api_and_rest_api_authorizers() {
-        let http_api = r#"{"version": "2.0", "routeKey": "$default", "rawPath": "/connectors", "rawQueryString": "",
-            "headers": {"host": "api.example"}, "isBase64Encoded": false,
-            "requestContext": {"http": {"method": "GET", "path": "/connectors"}, "stage": "$default",
-              "authorizer": {"jwt": {"claims": {"sub": "u1", "switchboard:projects": "acme"}, "scopes": null}}}}"#;
-        let rest_api = r#"{"resource": "/{proxy+}", "path": "/connectors", "httpMethod": "GET",
-            "headers": {"Host": "api.example"}, "isBase64Encoded": false,
-            "requestContext": {"httpMethod": "GET", "stage": "prod", "resourcePath": "/{proxy+}",
-              "authorizer": {"claims": {"sub": "u2", "switchboard:projects": "globex", "switchboard:admin": true}}}}"#;
-        let resolve = |event: &str| {
-            let request = lambda_http::request::from_str(event).unwrap();
-            ClaimsResolver.resolve(request.headers(), request.extensions())
-        };
-        let v2 = resolve(http_api).unwrap();
-        assert_eq!((v2.subject.as_str(), v2.admin, v2.can_access("acme")), ("u1", false, true));
-        let v1 = resolve(rest_api).unwrap();
-        assert_eq!((v1.subject.as_str(), v1.admin, v1.can_access("globex")), ("u2", true, true));
-        let unauthorised = http_api.replace(
-            r#""authorizer": {"jwt": {"claims": {"sub": "u1", "switchboard:projects": "acme"}, "scopes": null}}"#,
-            r#""authorizer": null"#,
-        );
-        assert!(resolve(&unauthorised).is_err());
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! [`ApiError`]: every way a request can fail, its HTTP status, and the JSON error body of
-//! DESIGN.md §6 (`{"error": {"code", "message", "details"}}`).
+//! DESIGN.md §6 (`{"error": {"code", "message", "details"}}`, the [`ErrorBody`] of
+//! `switchboard-http-error`, shared with the webhook gateway).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use switchboard_core::Issue;
 use switchboard_core::ports::StoreError;
-use utoipa::ToSchema;
+pub use switchboard_http_error::{ErrorBody, ErrorContent, ErrorDetail};
 
 /// A failed request. Each variant documents its status; [`IntoResponse`] renders the JSON body.
 ///
@@ -58,35 +58,6 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-/// The JSON body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// The error.
-    pub error: ErrorContent,
-}
-
-/// What went wrong.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorContent {
-    /// Stable machine-readable code, e.g. `not_found`, `invalid_descriptor`.
-    #[schema(example = "not_found")]
-    pub code: &'static str,
-    /// Human-readable explanation.
-    pub message: String,
-    /// Individual problems (empty when there is only the message).
-    pub details: Vec<ErrorDetail>,
-}
-
-/// One problem, located by a JSON pointer into the request body (or the descriptor).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// RFC 6901 JSON pointer (`""` is the whole document).
-    #[schema(example = "/credentials/token")]
-    pub pointer: String,
-    /// What is wrong there.
-    pub message: String,
-}
-
 impl ApiError {
     /// A 500 for an unexpected failure; `context` says what was being done.
     pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
@@ -129,7 +100,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let details = match self {
             Self::InvalidDescriptor(issues) | Self::Unprocessable { details: issues, .. } => {
-                issues.iter().map(|i| ErrorDetail { pointer: i.pointer.clone(), message: i.message.clone() }).collect()
+                issues.iter().map(|i| ErrorDetail::new(i.pointer.clone(), i.message.clone())).collect()
             }
             _ => Vec::new(),
         };
@@ -137,7 +108,7 @@ impl ApiError {
             Self::Internal(_) => "internal error; the cause has been logged".to_owned(),
             other => other.to_string(),
         };
-        ErrorBody { error: ErrorContent { code: self.code(), message, details } }
+        ErrorBody::new(self.code(), message, details)
     }
 }
 

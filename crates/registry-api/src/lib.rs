@@ -2,20 +2,21 @@
 //! registry — catalogue and descriptor CRUD, instances with write-only credentials, health checks
 //! and monitoring, OAuth2 connect, recent signals — as one axum [`router`].
 //!
-//! In Lambda, `lambda_http::run(router(state))` serves it behind API Gateway with a JWT
-//! authorizer ([`ClaimsResolver`]); `switchboard serve` mounts the same router with a
-//! [`BearerTokenResolver`]. Errors are [`ApiError`]s rendered as DESIGN.md §6's JSON body, and
+//! It knows nothing of where it runs. The Lambda function (`switchboard-lambda`) serves it behind
+//! API Gateway, turning the JWT authorizer's claims into [`edge::AuthorizerClaims`] for the
+//! [`ClaimsResolver`]; `switchboard serve` mounts the same router with a
+//! [`BearerTokenResolver`]; `switchboard-app` builds its state. Errors are [`ApiError`]s rendered as DESIGN.md §6's JSON body, and
 //! `GET /openapi.json` documents every route (built from the router itself).
 
 mod access_log;
 pub mod auth;
 pub mod connectors;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod health;
 pub mod instances;
-pub mod lambda;
 pub mod oauth;
 pub mod openapi;
 pub mod service;

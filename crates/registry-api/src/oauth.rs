@@ -19,7 +19,6 @@ use axum::{Extension, Json};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
-use lambda_http::request::RequestContext;
 use serde::{Deserialize, Serialize};
 use switchboard_core::Descriptor;
 use switchboard_core::descriptor::model::{AuthDescriptor, OAuth2Config};
@@ -32,6 +31,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::connectors::descriptor_record;
+use crate::edge::ApiStage;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::instances::{instance, stored_credentials};
@@ -89,13 +89,13 @@ pub async fn start(
     State(state): State<RegistryState>,
     caller: Caller,
     headers: HeaderMap,
-    context: Option<Extension<RequestContext>>,
+    stage: Option<Extension<ApiStage>>,
     ApiPath((project_id, connector_id)): ApiPath<(String, String)>,
 ) -> Result<Json<OAuthStart>, ApiError> {
     let record = instance(&state, &caller, &project_id, &connector_id).await?;
     let (descriptor, oauth) = oauth_descriptor(&state, &connector_id).await?;
     let credentials = client_credentials(&state, &record.key()).await?;
-    let stage = context.as_ref().and_then(|Extension(c)| crate::lambda::stage_of(c));
+    let stage = stage.as_ref().map(|Extension(ApiStage(stage))| stage.as_str());
     let redirect_uri = callback_url(&state, &headers, stage)?;
     let pending = OAuthState {
         state: random_state()?,

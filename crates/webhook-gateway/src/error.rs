@@ -1,15 +1,16 @@
 //! [`GatewayError`]: every way a delivery can be refused, mapped to its HTTP status and the JSON
-//! error body of DESIGN.md §6 in one place.
+//! error body of DESIGN.md §6 (`switchboard-http-error`, shared with the registry API) in one
+//! place.
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use switchboard_core::catalog::CatalogError;
 use switchboard_core::ports::StoreError;
 use switchboard_core::webhook::VerifyError;
+use switchboard_http_error::{ErrorBody, ErrorDetail};
 
 /// Why the gateway refused a request. Each variant names its status; internal causes are
 /// logged when the response is built and never sent to the caller.
@@ -72,19 +73,6 @@ pub enum GatewayError {
     Internal(#[source] CatalogError),
 }
 
-/// The JSON error body of DESIGN.md §6.
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorDetail {
-    code: &'static str,
-    message: String,
-    details: Vec<String>,
-}
-
 impl GatewayError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
@@ -123,12 +111,13 @@ impl GatewayError {
         }
     }
 
-    /// Details safe to show the caller: why verification failed, unless the reason is the
-    /// instance's own configuration (that is for the operator's log, not for the internet).
-    fn details(&self) -> Vec<String> {
+    /// Details safe to show the caller: why verification failed (about the delivery as a whole,
+    /// pointer `""`), unless the reason is the instance's own configuration (that is for the
+    /// operator's log, not for the internet).
+    fn details(&self) -> Vec<ErrorDetail> {
         match self {
             Self::Unauthorized(VerifyError::NoSecretConfigured | VerifyError::UnusableSecret(_)) => Vec::new(),
-            Self::Unauthorized(reason) => vec![reason.to_string()],
+            Self::Unauthorized(reason) => vec![ErrorDetail::whole(reason.to_string())],
             _ => Vec::new(),
         }
     }
@@ -153,8 +142,7 @@ impl GatewayError {
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         self.log();
-        let body =
-            ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), details: self.details() } };
+        let body = ErrorBody::new(self.code(), self.to_string(), self.details());
         let mut response = (self.status(), Json(body)).into_response();
         if let Some(wait) = self.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds(wait)));
@@ -184,6 +172,6 @@ mod tests {
     fn configuration_problems_are_not_explained_to_the_caller() {
         assert!(GatewayError::Unauthorized(VerifyError::NoSecretConfigured).details().is_empty());
         let mismatch = GatewayError::Unauthorized(VerifyError::MissingHeader("X-Hub-Signature-256".into()));
-        assert_eq!(mismatch.details(), ["header X-Hub-Signature-256 is missing or empty"]);
+        assert_eq!(mismatch.details(), [ErrorDetail::whole("header X-Hub-Signature-256 is missing or empty")]);
     }
 }

@@ -2,8 +2,9 @@
 //! delivery against its connector descriptor and puts the raw envelope on the ingest queue,
 //! answering 202 only once it is there (DESIGN.md §1, §6).
 //!
-//! [`router`] is an axum router over [`GatewayState`]; the Lambda binary serves it through
-//! `lambda_http` ([`lambda`], feature `aws`) and `switchboard serve` mounts the same router.
+//! [`router`] is an axum router over [`GatewayState`]. It knows nothing of where it runs: the
+//! Lambda function (`switchboard-lambda`) serves it behind API Gateway and `switchboard serve`
+//! mounts the same router; `switchboard-app` builds its state.
 
 mod deliver;
 mod error;
@@ -13,17 +14,13 @@ mod request_url;
 mod settings;
 mod state;
 
-#[cfg(feature = "aws")]
-pub mod lambda;
-
 use axum::Router;
 use axum::routing::post;
 
 pub use error::GatewayError;
 pub use request_url::{CONFIG_WEBHOOK_URL, PublicPath};
 pub use settings::{
-    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE,
-    GatewaySettings, SettingsError,
+    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, DEFAULT_UNAVAILABLE_RETRY_AFTER, GatewaySettings,
 };
 pub use state::GatewayState;
 

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use switchboard_core::NativeRegistry;
-use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
+use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::{InstanceRegistry, QueueSender, RateLimiter, SecretStore, Stores};
 
 use crate::settings::GatewaySettings;
@@ -27,12 +26,16 @@ pub struct GatewayState {
 }
 
 impl GatewayState {
-    /// A state over one backend's stores (its rate limiter included), with a catalogue of
-    /// generic connectors only and the default cache lifetime.
-    pub fn new(stores: &Stores, ingest: Arc<dyn QueueSender>, settings: GatewaySettings) -> Self {
-        let catalog = ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL);
+    /// A state over one backend's stores (its rate limiter included), loading connectors
+    /// through `catalog`.
+    pub fn new(
+        catalog: Arc<ConnectorCatalog>,
+        stores: &Stores,
+        ingest: Arc<dyn QueueSender>,
+        settings: GatewaySettings,
+    ) -> Self {
         Self {
-            catalog: Arc::new(catalog),
+            catalog,
             instances: stores.instances.clone(),
             secrets: stores.secrets.clone(),
             ingest,

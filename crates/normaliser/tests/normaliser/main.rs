@@ -5,5 +5,4 @@
 
 mod batches;
 mod faults;
-mod lambda_events;
 mod support;

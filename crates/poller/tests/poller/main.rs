@@ -5,6 +5,5 @@
 
 mod auth;
 mod delivery;
-mod lambda_events;
 mod scheduling;
 mod support;

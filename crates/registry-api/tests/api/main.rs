@@ -6,7 +6,6 @@
 mod access;
 mod descriptors;
 mod instances;
-mod lambda_events;
 mod oauth;
 mod openapi;
 mod signals;

@@ -4,8 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod deliveries;
-#[cfg(feature = "aws")]
-mod lambda_events;
 mod limits;
 mod refusals;
 mod support;

@@ -13,12 +13,13 @@ use hmac::{Hmac, Mac};
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 use sha2::Sha256;
-use switchboard_core::Descriptor;
+use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
     CredentialVersions, Credentials, EntryFailure, InstanceKey, NewInstance, QueueMessage, QueueReceiver as _,
     QueueSender, ReceiveOptions, SecretStore, StoreError, Stores,
 };
+use switchboard_core::{Descriptor, NativeRegistry};
 use switchboard_embedded::Embedded;
 use switchboard_webhook_gateway::{GatewaySettings, GatewayState, router};
 use tempfile::TempDir;
@@ -53,7 +54,9 @@ impl World {
         }
         let secret_reads = Arc::new(AtomicUsize::new(0));
         let counting = CountingSecrets { inner: stores.secrets.clone(), reads: secret_reads.clone() };
-        let mut state = GatewayState::new(&stores, Arc::new(embedded.ingest_queue()), settings);
+        let catalog =
+            Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL));
+        let mut state = GatewayState::new(catalog, &stores, Arc::new(embedded.ingest_queue()), settings);
         state.secrets = Arc::new(counting);
         Self { _dir: dir, embedded, stores, secret_reads, state }
     }

@@ -13,19 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchboard_core::NativeRegistry;
-use switchboard_core::builtin::register_built_ins;
-use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
-use switchboard_core::poll::{PollEngine, PollOptions};
+use switchboard_app::{App, ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE, Settings};
 use switchboard_embedded::Embedded;
-use switchboard_normaliser::{Normaliser, NormaliserSettings};
-use switchboard_poller::{Poller, PollerSettings};
-use switchboard_registry_api::RegistryState;
+use switchboard_normaliser::NormaliserSettings;
+use switchboard_registry_api::OAuthSettings;
 use switchboard_registry_api::auth::BearerTokenResolver;
-use switchboard_webhook_gateway::{
-    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE, GatewaySettings,
-    GatewayState,
-};
+use switchboard_webhook_gateway::{DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, GatewaySettings};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
@@ -70,13 +63,17 @@ pub struct Args {
 }
 
 impl Args {
-    /// The gateway's limits: the Lambda defaults and environment variables, or these flags.
-    fn gateway_settings(&self) -> GatewaySettings {
-        GatewaySettings {
+    /// The applications' settings: the Lambda defaults, with these flags (or their environment
+    /// variables) and `callback_url` as the OAuth2 redirect URI.
+    fn settings(&self, callback_url: url::Url) -> Settings {
+        let gateway = GatewaySettings {
             rate_limit: self.webhook_rate_limit,
             body_limit_bytes: self.webhook_body_limit,
             ..GatewaySettings::default()
-        }
+        };
+        let normaliser = NormaliserSettings { claim_ttl: workers::DEDUP_CLAIM, ..NormaliserSettings::default() };
+        let oauth = OAuthSettings { callback_url: Some(callback_url), ..OAuthSettings::default() };
+        Settings { gateway, normaliser, oauth, ..Settings::default() }
     }
 }
 
@@ -93,27 +90,22 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let database = args.data_dir.join("switchboard.db");
     let db = Embedded::open(&database).with_context(|| format!("opening {}", database.display()))?;
-    let stores = db.stores();
-    let sync = register_built_ins(stores.descriptors.as_ref()).await.context("registering built-in connectors")?;
-    tracing::info!(added = sync.added.len(), updated = sync.updated.len(), "built-in connectors registered");
     let admin = admin_token::load_or_create(&args.data_dir, args.reset_admin_token)?;
 
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.addr));
     let callback = url::Url::parse(&format!("{}/oauth/callback", public_url.trim_end_matches('/')))
         .with_context(|| format!("--public-url {public_url:?} is not a URL"))?;
+    let app = App::assemble(db.stores(), args.settings(callback));
+    app.register_built_ins().await.context("registering built-in connectors")?;
     let ingest = Arc::new(db.ingest_queue());
     let signals = Arc::new(db.signals_queue());
-    let catalog =
-        || Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL));
 
-    let gateway =
-        switchboard_webhook_gateway::router(GatewayState::new(&stores, ingest.clone(), args.gateway_settings()));
+    let gateway = switchboard_webhook_gateway::router(app.gateway(ingest.clone()));
     let resolver = Arc::new(BearerTokenResolver::admin_from_hash(admin.hash));
-    let registry =
-        switchboard_registry_api::router(RegistryState::new(stores.clone(), resolver).with_callback_url(callback));
+    let registry = switchboard_registry_api::router(app.registry(resolver));
     // The gateway owns /webhooks/…; everything else is the registry API (with its own 404s).
     // Each router sees the request untouched, exactly as behind API Gateway.
-    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+    let routes = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let target = if request.uri().path().starts_with("/webhooks/") { gateway.clone() } else { registry.clone() };
         async move {
             match target.oneshot(request).await {
@@ -125,21 +117,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let normaliser = Normaliser::new(
-        catalog(),
-        &stores,
-        signals.clone(),
-        NormaliserSettings { claim_ttl: workers::DEDUP_CLAIM, ..NormaliserSettings::default() },
-    );
-    let http = reqwest::Client::builder().build().context("building the HTTP client")?;
-    let poller = Poller::new(
-        stores.clone(),
-        catalog(),
-        PollEngine::new(http, PollOptions::default()),
-        ingest.clone(),
-        PollerSettings::default(),
-    )
-    .with_stop(stop_rx.clone());
+    let normaliser = app.normaliser(signals.clone());
+    let poller = app.poller(ingest.clone())?.with_stop(stop_rx.clone());
     let mut tasks = vec![
         tokio::spawn(workers::normalise(normaliser, ingest.clone(), stop_rx.clone())),
         tokio::spawn(workers::poll(poller, Duration::from_secs(args.poll_tick_seconds), stop_rx.clone())),
@@ -155,7 +134,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         admin: &admin.token,
         signals_out: args.signals_out.as_deref(),
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    axum::serve(listener, routes).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
     tracing::info!("stopped accepting requests; finishing the current batch");
     let _ = stop_tx.send(true);
     for task in tasks {

@@ -21,13 +21,14 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use switchboard_aws::{AwsClients, AwsSettings};
+use switchboard_app::{App, Settings};
 use switchboard_core::Descriptor;
 use switchboard_core::ports::{
     Credentials, EntryFailure, InstanceKey, NewInstance, QueueMessage, QueueSender, RateDecision, RateLimiter,
     StoreError, Stores,
 };
 use switchboard_embedded::Embedded;
+use switchboard_lambda::ColdStart;
 use switchboard_webhook_gateway::{GatewaySettings, GatewayState, router};
 
 const SECRET: &str = "It's a Secret to Everybody";
@@ -53,8 +54,9 @@ async fn handler(requests: usize) -> anyhow::Result<()> {
     let embedded = Embedded::open(&dir.path().join("bench.db"))?;
     let stores = embedded.stores();
     seed(&stores).await?;
-    let settings = GatewaySettings { rate_limit: u32::MAX, ..GatewaySettings::default() };
-    let state = GatewayState::new(&stores, Arc::new(embedded.ingest_queue()), settings);
+    let gateway = GatewaySettings { rate_limit: u32::MAX, ..GatewaySettings::default() };
+    let state =
+        App::assemble(stores, Settings { gateway, ..Settings::default() }).gateway(Arc::new(embedded.ingest_queue()));
     let gateway = router(state.clone());
     let no_writes = router(GatewayState { ingest: Arc::new(NoopQueue), rate_limiter: Arc::new(AllowAll), ..state });
     let bare = Router::new()
@@ -133,8 +135,8 @@ fn percentiles(mut times: Vec<Duration>) -> serde_json::Value {
 
 /// Registers the GitHub descriptor and the demo instance on the AWS-compatible server.
 async fn seed_aws() -> anyhow::Result<()> {
-    let clients = AwsClients::from_env().await;
-    let stores = AwsSettings::from_env()?.stores(&clients);
+    let start = ColdStart::new().await;
+    let stores = start.env.aws_settings()?.stores(&start.clients);
     seed(&stores).await.context("seeding the AWS stores")?;
     eprintln!("seeded github-prs and instance {PROJECT}");
     Ok(())

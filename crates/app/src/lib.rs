@@ -1,0 +1,13 @@
+//! The one assembly of Switchboard's four applications. [`App::assemble`] takes the storage
+//! ports (SQLite or AWS) and the [`Settings`], and builds each application on demand: the
+//! webhook gateway's state, the normaliser, the poller and the registry API's state. The Lambda
+//! functions (`switchboard-lambda`, one part each) and `switchboard serve` (all four) call it, so
+//! the connector catalogue and every application are wired in this one place.
+//!
+//! This crate knows neither AWS nor Lambda: it sees only the core ports.
+
+mod app;
+mod settings;
+
+pub use app::{App, AssembleError};
+pub use settings::{ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE, Settings};

@@ -1,0 +1,44 @@
+//! [`Settings`]: the tunables of every application, with their defaults, and the names of the
+//! environment variables that both front ends (Lambda's environment, `serve`'s flags) read.
+
+use std::time::Duration;
+
+use switchboard_core::catalog::DEFAULT_CACHE_TTL;
+use switchboard_normaliser::NormaliserSettings;
+use switchboard_poller::PollerSettings;
+use switchboard_registry_api::OAuthSettings;
+use switchboard_webhook_gateway::GatewaySettings;
+
+/// Overrides [`GatewaySettings::body_limit_bytes`] (the Lambda environment, `serve
+/// --webhook-body-limit`).
+pub const ENV_BODY_LIMIT_BYTES: &str = "SWITCHBOARD_WEBHOOK_BODY_LIMIT_BYTES";
+/// Overrides [`GatewaySettings::rate_limit`], deliveries per instance per minute (the Lambda
+/// environment, `serve --webhook-rate-limit`).
+pub const ENV_RATE_LIMIT_PER_MINUTE: &str = "SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE";
+
+/// The tunables of the four applications. `Default` gives the specification's values.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a warm process reuses a connector descriptor it loaded.
+    pub catalog_ttl: Duration,
+    /// The webhook gateway's limits.
+    pub gateway: GatewaySettings,
+    /// The normaliser's dedup and concurrency settings.
+    pub normaliser: NormaliserSettings,
+    /// The poller's concurrency, lease and deadline settings.
+    pub poller: PollerSettings,
+    /// The registry API's OAuth2 connect settings.
+    pub oauth: OAuthSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            catalog_ttl: DEFAULT_CACHE_TTL,
+            gateway: GatewaySettings::default(),
+            normaliser: NormaliserSettings::default(),
+            poller: PollerSettings::default(),
+            oauth: OAuthSettings::default(),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The Lambda edge: the only crate that knows Switchboard runs in AWS Lambda.
+//!
+//! It holds the four functions (`src/bin/`, named after their SAM resources' binaries in
+//! `template.yaml`) and everything they share: settings from the environment ([`settings`]),
+//! SDK clients, stores and queues built once per cold start ([`cold_start`]), logging through
+//! `lambda_runtime` ([`logging`]), the translation of API Gateway ([`api_gateway`]), SQS
+//! ([`sqs`]) and EventBridge ([`schedule`]) events into calls on the application libraries, and
+//! the one retry-class → `Diagnostic` mapping ([`diagnostic`]). The applications themselves
+//! are built by `switchboard-app`, exactly as `switchboard serve` builds them.
+
+pub mod api_gateway;
+pub mod cold_start;
+pub mod diagnostic;
+pub mod logging;
+pub mod schedule;
+pub mod settings;
+pub mod sqs;
+
+pub use cold_start::ColdStart;

@@ -1,0 +1,159 @@
+//! The functions' settings, read from the environment the SAM template (or
+//! `infra/local/moto.sh`) gives them: where the stores and queues are, and the overrides of
+//! each application's defaults. Nothing else in the workspace reads a Lambda function's
+//! environment.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use switchboard_app::{ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE};
+use switchboard_aws::{AwsSettings, DEFAULT_SECRET_CACHE_TTL};
+use switchboard_poller::PollerSettings;
+use switchboard_registry_api::OAuthSettings;
+use switchboard_webhook_gateway::GatewaySettings;
+use url::Url;
+
+/// Table name (required by every function).
+pub const ENV_TABLE_NAME: &str = "SWITCHBOARD_TABLE_NAME";
+/// Secret name prefix (required by every function).
+pub const ENV_SECRET_PREFIX: &str = "SWITCHBOARD_SECRET_PREFIX";
+/// Secret cache TTL in seconds (default 60).
+pub const ENV_SECRET_CACHE_SECONDS: &str = "SWITCHBOARD_SECRET_CACHE_SECONDS";
+/// Ingest queue URL (the webhook gateway and the poller send to it).
+pub const ENV_INGEST_QUEUE_URL: &str = "SWITCHBOARD_INGEST_QUEUE_URL";
+/// Ingest dead-letter queue URL.
+pub const ENV_INGEST_DLQ_URL: &str = "SWITCHBOARD_INGEST_DLQ_URL";
+/// Signals queue URL (the normaliser sends to it).
+pub const ENV_SIGNALS_QUEUE_URL: &str = "SWITCHBOARD_SIGNALS_QUEUE_URL";
+/// Signals dead-letter queue URL.
+pub const ENV_SIGNALS_DLQ_URL: &str = "SWITCHBOARD_SIGNALS_DLQ_URL";
+/// Instances the poller polls at the same time (default 4).
+pub const ENV_POLL_CONCURRENCY: &str = "SWITCHBOARD_POLL_CONCURRENCY";
+/// Seconds the poller keeps free before the Lambda deadline (default 40).
+pub const ENV_POLL_SAFETY_MARGIN: &str = "SWITCHBOARD_POLL_SAFETY_MARGIN_SECONDS";
+/// Public URL of `GET /oauth/callback` (registered with each OAuth2 provider). When unset the
+/// registry API derives it from each `oauth/start` request (`Host` header and API stage).
+pub const ENV_OAUTH_CALLBACK_URL: &str = "SWITCHBOARD_OAUTH_CALLBACK_URL";
+
+/// A setting is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name} {problem}")]
+pub struct SettingsError {
+    name: &'static str,
+    problem: String,
+}
+
+impl SettingsError {
+    fn new(name: &'static str, problem: impl Into<String>) -> Self {
+        Self { name, problem: problem.into() }
+    }
+}
+
+/// The environment a function reads its settings from: the process's (read once, at the cold
+/// start), or a map in tests. An empty variable counts as unset.
+/// (No `Debug`: the process environment holds credentials.)
+#[derive(Clone, Default)]
+pub struct Environment {
+    variables: HashMap<String, String>,
+}
+
+impl Environment {
+    /// The process's environment (variables whose name or value is not text are skipped).
+    pub fn from_process() -> Self {
+        let variables = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .collect();
+        Self { variables }
+    }
+
+    /// These variables only.
+    pub fn from_map(variables: HashMap<String, String>) -> Self {
+        Self { variables }
+    }
+
+    /// The value of `name`, unless it is unset or blank.
+    fn get(&self, name: &str) -> Option<String> {
+        self.variables.get(name).filter(|value| !value.trim().is_empty()).cloned()
+    }
+
+    /// The value of `name`, which must be set.
+    pub fn required(&self, name: &'static str) -> Result<String, SettingsError> {
+        self.get(name).ok_or_else(|| SettingsError::new(name, "is not set"))
+    }
+
+    /// `name` as a whole number, if set.
+    fn number(&self, name: &'static str) -> Result<Option<u64>, SettingsError> {
+        self.get(name)
+            .map(|text| text.trim().parse().map_err(|_| SettingsError::new(name, "must be a whole number")))
+            .transpose()
+    }
+
+    /// `name` as a positive whole number, if set.
+    fn positive(&self, name: &'static str) -> Result<Option<u64>, SettingsError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(SettingsError::new(name, format!("must be a positive whole number, not {text:?}"))),
+            },
+        }
+    }
+
+    /// Where the stores live: [`ENV_TABLE_NAME`] and [`ENV_SECRET_PREFIX`] (required) and
+    /// [`ENV_SECRET_CACHE_SECONDS`] (default 60).
+    pub fn aws_settings(&self) -> Result<AwsSettings, SettingsError> {
+        let secret_cache_ttl = match self.get(ENV_SECRET_CACHE_SECONDS) {
+            Some(text) => Duration::from_secs(
+                text.trim()
+                    .parse()
+                    .map_err(|_| SettingsError::new(ENV_SECRET_CACHE_SECONDS, "must be a whole number of seconds"))?,
+            ),
+            None => DEFAULT_SECRET_CACHE_TTL,
+        };
+        Ok(AwsSettings {
+            table_name: self.required(ENV_TABLE_NAME)?,
+            secret_prefix: self.required(ENV_SECRET_PREFIX)?,
+            secret_cache_ttl,
+        })
+    }
+
+    /// The gateway's defaults with [`ENV_BODY_LIMIT_BYTES`] and [`ENV_RATE_LIMIT_PER_MINUTE`]
+    /// applied (each a positive whole number).
+    pub fn gateway_settings(&self) -> Result<GatewaySettings, SettingsError> {
+        let mut settings = GatewaySettings::default();
+        if let Some(limit) = self.positive(ENV_BODY_LIMIT_BYTES)? {
+            settings.body_limit_bytes = usize::try_from(limit)
+                .map_err(|_| SettingsError::new(ENV_BODY_LIMIT_BYTES, format!("is too large: {limit}")))?;
+        }
+        if let Some(rate) = self.positive(ENV_RATE_LIMIT_PER_MINUTE)? {
+            settings.rate_limit = u32::try_from(rate).map_err(|_| {
+                SettingsError::new(ENV_RATE_LIMIT_PER_MINUTE, format!("must be a positive whole number, not {rate:?}"))
+            })?;
+        }
+        Ok(settings)
+    }
+
+    /// The poller's defaults with [`ENV_POLL_CONCURRENCY`] (at least 1) and
+    /// [`ENV_POLL_SAFETY_MARGIN`] applied.
+    pub fn poller_settings(&self) -> Result<PollerSettings, SettingsError> {
+        let mut settings = PollerSettings::default();
+        if let Some(concurrency) = self.number(ENV_POLL_CONCURRENCY)? {
+            settings.concurrency = usize::try_from(concurrency).unwrap_or(usize::MAX).max(1);
+        }
+        if let Some(seconds) = self.number(ENV_POLL_SAFETY_MARGIN)? {
+            settings.safety_margin = Duration::from_secs(seconds);
+        }
+        Ok(settings)
+    }
+
+    /// The registry's OAuth2 settings, with [`ENV_OAUTH_CALLBACK_URL`] when set.
+    pub fn oauth_settings(&self) -> Result<OAuthSettings, SettingsError> {
+        let callback_url = self
+            .get(ENV_OAUTH_CALLBACK_URL)
+            .map(|text| {
+                Url::parse(&text).map_err(|e| SettingsError::new(ENV_OAUTH_CALLBACK_URL, format!("is not a URL: {e}")))
+            })
+            .transpose()?;
+        Ok(OAuthSettings { callback_url, ..OAuthSettings::default() })
+    }
+}

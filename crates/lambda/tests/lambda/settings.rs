@@ -1,0 +1,89 @@
+//! Settings from the environment: the store and queue settings the bootstrap prints, the
+//! gateway's limits, the poller's concurrency and margin.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use switchboard_aws::resources::{Bootstrapped, QueueUrls};
+use switchboard_lambda::settings::*;
+
+fn env(pairs: &[(&str, &str)]) -> Environment {
+    Environment::from_map(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+}
+
+#[test]
+fn the_environment_the_bootstrap_prints_configures_every_function() {
+    let urls =
+        |name: &str| QueueUrls { url: format!("http://q/{name}"), dead_letter_url: format!("http://q/{name}-dlq") };
+    let stack = Bootstrapped {
+        table: "switchboard-local".into(),
+        ingest: urls("ingest"),
+        signals: urls("signals"),
+        secret_prefix: "switchboard/local".into(),
+    };
+    let printed: HashMap<String, String> = stack.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let mut names: Vec<&str> = printed.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut read = [
+        ENV_TABLE_NAME,
+        ENV_SECRET_PREFIX,
+        ENV_INGEST_QUEUE_URL,
+        ENV_INGEST_DLQ_URL,
+        ENV_SIGNALS_QUEUE_URL,
+        ENV_SIGNALS_DLQ_URL,
+    ];
+    read.sort_unstable();
+    assert_eq!(names, read);
+
+    let env = Environment::from_map(printed);
+    let aws = env.aws_settings().unwrap();
+    assert_eq!((aws.table_name.as_str(), aws.secret_prefix.as_str()), ("switchboard-local", "switchboard/local"));
+    assert_eq!(aws.secret_cache_ttl, Duration::from_secs(60));
+    assert_eq!(env.required(ENV_INGEST_QUEUE_URL).unwrap(), "http://q/ingest");
+    assert_eq!(env.required(ENV_SIGNALS_QUEUE_URL).unwrap(), "http://q/signals");
+}
+
+#[test]
+fn missing_store_settings_are_named() {
+    let err = env(&[(ENV_TABLE_NAME, "t")]).aws_settings().unwrap_err();
+    assert_eq!(err.to_string(), format!("environment variable {ENV_SECRET_PREFIX} is not set"));
+    let err = env(&[(ENV_TABLE_NAME, "t"), (ENV_SECRET_PREFIX, "p"), (ENV_SECRET_CACHE_SECONDS, "soon")])
+        .aws_settings()
+        .unwrap_err();
+    assert!(err.to_string().contains(ENV_SECRET_CACHE_SECONDS));
+    assert!(env(&[]).required(ENV_INGEST_QUEUE_URL).is_err());
+}
+
+#[test]
+fn gateway_defaults_follow_the_specification() {
+    let settings = env(&[]).gateway_settings().unwrap();
+    assert_eq!(settings.body_limit_bytes, 256 * 1024);
+    assert_eq!((settings.rate_limit, settings.rate_window), (100, Duration::from_secs(60)));
+}
+
+#[test]
+fn environment_overrides_both_gateway_limits_and_rejects_nonsense() {
+    let settings =
+        env(&[(switchboard_app::ENV_BODY_LIMIT_BYTES, "1024"), (switchboard_app::ENV_RATE_LIMIT_PER_MINUTE, "5")])
+            .gateway_settings()
+            .unwrap();
+    assert_eq!((settings.body_limit_bytes, settings.rate_limit), (1024, 5));
+
+    let err = env(&[(switchboard_app::ENV_RATE_LIMIT_PER_MINUTE, "0")]).gateway_settings();
+    assert!(err.unwrap_err().to_string().contains(switchboard_app::ENV_RATE_LIMIT_PER_MINUTE));
+}
+
+#[test]
+fn poller_overrides_apply_and_concurrency_is_at_least_one() {
+    let settings = env(&[(ENV_POLL_CONCURRENCY, "0"), (ENV_POLL_SAFETY_MARGIN, "5")]).poller_settings().unwrap();
+    assert_eq!((settings.concurrency, settings.safety_margin), (1, Duration::from_secs(5)));
+    assert!(env(&[(ENV_POLL_CONCURRENCY, "many")]).poller_settings().is_err());
+}
+
+#[test]
+fn the_oauth_callback_url_must_be_a_url() {
+    assert_eq!(env(&[]).oauth_settings().unwrap().callback_url, None);
+    let settings = env(&[(ENV_OAUTH_CALLBACK_URL, "https://api.example/oauth/callback")]).oauth_settings().unwrap();
+    assert_eq!(settings.callback_url.unwrap().as_str(), "https://api.example/oauth/callback");
+    assert!(env(&[(ENV_OAUTH_CALLBACK_URL, "not a url")]).oauth_settings().is_err());
+}
