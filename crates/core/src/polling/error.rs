@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::oauth::OAuthError;
 
 /// What a failure means for the instance, and so what the caller should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -42,6 +41,10 @@ pub enum PollError {
     /// The descriptor has no polling part (class config).
     #[error("connector {0:?} does not poll")]
     NotPolling(String),
+    /// The connector polls over HTTP, but this process was built without a polling driver (the
+    /// webhook gateway and the normaliser never poll) (class config).
+    #[error("connector {0:?} cannot poll here: this process has no HTTP polling driver")]
+    NoDriver(String),
     /// The descriptor, config or checkpoint cannot produce a request (class config).
     #[error("{0}")]
     Config(String),
@@ -129,7 +132,7 @@ impl PollError {
     /// The failure class the caller records on the instance's health.
     pub fn class(&self) -> FailureClass {
         match self {
-            Self::NotPolling(_) | Self::Config(_) | Self::Rejected { .. } | Self::NoItems { .. } => {
+            Self::NotPolling(_) | Self::NoDriver(_) | Self::Config(_) | Self::Rejected { .. } | Self::NoItems { .. } => {
                 FailureClass::Config
             }
             Self::MissingCredential(_) | Self::Unauthorized { .. } => FailureClass::Auth,
@@ -154,5 +157,67 @@ impl PollError {
     /// or missing credential).
     pub fn needs_reauth(&self) -> bool {
         self.class() == FailureClass::Auth
+    }
+}
+
+/// Why a token could not be obtained. Never contains a token or client secret.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OAuthError {
+    /// The grant is gone (`invalid_grant`, no refresh token): the user must connect again
+    /// (class auth).
+    #[error("re-authorisation needed: {0}")]
+    ReauthNeeded(String),
+    /// The token endpoint rejected the client or request, e.g. `invalid_client` (class auth).
+    #[error("the token endpoint rejected the request: {0}")]
+    Rejected(String),
+    /// A credential the flow needs is not set (class auth).
+    #[error("credential {0:?} is not set")]
+    MissingCredential(String),
+    /// The token endpoint is down or unreachable: 5xx or network error (class transient).
+    #[error("token endpoint {endpoint} is unavailable: {message}")]
+    Unavailable {
+        /// Token URL without its query.
+        endpoint: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The token endpoint answered 429 (class rate limited).
+    #[error("token endpoint {endpoint} is rate limiting us")]
+    RateLimited {
+        /// Token URL without its query.
+        endpoint: String,
+        /// How long it asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The token endpoint's answer has no usable token (class transient).
+    #[error("token endpoint {endpoint} answered without a usable token: {message}")]
+    BadResponse {
+        /// Token URL without its query.
+        endpoint: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The token URL cannot be built from the descriptor and config (class config).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl OAuthError {
+    /// The failure class, as for [`PollError::class`].
+    pub fn class(&self) -> FailureClass {
+        match self {
+            Self::ReauthNeeded(_) | Self::Rejected(_) | Self::MissingCredential(_) => FailureClass::Auth,
+            Self::Unavailable { .. } | Self::BadResponse { .. } => FailureClass::Transient,
+            Self::RateLimited { .. } => FailureClass::RateLimited,
+            Self::Config(_) => FailureClass::Config,
+        }
+    }
+
+    /// How long to wait, when the token endpoint said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 }

@@ -19,47 +19,6 @@ use crate::descriptor::CompiledPolling;
 use crate::descriptor::model::{PaginationDescriptor, PaginationKind};
 use crate::jsonpath::{CompiledPath, scalar_text};
 
-/// A pagination guard that stopped a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "guard", rename_all = "snake_case")]
-pub enum GuardTrip {
-    /// The run fetched its maximum number of pages; the checkpoint resumes at the next one.
-    MaxPages {
-        /// The limit.
-        limit: u32,
-    },
-    /// The API handed out a page token this run had already fetched.
-    RepeatedPageToken {
-        /// The token.
-        token: String,
-    },
-    /// The API pointed at a page URL this run had already fetched.
-    RepeatedUrl {
-        /// The URL without its query string.
-        url: String,
-    },
-    /// A page came back empty although the API said more would follow.
-    EmptyPage {
-        /// Index of the empty page in this run (0-based).
-        page: u32,
-    },
-}
-
-impl fmt::Display for GuardTrip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MaxPages { limit } => {
-                write!(f, "stopped after the maximum of {limit} pages per run; the next run continues")
-            }
-            Self::RepeatedPageToken { token } => {
-                write!(f, "the API repeated page token {token:?}; stopped instead of looping")
-            }
-            Self::RepeatedUrl { url } => write!(f, "the API repeated page URL {url}; stopped instead of looping"),
-            Self::EmptyPage { page } => write!(f, "page {page} was empty although more pages were announced; stopped"),
-        }
-    }
-}
-
 /// What follows a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {

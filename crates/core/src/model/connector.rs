@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::webhook::VerificationSpec;
+use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -36,68 +36,6 @@ pub const EXPIRES_AT: &str = "expiresAt";
 /// Remembered grants beyond which idle ones are forgotten.
 const MAX_IDLE_SLOTS: usize = 1024;
 
-/// Why a token could not be obtained. Never contains a token or client secret.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum OAuthError {
-    /// The grant is gone (`invalid_grant`, no refresh token): the user must connect again
-    /// (class auth).
-    #[error("re-authorisation needed: {0}")]
-    ReauthNeeded(String),
-    /// The token endpoint rejected the client or request, e.g. `invalid_client` (class auth).
-    #[error("the token endpoint rejected the request: {0}")]
-    Rejected(String),
-    /// A credential the flow needs is not set (class auth).
-    #[error("credential {0:?} is not set")]
-    MissingCredential(String),
-    /// The token endpoint is down or unreachable: 5xx or network error (class transient).
-    #[error("token endpoint {endpoint} is unavailable: {message}")]
-    Unavailable {
-        /// Token URL without its query.
-        endpoint: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The token endpoint answered 429 (class rate limited).
-    #[error("token endpoint {endpoint} is rate limiting us")]
-    RateLimited {
-        /// Token URL without its query.
-        endpoint: String,
-        /// How long it asked us to wait.
-        retry_after: Option<Duration>,
-    },
-    /// The token endpoint's answer has no usable token (class transient).
-    #[error("token endpoint {endpoint} answered without a usable token: {message}")]
-    BadResponse {
-        /// Token URL without its query.
-        endpoint: String,
-        /// What was wrong.
-        message: String,
-    },
-    /// The token URL cannot be built from the descriptor and config (class config).
-    #[error("{0}")]
-    Config(String),
-}
-
-impl OAuthError {
-    /// The failure class, as for [`super::PollError::class`].
-    pub fn class(&self) -> FailureClass {
-        match self {
-            Self::ReauthNeeded(_) | Self::Rejected(_) | Self::MissingCredential(_) => FailureClass::Auth,
-            Self::Unavailable { .. } | Self::BadResponse { .. } => FailureClass::Transient,
-            Self::RateLimited { .. } => FailureClass::RateLimited,
-            Self::Config(_) => FailureClass::Config,
-        }
-    }
-
-    /// How long to wait, when the token endpoint said.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-}
-
 /// An access token to send, and the updated credentials when it was just refreshed.
 #[derive(Debug, Clone)]
 pub struct AccessToken {
