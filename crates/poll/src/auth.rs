@@ -1,5 +1,5 @@
-//! The auth provider: puts an instance's credentials on an outgoing request as its descriptor's
-//! `auth` says (`api_key`, `pat`, `basic`, `oauth2` bearer, or nothing).
+//! The auth provider: puts an instance's credentials on an outgoing request as its compiled
+//! [`AuthPlan`] says (`api_key`, `pat`, `basic`, `oauth2` bearer, or nothing).
 //!
 //! Header values carrying secrets are marked sensitive so `reqwest` and `hyper` never print them.
 
@@ -9,10 +9,11 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::credentials::{Credentials, expose};
-use super::error::PollError;
-use super::request::set_query_param;
-use crate::descriptor::model::{ApiKeyDelivery, AuthDescriptor, CredentialField, PatDelivery};
+use switchboard_core::model::{ApiKeyDelivery, PatDelivery};
+use switchboard_core::polling::{AuthPlan, PollError};
+
+use crate::credentials::{Credentials, expose};
+use crate::request::set_query_param;
 
 /// An outgoing request before it is handed to `reqwest`.
 #[derive(Debug, Clone)]
@@ -64,36 +65,34 @@ impl HttpRequest {
     }
 }
 
-/// Applies the descriptor's auth to `request`. For `oauth2`, `bearer` is the access token the
-/// [`super::oauth::TokenRefresher`] handed out.
+/// Applies the connector's auth to `request`. For `oauth2`, `bearer` is the access token the
+/// [`crate::oauth::TokenRefresher`] handed out.
 pub fn apply(
-    auth: &AuthDescriptor,
+    auth: &AuthPlan,
     credentials: &Credentials,
     bearer: Option<&SecretString>,
     request: &mut HttpRequest,
 ) -> Result<(), PollError> {
     match auth {
-        AuthDescriptor::ApiKey(c) => {
-            let key = credential(credentials, c.credential_key.as_deref(), &c.credential_fields)?;
-            match c.delivery {
-                ApiKeyDelivery::Header => request.secret_header(&c.param_name, key),
+        AuthPlan::ApiKey { credential: key, delivery, param_name } => {
+            let key = credential(credentials, key)?;
+            match delivery {
+                ApiKeyDelivery::Header => request.secret_header(param_name, key),
                 ApiKeyDelivery::Query => {
-                    set_query_param(&mut request.url, &c.param_name, key);
+                    set_query_param(&mut request.url, param_name, key);
                     Ok(())
                 }
                 ApiKeyDelivery::Bearer => request.secret_header(AUTHORIZATION.as_str(), &format!("Bearer {key}")),
             }
         }
-        AuthDescriptor::Pat(c) => {
-            let token = credential(credentials, c.credential_key.as_deref(), &c.credential_fields)?;
-            match c.delivery {
-                PatDelivery::Header => request.secret_header(&c.param_name, token),
+        AuthPlan::Pat { credential: key, delivery, param_name } => {
+            let token = credential(credentials, key)?;
+            match delivery {
+                PatDelivery::Header => request.secret_header(param_name, token),
                 PatDelivery::Bearer => request.secret_header(AUTHORIZATION.as_str(), &format!("Bearer {token}")),
             }
         }
-        AuthDescriptor::Basic(c) => {
-            let user_key = c.username_key.as_deref().unwrap_or("username");
-            let password_key = c.password_key.as_deref().unwrap_or("password");
+        AuthPlan::Basic { username: user_key, password: password_key } => {
             let user =
                 expose(credentials, user_key).ok_or_else(|| PollError::MissingCredential(user_key.to_owned()))?;
             let password = expose(credentials, password_key)
@@ -101,21 +100,15 @@ pub fn apply(
             let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             request.secret_header(AUTHORIZATION.as_str(), &format!("Basic {encoded}"))
         }
-        AuthDescriptor::Oauth2(_) => {
+        AuthPlan::OAuth2(_) => {
             let token = bearer.ok_or_else(|| PollError::MissingCredential("accessToken".to_owned()))?;
             request.secret_header(AUTHORIZATION.as_str(), &format!("Bearer {}", token.expose_secret()))
         }
-        // A webhook secret authenticates incoming deliveries, not our requests.
-        AuthDescriptor::WebhookSecret(_) | AuthDescriptor::None => Ok(()),
+        AuthPlan::None => Ok(()),
     }
 }
 
-/// The credential named by `key`, or by the first declared credential field.
-fn credential<'c>(
-    credentials: &'c Credentials,
-    key: Option<&str>,
-    fields: &[CredentialField],
-) -> Result<&'c str, PollError> {
-    let key = key.or_else(|| fields.first().map(|f| f.key.as_str())).unwrap_or("apiKey");
+/// The (non-empty) credential named by `key`.
+fn credential<'c>(credentials: &'c Credentials, key: &str) -> Result<&'c str, PollError> {
     expose(credentials, key).filter(|v| !v.is_empty()).ok_or_else(|| PollError::MissingCredential(key.to_owned()))
 }

@@ -3,7 +3,7 @@
 
 use secrecy::ExposeSecret;
 
-pub use crate::ports::Credentials;
+pub use switchboard_core::ports::Credentials;
 
 /// The value under `key`, exposed; only for building requests.
 pub fn expose<'c>(credentials: &'c Credentials, key: &str) -> Option<&'c str> {

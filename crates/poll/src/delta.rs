@@ -14,37 +14,26 @@
 //! `timeZone`; with `stopAtCheckpoint`, items older than the position are dropped on our side
 //! and paging stops at the first of them (for APIs that list newest first and cannot filter).
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use super::checkpoint::{Checkpoint, PageCursor, Resume};
-use super::error::PollError;
-use super::request::{Escape, Vars, render_text};
-use crate::descriptor::model::{DeltaStrategy, FieldMappingDescriptor, TimestampFormat, TimestampParamFormat};
-use crate::jsonpath::{CompiledPath, scalar_text};
-use crate::mapping::timestamp::parse_timestamp;
-use crate::template::Template;
+use switchboard_core::jsonpath::{CompiledPath, scalar_text};
+use switchboard_core::mapping::timestamp::parse_timestamp;
+use switchboard_core::model::{TimestampFormat, TimestampParamFormat};
+use switchboard_core::polling::{Checkpoint, DeltaPlan, ItemPlan, PageCursor, PollError, Resume, TimeZonePlan};
+
+use crate::request::{Escape, Vars, render_text};
 
 /// Ids kept per checkpoint for "at or after" filters; beyond this, a few duplicates may pass
 /// (the normaliser removes them).
 const MAX_SEEN_IDS: usize = 200;
 
-/// The query parameter a strategy sends its position in (may be empty: none).
-pub fn param_name(strategy: &DeltaStrategy) -> &str {
-    match strategy {
-        DeltaStrategy::TimestampFilter { query_param, .. } => query_param,
-        DeltaStrategy::DeltaToken { token_param, .. } => token_param,
-        DeltaStrategy::Cursor { cursor_param, .. } => cursor_param,
-        DeltaStrategy::SinceId { id_param, .. } => id_param,
-    }
-}
-
 /// The position as the API expects it in a request; `None` when there is no position. When
 /// `required` (the template itself uses `{{checkpoint}}`), a timestamp filter without a position
 /// starts at the Unix epoch.
 pub fn request_value(
-    strategy: &DeltaStrategy,
+    strategy: &DeltaPlan,
     position: Option<&str>,
     required: bool,
 ) -> Result<Option<String>, PollError> {
@@ -53,12 +42,12 @@ pub fn request_value(
 
 /// As [`request_value`], writing formats without an offset in `zone` (see [`time_zone`]).
 pub fn request_value_in(
-    strategy: &DeltaStrategy,
+    strategy: &DeltaPlan,
     position: Option<&str>,
     required: bool,
     zone: Tz,
 ) -> Result<Option<String>, PollError> {
-    let DeltaStrategy::TimestampFilter { format, lookback_seconds, .. } = strategy else {
+    let DeltaPlan::TimestampFilter(filter) = strategy else {
         return Ok(position.map(str::to_owned));
     };
     let time = match position {
@@ -66,8 +55,8 @@ pub fn request_value_in(
         None if required => DateTime::UNIX_EPOCH,
         None => return Ok(None),
     };
-    let since = time - TimeDelta::seconds(i64::from(lookback_seconds.unwrap_or(0)));
-    Ok(Some(match format {
+    let since = time - filter.lookback;
+    Ok(Some(match filter.format {
         TimestampParamFormat::Iso8601 => since.to_rfc3339_opts(SecondsFormat::AutoSi, true),
         TimestampParamFormat::Unix => since.timestamp().to_string(),
         TimestampParamFormat::UnixMs => since.timestamp_millis().to_string(),
@@ -78,12 +67,15 @@ pub fn request_value_in(
 
 /// The time zone a timestamp filter writes zone-less positions in: its `timeZone` (an IANA
 /// name, or `{{config.<key>}}` filled from `vars`), UTC when it has none.
-pub fn time_zone(strategy: &DeltaStrategy, vars: &Vars<'_>) -> Result<Tz, PollError> {
-    let DeltaStrategy::TimestampFilter { time_zone: Some(template), .. } = strategy else {
+pub fn time_zone(strategy: &DeltaPlan, vars: &Vars<'_>) -> Result<Tz, PollError> {
+    let DeltaPlan::TimestampFilter(filter) = strategy else {
         return Ok(Tz::UTC);
     };
-    let template = Template::parse(template).map_err(|e| PollError::Config(format!("delta timeZone: {e}")))?;
-    let name = render_text(&template, vars, Escape::Raw)?;
+    let template = match &filter.time_zone {
+        TimeZonePlan::Fixed(zone) => return Ok(*zone),
+        TimeZonePlan::FromConfig(template) => template,
+    };
+    let name = render_text(template, vars, Escape::Raw)?;
     let name = name.trim();
     if name.is_empty() {
         return Ok(Tz::UTC);
@@ -93,11 +85,10 @@ pub fn time_zone(strategy: &DeltaStrategy, vars: &Vars<'_>) -> Result<Tz, PollEr
 
 /// With `stopAtCheckpoint`, the time before which items are already seen: the position minus
 /// the lookback; `None` otherwise or without a position.
-pub fn cutoff(strategy: &DeltaStrategy, checkpoint: &Checkpoint) -> Result<Option<DateTime<Utc>>, PollError> {
+pub fn cutoff(strategy: &DeltaPlan, checkpoint: &Checkpoint) -> Result<Option<DateTime<Utc>>, PollError> {
     match (strategy, checkpoint.position.as_deref()) {
-        (DeltaStrategy::TimestampFilter { stop_at_checkpoint: true, lookback_seconds, .. }, Some(position)) => {
-            let lookback = TimeDelta::seconds(i64::from(lookback_seconds.unwrap_or(0)));
-            Ok(Some(parse_position(position)? - lookback))
+        (DeltaPlan::TimestampFilter(filter), Some(position)) if filter.stop_at_checkpoint => {
+            Ok(Some(parse_position(position)? - filter.lookback))
         }
         _ => Ok(None),
     }
@@ -143,19 +134,11 @@ pub enum Tracker {
 
 impl Tracker {
     /// A tracker for a run starting from `checkpoint` (continuing its progress when resuming).
-    pub fn new(
-        strategy: &DeltaStrategy,
-        delta_path: Option<&CompiledPath>,
-        mapping: &FieldMappingDescriptor,
-        checkpoint: &Checkpoint,
-    ) -> Result<Self, PollError> {
+    pub fn new(strategy: &DeltaPlan, items: &ItemPlan, checkpoint: &Checkpoint) -> Result<Self, PollError> {
         let progress = checkpoint.resume.as_ref();
-        let compiled = |what: &str| {
-            delta_path.cloned().ok_or_else(|| PollError::Config(format!("the delta strategy has no compiled {what}")))
-        };
         Ok(match strategy {
-            DeltaStrategy::TimestampFilter { .. } => {
-                let path = CompiledPath::parse(&mapping.timestamp_path).map_err(PollError::Config)?;
+            DeltaPlan::TimestampFilter(_) => {
+                let path = items.timestamp.clone();
                 let from = match &checkpoint.position {
                     Some(p) => Some((parse_position(p)?, checkpoint.seen_at_position.clone())),
                     None => None,
@@ -163,20 +146,17 @@ impl Tracker {
                 let best = progress.and_then(|r| r.position.as_deref()).map(parse_position).transpose()?;
                 Self::Timestamp {
                     path,
-                    format: mapping.timestamp_format.unwrap_or(TimestampFormat::Auto),
+                    format: items.timestamp_format,
                     from,
                     best,
                     ids: progress.map(|r| r.seen_at_position.clone()).unwrap_or_default(),
                 }
             }
-            DeltaStrategy::DeltaToken { .. } => {
-                Self::Latest { path: compiled("tokenPath")?, value: progress.and_then(|r| r.position.clone()) }
+            DeltaPlan::DeltaToken { path, .. } | DeltaPlan::Cursor { path, .. } => {
+                Self::Latest { path: path.clone(), value: progress.and_then(|r| r.position.clone()) }
             }
-            DeltaStrategy::Cursor { .. } => {
-                Self::Latest { path: compiled("cursorPath")?, value: progress.and_then(|r| r.position.clone()) }
-            }
-            DeltaStrategy::SinceId { .. } => {
-                Self::MaxId { path: compiled("idPath")?, best: progress.and_then(|r| r.position.clone()) }
+            DeltaPlan::SinceId { path, .. } => {
+                Self::MaxId { path: path.clone(), best: progress.and_then(|r| r.position.clone()) }
             }
         })
     }
@@ -308,26 +288,40 @@ fn id_greater(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn filter(format: TimestampParamFormat, lookback: Option<u32>) -> DeltaStrategy {
-        DeltaStrategy::TimestampFilter {
-            query_param: "since".into(),
+    use chrono::TimeDelta;
+    use switchboard_core::polling::{FailureClass, TimestampFilter};
+    use switchboard_core::template::Template;
+
+    use crate::credentials::Credentials;
+
+    fn strategy(
+        param: &str,
+        format: TimestampParamFormat,
+        lookback: i64,
+        time_zone: TimeZonePlan,
+        stop_at_checkpoint: bool,
+    ) -> DeltaPlan {
+        DeltaPlan::TimestampFilter(TimestampFilter {
+            param: param.into(),
             format,
-            lookback_seconds: lookback,
-            time_zone: None,
-            stop_at_checkpoint: false,
-        }
+            lookback: TimeDelta::seconds(lookback),
+            time_zone,
+            stop_at_checkpoint,
+        })
     }
 
-    fn zoned(zone: &str) -> (DeltaStrategy, Tz) {
-        let strategy = DeltaStrategy::TimestampFilter {
-            query_param: "cql".into(),
-            format: TimestampParamFormat::DateTimeMinutes,
-            lookback_seconds: Some(120),
-            time_zone: Some("{{config.timeZone}}".into()),
-            stop_at_checkpoint: false,
-        };
+    fn filter(format: TimestampParamFormat, lookback: Option<u32>) -> DeltaPlan {
+        strategy("since", format, i64::from(lookback.unwrap_or(0)), TimeZonePlan::Fixed(Tz::UTC), false)
+    }
+
+    fn from_config() -> TimeZonePlan {
+        TimeZonePlan::FromConfig(Template::parse("{{config.timeZone}}").expect("valid"))
+    }
+
+    fn zoned(zone: &str) -> (DeltaPlan, Tz) {
+        let strategy = strategy("cql", TimestampParamFormat::DateTimeMinutes, 120, from_config(), false);
         let config = std::collections::BTreeMap::from([("timeZone".to_owned(), zone.to_owned())]);
-        let credentials = super::super::Credentials::new();
+        let credentials = Credentials::new();
         let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
         let tz = time_zone(&strategy, &vars).expect("a zone");
         (strategy, tz)
@@ -351,29 +345,18 @@ mod tests {
 
     #[test]
     fn an_unknown_time_zone_is_a_config_error() {
-        let strategy = DeltaStrategy::TimestampFilter {
-            query_param: String::new(),
-            format: TimestampParamFormat::DateTimeMinutes,
-            lookback_seconds: None,
-            time_zone: Some("Mars/Olympus_Mons".into()),
-            stop_at_checkpoint: false,
-        };
-        let (config, credentials) = (std::collections::BTreeMap::new(), super::super::Credentials::new());
+        let strategy = strategy("", TimestampParamFormat::DateTimeMinutes, 0, from_config(), false);
+        let config = std::collections::BTreeMap::from([("timeZone".to_owned(), "Mars/Olympus_Mons".to_owned())]);
+        let credentials = Credentials::new();
         let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
         let err = time_zone(&strategy, &vars).expect_err("unknown zone");
-        assert_eq!(err.class(), super::super::FailureClass::Config);
+        assert_eq!(err.class(), FailureClass::Config);
         assert!(err.to_string().contains("Mars/Olympus_Mons"), "{err}");
     }
 
     #[test]
     fn the_cutoff_is_the_position_minus_the_lookback_and_only_when_asked_for() {
-        let stop = DeltaStrategy::TimestampFilter {
-            query_param: String::new(),
-            format: TimestampParamFormat::Iso8601,
-            lookback_seconds: Some(30),
-            time_zone: None,
-            stop_at_checkpoint: true,
-        };
+        let stop = strategy("", TimestampParamFormat::Iso8601, 30, TimeZonePlan::Fixed(Tz::UTC), true);
         let at = Checkpoint::at("2024-05-01T10:00:00Z");
         let expected = parse_position("2024-05-01T09:59:30Z").expect("valid");
         assert_eq!(cutoff(&stop, &at).expect("ok"), Some(expected));

@@ -17,14 +17,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::credentials::{Credentials, expose, redact, without};
-use super::error::FailureClass;
-use super::request::{Vars, display_url, render_url};
-use super::retry::RetryPolicy;
-use super::timer::Timer;
-use crate::descriptor::model::{OAuth2ClientAuth, OAuth2Config, TimestampFormat};
-use crate::mapping::timestamp::parse_timestamp;
-use crate::template::Template;
+use switchboard_core::mapping::timestamp::parse_timestamp;
+use switchboard_core::model::{OAuth2ClientAuth, TimestampFormat};
+use switchboard_core::polling::{FailureClass, OAuth2Plan, OAuthError};
+
+use crate::credentials::{Credentials, expose, redact, without};
+use crate::request::{Vars, display_url, render_url};
+use crate::retry::RetryPolicy;
+use crate::timer::Timer;
 
 /// Credential key of the OAuth2 access token.
 pub const ACCESS_TOKEN: &str = "accessToken";
@@ -57,7 +57,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<TokenSet>>>;
 /// Hands out valid OAuth2 access tokens, refreshing them at most once at a time per credential:
 /// concurrent callers with the same expired token wait for one refresh and share its result.
 ///
-/// Share one refresher (inside one [`super::PollEngine`]) across a process. Refreshed tokens are
+/// Share one refresher (inside one [`crate::PollEngine`]) across a process. Refreshed tokens are
 /// remembered per original credential, so a caller still holding the pre-rotation refresh token
 /// gets the rotated tokens instead of a failing refresh.
 #[derive(Debug)]
@@ -85,7 +85,7 @@ impl TokenRefresher {
     /// its expiry.
     pub async fn access_token(
         &self,
-        oauth: &OAuth2Config,
+        oauth: &OAuth2Plan,
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
     ) -> Result<AccessToken, OAuthError> {
@@ -96,7 +96,7 @@ impl TokenRefresher {
     /// has already replaced it.
     pub async fn after_rejection(
         &self,
-        oauth: &OAuth2Config,
+        oauth: &OAuth2Plan,
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
         rejected: &SecretString,
@@ -106,7 +106,7 @@ impl TokenRefresher {
 
     async fn obtain(
         &self,
-        oauth: &OAuth2Config,
+        oauth: &OAuth2Plan,
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
         rejected: Option<&SecretString>,
@@ -137,7 +137,7 @@ impl TokenRefresher {
 
     async fn refresh(
         &self,
-        oauth: &OAuth2Config,
+        oauth: &OAuth2Plan,
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
     ) -> Result<TokenSet, OAuthError> {
@@ -177,7 +177,7 @@ impl TokenRefresher {
 /// `accessToken`, `refreshToken` and `expiresAt` set, ready to store.
 pub async fn exchange_code(
     http: &reqwest::Client,
-    oauth: &OAuth2Config,
+    oauth: &OAuth2Plan,
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
     code: &str,
@@ -208,21 +208,19 @@ struct TokenErrorAnswer {
 
 async fn token_request(
     http: &reqwest::Client,
-    oauth: &OAuth2Config,
+    oauth: &OAuth2Plan,
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
     grant: &[(&str, &str)],
 ) -> Result<TokenAnswer, OAuthError> {
-    let template = Template::parse(&oauth.token_url).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
     let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
-    let url = render_url(&template, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
+    let url = render_url(&oauth.token_url, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
     let endpoint = display_url(&url, credentials);
     let client_id = expose(credentials, "clientId").ok_or_else(|| OAuthError::MissingCredential("clientId".into()))?;
     let client_secret = expose(credentials, "clientSecret").unwrap_or_default();
 
     // Built before any `.await`: the form serializer is not `Send`.
-    let (body, basic) =
-        client_auth_form(oauth.client_auth.unwrap_or(OAuth2ClientAuth::Body), grant, client_id, client_secret)?;
+    let (body, basic) = client_auth_form(oauth.client_auth, grant, client_id, client_secret)?;
     let mut request = http.post(url).header(ACCEPT, "application/json");
     if let Some(value) = basic {
         request = request.header(AUTHORIZATION, value);
@@ -232,7 +230,7 @@ async fn token_request(
             OAuthError::Unavailable { endpoint: endpoint.clone(), message: e.without_url().to_string() }
         })?;
     let status = response.status();
-    let retry_after = super::retry::retry_after_seconds(response.headers());
+    let retry_after = crate::retry::retry_after_seconds(response.headers());
     let body = response
         .bytes()
         .await
@@ -322,7 +320,7 @@ fn expires_at(credentials: &Credentials) -> Option<DateTime<Utc>> {
 }
 
 /// Identifies "the same grant" across callers: token URL, client and refresh (or access) token.
-fn slot_key(oauth: &OAuth2Config, credentials: &Credentials) -> String {
+fn slot_key(oauth: &OAuth2Plan, credentials: &Credentials) -> String {
     let mut hash = Sha256::new();
     for part in [
         Some(oauth.token_url.as_str()),

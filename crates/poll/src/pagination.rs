@@ -6,18 +6,13 @@
 //! run is enforced by the engine (the checkpoint then resumes where the run stopped).
 
 use std::collections::HashSet;
-use std::fmt;
 
 use reqwest::header::{HeaderMap, LINK};
-use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-use super::checkpoint::PageCursor;
-use super::error::PollError;
-use crate::descriptor::CompiledPolling;
-use crate::descriptor::model::{PaginationDescriptor, PaginationKind};
-use crate::jsonpath::{CompiledPath, scalar_text};
+use switchboard_core::jsonpath::{CompiledPath, scalar_text};
+use switchboard_core::polling::{GuardTrip, PageCursor, PageRule, PaginationPlan, PollError};
 
 /// What follows a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +43,7 @@ pub struct Response<'a> {
 /// Follows one run's pages.
 #[derive(Debug)]
 pub struct Paginator<'d> {
-    spec: Option<&'d PaginationDescriptor>,
-    next_path: Option<&'d CompiledPath>,
-    total_path: Option<&'d CompiledPath>,
+    plan: Option<&'d PaginationPlan>,
     origin: url::Origin,
     seen_tokens: HashSet<String>,
     seen_urls: HashSet<String>,
@@ -58,15 +51,8 @@ pub struct Paginator<'d> {
 
 impl<'d> Paginator<'d> {
     /// A paginator for a descriptor's pagination; next-page URLs must stay on `origin`.
-    pub fn new(spec: Option<&'d PaginationDescriptor>, compiled: &'d CompiledPolling, origin: url::Origin) -> Self {
-        Self {
-            spec,
-            next_path: compiled.next_path.as_ref(),
-            total_path: compiled.total_path.as_ref(),
-            origin,
-            seen_tokens: HashSet::new(),
-            seen_urls: HashSet::new(),
-        }
+    pub fn new(plan: Option<&'d PaginationPlan>, origin: url::Origin) -> Self {
+        Self { plan, origin, seen_tokens: HashSet::new(), seen_urls: HashSet::new() }
     }
 
     /// Records a page as fetched, so the API pointing back at it trips a guard.
@@ -79,11 +65,13 @@ impl<'d> Paginator<'d> {
 
     /// The page after `response`, fetched at `current`.
     pub fn next(&mut self, current: Option<&PageCursor>, response: Response<'_>) -> Result<Next, PollError> {
-        let Some(spec) = self.spec else { return Ok(Next::Done) };
-        match spec.kind {
-            PaginationKind::Offset => Ok(self.next_offset(spec, current, response)),
-            PaginationKind::Cursor => {
-                let token = self.next_path.and_then(|p| p.first(response.body)).and_then(scalar_text);
+        let Some(plan) = self.plan else { return Ok(Next::Done) };
+        match &plan.rule {
+            PageRule::Offset { next_path, total_path } => {
+                Ok(self.next_offset(plan, next_path.as_ref(), total_path.as_ref(), current, response))
+            }
+            PageRule::Cursor { next_path } => {
+                let token = next_path.first(response.body).and_then(scalar_text);
                 match token.filter(|t| !t.is_empty()) {
                     None => Ok(Next::Done),
                     Some(t) if t.starts_with("http://") || t.starts_with("https://") => {
@@ -96,27 +84,34 @@ impl<'d> Paginator<'d> {
                     Some(t) => Ok(Next::Page(PageCursor::Token(t))),
                 }
             }
-            PaginationKind::LinkHeader => match next_link(response.headers) {
+            PageRule::LinkHeader => match next_link(response.headers) {
                 None => Ok(Next::Done),
                 Some(link) => self.next_url(response.url.join(&link), response),
             },
         }
     }
 
-    fn next_offset(&self, spec: &PaginationDescriptor, current: Option<&PageCursor>, response: Response<'_>) -> Next {
+    fn next_offset(
+        &self,
+        plan: &PaginationPlan,
+        next_path: Option<&CompiledPath>,
+        total_path: Option<&CompiledPath>,
+        current: Option<&PageCursor>,
+        response: Response<'_>,
+    ) -> Next {
         let offset = match current {
             Some(PageCursor::Offset(n)) => *n,
             _ => 0,
         };
         let count = response.item_count as u64;
-        let total = self.total_path.and_then(|p| p.first(response.body)).and_then(as_u64);
+        let total = total_path.and_then(|p| p.first(response.body)).and_then(as_u64);
         if count == 0 {
             return match total {
                 Some(total) if offset < total => Next::Trip(GuardTrip::EmptyPage { page: response.page }),
                 _ => Next::Done,
             };
         }
-        let next = match self.next_path {
+        let next = match next_path {
             Some(path) => match path.first(response.body).and_then(as_u64) {
                 Some(n) => n,
                 None => return Next::Done,
@@ -128,7 +123,7 @@ impl<'d> Paginator<'d> {
         }
         match total {
             Some(total) if next >= total => Next::Done,
-            None if count < u64::from(spec.page_size) && self.next_path.is_none() => Next::Done,
+            None if count < u64::from(plan.page_size) && next_path.is_none() => Next::Done,
             _ => Next::Page(PageCursor::Offset(next)),
         }
     }

@@ -12,7 +12,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
-use super::timer::Timer;
+use crate::timer::Timer;
 
 /// `governor`'s view of a [`Timer`].
 #[derive(Debug, Clone)]

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
-use super::credentials::{Credentials, expose, redact};
-use super::error::PollError;
-use crate::descriptor::Descriptor;
-use crate::template::{Segment, Template};
+use switchboard_core::polling::PollError;
+use switchboard_core::template::{Segment, Template};
+
+use crate::credentials::{Credentials, expose, redact};
 
 /// Characters escaped in a query value: all but RFC 3986 unreserved.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -75,18 +75,6 @@ impl Vars<'_> {
             }
         }
     }
-}
-
-/// The instance config with the descriptor's `configFields` defaults filled in.
-pub fn effective_config(descriptor: &Descriptor, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = descriptor
-        .model()
-        .config_fields
-        .iter()
-        .filter_map(|f| f.default.as_ref().map(|d| (f.key.clone(), d.clone())))
-        .collect();
-    out.extend(config.iter().map(|(k, v)| (k.clone(), v.clone())));
-    out
 }
 
 /// Renders a URL template: values percent-encoded for the path or the query they land in.
@@ -178,11 +166,6 @@ fn drop_unset(value: &mut serde_json::Value) {
         Value::String(text) if text.contains(UNSET) => *text = text.replace(UNSET, ""),
         _ => {}
     }
-}
-
-/// Whether a template refers to `variable`.
-pub fn uses(template: &Template, variable: &str) -> bool {
-    template.placeholders().any(|p| p == variable)
 }
 
 /// The content of a JSON string literal holding `value` (without the quotes).

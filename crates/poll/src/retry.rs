@@ -62,7 +62,7 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
 }
 
 /// `Retry-After` in seconds only (for answers where no clock is at hand).
-pub(crate) fn retry_after_seconds(headers: &HeaderMap) -> Option<Duration> {
+pub fn retry_after_seconds(headers: &HeaderMap) -> Option<Duration> {
     headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

@@ -10,15 +10,15 @@ use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::SecretString;
 use url::Url;
 
-use super::auth::{self, HttpRequest};
-use super::credentials::{Credentials, redact};
-use super::error::PollError;
-use super::oauth::TokenRefresher;
-use super::ratelimit::Limiter;
-use super::request::display_url;
-use super::retry::{RetryPolicy, is_rate_limit_403, rate_limit_wait};
-use super::timer::Timer;
-use crate::descriptor::model::AuthDescriptor;
+use switchboard_core::polling::{AuthPlan, PollError};
+
+use crate::auth::{self, HttpRequest};
+use crate::credentials::{Credentials, redact};
+use crate::oauth::TokenRefresher;
+use crate::ratelimit::Limiter;
+use crate::request::display_url;
+use crate::retry::{RetryPolicy, is_rate_limit_403, rate_limit_wait};
+use crate::timer::Timer;
 
 /// The `User-Agent` sent when the descriptor sets none (some APIs, e.g. GitHub, require one).
 const DEFAULT_USER_AGENT: &str = concat!("switchboard/", env!("CARGO_PKG_VERSION"));
@@ -67,7 +67,7 @@ pub struct Session<'e> {
     pub(crate) http: &'e reqwest::Client,
     pub(crate) timer: &'e Arc<dyn Timer>,
     pub(crate) refresher: &'e TokenRefresher,
-    pub(crate) auth: &'e AuthDescriptor,
+    pub(crate) auth: &'e AuthPlan,
     pub(crate) config: BTreeMap<String, String>,
     pub(crate) credentials: Credentials,
     pub(crate) retry: RetryPolicy,
@@ -86,7 +86,7 @@ impl<'e> Session<'e> {
         http: &'e reqwest::Client,
         timer: &'e Arc<dyn Timer>,
         refresher: &'e TokenRefresher,
-        auth: &'e AuthDescriptor,
+        auth: &'e AuthPlan,
         config: BTreeMap<String, String>,
         credentials: Credentials,
         retry: RetryPolicy,
@@ -192,7 +192,7 @@ impl<'e> Session<'e> {
             request.headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         }
         let bearer = match self.auth {
-            AuthDescriptor::Oauth2(oauth) => {
+            AuthPlan::OAuth2(oauth) => {
                 let token = self.refresher.access_token(oauth, &self.config, &self.credentials).await?;
                 self.adopt(token.refreshed);
                 Some(token.token)
@@ -205,7 +205,7 @@ impl<'e> Session<'e> {
 
     /// Replaces an access token the API rejected (OAuth2 only).
     pub(crate) async fn refresh_after_rejection(&mut self, rejected: &SecretString) -> Result<(), PollError> {
-        if let AuthDescriptor::Oauth2(oauth) = self.auth {
+        if let AuthPlan::OAuth2(oauth) = self.auth {
             let token = self.refresher.after_rejection(oauth, &self.config, &self.credentials, rejected).await?;
             self.adopt(token.refreshed);
         }

@@ -38,7 +38,8 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
         IngestionDescriptor::PollingAndWebhook(_) => format!("/ingestion/{name}"),
         _ => "/ingestion".to_owned(),
     };
-    let requests = raw.ingestion.polling().and_then(|p| RequestPlan::compile(p, &section("polling"), &scope, &mut c.issues));
+    let requests =
+        raw.ingestion.polling().and_then(|p| RequestPlan::compile(p, &section("polling"), &scope, &mut c.issues));
     let webhook = raw.ingestion.webhook().and_then(|w| {
         CompiledWebhook::compile(w, &raw.auth, &section("webhook"), &scope.credential_keys(), &mut c.issues)
     });

@@ -30,8 +30,8 @@ pub struct Descriptor {
 impl Descriptor {
     /// Loads a descriptor from JSON text; `origin` names it in errors.
     pub fn from_json_str(text: &str, origin: &str) -> Result<Self, DescriptorError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| DescriptorError::whole(origin, format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| DescriptorError::whole(origin, format!("not valid JSON: {e}")))?;
         Self::from_value(&value, origin)
     }
 

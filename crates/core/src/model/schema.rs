@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::issue::Issue;
 use super::connector::{AUTH_METHODS, ConnectorDescriptor, INGESTION_MODES};
+use super::issue::Issue;
 
 /// The JSON Schema of a connector descriptor, as committed in `descriptors/descriptor.schema.json`.
 pub fn descriptor_schema() -> Value {

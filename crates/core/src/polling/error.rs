@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-
 /// What a failure means for the instance, and so what the caller should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,9 +131,11 @@ impl PollError {
     /// The failure class the caller records on the instance's health.
     pub fn class(&self) -> FailureClass {
         match self {
-            Self::NotPolling(_) | Self::NoDriver(_) | Self::Config(_) | Self::Rejected { .. } | Self::NoItems { .. } => {
-                FailureClass::Config
-            }
+            Self::NotPolling(_)
+            | Self::NoDriver(_)
+            | Self::Config(_)
+            | Self::Rejected { .. }
+            | Self::NoItems { .. } => FailureClass::Config,
             Self::MissingCredential(_) | Self::Unauthorized { .. } => FailureClass::Auth,
             Self::OAuth(e) => e.class(),
             Self::RateLimited { .. } => FailureClass::RateLimited,

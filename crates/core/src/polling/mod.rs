@@ -17,5 +17,7 @@ pub use auth::{AuthPlan, OAuth2Plan};
 pub use checkpoint::{Checkpoint, PageCursor, Resume};
 pub use error::{FailureClass, OAuthError, PollError};
 pub use health::HealthCheckPlan;
-pub use plan::{DeltaPlan, ItemPlan, PageRule, PaginationPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter};
+pub use plan::{
+    DeltaPlan, ItemPlan, PageRule, PaginationPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter,
+};
 pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunSummary, StopReason};

@@ -9,7 +9,10 @@ use super::scope::{POLL_VARIABLES, RequestScope};
 use crate::jsonpath::CompiledPath;
 use crate::mapping::items::ItemsPath;
 use crate::mapping::{FieldMapper, IssueSink};
-use crate::model::{DeltaStrategy, Issue, PaginationKind, PollMethod, PollingDescriptor, TimestampFormat, TimestampParamFormat, escape_pointer};
+use crate::model::{
+    DeltaStrategy, Issue, PaginationKind, PollMethod, PollingDescriptor, TimestampFormat, TimestampParamFormat,
+    escape_pointer,
+};
 use crate::template::Template;
 
 /// How a connector polls: the requests it sends and what it reads back.

@@ -175,4 +175,3 @@ impl fmt::Display for GuardTrip {
         }
     }
 }
-

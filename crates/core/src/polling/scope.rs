@@ -38,13 +38,7 @@ impl<'d> RequestScope<'d> {
 
     /// Parses a request template and checks that every variable it uses is defined; problems go
     /// to `issues`.
-    pub fn template(
-        &self,
-        text: &str,
-        pointer: &str,
-        variables: &[&str],
-        issues: &mut Vec<Issue>,
-    ) -> Option<Template> {
+    pub fn template(&self, text: &str, pointer: &str, variables: &[&str], issues: &mut Vec<Issue>) -> Option<Template> {
         let template = match Template::parse(text) {
             Ok(t) => t,
             Err(e) => {

@@ -12,8 +12,8 @@
 mod compile;
 mod error;
 mod headers;
-mod signature_header;
 mod section;
+mod signature_header;
 mod signed_content;
 mod verifier;
 
