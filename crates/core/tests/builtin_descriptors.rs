@@ -251,7 +251,7 @@ fn pagerduty_triggered_and_resolved_incidents_become_their_signals() {
 
 #[test]
 fn pagerduty_priority_comes_from_the_incident_priority_then_its_urgency() {
-    use switchboard_core::descriptor::model::Priority;
+    use switchboard_core::model::Priority;
     assert_eq!(only_signal("pagerduty", "incident.triggered.json", None).priority, Some(Priority::Critical));
     assert_eq!(only_signal("pagerduty", "incident.triggered.low_urgency.json", None).priority, Some(Priority::Low));
 }

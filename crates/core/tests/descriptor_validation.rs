@@ -4,7 +4,7 @@ mod common;
 
 use common::{remove, sample_descriptor, set};
 use serde_json::json;
-use switchboard_core::descriptor::schema::descriptor_schema_text;
+use switchboard_core::model::schema::descriptor_schema_text;
 use switchboard_core::{Descriptor, DescriptorError};
 
 fn problems(doc: &serde_json::Value) -> Vec<(String, String)> {

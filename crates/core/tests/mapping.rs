@@ -6,7 +6,7 @@ use chrono::{TimeZone, Utc};
 use common::{sample_descriptor, set};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use switchboard_core::descriptor::model::Priority;
+use switchboard_core::model::Priority;
 use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
 fn descriptor() -> Descriptor {

@@ -6,7 +6,7 @@ mod webhook_presets;
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use switchboard_core::descriptor::model::{VerificationKeyword, WebhookSecretConfig};
+use switchboard_core::model::{VerificationKeyword, WebhookSecretConfig};
 use switchboard_core::webhook::{Headers, SchemeKind, SignatureEncoding, Verifier, VerifyError, WebhookRequest};
 use webhook_presets::{PAGERDUTY_BODY, STRIPE_BODY, Vector, WRONG_SECRET, at, vector, vectors};
 

@@ -4,7 +4,7 @@
 mod webhook_presets;
 
 use serde_json::{Value, json};
-use switchboard_core::descriptor::model::{VerificationKeyword, WebhookSecretConfig};
+use switchboard_core::model::{VerificationKeyword, WebhookSecretConfig};
 use switchboard_core::webhook::{Headers, VerificationSpec, Verifier, VerifyError, WebhookRequest};
 use switchboard_core::{Connector, Descriptor, GenericConnector};
 use webhook_presets::{at, vector};

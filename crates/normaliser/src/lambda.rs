@@ -7,7 +7,6 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use switchboard_aws::{AwsClients, AwsSettings, ENV_SIGNALS_QUEUE_URL, SqsQueue};
-use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
 
 use crate::{InboundMessage, Normaliser, NormaliserError, NormaliserSettings};
@@ -27,7 +26,8 @@ pub fn normaliser_from_env(clients: &AwsClients) -> Result<Normaliser, Normalise
         .filter(|url| !url.is_empty())
         .ok_or_else(|| NormaliserError::Settings(format!("environment variable {ENV_SIGNALS_QUEUE_URL} is not set")))?;
     let signals = Arc::new(SqsQueue::new(clients.sqs.clone(), queue_url));
-    let catalog = Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL));
+    let catalog =
+        Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), switchboard_natives::registry(), DEFAULT_CACHE_TTL));
     Ok(Normaliser::new(catalog, &stores, signals, NormaliserSettings::default()))
 }
 

@@ -9,8 +9,7 @@ use chrono::Utc;
 use lambda_runtime::{Context, LambdaEvent};
 use switchboard_aws::{AwsClients, AwsSettings, ENV_INGEST_QUEUE_URL, SqsQueue};
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
-use switchboard_core::poll::PollOptions;
-use switchboard_core::{NativeRegistry, PollEngine};
+use switchboard_poll::{PollEngine, PollOptions};
 
 use crate::{PollRunSummary, Poller, PollerError, PollerSettings};
 
@@ -32,12 +31,11 @@ pub fn poller_from_env(clients: &AwsClients) -> Result<Poller, PollerError> {
         .filter(|url| !url.is_empty())
         .ok_or_else(|| PollerError::Settings(format!("environment variable {ENV_INGEST_QUEUE_URL} is not set")))?;
     let ingest = Arc::new(SqsQueue::new(clients.sqs.clone(), queue_url));
-    let catalog = Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL));
-    let http = reqwest::Client::builder()
-        .build()
-        .map_err(|e| PollerError::Settings(format!("cannot build the HTTP client: {e}")))?;
-    let engine = PollEngine::new(http, PollOptions::default());
-    Ok(Poller::new(stores, catalog, engine, ingest, settings_from_env()?))
+    let engine =
+        PollEngine::with_default_client(PollOptions::default()).map_err(|e| PollerError::Settings(e.to_string()))?;
+    let catalog = ConnectorCatalog::new(stores.descriptors.clone(), switchboard_natives::registry(), DEFAULT_CACHE_TTL)
+        .with_poll_driver(Arc::new(engine));
+    Ok(Poller::new(stores, Arc::new(catalog), ingest, settings_from_env()?))
 }
 
 /// Default settings with the overrides of [`ENV_CONCURRENCY`] and [`ENV_SAFETY_MARGIN`].

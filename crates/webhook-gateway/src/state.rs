@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
 use switchboard_core::ports::{InstanceRegistry, QueueSender, RateLimiter, SecretStore, Stores};
 
@@ -27,10 +26,12 @@ pub struct GatewayState {
 }
 
 impl GatewayState {
-    /// A state over one backend's stores (its rate limiter included), with a catalogue of
-    /// generic connectors only and the default cache lifetime.
+    /// A state over one backend's stores (its rate limiter included), with a catalogue of the
+    /// build's generic and native connectors (which never poll here) and the default cache
+    /// lifetime.
     pub fn new(stores: &Stores, ingest: Arc<dyn QueueSender>, settings: GatewaySettings) -> Self {
-        let catalog = ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL);
+        let catalog =
+            ConnectorCatalog::new(stores.descriptors.clone(), switchboard_natives::registry(), DEFAULT_CACHE_TTL);
         Self {
             catalog: Arc::new(catalog),
             instances: stores.instances.clone(),

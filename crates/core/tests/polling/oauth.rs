@@ -149,9 +149,7 @@ async fn a_caller_with_the_pre_rotation_refresh_token_gets_the_rotated_tokens() 
 async fn exchanging_an_authorisation_code_returns_credentials_to_store() {
     let (server, _fake) = oauth_server().await;
     let descriptor = oauth_descriptor(&server);
-    let switchboard_core::descriptor::model::AuthDescriptor::Oauth2(oauth) = &descriptor.model().auth else {
-        unreachable!()
-    };
+    let switchboard_core::model::AuthDescriptor::Oauth2(oauth) = &descriptor.model().auth else { unreachable!() };
     let client = [("clientId", "client"), ("clientSecret", "s3cret")]
         .into_iter()
         .collect::<switchboard_core::poll::Credentials>();

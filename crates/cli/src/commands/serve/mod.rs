@@ -13,12 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchboard_core::NativeRegistry;
 use switchboard_core::builtin::register_built_ins;
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
-use switchboard_core::poll::{PollEngine, PollOptions};
 use switchboard_embedded::Embedded;
 use switchboard_normaliser::{Normaliser, NormaliserSettings};
+use switchboard_poll::{PollEngine, PollOptions};
 use switchboard_poller::{Poller, PollerSettings};
 use switchboard_registry_api::RegistryState;
 use switchboard_registry_api::auth::BearerTokenResolver;
@@ -104,7 +103,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let ingest = Arc::new(db.ingest_queue());
     let signals = Arc::new(db.signals_queue());
     let catalog =
-        || Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), DEFAULT_CACHE_TTL));
+        || ConnectorCatalog::new(stores.descriptors.clone(), switchboard_natives::registry(), DEFAULT_CACHE_TTL);
 
     let gateway =
         switchboard_webhook_gateway::router(GatewayState::new(&stores, ingest.clone(), args.gateway_settings()));
@@ -126,16 +125,15 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let normaliser = Normaliser::new(
-        catalog(),
+        Arc::new(catalog()),
         &stores,
         signals.clone(),
         NormaliserSettings { claim_ttl: workers::DEDUP_CLAIM, ..NormaliserSettings::default() },
     );
-    let http = reqwest::Client::builder().build().context("building the HTTP client")?;
+    let engine = PollEngine::with_default_client(PollOptions::default()).context("building the HTTP client")?;
     let poller = Poller::new(
         stores.clone(),
-        catalog(),
-        PollEngine::new(http, PollOptions::default()),
+        Arc::new(catalog().with_poll_driver(Arc::new(engine))),
         ingest.clone(),
         PollerSettings::default(),
     )
