@@ -1,5 +1,5 @@
-//! Polling throughput over a local fake API: pages/s and items/s of `PollEngine::fetch_delta`
-//! (with and without mapping each item to a signal), side by side with the same fetch loop
+//! Polling throughput over a local fake API: pages/s and items/s of `PollEngine::pages` (streamed,
+//! collected in memory, and collected with each item mapped to a signal), side by side with the same fetch loop
 //! written with plain `reqwest` + `serde_json`. Run through `bench/poll.sh`.
 //!
 //! The fake serves GitHub-like issues (about 700 bytes each) with RFC 8288 `Link` pagination;
@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use switchboard_core::poll::{Credentials, PollEngine, PollOptions, PollRequest};
+use switchboard_core::polling::PollRequest;
 use switchboard_core::{Descriptor, IngestionKind, MapContext};
+use switchboard_poll::{Credentials, PollEngine, PollOptions};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 struct Args {
@@ -126,9 +127,14 @@ async fn engine_rounds(engine: &PollEngine, descriptor: &Descriptor, base: &str,
     let (mut pages, mut items, mut signals) = (0, 0, 0);
     let started = Instant::now();
     for _ in 0..rounds {
-        let delta = engine.fetch_delta(PollRequest::new(descriptor, &config, &credentials)).await.expect("poll");
-        pages += delta.pages as usize;
-        items += delta.items.len();
+        // The whole run in memory before mapping (what the old `fetch_delta` did).
+        let mut stream = engine.pages(descriptor, PollRequest::new(&config, &credentials)).expect("start");
+        let mut collected = Vec::new();
+        while let Some(page) = stream.next_page().await.expect("page") {
+            pages += 1;
+            collected.extend(page.items);
+        }
+        items += collected.len();
         if map {
             let ctx = MapContext {
                 connector_id: descriptor.id(),
@@ -137,7 +143,7 @@ async fn engine_rounds(engine: &PollEngine, descriptor: &Descriptor, base: &str,
                 event_type: None,
                 received_at: chrono::Utc::now(),
             };
-            for (i, item) in delta.items.iter().enumerate() {
+            for (i, item) in collected.iter().enumerate() {
                 signals += usize::from(matches!(mapper.map_item(i, item, &ctx), Ok(Some(_))));
             }
         }
@@ -154,7 +160,7 @@ async fn stream_rounds(engine: &PollEngine, descriptor: &Descriptor, base: &str,
     let (mut pages, mut items) = (0, 0);
     let started = Instant::now();
     for _ in 0..rounds {
-        let mut stream = engine.pages(PollRequest::new(descriptor, &config, &credentials)).expect("start");
+        let mut stream = engine.pages(descriptor, PollRequest::new(&config, &credentials)).expect("start");
         while let Some(page) = stream.next_page().await.expect("page") {
             pages += 1;
             items += page.items.len();
@@ -241,8 +247,8 @@ fn main() {
         for (name, f) in [
             ("peer: reqwest + serde_json loop", &peer),
             ("switchboard pages() stream", &stream),
-            ("switchboard fetch_delta (all in memory)", &fetch),
-            ("switchboard fetch_delta + mapping", &mapped),
+            ("switchboard pages() collected in memory", &fetch),
+            ("switchboard pages() collected + mapping", &mapped),
         ] {
             println!(
                 "{name:<42} {:>10.0} {:>12.0} {:>9.2}x",

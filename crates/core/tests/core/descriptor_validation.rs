@@ -1,8 +1,6 @@
 //! Descriptor validation as an author meets it: every problem, each with its JSON pointer.
 
-mod common;
-
-use common::{remove, sample_descriptor, set};
+use crate::common::{remove, sample_descriptor, set};
 use serde_json::json;
 use switchboard_core::model::schema::descriptor_schema_text;
 use switchboard_core::{Descriptor, DescriptorError};

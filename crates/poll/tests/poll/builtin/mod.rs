@@ -8,21 +8,11 @@
 //! the lookback overlap as signals already produced), the mapped signal types, and a health
 //! check with the right auth.
 
-// Test helpers outside `#[test]` functions unwrap too.
-#![allow(clippy::unwrap_used)]
-
-#[path = "builtin_polling/support.rs"]
 mod support;
 
-#[path = "builtin_polling/confluence.rs"]
 mod confluence;
-#[path = "builtin_polling/datadog.rs"]
 mod datadog;
-#[path = "builtin_polling/github_issues.rs"]
 mod github_issues;
-#[path = "builtin_polling/linear.rs"]
 mod linear;
-#[path = "builtin_polling/notion.rs"]
 mod notion;
-#[path = "builtin_polling/trello.rs"]
 mod trello;

@@ -1,7 +1,5 @@
 //! Shared fixtures for the core integration tests.
 
-#![allow(dead_code)]
-
 use serde_json::{Value, json};
 
 /// A valid polling + webhook descriptor exercising most features; tests mutate it.

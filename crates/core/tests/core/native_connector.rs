@@ -2,9 +2,13 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 use switchboard_core::connector::{Connector, NativeRegistry, ResolveError};
 use switchboard_core::mapping::{MapError, MapReport};
+use switchboard_core::polling::{HealthReport, PageStream, PollError, PollRequest};
+use switchboard_core::ports::Credentials;
 use switchboard_core::signal::{NormalisedSignal, rfc3339, signal_id};
 use switchboard_core::webhook::{Headers, VerifyError, WebhookRequest};
 use switchboard_core::{Descriptor, IngestionKind, MapContext};
@@ -14,9 +18,16 @@ struct EchoConnector {
     descriptor: Arc<Descriptor>,
 }
 
-impl Connector for EchoConnector {
+impl EchoConnector {
     fn id(&self) -> &str {
         self.descriptor.id()
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for EchoConnector {
+    fn receives_webhooks(&self) -> bool {
+        true
     }
 
     fn verify_webhook(&self, request: &WebhookRequest<'_>, secrets: &[&str]) -> Result<(), VerifyError> {
@@ -55,6 +66,14 @@ impl Connector for EchoConnector {
             ..MapReport::default()
         })
     }
+
+    fn pages<'a>(&'a self, _request: PollRequest<'a>) -> Result<Box<dyn PageStream + 'a>, PollError> {
+        Err(PollError::NotPolling(self.id().to_owned()))
+    }
+
+    async fn check_health(&self, _config: &BTreeMap<String, String>, _credentials: &Credentials) -> HealthReport {
+        HealthReport { healthy: true, status: None, latency_ms: 0, reason: None, class: None, refreshed_credentials: None }
+    }
 }
 
 fn native_descriptor(id: &str) -> Arc<Descriptor> {
@@ -76,7 +95,7 @@ fn native_descriptors_dispatch_to_their_registered_implementation() {
     let mut registry = NativeRegistry::new();
     registry.register("echo", |descriptor| Arc::new(EchoConnector { descriptor }));
 
-    let connector = registry.resolve(native_descriptor("echo")).expect("registered");
+    let connector = registry.resolve(native_descriptor("echo"), None).expect("registered");
     let ctx = MapContext {
         connector_id: "echo",
         project_id: "p1",
@@ -96,7 +115,7 @@ fn native_descriptors_dispatch_to_their_registered_implementation() {
 
 #[test]
 fn a_native_descriptor_without_implementation_is_a_clear_error() {
-    let error = NativeRegistry::new().resolve(native_descriptor("ghost")).err().expect("not registered");
+    let error = NativeRegistry::new().resolve(native_descriptor("ghost"), None).err().expect("not registered");
     assert_eq!(error, ResolveError::NativeNotRegistered("ghost".to_owned()));
     assert!(error.to_string().contains("ghost"));
 }
@@ -106,7 +125,7 @@ fn generic_descriptors_run_on_the_generic_runtime() {
     let mut doc = serde_json::to_value(native_descriptor("plain").model()).expect("serialises");
     doc["kind"] = json!("generic");
     let descriptor = Arc::new(Descriptor::from_value(&doc, "plain").expect("valid"));
-    let connector = NativeRegistry::new().resolve(descriptor).expect("generic needs no registration");
+    let connector = NativeRegistry::new().resolve(descriptor, None).expect("generic needs no registration");
     let ctx = MapContext {
         connector_id: "plain",
         project_id: "p1",
@@ -117,4 +136,14 @@ fn generic_descriptors_run_on_the_generic_runtime() {
     let report = connector.map(&json!({"key": "K-1", "at": 1_700_000_000}), &ctx).expect("maps");
     assert_eq!(report.signals[0].external_id, "K-1");
     assert_eq!(report.signals[0].timestamp, "2023-11-14T22:13:20Z");
+}
+
+#[test]
+fn a_generic_connector_without_a_polling_driver_refuses_to_poll() {
+    let descriptor = Arc::new(Descriptor::from_value(&crate::common::sample_descriptor(), "sample").expect("valid"));
+    let connector = NativeRegistry::new().resolve(descriptor, None).expect("generic");
+    let (config, credentials) = (BTreeMap::new(), Credentials::new());
+    let error = connector.pages(PollRequest::new(&config, &credentials)).err().expect("no driver");
+    assert!(matches!(error, PollError::NoDriver(ref id) if id == "sample-tracker"), "{error}");
+    assert_eq!(error.class(), switchboard_core::polling::FailureClass::Config);
 }

@@ -5,10 +5,11 @@
 //! from: copied byte for byte from the provider's own tests or docs, or — where the provider
 //! publishes none — computed by `generate_vectors.py` in this directory, which uses only Python's
 //! standard `hmac`, `hashlib` and `base64` modules (independent of the Rust code under test).
-#![allow(dead_code)] // each test binary uses part of this module
+
 
 use chrono::{DateTime, Utc};
-use switchboard_core::webhook::{Headers, VerificationSpec, Verifier, VerifyError, WebhookRequest};
+use switchboard_core::model::VerificationSpec;
+use switchboard_core::webhook::{Headers, Verifier, VerifyError, WebhookRequest};
 
 /// A secret that matches nothing but is valid in every secret encoding (raw, base64, whsec_).
 pub const WRONG_SECRET: &str = "whsec_c3dpdGNoYm9hcmQtd3Jvbmc=";

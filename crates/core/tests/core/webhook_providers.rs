@@ -1,14 +1,13 @@
 //! Every provider preset verifies its own test vector, and every tampering with a delivery —
 //! a flipped bit, a truncated header, a stale timestamp, a wrong secret — is rejected.
 
-mod webhook_presets;
-
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use switchboard_core::model::{VerificationKeyword, WebhookSecretConfig};
-use switchboard_core::webhook::{Headers, SchemeKind, SignatureEncoding, Verifier, VerifyError, WebhookRequest};
-use webhook_presets::{PAGERDUTY_BODY, STRIPE_BODY, Vector, WRONG_SECRET, at, vector, vectors};
+use switchboard_core::model::{SchemeKind, SignatureEncoding};
+use switchboard_core::webhook::{Headers, Verifier, VerifyError, WebhookRequest};
+use crate::webhook_presets::{PAGERDUTY_BODY, STRIPE_BODY, Vector, WRONG_SECRET, at, vector, vectors};
 
 #[test]
 fn every_provider_vector_verifies_with_its_secret() {

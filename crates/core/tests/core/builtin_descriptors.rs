@@ -1,6 +1,6 @@
 //! The built-in connector descriptors in `descriptors/`: every one validates, and every fixture
 //! under `tests/fixtures/<connector>/` (a provider's own example payload or API page) maps to
-//! the signals recorded in `tests/snapshots/`.
+//! the signals recorded in `crates/core/tests/core/snapshots/`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -84,7 +84,7 @@ fn map(connector: &str, file: &str, event_type: Option<&str>) -> MapReport {
     let ingestion = if descriptor.webhook().is_some() { IngestionKind::Webhook } else { IngestionKind::Polling };
     let ctx =
         MapContext { connector_id: connector, project_id: "p1", ingestion, event_type, received_at: received_at() };
-    descriptor.map(&fixture(connector, file), &ctx).unwrap_or_else(|e| panic!("{connector}/{file}: {e}"))
+    descriptor.map_delivery(&fixture(connector, file), &ctx).unwrap_or_else(|e| panic!("{connector}/{file}: {e}"))
 }
 
 fn signal_types(report: &MapReport) -> Vec<&str> {
