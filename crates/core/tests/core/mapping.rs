@@ -1,7 +1,7 @@
 //! The field mapping engine as a connector author sees it through `Descriptor::map`.
 
-use chrono::{TimeZone, Utc};
 use crate::common::{sample_descriptor, set};
+use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use switchboard_core::model::Priority;

@@ -72,7 +72,14 @@ impl Connector for EchoConnector {
     }
 
     async fn check_health(&self, _config: &BTreeMap<String, String>, _credentials: &Credentials) -> HealthReport {
-        HealthReport { healthy: true, status: None, latency_ms: 0, reason: None, class: None, refreshed_credentials: None }
+        HealthReport {
+            healthy: true,
+            status: None,
+            latency_ms: 0,
+            reason: None,
+            class: None,
+            refreshed_credentials: None,
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! Whatever a caller sends — any header values, any body bytes, any clock — verification answers
 //! with a result and never panics.
 
+use crate::webhook_presets::{at, vectors};
 use proptest::prelude::*;
 use switchboard_core::webhook::{Headers, Verifier, WebhookRequest};
-use crate::webhook_presets::{at, vectors};
 
 /// Header values: anything at all, or something close to each provider's format (so parsing gets
 /// past the first check and reaches timestamps, decoding and the HMAC).

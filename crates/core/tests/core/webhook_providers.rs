@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
-use switchboard_core::model::{VerificationKeyword, WebhookSecretConfig};
-use switchboard_core::model::{SchemeKind, SignatureEncoding};
-use switchboard_core::webhook::{Headers, Verifier, VerifyError, WebhookRequest};
 use crate::webhook_presets::{PAGERDUTY_BODY, STRIPE_BODY, Vector, WRONG_SECRET, at, vector, vectors};
+use serde_json::{Value, json};
+use switchboard_core::model::{SchemeKind, SignatureEncoding};
+use switchboard_core::model::{VerificationKeyword, WebhookSecretConfig};
+use switchboard_core::webhook::{Headers, Verifier, VerifyError, WebhookRequest};
 
 #[test]
 fn every_provider_vector_verifies_with_its_secret() {

@@ -1,12 +1,12 @@
 //! A scheme object is validated when its descriptor loads: every mistake is reported at once,
 //! under the JSON pointer of the field to fix.
 
+use crate::webhook_presets::{at, vector};
 use serde_json::{Value, json};
-use switchboard_core::model::{VerificationKeyword, WebhookSecretConfig};
 use switchboard_core::model::VerificationSpec;
+use switchboard_core::model::{VerificationKeyword, WebhookSecretConfig};
 use switchboard_core::webhook::{Headers, Verifier, VerifyError, WebhookRequest};
 use switchboard_core::{Connector, Descriptor, GenericConnector};
-use crate::webhook_presets::{at, vector};
 
 const AT: &str = "/ingestion/webhook/verification";
 
@@ -331,7 +331,8 @@ fn the_generic_connector_verifies_with_the_descriptor_scheme() {
     // GitHub's preset names `webhookSecret`, which this descriptor does not declare.
     assert!(loaded.is_err());
     let spec = json!({ "signatureHeader": "X-Hub-Signature-256", "secretField": "signingSecret", "prefix": "sha256=" });
-    let connector = GenericConnector::new(Descriptor::from_value(&descriptor(spec), "github.json").unwrap().into(), None);
+    let connector =
+        GenericConnector::new(Descriptor::from_value(&descriptor(spec), "github.json").unwrap().into(), None);
     let headers = github.headers();
     let request = WebhookRequest { headers: &headers, body: github.body, url: None };
     assert_eq!(connector.verify_webhook(&request, &["old", github.secret]), Ok(()));

@@ -1,7 +1,8 @@
 //! The auth provider puts each credential where the descriptor says.
 
 use serde_json::{Value, json};
-use switchboard_core::poll::{Credentials, PollRequest};
+use switchboard_core::polling::PollRequest;
+use switchboard_poll::Credentials;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
@@ -39,8 +40,7 @@ async fn polls_with_polling(auth: Value, credentials: Credentials, expect: MockB
     let descriptor = compile(&doc);
     let (engine, _) = engine();
     let config = config(&server);
-    let delta = engine
-        .fetch_delta(PollRequest::new(&descriptor, &config, &credentials))
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ids(&delta.items), vec![7]);

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_core::poll::{Credentials, FailureClass, PollError, PollRequest, RetryPolicy};
+use switchboard_core::polling::{FailureClass, PollError, PollRequest};
+use switchboard_poll::{Credentials, RetryPolicy};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -19,7 +20,7 @@ async fn poll_with(
     answer: ResponseTemplate,
     items_path: &str,
     auth: serde_json::Value,
-    adjust: impl FnOnce(&mut switchboard_core::poll::PollOptions),
+    adjust: impl FnOnce(&mut switchboard_poll::PollOptions),
 ) -> PollError {
     let server = MockServer::start().await;
     Mock::given(path("/items")).respond_with(answer).mount(&server).await;
@@ -34,7 +35,7 @@ async fn poll_with(
     let (engine, _) = engine_with(adjust);
     let config = config(&server);
     let credentials = [("token", SECRET), ("apiKey", SECRET)].into_iter().collect::<Credentials>();
-    let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(SECRET), "a secret leaked into the error: {shown}");
     err
@@ -108,7 +109,7 @@ async fn a_connection_failure_is_transient_and_hides_the_api_key_in_the_url() {
     // Nothing listens on port 9 of localhost.
     let config = std::collections::BTreeMap::from([("baseUrl".to_owned(), "http://127.0.0.1:9".to_owned())]);
     let credentials = [("apiKey", SECRET)].into_iter().collect::<Credentials>();
-    let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Transient);
     assert!(!format!("{err} {err:?}").contains(SECRET), "{err:?}");
 }
@@ -124,17 +125,17 @@ async fn a_missing_credential_is_an_auth_error_and_a_missing_config_value_a_conf
     let (engine, _) = engine();
     let config = config(&server);
     let none = Credentials::new();
-    let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &none)).await.unwrap_err();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &none)).await.unwrap_err();
     assert_eq!(err, PollError::MissingCredential("token".into()));
     assert_eq!(err.class(), FailureClass::Auth);
 
     let empty = std::collections::BTreeMap::new();
-    let err = engine.fetch_delta(PollRequest::new(&descriptor, &empty, &none)).await.unwrap_err();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&empty, &none)).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Config);
 }
 
 #[tokio::test]
 async fn a_garbled_checkpoint_is_a_config_error() {
-    let err = switchboard_core::poll::Checkpoint::parse("{\"position\": 1").unwrap_err();
+    let err = switchboard_core::polling::Checkpoint::parse("{\"position\": 1").unwrap_err();
     assert_eq!(err.class(), FailureClass::Config);
 }

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_core::poll::{Checkpoint, Credentials, FailureClass, GuardTrip, PageCursor, PollRequest, StopReason};
+use switchboard_core::polling::{Checkpoint, FailureClass, GuardTrip, PageCursor, PollRequest, StopReason};
+use switchboard_poll::Credentials;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -35,7 +36,7 @@ async fn a_repeated_page_token_stops_with_a_guard_instead_of_looping() {
     let config = config(&server);
     let descriptor = cursor_descriptor(1, json!({}));
     let credentials = Credentials::new();
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert_eq!(delta.guard, Some(GuardTrip::RepeatedPageToken { token: "same-token".into() }));
     assert_eq!(delta.stop, StopReason::Guard);
     assert_eq!(delta.pages, 2);
@@ -66,7 +67,7 @@ async fn a_link_header_pointing_back_stops_with_a_guard() {
     let (engine, _) = engine();
     let config = config(&server);
     let credentials = Credentials::new();
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert!(matches!(delta.guard, Some(GuardTrip::RepeatedUrl { .. })), "{:?}", delta.guard);
     assert_eq!(delta.pages, 2);
 }
@@ -82,7 +83,7 @@ async fn an_empty_page_that_promises_more_stops_with_a_guard() {
     let config = config(&server);
     let descriptor = cursor_descriptor(5, json!({}));
     let credentials = Credentials::new();
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert_eq!(delta.guard, Some(GuardTrip::EmptyPage { page: 0 }));
     assert_eq!(delta.pages, 1);
 }
@@ -110,7 +111,7 @@ async fn a_next_link_to_another_site_is_refused() {
     let (engine, _) = engine();
     let config = config(&server);
     let credentials = [("token", "ghp_secret")].into_iter().collect::<Credentials>();
-    let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Config);
     assert!(err.to_string().contains("evil.example"), "{err}");
 }
@@ -125,10 +126,13 @@ async fn the_page_limit_stops_a_run_and_the_next_run_continues_where_it_stopped(
     let descriptor = cursor_descriptor(2, json!({}));
     let credentials = Credentials::new();
 
-    let first = engine
-        .fetch_delta(PollRequest { max_pages: Some(3), ..PollRequest::new(&descriptor, &config, &credentials) })
-        .await
-        .unwrap();
+    let first = fetch_delta(
+        &engine,
+        &descriptor,
+        PollRequest { max_pages: Some(3), ..PollRequest::new(&config, &credentials) },
+    )
+    .await
+    .unwrap();
     assert_eq!(ids(&first.items), vec![1, 2, 3, 4, 5, 6]);
     assert_eq!(first.guard, Some(GuardTrip::MaxPages { limit: 3 }));
     let resume = first.new_checkpoint.resume.clone().expect("a resume position");
@@ -136,10 +140,13 @@ async fn the_page_limit_stops_a_run_and_the_next_run_continues_where_it_stopped(
     assert_eq!(first.new_checkpoint.position, None, "the delta position only moves when a run completes");
 
     let stored = Checkpoint::parse(&first.new_checkpoint.to_string()).unwrap();
-    let second = engine
-        .fetch_delta(PollRequest { checkpoint: Some(stored), ..PollRequest::new(&descriptor, &config, &credentials) })
-        .await
-        .unwrap();
+    let second = fetch_delta(
+        &engine,
+        &descriptor,
+        PollRequest { checkpoint: Some(stored), ..PollRequest::new(&config, &credentials) },
+    )
+    .await
+    .unwrap();
     assert_eq!(ids(&second.items), vec![7, 8, 9, 10]);
     assert_eq!((second.guard, second.stop), (None, StopReason::Complete));
     assert_eq!(second.new_checkpoint, Checkpoint::at("e10"));
@@ -164,12 +171,9 @@ async fn a_run_out_of_time_stops_before_the_next_request_and_resumes_without_gap
     let (engine, timer) = engine();
     let config = config(&server);
     let credentials = Credentials::new();
-    let budget = PollRequest {
-        time_budget: Some(Duration::from_secs(15)),
-        ..PollRequest::new(&descriptor, &config, &credentials)
-    };
+    let budget = PollRequest { time_budget: Some(Duration::from_secs(15)), ..PollRequest::new(&config, &credentials) };
 
-    let mut stream = engine.pages(budget).unwrap();
+    let mut stream = engine.pages(&descriptor, budget).unwrap();
     let mut seen = Vec::new();
     let mut last = None;
     while let Some(page) = stream.next_page().await.unwrap() {
@@ -183,13 +187,13 @@ async fn a_run_out_of_time_stops_before_the_next_request_and_resumes_without_gap
     let checkpoint = last.unwrap();
     assert!(checkpoint.is_resuming());
 
-    let rest = engine
-        .fetch_delta(PollRequest {
-            checkpoint: Some(checkpoint),
-            ..PollRequest::new(&descriptor, &config, &credentials)
-        })
-        .await
-        .unwrap();
+    let rest = fetch_delta(
+        &engine,
+        &descriptor,
+        PollRequest { checkpoint: Some(checkpoint), ..PollRequest::new(&config, &credentials) },
+    )
+    .await
+    .unwrap();
     seen.extend(ids(&rest.items));
     assert_eq!(seen, (1..=9).collect::<Vec<_>>());
     assert_eq!(rest.new_checkpoint.position.as_deref(), Some("2024-05-01T00:08:00Z"));
@@ -216,9 +220,8 @@ async fn a_caller_can_stop_after_any_page_and_resume_from_its_checkpoint() {
     let mut checkpoint = None;
     // Each "Lambda run" handles exactly one page, then stops.
     for _ in 0..10 {
-        let request =
-            PollRequest { checkpoint: checkpoint.clone(), ..PollRequest::new(&descriptor, &config, &credentials) };
-        let mut stream = engine.pages(request).unwrap();
+        let request = PollRequest { checkpoint: checkpoint.clone(), ..PollRequest::new(&config, &credentials) };
+        let mut stream = engine.pages(&descriptor, request).unwrap();
         let page = stream.next_page().await.unwrap().unwrap();
         seen.extend(ids(&page.items));
         checkpoint = Some(Checkpoint::parse(&page.checkpoint_after.to_string()).unwrap());

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use crate::support::check;
 use serde_json::json;
-use switchboard_core::poll::{Credentials, FailureClass, check};
+use switchboard_core::polling::FailureClass;
+use switchboard_poll::Credentials;
 use wiremock::matchers::{header, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -19,7 +21,7 @@ fn health_descriptor(timeout_ms: u32) -> switchboard_core::Descriptor {
     compile(&doc)
 }
 
-async fn check_against(answer: ResponseTemplate, timeout_ms: u32) -> switchboard_core::poll::HealthReport {
+async fn check_against(answer: ResponseTemplate, timeout_ms: u32) -> switchboard_core::polling::HealthReport {
     let server = MockServer::start().await;
     Mock::given(path("/health"))
         .and(header("authorization", "Bearer ghp_ok"))

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use chrono::TimeDelta;
 use futures_like::join_all;
 use serde_json::json;
-use switchboard_core::poll::credentials::expose;
-use switchboard_core::poll::{FailureClass, OAuthError, PollError, PollRequest, exchange_code};
+use switchboard_core::polling::{FailureClass, OAuthError, PollError, PollRequest};
+use switchboard_poll::credentials::expose;
+use switchboard_poll::exchange_code;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
@@ -58,7 +59,7 @@ async fn fifty_concurrent_polls_with_an_expired_token_refresh_it_exactly_once() 
         .map(|_| {
             let (engine, descriptor, config, credentials) =
                 (engine.clone(), descriptor.clone(), config.clone(), credentials.clone());
-            async move { engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await }
+            async move { fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await }
         })
         .collect();
     let results = join_all(polls).await;
@@ -82,7 +83,7 @@ async fn a_fresh_token_is_used_without_calling_the_token_endpoint() {
     let (engine, _) = engine();
     let config = config(&server);
     let credentials = oauth_credentials("at-0", "rt-0", t0() + TimeDelta::hours(1));
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert_eq!(fake.calls(), 0);
     assert!(delta.refreshed_credentials.is_none());
 }
@@ -95,7 +96,7 @@ async fn a_token_within_the_refresh_buffer_is_refreshed_first() {
     let config = config(&server);
     // Expires in 30 s; the default buffer is 60 s.
     let credentials = oauth_credentials("at-0", "rt-0", t0() + TimeDelta::seconds(30));
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert_eq!(fake.calls(), 1);
     assert!(delta.refreshed_credentials.is_some());
 }
@@ -108,7 +109,7 @@ async fn a_401_refreshes_once_and_retries() {
     let (engine, _) = engine();
     let config = config(&server);
     let credentials = oauth_credentials("at-0", "rt-0", t0() + TimeDelta::hours(1));
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert_eq!(fake.calls(), 1);
     assert_eq!(ids(&delta.items), vec![1]);
     assert_eq!(expose(&delta.refreshed_credentials.unwrap(), "refreshToken"), Some("rt-1"));
@@ -121,7 +122,7 @@ async fn invalid_grant_means_the_user_must_reauthorise() {
     let (engine, _) = engine();
     let config = config(&server);
     let credentials = oauth_credentials("at-old", "rt-revoked", t0() - TimeDelta::hours(1));
-    let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap_err();
     assert!(matches!(err, PollError::OAuth(OAuthError::ReauthNeeded(_))), "{err:?}");
     assert_eq!(err.class(), FailureClass::Auth);
     assert!(err.to_string().contains("re-authorisation needed"), "{err}");
@@ -136,11 +137,11 @@ async fn a_caller_with_the_pre_rotation_refresh_token_gets_the_rotated_tokens() 
     let (engine, timer) = engine();
     let config = config(&server);
     let stale = oauth_credentials("at-0", "rt-0", t0() - TimeDelta::hours(1));
-    engine.fetch_delta(PollRequest::new(&descriptor, &config, &stale)).await.unwrap();
+    fetch_delta(&engine, &descriptor, PollRequest::new(&config, &stale)).await.unwrap();
     // A second run still holding the old credentials (not yet persisted) must not burn the
     // rotated refresh token with an `invalid_grant`.
     timer.advance(std::time::Duration::from_secs(10));
-    let again = engine.fetch_delta(PollRequest::new(&descriptor, &config, &stale)).await.unwrap();
+    let again = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &stale)).await.unwrap();
     assert_eq!(fake.calls(), 1);
     assert_eq!(expose(&again.refreshed_credentials.unwrap(), "refreshToken"), Some("rt-1"));
 }
@@ -149,10 +150,9 @@ async fn a_caller_with_the_pre_rotation_refresh_token_gets_the_rotated_tokens() 
 async fn exchanging_an_authorisation_code_returns_credentials_to_store() {
     let (server, _fake) = oauth_server().await;
     let descriptor = oauth_descriptor(&server);
-    let switchboard_core::model::AuthDescriptor::Oauth2(oauth) = &descriptor.model().auth else { unreachable!() };
-    let client = [("clientId", "client"), ("clientSecret", "s3cret")]
-        .into_iter()
-        .collect::<switchboard_core::poll::Credentials>();
+    let oauth = descriptor.auth().oauth2().expect("an OAuth2 connector");
+    let client =
+        [("clientId", "client"), ("clientSecret", "s3cret")].into_iter().collect::<switchboard_poll::Credentials>();
     let http = reqwest::Client::new();
     let config = BTreeMap::new();
     let stored = exchange_code(&http, oauth, &config, &client, "good-code", "https://app/callback").await.unwrap();
@@ -172,7 +172,7 @@ async fn a_token_endpoint_that_stays_broken_is_transient_after_retries() {
     let (engine, timer) = engine();
     let config = config(&server);
     let credentials = oauth_credentials("at-0", "rt-0", t0() - TimeDelta::hours(1));
-    let err = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap_err();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Transient);
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
     assert_eq!(timer.sleeps().len(), 3);
@@ -191,7 +191,7 @@ async fn a_token_endpoint_flake_is_retried() {
     let (engine, _) = engine();
     let config = config(&server);
     let credentials = oauth_credentials("at-0", "rt-0", t0() - TimeDelta::hours(1));
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert_eq!(fake.calls(), 1);
     assert!(delta.refreshed_credentials.is_some());
 }

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_core::poll::{Credentials, FailureClass, PollError, PollRequest};
+use switchboard_core::polling::{FailureClass, PollError, PollRequest};
+use switchboard_poll::Credentials;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -35,12 +36,12 @@ async fn server_failing(first: ResponseTemplate, times: u64) -> MockServer {
 
 async fn run(
     server: &MockServer,
-    timer_engine: &(switchboard_core::PollEngine, switchboard_core::poll::ManualTimer),
-) -> Result<switchboard_core::poll::Delta, PollError> {
+    timer_engine: &(switchboard_poll::PollEngine, switchboard_poll::ManualTimer),
+) -> Result<crate::support::Delta, PollError> {
     let descriptor = simple_descriptor(600_000);
     let config = config(server);
     let credentials = Credentials::new();
-    timer_engine.0.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await
+    fetch_delta(&timer_engine.0, &descriptor, PollRequest::new(&config, &credentials)).await
 }
 
 #[tokio::test]
@@ -126,7 +127,7 @@ async fn rate_limit_rpm_spaces_requests_evenly() {
     let (engine, timer) = engine();
     let config = config(&server);
     let credentials = Credentials::new();
-    let delta = engine.fetch_delta(PollRequest::new(&descriptor, &config, &credentials)).await.unwrap();
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
     assert_eq!(delta.pages, 3);
     assert_eq!(timer.sleeps(), vec![Duration::from_secs(1), Duration::from_secs(1)]);
 }

@@ -1,9 +1,11 @@
 //! Every pagination kind and delta strategy against a multi-page fake: each item exactly once,
 //! the right checkpoint, and a second poll from that checkpoint returns only newer items.
 
+use crate::support::Delta;
 use serde_json::json;
 use switchboard_core::Descriptor;
-use switchboard_core::poll::{Checkpoint, Credentials, Delta, PollEngine, PollRequest, StopReason};
+use switchboard_core::polling::{Checkpoint, PollRequest, StopReason};
+use switchboard_poll::{Credentials, PollEngine};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Respond};
 
@@ -25,8 +27,8 @@ async fn poll(
     let credentials = [("token", "ghp_test_token")].into_iter().collect::<Credentials>();
     // Round-trip through the stored string form, as the poller does.
     let stored = checkpoint.map(|c| Checkpoint::parse(&c.to_string()).unwrap());
-    let request = PollRequest { checkpoint: stored, ..PollRequest::new(descriptor, &config, &credentials) };
-    engine.fetch_delta(request).await.unwrap_or_else(|e| panic!("{e}"))
+    let request = PollRequest { checkpoint: stored, ..PollRequest::new(&config, &credentials) };
+    fetch_delta(&engine, &descriptor, request).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use switchboard_core::Descriptor;
-use switchboard_core::poll::{Credentials, ManualTimer, PollEngine, PollOptions, RetryPolicy};
+use switchboard_core::polling::{Checkpoint, GuardTrip, HealthReport, PollError, PollRequest, StopReason};
+use switchboard_poll::{Credentials, ManualTimer, PollEngine, PollOptions, RetryPolicy};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 /// A fixed wall-clock start for manual timers.
@@ -326,4 +327,54 @@ pub fn oauth_credentials(access: &str, refresh: &str, expires_at: DateTime<Utc>)
     ]
     .into_iter()
     .collect::<Credentials>()
+}
+
+/// A whole run collected from [`PollEngine::pages`] (what the spec calls `fetchDelta`).
+#[derive(Debug, Clone)]
+pub struct Delta {
+    /// Every item of every page, in order.
+    pub items: Vec<Value>,
+    /// The checkpoint to store.
+    pub new_checkpoint: Checkpoint,
+    /// Pages fetched.
+    pub pages: u32,
+    /// Refreshed credentials to persist.
+    pub refreshed_credentials: Option<Credentials>,
+    /// The guard that tripped, if any.
+    pub guard: Option<GuardTrip>,
+    /// Why the run ended.
+    pub stop: StopReason,
+}
+
+/// Runs `descriptor` until the API has no more pages, a guard trips or the time budget runs
+/// out, and collects the run.
+pub async fn fetch_delta(
+    engine: &PollEngine,
+    descriptor: &Descriptor,
+    request: PollRequest<'_>,
+) -> Result<Delta, PollError> {
+    let mut stream = engine.pages(descriptor, request)?;
+    let mut items = Vec::new();
+    while let Some(page) = stream.next_page().await? {
+        items.extend(page.items);
+    }
+    let summary = stream.summary();
+    Ok(Delta {
+        items,
+        new_checkpoint: summary.checkpoint,
+        pages: summary.pages,
+        refreshed_credentials: summary.refreshed_credentials,
+        guard: summary.guard,
+        stop: summary.stop.unwrap_or(StopReason::Complete),
+    })
+}
+
+/// Runs a descriptor's health check with a one-off engine over `http`.
+pub async fn check(
+    descriptor: &Descriptor,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+    http: &reqwest::Client,
+) -> HealthReport {
+    PollEngine::new(http.clone(), PollOptions::default()).check(descriptor, config, credentials).await
 }

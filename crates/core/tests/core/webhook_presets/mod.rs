@@ -6,7 +6,6 @@
 //! publishes none — computed by `generate_vectors.py` in this directory, which uses only Python's
 //! standard `hmac`, `hashlib` and `base64` modules (independent of the Rust code under test).
 
-
 use chrono::{DateTime, Utc};
 use switchboard_core::model::VerificationSpec;
 use switchboard_core::webhook::{Headers, Verifier, VerifyError, WebhookRequest};

@@ -5,14 +5,14 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::check;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
-use switchboard_core::poll::check;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::*;
+use super::support::*;
 
 const PAT: &str = "confluence-pat";
 const EXPAND: &str = "version,space,history,container,metadata.labels";

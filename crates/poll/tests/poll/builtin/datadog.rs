@@ -5,14 +5,14 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::check;
 use base64::Engine as _;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
-use switchboard_core::poll::check;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::*;
+use super::support::*;
 
 const API_KEY: &str = "dd-api-key";
 const APP_KEY: &str = "dd-app-key";

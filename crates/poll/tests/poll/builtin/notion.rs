@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::check;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
-use switchboard_core::poll::check;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::*;
+use super::support::*;
 
 const SECRET: &str = "ntn_test_secret";
 

@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::Delta;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
-use switchboard_core::poll::{Checkpoint, Credentials, Delta, ManualTimer, PollOptions, PollRequest, StopReason};
-use switchboard_core::{Descriptor, IngestionKind, MapContext, NormalisedSignal, PollEngine};
+use switchboard_core::polling::{Checkpoint, PollRequest, StopReason};
+use switchboard_core::{Descriptor, IngestionKind, MapContext, NormalisedSignal};
+use switchboard_poll::PollEngine;
+use switchboard_poll::{Credentials, ManualTimer, PollOptions};
 use wiremock::{MockServer, Request, ResponseTemplate};
 
 fn workspace_root() -> PathBuf {
@@ -83,9 +86,11 @@ pub async fn poll(
     credentials: &Credentials,
     checkpoint: Option<&Checkpoint>,
 ) -> Delta {
-    let mut request = PollRequest::new(descriptor, config, credentials);
+    let mut request = PollRequest::new(config, credentials);
     request.checkpoint = checkpoint.cloned();
-    engine.fetch_delta(request).await.unwrap_or_else(|e| panic!("{} poll failed: {e}", descriptor.id()))
+    crate::support::fetch_delta(engine, descriptor, request)
+        .await
+        .unwrap_or_else(|e| panic!("{} poll failed: {e}", descriptor.id()))
 }
 
 /// The requests the fake received since it had received `before`.
@@ -188,10 +193,9 @@ pub fn split_repeats(
             fresh.push(item.clone());
         }
     }
-    let descriptor_path = &descriptor.model().field_mapping.timestamp_path;
-    let time_path = serde_json_path::JsonPath::parse(descriptor_path).expect("a valid path");
+    let time_path = &descriptor.polling().expect("polls").items.timestamp;
     for item in &repeats {
-        let text = time_path.query(item).exactly_one().expect("a timestamp").as_str().expect("text").to_owned();
+        let text = time_path.first(item).expect("a timestamp").as_str().expect("text").to_owned();
         let time = at(&text);
         assert!(time >= position - lookback && time <= position, "{text} is outside the lookback window");
     }

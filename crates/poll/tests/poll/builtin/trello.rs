@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::check;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
-use switchboard_core::poll::check;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::*;
+use super::support::*;
 
 const KEY: &str = "trello-key";
 const TOKEN: &str = "trello-token";
