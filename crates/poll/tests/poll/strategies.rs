@@ -28,7 +28,7 @@ async fn poll(
     // Round-trip through the stored string form, as the poller does.
     let stored = checkpoint.map(|c| Checkpoint::parse(&c.to_string()).unwrap());
     let request = PollRequest { checkpoint: stored, ..PollRequest::new(&config, &credentials) };
-    fetch_delta(&engine, &descriptor, request).await.unwrap_or_else(|e| panic!("{e}"))
+    fetch_delta(engine, descriptor, request).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
