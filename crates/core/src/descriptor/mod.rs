@@ -123,11 +123,18 @@ impl Descriptor {
     }
 
     /// Maps a payload (a webhook body or a polled page) into signals, with the event type the
-    /// webhook gateway decided (`ctx.event_type`): nothing is decided again here.
+    /// webhook gateway decided (`ctx.event_type`; it is not read from the payload again). A
+    /// webhook whose event type the connector does not handle (the descriptor changed since the
+    /// gateway accepted it) is one ignored item.
     pub fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
         let Some(mapper) = self.mapper(ctx.ingestion) else {
             return Ok(unsupported(ctx.ingestion));
         };
+        if let (IngestionKind::Webhook, Some(webhook)) = (ctx.ingestion, self.webhook())
+            && let WebhookEvent::Ignored { reason, .. } = webhook.judge(ctx.event_type.map(str::to_owned))
+        {
+            return Ok(ignored(reason));
+        }
         mapper.map_payload(payload, ctx)
     }
 
@@ -147,10 +154,7 @@ impl Descriptor {
             WebhookEvent::Handled(event_type) => {
                 self.map(payload, &MapContext { event_type: event_type.as_deref(), ..ctx.clone() })
             }
-            WebhookEvent::Ignored { reason, .. } => Ok(MapReport {
-                ignored: vec![IgnoredItem { index: 0, external_id: None, reason }],
-                ..MapReport::default()
-            }),
+            WebhookEvent::Ignored { reason, .. } => Ok(ignored(reason)),
         }
     }
 
@@ -188,14 +192,12 @@ impl Descriptor {
 
 /// The report of a payload in a mode the connector does not support: one ignored item.
 fn unsupported(ingestion: IngestionKind) -> MapReport {
-    MapReport {
-        ignored: vec![IgnoredItem {
-            index: 0,
-            external_id: None,
-            reason: format!("connector does not support {} ingestion", ingestion.as_str()),
-        }],
-        ..MapReport::default()
-    }
+    ignored(format!("connector does not support {} ingestion", ingestion.as_str()))
+}
+
+/// The report of a payload that is not a signal, as one ignored item.
+fn ignored(reason: String) -> MapReport {
+    MapReport { ignored: vec![IgnoredItem { index: 0, external_id: None, reason }], ..MapReport::default() }
 }
 
 /// Loads every `*.json` descriptor under the given files and directories (not recursing into
