@@ -4,4 +4,4 @@
 # Usage: bench/poll.sh [--items N] [--page-size N] [--rounds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run --quiet --release -p switchboard-core --example poll_bench -- "$@"
+exec cargo run --quiet --release -p switchboard-poll --example poll_bench -- "$@"

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use switchboard_core::NativeRegistry;
 use switchboard_core::builtin::{BuiltInError, BuiltInSync, register_built_ins};
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::poll::{PollEngine, PollOptions};
 use switchboard_core::ports::{QueueSender, Stores};
 use switchboard_normaliser::Normaliser;
+use switchboard_poll::{PollEngine, PollOptions};
 use switchboard_poller::Poller;
 use switchboard_registry_api::{CallerResolver, RegistryState};
 use switchboard_webhook_gateway::GatewayState;
@@ -18,8 +17,8 @@ use crate::settings::Settings;
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
     /// The poller's HTTP client could not be built (its TLS setup failed).
-    #[error("cannot build the poller's HTTP client: {0}")]
-    HttpClient(#[source] reqwest::Error),
+    #[error("cannot build the poller's polling engine: {0}")]
+    PollEngine(#[source] switchboard_core::PollError),
 }
 
 /// Everything the applications are built from. Build it once per process; each part is built
@@ -33,11 +32,14 @@ pub struct App {
 }
 
 impl App {
-    /// The applications over `stores`, tuned by `settings`, sharing one connector catalogue
-    /// (generic connectors: no native implementation is built in yet).
+    /// The applications over `stores`, tuned by `settings`, sharing one connector catalogue of
+    /// the generic connectors and this build's natives (`switchboard_natives::registry`).
     pub fn assemble(stores: Stores, settings: Settings) -> Self {
-        let catalog =
-            Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), settings.catalog_ttl));
+        let catalog = Arc::new(ConnectorCatalog::new(
+            stores.descriptors.clone(),
+            switchboard_natives::registry(),
+            settings.catalog_ttl,
+        ));
         Self { stores, catalog, settings }
     }
 
@@ -70,16 +72,21 @@ impl App {
         Normaliser::new(self.catalog.clone(), &self.stores, signals, self.settings.normaliser.clone())
     }
 
-    /// The poller with its polling engine (and the engine's HTTP client), putting envelopes on
-    /// `ingest`.
+    /// The poller, putting envelopes on `ingest`. Its catalogue hands generic connectors the
+    /// HTTP polling engine; native connectors poll in their own code.
     pub fn poller(&self, ingest: Arc<dyn QueueSender>) -> Result<Poller, AssembleError> {
-        let http = reqwest::Client::builder().build().map_err(AssembleError::HttpClient)?;
-        let engine = PollEngine::new(http, PollOptions::default());
-        Ok(Poller::new(self.stores.clone(), self.catalog.clone(), engine, ingest, self.settings.poller.clone()))
+        let engine = PollEngine::with_default_client(PollOptions::default()).map_err(AssembleError::PollEngine)?;
+        let catalog = ConnectorCatalog::new(
+            self.stores.descriptors.clone(),
+            switchboard_natives::registry(),
+            self.settings.catalog_ttl,
+        )
+        .with_poll_driver(Arc::new(engine));
+        Ok(Poller::new(self.stores.clone(), Arc::new(catalog), ingest, self.settings.poller.clone()))
     }
 
     /// The registry API's state, authenticating callers with `resolver`.
     pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> RegistryState {
-        RegistryState { oauth: self.settings.oauth.clone(), ..RegistryState::new(self.stores.clone(), resolver) }
+        RegistryState { oauth: self.settings.oauth.clone(), ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry()) }
     }
 }

@@ -1,6 +1,6 @@
 //! Data the contract suite writes.
 
-use switchboard_core::descriptor::model::ConnectorDescriptor;
+use switchboard_core::model::ConnectorDescriptor;
 use switchboard_core::signal::{IngestionKind, NormalisedSignal};
 
 /// A minimal valid descriptor with the given id and name.

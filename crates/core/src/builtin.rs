@@ -1,8 +1,8 @@
 //! The connector descriptors shipped with Switchboard (`descriptors/*.json`), compiled into the
 //! binary so `switchboard serve` and the Lambda functions can register them from anywhere.
 
-use crate::descriptor::model::ConnectorDescriptor;
-use crate::descriptor::{Descriptor, DescriptorError};
+use crate::descriptor::Descriptor;
+use crate::model::{ConnectorDescriptor, DescriptorError};
 use crate::ports::{DescriptorRegistry, StoreError};
 
 /// File name and JSON text of every built-in descriptor.

@@ -1,12 +1,16 @@
-//! The connector catalogue as the functions see it: descriptors from the registry, validated,
+//! The connector catalogue as the functions see it: descriptors from the registry, compiled,
 //! resolved to their runtime (generic or native) and cached per warm process for a short time.
+//!
+//! This is the one place where stored descriptors are compiled: every function (and the
+//! registry API's health checks and OAuth2 flow) gets its connectors from here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::connector::{Connector, NativeRegistry, ResolveError};
-use crate::descriptor::{Descriptor, DescriptorError};
+use crate::connector::{Connector, NativeRegistry, PollDriver, ResolveError};
+use crate::descriptor::Descriptor;
+use crate::model::DescriptorError;
 use crate::ports::{DescriptorRegistry, StoreError};
 
 /// How long a looked-up descriptor is reused before the registry is asked again.
@@ -48,14 +52,23 @@ type Entry = (Instant, Option<LoadedConnector>);
 pub struct ConnectorCatalog {
     registry: Arc<dyn DescriptorRegistry>,
     natives: NativeRegistry,
+    driver: Option<Arc<dyn PollDriver>>,
     ttl: Duration,
     cache: Mutex<HashMap<String, Entry>>,
 }
 
 impl ConnectorCatalog {
-    /// A catalogue over `registry` resolving native connectors with `natives`.
+    /// A catalogue over `registry` resolving native connectors with `natives`. Its generic
+    /// connectors cannot poll until [`Self::with_poll_driver`] gives them a driver.
     pub fn new(registry: Arc<dyn DescriptorRegistry>, natives: NativeRegistry, ttl: Duration) -> Self {
-        Self { registry, natives, ttl, cache: Mutex::new(HashMap::new()) }
+        Self { registry, natives, driver: None, ttl, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Lets generic connectors poll (and run health checks) through `driver`.
+    #[must_use]
+    pub fn with_poll_driver(mut self, driver: Arc<dyn PollDriver>) -> Self {
+        self.driver = Some(driver);
+        self
     }
 
     /// The connector with this id, or `None` when no descriptor is registered under it.
@@ -67,7 +80,7 @@ impl ConnectorCatalog {
             None => None,
             Some(record) => {
                 let descriptor = Arc::new(Descriptor::from_model(record.descriptor, connector_id)?);
-                let connector = self.natives.resolve(Arc::clone(&descriptor))?;
+                let connector = self.natives.resolve(Arc::clone(&descriptor), self.driver.clone())?;
                 Some(LoadedConnector { descriptor, connector })
             }
         };
@@ -75,13 +88,6 @@ impl ConnectorCatalog {
             cache.insert(connector_id.to_owned(), (Instant::now(), loaded.clone()));
         }
         Ok(loaded)
-    }
-
-    /// Forgets a cached entry (after the registry API changed the descriptor in this process).
-    pub fn invalidate(&self, connector_id: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.remove(connector_id);
-        }
     }
 
     fn cached(&self, connector_id: &str) -> Option<Option<LoadedConnector>> {

@@ -1,53 +1,135 @@
-//! The connector trait shared by the generic runtime and native (Rust) connectors, and the
-//! registry that dispatches on a descriptor's `kind`.
+//! One runtime face per connector: the [`Connector`] trait every function talks to, whether the
+//! connector is driven by its descriptor ([`GenericConnector`]) or written in Rust (a native
+//! connector, registered in a [`NativeRegistry`] under its descriptor's id).
+//!
+//! A connector verifies webhook deliveries, answers handshakes, decides a delivery's event type,
+//! maps payloads into signals and polls its API page by page with a resumable checkpoint. The
+//! core links no HTTP client, so the generic connector polls through a [`PollDriver`] port that
+//! the polling engine (`switchboard-poll`) implements and the catalogue hands in; a process that
+//! never polls (the webhook gateway, the normaliser) has none, and asking it to poll is a
+//! [`PollError::NoDriver`] error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::descriptor::Descriptor;
-use crate::descriptor::model::ConnectorKind;
 use crate::mapping::{MapContext, MapError, MapReport};
-use crate::webhook::{VerifyError, WebhookRequest};
+use crate::model::ConnectorKind;
+use crate::polling::{HealthReport, PageStream, PollError, PollRequest};
+use crate::ports::Credentials;
+use crate::webhook::{Headers, VerifyError, WebhookEvent, WebhookRequest};
 
 /// What every connector can do, whether driven by a descriptor or written in Rust.
+///
+/// The webhook methods have defaults for a connector that receives no webhooks.
+#[async_trait::async_trait]
 pub trait Connector: Send + Sync {
-    /// The connector id this implementation serves.
-    fn id(&self) -> &str;
+    /// Whether the connector receives webhooks at all.
+    fn receives_webhooks(&self) -> bool {
+        false
+    }
+
+    /// The provider's delivery id of a webhook delivery, for tracing duplicates.
+    fn delivery_id(&self, _headers: &Headers) -> Option<String> {
+        None
+    }
+
+    /// The answer to a handshake (a URL verification challenge) instead of ingesting the
+    /// payload. Asked twice: with `verified = false` before the signature is checked (only
+    /// handshakes that need no signature answer then), and with `verified = true` after.
+    fn handshake(&self, _payload: &Value, _verified: bool) -> Option<Value> {
+        None
+    }
+
+    /// The credential field holding the webhook secret, when deliveries are verified.
+    fn webhook_secret_field(&self) -> Option<&str> {
+        None
+    }
 
     /// Verifies a webhook delivery against the instance's secrets (current first, then
     /// previous, so rotation never drops deliveries).
-    fn verify_webhook(&self, request: &WebhookRequest<'_>, secrets: &[&str]) -> Result<(), VerifyError>;
+    fn verify_webhook(&self, _request: &WebhookRequest<'_>, _secrets: &[&str]) -> Result<(), VerifyError> {
+        Err(VerifyError::NotAWebhookConnector)
+    }
 
-    /// Maps a webhook payload or a polled page into signals.
+    /// A verified delivery's event type and whether the connector handles it. The webhook
+    /// gateway decides it once; the envelope carries it to [`Connector::map`].
+    fn webhook_event(&self, _headers: &Headers, _payload: &Value) -> WebhookEvent {
+        WebhookEvent::Handled(None)
+    }
+
+    /// Maps a webhook payload (with the event type in `ctx`) or a polled page into signals.
     fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError>;
 
     /// Maps one polled item, already extracted from its page.
     fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport;
+
+    /// Starts a polling run: pages come from [`PageStream::next_page`], each with the
+    /// checkpoint to store once its items are handed on.
+    fn pages<'a>(&'a self, request: PollRequest<'a>) -> Result<Box<dyn PageStream + 'a>, PollError>;
+
+    /// Checks that an instance's config and credentials work (the dashboard's "test connection").
+    async fn check_health(&self, config: &BTreeMap<String, String>, credentials: &Credentials) -> HealthReport;
+}
+
+/// The HTTP polling engine as the core sees it: runs a descriptor's compiled polling plan and
+/// health check. Implemented by `switchboard-poll`; handed to the catalogue by the processes
+/// that poll.
+#[async_trait::async_trait]
+pub trait PollDriver: Send + Sync + std::fmt::Debug {
+    /// Starts a polling run of `descriptor` (which polls: callers check).
+    fn pages<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+        request: PollRequest<'a>,
+    ) -> Result<Box<dyn PageStream + 'a>, PollError>;
+
+    /// Runs `descriptor`'s health check for an instance.
+    async fn check_health(
+        &self,
+        descriptor: &Descriptor,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> HealthReport;
 }
 
 /// The generic, descriptor-driven connector.
 #[derive(Debug, Clone)]
 pub struct GenericConnector {
     descriptor: Arc<Descriptor>,
+    driver: Option<Arc<dyn PollDriver>>,
 }
 
 impl GenericConnector {
-    /// Wraps a validated descriptor.
-    pub fn new(descriptor: Arc<Descriptor>) -> Self {
-        Self { descriptor }
+    /// Runs a validated descriptor, polling through `driver` when the process polls.
+    pub fn new(descriptor: Arc<Descriptor>, driver: Option<Arc<dyn PollDriver>>) -> Self {
+        Self { descriptor, driver }
     }
 
-    /// The descriptor this connector runs.
-    pub fn descriptor(&self) -> &Descriptor {
-        &self.descriptor
+    fn driver(&self) -> Result<&dyn PollDriver, PollError> {
+        self.driver.as_deref().ok_or_else(|| PollError::NoDriver(self.descriptor.id().to_owned()))
     }
 }
 
+#[async_trait::async_trait]
 impl Connector for GenericConnector {
-    fn id(&self) -> &str {
-        self.descriptor.id()
+    fn receives_webhooks(&self) -> bool {
+        self.descriptor.webhook().is_some()
+    }
+
+    fn delivery_id(&self, headers: &Headers) -> Option<String> {
+        self.descriptor.webhook()?.delivery_id(headers)
+    }
+
+    fn handshake(&self, payload: &Value, verified: bool) -> Option<Value> {
+        let (handshake, answer) = self.descriptor.webhook()?.handshake(payload)?;
+        (verified || !handshake.verify).then(|| answer.clone())
+    }
+
+    fn webhook_secret_field(&self) -> Option<&str> {
+        self.descriptor.webhook()?.secret_field()
     }
 
     fn verify_webhook(&self, request: &WebhookRequest<'_>, secrets: &[&str]) -> Result<(), VerifyError> {
@@ -60,12 +142,33 @@ impl Connector for GenericConnector {
         }
     }
 
+    fn webhook_event(&self, headers: &Headers, payload: &Value) -> WebhookEvent {
+        match self.descriptor.webhook() {
+            Some(webhook) => webhook.event(headers, payload),
+            None => WebhookEvent::Handled(None),
+        }
+    }
+
     fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
         self.descriptor.map(payload, ctx)
     }
 
     fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport {
         self.descriptor.map_item(item, ctx)
+    }
+
+    fn pages<'a>(&'a self, request: PollRequest<'a>) -> Result<Box<dyn PageStream + 'a>, PollError> {
+        if self.descriptor.polling().is_none() {
+            return Err(PollError::NotPolling(self.descriptor.id().to_owned()));
+        }
+        self.driver()?.pages(&self.descriptor, request)
+    }
+
+    async fn check_health(&self, config: &BTreeMap<String, String>, credentials: &Credentials) -> HealthReport {
+        match self.driver() {
+            Ok(driver) => driver.check_health(&self.descriptor, config, credentials).await,
+            Err(error) => HealthReport::failed(&error),
+        }
     }
 }
 
@@ -103,11 +206,15 @@ impl NativeRegistry {
         self.factories.contains_key(connector_id)
     }
 
-    /// The connector for a descriptor: the generic runtime for `generic`, the registered Rust
-    /// implementation for `native`.
-    pub fn resolve(&self, descriptor: Arc<Descriptor>) -> Result<Arc<dyn Connector>, ResolveError> {
-        match descriptor.model().kind {
-            ConnectorKind::Generic => Ok(Arc::new(GenericConnector::new(descriptor))),
+    /// The connector for a descriptor: the generic runtime (polling through `driver`) for
+    /// `generic`, the registered Rust implementation for `native`.
+    pub fn resolve(
+        &self,
+        descriptor: Arc<Descriptor>,
+        driver: Option<Arc<dyn PollDriver>>,
+    ) -> Result<Arc<dyn Connector>, ResolveError> {
+        match descriptor.kind() {
+            ConnectorKind::Generic => Ok(Arc::new(GenericConnector::new(descriptor, driver))),
             ConnectorKind::Native => match self.factories.get(descriptor.id()) {
                 Some(factory) => Ok(factory(descriptor)),
                 None => Err(ResolveError::NativeNotRegistered(descriptor.id().to_owned())),

@@ -126,6 +126,13 @@ impl CompiledPath {
             None => self.path.query(value).all().into_iter().find(|v| !v.is_null()),
         }
     }
+
+    /// The JSON pointer of the one node the path selects, or `None` when it selects none or
+    /// several.
+    pub fn only_location(&self, value: &Value) -> Option<String> {
+        let node = self.path.query_located(value).exactly_one().ok()?;
+        Some(node.location().to_json_pointer())
+    }
 }
 
 /// Renders a scalar as text: strings by content, numbers and booleans by their JSON text.

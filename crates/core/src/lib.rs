@@ -1,8 +1,18 @@
-//! Switchboard's engine: connector descriptors and their validation, RFC 9535 JSONPath field
-//! mapping into `NormalisedSignal`, webhook verification described as data, the polling engine,
-//! and the connector trait shared by generic and native connectors.
+//! Switchboard's core, layered by job (each layer imports only from the ones above it here):
 //!
-//! This crate has no AWS SDK and no Lambda runtime dependency; adapters live in other crates.
+//! 1. [`model`]: the authored descriptor (serde shape, JSON Schema, issues); with the
+//!    [`jsonpath`] and [`template`] compilers and the [`signal`] type it is the bottom layer.
+//! 2. [`mapping`] (field mapping into `NormalisedSignal`), [`webhook`] (verification and the
+//!    webhook section) and [`polling`] (the polling plan and the types of a run) each compile
+//!    their own section of the model.
+//! 3. [`descriptor`]: the compiled [`Descriptor`], assembled from those sections.
+//! 4. [`connector`] (one runtime face per connector, generic or native), [`catalog`] (the one
+//!    place stored descriptors are compiled) and [`builtin`].
+//!
+//! [`ports`] (storage and queue traits), [`envelope`] and [`retry_class`] sit beside them.
+//!
+//! This crate has no AWS SDK, no Lambda runtime and no HTTP client: adapters and the HTTP
+//! polling engine (`switchboard-poll`) live in other crates.
 
 pub mod builtin;
 pub mod catalog;
@@ -11,15 +21,17 @@ pub mod descriptor;
 pub mod envelope;
 pub mod jsonpath;
 pub mod mapping;
-pub mod poll;
+pub mod model;
+pub mod polling;
 pub mod ports;
 pub mod retry_class;
 pub mod signal;
 pub mod template;
 pub mod webhook;
 
-pub use connector::{Connector, GenericConnector, NativeRegistry};
-pub use descriptor::{Descriptor, DescriptorError, Issue};
+pub use connector::{Connector, GenericConnector, NativeRegistry, PollDriver};
+pub use descriptor::Descriptor;
 pub use mapping::{MapContext, MapReport};
-pub use poll::{PollEngine, PollError};
+pub use model::{DescriptorError, Issue};
+pub use polling::{PollError, PollRequest};
 pub use signal::{IngestionKind, NormalisedSignal};

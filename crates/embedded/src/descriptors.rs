@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use switchboard_core::descriptor::model::ConnectorDescriptor;
+use switchboard_core::model::ConnectorDescriptor;
 use switchboard_core::ports::{DescriptorRecord, DescriptorRegistry, StoreError, store_now};
 
 use crate::SqliteStore;

@@ -219,6 +219,7 @@ impl Normaliser {
             connector_id,
             project_id: &envelope.project_id,
             ingestion: envelope.ingestion,
+            // Decided once by the webhook gateway; the connector does not decide it again.
             event_type: envelope.event_type.as_deref(),
             received_at,
         };

@@ -2,7 +2,7 @@
 //! class in one place.
 
 use switchboard_core::catalog::CatalogError;
-use switchboard_core::poll::{FailureClass, PollError};
+use switchboard_core::polling::{FailureClass, PollError};
 use switchboard_core::ports::StoreError;
 
 pub use switchboard_core::retry_class::RetryClass;
@@ -83,7 +83,7 @@ impl PollerError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_core::poll::OAuthError;
+    use switchboard_core::polling::OAuthError;
 
     #[test]
     fn auth_and_config_failures_wait_for_a_fix_and_the_rest_is_retried() {

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
-use switchboard_core::PollEngine;
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::{QueueSender, RetryPolicy, Stores};
 use tokio::sync::watch;
@@ -44,13 +43,12 @@ impl Default for PollerSettings {
     }
 }
 
-/// Polls due instances and enqueues their items. Build it once per process: the engine keeps
-/// per-instance rate limiters and single-flight OAuth2 refreshes, the catalogue caches
-/// descriptors.
+/// Polls due instances and enqueues their items, each through its connector. Build it once per
+/// process: the catalogue caches connectors, and its polling driver keeps per-instance rate
+/// limiters and single-flight OAuth2 refreshes.
 pub struct Poller {
     pub(crate) stores: Stores,
     pub(crate) catalog: Arc<ConnectorCatalog>,
-    pub(crate) engine: PollEngine,
     pub(crate) ingest: Arc<dyn QueueSender>,
     pub(crate) settings: PollerSettings,
     /// Becomes `true` when the process is shutting down.
@@ -58,15 +56,15 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// A poller over `stores`, sending envelopes to `ingest`.
+    /// A poller over `stores`, polling the connectors of `catalog` (give it a polling driver:
+    /// [`ConnectorCatalog::with_poll_driver`]) and sending envelopes to `ingest`.
     pub fn new(
         stores: Stores,
         catalog: Arc<ConnectorCatalog>,
-        engine: PollEngine,
         ingest: Arc<dyn QueueSender>,
         settings: PollerSettings,
     ) -> Self {
-        Self { stores, catalog, engine, ingest, settings, stop: None }
+        Self { stores, catalog, ingest, settings, stop: None }
     }
 
     /// Stops runs early once `stop` becomes `true` (a long-running process shutting down): the

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
 use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
-use switchboard_core::poll::{self, Credentials, GuardTrip, PollRequest, StopReason};
+use switchboard_core::polling::{Checkpoint, GuardTrip, PollRequest, StopReason};
 use switchboard_core::ports::{
-    HealthUpdate, InstanceKey, InstanceRecord, QueueMessage, StoreError, SyncRun, SyncStatus, send_batch,
+    Credentials, HealthUpdate, InstanceKey, InstanceRecord, QueueMessage, StoreError, SyncRun, SyncStatus, send_batch,
 };
 use switchboard_core::signal::{IngestionKind, rfc3339};
 use tracing::Instrument as _;
@@ -114,15 +114,16 @@ impl Poller {
             .await
             .map_err(PollerError::store("reading the checkpoint"))?;
         let (mut version, mut current) = stored.map_or((0, String::new()), |c| (c.version, c.value));
-        let checkpoint = poll::Checkpoint::parse(&current)?;
+        let checkpoint = Checkpoint::parse(&current)?;
         progress.resuming = checkpoint.is_resuming();
 
         let request = PollRequest {
             checkpoint: Some(checkpoint),
             time_budget: Some(stop_at.saturating_duration_since(Instant::now())),
-            ..PollRequest::new(&loaded.descriptor, &instance.config, &credentials)
+            ..PollRequest::new(&instance.config, &credentials)
         };
-        let mut pages = self.engine.pages(request)?;
+        // Through the connector's own face: a native connector polls here just like a generic one.
+        let mut pages = loaded.connector.pages(request)?;
         let mut lease_renewed = Instant::now();
         let result = loop {
             let next = tokio::select! {

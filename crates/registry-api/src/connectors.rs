@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_core::Descriptor;
 use switchboard_core::Issue;
-use switchboard_core::descriptor::model::{ConnectorCategory, ConnectorDescriptor, ConnectorKind, IngestionDescriptor};
+use switchboard_core::model::{ConnectorCategory, ConnectorDescriptor, ConnectorKind, IngestionDescriptor};
 use switchboard_core::ports::DescriptorRecord;
 use utoipa::{IntoParams, ToSchema};
 

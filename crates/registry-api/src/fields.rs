@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 use switchboard_core::Issue;
-use switchboard_core::descriptor::model::{ConnectorDescriptor, FieldType};
+use switchboard_core::model::{ConnectorDescriptor, FieldType};
 use switchboard_core::ports::Credentials;
 use url::Url;
 

@@ -17,13 +17,10 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
-use switchboard_core::Descriptor;
-use switchboard_core::poll;
 use switchboard_core::ports::{HealthUpdate, InstanceHealth, SignalCounts, SyncRun, hour_of, store_now};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::connectors::descriptor_record;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiPath;
 use crate::instances::{instance, stored_credentials};
@@ -209,12 +206,10 @@ pub async fn test_instance(
 ) -> Result<Json<TestResult>, ApiError> {
     let record = instance(&state, &caller, &project_id, &connector_id).await?;
     let key = record.key();
-    let stored = descriptor_record(&state, &connector_id).await?;
-    let descriptor = Descriptor::from_model(stored.descriptor, &connector_id)
-        .map_err(|e| ApiError::internal("compiling a stored descriptor", e))?;
+    let loaded = state.connector(&connector_id).await?;
     let credentials = stored_credentials(&state, &key).await?.unwrap_or_default();
 
-    let report = poll::health::check(&descriptor, &record.config, &credentials, &state.http).await;
+    let report = loaded.connector.check_health(&record.config, &credentials).await;
     let checked_at = store_now();
     if let Some(refreshed) = &report.refreshed_credentials {
         // A refresh may have rotated the refresh token: losing it would force a reconnect.

@@ -11,6 +11,7 @@
 //! The instance must exist (created with its `clientId` / `clientSecret`) before the flow starts.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -21,16 +22,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use switchboard_core::Descriptor;
-use switchboard_core::descriptor::model::{AuthDescriptor, OAuth2Config};
-use switchboard_core::poll::request::{Vars, effective_config, render_url};
-use switchboard_core::poll::{self, OAuthError};
+use switchboard_core::polling::{OAuth2Plan, OAuthError};
 use switchboard_core::ports::{Credentials, InstanceKey, OAuthState, store_now};
-use switchboard_core::template::Template;
+use switchboard_poll::request::{Vars, render_url};
 use url::Url;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::connectors::descriptor_record;
 use crate::edge::ApiStage;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
@@ -93,7 +91,7 @@ pub async fn start(
     ApiPath((project_id, connector_id)): ApiPath<(String, String)>,
 ) -> Result<Json<OAuthStart>, ApiError> {
     let record = instance(&state, &caller, &project_id, &connector_id).await?;
-    let (descriptor, oauth) = oauth_descriptor(&state, &connector_id).await?;
+    let descriptor = oauth_descriptor(&state, &connector_id).await?;
     let credentials = client_credentials(&state, &record.key()).await?;
     let stage = stage.as_ref().map(|Extension(ApiStage(stage))| stage.as_str());
     let redirect_uri = callback_url(&state, &headers, stage)?;
@@ -105,8 +103,8 @@ pub async fn start(
         started_by: caller.subject.clone(),
         expires_at: store_now() + TimeDelta::from_std(state.oauth.state_ttl).unwrap_or(TimeDelta::minutes(10)),
     };
-    let config = effective_config(&descriptor, &record.config);
-    let url = authorize_url(&oauth, &config, &credentials, &pending)?;
+    let config = descriptor.effective_config(&record.config);
+    let url = authorize_url(oauth(&descriptor)?, &config, &credentials, &pending)?;
     state.stores.oauth_states.put_oauth_state(&pending).await?;
     tracing::info!(project_id, connector_id, subject = %caller.subject, "OAuth2 connection started");
     Ok(Json(OAuthStart { authorize_url: url.to_string(), expires_at: pending.expires_at }))
@@ -163,12 +161,14 @@ async fn complete(state: &RegistryState, params: CallbackParams) -> Result<OAuth
     let record = state.stores.instances.get_instance(&key).await?.ok_or_else(|| {
         ApiError::NotFound(format!("connector `{connector_id}` is no longer connected to project `{project_id}`"))
     })?;
-    let (descriptor, oauth) = oauth_descriptor(state, &connector_id).await?;
+    let descriptor = oauth_descriptor(state, &connector_id).await?;
     let credentials = client_credentials(state, &key).await?;
-    let config = effective_config(&descriptor, &record.config);
-    let tokens = poll::exchange_code(&state.http, &oauth, &config, &credentials, &code, &pending.redirect_uri)
-        .await
-        .map_err(exchange_error)?;
+    let config = descriptor.effective_config(&record.config);
+    let oauth = oauth(&descriptor)?;
+    let tokens =
+        switchboard_poll::exchange_code(&state.http, oauth, &config, &credentials, &code, &pending.redirect_uri)
+            .await
+            .map_err(exchange_error)?;
     state.stores.store_credentials(&key, &tokens).await?;
     tracing::info!(project_id, connector_id, started_by = %pending.started_by, "OAuth2 connection completed");
     Ok(OAuthConnected { connected: true, project_id, connector_id })
@@ -186,18 +186,22 @@ fn exchange_error(err: OAuthError) -> ApiError {
     }
 }
 
-async fn oauth_descriptor(state: &RegistryState, connector_id: &str) -> Result<(Descriptor, OAuth2Config), ApiError> {
-    let stored = descriptor_record(state, connector_id).await?;
-    let AuthDescriptor::Oauth2(oauth) = &stored.descriptor.auth else {
-        return Err(ApiError::BadRequest(format!(
-            "connector `{connector_id}` uses `{}` authentication, not OAuth2",
-            stored.descriptor.auth.method_name()
-        )));
-    };
-    let oauth = oauth.clone();
-    let descriptor = Descriptor::from_model(stored.descriptor, connector_id)
-        .map_err(|e| ApiError::internal("compiling a stored descriptor", e))?;
-    Ok((descriptor, oauth))
+/// The compiled descriptor of an OAuth2 connector (400 for any other auth method).
+async fn oauth_descriptor(state: &RegistryState, connector_id: &str) -> Result<Arc<Descriptor>, ApiError> {
+    let loaded = state.connector(connector_id).await?;
+    oauth(&loaded.descriptor)?;
+    Ok(loaded.descriptor)
+}
+
+/// The descriptor's OAuth2 settings (400 when it uses another auth method).
+fn oauth(descriptor: &Descriptor) -> Result<&OAuth2Plan, ApiError> {
+    descriptor.auth().oauth2().ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "connector `{}` uses `{}` authentication, not OAuth2",
+            descriptor.id(),
+            descriptor.model().auth.method_name()
+        ))
+    })
 }
 
 /// The stored credentials, which must hold the OAuth2 client id.
@@ -213,15 +217,13 @@ async fn client_credentials(state: &RegistryState, key: &InstanceKey) -> Result<
 
 /// The provider's authorisation URL with the standard parameters and the descriptor's extras.
 fn authorize_url(
-    oauth: &OAuth2Config,
+    oauth: &OAuth2Plan,
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
     pending: &OAuthState,
 ) -> Result<Url, ApiError> {
-    let template = Template::parse(&oauth.authorise_url)
-        .map_err(|e| ApiError::internal("parsing the descriptor's authoriseUrl", e))?;
     let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
-    let mut url = render_url(&template, &vars)
+    let mut url = render_url(&oauth.authorise_url, &vars)
         .map_err(|e| ApiError::Conflict(format!("cannot build the authorisation URL: {e}")))?;
     let client_id = credentials.get("clientId").map(secrecy::ExposeSecret::expose_secret).unwrap_or_default();
     {

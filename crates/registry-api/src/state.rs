@@ -1,13 +1,18 @@
-//! [`RegistryState`]: what every route shares — the stores, the caller resolver, an HTTP client
-//! for health checks and OAuth2 code exchange, and the OAuth2 settings.
+//! [`RegistryState`]: what every route shares — the stores, the connector catalogue (compiled
+//! connectors for health checks and the OAuth2 flow), the caller resolver, an HTTP client for
+//! OAuth2 code exchange, and the OAuth2 settings.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_core::catalog::{CatalogError, ConnectorCatalog, LoadedConnector};
+use switchboard_core::NativeRegistry;
 use switchboard_core::ports::Stores;
+use switchboard_poll::{PollEngine, PollOptions};
 use url::Url;
 
 use crate::auth::CallerResolver;
+use crate::error::ApiError;
 
 /// How long a started OAuth2 authorisation may take before its `state` is refused.
 pub const DEFAULT_OAUTH_STATE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -20,9 +25,12 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct RegistryState {
     /// Every storage port.
     pub stores: Stores,
+    /// Compiled connectors, resolved with the build's natives; generic ones run their health
+    /// checks through the polling engine. Not cached: descriptors change through this API.
+    pub catalog: Arc<ConnectorCatalog>,
     /// Turns a request into its caller.
     pub resolver: Arc<dyn CallerResolver>,
-    /// Client for health checks and token endpoints.
+    /// Client for token endpoints (and, through the catalogue's engine, health checks).
     pub http: reqwest::Client,
     /// OAuth2 connect settings.
     pub oauth: OAuthSettings,
@@ -46,12 +54,27 @@ impl Default for OAuthSettings {
 
 impl RegistryState {
     /// State over `stores`, authenticating with `resolver`, with default OAuth2 settings.
-    pub fn new(stores: Stores, resolver: Arc<dyn CallerResolver>) -> Self {
+    /// Native connectors resolve through `natives`.
+    pub fn new(stores: Stores, resolver: Arc<dyn CallerResolver>, natives: NativeRegistry) -> Self {
         let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build().unwrap_or_else(|err| {
             tracing::warn!(error = %err, "could not configure the HTTP client; using defaults");
             reqwest::Client::new()
         });
-        Self { stores, resolver, http, oauth: OAuthSettings::default() }
+        let engine = PollEngine::new(http.clone(), PollOptions::default());
+        let catalog =
+            ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO)
+                .with_poll_driver(Arc::new(engine));
+        Self { stores, catalog: Arc::new(catalog), resolver, http, oauth: OAuthSettings::default() }
+    }
+
+    /// The compiled connector registered under `connector_id`, or 404.
+    pub async fn connector(&self, connector_id: &str) -> Result<LoadedConnector, ApiError> {
+        match self.catalog.get(connector_id).await {
+            Ok(Some(loaded)) => Ok(loaded),
+            Ok(None) => Err(ApiError::NotFound(format!("connector `{connector_id}` not found"))),
+            Err(CatalogError::Store(error)) => Err(error.into()),
+            Err(error) => Err(ApiError::internal("compiling a stored descriptor", error)),
+        }
     }
 
     /// Uses `callback_url` as the OAuth2 redirect URI.

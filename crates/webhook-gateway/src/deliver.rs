@@ -17,12 +17,11 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_core::IngestionKind;
 use switchboard_core::catalog::LoadedConnector;
-use switchboard_core::descriptor::CompiledWebhook;
 use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
 use switchboard_core::ports::{
     InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RateDecision, RetryPolicy, send_batch,
 };
-use switchboard_core::webhook::{Headers, WebhookRequest};
+use switchboard_core::webhook::{Headers, WebhookEvent, WebhookRequest};
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
@@ -75,39 +74,42 @@ async fn handle(state: &GatewayState, key: &InstanceKey, request: Request) -> Re
     let body = read_body(&parts.headers, body, state.settings.body_limit_bytes).await?;
     let instance = enabled_instance(state, key).await?;
     let loaded = webhook_connector(state, key).await?;
-    let Some(webhook) = loaded.descriptor.webhook() else { return Err(GatewayError::not_found(key)) };
+    let connector = &loaded.connector;
     check_rate(state, key).await?;
 
     let headers = core_headers(&parts.headers);
-    let delivery_id = header_value(&headers, webhook.delivery_id_header.as_deref());
+    let delivery_id = connector.delivery_id(&headers);
     if let Some(id) = &delivery_id {
         tracing::Span::current().record("delivery_id", id.as_str());
     }
 
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     // A handshake declared without verification is answered before any secret is read.
-    if let Some((_, answer)) = parsed.as_ref().ok().and_then(|p| webhook.handshake(p)).filter(|(h, _)| !h.verify) {
-        return Ok(handshake_response(answer));
+    if let Some(answer) = parsed.as_ref().ok().and_then(|p| connector.handshake(p, false)) {
+        return Ok(handshake_response(&answer));
     }
     let url = public_url(&instance.config, &parts);
     let request = WebhookRequest { headers: &headers, body: &body, url: url.as_deref() };
-    verify(state, &instance, &loaded, webhook, &request).await?;
+    verify(state, &instance, &loaded, &request).await?;
     let payload = parsed.map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
-    if let Some((_, answer)) = webhook.handshake(&payload) {
+    if let Some(answer) = connector.handshake(&payload, true) {
         tracing::info!("handshake answered");
-        return Ok(handshake_response(answer));
+        return Ok(handshake_response(&answer));
     }
 
-    let event_type = header_value(&headers, webhook.event_type_header.as_deref())
-        .or_else(|| webhook.event_type_from_payload(&payload));
-    if let Some(event) = &event_type {
-        tracing::Span::current().record("event_type", event.as_str());
+    // The event type is decided here, once; the envelope carries it to the normaliser.
+    let event = connector.webhook_event(&headers, &payload);
+    if let Some(event_type) = event.event_type() {
+        tracing::Span::current().record("event_type", event_type);
     }
-    if let Some(reason) = webhook.unhandled_reason(event_type.as_deref()) {
-        tracing::info!(reason, "webhook ignored: event type not handled");
-        let outcome = Outcome { status: "ignored", delivery_id, event_type, reason: Some(reason) };
-        return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
-    }
+    let event_type = match event {
+        WebhookEvent::Handled(event_type) => event_type,
+        WebhookEvent::Ignored { event_type, reason } => {
+            tracing::info!(reason, "webhook ignored: event type not handled");
+            let outcome = Outcome { status: "ignored", delivery_id, event_type, reason: Some(reason) };
+            return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
+        }
+    };
 
     let envelope = Envelope {
         version: ENVELOPE_VERSION,
@@ -165,11 +167,10 @@ async fn verify(
     state: &GatewayState,
     instance: &InstanceRecord,
     loaded: &LoadedConnector,
-    webhook: &CompiledWebhook,
     request: &WebhookRequest<'_>,
 ) -> Result<(), GatewayError> {
-    let secrets = match &webhook.verifier {
-        Some(verifier) => read_secrets(state, instance, verifier.secret_field()).await?,
+    let secrets = match loaded.connector.webhook_secret_field() {
+        Some(field) => read_secrets(state, instance, field).await?,
         None => Vec::new(),
     };
     let exposed: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
@@ -223,9 +224,4 @@ fn handshake_response(answer: &Value) -> Response {
 /// The request headers as the verifier reads them (values that are not text are skipped).
 fn core_headers(headers: &HeaderMap) -> Headers {
     headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))).collect()
-}
-
-fn header_value(headers: &Headers, name: Option<&str>) -> Option<String> {
-    let value = headers.get(name?)?.trim();
-    (!value.is_empty()).then(|| value.to_owned())
 }

@@ -37,7 +37,7 @@ pub(crate) async fn webhook_connector(
     key: &InstanceKey,
 ) -> Result<LoadedConnector, GatewayError> {
     match state.catalog.get(&key.connector_id).await {
-        Ok(Some(loaded)) if loaded.descriptor.webhook().is_some() => Ok(loaded),
+        Ok(Some(loaded)) if loaded.connector.receives_webhooks() => Ok(loaded),
         Ok(Some(_)) => {
             tracing::debug!("connector does not receive webhooks");
             Err(GatewayError::not_found(key))

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
-use switchboard_core::descriptor::model::ConnectorDescriptor;
+use switchboard_core::model::ConnectorDescriptor;
 use switchboard_core::ports::{DescriptorRecord, DescriptorRegistry, StoreError, store_now};
 
 use super::DynamoStore;

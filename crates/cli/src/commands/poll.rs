@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use switchboard_core::poll::credentials::expose;
-use switchboard_core::poll::{Checkpoint, Credentials, PollEngine, PollOptions, PollRequest};
+use switchboard_core::polling::{Checkpoint, PollRequest};
 use switchboard_core::{Descriptor, IngestionKind, MapContext};
+use switchboard_poll::credentials::expose;
+use switchboard_poll::{Credentials, PollEngine, PollOptions};
 
 /// The connector instance a command talks to: descriptor, config and credentials.
 #[derive(Debug, clap::Args)]
@@ -70,14 +71,13 @@ impl InstanceArgs {
         for (key, value) in self.credential {
             credentials.insert(key, value);
         }
-        let http = reqwest::Client::builder().build().context("building the HTTP client")?;
         let options = PollOptions { request_timeout: Duration::from_secs(self.timeout), ..PollOptions::default() };
         Ok(Instance {
             descriptor,
             config: self.config.into_iter().collect(),
             credentials,
             credentials_file: self.credentials_file,
-            engine: PollEngine::new(http, options),
+            engine: PollEngine::with_default_client(options).context("building the HTTP client")?,
         })
     }
 }
@@ -168,10 +168,9 @@ async fn poll(
     let Some(mapper) = descriptor.mapper(IngestionKind::Polling) else {
         bail!("connector {} does not poll", descriptor.id());
     };
-    let request =
-        PollRequest { checkpoint, max_pages, ..PollRequest::new(descriptor, &instance.config, &instance.credentials) };
+    let request = PollRequest { checkpoint, max_pages, ..PollRequest::new(&instance.config, &instance.credentials) };
     let started = Instant::now();
-    let mut stream = instance.engine.pages(request)?;
+    let mut stream = instance.engine.pages(descriptor, request)?;
     let mut counts = Counts::default();
     let outcome = loop {
         let page = match stream.next_page().await {

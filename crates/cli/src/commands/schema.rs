@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use switchboard_core::descriptor::schema::descriptor_schema_text;
+use switchboard_core::model::schema::descriptor_schema_text;
 
 /// Arguments of `switchboard schema`.
 #[derive(Debug, clap::Args)]

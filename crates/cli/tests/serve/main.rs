@@ -7,6 +7,7 @@ mod support;
 
 mod crash;
 mod lifecycle;
+mod natives;
 mod polling;
 mod walkthrough;
 mod webhooks;

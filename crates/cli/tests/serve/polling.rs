@@ -12,6 +12,15 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::{Api, Launch, eventually};
 
+/// Forgets the instance's checkpoint, as if serve had crashed after enqueuing the items and
+/// before advancing it (serve must be stopped).
+fn lose_checkpoint(data_dir: &std::path::Path) {
+    let db = rusqlite::Connection::open(data_dir.join("switchboard.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    let deleted = db.execute("DELETE FROM checkpoints", []).unwrap();
+    assert_eq!(deleted, 1, "one instance had a checkpoint");
+}
+
 const WAIT: Duration = Duration::from_secs(20);
 const PAGE_SIZE: usize = 2;
 
@@ -222,4 +231,38 @@ async fn sigterm_during_a_slow_page_exits_at_once_and_the_restart_continues_with
     let ids = api.external_ids("acme").await;
     assert_eq!(sorted(ids.keys().cloned().collect()), strings(1..=6));
     assert!(ids.values().all(|n| *n == 1), "an item appears twice: {ids:?}");
+}
+
+#[tokio::test]
+async fn items_enqueued_again_after_a_crash_before_the_checkpoint_are_signals_once() {
+    let (server, fake) = fake_api(3).await;
+    let data = tempfile::tempdir().unwrap();
+    let out = data.path().join("signals.jsonl");
+    let launch = Launch::new(data.path()).args(&["--signals-out", out.to_str().unwrap()]);
+    let mut serve = launch.start().await;
+    let api = serve.admin();
+    connect(&api, &server).await;
+    eventually("the three polled issues as signals", WAIT, || async {
+        (api.signals("acme").await.len() == 3).then_some(())
+    })
+    .await;
+    assert!(serve.stop().await.success(), "serve exits 0 on SIGTERM:\n{}", serve.stderr());
+    lose_checkpoint(data.path());
+
+    let first_request_of_restart = fake.seen_since.lock().unwrap().len();
+    let mut serve = launch.start().await;
+    let api = serve.admin();
+    // The poller sends every item again; the normaliser drops each repeat as a duplicate.
+    let counts = eventually("the three repeats counted as duplicates", WAIT, || async {
+        let counts = api.counts("acme", "fake-issues").await;
+        (counts["duplicates"] == 3).then_some(counts)
+    })
+    .await;
+    assert_eq!(fake.seen_since.lock().unwrap()[first_request_of_restart], None, "the restart polls from the start");
+    assert_eq!(counts["signals"], 3, "{counts}");
+    let ids = api.external_ids("acme").await;
+    assert!(serve.stop().await.success(), "serve exits 0 on SIGTERM:\n{}", serve.stderr());
+    assert_eq!(sorted(ids.keys().cloned().collect()), strings(1..=3));
+    assert!(ids.values().all(|n| *n == 1), "an item appears twice in the API: {ids:?}");
+    assert_eq!(sorted(written_ids(&out)), strings(1..=3), "each item reached the signals queue once");
 }

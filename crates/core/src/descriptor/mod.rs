@@ -1,65 +1,21 @@
-//! Connector descriptors: the authored model ([`model`]), its JSON Schema ([`schema`]) and the
-//! validated, compiled form ([`Descriptor`]) every other part of Switchboard works with.
+//! The compiled [`Descriptor`]: the authored model ([`crate::model`]) with every section
+//! compiled by its own engine — field mappings ([`crate::mapping`]), the webhook section
+//! ([`crate::webhook`]), the auth, polling and health-check plans ([`crate::polling`]) — and
+//! the loaders that produce it. Holding a `Descriptor` means holding a valid one.
 
-pub mod model;
-pub mod schema;
-mod validate;
+mod compile;
 
-use std::fmt;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use serde::Serialize;
 use serde_json::Value;
 
-pub use validate::{CompiledHealthCheck, CompiledPolling, CompiledWebhook};
-
 use crate::mapping::{FieldMapper, IgnoredItem, MapContext, MapError, MapReport};
+use crate::model::{ConnectorDescriptor, ConnectorKind, DescriptorError, Issue, schema};
+use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan};
 use crate::signal::IngestionKind;
-use model::ConnectorDescriptor;
-
-/// One problem in a descriptor: where (JSON pointer) and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Issue {
-    /// RFC 6901 JSON pointer into the descriptor (`""` is the whole document).
-    pub pointer: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl Issue {
-    /// Creates an issue.
-    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), message: message.into() }
-    }
-}
-
-impl fmt::Display for Issue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
-        write!(f, "{pointer}: {}", self.message)
-    }
-}
-
-/// A descriptor that failed to load: every problem found, with where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct DescriptorError {
-    /// File path, or a label such as `<request body>`.
-    pub origin: String,
-    /// Every problem found.
-    pub issues: Vec<Issue>,
-}
-
-impl fmt::Display for DescriptorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.issues.len();
-        write!(f, "{}: {n} problem{}", self.origin, if n == 1 { "" } else { "s" })?;
-        for issue in &self.issues {
-            write!(f, "\n  {}: {issue}", self.origin)?;
-        }
-        Ok(())
-    }
-}
+use crate::webhook::{CompiledWebhook, Headers, WebhookEvent};
 
 /// A validated connector descriptor with every path, regex and template compiled.
 ///
@@ -68,30 +24,22 @@ impl fmt::Display for DescriptorError {
 #[derive(Debug, Clone)]
 pub struct Descriptor {
     raw: ConnectorDescriptor,
-    polling_mapper: Option<FieldMapper>,
-    webhook_mapper: Option<FieldMapper>,
-    polling: Option<CompiledPolling>,
-    webhook: Option<CompiledWebhook>,
-    health_check: CompiledHealthCheck,
+    sections: compile::Sections,
 }
 
 impl Descriptor {
     /// Loads a descriptor from JSON text; `origin` names it in errors.
     pub fn from_json_str(text: &str, origin: &str) -> Result<Self, DescriptorError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| DescriptorError {
-            origin: origin.to_owned(),
-            issues: vec![Issue::new("", format!("not valid JSON: {e}"))],
-        })?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| DescriptorError::whole(origin, format!("not valid JSON: {e}")))?;
         Self::from_value(&value, origin)
     }
 
     /// Loads a descriptor from a JSON file.
     pub fn from_file(path: &Path) -> Result<Self, DescriptorError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| DescriptorError {
-            origin: origin.clone(),
-            issues: vec![Issue::new("", format!("cannot read file: {e}"))],
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| DescriptorError::whole(&origin, format!("cannot read file: {e}")))?;
         Self::from_json_str(&text, &origin)
     }
 
@@ -104,17 +52,17 @@ impl Descriptor {
         }
         let raw: ConnectorDescriptor =
             serde_json::from_value(value.clone()).map_err(|e| fail(vec![Issue::new("", e.to_string())]))?;
-        validate::compile(raw).map_err(fail)
+        let sections = compile::compile(&raw).map_err(fail)?;
+        Ok(Self { raw, sections })
     }
 
     /// Validates and compiles an already deserialised descriptor.
     pub fn from_model(raw: ConnectorDescriptor, origin: &str) -> Result<Self, DescriptorError> {
-        let value = serde_json::to_value(&raw)
-            .map_err(|e| DescriptorError { origin: origin.to_owned(), issues: vec![Issue::new("", e.to_string())] })?;
+        let value = serde_json::to_value(&raw).map_err(|e| DescriptorError::whole(origin, e.to_string()))?;
         Self::from_value(&value, origin)
     }
 
-    /// The descriptor as authored.
+    /// The descriptor as authored, as registration stores it.
     pub fn model(&self) -> &ConnectorDescriptor {
         &self.raw
     }
@@ -129,59 +77,85 @@ impl Descriptor {
         &self.raw.version
     }
 
-    /// The compiled polling part, if the connector polls.
-    pub fn polling(&self) -> Option<&CompiledPolling> {
-        self.polling.as_ref()
+    /// Whether the generic runtime runs it or a registered native implementation.
+    pub fn kind(&self) -> ConnectorKind {
+        self.raw.kind
+    }
+
+    /// The compiled polling plan, if the connector polls.
+    pub fn polling(&self) -> Option<&PollingPlan> {
+        self.sections.polling.as_ref()
     }
 
     /// The compiled webhook part, if the connector receives webhooks.
     pub fn webhook(&self) -> Option<&CompiledWebhook> {
-        self.webhook.as_ref()
+        self.sections.webhook.as_ref()
+    }
+
+    /// How requests to the connector's API are authenticated.
+    pub fn auth(&self) -> &AuthPlan {
+        &self.sections.auth
     }
 
     /// The compiled health check.
-    pub fn health_check(&self) -> &CompiledHealthCheck {
-        &self.health_check
+    pub fn health_check(&self) -> &HealthCheckPlan {
+        &self.sections.health_check
+    }
+
+    /// The defaults of the descriptor's `configFields`.
+    pub fn config_defaults(&self) -> &BTreeMap<String, String> {
+        &self.sections.config_defaults
+    }
+
+    /// An instance's config with the descriptor's defaults filled in.
+    pub fn effective_config(&self, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut out = self.sections.config_defaults.clone();
+        out.extend(config.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out
     }
 
     /// The mapper used for a mode, if the connector supports that mode.
     pub fn mapper(&self, ingestion: IngestionKind) -> Option<&FieldMapper> {
         match ingestion {
-            IngestionKind::Polling => self.polling_mapper.as_ref(),
-            IngestionKind::Webhook => self.webhook_mapper.as_ref(),
+            IngestionKind::Polling => self.sections.polling_mapper.as_ref(),
+            IngestionKind::Webhook => self.sections.webhook_mapper.as_ref(),
         }
     }
 
-    /// Maps a payload (a webhook body or a polled page) into signals.
-    ///
-    /// For webhooks, the event type comes from `ctx.event_type` or else from `eventTypePath`;
-    /// an event type outside `eventTypes` makes the whole payload one ignored item.
+    /// Maps a payload (a webhook body or a polled page) into signals, with the event type the
+    /// webhook gateway decided (`ctx.event_type`; it is not read from the payload again). A
+    /// webhook whose event type the connector does not handle (the descriptor changed since the
+    /// gateway accepted it) is one ignored item.
     pub fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
         let Some(mapper) = self.mapper(ctx.ingestion) else {
-            return Ok(MapReport {
-                ignored: vec![IgnoredItem {
-                    index: 0,
-                    external_id: None,
-                    reason: format!("connector does not support {} ingestion", ctx.ingestion.as_str()),
-                }],
-                ..MapReport::default()
-            });
+            return Ok(unsupported(ctx.ingestion));
         };
-        let mut ctx = ctx.clone();
-        let derived_event;
-        if let (IngestionKind::Webhook, Some(webhook)) = (ctx.ingestion, &self.webhook) {
-            if ctx.event_type.is_none() {
-                derived_event = webhook.event_type_from_payload(payload);
-                ctx.event_type = derived_event.as_deref();
-            }
-            if let Some(reason) = webhook.unhandled_reason(ctx.event_type) {
-                return Ok(MapReport {
-                    ignored: vec![IgnoredItem { index: 0, external_id: None, reason }],
-                    ..MapReport::default()
-                });
-            }
+        if let (IngestionKind::Webhook, Some(webhook)) = (ctx.ingestion, self.webhook())
+            && let WebhookEvent::Ignored { reason, .. } = webhook.judge(ctx.event_type.map(str::to_owned))
+        {
+            return Ok(ignored(reason));
         }
-        mapper.map_payload(payload, &ctx)
+        mapper.map_payload(payload, ctx)
+    }
+
+    /// Maps a payload as the webhook gateway and the normaliser do together, for tools and
+    /// tests: for a webhook, the event type is decided first (`ctx.event_type`, else read from
+    /// the payload), and an event type the connector does not handle makes the whole payload
+    /// one ignored item.
+    pub fn map_delivery(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let (IngestionKind::Webhook, Some(webhook)) = (ctx.ingestion, self.webhook()) else {
+            return self.map(payload, ctx);
+        };
+        let event = match ctx.event_type {
+            Some(given) => webhook.judge(Some(given.to_owned())),
+            None => webhook.event(&Headers::default(), payload),
+        };
+        match event {
+            WebhookEvent::Handled(event_type) => {
+                self.map(payload, &MapContext { event_type: event_type.as_deref(), ..ctx.clone() })
+            }
+            WebhookEvent::Ignored { reason, .. } => Ok(ignored(reason)),
+        }
     }
 
     /// Maps one item already extracted with `itemsPath` (a polled item travels alone in its
@@ -189,12 +163,7 @@ impl Descriptor {
     pub fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport {
         let mut report = MapReport::default();
         let Some(mapper) = self.mapper(ctx.ingestion) else {
-            report.ignored.push(IgnoredItem {
-                index: 0,
-                external_id: None,
-                reason: format!("connector does not support {} ingestion", ctx.ingestion.as_str()),
-            });
-            return report;
+            return unsupported(ctx.ingestion);
         };
         match mapper.map_item(0, item, ctx) {
             Ok(Some(signal)) => report.signals.push(signal),
@@ -208,7 +177,7 @@ impl Descriptor {
         report
     }
 
-    /// Convenience for tools and tests: maps with `received_at = now`.
+    /// Convenience for tools and tests: [`Self::map_delivery`] with `received_at = now`.
     pub fn map_now(
         &self,
         payload: &Value,
@@ -217,8 +186,18 @@ impl Descriptor {
         event_type: Option<&str>,
     ) -> Result<MapReport, MapError> {
         let ctx = MapContext { connector_id: self.id(), project_id, ingestion, event_type, received_at: Utc::now() };
-        self.map(payload, &ctx)
+        self.map_delivery(payload, &ctx)
     }
+}
+
+/// The report of a payload in a mode the connector does not support: one ignored item.
+fn unsupported(ingestion: IngestionKind) -> MapReport {
+    ignored(format!("connector does not support {} ingestion", ingestion.as_str()))
+}
+
+/// The report of a payload that is not a signal, as one ignored item.
+fn ignored(reason: String) -> MapReport {
+    MapReport { ignored: vec![IgnoredItem { index: 0, external_id: None, reason }], ..MapReport::default() }
 }
 
 /// Loads every `*.json` descriptor under the given files and directories (not recursing into
@@ -234,10 +213,10 @@ pub fn load_paths(paths: &[PathBuf]) -> Vec<Result<Descriptor, DescriptorError>>
                         p.extension().is_some_and(|e| e == "json") && !p.ends_with("descriptor.schema.json")
                     }))
                 }
-                Err(e) => results.push(Err(DescriptorError {
-                    origin: path.display().to_string(),
-                    issues: vec![Issue::new("", format!("cannot read directory: {e}"))],
-                })),
+                Err(e) => results.push(Err(DescriptorError::whole(
+                    &path.display().to_string(),
+                    format!("cannot read directory: {e}"),
+                ))),
             }
         } else {
             files.push(path.clone());

@@ -4,9 +4,9 @@
 use regex::Regex;
 use serde_json::Value;
 
-use crate::descriptor::Issue;
-use crate::descriptor::model::{Condition, Operator, PriorityRule, SignalTypeRule};
 use crate::jsonpath::{CompiledPath, scalar_text};
+use crate::model::Issue;
+use crate::model::{Condition, Operator, PriorityRule, SignalTypeRule};
 
 /// The fields every condition-shaped object shares, borrowed from a rule or a condition.
 #[derive(Debug, Clone, Copy)]

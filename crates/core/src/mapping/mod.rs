@@ -2,18 +2,19 @@
 //! `fieldMapping` says, reporting ignored items and per-item errors without aborting the rest.
 
 pub mod condition;
+pub mod items;
 pub mod timestamp;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::descriptor::Issue;
-use crate::descriptor::model::{FieldMappingDescriptor, OneOrMany, Priority, TimestampFormat};
 use crate::jsonpath::{CompiledPath, collect_strings, scalar_text};
+use crate::model::{FieldMappingDescriptor, Issue, OneOrMany, Priority, TimestampFormat};
 use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
 use crate::template::{Segment, Template};
 use condition::{CompiledCondition, ConditionParts};
+use items::ItemsPath;
 
 /// Who and what a mapping run is for.
 #[derive(Debug, Clone)]
@@ -90,10 +91,7 @@ struct TypeRule {
 /// A compiled `fieldMapping`.
 #[derive(Debug, Clone)]
 pub struct FieldMapper {
-    items: CompiledPath,
-    /// For an `itemsPath` ending in `[*]` / `.*`: the container it iterates, so that an empty
-    /// container (no items) can be told apart from a missing one (a malformed response).
-    items_container: Option<CompiledPath>,
+    items: ItemsPath,
     id: CompiledPath,
     timestamp: CompiledPath,
     timestamp_format: TimestampFormat,
@@ -151,7 +149,9 @@ impl FieldMapper {
     ) -> Result<Self, Vec<Issue>> {
         let mut issues = Vec::new();
         let mut sink = IssueSink(&mut issues);
-        let items = sink.path(&spec.items_path, format!("{pointer}/itemsPath"));
+        let items = ItemsPath::parse(&spec.items_path)
+            .map_err(|e| sink.0.push(Issue::new(format!("{pointer}/itemsPath"), e)))
+            .ok();
         let id = sink.path(&spec.id_path, format!("{pointer}/idPath"));
         let timestamp = sink.path(&spec.timestamp_path, format!("{pointer}/timestampPath"));
         let summary = compile_summary(&spec.summary_template, &format!("{pointer}/summaryTemplate"), sink.0);
@@ -206,7 +206,6 @@ impl FieldMapper {
         }
         match (items, id, timestamp, summary) {
             (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
-                items_container: container_of(&spec.items_path),
                 items,
                 id,
                 timestamp,
@@ -228,13 +227,22 @@ impl FieldMapper {
     /// Extracts the items of a payload: each element of a single selected array, or each
     /// selected node.
     pub fn items<'v>(&self, payload: &'v Value) -> Result<Vec<&'v Value>, MapError> {
-        let nodes = self.items.query(payload);
-        match nodes.as_slice() {
-            [] if self.items_container.as_ref().is_some_and(|c| c.first(payload).is_some()) => Ok(Vec::new()),
-            [] => Err(MapError::NoItems(self.items.as_str().to_owned())),
-            [Value::Array(items)] => Ok(items.iter().collect()),
-            _ => Ok(nodes),
-        }
+        self.items.extract(payload).map_err(|items::NoItems(path)| MapError::NoItems(path))
+    }
+
+    /// The compiled `itemsPath`.
+    pub fn items_path(&self) -> &ItemsPath {
+        &self.items
+    }
+
+    /// The compiled `idPath`.
+    pub fn id_path(&self) -> &CompiledPath {
+        &self.id
+    }
+
+    /// The compiled `timestampPath` and how its values are written.
+    pub fn timestamp_path(&self) -> (&CompiledPath, TimestampFormat) {
+        (&self.timestamp, self.timestamp_format)
     }
 
     /// The item id, when the item has one (used for reporting and checkpoints).
@@ -398,13 +406,6 @@ fn render(parts: &[SummaryPart], item: &Value, require_all: bool) -> Option<Stri
         }
     }
     Some(out)
-}
-
-/// The path of the container a wildcard `itemsPath` iterates (`$.items[*]` → `$.items`).
-fn container_of(items_path: &str) -> Option<CompiledPath> {
-    let trimmed = items_path.trim_end();
-    let parent = trimmed.strip_suffix("[*]").or_else(|| trimmed.strip_suffix(".*"))?;
-    CompiledPath::parse(parent).ok()
 }
 
 fn strings(paths: &[CompiledPath], item: &Value) -> Vec<String> {

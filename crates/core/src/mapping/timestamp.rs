@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use crate::descriptor::model::TimestampFormat;
+use crate::model::TimestampFormat;
 
 /// Unix values at or above this magnitude are taken as milliseconds by `auto` (year 5138 in
 /// seconds, 1973 in milliseconds).

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::descriptor::model::ConnectorDescriptor;
+use crate::model::ConnectorDescriptor;
 
 /// A stored descriptor: the authored JSON plus registry bookkeeping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

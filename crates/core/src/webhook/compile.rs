@@ -1,11 +1,12 @@
 //! Turning a scheme described as data into a [`Verifier`], reporting every problem at once.
 
-use crate::descriptor::Issue;
-use crate::descriptor::model::{VerificationKeyword, WebhookSecretConfig};
+use crate::model::{
+    HmacAlgorithm, Issue, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationKeyword,
+    VerificationSpec, WebhookSecretConfig,
+};
 
 use super::signature_header::{Layout, Prefix};
 use super::signed_content::{Piece, SignedContent};
-use super::spec::{HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec};
 use super::verifier::{HmacScheme, Scheme, TimestampRule, Verifier};
 
 /// Accepted clock skew when a scheme signs a timestamp and sets no `toleranceSeconds`.

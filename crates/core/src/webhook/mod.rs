@@ -1,6 +1,7 @@
-//! Webhook signature verification driven by descriptor data.
+//! Webhook verification driven by descriptor data, and the compiled webhook section
+//! ([`CompiledWebhook`]: event type, delivery id, handshakes, verifier).
 //!
-//! A descriptor describes its provider's scheme as a [`VerificationSpec`] (or uses the
+//! A descriptor describes its provider's scheme as a [`crate::model::VerificationSpec`] (or uses the
 //! specification's `signature` / `token` keywords with `auth.method = webhook_secret`).
 //! [`Verifier`] compiles it once, when the descriptor is validated, and checks each delivery
 //! against the raw body bytes with constant-time comparisons. Several secrets may be given
@@ -11,13 +12,13 @@
 mod compile;
 mod error;
 mod headers;
+mod section;
 mod signature_header;
 mod signed_content;
-mod spec;
 mod verifier;
 
 pub use compile::DEFAULT_TOLERANCE_SECONDS;
 pub use error::VerifyError;
 pub use headers::{Headers, WebhookRequest};
-pub use spec::{HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec};
+pub use section::{CompiledHandshake, CompiledWebhook, WebhookEvent};
 pub use verifier::Verifier;

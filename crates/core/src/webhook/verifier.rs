@@ -10,7 +10,7 @@ use super::error::VerifyError;
 use super::headers::{Headers, WebhookRequest};
 use super::signature_header::{Layout, Prefix};
 use super::signed_content::{Piece, SignedContent, Values};
-use super::spec::{HmacAlgorithm, SecretEncoding, SignatureEncoding};
+use crate::model::{HmacAlgorithm, SecretEncoding, SignatureEncoding};
 
 /// A compiled verifier: built once when a descriptor is validated, then run on every delivery.
 ///

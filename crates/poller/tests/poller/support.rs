@@ -12,14 +12,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::envelope::Envelope;
-use switchboard_core::poll::{PollOptions, RetryPolicy};
 use switchboard_core::ports::{
     Checkpoint, CheckpointStore, Credentials, InstanceHealth, InstanceKey, NewInstance, QueueReceiver, ReceiveOptions,
     StoreError, Stores,
 };
-use switchboard_core::{Descriptor, NativeRegistry, PollEngine};
+use switchboard_core::{Descriptor, NativeRegistry};
 use switchboard_embedded::{Embedded, EmbeddedQueue};
-use switchboard_normaliser::{InboundMessage, Normaliser, NormaliserSettings};
+use switchboard_poll::{PollEngine, PollOptions, RetryPolicy};
 use switchboard_poller::{PollRunSummary, Poller, PollerSettings};
 use tempfile::TempDir;
 use wiremock::matchers::{method, path};
@@ -52,7 +51,6 @@ pub struct OAuthCredentials {
 
 pub struct World {
     _dir: TempDir,
-    pub db: Embedded,
     pub stores: Stores,
     pub ingest: EmbeddedQueue,
     pub poller: Poller,
@@ -127,7 +125,7 @@ impl World {
         if let Some(stop) = options.stop {
             poller = poller.with_stop(stop);
         }
-        Self { _dir: dir, ingest: db.ingest_queue(), db, stores, poller, server, api, key }
+        Self { _dir: dir, ingest: db.ingest_queue(), stores, poller, server, api, key }
     }
 
     /// Runs the poller as if it were `now`, with a minute to go.
@@ -142,11 +140,11 @@ impl World {
 
     /// Receives and acks every envelope on the ingest queue.
     pub async fn envelopes(&self) -> Vec<Envelope> {
-        self.drain().await.into_iter().map(|m| Envelope::from_json(&m.body).unwrap()).collect()
+        self.drain().await.into_iter().map(|m| Envelope::from_json(&m).unwrap()).collect()
     }
 
-    /// Receives and acks every ingest-queue message.
-    pub async fn drain(&self) -> Vec<InboundMessage> {
+    /// Receives and acks every ingest-queue message (their bodies).
+    pub async fn drain(&self) -> Vec<String> {
         let mut messages = Vec::new();
         loop {
             let received = self.ingest.receive(ReceiveOptions::default()).await.unwrap();
@@ -156,7 +154,7 @@ impl World {
             for message in received {
                 assert_eq!(message.message.attributes["connectorId"], CONNECTOR);
                 assert_eq!(message.message.attributes["projectId"], PROJECT);
-                messages.push(InboundMessage::new(message.message_id, message.message.body));
+                messages.push(message.message.body);
                 self.ingest.ack(&message.receipt).await.unwrap();
             }
         }
@@ -179,29 +177,19 @@ impl World {
         let requests = self.server.received_requests().await.unwrap_or_default();
         requests.into_iter().filter(|r| r.url.path() == ISSUES_PATH).collect()
     }
-
-    /// A normaliser over the same world, sending to its signals queue.
-    pub fn normaliser(&self) -> Normaliser {
-        let catalog = Arc::new(ConnectorCatalog::new(
-            self.stores.descriptors.clone(),
-            NativeRegistry::new(),
-            Duration::from_secs(60),
-        ));
-        Normaliser::new(catalog, &self.stores, Arc::new(self.db.signals_queue()), NormaliserSettings::default())
-    }
 }
 
 fn poller(stores: &Stores, ingest: EmbeddedQueue) -> Poller {
-    let catalog =
-        Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60)));
     let options = PollOptions {
         request_timeout: Duration::from_secs(5),
         retry: RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(10), ..RetryPolicy::default() },
         ..PollOptions::default()
     };
-    let engine = PollEngine::new(reqwest::Client::new(), options);
+    let engine = PollEngine::with_default_client(options).unwrap();
+    let catalog = ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60))
+        .with_poll_driver(Arc::new(engine));
     let settings = PollerSettings { safety_margin: Duration::ZERO, ..PollerSettings::default() };
-    Poller::new(stores.clone(), catalog, engine, Arc::new(ingest), settings)
+    Poller::new(stores.clone(), Arc::new(catalog), Arc::new(ingest), settings)
 }
 
 /// A file of the repository.

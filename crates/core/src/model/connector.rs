@@ -1,0 +1,762 @@
+//! The connector descriptor as authored: serde types mirroring the specification's
+//! `ConnectorDescriptor` (camelCase JSON) plus Switchboard's documented extensions.
+//!
+//! These types only describe shape. A descriptor is usable once it has been compiled into a
+//! [`crate::descriptor::Descriptor`], which checks every JSONPath, regex, template and reference.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::verification::VerificationSpec;
+
+/// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "Switchboard connector descriptor")]
+pub struct ConnectorDescriptor {
+    /// Optional link to the JSON Schema, for editors. Ignored by Switchboard.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Unique connector identifier, lower-case kebab case (e.g. `github-issues`).
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Short description for the catalogue.
+    pub description: String,
+    /// Category used to group connectors in the catalogue.
+    pub category: ConnectorCategory,
+    /// Icon identifier (lucide icon name or URL).
+    pub icon: String,
+    /// `generic` connectors run from this descriptor; `native` ones name Rust code registered
+    /// under the same id.
+    pub kind: ConnectorKind,
+    /// How to authenticate outgoing requests (and, for `webhook_secret`, incoming webhooks).
+    pub auth: AuthDescriptor,
+    /// Per-instance configuration values the user provides (extension), e.g. `baseUrl`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_fields: Vec<ConfigField>,
+    /// How data arrives: polling, webhooks, or both.
+    pub ingestion: IngestionDescriptor,
+    /// How raw items become `NormalisedSignal`s.
+    pub field_mapping: FieldMappingDescriptor,
+    /// How to test that an instance's credentials and configuration work.
+    pub health_check: HealthCheckDescriptor,
+    /// Descriptor version, `MAJOR.MINOR.PATCH`.
+    pub version: String,
+}
+
+/// Catalogue category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorCategory {
+    /// Issue trackers, boards, planning tools.
+    ProjectManagement,
+    /// Chat, e-mail, paging.
+    Communication,
+    /// Source control, CI, error tracking, monitoring.
+    CodeAndDevops,
+    /// Wikis and documents.
+    Documents,
+    /// Anything else.
+    Custom,
+}
+
+impl ConnectorCategory {
+    /// The snake_case name used in JSON and in the catalogue filter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProjectManagement => "project_management",
+            Self::Communication => "communication",
+            Self::CodeAndDevops => "code_and_devops",
+            Self::Documents => "documents",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+/// Whether a connector is driven by its descriptor or by registered Rust code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    /// Implemented in Rust and registered under the descriptor's id.
+    Native,
+    /// Executed by the generic runtime from this descriptor.
+    Generic,
+}
+
+/// Authentication method and its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "method", content = "config", rename_all = "snake_case")]
+pub enum AuthDescriptor {
+    /// OAuth 2.0 authorisation-code flow with refresh tokens.
+    Oauth2(OAuth2Config),
+    /// A static API key.
+    ApiKey(ApiKeyConfig),
+    /// A personal access token.
+    Pat(PatConfig),
+    /// HTTP Basic authentication.
+    Basic(BasicAuthConfig),
+    /// No outgoing auth; a shared secret verifies incoming webhooks.
+    WebhookSecret(WebhookSecretConfig),
+    /// No authentication.
+    None,
+}
+
+impl AuthDescriptor {
+    /// The auth method's name as written in JSON.
+    pub fn method_name(&self) -> &'static str {
+        match self {
+            Self::Oauth2(_) => "oauth2",
+            Self::ApiKey(_) => "api_key",
+            Self::Pat(_) => "pat",
+            Self::Basic(_) => "basic",
+            Self::WebhookSecret(_) => "webhook_secret",
+            Self::None => "none",
+        }
+    }
+
+    /// The credential fields the user must provide for this method.
+    pub fn credential_fields(&self) -> &[CredentialField] {
+        match self {
+            Self::Oauth2(c) => &c.credential_fields,
+            Self::ApiKey(c) => &c.credential_fields,
+            Self::Pat(c) => &c.credential_fields,
+            Self::Basic(c) => &c.credential_fields,
+            Self::WebhookSecret(c) => &c.credential_fields,
+            Self::None => &[],
+        }
+    }
+}
+
+/// The auth method names accepted in `auth.method`.
+pub const AUTH_METHODS: &[&str] = &["oauth2", "api_key", "pat", "basic", "webhook_secret", "none"];
+
+/// OAuth 2.0 configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// Authorisation endpoint the user is sent to.
+    pub authorise_url: String,
+    /// Token endpoint for code exchange and refresh.
+    pub token_url: String,
+    /// Scopes requested.
+    pub scopes: Vec<String>,
+    /// Credential fields the user must provide (client id and secret).
+    pub credential_fields: Vec<CredentialField>,
+    /// How the client authenticates to the token endpoint (extension; default `body`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<OAuth2ClientAuth>,
+    /// Extra query parameters added to the authorisation URL (extension), e.g. `access_type`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorise_params: BTreeMap<String, String>,
+}
+
+/// Where an OAuth2 client sends its id and secret to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuth2ClientAuth {
+    /// `client_id` and `client_secret` in the form body.
+    Body,
+    /// HTTP Basic with the client id and secret.
+    Basic,
+}
+
+/// API key configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// Where the key goes: a header, a query parameter, or `Authorization: Bearer`.
+    pub delivery: ApiKeyDelivery,
+    /// Header name or query parameter name.
+    pub param_name: String,
+    /// Credential fields the user must provide.
+    pub credential_fields: Vec<CredentialField>,
+    /// Which credential field holds the key (extension; default: the first field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_key: Option<String>,
+}
+
+/// Where an API key is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyDelivery {
+    /// In the header named by `paramName`.
+    Header,
+    /// In the query parameter named by `paramName`.
+    Query,
+    /// As `Authorization: Bearer <key>`.
+    Bearer,
+}
+
+/// Personal access token configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatConfig {
+    /// Where the token goes: a header or `Authorization: Bearer`.
+    pub delivery: PatDelivery,
+    /// Header name (for `header` delivery).
+    pub param_name: String,
+    /// Credential fields the user must provide.
+    pub credential_fields: Vec<CredentialField>,
+    /// Which credential field holds the token (extension; default: the first field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_key: Option<String>,
+}
+
+/// Where a personal access token is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PatDelivery {
+    /// In the header named by `paramName`.
+    Header,
+    /// As `Authorization: Bearer <token>`.
+    Bearer,
+}
+
+/// HTTP Basic configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    /// Credential fields the user must provide.
+    pub credential_fields: Vec<CredentialField>,
+    /// Field holding the user name (extension; default `username`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_key: Option<String>,
+    /// Field holding the password or API token (extension; default `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_key: Option<String>,
+}
+
+/// Webhook shared-secret configuration (the specification's form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSecretConfig {
+    /// Header containing the signature.
+    pub signature_header: String,
+    /// `hmac-sha256` or `hmac-sha1`.
+    pub algorithm: String,
+    /// Credential fields the user must provide (the secret).
+    pub credential_fields: Vec<CredentialField>,
+}
+
+/// A credential the user provides; stored in the secret store, never returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialField {
+    /// Key in the credential map.
+    pub key: String,
+    /// Label shown in the setup form.
+    pub label: String,
+    /// Input type.
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Whether the instance cannot be created without it.
+    pub required: bool,
+    /// Placeholder shown in the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Help text shown in the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_text: Option<String>,
+}
+
+/// A non-secret configuration value of an instance (extension), e.g. `baseUrl`, `projectKey`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigField {
+    /// Key in the instance's config map, referenced as `{{config.<key>}}` (or `{{baseUrl}}`).
+    pub key: String,
+    /// Label shown in the setup form.
+    pub label: String,
+    /// Input type.
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Whether the instance cannot be created without it (when there is no default).
+    pub required: bool,
+    /// Value used when the instance does not set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Placeholder shown in the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Help text shown in the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_text: Option<String>,
+}
+
+/// Input type of a credential or config field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Plain text.
+    Text,
+    /// Masked input.
+    Password,
+    /// A URL.
+    Url,
+}
+
+/// How data reaches Switchboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum IngestionDescriptor {
+    /// Switchboard polls the API on a schedule.
+    Polling(PollingDescriptor),
+    /// The tool pushes webhooks.
+    Webhook(WebhookDescriptor),
+    /// Both: polled for completeness, webhooks for latency.
+    PollingAndWebhook(PollingAndWebhookDescriptor),
+}
+
+/// The ingestion mode names accepted in `ingestion.mode`.
+pub const INGESTION_MODES: &[&str] = &["polling", "webhook", "polling_and_webhook"];
+
+impl IngestionDescriptor {
+    /// The polling part, if this connector polls.
+    pub fn polling(&self) -> Option<&PollingDescriptor> {
+        match self {
+            Self::Polling(p) => Some(p),
+            Self::PollingAndWebhook(b) => Some(&b.polling),
+            Self::Webhook(_) => None,
+        }
+    }
+
+    /// The webhook part, if this connector receives webhooks.
+    pub fn webhook(&self) -> Option<&WebhookDescriptor> {
+        match self {
+            Self::Webhook(w) => Some(w),
+            Self::PollingAndWebhook(b) => Some(&b.webhook),
+            Self::Polling(_) => None,
+        }
+    }
+}
+
+/// Polling configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PollingDescriptor {
+    /// URL template. Variables: `{{baseUrl}}`, `{{checkpoint}}`, `{{pageToken}}`,
+    /// `{{config.<key>}}`, `{{credentials.<key>}}`.
+    pub endpoint: String,
+    /// HTTP method.
+    pub method: PollMethod,
+    /// Request header templates.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Request body template (for POST); values are JSON-escaped when substituted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// How checkpoints work for this API.
+    pub delta: DeltaStrategy,
+    /// Requests per minute this connector may send per instance.
+    pub rate_limit_rpm: u32,
+    /// Pagination, if the API pages its results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<PaginationDescriptor>,
+    /// Default polling interval in seconds (extension; default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<u32>,
+}
+
+/// HTTP method used for polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PollMethod {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+}
+
+/// How an API exposes "what changed since last time".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeltaStrategy {
+    /// Filter by a timestamp query parameter; the checkpoint is the newest item timestamp.
+    #[serde(rename_all = "camelCase")]
+    TimestampFilter {
+        /// Query parameter carrying the checkpoint (e.g. `since`). Not added when the endpoint
+        /// or body uses `{{checkpoint}}`, nor when empty (the API cannot filter by time).
+        query_param: String,
+        /// How the checkpoint is written in the query.
+        format: TimestampParamFormat,
+        /// Seconds subtracted from the checkpoint when querying, to catch late writes
+        /// (extension; items are deduplicated downstream).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lookback_seconds: Option<u32>,
+        /// IANA time zone (`Europe/Berlin`) the API reads zone-less timestamps in, or
+        /// `{{config.<key>}}` naming the instance config value that holds it (extension;
+        /// default UTC). Only formats without an offset (`yyyy-MM-dd HH:mm`) use it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_zone: Option<String>,
+        /// The API lists items newest first and cannot filter by time (extension): items older
+        /// than the checkpoint (minus `lookbackSeconds`) are dropped, and paging stops at the
+        /// first of them.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stop_at_checkpoint: bool,
+    },
+    /// The API hands out an opaque delta link/token (e.g. Microsoft Graph `@odata.deltaLink`).
+    #[serde(rename_all = "camelCase")]
+    DeltaToken {
+        /// JSONPath to the delta token or link in the final page.
+        token_path: String,
+        /// Query parameter the token is sent in (ignored when the token is a full URL).
+        token_param: String,
+    },
+    /// The API returns a cursor to resume from.
+    #[serde(rename_all = "camelCase")]
+    Cursor {
+        /// JSONPath to the cursor in the response.
+        cursor_path: String,
+        /// Query parameter the cursor is sent in.
+        cursor_param: String,
+    },
+    /// Items have increasing ids; ask for ids greater than the last seen.
+    #[serde(rename_all = "camelCase")]
+    SinceId {
+        /// JSONPath (relative to an item) to its id.
+        id_path: String,
+        /// Query parameter the last id is sent in.
+        id_param: String,
+    },
+}
+
+/// Format of a timestamp checkpoint in a query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampParamFormat {
+    /// RFC 3339 / ISO 8601.
+    Iso8601,
+    /// Unix seconds.
+    Unix,
+    /// Unix milliseconds.
+    UnixMs,
+    /// `yyyy-MM-dd HH:mm`, in the filter's `timeZone`, rounded down to the minute: the date
+    /// form Atlassian CQL and JQL accept (extension).
+    #[serde(rename = "yyyy-MM-dd HH:mm")]
+    DateTimeMinutes,
+}
+
+/// Pagination configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaginationDescriptor {
+    /// Pagination style.
+    #[serde(rename = "type")]
+    pub kind: PaginationKind,
+    /// JSONPath to the next page token/offset in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_path: Option<String>,
+    /// Query parameter for the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_param: Option<String>,
+    /// JSONPath to the total item count (for `offset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_path: Option<String>,
+    /// Page size.
+    pub page_size: u32,
+    /// Query parameter carrying the page size (extension), e.g. `per_page`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size_param: Option<String>,
+    /// Maximum pages fetched in one run (extension; default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pages: Option<u32>,
+}
+
+/// Pagination style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaginationKind {
+    /// Numeric offset.
+    Offset,
+    /// Opaque next-page cursor.
+    Cursor,
+    /// RFC 8288 `Link: <...>; rel="next"`.
+    LinkHeader,
+}
+
+/// Webhook configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookDescriptor {
+    /// Event types this connector handles; others are acknowledged and ignored.
+    pub event_types: Vec<String>,
+    /// JSONPath to the event type in the payload.
+    pub event_type_path: String,
+    /// Header carrying the event type, tried before `eventTypePath` (extension),
+    /// e.g. `X-GitHub-Event`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type_header: Option<String>,
+    /// Header carrying the provider's delivery id (extension), e.g. `X-GitHub-Delivery`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id_header: Option<String>,
+    /// How deliveries are authenticated: `signature` (uses `auth.webhook_secret`), `token`,
+    /// `none`, or a full signature scheme object (extension).
+    pub verification: Verification,
+    /// Handshakes the provider sends that must be answered rather than ingested (extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handshakes: Vec<Handshake>,
+}
+
+/// Webhook authentication: the specification's keyword or a full scheme object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Verification {
+    /// `signature`, `token` or `none` (the specification's form).
+    Keyword(VerificationKeyword),
+    /// A signature scheme described as data (extension).
+    Scheme(Box<VerificationSpec>),
+}
+
+/// The specification's verification keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationKeyword {
+    /// HMAC signature per `auth.webhook_secret`.
+    Signature,
+    /// A shared token in a header, compared in constant time (header from
+    /// `auth.webhook_secret.signatureHeader`).
+    Token,
+    /// Unauthenticated (only for trusted networks).
+    None,
+}
+
+/// A handshake request the webhook endpoint answers directly (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Handshake {
+    /// Condition on the payload identifying the handshake (e.g. `$.type == url_verification`).
+    pub when: Condition,
+    /// JSONPath to the value echoed back (e.g. `$.challenge`).
+    pub respond_with_path: String,
+    /// Whether the request must pass signature verification first (default true).
+    #[serde(default = "default_true")]
+    pub verify: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Both polling and webhooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PollingAndWebhookDescriptor {
+    /// Polling part.
+    pub polling: PollingDescriptor,
+    /// Webhook part.
+    pub webhook: WebhookDescriptor,
+}
+
+/// How raw items become signals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FieldMappingDescriptor {
+    /// JSONPath to the items in an API response or webhook payload (`$` for the payload itself).
+    pub items_path: String,
+    /// JSONPath (relative to an item) to its unique id.
+    pub id_path: String,
+    /// JSONPath (relative to an item) to its timestamp.
+    pub timestamp_path: String,
+    /// How the timestamp is written (extension; default `auto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_format: Option<TimestampFormat>,
+    /// Summary template: `{{field.path}}` is a dotted path relative to the item, `{{$...}}` a full
+    /// JSONPath (where `$` is the item, as in every path of a field mapping). Several values are
+    /// joined with `, `; `{{path|join:SEP}}` joins with SEP instead (`{{path|join:}}`: no separator).
+    pub summary_template: String,
+    /// Ordered rules; the first that matches gives the signal type.
+    pub signal_type_rules: Vec<SignalTypeRule>,
+    /// Ordered priority rules; the first that matches gives the priority.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub priority_mapping: Vec<PriorityRule>,
+    /// JSONPath(s) to participants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants_path: Option<OneOrMany>,
+    /// JSONPath(s) to tags or labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_path: Option<OneOrMany>,
+    /// JSONPath(s) to related item references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_items_path: Option<OneOrMany>,
+    /// JSONPath to a link back to the item in the source tool (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_path: Option<String>,
+    /// Template building the link when no `urlPath` value exists (extension), e.g.
+    /// `https://trello.com/c/{{data.card.shortLink}}`; no link when a placeholder has no value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_template: Option<String>,
+    /// Fields preserved in the signal's `raw` object: JSONPaths or plain field names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_fields: Vec<String>,
+    /// Mapping used for webhook payloads instead of this one (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Box<FieldMappingDescriptor>>,
+    /// Mapping used for polled items instead of this one (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polling: Option<Box<FieldMappingDescriptor>>,
+}
+
+/// One JSONPath or several, whose matches are concatenated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// A single JSONPath.
+    One(String),
+    /// Several JSONPaths.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The paths, in order.
+    pub fn paths(&self) -> Vec<&str> {
+        match self {
+            Self::One(p) => vec![p.as_str()],
+            Self::Many(ps) => ps.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// How an item timestamp is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampFormat {
+    /// Detect: ISO 8601 strings, unix seconds or milliseconds, Slack `"seconds.micros"`.
+    Auto,
+    /// ISO 8601 / RFC 3339 (a missing offset means UTC).
+    Iso8601,
+    /// Unix seconds (number or numeric string, fractions allowed).
+    Unix,
+    /// Unix milliseconds.
+    UnixMs,
+    /// Slack message timestamps, `"1531420618.000200"`.
+    Slack,
+}
+
+/// A rule that assigns a signal type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalTypeRule {
+    /// JSONPath (relative to the item) tested by `operator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// How the value at `when` is tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
+    /// Value compared against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// All of these conditions must hold (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<Vec<Condition>>,
+    /// At least one of these conditions must hold (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<Condition>>,
+    /// Restricts the rule to these webhook event types (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<OneOrMany>,
+    /// Resulting signal type.
+    pub then: String,
+}
+
+/// A rule that assigns a priority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriorityRule {
+    /// JSONPath (relative to the item) tested by `operator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// How the value at `when` is tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
+    /// Value (or, for `in`, values) compared against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// All of these conditions must hold (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<Vec<Condition>>,
+    /// At least one of these conditions must hold (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<Condition>>,
+    /// Resulting priority.
+    pub then: Priority,
+}
+
+/// A condition: a single test (`when` + `operator` [+ `value`]) or an `all` / `any` group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Condition {
+    /// JSONPath (relative to the item) tested by `operator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// How the value at `when` is tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
+    /// Value compared against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// All of these conditions must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<Vec<Condition>>,
+    /// At least one of these conditions must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<Condition>>,
+}
+
+/// Comparison operator of a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    /// Some matched value equals `value` (strings compare by content, other scalars by their
+    /// JSON text, so `"true"` equals `true`).
+    Equals,
+    /// Some matched string contains `value`, or some matched array has an element equal to it.
+    Contains,
+    /// The path matches at least one non-null value.
+    Exists,
+    /// Some matched value (as text) matches the regular expression `value`.
+    Matches,
+    /// Some matched value equals one of the values in the array `value`.
+    In,
+}
+
+/// Signal priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Needs attention now.
+    Critical,
+    /// Important.
+    High,
+    /// Normal.
+    Medium,
+    /// Can wait.
+    Low,
+}
+
+/// How to check that an instance works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheckDescriptor {
+    /// URL template (same variables as polling endpoints, without checkpoint/page token).
+    pub endpoint: String,
+    /// HTTP method.
+    pub method: HealthCheckMethod,
+    /// Expected HTTP status code.
+    pub expect_status: u16,
+    /// Timeout in milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// HTTP method of a health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HealthCheckMethod {
+    /// `GET`
+    Get,
+    /// `HEAD`
+    Head,
+}

@@ -1,0 +1,19 @@
+//! The authored connector descriptor, the bottom layer of the core: its serde shape
+//! ([`ConnectorDescriptor`], the webhook [`VerificationSpec`]), its JSON Schema ([`schema`]) and
+//! the [`Issue`]s a descriptor can have.
+//!
+//! Nothing here compiles or runs anything, and nothing here imports from the rest of the crate
+//! except the JSONPath parser the schema check uses: mapping, webhook verification and the
+//! polling plan each compile their own section of this model, and
+//! [`crate::descriptor::Descriptor`] assembles them.
+
+mod connector;
+mod issue;
+pub mod schema;
+mod verification;
+
+pub use connector::*;
+pub use issue::{DescriptorError, Issue, escape_pointer};
+pub use verification::{
+    HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
+};

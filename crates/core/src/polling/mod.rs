@@ -1,0 +1,23 @@
+//! Polling as data: the compiled polling plan ([`PollingPlan`]: requests, auth, pagination,
+//! delta, health check) that the HTTP engine in `switchboard-poll` executes, and the types of a
+//! run every connector shares, generic or native: [`PollRequest`], [`PageStream`], [`Page`],
+//! [`Checkpoint`], [`PollError`], [`HealthReport`].
+//!
+//! Nothing here sends a request: the core links no HTTP client.
+
+pub mod auth;
+pub mod checkpoint;
+pub mod error;
+pub mod health;
+pub mod plan;
+pub mod run;
+pub mod scope;
+
+pub use auth::{AuthPlan, OAuth2Plan};
+pub use checkpoint::{Checkpoint, PageCursor, Resume};
+pub use error::{FailureClass, OAuthError, PollError};
+pub use health::HealthCheckPlan;
+pub use plan::{
+    DeltaPlan, ItemPlan, PageRule, PaginationPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter,
+};
+pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunSummary, StopReason};

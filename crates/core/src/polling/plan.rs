@@ -1,0 +1,318 @@
+//! The compiled polling plan: what the HTTP polling engine executes, with every template,
+//! JSONPath, delta strategy and pagination rule compiled when the descriptor is loaded. The
+//! engine reads only this, never the authored model.
+
+use chrono::TimeDelta;
+use chrono_tz::Tz;
+
+use super::scope::{POLL_VARIABLES, RequestScope};
+use crate::jsonpath::CompiledPath;
+use crate::mapping::items::ItemsPath;
+use crate::mapping::{FieldMapper, IssueSink};
+use crate::model::{
+    DeltaStrategy, Issue, PaginationKind, PollMethod, PollingDescriptor, TimestampFormat, TimestampParamFormat,
+    escape_pointer,
+};
+use crate::template::Template;
+
+/// How a connector polls: the requests it sends and what it reads back.
+#[derive(Debug, Clone)]
+pub struct PollingPlan {
+    /// How to ask.
+    pub requests: RequestPlan,
+    /// What comes back.
+    pub items: ItemPlan,
+}
+
+/// The requests of a run.
+#[derive(Debug, Clone)]
+pub struct RequestPlan {
+    /// HTTP method.
+    pub method: PollMethod,
+    /// Endpoint URL template.
+    pub endpoint: Template,
+    /// Header name and value templates.
+    pub headers: Vec<(String, Template)>,
+    /// Body template (POST).
+    pub body: Option<Template>,
+    /// How the checkpoint goes into the first request and moves forward.
+    pub delta: DeltaPlan,
+    /// How pages follow each other, if the API pages.
+    pub pagination: Option<PaginationPlan>,
+    /// Requests per minute per instance (at least 1).
+    pub rate_limit_rpm: u32,
+    /// Whether a template uses `{{checkpoint}}` (then no delta query parameter is added).
+    pub checkpoint_in_template: bool,
+    /// Whether a template uses `{{pageToken}}` (then no page query parameter is added).
+    pub page_token_in_template: bool,
+}
+
+/// How items are read from a response.
+#[derive(Debug, Clone)]
+pub struct ItemPlan {
+    /// Where the items are in a page (the polling mapping's `itemsPath`).
+    pub items: ItemsPath,
+    /// An item's id (the polling mapping's `idPath`).
+    pub id: CompiledPath,
+    /// An item's timestamp (the polling mapping's `timestampPath`).
+    pub timestamp: CompiledPath,
+    /// How item timestamps are written.
+    pub timestamp_format: TimestampFormat,
+}
+
+/// A compiled delta strategy (spec §4.2).
+#[derive(Debug, Clone)]
+pub enum DeltaPlan {
+    /// Filter by a timestamp query parameter; the position is the newest item timestamp.
+    TimestampFilter(TimestampFilter),
+    /// An opaque delta token or link found at `path` in the response.
+    DeltaToken {
+        /// Query parameter the token is sent in (unused when the token is a URL).
+        param: String,
+        /// Where the token is in a response.
+        path: CompiledPath,
+    },
+    /// A cursor found at `path` in the response.
+    Cursor {
+        /// Query parameter the cursor is sent in.
+        param: String,
+        /// Where the cursor is in a response.
+        path: CompiledPath,
+    },
+    /// Increasing item ids; the position is the highest id at `path` in an item.
+    SinceId {
+        /// Query parameter the last id is sent in.
+        param: String,
+        /// Where the id is in an item.
+        path: CompiledPath,
+    },
+}
+
+/// A compiled `timestamp_filter`.
+#[derive(Debug, Clone)]
+pub struct TimestampFilter {
+    /// Query parameter carrying the position (empty: none).
+    pub param: String,
+    /// How the position is written.
+    pub format: TimestampParamFormat,
+    /// Subtracted from the position when querying.
+    pub lookback: TimeDelta,
+    /// The zone zone-less formats are written in.
+    pub time_zone: TimeZonePlan,
+    /// Drop items older than the position and stop paging at the first of them.
+    pub stop_at_checkpoint: bool,
+}
+
+/// The time zone of a timestamp filter.
+#[derive(Debug, Clone)]
+pub enum TimeZonePlan {
+    /// A zone named in the descriptor (UTC when none).
+    Fixed(Tz),
+    /// A template of instance config values naming the zone (empty: UTC).
+    FromConfig(Template),
+}
+
+/// Compiled pagination.
+#[derive(Debug, Clone)]
+pub struct PaginationPlan {
+    /// How the next page is found.
+    pub rule: PageRule,
+    /// Query parameter for the next page token or offset.
+    pub next_param: Option<String>,
+    /// Query parameter carrying the page size.
+    pub page_size_param: Option<String>,
+    /// Page size.
+    pub page_size: u32,
+    /// Maximum pages per run, when the descriptor sets one.
+    pub max_pages: Option<u32>,
+}
+
+/// How the page after a response is found.
+#[derive(Debug, Clone)]
+pub enum PageRule {
+    /// A numeric offset: from `next_path` when set, else the offset plus the items received.
+    Offset {
+        /// The next offset in the response.
+        next_path: Option<CompiledPath>,
+        /// The total item count in the response.
+        total_path: Option<CompiledPath>,
+    },
+    /// An opaque token (or a URL) at `next_path`.
+    Cursor {
+        /// The next page token in the response.
+        next_path: CompiledPath,
+    },
+    /// The `Link: <…>; rel="next"` response header.
+    LinkHeader,
+}
+
+impl DeltaPlan {
+    /// The query parameter the position is sent in (may be empty: none).
+    pub fn param(&self) -> &str {
+        match self {
+            Self::TimestampFilter(filter) => &filter.param,
+            Self::DeltaToken { param, .. } | Self::Cursor { param, .. } | Self::SinceId { param, .. } => param,
+        }
+    }
+}
+
+impl PaginationPlan {
+    /// Whether pages are counted by offset.
+    pub fn is_offset(&self) -> bool {
+        matches!(self.rule, PageRule::Offset { .. })
+    }
+}
+
+impl RequestPlan {
+    /// Checks and compiles the request side of a polling section found at `at`; problems go to
+    /// `issues`.
+    pub fn compile(p: &PollingDescriptor, at: &str, scope: &RequestScope<'_>, issues: &mut Vec<Issue>) -> Option<Self> {
+        let before = issues.len();
+        let endpoint = scope.template(&p.endpoint, &format!("{at}/endpoint"), POLL_VARIABLES, issues);
+        let mut headers = Vec::new();
+        for (name, value) in &p.headers {
+            let pointer = format!("{at}/headers/{}", escape_pointer(name));
+            if let Some(t) = scope.template(value, &pointer, POLL_VARIABLES, issues) {
+                headers.push((name.clone(), t));
+            }
+        }
+        let body = p.body.as_ref().and_then(|b| scope.template(b, &format!("{at}/body"), POLL_VARIABLES, issues));
+        if p.rate_limit_rpm == 0 {
+            issues.push(Issue::new(format!("{at}/rateLimitRpm"), "must be greater than 0"));
+        }
+        if p.interval_seconds == Some(0) {
+            issues.push(Issue::new(format!("{at}/intervalSeconds"), "must be greater than 0"));
+        }
+        let delta = compile_delta(&p.delta, at, scope, issues);
+        let pagination = p.pagination.as_ref().and_then(|pg| {
+            let pat = format!("{at}/pagination");
+            let mut sink = IssueSink(issues);
+            let next_path = pg.next_path.as_ref().and_then(|np| sink.path(np, format!("{pat}/nextPath")));
+            let total_path = pg.total_path.as_ref().and_then(|tp| sink.path(tp, format!("{pat}/totalPath")));
+            if pg.page_size == 0 {
+                issues.push(Issue::new(format!("{pat}/pageSize"), "must be greater than 0"));
+            }
+            if pg.max_pages == Some(0) {
+                issues.push(Issue::new(format!("{pat}/maxPages"), "must be greater than 0"));
+            }
+            let token_in_template =
+                p.body.as_deref().unwrap_or("").contains("pageToken") || p.endpoint.contains("pageToken");
+            let rule = match pg.kind {
+                PaginationKind::Cursor => {
+                    if pg.next_path.is_none() {
+                        issues.push(Issue::new(format!("{pat}/nextPath"), "cursor pagination needs nextPath"));
+                    }
+                    if pg.next_param.is_none() && !token_in_template {
+                        issues.push(Issue::new(
+                            format!("{pat}/nextParam"),
+                            "cursor pagination needs nextParam (or {{pageToken}} in the endpoint or body)",
+                        ));
+                    }
+                    next_path.map(|next_path| PageRule::Cursor { next_path })
+                }
+                PaginationKind::Offset => {
+                    if pg.next_param.is_none() && !token_in_template {
+                        issues.push(Issue::new(format!("{pat}/nextParam"), "offset pagination needs nextParam (the offset query parameter) or {{pageToken}} in the endpoint or body"));
+                    }
+                    Some(PageRule::Offset { next_path, total_path })
+                }
+                PaginationKind::LinkHeader => Some(PageRule::LinkHeader),
+            };
+            Some(PaginationPlan {
+                rule: rule?,
+                next_param: pg.next_param.clone(),
+                page_size_param: pg.page_size_param.clone(),
+                page_size: pg.page_size,
+                max_pages: pg.max_pages,
+            })
+        });
+        if issues.len() > before {
+            return None;
+        }
+        let (endpoint, delta) = (endpoint?, delta?);
+        let uses = |name: &str| {
+            std::iter::once(&endpoint)
+                .chain(body.as_ref())
+                .chain(headers.iter().map(|(_, t)| t))
+                .any(|t| t.placeholders().any(|p| p == name))
+        };
+        Some(Self {
+            checkpoint_in_template: uses("checkpoint"),
+            page_token_in_template: uses("pageToken"),
+            method: p.method,
+            endpoint,
+            headers,
+            body,
+            delta,
+            pagination,
+            rate_limit_rpm: p.rate_limit_rpm,
+        })
+    }
+}
+
+impl PollingPlan {
+    /// The plan of requests reading items as the polling mapping says.
+    pub fn new(requests: RequestPlan, mapper: &FieldMapper) -> Self {
+        let (timestamp, timestamp_format) = mapper.timestamp_path();
+        let items = ItemPlan {
+            items: mapper.items_path().clone(),
+            id: mapper.id_path().clone(),
+            timestamp: timestamp.clone(),
+            timestamp_format,
+        };
+        Self { requests, items }
+    }
+}
+
+fn compile_delta(
+    delta: &DeltaStrategy,
+    at: &str,
+    scope: &RequestScope<'_>,
+    issues: &mut Vec<Issue>,
+) -> Option<DeltaPlan> {
+    match delta {
+        DeltaStrategy::TimestampFilter { query_param, format, lookback_seconds, time_zone, stop_at_checkpoint } => {
+            let time_zone = match time_zone {
+                None => Some(TimeZonePlan::Fixed(Tz::UTC)),
+                Some(zone) => compile_zone(zone, &format!("{at}/delta/timeZone"), scope, issues),
+            };
+            Some(DeltaPlan::TimestampFilter(TimestampFilter {
+                param: query_param.clone(),
+                format: *format,
+                lookback: TimeDelta::seconds(i64::from(lookback_seconds.unwrap_or(0))),
+                time_zone: time_zone?,
+                stop_at_checkpoint: *stop_at_checkpoint,
+            }))
+        }
+        DeltaStrategy::DeltaToken { token_path, token_param } => {
+            let path = IssueSink(issues).path(token_path, format!("{at}/delta/tokenPath"))?;
+            Some(DeltaPlan::DeltaToken { param: token_param.clone(), path })
+        }
+        DeltaStrategy::Cursor { cursor_path, cursor_param } => {
+            let path = IssueSink(issues).path(cursor_path, format!("{at}/delta/cursorPath"))?;
+            Some(DeltaPlan::Cursor { param: cursor_param.clone(), path })
+        }
+        DeltaStrategy::SinceId { id_path, id_param } => {
+            let path = IssueSink(issues).path(id_path, format!("{at}/delta/idPath"))?;
+            Some(DeltaPlan::SinceId { param: id_param.clone(), path })
+        }
+    }
+}
+
+/// A `timeZone`: an IANA zone name, or a template of config values.
+fn compile_zone(zone: &str, pointer: &str, scope: &RequestScope<'_>, issues: &mut Vec<Issue>) -> Option<TimeZonePlan> {
+    let template = scope.template(zone, pointer, &[], issues)?;
+    if template.placeholders().next().is_some() {
+        return Some(TimeZonePlan::FromConfig(template));
+    }
+    match zone.trim().parse::<Tz>() {
+        Ok(tz) => Some(TimeZonePlan::Fixed(tz)),
+        Err(_) => {
+            issues.push(Issue::new(
+                pointer,
+                format!("{zone:?} is not an IANA time zone name (e.g. \"Europe/Berlin\") or {{{{config.<key>}}}}"),
+            ));
+            None
+        }
+    }
+}

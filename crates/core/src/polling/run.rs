@@ -1,0 +1,177 @@
+//! A polling run as every connector runs it, generic or native: the request
+//! ([`PollRequest`]), the pages it yields ([`PageStream`], [`Page`]) each with the checkpoint to
+//! store once its items are handed on, and how it ended ([`RunSummary`]); plus the outcome of a
+//! health check ([`HealthReport`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::checkpoint::Checkpoint;
+use super::error::{FailureClass, PollError};
+use crate::ports::Credentials;
+
+/// What to poll: one instance of the connector.
+#[derive(Debug, Clone)]
+pub struct PollRequest<'a> {
+    /// The instance's config (`baseUrl`, `projectKey`, ...); descriptor defaults fill the gaps.
+    pub config: &'a BTreeMap<String, String>,
+    /// The instance's credentials.
+    pub credentials: &'a Credentials,
+    /// Where the last run stopped; `None` polls from the beginning.
+    pub checkpoint: Option<Checkpoint>,
+    /// Page limit for this run (overrides the descriptor's `maxPages`).
+    pub max_pages: Option<u32>,
+    /// Stop starting new requests once this much time has passed; the last page's checkpoint
+    /// then resumes the next run where this one stopped.
+    pub time_budget: Option<Duration>,
+}
+
+impl<'a> PollRequest<'a> {
+    /// A request from the start, with no limits beyond the descriptor's.
+    pub fn new(config: &'a BTreeMap<String, String>, credentials: &'a Credentials) -> Self {
+        Self { config, credentials, checkpoint: None, max_pages: None, time_budget: None }
+    }
+}
+
+/// One fetched page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Index of the page in this run (0-based).
+    pub index: u32,
+    /// The raw items (extracted with the descriptor's `itemsPath`), minus items already
+    /// delivered at the checkpoint.
+    pub items: Vec<Value>,
+    /// The checkpoint to store once this page's items are safely handed on.
+    pub checkpoint_after: Checkpoint,
+    /// Whether this is the run's last page.
+    pub is_last: bool,
+    /// Credentials refreshed while fetching this page, to persist now (rotation may have
+    /// invalidated the old refresh token).
+    pub refreshed_credentials: Option<Credentials>,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The API had no more pages.
+    Complete,
+    /// A pagination guard tripped (see the run's guard).
+    Guard,
+    /// The time budget ran out; the checkpoint resumes the next run.
+    TimeBudget,
+    /// A request failed.
+    Failed,
+}
+
+/// A run so far (or, once the stream has ended, the whole run).
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Pages fetched.
+    pub pages: u32,
+    /// Items delivered.
+    pub items: u64,
+    /// The checkpoint after the last delivered page (the input checkpoint before any).
+    pub checkpoint: Checkpoint,
+    /// The guard that tripped, if any.
+    pub guard: Option<GuardTrip>,
+    /// Why the run ended; `None` while it is still going.
+    pub stop: Option<StopReason>,
+    /// The newest refreshed credentials of the run: persist them even when the run failed.
+    pub refreshed_credentials: Option<Credentials>,
+}
+
+/// A run in progress: call [`PageStream::next_page`] until it returns `Ok(None)`.
+///
+/// An error ends the stream; every page delivered before it stays valid, and its
+/// `checkpoint_after` is where the next run continues. Persist
+/// [`RunSummary::refreshed_credentials`] even after an error.
+#[async_trait::async_trait]
+pub trait PageStream: Send {
+    /// The next page, or `None` when the run is over (see [`PageStream::summary`] for why).
+    async fn next_page(&mut self) -> Result<Option<Page>, PollError>;
+
+    /// The run so far.
+    fn summary(&self) -> RunSummary;
+}
+
+/// The outcome of a health check.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// Whether the endpoint answered with the expected status.
+    pub healthy: bool,
+    /// The HTTP status received, if a response arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Time from sending the request to its answer (or failure), in milliseconds.
+    pub latency_ms: u64,
+    /// Why the check failed, in words for a dashboard; `None` when healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The failure class, when unhealthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<FailureClass>,
+    /// OAuth2 credentials refreshed during the check, to persist.
+    #[serde(skip)]
+    pub refreshed_credentials: Option<Credentials>,
+}
+
+impl HealthReport {
+    /// An unhealthy report for a check that could not run at all.
+    pub fn failed(error: &PollError) -> Self {
+        Self {
+            healthy: false,
+            status: None,
+            latency_ms: 0,
+            reason: Some(error.to_string()),
+            class: Some(error.class()),
+            refreshed_credentials: None,
+        }
+    }
+}
+
+/// A pagination guard that stopped a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "guard", rename_all = "snake_case")]
+pub enum GuardTrip {
+    /// The run fetched its maximum number of pages; the checkpoint resumes at the next one.
+    MaxPages {
+        /// The limit.
+        limit: u32,
+    },
+    /// The API handed out a page token this run had already fetched.
+    RepeatedPageToken {
+        /// The token.
+        token: String,
+    },
+    /// The API pointed at a page URL this run had already fetched.
+    RepeatedUrl {
+        /// The URL without its query string.
+        url: String,
+    },
+    /// A page came back empty although the API said more would follow.
+    EmptyPage {
+        /// Index of the empty page in this run (0-based).
+        page: u32,
+    },
+}
+
+impl fmt::Display for GuardTrip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MaxPages { limit } => {
+                write!(f, "stopped after the maximum of {limit} pages per run; the next run continues")
+            }
+            Self::RepeatedPageToken { token } => {
+                write!(f, "the API repeated page token {token:?}; stopped instead of looping")
+            }
+            Self::RepeatedUrl { url } => write!(f, "the API repeated page URL {url}; stopped instead of looping"),
+            Self::EmptyPage { page } => write!(f, "page {page} was empty although more pages were announced; stopped"),
+        }
+    }
+}

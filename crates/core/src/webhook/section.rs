@@ -1,0 +1,169 @@
+//! The compiled webhook section of a descriptor: which deliveries are handled (event type from
+//! a header or the payload), the delivery id, handshakes answered directly, and the verifier.
+
+use serde_json::Value;
+
+use super::headers::Headers;
+use super::verifier::Verifier;
+use crate::jsonpath::{CompiledPath, scalar_text};
+use crate::mapping::IssueSink;
+use crate::mapping::condition::CompiledCondition;
+use crate::model::{AuthDescriptor, Issue, Verification, VerificationKeyword, WebhookDescriptor};
+
+/// A compiled handshake: requests the webhook endpoint answers instead of ingesting.
+#[derive(Debug, Clone)]
+pub struct CompiledHandshake {
+    /// Identifies the handshake payload.
+    pub condition: CompiledCondition,
+    /// The value echoed back.
+    pub respond_with: CompiledPath,
+    /// Whether the signature must verify first.
+    pub verify: bool,
+}
+
+/// Compiled webhook settings.
+#[derive(Debug, Clone)]
+pub struct CompiledWebhook {
+    /// Event types handled (empty = all).
+    pub event_types: Vec<String>,
+    /// Path to the event type in the payload.
+    pub event_type_path: CompiledPath,
+    /// Header carrying the event type.
+    pub event_type_header: Option<String>,
+    /// Header carrying the delivery id.
+    pub delivery_id_header: Option<String>,
+    /// Signature verifier (`None` when verification is `none`).
+    pub verifier: Option<Verifier>,
+    /// Handshakes answered directly.
+    pub handshakes: Vec<CompiledHandshake>,
+}
+
+/// A delivery's event type, decided once (by the webhook gateway) and carried in its envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookEvent {
+    /// The connector handles it; `None` when the delivery names no event type and the connector
+    /// handles every one.
+    Handled(Option<String>),
+    /// The connector does not handle it: acknowledged, not ingested.
+    Ignored {
+        /// The event type, when the delivery names one.
+        event_type: Option<String>,
+        /// Why it is not handled.
+        reason: String,
+    },
+}
+
+impl WebhookEvent {
+    /// The event type, handled or not.
+    pub fn event_type(&self) -> Option<&str> {
+        match self {
+            Self::Handled(event_type) | Self::Ignored { event_type, .. } => event_type.as_deref(),
+        }
+    }
+}
+
+impl CompiledWebhook {
+    /// Compiles the webhook section found at `at`; `credential_keys` are the descriptor's
+    /// credential fields (a verification scheme's `secretField` must name one).
+    pub fn compile(
+        w: &WebhookDescriptor,
+        auth: &AuthDescriptor,
+        at: &str,
+        credential_keys: &[&str],
+        issues: &mut Vec<Issue>,
+    ) -> Option<Self> {
+        let before = issues.len();
+        let event_type_path = IssueSink(issues).path(&w.event_type_path, format!("{at}/eventTypePath"));
+        let vat = format!("{at}/verification");
+        let verifier = match (&w.verification, auth) {
+            (Verification::Keyword(VerificationKeyword::None), _) => None,
+            (Verification::Keyword(keyword), AuthDescriptor::WebhookSecret(secret)) => {
+                Verifier::from_webhook_secret(*keyword, secret, &vat).map_err(|mut e| issues.append(&mut e)).ok()
+            }
+            (Verification::Keyword(_), other) => {
+                issues.push(Issue::new(
+                    &vat,
+                    format!("\"signature\"/\"token\" verification uses auth.method webhook_secret, but auth.method is {:?}; describe the scheme as a verification object instead", other.method_name()),
+                ));
+                None
+            }
+            (Verification::Scheme(spec), _) => {
+                Verifier::from_spec(spec, &vat, credential_keys).map_err(|mut e| issues.append(&mut e)).ok()
+            }
+        };
+        let mut handshakes = Vec::new();
+        for (i, h) in w.handshakes.iter().enumerate() {
+            let hat = format!("{at}/handshakes/{i}");
+            let condition = CompiledCondition::compile((&h.when).into(), &format!("{hat}/when"))
+                .map_err(|mut e| issues.append(&mut e))
+                .ok();
+            let respond_with = IssueSink(issues).path(&h.respond_with_path, format!("{hat}/respondWithPath"));
+            if let (Some(condition), Some(respond_with)) = (condition, respond_with) {
+                handshakes.push(CompiledHandshake { condition, respond_with, verify: h.verify });
+            }
+        }
+        if issues.len() > before {
+            return None;
+        }
+        Some(Self {
+            event_types: w.event_types.clone(),
+            event_type_path: event_type_path?,
+            event_type_header: w.event_type_header.clone(),
+            delivery_id_header: w.delivery_id_header.clone(),
+            verifier,
+            handshakes,
+        })
+    }
+
+    /// The delivery's event type (the event type header, else `eventTypePath` in the payload)
+    /// and whether the connector handles it.
+    pub fn event(&self, headers: &Headers, payload: &Value) -> WebhookEvent {
+        let event_type = header_value(headers, self.event_type_header.as_deref())
+            .or_else(|| self.event_type_path.first(payload).and_then(scalar_text));
+        self.judge(event_type)
+    }
+
+    /// Whether the connector handles deliveries of this event type.
+    pub fn judge(&self, event_type: Option<String>) -> WebhookEvent {
+        match self.unhandled_reason(event_type.as_deref()) {
+            None => WebhookEvent::Handled(event_type),
+            Some(reason) => WebhookEvent::Ignored { event_type, reason },
+        }
+    }
+
+    /// The provider's delivery id, when its header is declared and present.
+    pub fn delivery_id(&self, headers: &Headers) -> Option<String> {
+        header_value(headers, self.delivery_id_header.as_deref())
+    }
+
+    /// The credential field holding the webhook secret, when deliveries are verified.
+    pub fn secret_field(&self) -> Option<&str> {
+        self.verifier.as_ref().map(Verifier::secret_field)
+    }
+
+    /// Why a payload with this event type is not handled, or `None` when it is.
+    fn unhandled_reason(&self, event_type: Option<&str>) -> Option<String> {
+        if self.event_types.is_empty() {
+            return None;
+        }
+        match event_type {
+            Some(e) if self.event_types.iter().any(|t| t == e) => None,
+            Some(e) => Some(format!("event type {e:?} is not handled by this connector")),
+            None => Some("the payload has no event type".to_owned()),
+        }
+    }
+
+    /// The handshake this payload is, if any, with the value to answer.
+    pub fn handshake<'v>(&self, payload: &'v Value) -> Option<(&CompiledHandshake, &'v Value)> {
+        self.handshakes
+            .iter()
+            .find(|h| h.condition.matches(payload))
+            .and_then(|h| h.respond_with.first(payload).map(|v| (h, v)))
+    }
+}
+
+/// A header's trimmed value, when the header is named and not blank.
+fn header_value(headers: &Headers, name: Option<&str>) -> Option<String> {
+    let value = headers.get(name?)?.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}

@@ -1,0 +1,311 @@
+//! The built-in connector descriptors in `descriptors/`: every one validates, and every fixture
+//! under `tests/fixtures/<connector>/` (a provider's own example payload or API page) maps to
+//! the signals recorded in `crates/core/tests/core/snapshots/`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use switchboard_core::descriptor::load_paths;
+use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
+
+/// The ten connectors of the specification's §9.
+const BUILT_IN: &[&str] = &[
+    "confluence",
+    "datadog",
+    "github-issues",
+    "github-prs",
+    "linear",
+    "notion",
+    "pagerduty",
+    "sentry",
+    "slack",
+    "trello",
+];
+
+/// Every fixture that is mapped: connector, fixture file, and the webhook event type a real
+/// delivery carries in a header (`None` when the descriptor reads it from the payload, and for
+/// polled pages).
+const CASES: &[(&str, &str, Option<&str>)] = &[
+    ("confluence", "content_search.page1.json", None),
+    ("datadog", "events.page1.json", None),
+    ("github-issues", "issues.page1.json", None),
+    ("github-prs", "issues.opened.json", Some("issues")),
+    ("github-prs", "pull_request.closed.json", Some("pull_request")),
+    ("github-prs", "pull_request.closed.merged.json", Some("pull_request")),
+    ("github-prs", "pull_request.opened.json", Some("pull_request")),
+    ("github-prs", "pull_request_review.submitted.json", Some("pull_request_review")),
+    ("github-prs", "push.json", Some("push")),
+    ("linear", "issues.page1.json", None),
+    ("notion", "search.page1.json", None),
+    ("pagerduty", "incident.priority_updated.json", None),
+    ("pagerduty", "incident.resolved.json", None),
+    ("pagerduty", "incident.triggered.json", None),
+    ("pagerduty", "incident.triggered.low_urgency.json", None),
+    ("sentry", "installation.deleted.json", Some("installation")),
+    ("sentry", "issue.assigned.json", Some("issue")),
+    ("sentry", "issue.created.json", Some("issue")),
+    ("sentry", "issue.resolved.json", Some("issue")),
+    ("slack", "app_mention.json", None),
+    ("slack", "channel_created.json", None),
+    ("slack", "message.json", None),
+    ("slack", "message.message_changed.json", None),
+    ("slack", "reaction_added.json", None),
+    ("trello", "board_actions.page1.json", None),
+];
+
+/// Fixtures that are handshakes answered by the webhook endpoint, not mapped.
+const HANDSHAKES: &[(&str, &str)] = &[("slack", "url_verification.json")];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn descriptor(id: &str) -> Descriptor {
+    let path = workspace_root().join("descriptors").join(format!("{id}.json"));
+    Descriptor::from_file(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn fixture(connector: &str, file: &str) -> Value {
+    let path = workspace_root().join("tests/fixtures").join(connector).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn received_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("a valid date")
+}
+
+/// Maps a fixture the way the webhook gateway or the poller would: webhook connectors get the
+/// webhook mapping, polling connectors the polling one.
+fn map(connector: &str, file: &str, event_type: Option<&str>) -> MapReport {
+    let descriptor = descriptor(connector);
+    let ingestion = if descriptor.webhook().is_some() { IngestionKind::Webhook } else { IngestionKind::Polling };
+    let ctx =
+        MapContext { connector_id: connector, project_id: "p1", ingestion, event_type, received_at: received_at() };
+    descriptor.map_delivery(&fixture(connector, file), &ctx).unwrap_or_else(|e| panic!("{connector}/{file}: {e}"))
+}
+
+fn signal_types(report: &MapReport) -> Vec<&str> {
+    report.signals.iter().map(|s| s.signal_type.as_str()).collect()
+}
+
+fn only_signal(connector: &str, file: &str, event_type: Option<&str>) -> switchboard_core::NormalisedSignal {
+    let report = map(connector, file, event_type);
+    assert!(report.errors.is_empty(), "{connector}/{file}: {:?}", report.errors);
+    assert_eq!(report.signals.len(), 1, "{connector}/{file}: {report:?}");
+    report.signals.into_iter().next().expect("one signal")
+}
+
+fn assert_ignored(connector: &str, file: &str, event_type: Option<&str>, reason_contains: &str) {
+    let report = map(connector, file, event_type);
+    assert!(report.signals.is_empty(), "{connector}/{file} should give no signal: {:?}", report.signals);
+    assert!(report.errors.is_empty(), "{connector}/{file}: {:?}", report.errors);
+    assert_eq!(report.ignored.len(), 1, "{connector}/{file}: {report:?}");
+    assert!(
+        report.ignored[0].reason.contains(reason_contains),
+        "{connector}/{file}: reason {:?} should mention {reason_contains:?}",
+        report.ignored[0].reason
+    );
+}
+
+#[test]
+fn every_built_in_descriptor_loads_and_validates() {
+    let results = load_paths(&[workspace_root().join("descriptors")]);
+    let mut ids = BTreeSet::new();
+    for result in results {
+        let descriptor = result.unwrap_or_else(|e| panic!("{e}"));
+        // Version 1; a changed descriptor gets a new minor or patch version, so deployed
+        // registries replace their copy of it.
+        assert!(descriptor.version().starts_with("1."), "{}: {}", descriptor.id(), descriptor.version());
+        ids.insert(descriptor.id().to_owned());
+    }
+    let expected: BTreeSet<String> = BUILT_IN.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn every_descriptor_file_is_named_after_its_id() {
+    for id in BUILT_IN {
+        assert_eq!(descriptor(id).id(), *id);
+    }
+}
+
+#[test]
+fn every_fixture_file_is_covered_by_a_test_case() {
+    let mut on_disk = BTreeSet::new();
+    for connector in BUILT_IN {
+        let dir = workspace_root().join("tests/fixtures").join(connector);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") {
+                on_disk.insert(format!("{connector}/{name}"));
+            }
+        }
+        assert!(dir.join("SOURCES.md").is_file(), "{connector} fixtures need a SOURCES.md");
+    }
+    let listed: BTreeSet<String> = CASES
+        .iter()
+        .map(|(c, f, _)| format!("{c}/{f}"))
+        .chain(HANDSHAKES.iter().map(|(c, f)| format!("{c}/{f}")))
+        .collect();
+    assert_eq!(on_disk, listed, "fixtures on disk and test cases differ");
+}
+
+#[test]
+fn every_fixture_maps_to_its_snapshot() {
+    for (connector, file, event_type) in CASES {
+        let report = map(connector, file, *event_type);
+        assert!(report.errors.is_empty(), "{connector}/{file}: {:?}", report.errors);
+        let name = format!("{connector}__{}", file.trim_end_matches(".json"));
+        insta::assert_json_snapshot!(name, report);
+    }
+}
+
+#[test]
+fn github_pull_request_opened_is_pr_opened() {
+    let signal = only_signal("github-prs", "pull_request.opened.json", Some("pull_request"));
+    assert_eq!(signal.signal_type, "pr_opened");
+    assert_eq!(signal.external_id, "279147437");
+    assert_eq!(signal.url.as_deref(), Some("https://github.com/Codertocat/Hello-World/pull/2"));
+    assert_eq!(signal.event_type.as_deref(), Some("pull_request"));
+}
+
+#[test]
+fn github_pull_request_closed_with_merged_true_is_pr_merged() {
+    let signal = only_signal("github-prs", "pull_request.closed.merged.json", Some("pull_request"));
+    assert_eq!(signal.signal_type, "pr_merged");
+    assert_eq!(signal.timestamp, "2019-05-15T15:21:18Z");
+}
+
+#[test]
+fn github_pull_request_closed_without_merge_is_ignored() {
+    assert_ignored("github-prs", "pull_request.closed.json", Some("pull_request"), "no signal type rule matched");
+}
+
+#[test]
+fn github_submitted_review_is_pr_reviewed_at_the_review_time() {
+    let signal = only_signal("github-prs", "pull_request_review.submitted.json", Some("pull_request_review"));
+    assert_eq!(signal.signal_type, "pr_reviewed");
+    assert_eq!(signal.timestamp, "2019-05-15T15:20:38Z");
+    assert!(signal.url.as_deref().is_some_and(|u| u.contains("#pullrequestreview-237895671")));
+}
+
+#[test]
+fn github_event_types_the_connector_does_not_handle_are_ignored() {
+    assert_ignored("github-prs", "push.json", Some("push"), "\"push\" is not handled");
+    assert_ignored("github-prs", "issues.opened.json", Some("issues"), "\"issues\" is not handled");
+}
+
+#[test]
+fn github_pull_request_without_its_event_header_is_ignored() {
+    assert_ignored("github-prs", "pull_request.opened.json", None, "no event type");
+}
+
+#[test]
+fn slack_message_mention_and_reaction_become_their_signals() {
+    assert_eq!(only_signal("slack", "message.json", None).signal_type, "message_received");
+    assert_eq!(only_signal("slack", "app_mention.json", None).signal_type, "mention");
+    let reaction = only_signal("slack", "reaction_added.json", None);
+    assert_eq!(reaction.signal_type, "reaction");
+    assert_eq!(reaction.participants, ["U123ABC456", "U222222222"]);
+}
+
+#[test]
+fn slack_message_timestamps_keep_their_microseconds() {
+    assert_eq!(only_signal("slack", "message.json", None).timestamp, "2012-12-14T20:38:43.000005Z");
+    // The documented app_mention example writes event_ts without its dot; ts is used instead.
+    assert_eq!(only_signal("slack", "app_mention.json", None).timestamp, "2018-01-08T22:12:02.000016Z");
+}
+
+#[test]
+fn slack_edits_and_unsubscribed_events_are_ignored() {
+    assert_ignored("slack", "message.message_changed.json", None, "no signal type rule matched");
+    assert_ignored("slack", "channel_created.json", None, "\"channel_created\" is not handled");
+}
+
+#[test]
+fn slack_url_verification_is_answered_with_its_challenge() {
+    let descriptor = descriptor("slack");
+    let webhook = descriptor.webhook().expect("slack receives webhooks");
+    let payload = fixture("slack", "url_verification.json");
+    let (handshake, answer) = webhook.handshake(&payload).expect("url_verification is a handshake");
+    assert_eq!(answer, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+    assert!(handshake.verify, "Slack signs url_verification requests too");
+    assert!(webhook.handshake(&fixture("slack", "message.json")).is_none());
+}
+
+#[test]
+fn pagerduty_triggered_and_resolved_incidents_become_their_signals() {
+    let triggered = only_signal("pagerduty", "incident.triggered.json", None);
+    assert_eq!(triggered.signal_type, "incident_triggered");
+    assert_eq!(triggered.external_id, "PGR0VU2");
+    assert_eq!(triggered.event_type.as_deref(), Some("incident.triggered"));
+    let resolved = only_signal("pagerduty", "incident.resolved.json", None);
+    assert_eq!(resolved.signal_type, "incident_resolved");
+    assert_eq!(resolved.external_id, triggered.external_id);
+    assert_ne!(resolved.id, triggered.id);
+}
+
+#[test]
+fn pagerduty_priority_comes_from_the_incident_priority_then_its_urgency() {
+    use switchboard_core::model::Priority;
+    assert_eq!(only_signal("pagerduty", "incident.triggered.json", None).priority, Some(Priority::Critical));
+    assert_eq!(only_signal("pagerduty", "incident.triggered.low_urgency.json", None).priority, Some(Priority::Low));
+}
+
+#[test]
+fn pagerduty_events_other_than_triggered_and_resolved_are_ignored() {
+    assert_ignored("pagerduty", "incident.priority_updated.json", None, "\"incident.priority_updated\" is not handled");
+}
+
+#[test]
+fn sentry_new_and_resolved_issues_become_error_signals() {
+    assert_eq!(only_signal("sentry", "issue.created.json", Some("issue")).signal_type, "error_created");
+    assert_eq!(only_signal("sentry", "issue.resolved.json", Some("issue")).signal_type, "error_resolved");
+    assert_ignored("sentry", "issue.assigned.json", Some("issue"), "no signal type rule matched");
+    assert_ignored("sentry", "installation.deleted.json", Some("installation"), "\"installation\" is not handled");
+}
+
+#[test]
+fn a_polled_github_issues_page_gives_one_signal_per_issue_and_skips_pull_requests() {
+    let report = map("github-issues", "issues.page1.json", None);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(signal_types(&report), ["issue_created", "issue_updated", "issue_commented", "issue_updated"]);
+    assert_eq!(report.ignored.len(), 1);
+    assert_eq!(report.ignored[0].external_id.as_deref(), Some("1"), "the pull request is left to github-prs");
+}
+
+#[test]
+fn a_polled_linear_page_tells_new_issues_and_cycle_changes_apart() {
+    let report = map("linear", "issues.page1.json", None);
+    assert_eq!(signal_types(&report), ["issue_created", "cycle_changed", "issue_updated", "cycle_changed"]);
+}
+
+#[test]
+fn a_polled_trello_page_gives_created_moved_and_commented_cards() {
+    let report = map("trello", "board_actions.page1.json", None);
+    assert_eq!(signal_types(&report), ["card_commented", "card_moved", "card_created"]);
+    assert_eq!(report.ignored.len(), 1, "a description edit is not a signal");
+}
+
+#[test]
+fn a_polled_datadog_page_gives_triggered_and_resolved_monitors_only() {
+    let report = map("datadog", "events.page1.json", None);
+    assert_eq!(signal_types(&report), ["monitor_triggered", "monitor_triggered", "monitor_resolved"]);
+    assert_eq!(report.ignored.len(), 1, "a deploy event is not a monitor alert");
+}
+
+#[test]
+fn polled_notion_and_confluence_pages_give_their_document_signals() {
+    assert_eq!(
+        signal_types(&map("notion", "search.page1.json", None)),
+        ["page_updated", "database_updated", "page_updated"]
+    );
+    assert_eq!(
+        signal_types(&map("confluence", "content_search.page1.json", None)),
+        ["page_updated", "page_commented", "page_updated"]
+    );
+}

@@ -1,0 +1,130 @@
+//! Descriptor validation as an author meets it: every problem, each with its JSON pointer.
+
+use crate::common::{remove, sample_descriptor, set};
+use serde_json::json;
+use switchboard_core::model::schema::descriptor_schema_text;
+use switchboard_core::{Descriptor, DescriptorError};
+
+fn problems(doc: &serde_json::Value) -> Vec<(String, String)> {
+    let error: DescriptorError = Descriptor::from_value(doc, "test.json").expect_err("should be rejected");
+    assert_eq!(error.origin, "test.json");
+    error.issues.into_iter().map(|i| (i.pointer, i.message)).collect()
+}
+
+fn has(problems: &[(String, String)], pointer: &str, needle: &str) -> bool {
+    problems.iter().any(|(p, m)| p == pointer && m.contains(needle))
+}
+
+#[test]
+fn the_sample_descriptor_is_valid() {
+    let d = Descriptor::from_value(&sample_descriptor(), "sample").expect("valid");
+    assert_eq!(d.id(), "sample-tracker");
+    assert!(d.polling().is_some() && d.webhook().is_some());
+}
+
+#[test]
+fn bad_jsonpath_unknown_auth_method_and_missing_field_are_all_reported() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/idPath", json!("$[?(@.a"));
+    set(&mut doc, "/auth/method", json!("magic_link"));
+    remove(&mut doc, "/healthCheck");
+    let found = problems(&doc);
+    assert!(has(&found, "/fieldMapping/idPath", "invalid JSONPath"), "{found:?}");
+    assert!(has(&found, "/auth/method", "unknown method \"magic_link\""), "{found:?}");
+    assert!(has(&found, "", "missing required field \"healthCheck\""), "{found:?}");
+}
+
+#[test]
+fn semantic_problems_are_all_reported_together() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/ingestion/polling/endpoint", json!("{{baseUrl}}/x?p={{config.nope}}&q={{wat}}"));
+    set(&mut doc, "/fieldMapping/signalTypeRules/1/any/1/value", json!("(unclosed"));
+    set(&mut doc, "/auth/config/credentialKey", json!("missing"));
+    set(&mut doc, "/fieldMapping/webhook/signalTypeRules/0/eventType", json!("item.deleted"));
+    set(&mut doc, "/fieldMapping/summaryTemplate", json!("{{title"));
+    set(&mut doc, "/id", json!("Not Kebab"));
+    let found = problems(&doc);
+    assert!(has(&found, "/ingestion/polling/endpoint", "config key \"nope\""), "{found:?}");
+    assert!(has(&found, "/ingestion/polling/endpoint", "unknown variable {{wat}}"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/signalTypeRules/1/any/1/value", "invalid regular expression"), "{found:?}");
+    assert!(has(&found, "/auth/config/credentialKey", "\"missing\" is not declared"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/webhook/signalTypeRules/0/eventType", "item.deleted"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/summaryTemplate", "unclosed"), "{found:?}");
+    assert!(has(&found, "/id", "kebab"), "{found:?}");
+    assert_eq!(found.len(), 7, "{found:?}");
+}
+
+#[test]
+fn unknown_fields_are_rejected_with_their_location() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/signalTypeRules/0/thne", json!("typo"));
+    let found = problems(&doc);
+    assert!(
+        found.iter().any(|(p, m)| p.starts_with("/fieldMapping/signalTypeRules/0") && m.contains("thne")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn signature_verification_must_reference_a_declared_secret() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/ingestion/webhook/verification/secretField", json!("signingKey"));
+    let found = problems(&doc);
+    assert!(found.iter().any(|(p, _)| p == "/ingestion/webhook/verification/secretField"), "{found:?}");
+}
+
+#[test]
+fn keyword_verification_needs_a_webhook_secret_auth() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/ingestion/webhook/verification", json!("signature"));
+    let found = problems(&doc);
+    assert!(has(&found, "/ingestion/webhook/verification", "webhook_secret"), "{found:?}");
+}
+
+#[test]
+fn rules_need_a_value_for_comparisons_and_one_condition_form() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/signalTypeRules/0", json!({"when": "$.a", "operator": "equals", "then": "x"}));
+    set(
+        &mut doc,
+        "/fieldMapping/priorityMapping/0",
+        json!({"when": "$.a", "operator": "equals", "value": 1, "all": [], "then": "high"}),
+    );
+    let found = problems(&doc);
+    assert!(has(&found, "/fieldMapping/signalTypeRules/0/value", "needs a `value`"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/priorityMapping/0", "exactly one"), "{found:?}");
+}
+
+#[test]
+fn invalid_json_is_reported_with_its_position() {
+    let error = Descriptor::from_json_str("{\"id\": ", "broken.json").expect_err("invalid");
+    assert!(error.to_string().contains("broken.json"));
+    assert!(error.issues[0].message.contains("line 1"), "{error}");
+}
+
+#[test]
+fn the_committed_json_schema_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../descriptors/descriptor.schema.json");
+    let committed = std::fs::read_to_string(path).expect("descriptors/descriptor.schema.json exists");
+    assert!(
+        committed == descriptor_schema_text(),
+        "descriptors/descriptor.schema.json is stale: run `cargo run -p switchboard-cli -- schema > descriptors/descriptor.schema.json`"
+    );
+}
+
+#[test]
+fn a_seed_shaped_descriptor_parses_unchanged() {
+    // Exactly the specification's shape: keyword verification, webhook_secret auth, no extensions.
+    let doc = json!({
+        "id": "seed-hooks", "name": "Seed", "description": "d", "category": "custom", "icon": "i",
+        "kind": "generic",
+        "auth": {"method": "webhook_secret", "config": {"signatureHeader": "X-Sig", "algorithm": "hmac-sha256",
+            "credentialFields": [{"key": "secret", "label": "Secret", "type": "password", "required": true}]}},
+        "ingestion": {"mode": "webhook", "eventTypes": ["created"], "eventTypePath": "$.type", "verification": "signature"},
+        "fieldMapping": {"itemsPath": "$", "idPath": "$.id", "timestampPath": "$.at", "summaryTemplate": "{{id}}",
+            "signalTypeRules": [{"when": "$.type", "operator": "equals", "value": "created", "then": "created"}]},
+        "healthCheck": {"endpoint": "https://example.com/ping", "method": "HEAD", "expectStatus": 204, "timeoutMs": 1000},
+        "version": "0.1.0"
+    });
+    Descriptor::from_value(&doc, "seed").expect("seed-shaped descriptors are valid");
+}

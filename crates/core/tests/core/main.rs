@@ -1,0 +1,15 @@
+//! The core's tests, in one test binary: descriptors (built-in and as authors write them),
+//! field mapping, webhook verification, and native connectors behind the connector trait.
+
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod builtin_descriptors;
+mod common;
+mod descriptor_validation;
+mod mapping;
+mod native_connector;
+mod webhook_never_panics;
+mod webhook_presets;
+mod webhook_providers;
+mod webhook_spec_validation;

@@ -1,0 +1,104 @@
+//! Health check (spec §4.5): one request to the descriptor's `healthCheck` endpoint with auth
+//! applied and its timeout, giving a verdict a dashboard can show.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+
+use switchboard_core::Descriptor;
+use switchboard_core::model::HealthCheckMethod;
+use switchboard_core::polling::{FailureClass, HealthCheckPlan, HealthReport, PollError};
+
+use crate::auth::HttpRequest;
+use crate::credentials::{Credentials, redact};
+use crate::engine::PollEngine;
+use crate::request::{Escape, Vars, display_url, render_text, render_url};
+use crate::session::{Session, network_error};
+
+impl PollEngine {
+    /// Runs a descriptor's health check, sharing this engine's OAuth2 refresher.
+    pub async fn check(
+        &self,
+        descriptor: &Descriptor,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> HealthReport {
+        let plan = descriptor.health_check();
+        let mut session = Session::new(
+            &self.http,
+            &self.options.timer,
+            &self.refresher,
+            descriptor.auth(),
+            descriptor.effective_config(config),
+            credentials.clone(),
+            self.options.retry,
+            plan.timeout,
+            self.options.max_response_bytes,
+        );
+        let started = self.options.timer.now();
+        let outcome = probe(&mut session, plan).await;
+        let latency_ms =
+            u64::try_from(self.options.timer.now().duration_since(started).as_millis()).unwrap_or(u64::MAX);
+        let refreshed_credentials = session.refreshed().cloned();
+        let report = |healthy, status, reason: Option<String>, class| HealthReport {
+            healthy,
+            status,
+            latency_ms,
+            reason: reason.map(|r| redact(&r, credentials)),
+            class,
+            refreshed_credentials: refreshed_credentials.clone(),
+        };
+        match outcome {
+            Ok(status) if status == plan.expect_status => report(true, Some(status), None, None),
+            Ok(status) => {
+                let (hint, class) = match status {
+                    401 | 403 => ("the credentials were rejected", FailureClass::Auth),
+                    404 => ("check the base URL and the instance config", FailureClass::Config),
+                    429 => ("the API is rate limiting us", FailureClass::RateLimited),
+                    500..=599 => ("the service is having problems", FailureClass::Transient),
+                    _ => ("unexpected answer", FailureClass::Config),
+                };
+                let reason = format!("expected HTTP {}, got {status}: {hint}", plan.expect_status);
+                report(false, Some(status), Some(reason), Some(class))
+            }
+            Err(PollError::Network { timeout: true, .. }) => {
+                let reason = format!("no answer within {} ms", plan.timeout.as_millis());
+                report(false, None, Some(reason), Some(FailureClass::Transient))
+            }
+            Err(e) => report(false, None, Some(e.to_string()), Some(e.class())),
+        }
+    }
+}
+
+/// Sends the check (refreshing an OAuth2 token once after a 401) and returns the status.
+async fn probe(session: &mut Session<'_>, plan: &HealthCheckPlan) -> Result<u16, PollError> {
+    let vars = Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" };
+    let url = render_url(&plan.endpoint, &vars)?;
+    let method = match plan.method {
+        HealthCheckMethod::Get => Method::GET,
+        HealthCheckMethod::Head => Method::HEAD,
+    };
+    let mut base = HttpRequest::new(method, url);
+    for (name, template) in &plan.headers {
+        base.header(name, &render_text(template, &vars, Escape::Raw)?)?;
+    }
+    let mut retried = false;
+    loop {
+        let (request, bearer) = session.authorise(&base).await?;
+        let endpoint = display_url(&request.url, &session.credentials);
+        let response = request
+            .build(session.http)
+            .timeout(session.timeout)
+            .send()
+            .await
+            .map_err(|e| network_error(endpoint, e, &session.credentials))?;
+        let status = response.status().as_u16();
+        match bearer {
+            Some(rejected) if status == 401 && !retried => {
+                retried = true;
+                session.refresh_after_rejection(&rejected).await?;
+            }
+            _ => return Ok(status),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The HTTP polling engine: runs a connector descriptor's compiled polling plan
+//! ([`switchboard_core::polling::PollingPlan`]) — the auth provider (API keys, PATs, Basic,
+//! OAuth2 with single-flight refresh), request templating, pagination with guards, delta
+//! strategies, rate limits, retries, failure classification and health checks.
+//!
+//! This is the only crate of the connector runtime that links an HTTP client (`reqwest`), a
+//! rate limiter (`governor`) and timers. The core reaches it through the
+//! [`switchboard_core::PollDriver`] port, which [`PollEngine`] implements: the processes that
+//! poll hand an engine to their connector catalogue, and connectors poll through it.
+//!
+//! ```no_run
+//! # async fn demo(descriptor: &switchboard_core::Descriptor) -> Result<(), switchboard_core::PollError> {
+//! use std::collections::BTreeMap;
+//! use switchboard_core::polling::PollRequest;
+//! use switchboard_poll::{Credentials, PollEngine, PollOptions};
+//!
+//! let engine = PollEngine::with_default_client(PollOptions::default())?;
+//! let config = BTreeMap::from([("repo".to_owned(), "octocat/hello-world".to_owned())]);
+//! let credentials: Credentials = [("token", "ghp_…")].into_iter().collect();
+//! let mut pages = engine.pages(descriptor, PollRequest::new(&config, &credentials))?;
+//! while let Some(page) = pages.next_page().await? {
+//!     // enqueue page.items, then store page.checkpoint_after
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod credentials;
+pub mod delta;
+pub mod engine;
+mod health;
+pub mod oauth;
+pub mod pagination;
+pub mod ratelimit;
+pub mod request;
+pub mod retry;
+mod session;
+pub mod timer;
+
+use std::collections::BTreeMap;
+
+use switchboard_core::polling::{HealthReport, PageStream, PollError, PollRequest};
+use switchboard_core::{Descriptor, PollDriver};
+
+pub use credentials::Credentials;
+pub use engine::{PollEngine, PollOptions, Run};
+pub use oauth::{AccessToken, TokenRefresher, exchange_code};
+pub use retry::RetryPolicy;
+pub use timer::{ManualTimer, Timer, TokioTimer};
+
+#[async_trait::async_trait]
+impl PollDriver for PollEngine {
+    fn pages<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+        request: PollRequest<'a>,
+    ) -> Result<Box<dyn PageStream + 'a>, PollError> {
+        Ok(Box::new(PollEngine::pages(self, descriptor, request)?))
+    }
+
+    async fn check_health(
+        &self,
+        descriptor: &Descriptor,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> HealthReport {
+        self.check(descriptor, config, credentials).await
+    }
+}

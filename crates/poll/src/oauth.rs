@@ -1,0 +1,334 @@
+//! OAuth2 tokens: refresh (single-flight per credential), refresh-token rotation, and the
+//! authorisation-code exchange the registry API's OAuth callback uses.
+//!
+//! Tokens live in the instance's credential map under `accessToken`, `refreshToken` and
+//! `expiresAt` (RFC 3339), next to the client's `clientId` and `clientSecret`. Whenever a token
+//! is refreshed the updated map is handed back to the caller to persist: with rotation the old
+//! refresh token stops working, so losing the new one means the user has to connect again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use switchboard_core::mapping::timestamp::parse_timestamp;
+use switchboard_core::model::{OAuth2ClientAuth, TimestampFormat};
+use switchboard_core::polling::{FailureClass, OAuth2Plan, OAuthError};
+
+use crate::credentials::{Credentials, expose, redact, without};
+use crate::request::{Vars, display_url, render_url};
+use crate::retry::RetryPolicy;
+use crate::timer::Timer;
+
+/// Credential key of the OAuth2 access token.
+pub const ACCESS_TOKEN: &str = "accessToken";
+/// Credential key of the OAuth2 refresh token.
+pub const REFRESH_TOKEN: &str = "refreshToken";
+/// Credential key of the access token's expiry (RFC 3339).
+pub const EXPIRES_AT: &str = "expiresAt";
+
+/// Remembered grants beyond which idle ones are forgotten.
+const MAX_IDLE_SLOTS: usize = 1024;
+
+/// An access token to send, and the updated credentials when it was just refreshed.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// The bearer token.
+    pub token: SecretString,
+    /// The full credential map with new tokens, to persist; `None` when nothing changed.
+    pub refreshed: Option<Credentials>,
+}
+
+#[derive(Debug, Clone)]
+struct TokenSet {
+    access_token: SecretString,
+    expires_at: Option<DateTime<Utc>>,
+    credentials: Credentials,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<TokenSet>>>;
+
+/// Hands out valid OAuth2 access tokens, refreshing them at most once at a time per credential:
+/// concurrent callers with the same expired token wait for one refresh and share its result.
+///
+/// Share one refresher (inside one [`crate::PollEngine`]) across a process. Refreshed tokens are
+/// remembered per original credential, so a caller still holding the pre-rotation refresh token
+/// gets the rotated tokens instead of a failing refresh.
+#[derive(Debug)]
+pub struct TokenRefresher {
+    http: reqwest::Client,
+    timer: Arc<dyn Timer>,
+    buffer: Duration,
+    retry: RetryPolicy,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl TokenRefresher {
+    /// A refresher that renews tokens `buffer` before they expire.
+    pub fn new(http: reqwest::Client, timer: Arc<dyn Timer>, buffer: Duration) -> Self {
+        Self { http, timer, buffer, retry: RetryPolicy::default(), slots: Mutex::new(HashMap::new()) }
+    }
+
+    /// Uses `retry` for token endpoint failures that may pass (5xx, network).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// A valid access token, refreshed first when it is missing, expired or within the buffer of
+    /// its expiry.
+    pub async fn access_token(
+        &self,
+        oauth: &OAuth2Plan,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> Result<AccessToken, OAuthError> {
+        self.obtain(oauth, config, credentials, None).await
+    }
+
+    /// A new access token after the API rejected `rejected` with a 401, unless another caller
+    /// has already replaced it.
+    pub async fn after_rejection(
+        &self,
+        oauth: &OAuth2Plan,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+        rejected: &SecretString,
+    ) -> Result<AccessToken, OAuthError> {
+        self.obtain(oauth, config, credentials, Some(rejected)).await
+    }
+
+    async fn obtain(
+        &self,
+        oauth: &OAuth2Plan,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+        rejected: Option<&SecretString>,
+    ) -> Result<AccessToken, OAuthError> {
+        let is_rejected = |token: &SecretString| rejected.is_some_and(|r| r.expose_secret() == token.expose_secret());
+        let own = credentials.get(ACCESS_TOKEN).filter(|t| !t.expose_secret().is_empty());
+        if let Some(token) = own
+            && !is_rejected(token)
+            && self.is_fresh(expires_at(credentials))
+        {
+            return Ok(AccessToken { token: token.clone(), refreshed: None });
+        }
+        let slot = self.slot(&slot_key(oauth, credentials));
+        let mut cached = slot.lock().await;
+        if let Some(set) = cached.as_ref()
+            && !is_rejected(&set.access_token)
+            && self.is_fresh(set.expires_at)
+        {
+            return Ok(AccessToken { token: set.access_token.clone(), refreshed: Some(set.credentials.clone()) });
+        }
+        // Refresh with the newest refresh token we know: a rotated one from an earlier refresh
+        // wins over the caller's.
+        let base = cached.as_ref().map_or(credentials, |set| &set.credentials);
+        let set = self.refresh(oauth, config, base).await?;
+        *cached = Some(set.clone());
+        Ok(AccessToken { token: set.access_token, refreshed: Some(set.credentials) })
+    }
+
+    async fn refresh(
+        &self,
+        oauth: &OAuth2Plan,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> Result<TokenSet, OAuthError> {
+        let refresh_token = expose(credentials, REFRESH_TOKEN)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OAuthError::ReauthNeeded("the access token expired and there is no refresh token".into()))?;
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        let mut attempt = 1;
+        loop {
+            match token_request(&self.http, oauth, config, credentials, &form).await {
+                Ok(answer) => return Ok(merge(credentials, answer, self.timer.utc_now())),
+                Err(e) if e.class() == FailureClass::Transient && attempt < self.retry.max_attempts => {
+                    self.timer.sleep(self.retry.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn is_fresh(&self, expires_at: Option<DateTime<Utc>>) -> bool {
+        let buffer = chrono::TimeDelta::from_std(self.buffer).unwrap_or(chrono::TimeDelta::zero());
+        expires_at.is_none_or(|at| at - buffer > self.timer.utc_now())
+    }
+
+    fn slot(&self, key: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slots.len() >= MAX_IDLE_SLOTS && !slots.contains_key(key) {
+            // Rotation retires a key on every refresh: forget grants nobody is using.
+            slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+        }
+        slots.entry(key.to_owned()).or_default().clone()
+    }
+}
+
+/// Exchanges an authorisation code for tokens (the OAuth2 callback). Returns `credentials` with
+/// `accessToken`, `refreshToken` and `expiresAt` set, ready to store.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    oauth: &OAuth2Plan,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Credentials, OAuthError> {
+    let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)];
+    let answer = token_request(http, oauth, config, credentials, &form).await?;
+    Ok(merge(credentials, answer, Utc::now()).credentials)
+}
+
+/// A token endpoint's successful answer (RFC 6749 §5.1).
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+/// A token endpoint's error answer (RFC 6749 §5.2).
+#[derive(Deserialize)]
+struct TokenErrorAnswer {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+async fn token_request(
+    http: &reqwest::Client,
+    oauth: &OAuth2Plan,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+    grant: &[(&str, &str)],
+) -> Result<TokenAnswer, OAuthError> {
+    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let url = render_url(&oauth.token_url, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
+    let endpoint = display_url(&url, credentials);
+    let client_id = expose(credentials, "clientId").ok_or_else(|| OAuthError::MissingCredential("clientId".into()))?;
+    let client_secret = expose(credentials, "clientSecret").unwrap_or_default();
+
+    // Built before any `.await`: the form serializer is not `Send`.
+    let (body, basic) = client_auth_form(oauth.client_auth, grant, client_id, client_secret)?;
+    let mut request = http.post(url).header(ACCEPT, "application/json");
+    if let Some(value) = basic {
+        request = request.header(AUTHORIZATION, value);
+    }
+    let response =
+        request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body).send().await.map_err(|e| {
+            OAuthError::Unavailable { endpoint: endpoint.clone(), message: e.without_url().to_string() }
+        })?;
+    let status = response.status();
+    let retry_after = crate::retry::retry_after_seconds(response.headers());
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| OAuthError::Unavailable { endpoint: endpoint.clone(), message: e.without_url().to_string() })?;
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| OAuthError::BadResponse { endpoint, message: e.to_string() });
+    }
+    if status.as_u16() == 429 {
+        return Err(OAuthError::RateLimited { endpoint, retry_after });
+    }
+    if status.is_server_error() {
+        return Err(OAuthError::Unavailable { endpoint, message: format!("HTTP {}", status.as_u16()) });
+    }
+    match serde_json::from_slice::<TokenErrorAnswer>(&body) {
+        Ok(e) => {
+            let detail = redact(
+                &match &e.error_description {
+                    Some(d) => format!("{}: {d}", e.error),
+                    None => e.error.clone(),
+                },
+                credentials,
+            );
+            if e.error == "invalid_grant" {
+                Err(OAuthError::ReauthNeeded(detail))
+            } else {
+                Err(OAuthError::Rejected(detail))
+            }
+        }
+        Err(_) => Err(OAuthError::Rejected(format!("HTTP {} from {endpoint}", status.as_u16()))),
+    }
+}
+
+/// The form body of a token request and, for `basic` client auth, the `Authorization` value.
+fn client_auth_form(
+    client_auth: OAuth2ClientAuth,
+    grant: &[(&str, &str)],
+    client_id: &str,
+    client_secret: &str,
+) -> Result<(String, Option<HeaderValue>), OAuthError> {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(grant);
+    match client_auth {
+        OAuth2ClientAuth::Body => {
+            form.append_pair("client_id", client_id);
+            if !client_secret.is_empty() {
+                form.append_pair("client_secret", client_secret);
+            }
+            Ok((form.finish(), None))
+        }
+        OAuth2ClientAuth::Basic => {
+            // RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
+            let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair = format!("{}:{}", encode(client_id), encode(client_secret));
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+            let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+                .map_err(|_| OAuthError::Config("the client credentials contain invalid characters".into()))?;
+            value.set_sensitive(true);
+            Ok((form.finish(), Some(value)))
+        }
+    }
+}
+
+/// The credentials after a token answer: new access token, the rotated refresh token when the
+/// server sent one, and the new expiry.
+fn merge(credentials: &Credentials, answer: TokenAnswer, now: DateTime<Utc>) -> TokenSet {
+    let mut merged = credentials.clone();
+    merged.insert(ACCESS_TOKEN, answer.access_token.clone());
+    if let Some(refresh) = answer.refresh_token.filter(|r| !r.is_empty()) {
+        merged.insert(REFRESH_TOKEN, refresh);
+    }
+    let seconds = answer.expires_in.as_ref().and_then(|v| match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    let expires = seconds.and_then(|s| now.checked_add_signed(chrono::TimeDelta::seconds(s)));
+    match expires {
+        Some(at) => merged.insert(EXPIRES_AT, at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        None => merged = without(&merged, EXPIRES_AT),
+    }
+    TokenSet { access_token: SecretString::from(answer.access_token), expires_at: expires, credentials: merged }
+}
+
+fn expires_at(credentials: &Credentials) -> Option<DateTime<Utc>> {
+    let text = expose(credentials, EXPIRES_AT)?;
+    parse_timestamp(&serde_json::Value::String(text.to_owned()), TimestampFormat::Auto).ok()
+}
+
+/// Identifies "the same grant" across callers: token URL, client and refresh (or access) token.
+fn slot_key(oauth: &OAuth2Plan, credentials: &Credentials) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        Some(oauth.token_url.as_str()),
+        expose(credentials, "clientId"),
+        expose(credentials, REFRESH_TOKEN).or_else(|| expose(credentials, ACCESS_TOKEN)),
+    ] {
+        hash.update(part.unwrap_or_default().as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(&hash.finalize()[..16])
+}

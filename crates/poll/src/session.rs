@@ -1,0 +1,301 @@
+//! One run's HTTP conversation with an API: pacing (`rateLimitRpm`), auth (refreshing OAuth2
+//! tokens when needed and once after a 401), retries with backoff or the API's requested wait,
+//! and classification of every failure.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
+use secrecy::SecretString;
+use url::Url;
+
+use switchboard_core::polling::{AuthPlan, PollError};
+
+use crate::auth::{self, HttpRequest};
+use crate::credentials::{Credentials, redact};
+use crate::oauth::TokenRefresher;
+use crate::ratelimit::Limiter;
+use crate::request::display_url;
+use crate::retry::{RetryPolicy, is_rate_limit_403, rate_limit_wait};
+use crate::timer::Timer;
+
+/// The `User-Agent` sent when the descriptor sets none (some APIs, e.g. GitHub, require one).
+const DEFAULT_USER_AGENT: &str = concat!("switchboard/", env!("CARGO_PKG_VERSION"));
+/// How much of an error body is quoted in an error.
+const DETAIL_LIMIT: usize = 300;
+
+/// A successful (2xx) response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The URL fetched.
+    pub url: Url,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+/// Why [`Session::send`] gave up.
+#[derive(Debug)]
+pub enum SendError {
+    /// Waiting for our own rate limit would pass the run's deadline: stop cleanly.
+    Deadline,
+    /// The request failed.
+    Failed(PollError),
+}
+
+impl From<PollError> for SendError {
+    fn from(e: PollError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+/// What one attempt produced.
+enum Attempt {
+    Done(HttpResponse),
+    Unauthorized,
+    RateLimited(Option<Duration>),
+    Server(u16),
+    Network { message: String, timeout: bool },
+    Fatal(PollError),
+}
+
+/// The HTTP side of one run (or one health check).
+#[derive(Debug)]
+pub struct Session<'e> {
+    pub(crate) http: &'e reqwest::Client,
+    pub(crate) timer: &'e Arc<dyn Timer>,
+    pub(crate) refresher: &'e TokenRefresher,
+    pub(crate) auth: &'e AuthPlan,
+    pub(crate) config: BTreeMap<String, String>,
+    pub(crate) credentials: Credentials,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeout: Duration,
+    pub(crate) max_body: usize,
+    pub(crate) limiter: Option<Arc<Limiter>>,
+    pub(crate) deadline: Option<Instant>,
+    refreshed_pending: Option<Credentials>,
+    refreshed_latest: Option<Credentials>,
+}
+
+impl<'e> Session<'e> {
+    /// A session with the engine's clients and limits.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        http: &'e reqwest::Client,
+        timer: &'e Arc<dyn Timer>,
+        refresher: &'e TokenRefresher,
+        auth: &'e AuthPlan,
+        config: BTreeMap<String, String>,
+        credentials: Credentials,
+        retry: RetryPolicy,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Self {
+        Self {
+            http,
+            timer,
+            refresher,
+            auth,
+            config,
+            credentials,
+            retry,
+            timeout,
+            max_body,
+            limiter: None,
+            deadline: None,
+            refreshed_pending: None,
+            refreshed_latest: None,
+        }
+    }
+
+    /// Credentials refreshed since the last call, to persist.
+    pub(crate) fn take_refreshed(&mut self) -> Option<Credentials> {
+        self.refreshed_pending.take()
+    }
+
+    /// The latest refreshed credentials of the whole session.
+    pub(crate) fn refreshed(&self) -> Option<&Credentials> {
+        self.refreshed_latest.as_ref()
+    }
+
+    /// Sends `base` (auth is added here) until it succeeds, fails for good, or retries run out.
+    pub(crate) async fn send(&mut self, base: &HttpRequest) -> Result<HttpResponse, SendError> {
+        let endpoint = display_url(&base.url, &self.credentials);
+        let mut attempt = 0u32;
+        let mut refreshed_after_401 = false;
+        loop {
+            attempt += 1;
+            self.pace().await?;
+            let (request, bearer) = self.authorise(base).await?;
+            let (error, wait) = match self.attempt(&request, &endpoint).await {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Unauthorized => match bearer {
+                    Some(rejected) if !refreshed_after_401 => {
+                        refreshed_after_401 = true;
+                        attempt -= 1;
+                        self.refresh_after_rejection(&rejected).await?;
+                        continue;
+                    }
+                    _ => return Err(PollError::Unauthorized { endpoint, status: 401 }.into()),
+                },
+                Attempt::Fatal(e) => return Err(e.into()),
+                Attempt::RateLimited(asked) => {
+                    let error = PollError::RateLimited { endpoint: endpoint.clone(), retry_after: asked };
+                    match asked {
+                        Some(wait) if wait > self.retry.max_rate_limit_wait => return Err(error.into()),
+                        Some(wait) => (error, wait),
+                        None => (error, self.retry.backoff(attempt)),
+                    }
+                }
+                Attempt::Server(status) => (
+                    PollError::Server { endpoint: endpoint.clone(), status, attempts: attempt },
+                    self.retry.backoff(attempt),
+                ),
+                Attempt::Network { message, timeout } => (
+                    PollError::Network { endpoint: endpoint.clone(), message, timeout, attempts: attempt },
+                    self.retry.backoff(attempt),
+                ),
+            };
+            let past_deadline = self.deadline.is_some_and(|d| self.timer.now() + wait >= d);
+            if attempt >= self.retry.max_attempts || past_deadline {
+                return Err(error.into());
+            }
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            self.timer.sleep(wait).await;
+        }
+    }
+
+    /// Waits for the instance's rate limit.
+    async fn pace(&self) -> Result<(), SendError> {
+        let Some(limiter) = &self.limiter else { return Ok(()) };
+        while let Some(wait) = limiter.check() {
+            if self.deadline.is_some_and(|d| self.timer.now() + wait >= d) {
+                return Err(SendError::Deadline);
+            }
+            self.timer.sleep(wait).await;
+        }
+        Ok(())
+    }
+
+    /// `base` with auth applied; for OAuth2 also the bearer token used.
+    pub(crate) async fn authorise(
+        &mut self,
+        base: &HttpRequest,
+    ) -> Result<(HttpRequest, Option<SecretString>), PollError> {
+        let mut request = base.clone();
+        if !request.headers.contains_key(USER_AGENT) {
+            request.headers.insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
+        }
+        if !request.headers.contains_key(ACCEPT) {
+            request.headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        }
+        let bearer = match self.auth {
+            AuthPlan::OAuth2(oauth) => {
+                let token = self.refresher.access_token(oauth, &self.config, &self.credentials).await?;
+                self.adopt(token.refreshed);
+                Some(token.token)
+            }
+            _ => None,
+        };
+        auth::apply(self.auth, &self.credentials, bearer.as_ref(), &mut request)?;
+        Ok((request, bearer))
+    }
+
+    /// Replaces an access token the API rejected (OAuth2 only).
+    pub(crate) async fn refresh_after_rejection(&mut self, rejected: &SecretString) -> Result<(), PollError> {
+        if let AuthPlan::OAuth2(oauth) = self.auth {
+            let token = self.refresher.after_rejection(oauth, &self.config, &self.credentials, rejected).await?;
+            self.adopt(token.refreshed);
+        }
+        Ok(())
+    }
+
+    fn adopt(&mut self, refreshed: Option<Credentials>) {
+        if let Some(credentials) = refreshed {
+            self.credentials = credentials.clone();
+            self.refreshed_pending = Some(credentials.clone());
+            self.refreshed_latest = Some(credentials);
+        }
+    }
+
+    async fn attempt(&self, request: &HttpRequest, endpoint: &str) -> Attempt {
+        let response = match request.build(self.http).timeout(self.timeout).send().await {
+            Ok(response) => response,
+            Err(e) => return network(e, &self.credentials),
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let url = response.url().clone();
+        match status {
+            200..=299 => match read_body(response, self.max_body).await {
+                Ok(body) => Attempt::Done(HttpResponse { url, headers, body }),
+                Err(BodyError::TooLarge) => {
+                    Attempt::Fatal(PollError::TooLarge { endpoint: endpoint.to_owned(), limit: self.max_body })
+                }
+                Err(BodyError::Read(e)) => network(e, &self.credentials),
+            },
+            401 => Attempt::Unauthorized,
+            403 if is_rate_limit_403(&headers) => Attempt::RateLimited(rate_limit_wait(&headers, self.timer.utc_now())),
+            403 => Attempt::Fatal(PollError::Unauthorized { endpoint: endpoint.to_owned(), status }),
+            429 => Attempt::RateLimited(rate_limit_wait(&headers, self.timer.utc_now())),
+            503 if headers.contains_key(reqwest::header::RETRY_AFTER) => {
+                Attempt::RateLimited(rate_limit_wait(&headers, self.timer.utc_now()))
+            }
+            500..=599 => Attempt::Server(status),
+            _ => {
+                let body = read_body(response, DETAIL_LIMIT * 4).await.unwrap_or_default();
+                let text = String::from_utf8_lossy(&body);
+                let detail: String = redact(text.trim(), &self.credentials).chars().take(DETAIL_LIMIT).collect();
+                Attempt::Fatal(PollError::Rejected { endpoint: endpoint.to_owned(), status, detail })
+            }
+        }
+    }
+}
+
+fn network(error: reqwest::Error, credentials: &Credentials) -> Attempt {
+    let timeout = error.is_timeout();
+    let message = if timeout { "timed out".to_owned() } else { redact(&describe(&error.without_url()), credentials) };
+    Attempt::Network { message, timeout }
+}
+
+/// A failed request as a [`PollError::Network`] (for callers outside the retry loop).
+pub(crate) fn network_error(endpoint: String, error: reqwest::Error, credentials: &Credentials) -> PollError {
+    match network(error, credentials) {
+        Attempt::Network { message, timeout } => PollError::Network { endpoint, message, timeout, attempts: 1 },
+        _ => PollError::Network { endpoint, message: "request failed".to_owned(), timeout: false, attempts: 1 },
+    }
+}
+
+/// The error and its causes (`without_url` first: the URL may carry an API key).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > limit as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,15 @@
+//! Polling engine tests against wiremock fakes that behave like the real APIs (one test
+//! binary): the engine's features module by module, then every built-in polling connector.
+
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod builtin;
+mod errors;
+mod guards;
+mod health;
+mod oauth;
+mod retries;
+mod strategies;
+mod support;
