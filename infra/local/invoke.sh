@@ -2,7 +2,9 @@
 # Invokes one Lambda function on this machine as `sam local invoke` does, without Docker: builds
 # the function's binary (a debug build), runs it under AWS's Lambda Runtime Interface Emulator
 # (the RIE that SAM runs in its container; infra/local/rie.sh fetches it), posts the event file,
-# prints the response on stdout, and stops the emulator. The function's log goes to stderr.
+# prints the response on stdout, and stops the emulator. The function's log goes to stderr. A
+# failed invocation prints the runtime's error document ({"errorType", "errorMessage"}), as
+# `sam local invoke` does.
 #
 #   infra/local/moto.sh --bootstrap infra/local/invoke.sh registry-api events/registry-api/health.json
 #

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::events::{HttpReply, claims};
+use crate::function::Reply;
 use crate::github::{OWNER, REPO, fake_issues_api};
 use crate::world::World;
 
@@ -127,6 +128,19 @@ async fn the_normaliser_sample_reports_only_its_malformed_message() {
     let types: Vec<&str> = signals.iter().map(|s| s["signalType"].as_str().unwrap()).collect();
     assert_eq!(types.len(), 3, "{types:?}");
     assert!(types.contains(&"pr_opened"), "{types:?}");
+}
+
+#[tokio::test]
+async fn an_event_the_handler_cannot_read_comes_back_as_its_error_document() {
+    let world = World::start().await;
+
+    let reply = world.normaliser.try_invoke(sample("poller", POLLER_SAMPLE)).await;
+
+    let Ok(Reply::Error(error)) = reply else { panic!("not an error report: {reply:?}") };
+    assert!(error["errorType"].as_str().unwrap().contains("DeserializeError"), "{error}");
+    assert!(error["errorMessage"].as_str().unwrap().contains("Records"), "{error}");
+    let response = world.normaliser.invoke(sample("normaliser", NORMALISER_SAMPLE)).await;
+    assert!(response["batchItemFailures"].is_array(), "the function still serves: {response}");
 }
 
 #[tokio::test]
