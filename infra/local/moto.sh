@@ -64,7 +64,7 @@ echo "moto.sh: moto $MOTO_VERSION on $endpoint" >&2
 
 if [[ "${1:-}" == "--bootstrap" ]]; then
   shift
-  exports="$(cd "$root" && cargo run --quiet -p switchboard-aws --bin switchboard-bootstrap -- local)"
+  exports="$(cd "$root" && cargo run --quiet --bin switchboard-bootstrap -- local)"
   eval "$exports"
   echo "$exports" >&2
 fi

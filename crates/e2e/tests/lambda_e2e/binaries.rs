@@ -1,11 +1,13 @@
-//! The four function binaries, built by cargo before the first test uses them.
+//! The four function binaries, built by cargo before the first test uses them, found by their
+//! `[[bin]]` names whichever package holds them.
 //!
 //! A test can only name the binaries of its own package (`CARGO_BIN_EXE_*`), so this asks cargo
-//! for the workspace's test build (`cargo test --workspace --no-run`, which builds every binary
-//! too) and reads the binaries' paths from its JSON messages. Under the README's
-//! `cargo test --workspace` that build is already done and this takes a second or two; asking
-//! for a different build (e.g. `cargo build --bins`) would compile the dependencies a second
-//! time, because dev-dependencies unify features differently.
+//! for the workspace's test build (`cargo test --workspace --no-run`) and reads the binaries'
+//! paths from its JSON messages. Under the README's `cargo test --workspace` that build is
+//! already done and this takes a second or two; a plain `cargo build` would compile some
+//! dependencies a second time, because dev-dependencies unify features differently. Cargo builds
+//! a package's binaries for its tests only when the package has integration tests, so a
+//! function binary that build did not produce is then built by name (`cargo build --bin NAME`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,19 +27,39 @@ pub fn binary(name: &str) -> &'static Path {
 }
 
 fn build() -> HashMap<String, PathBuf> {
+    let mut binaries = cargo(&["test", "--workspace", "--no-run"]);
+    let missing: Vec<&str> = FUNCTIONS.into_iter().filter(|name| !binaries.contains_key(*name)).collect();
+    if !missing.is_empty() {
+        let mut args = vec!["build"];
+        for name in missing {
+            args.extend(["--bin", name]);
+        }
+        binaries.extend(cargo(&args));
+    }
+    binaries
+}
+
+/// Runs `cargo ARGS` at the workspace root into this test's target directory and returns the
+/// function binaries it reports.
+fn cargo(args: &[&str]) -> HashMap<String, PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut command = Command::new(cargo);
     command
         .current_dir(&workspace)
-        .args(["test", "--workspace", "--no-run", "--locked", "--message-format=json-render-diagnostics"])
+        .args(args)
+        .args(["--locked", "--message-format=json-render-diagnostics"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if let Some(target_dir) = own_target_dir() {
         command.arg("--target-dir").arg(target_dir);
     }
     let output = command.output().expect("cargo runs");
-    assert!(output.status.success(), "cargo could not build the function binaries (see its output above)");
+    assert!(
+        output.status.success(),
+        "cargo {} could not build the function binaries (see its output above)",
+        args.join(" ")
+    );
     let mut binaries = HashMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<Value>(line) else { continue };

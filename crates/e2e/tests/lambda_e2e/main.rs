@@ -1,5 +1,6 @@
-//! End-to-end: the real function binaries, each behind a Lambda Runtime API emulator, on a
-//! table, queues and secrets of their own on the local moto server.
+//! End-to-end: the real function binaries, each under AWS's Lambda Runtime Interface Emulator
+//! (the RIE that `sam local invoke` uses), on a table, queues and secrets of their own on the
+//! local moto server; and every sample event of `events/` through them.
 //!
 //! Run with `infra/local/moto.sh cargo test -p switchboard-e2e` (the README's test command runs
 //! it with the rest). Without `AWS_ENDPOINT_URL` every test fails with instructions: they never
@@ -14,6 +15,7 @@ mod events;
 mod function;
 mod github;
 mod polling;
-mod runtime_api;
+mod rie;
+mod samples;
 mod webhooks;
 mod world;

@@ -1,6 +1,6 @@
 //! One isolated deployment per test: a table, queues and secret prefix of its own on the local
 //! moto server (as `infra/local/moto.sh --bootstrap` creates for stage `local`), and the
-//! function binaries started against it, each behind its own runtime API.
+//! function binaries started against it, each under its own RIE (AWS's Runtime Interface Emulator).
 
 use std::time::Duration;
 
@@ -40,11 +40,16 @@ impl World {
         let clients = moto_clients().await;
         let stage = format!("e2e-{}", uuid::Uuid::new_v4().simple());
         let stack = bootstrap(&clients, &ResourceNames::new(stage)).await.unwrap();
-        // The registry starts first: its cold start registers the built-in descriptors.
         let registry = start("registry-api", &stack, REGISTRY_TIMEOUT, &[]).await;
         let gateway = start("webhook-gateway", &stack, GATEWAY_TIMEOUT, &[]).await;
         let normaliser = start("normaliser", &stack, NORMALISER_TIMEOUT, &[]).await;
-        Self { clients, stack, registry, gateway, normaliser }
+        let world = Self { clients, stack, registry, gateway, normaliser };
+        // The RIE starts a function on its first invocation, and the registry's cold start
+        // registers the built-in descriptors the other functions read: so it is invoked first.
+        let health = world.registry.invoke(events::http_request("GET", "/health", &[], "", None)).await;
+        let health = HttpReply::from_response(&health);
+        assert_eq!(health.status, 200, "the registry's cold start: {}", health.body);
+        world
     }
 
     /// Starts `PollerFunction`, with `env` overriding the deployment's environment.
@@ -69,6 +74,13 @@ impl World {
     /// timeout, as the event source mapping would hold it).
     pub async fn take_ingest(&self) -> Vec<Message> {
         receive_all(&self.clients, &self.stack.ingest.url).await
+    }
+
+    /// Everything currently on the ingest queue, removed from it.
+    pub async fn drain_ingest(&self) -> Vec<Message> {
+        let messages = receive_all(&self.clients, &self.stack.ingest.url).await;
+        delete_all(&self.clients, &self.stack.ingest.url, &messages).await;
+        messages
     }
 
     /// Runs the normaliser on `messages` as the SQS event source mapping does: one event per
@@ -104,17 +116,7 @@ impl World {
     /// The signals on the signals queue, as JSON, in the order received (and removed from it).
     pub async fn take_signals(&self) -> Vec<Value> {
         let messages = receive_all(&self.clients, &self.stack.signals.url).await;
-        for message in &messages {
-            let handle = message.receipt_handle().unwrap();
-            self.clients
-                .sqs
-                .delete_message()
-                .queue_url(&self.stack.signals.url)
-                .receipt_handle(handle)
-                .send()
-                .await
-                .unwrap();
-        }
+        delete_all(&self.clients, &self.stack.signals.url, &messages).await;
         messages.iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect()
     }
 
@@ -157,6 +159,14 @@ async fn start(name: &str, stack: &Bootstrapped, timeout: Duration, overrides: &
     let mut env: Vec<(String, String)> = stack.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     env.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     Function::start(name, binary(name), timeout, &env).await
+}
+
+/// Deletes received `messages` from the queue at `url`.
+async fn delete_all(clients: &AwsClients, url: &str, messages: &[Message]) {
+    for message in messages {
+        let handle = message.receipt_handle().unwrap();
+        clients.sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.unwrap();
+    }
 }
 
 /// Receives until the queue answers empty.
