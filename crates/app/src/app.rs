@@ -87,6 +87,9 @@ impl App {
 
     /// The registry API's state, authenticating callers with `resolver`.
     pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> RegistryState {
-        RegistryState { oauth: self.settings.oauth.clone(), ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry()) }
+        RegistryState {
+            oauth: self.settings.oauth.clone(),
+            ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry())
+        }
     }
 }

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_core::catalog::{CatalogError, ConnectorCatalog, LoadedConnector};
 use switchboard_core::NativeRegistry;
+use switchboard_core::catalog::{CatalogError, ConnectorCatalog, LoadedConnector};
 use switchboard_core::ports::Stores;
 use switchboard_poll::{PollEngine, PollOptions};
 use url::Url;
@@ -61,9 +61,8 @@ impl RegistryState {
             reqwest::Client::new()
         });
         let engine = PollEngine::new(http.clone(), PollOptions::default());
-        let catalog =
-            ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO)
-                .with_poll_driver(Arc::new(engine));
+        let catalog = ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO)
+            .with_poll_driver(Arc::new(engine));
         Self { stores, catalog: Arc::new(catalog), resolver, http, oauth: OAuthSettings::default() }
     }
 

@@ -2,8 +2,7 @@
 
 use std::error::Error as StdError;
 
-use super::instances::InstanceKey;
-use super::queue::EntryFailure;
+use super::key::InstanceKey;
 
 /// Why a storage operation failed. Messages name the record, never a credential value.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +88,17 @@ impl StoreError {
     pub fn instance_exists(key: &InstanceKey) -> Self {
         Self::already_exists(format!("instance of {key}"))
     }
+}
+
+/// An entry of a batch that the queue did not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFailure {
+    /// Index of the entry in the list passed in.
+    pub index: usize,
+    /// The queue's reason.
+    pub reason: String,
+    /// The entry itself is at fault (too large, invalid characters): retrying cannot help.
+    pub sender_fault: bool,
 }
 
 fn summarise(failed: &[EntryFailure]) -> String {

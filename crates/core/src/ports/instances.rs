@@ -2,36 +2,13 @@
 //! `PK=PROJECT#{p}, SK=CONNECTOR_INSTANCE#{c}`, listed per connector through `GSI2`).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-
-/// Identifies an instance: one connector in one project.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InstanceKey {
-    /// The project.
-    pub project_id: String,
-    /// The connector id.
-    pub connector_id: String,
-}
-
-impl InstanceKey {
-    /// Builds a key.
-    pub fn new(project_id: impl Into<String>, connector_id: impl Into<String>) -> Self {
-        Self { project_id: project_id.into(), connector_id: connector_id.into() }
-    }
-}
-
-impl fmt::Display for InstanceKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "connector `{}` in project `{}`", self.connector_id, self.project_id)
-    }
-}
+use super::key::InstanceKey;
 
 /// Health as last observed by health checks and syncs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

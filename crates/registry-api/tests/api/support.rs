@@ -80,7 +80,8 @@ pub async fn spawn_with(configure: impl FnOnce(RegistryState) -> RegistryState) 
     let resolver = BearerTokenResolver::admin(&SecretString::from(ADMIN))
         .with_token_hash(token_hash(ACME), member("alice", "acme"))
         .with_token_hash(token_hash(GLOBEX), member("bob", "globex"));
-    let state = RegistryState::new(stores.clone(), Arc::new(resolver), switchboard_core::NativeRegistry::new()).with_callback_url(CALLBACK_URL.parse().unwrap());
+    let state = RegistryState::new(stores.clone(), Arc::new(resolver), switchboard_core::NativeRegistry::new())
+        .with_callback_url(CALLBACK_URL.parse().unwrap());
     World { router: router(configure(state)), stores, transcript: Mutex::new(Vec::new()), _dir: dir }
 }
 
