@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, the SAM template lint, then every test
+# The whole test suite, as CI runs it: formatting, lints, the architecture rules, the SAM template
+# lint, then every test
 # of the workspace with a local AWS-compatible server (moto) started for the AWS adapter tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,10 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "architecture: dependency rules (cargo metadata) and module import cycles"
+python3 tests/architecture/dependency_rules.py
+python3 tests/architecture/module_cycles.py
 
 step "cfn-lint template.yaml"
 if [[ ! -x "$venv/bin/cfn-lint" ]]; then

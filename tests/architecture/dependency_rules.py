@@ -36,6 +36,7 @@ RULES = [
     ("switchboard-core", ["reqwest", "governor", "switchboard-poll", *NO_AWS_NO_LAMBDA],
      "the core has no HTTP client, no AWS SDK and no Lambda runtime"),
     ("switchboard-embedded", NO_AWS_NO_LAMBDA, "the SQLite adapters know nothing of AWS"),
+    ("switchboard-app", NO_AWS_NO_LAMBDA, "the assembly is shared by Lambda and `serve`: it sees only the ports"),
     *[(function, NO_AWS_NO_LAMBDA, "a function is an application library: the Lambda edge lives in switchboard-lambda")
       for function in FUNCTIONS],
 ]
@@ -81,11 +82,25 @@ def path_to_forbidden(graph, names, start, patterns):
     return None
 
 
+def peer_dependencies(meta, names):
+    """Functions are peers: none depends on another, not even for its tests (dev-dependency)."""
+    broken = []
+    for node in meta["resolve"]["nodes"]:
+        if names[node["id"]] not in FUNCTIONS:
+            continue
+        for dep in node["deps"]:
+            if names[dep["pkg"]] in FUNCTIONS:
+                kinds = ", ".join(kind["kind"] or "normal" for kind in dep["dep_kinds"])
+                broken.append(f"{names[node['id']]} depends on {names[dep['pkg']]} ({kinds}): functions are peers; "
+                              "a test that needs both belongs in the serve or e2e tests")
+    return broken
+
+
 def main():
     meta = metadata()
     names, graph = normal_graph(meta)
     members = {names[member]: member for member in meta["workspace_members"]}
-    broken = []
+    broken = peer_dependencies(meta, names)
     for package, patterns, why in RULES:
         if package not in members:
             broken.append(f"{package}: no such workspace package (the rule must name a real crate)")
@@ -98,7 +113,7 @@ def main():
         for line in broken:
             print(f"  - {line}")
         return 1
-    print(f"dependency rules: all {len(RULES)} hold")
+    print(f"dependency rules: all {len(RULES) + 1} hold")
     return 0
 
 
