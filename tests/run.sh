@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the architecture rules, the SAM template
-# lint, then every test
-# of the workspace with a local AWS-compatible server (moto) started for the AWS adapter tests.
+# lint, then every test of the workspace with a local AWS-compatible server (moto) started for the
+# AWS adapter tests and the end-to-end run of the Lambda binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
