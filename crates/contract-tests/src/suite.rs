@@ -841,7 +841,7 @@ pub async fn sent_messages_arrive_with_their_attributes_and_acked_ones_do_not_re
     let key = InstanceKey::new("p1", GITHUB);
     let messages: Vec<QueueMessage> =
         (0..12).map(|i| QueueMessage::for_instance(format!("{{\"n\":{i}}}"), &key)).collect();
-    send_batch(pair.queue.as_ref(), &messages, RetryPolicy::default()).await.unwrap();
+    send_batch(pair.queue.as_ref(), &messages, RetryPolicy::default(), tokio::time::sleep).await.unwrap();
     let received = drain(pair.queue.as_ref(), 12).await;
     assert_eq!(received.len(), 12, "every message arrives once");
     let mut expected: Vec<String> = messages.iter().map(|m| m.body.clone()).collect();
@@ -861,7 +861,9 @@ pub async fn sent_messages_arrive_with_their_attributes_and_acked_ones_do_not_re
 pub async fn a_message_received_too_often_lands_in_the_dead_letter_queue(backend: &impl Backend) {
     let pair = backend.queue_pair(3).await;
     let message = QueueMessage::for_instance("poison", &InstanceKey::new("p1", GITHUB));
-    send_batch(pair.queue.as_ref(), std::slice::from_ref(&message), RetryPolicy::default()).await.unwrap();
+    send_batch(pair.queue.as_ref(), std::slice::from_ref(&message), RetryPolicy::default(), tokio::time::sleep)
+        .await
+        .unwrap();
     for attempt in 1..=pair.max_receives {
         let received = pair.queue.receive(now_visible()).await.unwrap();
         assert_eq!(received.len(), 1, "receive #{attempt} delivers the message");
@@ -916,9 +918,14 @@ pub async fn a_batch_with_a_forced_partial_failure_resends_only_the_failed_entri
         flaky: vec!["m02".into(), "m07".into(), "m11".into()],
         requests: Mutex::default(),
     };
-    send_batch(&sender, &messages, RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(10) })
-        .await
-        .unwrap();
+    send_batch(
+        &sender,
+        &messages,
+        RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(10) },
+        tokio::time::sleep,
+    )
+    .await
+    .unwrap();
     let requests = sender.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 4, "two batches and one retry each: {requests:?}");
     assert_eq!(requests[0].len(), 10);
@@ -935,7 +942,7 @@ pub async fn an_oversized_entry_is_rejected_alone_and_not_retried(backend: &impl
     let pair = backend.queue_pair(3).await;
     let mut messages: Vec<QueueMessage> = (0..4).map(|i| QueueMessage::new(format!("small-{i}"))).collect();
     messages.insert(2, QueueMessage::new("x".repeat(MAX_MESSAGE_BYTES + 1)));
-    let err = send_batch(pair.queue.as_ref(), &messages, RetryPolicy::default()).await.unwrap_err();
+    let err = send_batch(pair.queue.as_ref(), &messages, RetryPolicy::default(), tokio::time::sleep).await.unwrap_err();
     let StoreError::SendFailed { failed, total } = err else { panic!("expected SendFailed, got {err:?}") };
     assert_eq!(total, 5);
     assert_eq!(failed.len(), 1);
@@ -948,7 +955,9 @@ pub async fn an_oversized_entry_is_rejected_alone_and_not_retried(backend: &impl
 /// `retry_later` with no delay makes a hidden message deliverable again.
 pub async fn a_message_put_back_for_retry_is_delivered_again(backend: &impl Backend) {
     let pair = backend.queue_pair(3).await;
-    send_batch(pair.queue.as_ref(), &[QueueMessage::new("again")], RetryPolicy::default()).await.unwrap();
+    send_batch(pair.queue.as_ref(), &[QueueMessage::new("again")], RetryPolicy::default(), tokio::time::sleep)
+        .await
+        .unwrap();
     let first = pair.queue.receive(hidden(300)).await.unwrap();
     assert_eq!(first.len(), 1);
     assert!(pair.queue.receive(ReceiveOptions { wait: Duration::ZERO, ..hidden(300) }).await.unwrap().is_empty());

@@ -293,7 +293,9 @@ impl Normaliser {
         }
 
         let messages: Vec<QueueMessage> = fresh.iter().map(|signal| signal_message(signal, key)).collect();
-        let Err(error) = send_batch(&*self.signals_queue, &messages, self.settings.send_retry).await else {
+        let Err(error) =
+            send_batch(&*self.signals_queue, &messages, self.settings.send_retry, tokio::time::sleep).await
+        else {
             self.store_recent(&fresh, counts).await;
             self.confirm(&fresh).await;
             return Ok(());

@@ -207,7 +207,9 @@ impl Poller {
                 QueueMessage::for_instance(envelope.to_json(), key)
             })
             .collect();
-        send_batch(&*self.ingest, &messages, self.settings.send_retry).await.map_err(PollerError::Enqueue)
+        send_batch(&*self.ingest, &messages, self.settings.send_retry, tokio::time::sleep)
+            .await
+            .map_err(PollerError::Enqueue)
     }
 
     /// Stores refreshed OAuth2 credentials unless this run already stored the same ones.

@@ -201,13 +201,13 @@ async fn enqueue(state: &GatewayState, key: &InstanceKey, envelope: &Envelope) -
         // Only reachable when the body limit is configured above the queue's message limit.
         return Err(GatewayError::PayloadTooLarge { limit_bytes: state.settings.body_limit_bytes });
     }
-    send_batch(state.ingest.as_ref(), std::slice::from_ref(&message), RetryPolicy::default()).await.map_err(|source| {
-        GatewayError::Unavailable {
+    send_batch(state.ingest.as_ref(), std::slice::from_ref(&message), RetryPolicy::default(), tokio::time::sleep)
+        .await
+        .map_err(|source| GatewayError::Unavailable {
             action: "sending the envelope to the ingest queue",
             retry_after: state.settings.unavailable_retry_after,
             source,
-        }
-    })
+        })
 }
 
 /// 200 with the value a handshake echoes: a string as plain text, anything else as JSON.

@@ -21,7 +21,7 @@ fn written(file: &std::path::Path) -> Vec<Value> {
 async fn a_native_connector_is_polled_by_the_real_poller_and_its_signals_arrive_once() {
     let data = tempfile::tempdir().unwrap();
     let out = data.path().join("signals.jsonl");
-    let launch = Launch::new(data.path()).args(&["--signals-out", out.to_str().unwrap(), "--poll-tick-seconds", "1"]);
+    let launch = Launch::new(data.path()).args(&["--signals-out", out.to_str().unwrap()]);
     let mut serve = launch.start().await;
     let api = serve.admin();
 

@@ -135,15 +135,24 @@ impl Default for RetryPolicy {
 /// the queue rejected (with backoff) until accepted or out of attempts. Entries rejected for a
 /// sender fault are not retried. On failure, [`StoreError::SendFailed`] lists the indexes (into
 /// `messages`) that were not accepted; all other messages were sent.
-pub async fn send_batch<S: QueueSender + ?Sized>(
+///
+/// `pause` waits between retries (`tokio::time::sleep` in every process): the core links no
+/// timer of its own.
+pub async fn send_batch<S, P, F>(
     sender: &S,
     messages: &[QueueMessage],
     policy: RetryPolicy,
-) -> Result<(), StoreError> {
+    pause: P,
+) -> Result<(), StoreError>
+where
+    S: QueueSender + ?Sized,
+    P: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+{
     let mut failed = Vec::new();
     for (chunk_number, chunk) in messages.chunks(MAX_BATCH_ENTRIES).enumerate() {
         let offset = chunk_number * MAX_BATCH_ENTRIES;
-        failed.extend(send_chunk(sender, chunk, policy).await?.into_iter().map(|mut f| {
+        failed.extend(send_chunk(sender, chunk, policy, &pause).await?.into_iter().map(|mut f| {
             f.index += offset;
             f
         }));
@@ -152,11 +161,17 @@ pub async fn send_batch<S: QueueSender + ?Sized>(
 }
 
 /// Sends one chunk, retrying its rejected entries; returns the ones that never got through.
-async fn send_chunk<S: QueueSender + ?Sized>(
+async fn send_chunk<S, P, F>(
     sender: &S,
     chunk: &[QueueMessage],
     policy: RetryPolicy,
-) -> Result<Vec<EntryFailure>, StoreError> {
+    pause: &P,
+) -> Result<Vec<EntryFailure>, StoreError>
+where
+    S: QueueSender + ?Sized,
+    P: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+{
     let mut pending: Vec<usize> = (0..chunk.len()).collect();
     let mut permanent = Vec::new();
     let mut backoff = policy.initial_backoff;
@@ -178,7 +193,7 @@ async fn send_chunk<S: QueueSender + ?Sized>(
         }
         tracing::warn!(attempt, retrying = retry.len(), "queue rejected some batch entries; retrying those only");
         pending = retry;
-        tokio::time::sleep(backoff).await;
+        pause(backoff).await;
         backoff = backoff.saturating_mul(2);
     }
     permanent.sort_by_key(|f| f.index);
@@ -225,7 +240,7 @@ mod tests {
     #[tokio::test]
     async fn twenty_three_messages_go_out_in_batches_of_at_most_ten() {
         let sender = Recorder::default();
-        send_batch(&sender, &messages(23), RetryPolicy::default()).await.unwrap();
+        send_batch(&sender, &messages(23), RetryPolicy::default(), tokio::time::sleep).await.unwrap();
         let sizes: Vec<usize> = sender.requests.lock().unwrap().iter().map(Vec::len).collect();
         assert_eq!(sizes, [10, 10, 3]);
     }
@@ -233,9 +248,14 @@ mod tests {
     #[tokio::test]
     async fn only_rejected_entries_are_resent() {
         let sender = Recorder { flaky: vec!["m3", "m12"], ..Recorder::default() };
-        send_batch(&sender, &messages(15), RetryPolicy { initial_backoff: Duration::ZERO, ..RetryPolicy::default() })
-            .await
-            .unwrap();
+        send_batch(
+            &sender,
+            &messages(15),
+            RetryPolicy { initial_backoff: Duration::ZERO, ..RetryPolicy::default() },
+            tokio::time::sleep,
+        )
+        .await
+        .unwrap();
         let requests = sender.requests.lock().unwrap();
         assert_eq!(requests.len(), 4);
         assert_eq!(requests[1], ["m3"]);
@@ -245,7 +265,7 @@ mod tests {
     #[tokio::test]
     async fn entries_at_fault_are_reported_with_their_index_and_not_retried() {
         let sender = Recorder { broken: vec!["m11"], ..Recorder::default() };
-        let err = send_batch(&sender, &messages(12), RetryPolicy::default()).await.unwrap_err();
+        let err = send_batch(&sender, &messages(12), RetryPolicy::default(), tokio::time::sleep).await.unwrap_err();
         let StoreError::SendFailed { failed, total } = err else { panic!("unexpected {err}") };
         assert_eq!((failed[0].index, failed.len(), total), (11, 1, 12));
         assert_eq!(sender.requests.lock().unwrap().len(), 2);
