@@ -2,9 +2,6 @@
 
 use std::error::Error as StdError;
 
-use super::instances::InstanceKey;
-use super::queue::EntryFailure;
-
 /// Why a storage operation failed. Messages name the record, never a credential value.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -79,16 +76,17 @@ impl StoreError {
     pub fn descriptor_exists(connector_id: &str) -> Self {
         Self::already_exists(format!("connector descriptor `{connector_id}`"))
     }
+}
 
-    /// No such instance.
-    pub fn instance_not_found(key: &InstanceKey) -> Self {
-        Self::not_found(format!("instance of {key}"))
-    }
-
-    /// The instance exists already.
-    pub fn instance_exists(key: &InstanceKey) -> Self {
-        Self::already_exists(format!("instance of {key}"))
-    }
+/// An entry of a batch that the queue did not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFailure {
+    /// Index of the entry in the list passed in.
+    pub index: usize,
+    /// The queue's reason.
+    pub reason: String,
+    /// The entry itself is at fault (too large, invalid characters): retrying cannot help.
+    pub sender_fault: bool,
 }
 
 fn summarise(failed: &[EntryFailure]) -> String {

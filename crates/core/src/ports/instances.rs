@@ -190,3 +190,15 @@ pub trait InstanceRegistry: Send + Sync {
     /// Use [`super::Stores::delete_instance`] to remove its secret and checkpoint too.
     async fn delete_instance(&self, key: &InstanceKey) -> Result<(), StoreError>;
 }
+
+impl StoreError {
+    /// No such instance.
+    pub fn instance_not_found(key: &InstanceKey) -> Self {
+        Self::not_found(format!("instance of {key}"))
+    }
+
+    /// The instance exists already.
+    pub fn instance_exists(key: &InstanceKey) -> Self {
+        Self::already_exists(format!("instance of {key}"))
+    }
+}

@@ -25,16 +25,16 @@ mod stores;
 pub use checkpoints::{Checkpoint, CheckpointStore, stale_checkpoint};
 pub use dedup::{DedupOutcome, DedupStore};
 pub use descriptors::{DescriptorRecord, DescriptorRegistry};
-pub use error::StoreError;
+pub use error::{EntryFailure, StoreError};
 pub use instances::{
     HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
 };
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
 pub use oauth_state::{OAuthState, OAuthStateStore};
 pub use queue::{
-    ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, DEFAULT_MAX_RECEIVES, EntryFailure, INGEST_QUEUE, MAX_BATCH_ENTRIES,
-    MAX_MESSAGE_BYTES, MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage,
-    RetryPolicy, SIGNALS_QUEUE, send_batch,
+    ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, DEFAULT_MAX_RECEIVES, INGEST_QUEUE, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES,
+    MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage, RetryPolicy,
+    SIGNALS_QUEUE, send_batch,
 };
 pub use rate_limit::{FixedWindow, RateDecision, RateLimiter};
 pub use secrets::{CredentialVersions, Credentials, SecretStore};

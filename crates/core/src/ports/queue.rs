@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{InstanceKey, StoreError};
+use super::{EntryFailure, InstanceKey, StoreError};
 
 /// The most entries one batch request may carry (SQS's limit).
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -69,17 +69,6 @@ pub struct ReceivedMessage {
     pub receive_count: u32,
     /// Body and attributes.
     pub message: QueueMessage,
-}
-
-/// An entry of a batch that the queue did not accept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryFailure {
-    /// Index of the entry in the list passed in.
-    pub index: usize,
-    /// The queue's reason.
-    pub reason: String,
-    /// The entry itself is at fault (too large, invalid characters): retrying cannot help.
-    pub sender_fault: bool,
 }
 
 /// Sends raw batches. Adapters implement this; callers use [`send_batch`].
