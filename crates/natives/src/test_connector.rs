@@ -156,3 +156,52 @@ impl PageStream for Items {
         self.summary.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector() -> Arc<dyn Connector> {
+        factory(Arc::new(Descriptor::from_json_str(DESCRIPTOR_JSON, "test_connector.json").expect("valid")))
+    }
+
+    async fn run(connector: &dyn Connector, checkpoint: Option<Checkpoint>) -> (Vec<Vec<u64>>, Checkpoint) {
+        let config = BTreeMap::from([("items".to_owned(), "alpha, beta,gamma".to_owned())]);
+        let credentials = Credentials::new();
+        let request = PollRequest { checkpoint, ..PollRequest::new(&config, &credentials) };
+        let mut pages = connector.pages(request).expect("starts");
+        let mut ids = Vec::new();
+        while let Some(page) = pages.next_page().await.expect("a page") {
+            ids.push(page.items.iter().map(|item| item["id"].as_u64().expect("an id")).collect());
+        }
+        (ids, pages.summary().checkpoint)
+    }
+
+    #[tokio::test]
+    async fn items_come_two_per_page_and_a_later_poll_resumes_after_them() {
+        let connector = connector();
+        let (pages, checkpoint) = run(connector.as_ref(), None).await;
+        assert_eq!(pages, [vec![1, 2], vec![3]]);
+        assert_eq!(checkpoint, Checkpoint::at("3"));
+        let (again, unchanged) = run(connector.as_ref(), Some(checkpoint)).await;
+        assert_eq!(again, [Vec::<u64>::new()]);
+        assert_eq!(unchanged, Checkpoint::at("3"));
+    }
+
+    #[test]
+    fn its_items_map_to_native_item_signals() {
+        let item = item(2, "beta");
+        let ctx = MapContext {
+            connector_id: ID,
+            project_id: "p1",
+            ingestion: switchboard_core::IngestionKind::Polling,
+            event_type: None,
+            received_at: Utc::now(),
+        };
+        let report = connector().map_item(&item, &ctx);
+        assert_eq!(report.signals.len(), 1, "{report:?}");
+        assert_eq!(report.signals[0].signal_type, "native_item");
+        assert_eq!(report.signals[0].summary, "beta");
+        assert_eq!(report.signals[0].timestamp, "2024-01-01T00:02:00Z");
+    }
+}

@@ -1,6 +1,7 @@
 //! The poller: on every scheduled run it finds the connector instances that are due, polls each
-//! one's API page by page with the polling engine, and puts every new item on the ingest queue
-//! as its own envelope (DESIGN.md §1).
+//! one page by page through its connector ([`switchboard_core::Connector::pages`]: the HTTP
+//! polling engine for generic connectors, Rust code for native ones), and puts every new item on
+//! the ingest queue as its own envelope (DESIGN.md §1).
 //!
 //! Nothing fetched is lost: a page's checkpoint is advanced (conditionally, with its version)
 //! only after all of the page's items are on the queue, so a crash in between re-sends them on
