@@ -8,6 +8,11 @@
 //! dependencies a second time, because dev-dependencies unify features differently. Cargo builds
 //! a package's binaries for its tests only when the package has integration tests, so a
 //! function binary that build did not produce is then built by name (`cargo build --bin NAME`).
+//!
+//! Either way the binaries contain the native test connector (`switchboard-natives` feature
+//! `test-connector`, see `natives.rs`): in the test build this crate's dev-dependency turns the
+//! feature on for the whole workspace, and the build by name asks for it. A release build of the
+//! functions does neither.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +35,7 @@ fn build() -> HashMap<String, PathBuf> {
     let mut binaries = cargo(&["test", "--workspace", "--no-run"]);
     let missing: Vec<&str> = FUNCTIONS.into_iter().filter(|name| !binaries.contains_key(*name)).collect();
     if !missing.is_empty() {
-        let mut args = vec!["build"];
+        let mut args = vec!["build", "--features", "switchboard-natives/test-connector"];
         for name in missing {
             args.extend(["--bin", name]);
         }

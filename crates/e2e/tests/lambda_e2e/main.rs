@@ -14,6 +14,7 @@ mod checkpoint_trap;
 mod events;
 mod function;
 mod github;
+mod natives;
 mod polling;
 mod rie;
 mod samples;
