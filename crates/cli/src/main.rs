@@ -1,6 +1,7 @@
 //! `switchboard`: author, test and run connectors from the command line.
 
 mod commands;
+mod private_file;
 
 use std::process::ExitCode;
 

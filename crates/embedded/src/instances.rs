@@ -156,16 +156,7 @@ impl InstanceRegistry for SqliteStore {
 
     async fn create_instance(&self, new: &NewInstance) -> Result<InstanceRecord, StoreError> {
         let now = store_now();
-        let record = InstanceRecord {
-            project_id: new.key.project_id.clone(),
-            connector_id: new.key.connector_id.clone(),
-            enabled: new.enabled,
-            credential_secret_ref: None,
-            config: new.config.clone(),
-            health: InstanceHealth::default(),
-            created_at: now,
-            updated_at: now,
-        };
+        let record = InstanceRecord::created(new, now);
         let config = config_json(&record.config)?;
         let key = new.key.clone();
         let enabled = new.enabled;

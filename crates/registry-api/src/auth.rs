@@ -7,6 +7,7 @@
 //!   SHA-256 hash in constant time, so the process never keeps the token itself.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -19,7 +20,6 @@ use subtle::ConstantTimeEq;
 
 use crate::edge::AuthorizerClaims;
 use crate::error::ApiError;
-use crate::state::RegistryState;
 
 /// Claim listing the caller's projects (comma- or space-separated, `*` for all).
 pub const PROJECTS_CLAIM: &str = "switchboard:projects";
@@ -57,22 +57,6 @@ impl Caller {
             ProjectAccess::All => true,
             ProjectAccess::Only(projects) => projects.contains(project_id),
         }
-    }
-
-    /// `Ok` when the caller may use the project; otherwise the same 404 an unknown project gets,
-    /// so other projects' existence is not revealed.
-    pub fn check_project(&self, project_id: &str) -> Result<(), ApiError> {
-        if self.can_access(project_id) {
-            Ok(())
-        } else {
-            tracing::info!(subject = %self.subject, project_id, "caller denied access to a project");
-            Err(ApiError::NotFound(format!("project `{project_id}` not found")))
-        }
-    }
-
-    /// `Ok` for admins, 403 otherwise.
-    pub fn check_admin(&self, action: &str) -> Result<(), ApiError> {
-        if self.admin { Ok(()) } else { Err(ApiError::Forbidden(format!("{action} needs an admin caller"))) }
     }
 }
 
@@ -192,8 +176,12 @@ struct Authentication(Result<Caller, Unauthenticated>);
 
 /// Middleware: resolves the caller once per request and leaves it in the request's extensions
 /// for the [`Caller`] extractor. Open routes (health, OpenAPI, OAuth callback) ignore it.
-pub async fn resolve_caller(State(state): State<RegistryState>, mut request: Request, next: Next) -> Response {
-    let outcome = state.resolver.resolve(request.headers(), request.extensions());
+pub async fn resolve_caller(
+    State(resolver): State<Arc<dyn CallerResolver>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let outcome = resolver.resolve(request.headers(), request.extensions());
     request.extensions_mut().insert(Authentication(outcome));
     next.run(request).await
 }

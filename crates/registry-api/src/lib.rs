@@ -7,20 +7,19 @@
 //! [`ClaimsResolver`]; `switchboard serve` mounts the same router with a
 //! [`BearerTokenResolver`]; `switchboard-app` builds its state. Errors are [`ApiError`]s rendered as DESIGN.md §6's JSON body, and
 //! `GET /openapi.json` documents every route (built from the router itself).
+//!
+//! Layers: [`routes`] translate HTTP to typed calls of the [`service`] layer, which owns the
+//! rules (access, descriptor protection, instance checks, health status) and works on the
+//! stores of [`RegistryState`].
 
 mod access_log;
 pub mod auth;
-pub mod connectors;
 pub mod edge;
 pub mod error;
 pub mod extract;
-pub mod fields;
-pub mod health;
-pub mod instances;
-pub mod oauth;
 pub mod openapi;
+pub mod routes;
 pub mod service;
-pub mod signals;
 pub mod state;
 
 use std::sync::LazyLock;
@@ -32,6 +31,8 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::routes::{connectors, health, instances, meta, oauth, signals};
+
 pub use auth::{BearerTokenResolver, Caller, CallerResolver, ClaimsResolver, ProjectAccess};
 pub use error::ApiError;
 pub use state::{OAuthSettings, RegistryState};
@@ -40,8 +41,8 @@ pub use state::{OAuthSettings, RegistryState};
 /// so each one is documented.
 pub fn api() -> OpenApiRouter<RegistryState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(service::service_health))
-        .routes(routes!(service::openapi_json))
+        .routes(routes!(meta::service_health))
+        .routes(routes!(meta::openapi_json))
         .routes(routes!(connectors::list_connectors, connectors::register_connector))
         .routes(routes!(
             connectors::get_connector,
@@ -70,7 +71,7 @@ pub fn router(state: RegistryState) -> Router {
     routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::resolve_caller))
+        .layer(middleware::from_fn_with_state(state.resolver.clone(), auth::resolve_caller))
         .layer(middleware::from_fn(access_log::log_request))
         .with_state(state)
 }

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::NativeRegistry;
-use switchboard_core::catalog::{CatalogError, ConnectorCatalog, LoadedConnector};
+use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::Stores;
 use switchboard_poll::{PollEngine, PollOptions};
 use url::Url;
 
 use crate::auth::CallerResolver;
-use crate::error::ApiError;
 
 /// How long a started OAuth2 authorisation may take before its `state` is refused.
 pub const DEFAULT_OAUTH_STATE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -66,25 +65,9 @@ impl RegistryState {
         Self { stores, catalog: Arc::new(catalog), resolver, http, oauth: OAuthSettings::default() }
     }
 
-    /// The compiled connector registered under `connector_id`, or 404.
-    pub async fn connector(&self, connector_id: &str) -> Result<LoadedConnector, ApiError> {
-        match self.catalog.get(connector_id).await {
-            Ok(Some(loaded)) => Ok(loaded),
-            Ok(None) => Err(ApiError::NotFound(format!("connector `{connector_id}` not found"))),
-            Err(CatalogError::Store(error)) => Err(error.into()),
-            Err(error) => Err(ApiError::internal("compiling a stored descriptor", error)),
-        }
-    }
-
     /// Uses `callback_url` as the OAuth2 redirect URI.
     pub fn with_callback_url(mut self, callback_url: Url) -> Self {
         self.oauth.callback_url = Some(callback_url);
-        self
-    }
-
-    /// Uses `ttl` for OAuth2 `state` values.
-    pub fn with_state_ttl(mut self, ttl: Duration) -> Self {
-        self.oauth.state_ttl = ttl;
         self
     }
 }

@@ -131,16 +131,7 @@ impl InstanceRegistry for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(InstanceRecord {
-                project_id: key.project_id.clone(),
-                connector_id: key.connector_id.clone(),
-                enabled: new.enabled,
-                credential_secret_ref: None,
-                config: new.config.clone(),
-                health: InstanceHealth::default(),
-                created_at: now,
-                updated_at: now,
-            }),
+            Ok(_) => Ok(InstanceRecord::created(new, now)),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Err(StoreError::instance_exists(key))
             }

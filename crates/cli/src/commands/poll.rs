@@ -14,6 +14,8 @@ use switchboard_core::{Descriptor, IngestionKind, MapContext};
 use switchboard_poll::credentials::expose;
 use switchboard_poll::{Credentials, PollEngine, PollOptions};
 
+use crate::private_file::write_private;
+
 /// The connector instance a command talks to: descriptor, config and credentials.
 #[derive(Debug, clap::Args)]
 pub struct InstanceArgs {
@@ -102,16 +104,6 @@ impl Instance {
         }
         Ok(())
     }
-}
-
-/// Writes a file readable only by its owner.
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// Parses `key=value`.

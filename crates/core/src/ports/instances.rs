@@ -53,6 +53,20 @@ pub struct InstanceRecord {
 }
 
 impl InstanceRecord {
+    /// The record of a just-created instance: no credentials yet, no health observed.
+    pub fn created(new: &NewInstance, at: DateTime<Utc>) -> Self {
+        Self {
+            project_id: new.key.project_id.clone(),
+            connector_id: new.key.connector_id.clone(),
+            enabled: new.enabled,
+            credential_secret_ref: None,
+            config: new.config.clone(),
+            health: InstanceHealth::default(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
     /// This instance's key.
     pub fn key(&self) -> InstanceKey {
         InstanceKey::new(&self.project_id, &self.connector_id)

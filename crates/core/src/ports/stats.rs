@@ -20,6 +20,16 @@ pub struct SignalCounts {
     pub failed: u64,
 }
 
+impl std::ops::AddAssign for SignalCounts {
+    /// Adds each count.
+    fn add_assign(&mut self, more: Self) {
+        self.signals += more.signals;
+        self.ignored += more.ignored;
+        self.duplicates += more.duplicates;
+        self.failed += more.failed;
+    }
+}
+
 /// The counts of one hour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -2,13 +2,14 @@
 //! first run, printed once, and stored only as its SHA-256 hash in the data directory.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
+use switchboard_registry_api::auth::token_hash;
+
+use crate::private_file::write_private;
 
 /// The environment variable that fixes the admin token.
 pub const ADMIN_TOKEN_ENV: &str = "SWITCHBOARD_ADMIN_TOKEN";
@@ -38,7 +39,10 @@ pub fn load_or_create(data_dir: &Path, reset: bool) -> anyhow::Result<AdminCrede
     if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV)
         && !token.is_empty()
     {
-        return Ok(AdminCredentials { hash: hash(&token), token: AdminToken::FromEnv(SecretString::from(token)) });
+        return Ok(AdminCredentials {
+            hash: token_hash(&token),
+            token: AdminToken::FromEnv(SecretString::from(token)),
+        });
     }
     let path = data_dir.join(HASH_FILE);
     if !reset
@@ -51,26 +55,10 @@ pub fn load_or_create(data_dir: &Path, reset: bool) -> anyhow::Result<AdminCrede
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
     let token = format!("sbadm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
-    let digest = hash(&token);
-    write_private(&path, &hex::encode(digest)).with_context(|| format!("writing {}", path.display()))?;
+    let digest = token_hash(&token);
+    write_private(&path, &format!("{}\n", hex::encode(digest)))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(AdminCredentials { hash: digest, token: AdminToken::Generated(SecretString::from(token)) })
-}
-
-fn hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.write_all(b"\n")
 }
 
 impl AdminToken {

@@ -10,7 +10,7 @@ use switchboard_core::model::{ConnectorDescriptor, FieldType};
 use switchboard_core::ports::Credentials;
 use url::Url;
 
-use crate::error::ApiError;
+use crate::service::error::ServiceError;
 
 /// Collects the problems of one request body.
 #[derive(Debug, Default)]
@@ -97,12 +97,12 @@ impl FieldCheck {
     }
 
     /// `Ok` when nothing was wrong; otherwise a 422 naming every problem.
-    pub fn finish(self, connector_id: &str) -> Result<(), ApiError> {
+    pub fn finish(self, connector_id: &str) -> Result<(), ServiceError> {
         if self.issues.is_empty() {
             return Ok(());
         }
         let summary: Vec<String> = self.issues.iter().map(Issue::to_string).collect();
-        Err(ApiError::Unprocessable {
+        Err(ServiceError::InvalidFields {
             message: format!("the request does not fit connector `{connector_id}`: {}", summary.join("; ")),
             details: self.issues,
         })
@@ -158,7 +158,7 @@ mod tests {
         check.config(&d, &object(json!({"owner": "octo", "colour": "red"})));
         let creds = check.credentials(&d, &object(json!({"password": "hunter2"})));
         check.required_credentials(&d, creds.keys());
-        let Err(ApiError::Unprocessable { details, message }) = check.finish("github-issues") else { panic!() };
+        let Err(ServiceError::InvalidFields { details, message }) = check.finish("github-issues") else { panic!() };
         let pointers: Vec<&str> = details.iter().map(|i| i.pointer.as_str()).collect();
         assert_eq!(pointers, ["/config/colour", "/config/repo", "/credentials/password", "/credentials/token"]);
         assert!(!message.contains("hunter2"));
@@ -169,7 +169,7 @@ mod tests {
         let d = github_issues();
         let mut check = FieldCheck::new();
         check.config(&d, &object(json!({"owner": 7, "repo": " ", "baseUrl": "ftp://x"})));
-        let Err(ApiError::Unprocessable { details, .. }) = check.finish("github-issues") else { panic!() };
+        let Err(ServiceError::InvalidFields { details, .. }) = check.finish("github-issues") else { panic!() };
         let messages: Vec<String> = details.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,

@@ -1,4 +1,5 @@
-//! Service-level routes that need no caller: `GET /health` (liveness) and `GET /openapi.json`.
+//! Routes about the API itself, which need no caller: `GET /health` (liveness) and
+//! `GET /openapi.json`.
 
 use axum::Json;
 use serde::Serialize;

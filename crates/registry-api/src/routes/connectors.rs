@@ -2,8 +2,8 @@
 //!
 //! Anyone authenticated may read the catalogue; writes need an admin caller. Every written
 //! descriptor goes through the same validator as `switchboard validate`, and a failure lists every
-//! problem with its JSON pointer (422). Built-in descriptors ship with Switchboard and are replaced
-//! by each release, so they can be neither changed nor deleted (409).
+//! problem with its JSON pointer (422). Built-in descriptors can be neither changed nor deleted,
+//! nor can descriptors still in use be deleted (409); the rules are [`service::connectors`]'.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,24 +12,16 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_core::Descriptor;
-use switchboard_core::Issue;
-use switchboard_core::model::{ConnectorCategory, ConnectorDescriptor, ConnectorKind, IngestionDescriptor};
+use switchboard_core::model::{ConnectorDescriptor, ConnectorKind, IngestionDescriptor};
 use switchboard_core::ports::DescriptorRecord;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, parse_json};
+use crate::service;
+use crate::service::connectors::CatalogueFilter;
 use crate::state::RegistryState;
-
-const CATEGORIES: [ConnectorCategory; 5] = [
-    ConnectorCategory::ProjectManagement,
-    ConnectorCategory::Communication,
-    ConnectorCategory::CodeAndDevops,
-    ConnectorCategory::Documents,
-    ConnectorCategory::Custom,
-];
 
 /// Catalogue filters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -140,26 +132,9 @@ pub async fn list_connectors(
     _caller: Caller,
     ApiQuery(query): ApiQuery<CatalogueQuery>,
 ) -> Result<Json<ConnectorList>, ApiError> {
-    let category = match query.category.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(name) => Some(CATEGORIES.into_iter().find(|c| c.as_str() == name).ok_or_else(|| {
-            let known: Vec<&str> = CATEGORIES.iter().map(|c| c.as_str()).collect();
-            ApiError::BadRequest(format!("unknown category `{name}` (expected one of: {})", known.join(", ")))
-        })?),
-    };
-    let needle = query.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-    let records = state.stores.descriptors.list_descriptors().await?;
-    let connectors = records
-        .iter()
-        .filter(|r| category.is_none_or(|c| r.descriptor.category == c))
-        .filter(|r| needle.as_deref().is_none_or(|n| matches_text(&r.descriptor, n)))
-        .map(ConnectorSummary::from)
-        .collect();
-    Ok(Json(ConnectorList { connectors }))
-}
-
-fn matches_text(descriptor: &ConnectorDescriptor, needle: &str) -> bool {
-    [&descriptor.id, &descriptor.name, &descriptor.description].iter().any(|text| text.to_lowercase().contains(needle))
+    let filter = CatalogueFilter { category: query.category.as_deref(), text: query.q.as_deref() };
+    let records = service::connectors::list(&state, filter).await?;
+    Ok(Json(ConnectorList { connectors: records.iter().map(ConnectorSummary::from).collect() }))
 }
 
 /// Registers a descriptor (its id comes from the body).
@@ -176,9 +151,11 @@ pub async fn register_connector(
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<DescriptorView>), ApiError> {
-    caller.check_admin("registering a connector descriptor")?;
-    let descriptor = validate(&body, None)?;
-    register(&state, &caller, &descriptor).await
+    let admin = service::access::admin(&caller, "registering a connector descriptor")?;
+    let value: Value = parse_json(&body)?;
+    let descriptor = service::connectors::validate(&value, None)?;
+    let record = service::connectors::register(&state, admin, &descriptor).await?;
+    Ok((StatusCode::CREATED, Json(record.into())))
 }
 
 /// Registers a descriptor under the id in the path (the body's `id` must match).
@@ -197,18 +174,10 @@ pub async fn register_connector_at(
     ApiPath(connector_id): ApiPath<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<DescriptorView>), ApiError> {
-    caller.check_admin("registering a connector descriptor")?;
-    let descriptor = validate(&body, Some(&connector_id))?;
-    register(&state, &caller, &descriptor).await
-}
-
-async fn register(
-    state: &RegistryState,
-    caller: &Caller,
-    descriptor: &Descriptor,
-) -> Result<(StatusCode, Json<DescriptorView>), ApiError> {
-    let record = state.stores.descriptors.register_descriptor(descriptor.model(), false).await?;
-    tracing::info!(connector_id = descriptor.id(), subject = %caller.subject, "connector descriptor registered");
+    let admin = service::access::admin(&caller, "registering a connector descriptor")?;
+    let value: Value = parse_json(&body)?;
+    let descriptor = service::connectors::validate(&value, Some(&connector_id))?;
+    let record = service::connectors::register(&state, admin, &descriptor).await?;
     Ok((StatusCode::CREATED, Json(record.into())))
 }
 
@@ -224,7 +193,7 @@ pub async fn get_connector(
     _caller: Caller,
     ApiPath(connector_id): ApiPath<String>,
 ) -> Result<Json<DescriptorView>, ApiError> {
-    Ok(Json(descriptor_record(&state, &connector_id).await?.into()))
+    Ok(Json(service::connectors::get(&state, &connector_id).await?.into()))
 }
 
 /// Replaces a user-registered descriptor.
@@ -244,18 +213,11 @@ pub async fn update_connector(
     ApiPath(connector_id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<DescriptorView>, ApiError> {
-    caller.check_admin("changing a connector descriptor")?;
-    let existing = descriptor_record(&state, &connector_id).await?;
-    if existing.built_in {
-        return Err(ApiError::Conflict(format!(
-            "connector descriptor `{connector_id}` is built in and cannot be changed (Switchboard releases \
-             replace it); register a copy under another id"
-        )));
-    }
-    let descriptor = validate(&body, Some(&connector_id))?;
-    let record = state.stores.descriptors.update_descriptor(descriptor.model()).await?;
-    tracing::info!(connector_id, subject = %caller.subject, "connector descriptor replaced");
-    Ok(Json(record.into()))
+    let admin = service::access::admin(&caller, "changing a connector descriptor")?;
+    service::connectors::check_replaceable(&state, admin, &connector_id).await?;
+    let value: Value = parse_json(&body)?;
+    let descriptor = service::connectors::validate(&value, Some(&connector_id))?;
+    Ok(Json(service::connectors::replace(&state, admin, &descriptor).await?.into()))
 }
 
 /// Deletes a user-registered descriptor that no instance uses.
@@ -272,45 +234,7 @@ pub async fn delete_connector(
     caller: Caller,
     ApiPath(connector_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.check_admin("deleting a connector descriptor")?;
-    let existing = descriptor_record(&state, &connector_id).await?;
-    if existing.built_in {
-        return Err(ApiError::Conflict(format!(
-            "connector descriptor `{connector_id}` is built in and cannot be deleted"
-        )));
-    }
-    let in_use = state.stores.instances.list_instances_by_connector(&connector_id).await?;
-    if !in_use.is_empty() {
-        return Err(ApiError::Conflict(format!(
-            "connector descriptor `{connector_id}` is used by {} instance(s); delete them first",
-            in_use.len()
-        )));
-    }
-    state.stores.descriptors.delete_descriptor(&connector_id).await?;
-    tracing::info!(connector_id, subject = %caller.subject, "connector descriptor deleted");
+    let admin = service::access::admin(&caller, "deleting a connector descriptor")?;
+    service::connectors::delete(&state, admin, &connector_id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The stored descriptor, or 404.
-pub(crate) async fn descriptor_record(state: &RegistryState, connector_id: &str) -> Result<DescriptorRecord, ApiError> {
-    state
-        .stores
-        .descriptors
-        .get_descriptor(connector_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("connector `{connector_id}` not found")))
-}
-
-/// Validates a descriptor body; `path_id` is the id the URL names, which the body must carry.
-fn validate(body: &[u8], path_id: Option<&str>) -> Result<Descriptor, ApiError> {
-    let value: Value = parse_json(body)?;
-    let descriptor =
-        Descriptor::from_value(&value, "request body").map_err(|e| ApiError::InvalidDescriptor(e.issues))?;
-    match path_id {
-        Some(id) if id != descriptor.id() => Err(ApiError::InvalidDescriptor(vec![Issue::new(
-            "/id",
-            format!("the descriptor's id `{}` does not match `{id}` in the URL", descriptor.id()),
-        )])),
-        _ => Ok(descriptor),
-    }
 }

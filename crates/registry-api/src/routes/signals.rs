@@ -1,17 +1,18 @@
 //! Recent signals of a project: `GET /projects/{projectId}/signals`, newest first, paged with an
-//! opaque `nextToken`.
+//! opaque `nextToken`. The filter rules are
+//! [`service::signals`]'.
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchboard_core::NormalisedSignal;
-use switchboard_core::ports::{MAX_SIGNAL_PAGE, SignalQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::service;
+use crate::service::signals::SignalFilter;
 use crate::state::RegistryState;
 
 /// Filters and paging.
@@ -59,25 +60,8 @@ pub async fn list_signals(
     ApiPath(project_id): ApiPath<String>,
     ApiQuery(params): ApiQuery<SignalsParams>,
 ) -> Result<Json<SignalsPage>, ApiError> {
-    caller.check_project(&project_id)?;
-    let since = match params.since.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-            ApiError::BadRequest(format!("`since` must be an RFC 3339 time such as 2025-01-31T12:00:00Z, not `{text}`"))
-        })?),
-    };
-    let limit = match params.limit {
-        None => 0,
-        Some(n) if (1..=MAX_SIGNAL_PAGE).contains(&n) => n,
-        Some(n) => return Err(ApiError::BadRequest(format!("`limit` must be 1 to {MAX_SIGNAL_PAGE}, not {n}"))),
-    };
-    let query = SignalQuery {
-        since,
-        signal_type: params.signal_type.filter(|s| !s.is_empty()),
-        related: params.related.filter(|s| !s.is_empty()),
-        limit,
-        next_token: params.next_token.filter(|s| !s.is_empty()),
-    };
-    let page = state.stores.signals.list_signals(&project_id, &query).await?;
+    let SignalsParams { since, signal_type, related, limit, next_token } = params;
+    let filter = SignalFilter { since, signal_type, related, limit, next_token };
+    let page = service::signals::list(&state, &caller, &project_id, filter).await?;
     Ok(Json(SignalsPage { signals: page.signals, next_token: page.next_token }))
 }

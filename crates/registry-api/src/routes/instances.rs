@@ -1,0 +1,218 @@
+//! Connector instances of a project: `/projects/{projectId}/connectors[/{connectorId}]` and
+//! `.../enable`.
+//!
+//! Credentials are write-only: they go to the secret store, and responses only say which keys
+//! are set (`credentialsSet`). A `PATCH` merges the credentials it carries into the stored ones
+//! and replaces the whole config map when it carries one (the rules are in
+//! [`service::instances`]).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, parse_json};
+use crate::routes::params::{InstancePath, NoSuchInstance};
+use crate::service;
+use crate::service::health::HealthSummary;
+use crate::service::instances::{InstanceChanges, InstanceDetails, InstanceValues};
+use crate::state::RegistryState;
+
+/// Body of `POST /projects/{projectId}/connectors/{connectorId}` (DESIGN.md §6).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateInstanceBody {
+    /// Values for the descriptor's `configFields` (strings).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub config: Map<String, Value>,
+    /// Values for the descriptor's credential fields (strings). Stored in the secret store and
+    /// never returned.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub credentials: Map<String, Value>,
+    /// Whether it starts enabled (default `true`).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// Body of `PATCH /projects/{projectId}/connectors/{connectorId}`; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateInstanceBody {
+    /// Replaces the whole config map.
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<Map<String, Value>>,
+    /// Merged into the stored credentials (keys not sent keep their values).
+    #[schema(value_type = Option<Object>)]
+    pub credentials: Option<Map<String, Value>>,
+    /// Enables or disables.
+    pub enabled: Option<bool>,
+}
+
+/// Body of `POST .../enable`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnableBody {
+    /// `true` to enable, `false` to disable.
+    pub enabled: bool,
+}
+
+/// An instance as the API shows it: no credential values, only which keys are set.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceView {
+    /// Project.
+    pub project_id: String,
+    /// Connector.
+    pub connector_id: String,
+    /// Disabled instances are neither polled nor accept webhooks.
+    pub enabled: bool,
+    /// Configuration values as set (descriptor defaults apply to the others).
+    pub config: BTreeMap<String, String>,
+    /// Keys of the stored credentials (OAuth2 tokens appear as `accessToken`, `refreshToken`).
+    pub credentials_set: Vec<String>,
+    /// Health as last observed.
+    pub health: HealthSummary,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<InstanceDetails> for InstanceView {
+    fn from(InstanceDetails { record, credentials_set }: InstanceDetails) -> Self {
+        Self {
+            health: HealthSummary::from(&record.health),
+            project_id: record.project_id,
+            connector_id: record.connector_id,
+            enabled: record.enabled,
+            config: record.config,
+            credentials_set,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+/// A project's instances.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstanceList {
+    /// Ordered by connector id.
+    pub instances: Vec<InstanceView>,
+}
+
+/// Lists a project's instances.
+#[utoipa::path(get, path = "/projects/{projectId}/connectors", tag = "instances",
+    params(("projectId" = String, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The project's instances", body = InstanceList),
+        (status = 404, description = "Not a project of the caller", body = ErrorBody),
+    ))]
+pub async fn list_instances(
+    State(state): State<RegistryState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<String>,
+) -> Result<Json<InstanceList>, ApiError> {
+    let instances = service::instances::list(&state, &caller, &project_id).await?;
+    Ok(Json(InstanceList { instances: instances.into_iter().map(InstanceView::from).collect() }))
+}
+
+/// One instance.
+#[utoipa::path(get, path = "/projects/{projectId}/connectors/{connectorId}", tag = "instances",
+    params(InstancePath),
+    responses((status = 200, description = "The instance", body = InstanceView), NoSuchInstance))]
+pub async fn get_instance(
+    State(state): State<RegistryState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<InstancePath>,
+) -> Result<Json<InstanceView>, ApiError> {
+    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    Ok(Json(service::instances::details(&state, record).await?.into()))
+}
+
+/// Connects a connector to a project.
+#[utoipa::path(post, path = "/projects/{projectId}/connectors/{connectorId}", tag = "instances",
+    params(InstancePath),
+    request_body = CreateInstanceBody,
+    responses(
+        (status = 201, description = "Created", body = InstanceView),
+        (status = 404, description = "Unknown connector, or not a project of the caller", body = ErrorBody),
+        (status = 409, description = "The instance exists", body = ErrorBody),
+        (status = 422, description = "Missing or unknown config/credential keys", body = ErrorBody),
+    ))]
+pub async fn create_instance(
+    State(state): State<RegistryState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<InstancePath>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<InstanceView>), ApiError> {
+    let project = service::instances::new_instance_project(&caller, &path.project_id)?;
+    let CreateInstanceBody { config, credentials, enabled } = parse_json(&body)?;
+    let values = InstanceValues { config, credentials, enabled };
+    let created = service::instances::create(&state, project, &path.connector_id, values).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// Changes an instance's config, credentials or enabled flag.
+#[utoipa::path(patch, path = "/projects/{projectId}/connectors/{connectorId}", tag = "instances",
+    params(InstancePath),
+    request_body = UpdateInstanceBody,
+    responses(
+        (status = 200, description = "Updated", body = InstanceView),
+        NoSuchInstance,
+        (status = 422, description = "Missing or unknown config/credential keys", body = ErrorBody),
+    ))]
+pub async fn update_instance(
+    State(state): State<RegistryState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<InstancePath>,
+    body: Bytes,
+) -> Result<Json<InstanceView>, ApiError> {
+    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let UpdateInstanceBody { config, credentials, enabled } = parse_json(&body)?;
+    let changes = InstanceChanges { config, credentials, enabled };
+    Ok(Json(service::instances::update(&state, &caller, record, changes).await?.into()))
+}
+
+/// Disconnects: deletes the instance, its credentials and its poll checkpoint.
+#[utoipa::path(delete, path = "/projects/{projectId}/connectors/{connectorId}", tag = "instances",
+    params(InstancePath),
+    responses((status = 204, description = "Deleted"), NoSuchInstance))]
+pub async fn delete_instance(
+    State(state): State<RegistryState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<InstancePath>,
+) -> Result<StatusCode, ApiError> {
+    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    service::instances::delete(&state, &caller, &record).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enables or disables an instance.
+#[utoipa::path(post, path = "/projects/{projectId}/connectors/{connectorId}/enable", tag = "instances",
+    params(InstancePath),
+    request_body = EnableBody,
+    responses((status = 200, description = "The instance", body = InstanceView), NoSuchInstance))]
+pub async fn enable_instance(
+    State(state): State<RegistryState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<InstancePath>,
+    body: Bytes,
+) -> Result<Json<InstanceView>, ApiError> {
+    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let EnableBody { enabled } = parse_json(&body)?;
+    Ok(Json(service::instances::set_enabled(&state, &caller, record, enabled).await?.into()))
+}

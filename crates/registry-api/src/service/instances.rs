@@ -1,0 +1,215 @@
+//! Connector instances' rules: a caller sees only its projects' instances; project ids keep to
+//! a safe alphabet; config and credentials must fit the descriptor's fields. Credentials are
+//! write-only: they go to the secret store and only their keys come back. An update merges the
+//! credentials it carries into the stored ones (so one key can be rotated, and OAuth2 tokens
+//! survive a client-secret change) and replaces the whole config map when it carries one.
+
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+use switchboard_core::ports::{Credentials, InstanceKey, InstanceRecord, InstanceUpdate, NewInstance};
+
+use crate::auth::Caller;
+use crate::service::error::ServiceError;
+use crate::service::fields::FieldCheck;
+use crate::service::{access, connectors};
+use crate::state::RegistryState;
+
+/// An instance with the keys of its stored credentials (never their values).
+#[derive(Debug, Clone)]
+pub struct InstanceDetails {
+    /// The stored instance.
+    pub record: InstanceRecord,
+    /// Keys of the stored credentials.
+    pub credentials_set: Vec<String>,
+}
+
+/// A new instance's values, as sent (checked against the descriptor by [`create`]).
+#[derive(Debug, Clone, Default)]
+pub struct InstanceValues {
+    /// Values for the descriptor's `configFields`.
+    pub config: Map<String, Value>,
+    /// Values for the descriptor's credential fields.
+    pub credentials: Map<String, Value>,
+    /// Whether it starts enabled.
+    pub enabled: bool,
+}
+
+/// Changes to an instance; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceChanges {
+    /// Replaces the whole config map.
+    pub config: Option<Map<String, Value>>,
+    /// Merged into the stored credentials.
+    pub credentials: Option<Map<String, Value>>,
+    /// Enables or disables.
+    pub enabled: Option<bool>,
+}
+
+/// A project the caller may create instances in, with a valid id (from [`new_instance_project`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewInstanceProject<'a> {
+    caller: &'a Caller,
+    project_id: &'a str,
+}
+
+/// The instance, after checking the caller may see its project; `NotFound` otherwise.
+pub async fn find(
+    state: &RegistryState,
+    caller: &Caller,
+    project_id: &str,
+    connector_id: &str,
+) -> Result<InstanceRecord, ServiceError> {
+    access::project(caller, project_id)?;
+    state.stores.instances.get_instance(&InstanceKey::new(project_id, connector_id)).await?.ok_or_else(|| {
+        ServiceError::NotFound(format!("connector `{connector_id}` is not connected to project `{project_id}`"))
+    })
+}
+
+/// A project's instances, ordered by connector id.
+pub async fn list(
+    state: &RegistryState,
+    caller: &Caller,
+    project_id: &str,
+) -> Result<Vec<InstanceDetails>, ServiceError> {
+    access::project(caller, project_id)?;
+    let records = state.stores.instances.list_instances_by_project(project_id).await?;
+    let mut instances = Vec::with_capacity(records.len());
+    for record in records {
+        instances.push(details(state, record).await?);
+    }
+    Ok(instances)
+}
+
+/// The instance's current credentials, if any were stored.
+pub async fn stored_credentials(state: &RegistryState, key: &InstanceKey) -> Result<Option<Credentials>, ServiceError> {
+    Ok(state.stores.secrets.get_credentials(key).await?.map(|versions| versions.current))
+}
+
+/// The instance with the keys of its stored credentials.
+pub async fn details(state: &RegistryState, record: InstanceRecord) -> Result<InstanceDetails, ServiceError> {
+    let credentials_set = match record.credential_secret_ref {
+        None => Vec::new(),
+        Some(_) => stored_credentials(state, &record.key()).await?.map(|c| keys(&c)).unwrap_or_default(),
+    };
+    Ok(InstanceDetails { record, credentials_set })
+}
+
+/// Checks that the caller may use `project_id` and that the id fits storage keys and secret
+/// names (1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`).
+pub fn new_instance_project<'a>(
+    caller: &'a Caller,
+    project_id: &'a str,
+) -> Result<NewInstanceProject<'a>, ServiceError> {
+    access::project(caller, project_id)?;
+    let ok = (1..=64).contains(&project_id.len())
+        && project_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !project_id.starts_with('.');
+    if ok {
+        Ok(NewInstanceProject { caller, project_id })
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "project id `{project_id}` is not valid: use 1 to 64 letters, digits, `-`, `_` or `.`"
+        )))
+    }
+}
+
+/// Connects `connector_id` to the project: checks the values against the descriptor, stores
+/// the credentials and the instance.
+pub async fn create(
+    state: &RegistryState,
+    project: NewInstanceProject<'_>,
+    connector_id: &str,
+    values: InstanceValues,
+) -> Result<InstanceDetails, ServiceError> {
+    let NewInstanceProject { caller, project_id } = project;
+    let descriptor = connectors::get(state, connector_id).await?.descriptor;
+    let mut check = FieldCheck::new();
+    let config = check.config(&descriptor, &values.config);
+    let credentials = check.credentials(&descriptor, &values.credentials);
+    check.required_credentials(&descriptor, credentials.keys());
+    check.finish(connector_id)?;
+
+    let new = NewInstance { key: InstanceKey::new(project_id, connector_id), config, enabled: values.enabled };
+    let record = state.stores.create_instance(&new, &credentials).await?;
+    tracing::info!(project_id, connector_id, subject = %caller.subject, "instance created");
+    Ok(InstanceDetails { record, credentials_set: keys(&credentials) })
+}
+
+/// Applies `changes` to an instance found with [`find`].
+pub async fn update(
+    state: &RegistryState,
+    caller: &Caller,
+    record: InstanceRecord,
+    changes: InstanceChanges,
+) -> Result<InstanceDetails, ServiceError> {
+    let key = record.key();
+    let descriptor = connectors::get(state, &key.connector_id).await?.descriptor;
+
+    let mut check = FieldCheck::new();
+    let config = changes.config.as_ref().map(|config| check.config(&descriptor, config));
+    let merged = match &changes.credentials {
+        None => None,
+        Some(sent) => {
+            let sent = check.credentials(&descriptor, sent);
+            let mut merged = stored_credentials(state, &key).await?.unwrap_or_default();
+            for k in sent.keys() {
+                if let Some(value) = sent.get(k) {
+                    merged.insert(k, value.expose_secret());
+                }
+            }
+            check.required_credentials(&descriptor, merged.keys());
+            Some(merged)
+        }
+    };
+    check.finish(&key.connector_id)?;
+
+    if let Some(credentials) = &merged {
+        state.stores.store_credentials(&key, credentials).await?;
+    }
+    let update = InstanceUpdate { config, enabled: changes.enabled, credential_secret_ref: None };
+    let record = state.stores.instances.update_instance(&key, &update).await?;
+    tracing::info!(
+        project_id = key.project_id.as_str(),
+        connector_id = key.connector_id.as_str(),
+        subject = %caller.subject,
+        credentials_changed = merged.is_some(),
+        "instance updated"
+    );
+    details(state, record).await
+}
+
+/// Enables or disables an instance found with [`find`].
+pub async fn set_enabled(
+    state: &RegistryState,
+    caller: &Caller,
+    record: InstanceRecord,
+    enabled: bool,
+) -> Result<InstanceDetails, ServiceError> {
+    let key = record.key();
+    let update = InstanceUpdate { enabled: Some(enabled), ..InstanceUpdate::default() };
+    let record = state.stores.instances.update_instance(&key, &update).await?;
+    tracing::info!(
+        project_id = key.project_id.as_str(),
+        connector_id = key.connector_id.as_str(),
+        enabled,
+        subject = %caller.subject,
+        "instance enabled flag set"
+    );
+    details(state, record).await
+}
+
+/// Disconnects: deletes the instance, its credentials and its poll checkpoint.
+pub async fn delete(state: &RegistryState, caller: &Caller, record: &InstanceRecord) -> Result<(), ServiceError> {
+    state.stores.delete_instance(&record.key()).await?;
+    tracing::info!(
+        project_id = record.project_id.as_str(),
+        connector_id = record.connector_id.as_str(),
+        subject = %caller.subject,
+        "instance deleted"
+    );
+    Ok(())
+}
+
+fn keys(credentials: &Credentials) -> Vec<String> {
+    credentials.keys().map(str::to_owned).collect()
+}
