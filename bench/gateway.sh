@@ -3,7 +3,7 @@
 # lambda_http + axum function that reads the body and answers 202
 # (crates/lambda/examples/bare_lambda.rs).
 #
-#   bash bench/gateway.sh                    # RUNS=5 cold starts each, REQUESTS=5000 in-process
+#   bash bench/gateway.sh                    # RUNS=5 cold starts each, REQUESTS=5000 in-process (bench/README.md)
 #   RUNS=10 REQUESTS=20000 bash bench/gateway.sh
 #
 # (a) cold start: first invocation -> its response, the function process started by AWS's Lambda
@@ -30,7 +30,7 @@ EVENT=events/webhook-gateway/http-api-v2-pull-request.json
 # output) in $OUT/NAME-RUN.log, the function's answers in NAME-RUN.responses and the peak RSS
 # in KiB in NAME-RUN.rss; bench/gateway/report.py reads the RIE's figures from the log.
 cold_start() {
-  local name="$1" binary="$2" run="$3" emulator runtime_api rie_pid pid
+  local name="$1" binary="$2" run="$3" emulator runtime_api pid
   read -r emulator runtime_api < <(python3 -c '
 import socket
 a, b = socket.socket(), socket.socket()
@@ -42,6 +42,7 @@ print(a.getsockname()[1], b.getsockname()[1])')
     "$RIE" --log-level info --runtime-interface-emulator-address "127.0.0.1:$emulator" \
     --runtime-api-address "127.0.0.1:$runtime_api" "$binary" >"$OUT/$name-$run.log" 2>&1 &
   rie_pid=$!
+  trap stop_rie EXIT  # also when a step below fails
   for _ in $(seq 200); do
     (: <"/dev/tcp/127.0.0.1/$emulator") 2>/dev/null && break
     sleep 0.05
@@ -55,8 +56,15 @@ print(a.getsockname()[1], b.getsockname()[1])')
   pid="$(cat /proc/"$rie_pid"/task/*/children | tr -s ' ' '\n' | head -n 1)"
   [[ -n "$pid" ]] || { echo "gateway.sh: $name is not running under the RIE; see $OUT/$name-$run.log" >&2; exit 1; }
   awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" >"$OUT/$name-$run.rss"
-  kill -TERM "$rie_pid"  # the RIE SIGKILLs the function and exits
-  wait "$rie_pid" || true
+  stop_rie
+}
+
+# SIGTERM makes the RIE SIGKILL the function and exit.
+stop_rie() {
+  [[ -n "${rie_pid:-}" ]] || return 0
+  kill -TERM "$rie_pid" 2>/dev/null || true
+  wait "$rie_pid" 2>/dev/null || true
+  rie_pid=""
 }
 
 cold_starts() {
