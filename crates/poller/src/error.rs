@@ -1,6 +1,7 @@
 //! [`PollerError`]: every reason polling an instance (or a whole run) fails, with its retry
 //! class in one place.
 
+use switchboard_core::IdError;
 use switchboard_core::catalog::CatalogError;
 use switchboard_core::polling::{FailureClass, PollError};
 use switchboard_core::ports::StoreError;
@@ -29,6 +30,9 @@ pub enum PollerError {
         #[source]
         source: CatalogError,
     },
+    /// The stored instance's connector or project id breaks the id rules (non-retryable).
+    #[error("the instance cannot be polled: {0}")]
+    InvalidInstance(#[source] IdError),
     /// The descriptor was deleted after the run listed it (non-retryable).
     #[error("connector `{0}` is no longer registered")]
     UnknownConnector(String),
@@ -70,7 +74,10 @@ impl PollerError {
             | Self::Enqueue(_)
             | Self::LeaseLost(_)
             | Self::CredentialsNotSaved(_) => RetryClass::Retryable,
-            Self::Catalog { .. } | Self::UnknownConnector(_) | Self::CheckpointConflict(_) => RetryClass::NonRetryable,
+            Self::Catalog { .. }
+            | Self::InvalidInstance(_)
+            | Self::UnknownConnector(_)
+            | Self::CheckpointConflict(_) => RetryClass::NonRetryable,
         }
     }
 
