@@ -101,6 +101,8 @@ mod tests {
         assert!(revoked.needs_reauth());
         let server = PollError::Server { endpoint: "https://api/x".into(), status: 502, attempts: 3 };
         assert_eq!(PollerError::Poll(server).retry_class(), RetryClass::Retryable);
+        let invalid = PollerError::InvalidInstance(switchboard_core::IdError::Project(".p".into()));
+        assert_eq!(invalid.retry_class(), RetryClass::NonRetryable);
         let queue = PollerError::Enqueue(StoreError::backend("sending", "reset"));
         assert_eq!((queue.retry_class(), queue.needs_reauth()), (RetryClass::Retryable, false));
     }
