@@ -1,9 +1,12 @@
 //! The raw envelope: what the webhook gateway and the poller put on the ingest queue, and what
 //! the normaliser maps into signals.
 
+use chrono::{DateTime, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ids::{ConnectorId, ProjectId};
+use crate::ports::InstanceKey;
 use crate::signal::IngestionKind;
 
 /// Version of the envelope format, so consumers can reject what they do not understand.
@@ -16,13 +19,15 @@ pub struct Envelope {
     /// Envelope format version ([`ENVELOPE_VERSION`]).
     pub version: u32,
     /// Connector id.
-    pub connector_id: String,
+    pub connector_id: ConnectorId,
     /// Project of the instance.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Webhook delivery or polled item.
     pub ingestion: IngestionKind,
-    /// When Switchboard received it, RFC 3339 UTC.
-    pub received_at: String,
+    /// When Switchboard received it. On the wire: RFC 3339 UTC with milliseconds
+    /// (`2024-01-01T00:00:00.123Z`); any RFC 3339 time is read.
+    #[serde(with = "wire_time")]
+    pub received_at: DateTime<Utc>,
     /// Webhook event type (from the descriptor's header or payload path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
@@ -34,6 +39,52 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// A verified webhook delivery, received at `received_at` (kept to the millisecond, the
+    /// precision of the wire format).
+    pub fn webhook(
+        connector_id: ConnectorId,
+        project_id: ProjectId,
+        received_at: DateTime<Utc>,
+        event_type: Option<String>,
+        delivery_id: Option<String>,
+        payload: Value,
+    ) -> Self {
+        Self {
+            version: ENVELOPE_VERSION,
+            connector_id,
+            project_id,
+            ingestion: IngestionKind::Webhook,
+            received_at: received_at.trunc_subsecs(3),
+            event_type,
+            delivery_id,
+            payload,
+        }
+    }
+
+    /// One polled item, received at `received_at` (kept to the millisecond).
+    pub fn polled(
+        connector_id: ConnectorId,
+        project_id: ProjectId,
+        received_at: DateTime<Utc>,
+        payload: Value,
+    ) -> Self {
+        Self {
+            version: ENVELOPE_VERSION,
+            connector_id,
+            project_id,
+            ingestion: IngestionKind::Polling,
+            received_at: received_at.trunc_subsecs(3),
+            event_type: None,
+            delivery_id: None,
+            payload,
+        }
+    }
+
+    /// The key of the instance the envelope belongs to.
+    pub fn key(&self) -> InstanceKey {
+        InstanceKey::from_ids(&self.connector_id, &self.project_id)
+    }
+
     /// Parses a queue message body, naming what is wrong.
     pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
         let envelope: Self = serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
@@ -47,6 +98,24 @@ impl Envelope {
     pub fn to_json(&self) -> String {
         // Serialising plain strings and a `Value` cannot fail.
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// `receivedAt` on the wire: written in one format, read in any RFC 3339 form (messages queued
+/// by older builds carry whole seconds or a `+00:00` offset).
+mod wire_time {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|time| time.with_timezone(&Utc))
+            .map_err(|_| serde::de::Error::custom(format!("receivedAt {text:?} is not RFC 3339")))
     }
 }
 
@@ -66,21 +135,72 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn ids() -> (ConnectorId, ProjectId) {
+        (ConnectorId::parse("github-prs").unwrap(), ProjectId::parse("p1").unwrap())
+    }
+
     #[test]
     fn round_trips_and_rejects_unknown_versions() {
-        let envelope = Envelope {
-            version: ENVELOPE_VERSION,
-            connector_id: "github-prs".into(),
-            project_id: "p1".into(),
-            ingestion: IngestionKind::Webhook,
-            received_at: "2024-01-01T00:00:00Z".into(),
-            event_type: Some("pull_request".into()),
-            delivery_id: Some("d-1".into()),
-            payload: json!({"action": "opened"}),
-        };
+        let (connector_id, project_id) = ids();
+        let received_at = "2024-01-01T00:00:00Z".parse().unwrap();
+        let envelope = Envelope::webhook(
+            connector_id,
+            project_id,
+            received_at,
+            Some("pull_request".into()),
+            Some("d-1".into()),
+            json!({"action": "opened"}),
+        );
         assert_eq!(Envelope::from_json(&envelope.to_json()), Ok(envelope.clone()));
         let newer = envelope.to_json().replace("\"version\":1", "\"version\":9");
         assert_eq!(Envelope::from_json(&newer), Err(EnvelopeError::UnsupportedVersion(9)));
         assert!(matches!(Envelope::from_json("{"), Err(EnvelopeError::Malformed(_))));
+    }
+
+    #[test]
+    fn the_wire_shape_is_unchanged() {
+        let (connector_id, project_id) = ids();
+        let received_at = "2024-01-01T00:00:00.123456Z".parse().unwrap();
+        let envelope = Envelope::polled(connector_id, project_id, received_at, json!({"n": 1}));
+        let wire: Value = serde_json::from_str(&envelope.to_json()).unwrap();
+        assert_eq!(
+            wire,
+            json!({
+                "version": 1, "connectorId": "github-prs", "projectId": "p1", "ingestion": "polling",
+                "receivedAt": "2024-01-01T00:00:00.123Z", "payload": {"n": 1}
+            })
+        );
+        // Kept to the millisecond, so what is read back equals what was built.
+        assert_eq!(Envelope::from_json(&envelope.to_json()), Ok(envelope));
+    }
+
+    #[test]
+    fn reads_received_at_in_every_format_older_builds_wrote() {
+        let body = |received_at: &str| {
+            json!({
+                "version": 1, "connectorId": "github-prs", "projectId": "p1", "ingestion": "webhook",
+                "receivedAt": received_at, "payload": {}
+            })
+            .to_string()
+        };
+        let whole: DateTime<Utc> = "2024-01-01T00:00:00Z".parse().unwrap();
+        for (text, millis) in [
+            ("2024-01-01T00:00:00Z", 0),
+            ("2024-01-01T00:00:00.123Z", 123),
+            ("2024-01-01T00:00:00+00:00", 0),
+            ("2024-01-01T01:00:00.5+01:00", 500),
+        ] {
+            let envelope = Envelope::from_json(&body(text)).unwrap();
+            assert_eq!(envelope.received_at, whole + chrono::Duration::milliseconds(millis), "{text}");
+        }
+        assert!(
+            matches!(Envelope::from_json(&body("yesterday")), Err(EnvelopeError::Malformed(m)) if m.contains("RFC 3339"))
+        );
+    }
+
+    #[test]
+    fn ids_are_checked_when_read() {
+        let bad = r#"{"version":1,"connectorId":"GitHub","projectId":"p1","ingestion":"webhook","receivedAt":"2024-01-01T00:00:00Z","payload":{}}"#;
+        assert!(matches!(Envelope::from_json(bad), Err(EnvelopeError::Malformed(_))));
     }
 }

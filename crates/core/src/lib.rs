@@ -9,7 +9,8 @@
 //! 4. [`connector`] (one runtime face per connector, generic or native), [`catalog`] (the one
 //!    place stored descriptors are compiled) and [`builtin`].
 //!
-//! [`ports`] (storage and queue traits), [`envelope`] and [`retry_class`] sit beside them.
+//! [`ids`] ([`ConnectorId`], [`ProjectId`]) sits at the bottom beside [`model`]; [`ports`]
+//! (storage and queue traits), [`envelope`] and [`retry_class`] sit beside the layers.
 //!
 //! This crate has no AWS SDK, no Lambda runtime and no HTTP client: adapters and the HTTP
 //! polling engine (`switchboard-poll`) live in other crates.
@@ -19,6 +20,7 @@ pub mod catalog;
 pub mod connector;
 pub mod descriptor;
 pub mod envelope;
+pub mod ids;
 pub mod jsonpath;
 pub mod mapping;
 pub mod model;
@@ -31,6 +33,7 @@ pub mod webhook;
 
 pub use connector::{Connector, GenericConnector, NativeRegistry, PollDriver};
 pub use descriptor::Descriptor;
+pub use ids::{ConnectorId, IdError, ProjectId};
 pub use mapping::{MapContext, MapReport};
 pub use model::{DescriptorError, Issue};
 pub use polling::{PollError, PollRequest};

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::StreamExt as _;
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::envelope::{Envelope, EnvelopeError};
+use switchboard_core::envelope::Envelope;
 use switchboard_core::mapping::{MapContext, MapReport};
 use switchboard_core::ports::{
     DedupOutcome, DedupStore, InstanceKey, QueueMessage, QueueSender, RetryPolicy, SignalCounts, SignalStore,
@@ -202,26 +202,23 @@ impl Normaliser {
         if let Some(delivery_id) = &envelope.delivery_id {
             Span::current().record("delivery_id", delivery_id.as_str());
         }
-        let key = InstanceKey::new(&envelope.project_id, &envelope.connector_id);
+        let key = envelope.key();
         report.key = Some(key.clone());
-        let received_at = DateTime::parse_from_rfc3339(&envelope.received_at)
-            .map_err(|_| EnvelopeError::Malformed(format!("receivedAt {:?} is not RFC 3339", envelope.received_at)))?
-            .with_timezone(&Utc);
 
-        let connector_id = &envelope.connector_id;
+        let connector_id = envelope.connector_id.as_str();
         let loaded = self
             .catalog
             .get(connector_id)
             .await
-            .map_err(|source| NormaliserError::Catalog { connector_id: connector_id.clone(), source })?
-            .ok_or_else(|| NormaliserError::UnknownConnector(connector_id.clone()))?;
+            .map_err(|source| NormaliserError::Catalog { connector_id: connector_id.to_owned(), source })?
+            .ok_or_else(|| NormaliserError::UnknownConnector(connector_id.to_owned()))?;
         let ctx = MapContext {
             connector_id,
-            project_id: &envelope.project_id,
+            project_id: envelope.project_id.as_str(),
             ingestion: envelope.ingestion,
             // Decided once by the webhook gateway; the connector does not decide it again.
             event_type: envelope.event_type.as_deref(),
-            received_at,
+            received_at: envelope.received_at,
         };
         let first_receive = message.receive_count <= 1;
         let mapped = match envelope.ingestion {

@@ -1,6 +1,7 @@
 //! [`PollerError`]: every reason polling an instance (or a whole run) fails, with its retry
 //! class in one place.
 
+use switchboard_core::IdError;
 use switchboard_core::catalog::CatalogError;
 use switchboard_core::polling::{FailureClass, PollError};
 use switchboard_core::ports::StoreError;
@@ -29,6 +30,9 @@ pub enum PollerError {
         #[source]
         source: CatalogError,
     },
+    /// The stored instance's connector or project id breaks the id rules (non-retryable).
+    #[error("the instance cannot be polled: {0}")]
+    InvalidInstance(#[source] IdError),
     /// The descriptor was deleted after the run listed it (non-retryable).
     #[error("connector `{0}` is no longer registered")]
     UnknownConnector(String),
@@ -70,7 +74,10 @@ impl PollerError {
             | Self::Enqueue(_)
             | Self::LeaseLost(_)
             | Self::CredentialsNotSaved(_) => RetryClass::Retryable,
-            Self::Catalog { .. } | Self::UnknownConnector(_) | Self::CheckpointConflict(_) => RetryClass::NonRetryable,
+            Self::Catalog { .. }
+            | Self::InvalidInstance(_)
+            | Self::UnknownConnector(_)
+            | Self::CheckpointConflict(_) => RetryClass::NonRetryable,
         }
     }
 
@@ -94,6 +101,8 @@ mod tests {
         assert!(revoked.needs_reauth());
         let server = PollError::Server { endpoint: "https://api/x".into(), status: 502, attempts: 3 };
         assert_eq!(PollerError::Poll(server).retry_class(), RetryClass::Retryable);
+        let invalid = PollerError::InvalidInstance(switchboard_core::IdError::Project(".p".into()));
+        assert_eq!(invalid.retry_class(), RetryClass::NonRetryable);
         let queue = PollerError::Enqueue(StoreError::backend("sending", "reset"));
         assert_eq!((queue.retry_class(), queue.needs_reauth()), (RetryClass::Retryable, false));
     }

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
-use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
+use switchboard_core::envelope::Envelope;
 use switchboard_core::polling::{Checkpoint, GuardTrip, PollRequest, StopReason};
 use switchboard_core::ports::{
     Credentials, HealthUpdate, InstanceKey, InstanceRecord, QueueMessage, StoreError, SyncRun, SyncStatus, send_batch,
 };
-use switchboard_core::signal::{IngestionKind, rfc3339};
+use switchboard_core::{ConnectorId, ProjectId};
 use tracing::Instrument as _;
 
 use crate::due::REAUTH_NEEDED;
@@ -93,6 +93,8 @@ impl Poller {
         progress: &mut Progress,
     ) -> Result<(), PollerError> {
         let key = instance.key();
+        // Checked once: every envelope of the run carries these.
+        let ids = key.ids().map_err(PollerError::InvalidInstance)?;
         let loaded = self
             .catalog
             .get(&key.connector_id)
@@ -145,7 +147,7 @@ impl Poller {
                 break Err(error);
             }
             let items = page.items.len() as u64;
-            if let Err(error) = self.enqueue(&key, page.items).await {
+            if let Err(error) = self.enqueue(&key, &ids, page.items).await {
                 break Err(error);
             }
             // Only now that every item of the page is on the queue may the checkpoint move.
@@ -186,24 +188,20 @@ impl Poller {
     }
 
     /// Puts one envelope per item on the ingest queue.
-    async fn enqueue(&self, key: &InstanceKey, items: Vec<Value>) -> Result<(), PollerError> {
+    async fn enqueue(
+        &self,
+        key: &InstanceKey,
+        (connector_id, project_id): &(ConnectorId, ProjectId),
+        items: Vec<Value>,
+    ) -> Result<(), PollerError> {
         if items.is_empty() {
             return Ok(());
         }
-        let received_at = rfc3339(Utc::now());
+        let received_at = Utc::now();
         let messages: Vec<QueueMessage> = items
             .into_iter()
             .map(|payload| {
-                let envelope = Envelope {
-                    version: ENVELOPE_VERSION,
-                    connector_id: key.connector_id.clone(),
-                    project_id: key.project_id.clone(),
-                    ingestion: IngestionKind::Polling,
-                    received_at: received_at.clone(),
-                    event_type: None,
-                    delivery_id: None,
-                    payload,
-                };
+                let envelope = Envelope::polled(connector_id.clone(), project_id.clone(), received_at, payload);
                 QueueMessage::for_instance(envelope.to_json(), key)
             })
             .collect();

@@ -10,14 +10,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Serialize;
 use serde_json::Value;
-use switchboard_core::IngestionKind;
 use switchboard_core::catalog::LoadedConnector;
-use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
+use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
     InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RateDecision, RetryPolicy, send_batch,
 };
@@ -25,7 +24,7 @@ use switchboard_core::webhook::{Headers, WebhookEvent, WebhookRequest};
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
-use crate::lookup::{enabled_instance, webhook_connector};
+use crate::lookup::{Target, enabled_instance, webhook_connector};
 use crate::request_url::public_url;
 use crate::state::GatewayState;
 
@@ -57,9 +56,8 @@ pub(crate) async fn deliver(
         delivery_id = tracing::field::Empty,
         event_type = tracing::field::Empty,
     );
-    let key = InstanceKey::new(project_id, connector_id);
     async move {
-        match handle(&state, &key, request).await {
+        match handle(&state, (&connector_id, &project_id), request).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         }
@@ -68,10 +66,13 @@ pub(crate) async fn deliver(
     .await
 }
 
-async fn handle(state: &GatewayState, key: &InstanceKey, request: Request) -> Result<Response, GatewayError> {
+/// One delivery to the path `(connector_id, project_id)`.
+async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> Result<Response, GatewayError> {
     let received_at = Utc::now();
     let (parts, body) = request.into_parts();
     let body = read_body(&parts.headers, body, state.settings.body_limit_bytes).await?;
+    let target = Target::parse(path.0, path.1)?;
+    let key = &target.key;
     let instance = enabled_instance(state, key).await?;
     let loaded = webhook_connector(state, key).await?;
     let connector = &loaded.connector;
@@ -111,16 +112,14 @@ async fn handle(state: &GatewayState, key: &InstanceKey, request: Request) -> Re
         }
     };
 
-    let envelope = Envelope {
-        version: ENVELOPE_VERSION,
-        connector_id: key.connector_id.clone(),
-        project_id: key.project_id.clone(),
-        ingestion: IngestionKind::Webhook,
-        received_at: received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        event_type: event_type.clone(),
-        delivery_id: delivery_id.clone(),
+    let envelope = Envelope::webhook(
+        target.connector_id,
+        target.project_id,
+        received_at,
+        event_type.clone(),
+        delivery_id.clone(),
         payload,
-    };
+    );
     enqueue(state, key, &envelope).await?;
     tracing::info!("webhook accepted");
     let outcome = Outcome { status: "accepted", delivery_id, event_type, reason: None };

@@ -5,10 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use switchboard_core::ports::InstanceKey;
 use tracing::Instrument as _;
 
-use crate::lookup::{enabled_instance, webhook_connector};
+use crate::lookup::{Target, enabled_instance, webhook_connector};
 use crate::state::GatewayState;
 
 /// 200 `{"status":"ok"}` when an enabled webhook instance lives here, 404 otherwise. Reads no
@@ -18,10 +17,12 @@ pub(crate) async fn probe(
     Path((connector_id, project_id)): Path<(String, String)>,
 ) -> Response {
     let span = tracing::info_span!("webhook_probe", connector_id = %connector_id, project_id = %project_id);
-    let key = InstanceKey::new(project_id, connector_id);
     async {
-        let found = match enabled_instance(&state, &key).await {
-            Ok(_) => webhook_connector(&state, &key).await.map(|_| ()),
+        let found = match Target::parse(&connector_id, &project_id) {
+            Ok(Target { key, .. }) => match enabled_instance(&state, &key).await {
+                Ok(_) => webhook_connector(&state, &key).await.map(|_| ()),
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         };
         match found {

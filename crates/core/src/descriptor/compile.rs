@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use regex::Regex;
 
+use crate::ids::ConnectorId;
 use crate::mapping::FieldMapper;
 use crate::model::{ConnectorDescriptor, ConnectorKind, FieldMappingDescriptor, IngestionDescriptor, Issue};
 use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan, RequestPlan, scope::RequestScope};
@@ -69,13 +70,9 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
 
 impl Checker {
     fn identity(&mut self, raw: &ConnectorDescriptor) {
-        static ID: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
         static VERSION: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-        let id_ok = ID
-            .get_or_init(|| Regex::new("^[a-z0-9]+(-[a-z0-9]+)*$").ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(&raw.id));
-        if !id_ok || raw.id.len() > 64 {
+        // The same rule as every connector id that enters elsewhere (URL paths, queue messages).
+        if ConnectorId::parse(&raw.id).is_err() {
             self.issues.push(Issue::new(
                 "/id",
                 format!("{:?} must be lower-case kebab case (a-z, 0-9, '-'), at most 64 characters", raw.id),

@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::envelope::{ENVELOPE_VERSION, Envelope};
+use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
     EntryFailure, InstanceKey, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, SignalCounts, StoreError,
     Stores,
 };
-use switchboard_core::{Descriptor, IngestionKind, NativeRegistry, NormalisedSignal};
+use switchboard_core::{ConnectorId, Descriptor, IngestionKind, NativeRegistry, NormalisedSignal, ProjectId};
 use switchboard_embedded::{Embedded, EmbeddedQueue};
 use switchboard_normaliser::{InboundMessage, Normaliser, NormaliserSettings};
 use tempfile::TempDir;
@@ -125,15 +125,12 @@ pub fn polled(item: Value) -> String {
 /// An envelope body.
 pub fn envelope(connector_id: &str, ingestion: IngestionKind, event_type: Option<&str>, payload: Value) -> String {
     let received_at: DateTime<Utc> = "2024-05-01T12:00:00Z".parse().unwrap();
-    Envelope {
-        version: ENVELOPE_VERSION,
-        connector_id: connector_id.into(),
-        project_id: PROJECT.into(),
-        ingestion,
-        received_at: received_at.to_rfc3339(),
-        event_type: event_type.map(str::to_owned),
-        delivery_id: None,
-        payload,
+    let (connector_id, project_id) = (ConnectorId::parse(connector_id).unwrap(), ProjectId::parse(PROJECT).unwrap());
+    match ingestion {
+        IngestionKind::Webhook => {
+            Envelope::webhook(connector_id, project_id, received_at, event_type.map(str::to_owned), None, payload)
+        }
+        IngestionKind::Polling => Envelope::polled(connector_id, project_id, received_at, payload),
     }
     .to_json()
 }

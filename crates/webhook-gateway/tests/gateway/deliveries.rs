@@ -26,7 +26,8 @@ async fn signed_github_pull_request_is_accepted_and_enqueued_exactly_once() {
     assert_eq!(envelope.delivery_id.as_deref(), Some("d-72d3162e"));
     let sent: Value = serde_json::from_slice(&fixture("github-prs/pull_request.opened.json")).unwrap();
     assert_eq!(envelope.payload, sent);
-    assert!(chrono::DateTime::parse_from_rfc3339(&envelope.received_at).is_ok());
+    let wire: Value = serde_json::from_str(&message.body).unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(wire["receivedAt"].as_str().unwrap()).is_ok());
     assert_eq!(message.attributes["connectorId"], "github-prs");
     assert_eq!(message.attributes["projectId"], "p1");
 }

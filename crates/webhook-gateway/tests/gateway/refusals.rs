@@ -89,6 +89,22 @@ async fn unknown_connector_and_polling_only_connector_are_404() {
 }
 
 #[tokio::test]
+async fn ids_no_instance_could_have_are_the_same_404_as_an_unknown_instance() {
+    let world = World::new().await.with_github().await;
+    let body = fixture("github-prs/pull_request.opened.json");
+    let post = |path: &str| Request::post(path).body(Body::from(body.clone())).unwrap();
+
+    for path in ["/webhooks/GitHub-PRs/p1", "/webhooks/github-prs/.p1", "/webhooks/github_prs/p1"] {
+        let answer = world.send(post(path)).await;
+        assert_eq!((answer.status, answer.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"), "{path}");
+    }
+    let probe = world.send(Request::head("/webhooks/github-prs/.p1").body(Body::empty()).unwrap()).await;
+    assert_eq!(probe.status, StatusCode::NOT_FOUND);
+    assert_eq!(world.secrets_read(), 0);
+    assert!(world.ingested().await.is_empty());
+}
+
+#[tokio::test]
 async fn instance_without_a_webhook_secret_is_401_without_saying_why() {
     let world = World::new().await;
     world.add_instance("github-prs", "p1", &[("token", "ghp_x")], true).await;
