@@ -6,6 +6,7 @@
 
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
+use switchboard_core::ProjectId;
 use switchboard_core::ports::{Credentials, InstanceKey, InstanceRecord, InstanceUpdate, NewInstance};
 
 use crate::auth::Caller;
@@ -101,16 +102,8 @@ pub fn new_instance_project<'a>(
     project_id: &'a str,
 ) -> Result<NewInstanceProject<'a>, ServiceError> {
     access::project(caller, project_id)?;
-    let ok = (1..=64).contains(&project_id.len())
-        && project_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && !project_id.starts_with('.');
-    if ok {
-        Ok(NewInstanceProject { caller, project_id })
-    } else {
-        Err(ServiceError::Invalid(format!(
-            "project id `{project_id}` is not valid: use 1 to 64 letters, digits, `-`, `_` or `.`"
-        )))
-    }
+    ProjectId::parse(project_id).map_err(|error| ServiceError::Invalid(error.to_string()))?;
+    Ok(NewInstanceProject { caller, project_id })
 }
 
 /// Connects `connector_id` to the project: checks the values against the descriptor, stores
