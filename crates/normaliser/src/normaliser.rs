@@ -156,7 +156,7 @@ impl Normaliser {
             outcome.ignored += report.counts.ignored;
             outcome.errors += report.errors;
             if let Some(key) = report.key {
-                add_counts(per_instance.entry(key).or_default(), report.counts);
+                *per_instance.entry(key).or_default() += report.counts;
             }
         }
         self.record_stats(per_instance).await;
@@ -367,11 +367,4 @@ fn signal_message(signal: &NormalisedSignal, key: &InstanceKey) -> QueueMessage 
     // A signal is strings and JSON values: serialising it cannot fail.
     let body = serde_json::to_string(signal).unwrap_or_default();
     QueueMessage::for_instance(body, key).with_attribute(ATTR_SIGNAL_TYPE, signal.signal_type.clone())
-}
-
-fn add_counts(total: &mut SignalCounts, more: SignalCounts) {
-    total.signals += more.signals;
-    total.ignored += more.ignored;
-    total.duplicates += more.duplicates;
-    total.failed += more.failed;
 }
