@@ -250,8 +250,8 @@ mod tests {
                 "INSERT INTO secrets (project_id, connector_id, current, previous, updated_at, previous_replaced_at)
                  VALUES ('acme', 'github-issues', ?1, ?2, '2025-01-02T03:04:05.000Z', '2025-01-02T03:04:05.000Z')",
                 params![
-                    cipher.encrypt_legacy(&key, &creds("new").to_json().expose_secret().to_owned()),
-                    cipher.encrypt_legacy(&key, &creds("old").to_json().expose_secret().to_owned())
+                    cipher.encrypt_legacy(&key, creds("new").to_json().expose_secret()),
+                    cipher.encrypt_legacy(&key, creds("old").to_json().expose_secret())
                 ],
             )
             .unwrap();
