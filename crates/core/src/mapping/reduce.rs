@@ -59,7 +59,7 @@ impl Reduction<'_, '_> {
                 .collect(),
             _ => return,
         };
-        members.sort_by(|a, b| b.1.cmp(&a.1));
+        members.sort_by_key(|member| std::cmp::Reverse(member.1));
         for (step, _) in members {
             if self.trials >= MAX_TRIALS {
                 return;
