@@ -96,6 +96,8 @@ impl World {
                 .unwrap();
         doc["ingestion"]["rateLimitRpm"] = json!(600_000);
         if options.oauth.is_some() {
+            // The fake token endpoint is not one of GitHub's hosts.
+            doc.as_object_mut().unwrap().remove("allowedHosts");
             doc["auth"] = json!({"method": "oauth2", "config": {
             "authoriseUrl": format!("{}/oauth/authorize", server.uri()),
             "tokenUrl": format!("{}/oauth/token", server.uri()),
