@@ -30,9 +30,11 @@ from samtranslator.yaml_helper import yaml_parse
 # X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.
 WILDCARD_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # What the webhook gateway may read and write in the table, by partition key prefix
-# (crates/aws/src/keys.rs): descriptors and instances, and its own rate-limit counters.
+# (crates/aws/src/keys.rs): descriptors and instances; its own rate-limit counters and the
+# delivery-id claims and records of replay protection (dedup keys `webhook-claim/...` and
+# `webhook-delivery/...`), never the normaliser's signal dedup records (`DEDUP#{signal id}`).
 GATEWAY_READ_PREFIXES = {"CONNECTOR#*", "PROJECT#*"}
-GATEWAY_WRITE_PREFIXES = {"RATE#*"}
+GATEWAY_WRITE_PREFIXES = {"RATE#*", "DEDUP#webhook-claim/*", "DEDUP#webhook-delivery/*"}
 DYNAMODB_READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
 WEBHOOK_ROUTES = {
     f"{method} /webhooks/{{connectorId}}/{{projectId}}" for method in ("POST", "GET", "HEAD")
