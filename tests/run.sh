@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the architecture rules, the SAM template
-# lint, then every test of the workspace with a local AWS-compatible server (moto) started for the
+# checks (cfn-lint, checkov, and tests/template/check_template.py on the transformed template),
+# then every test of the workspace with a local AWS-compatible server (moto) started for the
 # AWS adapter tests and the end-to-end run of the Lambda binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CFN_LINT_VERSION="1.58.0"
+CHECKOV_VERSION="3.3.30"
+SAM_TRANSLATOR_VERSION="1.115.0"
 venv="${SWITCHBOARD_VENV:-$PWD/.venv}"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -20,12 +23,29 @@ step "architecture: dependency rules (cargo metadata) and module import cycles"
 python3 tests/architecture/dependency_rules.py
 python3 tests/architecture/module_cycles.py
 
+# The template tools share the venv that infra/local/moto.sh uses; each is installed at its pinned
+# version when that version is not there.
+pinned() { # <distribution> <version>
+  if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+    "$1" "$2" 2>/dev/null; then
+    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$1==$2"
+  fi
+}
+pinned cfn-lint "$CFN_LINT_VERSION"
+pinned checkov "$CHECKOV_VERSION"
+pinned aws-sam-translator "$SAM_TRANSLATOR_VERSION"
+
 step "cfn-lint template.yaml"
-if [[ ! -x "$venv/bin/cfn-lint" ]]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
-fi
 "$venv/bin/cfn-lint" template.yaml
+
+# --skip-download: no call to Prisma Cloud for guidelines (offline, and nothing to send there).
+# Every skip is a Metadata entry in the template with its reason.
+step "checkov template.yaml"
+"$venv/bin/checkov" -f template.yaml --framework cloudformation --compact --quiet --skip-download
+
+step "template: scoped roles, gateway key prefixes, concurrency, throttling, DLQ alarms (after the SAM transform)"
+"$venv/bin/python" tests/template/check_template.py template.yaml
 
 step "cargo test (AWS adapters against moto)"
 infra/local/moto.sh cargo test --workspace --locked

@@ -95,6 +95,9 @@ pub fn strip_stage(request: &mut Request) -> Option<String> {
 
 /// The claims API Gateway's JWT authorizer verified: HTTP API v2
 /// `requestContext.authorizer.jwt.claims`, or REST API v1 `requestContext.authorizer.claims`.
+/// They pass unchanged; which of them grant anything is decided in one place, the registry's
+/// `caller_from_claims` (Cognito groups and identity-provider claims, never a `custom:`
+/// attribute the user can write; `docs/functions.md`).
 pub fn authorizer_claims(context: &RequestContext) -> Option<HashMap<String, String>> {
     let authorizer = context.authorizer()?;
     match &authorizer.jwt {

@@ -21,14 +21,19 @@ use subtle::ConstantTimeEq;
 use crate::edge::AuthorizerClaims;
 use crate::error::ApiError;
 
-/// Claim listing the caller's projects (comma- or space-separated, `*` for all).
+/// Claim listing the caller's projects (comma- or space-separated, `*` for all), added by the
+/// identity provider (in Cognito, a pre-token-generation Lambda), never by the user.
 pub const PROJECTS_CLAIM: &str = "switchboard:projects";
-/// The same, as a Cognito custom attribute.
-pub const COGNITO_PROJECTS_CLAIM: &str = "custom:switchboard_projects";
-/// Claim granting admin when `true`.
+/// Claim granting admin when `true`, from the identity provider like [`PROJECTS_CLAIM`].
 pub const ADMIN_CLAIM: &str = "switchboard:admin";
+/// The claim listing the caller's Cognito groups (only an administrator can add a user to one).
+pub const GROUPS_CLAIM: &str = "cognito:groups";
 /// Cognito group granting admin.
 pub const ADMIN_GROUP: &str = "switchboard-admin";
+/// Cognito group granting every project.
+pub const ALL_PROJECTS_GROUP: &str = "switchboard-all-projects";
+/// Prefix of the Cognito groups granting one project each: `switchboard-project-<id>`.
+pub const PROJECT_GROUP_PREFIX: &str = "switchboard-project-";
 
 /// Which projects a caller may see and change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,19 +89,23 @@ impl CallerResolver for ClaimsResolver {
     }
 }
 
-/// Builds a caller from JWT claims (`sub`, the projects claim, the admin claim or group).
+/// Builds a caller from JWT claims: `sub`; projects from [`PROJECTS_CLAIM`] and the
+/// `switchboard-project-<id>` / [`ALL_PROJECTS_GROUP`] groups; admin from [`ADMIN_CLAIM`] or
+/// [`ADMIN_GROUP`]. Attributes a user can write themselves (Cognito's `custom:*`) grant nothing.
 pub fn caller_from_claims(claims: &HashMap<String, String>) -> Result<Caller, Unauthenticated> {
     let subject = claims.get("sub").filter(|s| !s.is_empty()).ok_or(Unauthenticated("the token has no `sub` claim"))?;
-    let projects = claims.get(PROJECTS_CLAIM).or_else(|| claims.get(COGNITO_PROJECTS_CLAIM));
-    let projects = match projects {
-        Some(text) => {
-            let names: BTreeSet<String> = claim_list(text).collect();
-            if names.contains("*") { ProjectAccess::All } else { ProjectAccess::Only(names) }
-        }
-        None => ProjectAccess::Only(BTreeSet::new()),
+    let groups: Vec<String> = claims.get(GROUPS_CLAIM).map(|text| claim_list(text).collect()).unwrap_or_default();
+    let mut names: BTreeSet<String> =
+        claims.get(PROJECTS_CLAIM).map(|text| claim_list(text).collect()).unwrap_or_default();
+    let group_projects = groups.iter().filter_map(|group| group.strip_prefix(PROJECT_GROUP_PREFIX));
+    names.extend(group_projects.filter(|id| !id.is_empty()).map(str::to_owned));
+    let projects = if names.contains("*") || groups.iter().any(|g| g == ALL_PROJECTS_GROUP) {
+        ProjectAccess::All
+    } else {
+        ProjectAccess::Only(names)
     };
     let admin = claims.get(ADMIN_CLAIM).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        || claims.get("cognito:groups").is_some_and(|groups| claim_list(groups).any(|g| g == ADMIN_GROUP));
+        || groups.iter().any(|g| g == ADMIN_GROUP);
     Ok(Caller { subject: subject.clone(), admin, projects })
 }
 
@@ -222,13 +231,55 @@ mod tests {
 
     #[test]
     fn star_grants_every_project_and_admin_comes_from_claim_or_group() {
-        let caller = caller_from_claims(&claims(&[("sub", "u1"), (COGNITO_PROJECTS_CLAIM, "*")])).unwrap();
+        let caller = caller_from_claims(&claims(&[("sub", "u1"), (PROJECTS_CLAIM, "*")])).unwrap();
         assert_eq!(caller.projects, ProjectAccess::All);
         assert!(!caller.admin);
         assert!(caller_from_claims(&claims(&[("sub", "u"), (ADMIN_CLAIM, "true")])).unwrap().admin);
         assert!(
             caller_from_claims(&claims(&[("sub", "u"), ("cognito:groups", "[ops switchboard-admin]")])).unwrap().admin
         );
+    }
+
+    #[test]
+    fn project_groups_grant_their_projects_and_the_all_projects_group_every_one() {
+        let groups = "[ops switchboard-project-acme switchboard-project-globex]";
+        let caller = caller_from_claims(&claims(&[("sub", "u1"), (GROUPS_CLAIM, groups)])).unwrap();
+        assert_eq!(caller.projects, ProjectAccess::Only(["acme".to_owned(), "globex".to_owned()].into()));
+        assert!(!caller.admin);
+        let caller = caller_from_claims(&claims(&[("sub", "u1"), (GROUPS_CLAIM, ALL_PROJECTS_GROUP)])).unwrap();
+        assert_eq!(caller.projects, ProjectAccess::All);
+    }
+
+    #[test]
+    fn groups_and_the_projects_claim_add_up() {
+        let caller = caller_from_claims(&claims(&[
+            ("sub", "u1"),
+            (PROJECTS_CLAIM, "acme"),
+            (GROUPS_CLAIM, "[switchboard-project-globex]"),
+        ]))
+        .unwrap();
+        assert!(caller.can_access("acme") && caller.can_access("globex") && !caller.can_access("initech"));
+    }
+
+    /// Cognito users may edit their own custom attributes unless the app client forbids it, so
+    /// `custom:switchboard_projects` (read by earlier versions) must grant nothing.
+    #[test]
+    fn a_user_writable_custom_attribute_grants_nothing() {
+        let caller = caller_from_claims(&claims(&[
+            ("sub", "u1"),
+            ("custom:switchboard_projects", "*"),
+            ("custom:switchboard_admin", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(caller.projects, ProjectAccess::Only(BTreeSet::new()));
+        assert!(!caller.admin && !caller.can_access("acme"));
+    }
+
+    #[test]
+    fn only_groups_with_the_full_prefix_and_an_id_grant_a_project() {
+        let groups = "[switchboard-project- project-acme acme switchboard-projects-acme]";
+        let caller = caller_from_claims(&claims(&[("sub", "u1"), (GROUPS_CLAIM, groups)])).unwrap();
+        assert_eq!(caller.projects, ProjectAccess::Only(BTreeSet::new()));
     }
 
     #[test]

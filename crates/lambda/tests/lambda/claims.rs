@@ -42,3 +42,32 @@ fn rest_api_array_claims_read_like_http_api_ones() {
     let caller = resolve(rest_api).unwrap();
     assert!(caller.admin && caller.can_access("acme") && caller.can_access("globex"));
 }
+
+/// An HTTP API event whose JWT carries `claims` (a JSON object's members).
+fn http_api_event(claims: &str) -> String {
+    format!(
+        r#"{{"version": "2.0", "routeKey": "$default", "rawPath": "/connectors", "rawQueryString": "",
+        "headers": {{"host": "api.example"}}, "isBase64Encoded": false,
+        "requestContext": {{"http": {{"method": "GET", "path": "/connectors"}}, "stage": "$default",
+          "authorizer": {{"jwt": {{"claims": {{{claims}}}, "scopes": null}}}}}}}}"#
+    )
+}
+
+#[test]
+fn cognito_groups_grant_projects_and_admin() {
+    let caller =
+        resolve(&http_api_event(r#""sub": "u4", "cognito:groups": "[switchboard-project-acme switchboard-admin]""#))
+            .unwrap();
+    assert!(caller.admin && caller.can_access("acme") && !caller.can_access("globex"));
+    let caller = resolve(&http_api_event(r#""sub": "u5", "cognito:groups": "[switchboard-all-projects]""#)).unwrap();
+    assert!(!caller.admin && caller.can_access("acme") && caller.can_access("globex"));
+}
+
+#[test]
+fn user_writable_custom_attributes_grant_nothing() {
+    let caller = resolve(&http_api_event(
+        r#""sub": "u6", "custom:switchboard_projects": "*", "custom:switchboard_admin": "true""#,
+    ))
+    .unwrap();
+    assert!(!caller.admin && !caller.can_access("acme"));
+}

@@ -80,7 +80,20 @@ async fn an_event_without_authorizer_claims_is_unauthenticated() {
 async fn claims_for_other_projects_get_not_found() {
     let (_world, state) = lambda_world().await;
     let mut event = sample("list-instances.json");
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:switchboard_projects"] = "initech".into();
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = "[switchboard-project-initech]".into();
+    let (status, _) = invoke(&state, &event.to_string()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A Cognito user can set their own `custom:` attributes unless the app client forbids it: the
+/// attribute naming every project must not open a project that the user's groups do not.
+#[tokio::test]
+async fn a_user_writable_projects_attribute_opens_no_project() {
+    let (_world, state) = lambda_world().await;
+    let mut event = sample("list-instances.json");
+    let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
+    claims.as_object_mut().unwrap().remove("cognito:groups");
+    claims["custom:switchboard_projects"] = "*".into();
     let (status, _) = invoke(&state, &event.to_string()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
