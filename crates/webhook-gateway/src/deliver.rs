@@ -1,9 +1,11 @@
 //! `POST /webhooks/{connectorId}/{projectId}`: one delivery, from raw bytes to an envelope on
 //! the ingest queue.
 //!
-//! The checks run cheapest and least revealing first: body size, instance, connector, rate
-//! limit; only then are secrets read and the signature checked against the raw bytes. A 202 is
-//! sent only once the envelope is in the queue.
+//! The checks run cheapest and least revealing first: body size, instance, connector; only then
+//! are secrets read and the signature checked against the raw bytes. The rate limit comes after
+//! the signature (see [`crate::limits`]): verified deliveries and unverified requests count in
+//! separate buckets, so unsigned POSTs cannot use up a provider's budget. A 202 is sent only
+//! once the envelope is in the queue.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -17,15 +19,15 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::envelope::Envelope;
-use switchboard_core::ports::{
-    InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RateDecision, RetryPolicy, send_batch,
-};
+use switchboard_core::ports::{InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, send_batch};
 use switchboard_core::webhook::{Headers, WebhookEvent, WebhookRequest};
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
+use crate::limits;
 use crate::lookup::{Target, enabled_instance, webhook_connector};
 use crate::request_url::public_url;
+use crate::source::Source;
 use crate::state::GatewayState;
 
 /// The body of a 2xx answer to a delivery.
@@ -70,13 +72,13 @@ pub(crate) async fn deliver(
 async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> Result<Response, GatewayError> {
     let received_at = Utc::now();
     let (parts, body) = request.into_parts();
+    let source = Source::of(&parts);
     let body = read_body(&parts.headers, body, state.settings.body_limit_bytes).await?;
     let target = Target::parse(path.0, path.1)?;
     let key = &target.key;
     let instance = enabled_instance(state, key).await?;
     let loaded = webhook_connector(state, key).await?;
     let connector = &loaded.connector;
-    check_rate(state, key).await?;
 
     let headers = core_headers(&parts.headers);
     let delivery_id = connector.delivery_id(&headers);
@@ -87,11 +89,23 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     // A handshake declared without verification is answered before any secret is read.
     if let Some(answer) = parsed.as_ref().ok().and_then(|p| connector.handshake(p, false)) {
+        if let Some(retry_after) = limits::count_unverified(state, key, source).await {
+            return Err(GatewayError::UnverifiedRateLimited { retry_after });
+        }
         return Ok(handshake_response(&answer));
     }
     let url = public_url(&instance.config, &parts);
     let request = WebhookRequest { headers: &headers, body: &body, url: url.as_deref() };
-    verify(state, &instance, &loaded, &request).await?;
+    match verify(state, &instance, &loaded, &request).await {
+        Ok(()) => limits::count_verified(state, key).await?,
+        Err(refused @ GatewayError::Unauthorized(_)) => {
+            return Err(match limits::count_unverified(state, key, source).await {
+                Some(retry_after) => GatewayError::UnverifiedRateLimited { retry_after },
+                None => refused,
+            });
+        }
+        Err(other) => return Err(other),
+    }
     let payload = parsed.map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
     if let Some(answer) = connector.handshake(&payload, true) {
         tracing::info!("handshake answered");
@@ -141,21 +155,6 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         Err(error) => {
             tracing::info!(error = %error, "request body could not be read");
             Err(GatewayError::BodyUnreadable)
-        }
-    }
-}
-
-/// Counts the delivery against the instance's window. A failing limiter lets the delivery
-/// through (logged): dropping authentic deliveries is worse than admitting a few extra.
-async fn check_rate(state: &GatewayState, key: &InstanceKey) -> Result<(), GatewayError> {
-    let limiter_key = format!("webhook/{}/{}", key.project_id, key.connector_id);
-    let settings = &state.settings;
-    match state.rate_limiter.acquire(&limiter_key, settings.rate_limit, settings.rate_window).await {
-        Ok(RateDecision::Allowed { .. }) => Ok(()),
-        Ok(RateDecision::Limited { retry_after }) => Err(GatewayError::RateLimited { retry_after }),
-        Err(error) => {
-            tracing::warn!(error = %error, "rate limiter unavailable; delivery let through");
-            Ok(())
         }
     }
 }

@@ -21,7 +21,7 @@ use switchboard_core::ports::{
 };
 use switchboard_core::{Descriptor, NativeRegistry};
 use switchboard_embedded::Embedded;
-use switchboard_webhook_gateway::{GatewaySettings, GatewayState, router};
+use switchboard_webhook_gateway::{GatewaySettings, GatewayState, SourceAddress, router};
 use tempfile::TempDir;
 use tower::ServiceExt as _;
 
@@ -156,6 +156,12 @@ pub fn github_delivery(project: &str, event: &str, body: &[u8], secret: &str, de
 /// The PR-opened fixture, signed with [`GITHUB_SECRET`], to project `p1`.
 pub fn signed_pr_opened(delivery: &str) -> Request<Body> {
     github_delivery("p1", "pull_request", &fixture("github-prs/pull_request.opened.json"), GITHUB_SECRET, delivery)
+}
+
+/// `request` as coming from `ip` (what the Lambda edge says of an API Gateway request).
+pub fn from_source(mut request: Request<Body>, ip: &str) -> Request<Body> {
+    request.extensions_mut().insert(SourceAddress(ip.parse().unwrap()));
+    request
 }
 
 /// A Slack delivery signed now with `secret`.
