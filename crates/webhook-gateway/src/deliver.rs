@@ -5,7 +5,8 @@
 //! are secrets read and the signature checked against the raw bytes. The rate limit comes after
 //! the signature (see [`crate::limits`]): verified deliveries and unverified requests count in
 //! separate buckets, so unsigned POSTs cannot use up a provider's budget. A 202 is sent only
-//! once the envelope is in the queue.
+//! once the envelope is in the queue, and a delivery id is accepted once per replay window
+//! (see [`crate::replay`]).
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -20,12 +21,13 @@ use serde_json::Value;
 use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, send_batch};
-use switchboard_core::webhook::{Headers, WebhookEvent, WebhookRequest};
+use switchboard_core::webhook::{DeliveryId, Headers, WebhookEvent, WebhookRequest};
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
 use crate::limits;
 use crate::lookup::{Target, enabled_instance, webhook_connector};
+use crate::replay::{self, Claimed};
 use crate::request_url::public_url;
 use crate::source::Source;
 use crate::state::GatewayState;
@@ -34,7 +36,9 @@ use crate::state::GatewayState;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Outcome {
-    /// `accepted` (enqueued) or `ignored` (an event type the connector does not handle).
+    /// `accepted` (enqueued), `duplicate` (this delivery id was accepted before within the
+    /// replay window; nothing enqueued) or `ignored` (an event type the connector does not
+    /// handle).
     status: &'static str,
     /// The provider's delivery id, when it sends one.
     delivery_id: Option<String>,
@@ -81,11 +85,6 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
     let connector = &loaded.connector;
 
     let headers = core_headers(&parts.headers);
-    let delivery_id = connector.delivery_id(&headers);
-    if let Some(id) = &delivery_id {
-        tracing::Span::current().record("delivery_id", id.as_str());
-    }
-
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     // A handshake declared without verification is answered before any secret is read.
     if let Some(answer) = parsed.as_ref().ok().and_then(|p| connector.handshake(p, false)) {
@@ -111,6 +110,10 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         tracing::info!("handshake answered");
         return Ok(handshake_response(&answer));
     }
+    let delivery = connector.delivery_id(&headers, &payload);
+    if let Some(id) = delivery.found() {
+        tracing::Span::current().record("delivery_id", id);
+    }
 
     // The event type is decided here, once; the envelope carries it to the normaliser.
     let event = connector.webhook_event(&headers, &payload);
@@ -121,11 +124,26 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         WebhookEvent::Handled(event_type) => event_type,
         WebhookEvent::Ignored { event_type, reason } => {
             tracing::info!(reason, "webhook ignored: event type not handled");
+            let delivery_id = delivery.found().map(str::to_owned);
             let outcome = Outcome { status: "ignored", delivery_id, event_type, reason: Some(reason) };
             return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
         }
     };
 
+    // Replay protection: the delivery id alone identifies the delivery (an edited event header
+    // does not make a replay new). Recorded only once the envelope is in the queue.
+    let (delivery_id, claim) = match delivery {
+        DeliveryId::NotNamed => (None, None),
+        DeliveryId::Missing { expected_in } => return Err(GatewayError::MissingDeliveryId { expected_in }),
+        DeliveryId::Found(id) => match replay::claim(state, key, &id, connector.replay_window()).await? {
+            Claimed::Fresh(claim) => (Some(id), Some(claim)),
+            Claimed::Duplicate => {
+                tracing::info!("webhook already accepted: duplicate delivery");
+                let outcome = Outcome { status: "duplicate", delivery_id: Some(id), event_type, reason: None };
+                return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
+            }
+        },
+    };
     let envelope = Envelope::webhook(
         target.connector_id,
         target.project_id,
@@ -134,7 +152,15 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         delivery_id.clone(),
         payload,
     );
-    enqueue(state, key, &envelope).await?;
+    let enqueued = enqueue(state, key, &envelope).await;
+    match (enqueued, claim) {
+        (Ok(()), Some(claim)) => claim.accepted(state).await,
+        (Err(error), Some(claim)) => {
+            claim.release(state).await;
+            return Err(error);
+        }
+        (result, None) => result?,
+    }
     tracing::info!("webhook accepted");
     let outcome = Outcome { status: "accepted", delivery_id, event_type, reason: None };
     Ok((StatusCode::ACCEPTED, Json(outcome)).into_response())

@@ -63,6 +63,20 @@ pub enum GatewayError {
     /// configured to verify it with (logged as a configuration problem).
     #[error("the delivery could not be authenticated")]
     Unauthorized(#[source] VerifyError),
+    /// **400** `missing_delivery_id`: an authenticated delivery the connector would ingest
+    /// lacks the delivery id its descriptor names, so it could not be told from a replay.
+    #[error("the delivery carries no delivery id (expected in the {expected_in})")]
+    MissingDeliveryId {
+        /// Where the descriptor says it is.
+        expected_in: String,
+    },
+    /// **503** `delivery_in_progress` with `Retry-After`: another copy of this delivery is being
+    /// enqueued right now; retrying later gets its outcome (2xx `duplicate` once it is in).
+    #[error("another copy of this delivery is being accepted right now; retry later")]
+    DeliveryInProgress {
+        /// How long the caller is asked to wait.
+        retry_after: Duration,
+    },
     /// **400** `invalid_json`: an authenticated body that is not JSON.
     #[error("the body is not valid JSON: {0}")]
     InvalidJson(String),
@@ -91,10 +105,10 @@ impl GatewayError {
             Self::NotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyUnreadable | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Self::BodyUnreadable | Self::InvalidJson(_) | Self::MissingDeliveryId { .. } => StatusCode::BAD_REQUEST,
             Self::RateLimited { .. } | Self::UnverifiedRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::DeliveryInProgress { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,6 +123,8 @@ impl GatewayError {
             Self::RateLimited { .. } | Self::UnverifiedRateLimited { .. } => "rate_limited",
             Self::Unauthorized(_) => "unauthorized",
             Self::InvalidJson(_) => "invalid_json",
+            Self::MissingDeliveryId { .. } => "missing_delivery_id",
+            Self::DeliveryInProgress { .. } => "delivery_in_progress",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -119,6 +135,7 @@ impl GatewayError {
         match self {
             Self::RateLimited { retry_after }
             | Self::UnverifiedRateLimited { retry_after }
+            | Self::DeliveryInProgress { retry_after }
             | Self::Unavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }

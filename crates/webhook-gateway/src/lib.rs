@@ -11,6 +11,7 @@ mod error;
 mod limits;
 mod lookup;
 mod probe;
+mod replay;
 mod request_url;
 mod settings;
 mod source;

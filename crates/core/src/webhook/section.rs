@@ -1,8 +1,11 @@
 //! The compiled webhook section of a descriptor: which deliveries are handled (event type from
 //! a header or the payload), the delivery id, handshakes answered directly, and the verifier.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
+use super::delivery::{DEFAULT_REPLAY_WINDOW, DeliveryId, DeliveryIdSource};
 use super::headers::Headers;
 use super::verifier::Verifier;
 use crate::jsonpath::{CompiledPath, scalar_text};
@@ -30,8 +33,10 @@ pub struct CompiledWebhook {
     pub event_type_path: CompiledPath,
     /// Header carrying the event type.
     pub event_type_header: Option<String>,
-    /// Header carrying the delivery id.
-    pub delivery_id_header: Option<String>,
+    /// Where deliveries carry the provider's delivery id (`None`: not protected against replay).
+    pub delivery_id: Option<DeliveryIdSource>,
+    /// How long a delivery id is remembered.
+    pub replay_window: Duration,
     /// Signature verifier (`None` when verification is `none`).
     pub verifier: Option<Verifier>,
     /// Handshakes answered directly.
@@ -109,7 +114,8 @@ impl CompiledWebhook {
             event_types: w.event_types.clone(),
             event_type_path: event_type_path?,
             event_type_header: w.event_type_header.clone(),
-            delivery_id_header: w.delivery_id_header.clone(),
+            delivery_id: w.delivery_id_header.clone().map(DeliveryIdSource::Header),
+            replay_window: DEFAULT_REPLAY_WINDOW,
             verifier,
             handshakes,
         })
@@ -131,9 +137,12 @@ impl CompiledWebhook {
         }
     }
 
-    /// The provider's delivery id, when its header is declared and present.
-    pub fn delivery_id(&self, headers: &Headers) -> Option<String> {
-        header_value(headers, self.delivery_id_header.as_deref())
+    /// The provider's delivery id of a verified delivery.
+    pub fn delivery_id(&self, headers: &Headers, payload: &Value) -> DeliveryId {
+        match &self.delivery_id {
+            Some(source) => source.find(headers, payload),
+            None => DeliveryId::NotNamed,
+        }
     }
 
     /// The credential field holding the webhook secret, when deliveries are verified.

@@ -208,3 +208,21 @@ impl QueueSender for BrokenQueue {
         Err(StoreError::backend("sending to the ingest queue", "connection refused"))
     }
 }
+
+/// An ingest queue that holds every send until released, to catch a delivery mid-enqueue.
+pub struct GatedQueue {
+    pub inner: Arc<dyn QueueSender>,
+    /// Notified when a send is waiting.
+    pub entered: Arc<tokio::sync::Notify>,
+    /// Lets one waiting send through.
+    pub release: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl QueueSender for GatedQueue {
+    async fn send_entries(&self, messages: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        self.inner.send_entries(messages).await
+    }
+}
