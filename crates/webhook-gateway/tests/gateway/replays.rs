@@ -1,6 +1,7 @@
 //! Replay protection: a provider delivery id is accepted once per instance within its window.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 
@@ -80,7 +81,9 @@ async fn a_copy_arriving_while_the_first_is_being_enqueued_is_told_to_retry_and_
         async move { world.send(signed_pr_opened("d-race")).await }
     });
     entered.notified().await;
-    let concurrent = world.send(signed_pr_opened("d-race")).await;
+    let concurrent = tokio::time::timeout(Duration::from_secs(10), world.send(signed_pr_opened("d-race")))
+        .await
+        .expect("the second copy went on to enqueue while the first held the delivery id");
     release.notify_one();
     let first = first.await.unwrap();
     let later = world.send(signed_pr_opened("d-race")).await;
