@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::delivery::{DEFAULT_REPLAY_WINDOW, DeliveryId, DeliveryIdSource};
+use super::delivery::{DEFAULT_REPLAY_WINDOW, DeliveryId, DeliveryIdSource, MAX_REPLAY_WINDOW_SECONDS};
 use super::headers::Headers;
 use super::verifier::Verifier;
 use crate::jsonpath::{CompiledPath, scalar_text};
@@ -96,6 +96,8 @@ impl CompiledWebhook {
                 Verifier::from_spec(spec, &vat, credential_keys).map_err(|mut e| issues.append(&mut e)).ok()
             }
         };
+        let delivery_id = compile_delivery_id(w, at, issues);
+        let replay_window = compile_replay_window(w.replay_window_seconds, at, issues);
         let mut handshakes = Vec::new();
         for (i, h) in w.handshakes.iter().enumerate() {
             let hat = format!("{at}/handshakes/{i}");
@@ -114,8 +116,8 @@ impl CompiledWebhook {
             event_types: w.event_types.clone(),
             event_type_path: event_type_path?,
             event_type_header: w.event_type_header.clone(),
-            delivery_id: w.delivery_id_header.clone().map(DeliveryIdSource::Header),
-            replay_window: DEFAULT_REPLAY_WINDOW,
+            delivery_id,
+            replay_window,
             verifier,
             handshakes,
         })
@@ -168,6 +170,39 @@ impl CompiledWebhook {
             .iter()
             .find(|h| h.condition.matches(payload))
             .and_then(|h| h.respond_with.first(payload).map(|v| (h, v)))
+    }
+}
+
+/// Where deliveries carry their id: `deliveryIdHeader` or `deliveryIdPath`, not both.
+fn compile_delivery_id(w: &WebhookDescriptor, at: &str, issues: &mut Vec<Issue>) -> Option<DeliveryIdSource> {
+    match (&w.delivery_id_header, &w.delivery_id_path) {
+        (Some(_), Some(_)) => {
+            let message = "name the delivery id either in a header (deliveryIdHeader) or in the body, not both";
+            issues.push(Issue::new(format!("{at}/deliveryIdPath"), message));
+            None
+        }
+        (Some(header), None) if header.trim().is_empty() => {
+            issues.push(Issue::new(format!("{at}/deliveryIdHeader"), "the delivery id header name is empty"));
+            None
+        }
+        (Some(header), None) => Some(DeliveryIdSource::Header(header.trim().to_owned())),
+        (None, Some(path)) => IssueSink(issues).path(path, format!("{at}/deliveryIdPath")).map(DeliveryIdSource::Path),
+        (None, None) => None,
+    }
+}
+
+/// `replayWindowSeconds`, between 1 s and 30 days; the default when absent.
+fn compile_replay_window(seconds: Option<u64>, at: &str, issues: &mut Vec<Issue>) -> Duration {
+    match seconds {
+        None => DEFAULT_REPLAY_WINDOW,
+        Some(seconds @ 1..=MAX_REPLAY_WINDOW_SECONDS) => Duration::from_secs(seconds),
+        Some(other) => {
+            issues.push(Issue::new(
+                format!("{at}/replayWindowSeconds"),
+                format!("must be between 1 and {MAX_REPLAY_WINDOW_SECONDS} seconds (30 days), not {other}"),
+            ));
+            DEFAULT_REPLAY_WINDOW
+        }
     }
 }
 
