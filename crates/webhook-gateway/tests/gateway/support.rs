@@ -1,5 +1,5 @@
-//! A fresh world per test: a temporary SQLite database with the built-in GitHub (PRs, issues) and Slack
-//! descriptors, helpers to add instances, sign deliveries and read the ingest queue, and port
+//! A fresh world per test: a temporary SQLite database with the built-in GitHub (PRs, issues),
+//! Slack, Sentry and PagerDuty descriptors, helpers to add instances, sign deliveries and read the ingest queue, and port
 //! decorators that count secret reads or fail the queue.
 
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ impl World {
         let dir = TempDir::new().unwrap();
         let embedded = Embedded::open(&dir.path().join("switchboard.db")).unwrap();
         let stores = embedded.stores();
-        for id in ["github-prs", "github-issues", "slack"] {
+        for id in ["github-prs", "github-issues", "slack", "sentry", "pagerduty"] {
             let descriptor = Descriptor::from_file(&descriptor_path(id)).unwrap();
             stores.descriptors.register_descriptor(descriptor.model(), true).await.unwrap();
         }
@@ -173,6 +173,27 @@ pub fn slack_delivery(project: &str, body: &[u8], secret: &str) -> Request<Body>
         .header("content-type", "application/json")
         .header("x-slack-request-timestamp", &timestamp)
         .header("x-slack-signature", format!("v0={}", hmac_hex(secret, &content)))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+/// A Sentry integration-platform delivery of `resource`, signed with `secret`.
+pub fn sentry_delivery(project: &str, resource: &str, body: &[u8], secret: &str, request_id: &str) -> Request<Body> {
+    Request::post(format!("/webhooks/sentry/{project}"))
+        .header("content-type", "application/json")
+        .header("request-id", request_id)
+        .header("sentry-hook-resource", resource)
+        .header("sentry-hook-timestamp", chrono::Utc::now().timestamp().to_string())
+        .header("sentry-hook-signature", hmac_hex(secret, body))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+/// A PagerDuty v3 delivery signed with `secret` (`X-PagerDuty-Signature: v1=<hex>`).
+pub fn pagerduty_delivery(project: &str, body: &[u8], secret: &str) -> Request<Body> {
+    Request::post(format!("/webhooks/pagerduty/{project}"))
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-pagerduty-signature", format!("v1={}", hmac_hex(secret, body)))
         .body(Body::from(body.to_vec()))
         .unwrap()
 }
