@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -19,7 +20,7 @@ use crate::mapping::{MapContext, MapError, MapReport};
 use crate::model::ConnectorKind;
 use crate::polling::{HealthReport, PageStream, PollError, PollRequest};
 use crate::ports::Credentials;
-use crate::webhook::{Headers, VerifyError, WebhookEvent, WebhookRequest};
+use crate::webhook::{DEFAULT_REPLAY_WINDOW, DeliveryId, Headers, VerifyError, WebhookEvent, WebhookRequest};
 
 /// What every connector can do, whether driven by a descriptor or written in Rust.
 ///
@@ -31,9 +32,18 @@ pub trait Connector: Send + Sync {
         false
     }
 
-    /// The provider's delivery id of a webhook delivery, for tracing duplicates.
-    fn delivery_id(&self, _headers: &Headers) -> Option<String> {
-        None
+    /// The provider's delivery id of a verified webhook delivery (from a header or the
+    /// payload). The webhook gateway accepts each id once per instance within
+    /// [`replay_window`](Self::replay_window); a connector that names none gets no replay
+    /// protection.
+    fn delivery_id(&self, _headers: &Headers, _payload: &Value) -> DeliveryId {
+        DeliveryId::NotNamed
+    }
+
+    /// How long the webhook gateway remembers a delivery id: at least the provider's retry
+    /// window.
+    fn replay_window(&self) -> Duration {
+        DEFAULT_REPLAY_WINDOW
     }
 
     /// The answer to a handshake (a URL verification challenge) instead of ingesting the
@@ -119,8 +129,15 @@ impl Connector for GenericConnector {
         self.descriptor.webhook().is_some()
     }
 
-    fn delivery_id(&self, headers: &Headers) -> Option<String> {
-        self.descriptor.webhook()?.delivery_id(headers)
+    fn delivery_id(&self, headers: &Headers, payload: &Value) -> DeliveryId {
+        match self.descriptor.webhook() {
+            Some(webhook) => webhook.delivery_id(headers, payload),
+            None => DeliveryId::NotNamed,
+        }
+    }
+
+    fn replay_window(&self) -> Duration {
+        self.descriptor.webhook().map_or(DEFAULT_REPLAY_WINDOW, |webhook| webhook.replay_window)
     }
 
     fn handshake(&self, payload: &Value, verified: bool) -> Option<Value> {

@@ -4,7 +4,8 @@
 //! The routers know nothing of API Gateway. On a named stage API Gateway's path starts with the
 //! stage (`/prod/connectors`), while the routes do not: [`strip_stage`] removes it, once for
 //! both functions. What the routers need from the request context arrives as their own plain
-//! request extensions: the path as called ([`PublicPath`], for URL-signing webhook schemes), and
+//! request extensions: the path as called ([`PublicPath`], for URL-signing webhook schemes), the
+//! caller's address for the gateway's per-source limit ([`SourceAddress`]), and
 //! for the registry the stage ([`ApiStage`]), the JWT authorizer's claims
 //! ([`AuthorizerClaims`]) and Lambda's request id ([`RequestId`]).
 
@@ -18,11 +19,11 @@ use lambda_http::{Request, RequestExt as _};
 use serde_json::Value;
 use switchboard_registry_api::RegistryState;
 use switchboard_registry_api::edge::{ApiStage, AuthorizerClaims, RequestId};
-use switchboard_webhook_gateway::{GatewayState, PublicPath};
+use switchboard_webhook_gateway::{GatewayState, PublicPath, SourceAddress};
 use tower::{Service, ServiceExt as _};
 
 /// The webhook gateway's router as `lambda_http` runs it: the stage removed from the path, the
-/// path as called kept in [`PublicPath`].
+/// path as called kept in [`PublicPath`], the caller's address in [`SourceAddress`].
 pub fn gateway_service(
     state: GatewayState,
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static {
@@ -30,8 +31,24 @@ pub fn gateway_service(
         if let Some(called) = strip_stage(&mut request) {
             request.extensions_mut().insert(PublicPath(called));
         }
+        if let Some(source) = source_address(&request) {
+            request.extensions_mut().insert(source);
+        }
         request
     })
+}
+
+/// The caller's address as API Gateway saw it: `requestContext.http.sourceIp` (HTTP API v2) or
+/// `requestContext.identity.sourceIp` (REST API v1). A `/32`-style suffix, as in SAM's sample
+/// events, is ignored.
+pub fn source_address(request: &Request) -> Option<SourceAddress> {
+    let ip = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
+        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.as_deref(),
+        _ => None,
+    };
+    let address = ip?.split('/').next()?.trim();
+    address.parse().ok().map(SourceAddress)
 }
 
 /// The registry API's router as `lambda_http` runs it: see [`registry_request`].

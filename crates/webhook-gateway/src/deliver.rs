@@ -1,9 +1,12 @@
 //! `POST /webhooks/{connectorId}/{projectId}`: one delivery, from raw bytes to an envelope on
 //! the ingest queue.
 //!
-//! The checks run cheapest and least revealing first: body size, instance, connector, rate
-//! limit; only then are secrets read and the signature checked against the raw bytes. A 202 is
-//! sent only once the envelope is in the queue.
+//! The checks run cheapest and least revealing first: body size, instance, connector; only then
+//! are secrets read and the signature checked against the raw bytes. The rate limit comes after
+//! the signature (see [`crate::limits`]): verified deliveries and unverified requests count in
+//! separate buckets, so unsigned POSTs cannot use up a provider's budget. A 202 is sent only
+//! once the envelope is in the queue, and a delivery id is accepted once per replay window
+//! (see [`crate::replay`]).
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -17,22 +20,25 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::envelope::Envelope;
-use switchboard_core::ports::{
-    InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RateDecision, RetryPolicy, send_batch,
-};
-use switchboard_core::webhook::{Headers, WebhookEvent, WebhookRequest};
+use switchboard_core::ports::{InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, send_batch};
+use switchboard_core::webhook::{DeliveryId, Headers, WebhookEvent, WebhookRequest};
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
+use crate::limits;
 use crate::lookup::{Target, enabled_instance, webhook_connector};
+use crate::replay::{self, Claimed};
 use crate::request_url::public_url;
+use crate::source::Source;
 use crate::state::GatewayState;
 
 /// The body of a 2xx answer to a delivery.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Outcome {
-    /// `accepted` (enqueued) or `ignored` (an event type the connector does not handle).
+    /// `accepted` (enqueued), `duplicate` (this delivery id was accepted before within the
+    /// replay window; nothing enqueued) or `ignored` (an event type the connector does not
+    /// handle).
     status: &'static str,
     /// The provider's delivery id, when it sends one.
     delivery_id: Option<String>,
@@ -70,32 +76,43 @@ pub(crate) async fn deliver(
 async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> Result<Response, GatewayError> {
     let received_at = Utc::now();
     let (parts, body) = request.into_parts();
+    let source = Source::of(&parts);
     let body = read_body(&parts.headers, body, state.settings.body_limit_bytes).await?;
     let target = Target::parse(path.0, path.1)?;
     let key = &target.key;
     let instance = enabled_instance(state, key).await?;
     let loaded = webhook_connector(state, key).await?;
     let connector = &loaded.connector;
-    check_rate(state, key).await?;
 
     let headers = core_headers(&parts.headers);
-    let delivery_id = connector.delivery_id(&headers);
-    if let Some(id) = &delivery_id {
-        tracing::Span::current().record("delivery_id", id.as_str());
-    }
-
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     // A handshake declared without verification is answered before any secret is read.
     if let Some(answer) = parsed.as_ref().ok().and_then(|p| connector.handshake(p, false)) {
+        if let Some(retry_after) = limits::count_unverified(state, key, source).await {
+            return Err(GatewayError::UnverifiedRateLimited { retry_after });
+        }
         return Ok(handshake_response(&answer));
     }
     let url = public_url(&instance.config, &parts);
     let request = WebhookRequest { headers: &headers, body: &body, url: url.as_deref() };
-    verify(state, &instance, &loaded, &request).await?;
+    match verify(state, &instance, &loaded, &request).await {
+        Ok(()) => limits::count_verified(state, key).await?,
+        Err(refused @ GatewayError::Unauthorized(_)) => {
+            return Err(match limits::count_unverified(state, key, source).await {
+                Some(retry_after) => GatewayError::UnverifiedRateLimited { retry_after },
+                None => refused,
+            });
+        }
+        Err(other) => return Err(other),
+    }
     let payload = parsed.map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
     if let Some(answer) = connector.handshake(&payload, true) {
         tracing::info!("handshake answered");
         return Ok(handshake_response(&answer));
+    }
+    let delivery = connector.delivery_id(&headers, &payload);
+    if let Some(id) = delivery.found() {
+        tracing::Span::current().record("delivery_id", id);
     }
 
     // The event type is decided here, once; the envelope carries it to the normaliser.
@@ -107,11 +124,26 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         WebhookEvent::Handled(event_type) => event_type,
         WebhookEvent::Ignored { event_type, reason } => {
             tracing::info!(reason, "webhook ignored: event type not handled");
+            let delivery_id = delivery.found().map(str::to_owned);
             let outcome = Outcome { status: "ignored", delivery_id, event_type, reason: Some(reason) };
             return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
         }
     };
 
+    // Replay protection: the delivery id alone identifies the delivery (an edited event header
+    // does not make a replay new). Recorded only once the envelope is in the queue.
+    let (delivery_id, claim) = match delivery {
+        DeliveryId::NotNamed => (None, None),
+        DeliveryId::Missing { expected_in } => return Err(GatewayError::MissingDeliveryId { expected_in }),
+        DeliveryId::Found(id) => match replay::claim(state, key, &id, connector.replay_window()).await? {
+            Claimed::Fresh(claim) => (Some(id), Some(claim)),
+            Claimed::Duplicate => {
+                tracing::info!("webhook already accepted: duplicate delivery");
+                let outcome = Outcome { status: "duplicate", delivery_id: Some(id), event_type, reason: None };
+                return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
+            }
+        },
+    };
     let envelope = Envelope::webhook(
         target.connector_id,
         target.project_id,
@@ -120,7 +152,15 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         delivery_id.clone(),
         payload,
     );
-    enqueue(state, key, &envelope).await?;
+    let enqueued = enqueue(state, key, &envelope).await;
+    match (enqueued, claim) {
+        (Ok(()), Some(claim)) => claim.accepted(state).await,
+        (Err(error), Some(claim)) => {
+            claim.release(state).await;
+            return Err(error);
+        }
+        (result, None) => result?,
+    }
     tracing::info!("webhook accepted");
     let outcome = Outcome { status: "accepted", delivery_id, event_type, reason: None };
     Ok((StatusCode::ACCEPTED, Json(outcome)).into_response())
@@ -141,21 +181,6 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         Err(error) => {
             tracing::info!(error = %error, "request body could not be read");
             Err(GatewayError::BodyUnreadable)
-        }
-    }
-}
-
-/// Counts the delivery against the instance's window. A failing limiter lets the delivery
-/// through (logged): dropping authentic deliveries is worse than admitting a few extra.
-async fn check_rate(state: &GatewayState, key: &InstanceKey) -> Result<(), GatewayError> {
-    let limiter_key = format!("webhook/{}/{}", key.project_id, key.connector_id);
-    let settings = &state.settings;
-    match state.rate_limiter.acquire(&limiter_key, settings.rate_limit, settings.rate_window).await {
-        Ok(RateDecision::Allowed { .. }) => Ok(()),
-        Ok(RateDecision::Limited { retry_after }) => Err(GatewayError::RateLimited { retry_after }),
-        Err(error) => {
-            tracing::warn!(error = %error, "rate limiter unavailable; delivery let through");
-            Ok(())
         }
     }
 }

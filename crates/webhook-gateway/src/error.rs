@@ -41,10 +41,21 @@ pub enum GatewayError {
     /// **400** `body_unreadable`: the body could not be read to its end.
     #[error("the request body could not be read")]
     BodyUnreadable,
-    /// **429** `rate_limited` with `Retry-After`: this instance received too many deliveries
-    /// in the current window.
+    /// **429** `rate_limited` with `Retry-After`: this instance received too many verified
+    /// deliveries in the current window.
     #[error("too many deliveries for this endpoint; retry after {} s", retry_after_seconds(*retry_after))]
     RateLimited {
+        /// Time until the window ends.
+        retry_after: Duration,
+    },
+    /// **429** `rate_limited` with `Retry-After`: this request was not verified, and this
+    /// instance or this source address sent too many unverified requests in the current window.
+    /// (Verified deliveries are counted apart and never get this answer.)
+    #[error(
+        "too many unauthenticated requests for this endpoint; retry after {} s",
+        retry_after_seconds(*retry_after)
+    )]
+    UnverifiedRateLimited {
         /// Time until the window ends.
         retry_after: Duration,
     },
@@ -52,6 +63,20 @@ pub enum GatewayError {
     /// configured to verify it with (logged as a configuration problem).
     #[error("the delivery could not be authenticated")]
     Unauthorized(#[source] VerifyError),
+    /// **400** `missing_delivery_id`: an authenticated delivery the connector would ingest
+    /// lacks the delivery id its descriptor names, so it could not be told from a replay.
+    #[error("the delivery carries no delivery id (expected in the {expected_in})")]
+    MissingDeliveryId {
+        /// Where the descriptor says it is.
+        expected_in: String,
+    },
+    /// **503** `delivery_in_progress` with `Retry-After`: another copy of this delivery is being
+    /// enqueued right now; retrying later gets its outcome (2xx `duplicate` once it is in).
+    #[error("another copy of this delivery is being accepted right now; retry later")]
+    DeliveryInProgress {
+        /// How long the caller is asked to wait.
+        retry_after: Duration,
+    },
     /// **400** `invalid_json`: an authenticated body that is not JSON.
     #[error("the body is not valid JSON: {0}")]
     InvalidJson(String),
@@ -80,10 +105,10 @@ impl GatewayError {
             Self::NotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyUnreadable | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BodyUnreadable | Self::InvalidJson(_) | Self::MissingDeliveryId { .. } => StatusCode::BAD_REQUEST,
+            Self::RateLimited { .. } | Self::UnverifiedRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::DeliveryInProgress { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,9 +120,11 @@ impl GatewayError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BodyUnreadable => "body_unreadable",
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimited { .. } | Self::UnverifiedRateLimited { .. } => "rate_limited",
             Self::Unauthorized(_) => "unauthorized",
             Self::InvalidJson(_) => "invalid_json",
+            Self::MissingDeliveryId { .. } => "missing_delivery_id",
+            Self::DeliveryInProgress { .. } => "delivery_in_progress",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -106,7 +133,10 @@ impl GatewayError {
     /// `Retry-After`, for the errors that have one.
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after } | Self::Unavailable { retry_after, .. } => Some(*retry_after),
+            Self::RateLimited { retry_after }
+            | Self::UnverifiedRateLimited { retry_after }
+            | Self::DeliveryInProgress { retry_after }
+            | Self::Unavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -134,6 +164,8 @@ impl GatewayError {
             }
             Self::Internal(source) => tracing::error!(error = %source, "webhook refused: internal error"),
             Self::RateLimited { .. } => tracing::warn!("webhook refused: rate limited"),
+            // A flood of these is what the limit is for: one line each at debug level only.
+            Self::UnverifiedRateLimited { .. } => tracing::debug!("webhook refused: unverified requests rate limited"),
             other => tracing::info!(status = other.status().as_u16(), error = %other, "webhook refused"),
         }
     }

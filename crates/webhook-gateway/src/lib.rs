@@ -8,10 +8,13 @@
 
 mod deliver;
 mod error;
+mod limits;
 mod lookup;
 mod probe;
+mod replay;
 mod request_url;
 mod settings;
+mod source;
 mod state;
 
 use axum::Router;
@@ -20,8 +23,10 @@ use axum::routing::post;
 pub use error::GatewayError;
 pub use request_url::{CONFIG_WEBHOOK_URL, PublicPath};
 pub use settings::{
-    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, DEFAULT_UNAVAILABLE_RETRY_AFTER, GatewaySettings,
+    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_DELIVERY_CLAIM, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW,
+    DEFAULT_UNAVAILABLE_RETRY_AFTER, DEFAULT_UNVERIFIED_LIMIT, DEFAULT_UNVERIFIED_SOURCE_LIMIT, GatewaySettings,
 };
+pub use source::SourceAddress;
 pub use state::GatewayState;
 
 /// The webhook route.

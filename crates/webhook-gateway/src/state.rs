@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::ports::{InstanceRegistry, QueueSender, RateLimiter, SecretStore, Stores};
+use switchboard_core::ports::{DedupStore, InstanceRegistry, QueueSender, RateLimiter, SecretStore, Stores};
 
 use crate::settings::GatewaySettings;
 
@@ -19,14 +19,16 @@ pub struct GatewayState {
     pub secrets: Arc<dyn SecretStore>,
     /// The ingest queue; a delivery is accepted once its envelope is here.
     pub ingest: Arc<dyn QueueSender>,
-    /// Per-instance delivery counter shared by every process.
+    /// Request counters shared by every process (verified and unverified buckets).
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Delivery ids accepted within their replay window, and the claims of those being enqueued.
+    pub dedup: Arc<dyn DedupStore>,
     /// Limits.
     pub settings: GatewaySettings,
 }
 
 impl GatewayState {
-    /// A state over one backend's stores (its rate limiter included), loading connectors
+    /// A state over one backend's stores (its rate limiter and dedup store included), loading connectors
     /// through `catalog`.
     pub fn new(
         catalog: Arc<ConnectorCatalog>,
@@ -40,6 +42,7 @@ impl GatewayState {
             secrets: stores.secrets.clone(),
             ingest,
             rate_limiter: stores.rate_limits.clone(),
+            dedup: stores.dedup.clone(),
             settings,
         }
     }

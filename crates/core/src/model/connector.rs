@@ -495,9 +495,18 @@ pub struct WebhookDescriptor {
     /// e.g. `X-GitHub-Event`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type_header: Option<String>,
-    /// Header carrying the provider's delivery id (extension), e.g. `X-GitHub-Delivery`.
+    /// Header carrying the provider's delivery id (extension), e.g. `X-GitHub-Delivery`. The
+    /// gateway accepts each delivery id once per instance within `replayWindowSeconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_id_header: Option<String>,
+    /// JSONPath to the provider's delivery id in the body (extension), for providers that put
+    /// it there, e.g. Slack's `$.event_id`. At most one of `deliveryIdHeader` and this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id_path: Option<String>,
+    /// How long a delivery id is remembered to refuse replays, in seconds (extension; default
+    /// 259200 = 72 hours, at most 2592000 = 30 days). At least the provider's retry window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_window_seconds: Option<u64>,
     /// How deliveries are authenticated: `signature` (uses `auth.webhook_secret`), `token`,
     /// `none`, or a full signature scheme object (extension).
     pub verification: Verification,

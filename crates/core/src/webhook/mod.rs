@@ -1,5 +1,5 @@
 //! Webhook verification driven by descriptor data, and the compiled webhook section
-//! ([`CompiledWebhook`]: event type, delivery id, handshakes, verifier).
+//! ([`CompiledWebhook`]: event type, delivery id and replay window, handshakes, verifier).
 //!
 //! A descriptor describes its provider's scheme as a [`crate::model::VerificationSpec`] (or uses the
 //! specification's `signature` / `token` keywords with `auth.method = webhook_secret`).
@@ -10,6 +10,7 @@
 //! `docs/webhook-verification.md` lists a verified scheme object per provider.
 
 mod compile;
+mod delivery;
 mod error;
 mod headers;
 mod section;
@@ -18,6 +19,9 @@ mod signed_content;
 mod verifier;
 
 pub use compile::DEFAULT_TOLERANCE_SECONDS;
+pub use delivery::{
+    DEFAULT_REPLAY_WINDOW, DeliveryId, DeliveryIdSource, MAX_DELIVERY_ID_CHARS, MAX_REPLAY_WINDOW_SECONDS,
+};
 pub use error::VerifyError;
 pub use headers::{Headers, WebhookRequest};
 pub use section::{CompiledHandshake, CompiledWebhook, WebhookEvent};

@@ -1,8 +1,11 @@
 //! The compiled webhook section of a descriptor: which deliveries are handled (event type from
 //! a header or the payload), the delivery id, handshakes answered directly, and the verifier.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
+use super::delivery::{DEFAULT_REPLAY_WINDOW, DeliveryId, DeliveryIdSource, MAX_REPLAY_WINDOW_SECONDS};
 use super::headers::Headers;
 use super::verifier::Verifier;
 use crate::jsonpath::{CompiledPath, scalar_text};
@@ -30,8 +33,10 @@ pub struct CompiledWebhook {
     pub event_type_path: CompiledPath,
     /// Header carrying the event type.
     pub event_type_header: Option<String>,
-    /// Header carrying the delivery id.
-    pub delivery_id_header: Option<String>,
+    /// Where deliveries carry the provider's delivery id (`None`: not protected against replay).
+    pub delivery_id: Option<DeliveryIdSource>,
+    /// How long a delivery id is remembered.
+    pub replay_window: Duration,
     /// Signature verifier (`None` when verification is `none`).
     pub verifier: Option<Verifier>,
     /// Handshakes answered directly.
@@ -91,6 +96,8 @@ impl CompiledWebhook {
                 Verifier::from_spec(spec, &vat, credential_keys).map_err(|mut e| issues.append(&mut e)).ok()
             }
         };
+        let delivery_id = compile_delivery_id(w, at, issues);
+        let replay_window = compile_replay_window(w.replay_window_seconds, at, issues);
         let mut handshakes = Vec::new();
         for (i, h) in w.handshakes.iter().enumerate() {
             let hat = format!("{at}/handshakes/{i}");
@@ -109,7 +116,8 @@ impl CompiledWebhook {
             event_types: w.event_types.clone(),
             event_type_path: event_type_path?,
             event_type_header: w.event_type_header.clone(),
-            delivery_id_header: w.delivery_id_header.clone(),
+            delivery_id,
+            replay_window,
             verifier,
             handshakes,
         })
@@ -131,9 +139,12 @@ impl CompiledWebhook {
         }
     }
 
-    /// The provider's delivery id, when its header is declared and present.
-    pub fn delivery_id(&self, headers: &Headers) -> Option<String> {
-        header_value(headers, self.delivery_id_header.as_deref())
+    /// The provider's delivery id of a verified delivery.
+    pub fn delivery_id(&self, headers: &Headers, payload: &Value) -> DeliveryId {
+        match &self.delivery_id {
+            Some(source) => source.find(headers, payload),
+            None => DeliveryId::NotNamed,
+        }
     }
 
     /// The credential field holding the webhook secret, when deliveries are verified.
@@ -159,6 +170,39 @@ impl CompiledWebhook {
             .iter()
             .find(|h| h.condition.matches(payload))
             .and_then(|h| h.respond_with.first(payload).map(|v| (h, v)))
+    }
+}
+
+/// Where deliveries carry their id: `deliveryIdHeader` or `deliveryIdPath`, not both.
+fn compile_delivery_id(w: &WebhookDescriptor, at: &str, issues: &mut Vec<Issue>) -> Option<DeliveryIdSource> {
+    match (&w.delivery_id_header, &w.delivery_id_path) {
+        (Some(_), Some(_)) => {
+            let message = "name the delivery id either in a header (deliveryIdHeader) or in the body, not both";
+            issues.push(Issue::new(format!("{at}/deliveryIdPath"), message));
+            None
+        }
+        (Some(header), None) if header.trim().is_empty() => {
+            issues.push(Issue::new(format!("{at}/deliveryIdHeader"), "the delivery id header name is empty"));
+            None
+        }
+        (Some(header), None) => Some(DeliveryIdSource::Header(header.trim().to_owned())),
+        (None, Some(path)) => IssueSink(issues).path(path, format!("{at}/deliveryIdPath")).map(DeliveryIdSource::Path),
+        (None, None) => None,
+    }
+}
+
+/// `replayWindowSeconds`, between 1 s and 30 days; the default when absent.
+fn compile_replay_window(seconds: Option<u64>, at: &str, issues: &mut Vec<Issue>) -> Duration {
+    match seconds {
+        None => DEFAULT_REPLAY_WINDOW,
+        Some(seconds @ 1..=MAX_REPLAY_WINDOW_SECONDS) => Duration::from_secs(seconds),
+        Some(other) => {
+            issues.push(Issue::new(
+                format!("{at}/replayWindowSeconds"),
+                format!("must be between 1 and {MAX_REPLAY_WINDOW_SECONDS} seconds (30 days), not {other}"),
+            ));
+            DEFAULT_REPLAY_WINDOW
+        }
     }
 }
 

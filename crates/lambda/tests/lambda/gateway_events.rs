@@ -47,6 +47,20 @@ async fn every_sample_event_gets_its_expected_status_through_lambda_http() {
 }
 
 #[test]
+fn the_callers_address_is_read_from_the_request_context() {
+    for (name, expected) in [
+        ("http-api-v2-pull-request.json", "192.168.0.1"),
+        ("http-api-v2-stage-pull-request.json", "192.168.0.1"),
+        ("rest-v1-pull-request.json", "127.0.0.1"),
+    ] {
+        let text = read(&format!("events/webhook-gateway/{name}"));
+        let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let source = api_gateway::source_address(&request).map(|source| source.0.to_string());
+        assert_eq!(source.as_deref(), Some(expected), "{name}");
+    }
+}
+
+#[test]
 fn every_event_file_is_covered_by_the_table() {
     let mut covered: Vec<String> = EVENTS.iter().map(|(name, _)| (*name).to_owned()).collect();
     covered.sort();

@@ -98,7 +98,7 @@ async fn event_type_comes_from_the_payload_when_the_descriptor_has_no_header() {
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
     let ingested = world.ingested().await;
     assert_eq!(ingested[0].0.event_type.as_deref(), Some("app_mention"));
-    assert_eq!(ingested[0].0.delivery_id, None);
+    assert_eq!(ingested[0].0.delivery_id.as_deref(), Some("Ev0LAN670R"), "Slack's event_id, from the body");
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
+use switchboard_webhook_gateway::GatewaySettings;
 
 use crate::support::*;
 
@@ -90,9 +91,107 @@ async fn the_101st_delivery_in_a_minute_is_refused_with_429_and_retry_after() {
     assert_eq!(refused.error_code(), "rate_limited");
     let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
-    assert_eq!(world.secrets_read(), 101, "the refused delivery must not read secrets");
+    assert_eq!(world.secrets_read(), 102, "only verified deliveries are counted, so each one is verified");
     assert_eq!(other_instance.status, StatusCode::ACCEPTED, "the limit is per instance");
     assert_eq!(world.ingested().await.len(), 101);
+}
+
+#[tokio::test]
+async fn a_signed_delivery_after_150_unsigned_posts_in_the_same_minute_is_accepted() {
+    let world = World::new().await.with_github().await;
+    wait_until_the_minute_has_room(Duration::from_secs(20)).await;
+    let body = fixture("github-prs/pull_request.opened.json");
+
+    for n in 0..150 {
+        let forged =
+            world.send(github_delivery("p1", "pull_request", &body, "not-the-secret", &format!("f-{n}"))).await;
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&forged.status),
+            "forged {n}: {}",
+            forged.text
+        );
+    }
+    let signed = world.send(signed_pr_opened("d-genuine")).await;
+
+    assert_eq!(signed.status, StatusCode::ACCEPTED, "{}", signed.text);
+    assert_eq!(world.ingested().await.len(), 1);
+}
+
+#[tokio::test]
+async fn unverified_requests_over_the_instance_limit_get_429_and_verified_deliveries_still_pass() {
+    let settings = GatewaySettings { unverified_limit: 3, unverified_source_limit: 1000, ..GatewaySettings::default() };
+    let world = World::with_settings(settings).await.with_github().await;
+    wait_until_the_minute_has_room(Duration::from_secs(15)).await;
+    let body = fixture("github-prs/pull_request.opened.json");
+    let forged =
+        |n: u32, ip: &str| from_source(github_delivery("p1", "pull_request", &body, "wrong", &format!("f-{n}")), ip);
+
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        statuses.push(world.send(forged(n, &format!("198.51.100.{n}"))).await.status);
+    }
+    let limited = world.send(forged(3, "198.51.100.99")).await;
+    let signed = world.send(from_source(signed_pr_opened("d-1"), "198.51.100.99")).await;
+
+    assert_eq!(statuses, [StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!((limited.status, limited.error_code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(signed.status, StatusCode::ACCEPTED, "{}", signed.text);
+}
+
+#[tokio::test]
+async fn unverified_requests_over_the_source_limit_get_429_from_that_source_only() {
+    let settings = GatewaySettings { unverified_limit: 1000, unverified_source_limit: 2, ..GatewaySettings::default() };
+    let world = World::with_settings(settings).await.with_github().await;
+    world.add_instance("github-prs", "p2", &[("webhookSecret", GITHUB_SECRET)], true).await;
+    wait_until_the_minute_has_room(Duration::from_secs(15)).await;
+    let body = fixture("github-prs/pull_request.opened.json");
+    let forged =
+        |project: &str, ip: &str| from_source(github_delivery(project, "pull_request", &body, "wrong", "f"), ip);
+
+    let first = world.send(forged("p1", "203.0.113.7")).await;
+    let second = world.send(forged("p2", "203.0.113.7")).await;
+    let third = world.send(forged("p1", "203.0.113.7")).await;
+    let same_64 = world.send(forged("p2", "2001:db8:0:1::1")).await;
+    let same_64_again = world.send(forged("p2", "2001:db8:0:1::2")).await;
+    let same_64_third = world.send(forged("p2", "2001:db8:0:1::3")).await;
+    let other_source = world.send(forged("p1", "203.0.113.8")).await;
+    let signed = world.send(from_source(signed_pr_opened("d-1"), "203.0.113.7")).await;
+
+    assert_eq!((first.status, second.status), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS, "the source's budget spans instances");
+    assert_eq!(
+        (same_64.status, same_64_again.status, same_64_third.status),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS),
+        "an IPv6 source counts by its /64"
+    );
+    assert_eq!(other_source.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(signed.status, StatusCode::ACCEPTED, "a verified delivery is never refused for its source");
+}
+
+#[tokio::test]
+async fn handshakes_answered_unsigned_count_as_unverified_requests() {
+    let settings = GatewaySettings { unverified_limit: 2, ..GatewaySettings::default() };
+    let world = World::with_settings(settings).await;
+    let mut slack: Value = serde_json::from_slice(&std::fs::read(descriptor_path("slack")).unwrap()).unwrap();
+    slack["id"] = "slack-open-handshake".into();
+    slack["ingestion"]["handshakes"][0]["verify"] = false.into();
+    let descriptor = switchboard_core::Descriptor::from_value(&slack, "test").unwrap();
+    world.stores.descriptors.register_descriptor(descriptor.model(), false).await.unwrap();
+    world.add_instance("slack-open-handshake", "p1", &[("signingSecret", SLACK_SECRET)], true).await;
+    wait_until_the_minute_has_room(Duration::from_secs(15)).await;
+    let handshake = || {
+        Request::post("/webhooks/slack-open-handshake/p1")
+            .body(Body::from(fixture("slack/url_verification.json")))
+            .unwrap()
+    };
+
+    let answers = [world.send(handshake()).await.status, world.send(handshake()).await.status];
+    let third = world.send(handshake()).await;
+
+    assert_eq!(answers, [StatusCode::OK; 2]);
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// Rate windows are aligned to the minute: start a burst only when `room` is left in this one.

@@ -6,4 +6,5 @@
 mod deliveries;
 mod limits;
 mod refusals;
+mod replays;
 mod support;

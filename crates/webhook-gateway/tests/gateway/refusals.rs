@@ -154,3 +154,26 @@ async fn other_paths_and_methods_get_the_json_error_body() {
 fn signed_pr_opened_to(project: &str) -> Request<Body> {
     github_delivery(project, "pull_request", &fixture("github-prs/pull_request.opened.json"), GITHUB_SECRET, "d-1")
 }
+
+#[tokio::test]
+async fn unknown_and_disabled_instances_answer_exactly_alike() {
+    let disabled = World::new().await.with_github().await;
+    disabled.stores.instances.enable_instance(&InstanceKey::new("p1", "github-prs"), false).await.unwrap();
+    let unknown = World::new().await;
+    let body = fixture("github-prs/pull_request.opened.json");
+    let requests = || {
+        [
+            signed_pr_opened("d-1"),
+            github_delivery("p1", "pull_request", &body, "wrong", "d-2"),
+            Request::post("/webhooks/github-prs/p1").body(Body::empty()).unwrap(),
+            Request::get("/webhooks/github-prs/p1").body(Body::empty()).unwrap(),
+        ]
+    };
+
+    for (to_disabled, to_unknown) in requests().into_iter().zip(requests()) {
+        let what = format!("{} {}", to_disabled.method(), to_disabled.uri());
+        let (a, b) = (disabled.send(to_disabled).await, unknown.send(to_unknown).await);
+        assert_eq!((a.status, &a.text), (b.status, &b.text), "{what}");
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{what}");
+    }
+}

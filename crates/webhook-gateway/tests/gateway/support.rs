@@ -1,5 +1,5 @@
-//! A fresh world per test: a temporary SQLite database with the built-in GitHub (PRs, issues) and Slack
-//! descriptors, helpers to add instances, sign deliveries and read the ingest queue, and port
+//! A fresh world per test: a temporary SQLite database with the built-in GitHub (PRs, issues),
+//! Slack, Sentry and PagerDuty descriptors, helpers to add instances, sign deliveries and read the ingest queue, and port
 //! decorators that count secret reads or fail the queue.
 
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ use switchboard_core::ports::{
 };
 use switchboard_core::{Descriptor, NativeRegistry};
 use switchboard_embedded::Embedded;
-use switchboard_webhook_gateway::{GatewaySettings, GatewayState, router};
+use switchboard_webhook_gateway::{GatewaySettings, GatewayState, SourceAddress, router};
 use tempfile::TempDir;
 use tower::ServiceExt as _;
 
@@ -48,7 +48,7 @@ impl World {
         let dir = TempDir::new().unwrap();
         let embedded = Embedded::open(&dir.path().join("switchboard.db")).unwrap();
         let stores = embedded.stores();
-        for id in ["github-prs", "github-issues", "slack"] {
+        for id in ["github-prs", "github-issues", "slack", "sentry", "pagerduty"] {
             let descriptor = Descriptor::from_file(&descriptor_path(id)).unwrap();
             stores.descriptors.register_descriptor(descriptor.model(), true).await.unwrap();
         }
@@ -158,6 +158,12 @@ pub fn signed_pr_opened(delivery: &str) -> Request<Body> {
     github_delivery("p1", "pull_request", &fixture("github-prs/pull_request.opened.json"), GITHUB_SECRET, delivery)
 }
 
+/// `request` as coming from `ip` (what the Lambda edge says of an API Gateway request).
+pub fn from_source(mut request: Request<Body>, ip: &str) -> Request<Body> {
+    request.extensions_mut().insert(SourceAddress(ip.parse().unwrap()));
+    request
+}
+
 /// A Slack delivery signed now with `secret`.
 pub fn slack_delivery(project: &str, body: &[u8], secret: &str) -> Request<Body> {
     let timestamp = chrono::Utc::now().timestamp().to_string();
@@ -167,6 +173,27 @@ pub fn slack_delivery(project: &str, body: &[u8], secret: &str) -> Request<Body>
         .header("content-type", "application/json")
         .header("x-slack-request-timestamp", &timestamp)
         .header("x-slack-signature", format!("v0={}", hmac_hex(secret, &content)))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+/// A Sentry integration-platform delivery of `resource`, signed with `secret`.
+pub fn sentry_delivery(project: &str, resource: &str, body: &[u8], secret: &str, request_id: &str) -> Request<Body> {
+    Request::post(format!("/webhooks/sentry/{project}"))
+        .header("content-type", "application/json")
+        .header("request-id", request_id)
+        .header("sentry-hook-resource", resource)
+        .header("sentry-hook-timestamp", chrono::Utc::now().timestamp().to_string())
+        .header("sentry-hook-signature", hmac_hex(secret, body))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+/// A PagerDuty v3 delivery signed with `secret` (`X-PagerDuty-Signature: v1=<hex>`).
+pub fn pagerduty_delivery(project: &str, body: &[u8], secret: &str) -> Request<Body> {
+    Request::post(format!("/webhooks/pagerduty/{project}"))
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-pagerduty-signature", format!("v1={}", hmac_hex(secret, body)))
         .body(Body::from(body.to_vec()))
         .unwrap()
 }
@@ -214,5 +241,23 @@ pub struct BrokenQueue;
 impl QueueSender for BrokenQueue {
     async fn send_entries(&self, _: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
         Err(StoreError::backend("sending to the ingest queue", "connection refused"))
+    }
+}
+
+/// An ingest queue that holds every send until released, to catch a delivery mid-enqueue.
+pub struct GatedQueue {
+    pub inner: Arc<dyn QueueSender>,
+    /// Notified when a send is waiting.
+    pub entered: Arc<tokio::sync::Notify>,
+    /// Lets one waiting send through.
+    pub release: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl QueueSender for GatedQueue {
+    async fn send_entries(&self, messages: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        self.inner.send_entries(messages).await
     }
 }

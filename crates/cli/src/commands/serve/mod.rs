@@ -134,6 +134,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         admin: &admin.token,
         signals_out: args.signals_out.as_deref(),
     });
+    // The peer address feeds the gateway's per-source limit on unverified requests.
+    let routes = routes.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, routes).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
     tracing::info!("stopped accepting requests; finishing the current batch");
     let _ = stop_tx.send(true);

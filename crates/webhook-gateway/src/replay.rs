@@ -1,0 +1,102 @@
+//! Replay protection: each provider delivery id is accepted once per instance within the
+//! connector's replay window.
+//!
+//! Two dedup records per delivery id (`DedupStore`), both per instance:
+//! - the **claim**, held while one request enqueues the envelope. It is taken with an
+//!   insert-if-absent, so of two concurrent copies only one proceeds; the other is answered 503
+//!   with `Retry-After` (not 2xx: if the first copy's enqueue then fails, the provider must still
+//!   have a copy to retry). A process that dies holding it frees the id after
+//!   [`GatewaySettings::delivery_claim`](crate::GatewaySettings::delivery_claim).
+//! - the **record** that the delivery was accepted, written only after the envelope is in the
+//!   queue and kept for the replay window. A failed enqueue writes no record (and frees the
+//!   claim), so the provider's retry goes through.
+//!
+//! The claim holder looks for the record with an insert-if-absent of one millisecond: only the
+//! claim holder ever writes the record, so that probe cannot meet another probe, and an
+//! "inserted" answer leaves nothing that outlives the millisecond. Records and claims are keyed
+//! by a SHA-256 of the delivery id, so any id a provider sends makes a short, safe key.
+
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use switchboard_core::ports::{DedupOutcome, InstanceKey};
+
+use crate::error::GatewayError;
+use crate::state::GatewayState;
+
+/// How long the record probe's own insert lives (see the module documentation).
+const PROBE_TTL: Duration = Duration::from_millis(1);
+
+/// What claiming a delivery id found.
+pub(crate) enum Claimed {
+    /// First time within the window: enqueue, then [`Claim::accepted`] or [`Claim::release`].
+    Fresh(Claim),
+    /// Accepted before within the window: answer 2xx, enqueue nothing.
+    Duplicate,
+}
+
+/// The right to enqueue one delivery, held until accepted or released.
+pub(crate) struct Claim {
+    claim_key: String,
+    record_key: String,
+    window: Duration,
+}
+
+/// Claims `delivery_id` for `key`: [`Claimed::Fresh`] when no copy was accepted within the
+/// window, [`Claimed::Duplicate`] when one was, 503 when another copy is being enqueued right now
+/// or the dedup store fails.
+pub(crate) async fn claim(
+    state: &GatewayState,
+    key: &InstanceKey,
+    delivery_id: &str,
+    window: Duration,
+) -> Result<Claimed, GatewayError> {
+    let digest = hex::encode(Sha256::digest(delivery_id.as_bytes()));
+    let instance = format!("{}/{}/{}", key.project_id, key.connector_id, digest);
+    let claim = Claim {
+        claim_key: format!("webhook-claim/{instance}"),
+        record_key: format!("webhook-delivery/{instance}"),
+        window,
+    };
+    let unavailable = |source| GatewayError::Unavailable {
+        action: "checking the delivery id",
+        retry_after: state.settings.unavailable_retry_after,
+        source,
+    };
+    let claimed =
+        state.dedup.insert_if_absent(&claim.claim_key, state.settings.delivery_claim).await.map_err(unavailable)?;
+    if claimed == DedupOutcome::Duplicate {
+        return Err(GatewayError::DeliveryInProgress { retry_after: state.settings.unavailable_retry_after });
+    }
+    match state.dedup.insert_if_absent(&claim.record_key, PROBE_TTL).await {
+        Ok(DedupOutcome::Inserted) => Ok(Claimed::Fresh(claim)),
+        Ok(DedupOutcome::Duplicate) => {
+            claim.release(state).await;
+            Ok(Claimed::Duplicate)
+        }
+        Err(source) => {
+            claim.release(state).await;
+            Err(unavailable(source))
+        }
+    }
+}
+
+impl Claim {
+    /// The envelope is in the queue: records the delivery for the window and frees the claim. A
+    /// record that cannot be written is logged (the delivery is accepted all the same; the claim
+    /// is kept until it expires, so copies arriving meanwhile still get no second envelope).
+    pub(crate) async fn accepted(self, state: &GatewayState) {
+        if let Err(error) = state.dedup.confirm(&self.record_key, self.window).await {
+            tracing::error!(%error, "could not record an accepted delivery id; a later copy may be enqueued again");
+            return;
+        }
+        self.release(state).await;
+    }
+
+    /// The envelope was not enqueued: frees the claim so the provider's retry is accepted.
+    pub(crate) async fn release(self, state: &GatewayState) {
+        if let Err(error) = state.dedup.forget(&self.claim_key).await {
+            tracing::warn!(%error, "could not free a delivery claim; retries wait until it expires");
+        }
+    }
+}
