@@ -1,7 +1,9 @@
 //! The auth provider: puts an instance's credentials on an outgoing request as its compiled
 //! [`AuthPlan`] says (`api_key`, `pat`, `basic`, `oauth2` bearer, or nothing).
 //!
-//! Header values carrying secrets are marked sensitive so `reqwest` and `hyper` never print them.
+//! Header values carrying secrets are marked sensitive so `reqwest` and `hyper` never print them
+//! and a redirect to another origin drops them; query parameters carrying secrets are listed
+//! ([`HttpRequest::secret_params`]) for the same reason.
 
 use base64::Engine as _;
 use reqwest::Method;
@@ -26,12 +28,15 @@ pub struct HttpRequest {
     pub headers: HeaderMap,
     /// Body, for POST.
     pub body: Option<String>,
+    /// Query parameters that carry a credential (an API key, a template reading
+    /// `{{credentials.*}}`): never sent to another origin.
+    pub secret_params: Vec<String>,
 }
 
 impl HttpRequest {
     /// A request without headers or body.
     pub fn new(method: Method, url: Url) -> Self {
-        Self { method, url, headers: HeaderMap::new(), body: None }
+        Self { method, url, headers: HeaderMap::new(), body: None, secret_params: Vec::new() }
     }
 
     /// Adds a header from text, rejecting names or values HTTP does not allow.
@@ -44,7 +49,9 @@ impl HttpRequest {
         Ok(())
     }
 
-    fn secret_header(&mut self, name: &str, value: &str) -> Result<(), PollError> {
+    /// Adds a header carrying a credential, marked sensitive (never printed, never sent to
+    /// another origin).
+    pub fn secret_header(&mut self, name: &str, value: &str) -> Result<(), PollError> {
         let header_name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| PollError::Config(format!("{name:?} is not a valid header name")))?;
         let mut header_value = HeaderValue::from_str(value).map_err(|_| {
@@ -80,6 +87,7 @@ pub fn apply(
                 ApiKeyDelivery::Header => request.secret_header(param_name, key),
                 ApiKeyDelivery::Query => {
                     set_query_param(&mut request.url, param_name, key);
+                    request.secret_params.push(param_name.clone());
                     Ok(())
                 }
                 ApiKeyDelivery::Bearer => request.secret_header(AUTHORIZATION.as_str(), &format!("Bearer {key}")),

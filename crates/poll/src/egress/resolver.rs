@@ -1,0 +1,42 @@
+//! [`GuardedResolver`]: the HTTP client's DNS resolver. It resolves a host name and hands the
+//! connector only the addresses the guard accepts, so the address checked is the address
+//! connected to.
+
+use std::net::SocketAddr;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use super::EgressGuard;
+use super::connect::ConnectScope;
+
+/// Resolves host names through the system resolver, keeping only permitted addresses.
+#[derive(Debug, Clone)]
+pub(crate) struct GuardedResolver {
+    guard: EgressGuard,
+}
+
+impl GuardedResolver {
+    /// A resolver judging with `guard`.
+    pub(crate) fn new(guard: EgressGuard) -> Self {
+        Self { guard }
+    }
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let guard = self.guard.clone();
+        // The connection this resolution is for (set by `GuardLayer`), which checks the port
+        // of addresses allowed only on some ports.
+        let scope = ConnectScope::current();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addresses = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let approved = guard.judge_resolved(&host, addresses.map(|a| a.ip()), scope.is_some())?;
+            let connect_to: Vec<SocketAddr> = approved.iter().map(|(ip, _)| SocketAddr::new(*ip, 0)).collect();
+            if let Some(scope) = scope {
+                scope.resolved(host, approved);
+            }
+            Ok(Box::new(connect_to.into_iter()) as Addrs)
+        })
+    }
+}
