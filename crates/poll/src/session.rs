@@ -15,7 +15,7 @@ use switchboard_core::polling::{AuthPlan, PollError};
 
 use crate::auth::{self, HttpRequest};
 use crate::credentials::{Credentials, redact};
-use crate::egress::{EgressDenied, EgressGuard};
+use crate::egress::{self, EgressDenied, EgressGuard};
 use crate::engine::PollEngine;
 use crate::oauth::TokenRefresher;
 use crate::ratelimit::Limiter;
@@ -253,8 +253,9 @@ impl<'e> Session<'e> {
         let mut current = request.clone();
         for _ in 0..=MAX_REDIRECTS {
             self.admit(&current.url).map_err(ExchangeError::Refused)?;
-            let response =
-                current.build(self.http).timeout(self.timeout).send().await.map_err(ExchangeError::Failed)?;
+            let port = current.url.port_or_known_default().unwrap_or(0);
+            let sending = current.build(self.http).timeout(self.timeout).send();
+            let response = egress::to_port(port, sending).await.map_err(ExchangeError::Failed)?;
             match next_hop(&current, response.status(), response.headers(), &self.credentials) {
                 Ok(None) => return Ok(response),
                 Ok(Some(next)) => current = next,

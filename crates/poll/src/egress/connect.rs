@@ -5,7 +5,7 @@
 //! client outside the engine (the registry's OAuth2 code exchange).
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -22,10 +22,13 @@ tokio::task_local! {
     static SCOPE: Arc<ConnectScope>;
 }
 
-/// What the resolver approved for one connection.
+/// Addresses approved for a connection, each with the ports it may use.
+pub(crate) type Approved = Vec<(IpAddr, Ports)>;
+
+/// What the resolver approved for one connection: the host name and its addresses.
 #[derive(Debug, Default)]
 pub(crate) struct ConnectScope {
-    resolved: Mutex<Option<(String, Vec<(std::net::IpAddr, Ports)>)>>,
+    resolved: Mutex<Option<(String, Approved)>>,
 }
 
 impl ConnectScope {
@@ -35,7 +38,7 @@ impl ConnectScope {
     }
 
     /// Records the addresses approved for host `name`.
-    pub(crate) fn resolved(&self, name: String, approved: Vec<(std::net::IpAddr, Ports)>) {
+    pub(crate) fn resolved(&self, name: String, approved: Approved) {
         *self.resolved.lock().unwrap_or_else(PoisonError::into_inner) = Some((name, approved));
     }
 
@@ -53,7 +56,7 @@ impl ConnectScope {
                 false => Err(EgressDenied::new(name, "cannot be checked: the connection's port is unknown")),
             },
             (None, Some(peer)) => guard.check_literal(peer.ip(), peer.port()),
-            (None, None) => Err(EgressDenied::new("the host", "cannot be checked: the connection's peer is unknown")),
+            (None, None) => Err(EgressDenied::new("the server", "cannot be checked: the connection's peer is unknown")),
         }
     }
 }

@@ -16,6 +16,7 @@ mod connect;
 mod ranges;
 mod resolver;
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -68,6 +69,22 @@ impl EgressDenied {
     }
 }
 
+tokio::task_local! {
+    /// The port of the request being sent on this task, for the resolver.
+    static TARGET_PORT: u16;
+}
+
+/// Runs `request`, a request to a URL on `port`, telling the resolver that port: an address
+/// allowed only on some ports is then judged before any connection is attempted.
+pub(crate) async fn to_port<F: Future>(port: u16, request: F) -> F::Output {
+    TARGET_PORT.scope(port, request).await
+}
+
+/// The port set by [`to_port`] on this task.
+pub(crate) fn target_port() -> Option<u16> {
+    TARGET_PORT.try_with(|port| *port).ok()
+}
+
 /// Decides which addresses a request may reach. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct EgressGuard {
@@ -104,11 +121,7 @@ impl EgressGuard {
         self.check_url(url)?;
         let (Some(Host::Domain(name)), Some(port)) = (url.host(), url.port_or_known_default()) else { return Ok(()) };
         let Ok(addresses) = tokio::net::lookup_host((name, port)).await else { return Ok(()) };
-        let approved = self.judge_resolved(name, addresses.map(|a| a.ip()), true)?;
-        match approved.iter().any(|(_, ports)| ports.contains(port)) {
-            true => Ok(()),
-            false => Err(EgressDenied::new(name, format!("is not allowed on port {port}"))),
-        }
+        self.judge_resolved(name, addresses.map(|a| a.ip()), Some(port), true).map(|_| ())
     }
 
     /// Judges a connection to IP-literal host `ip` on `port`.
@@ -120,13 +133,15 @@ impl EgressGuard {
         }
     }
 
-    /// The addresses of host `name` a connection may use, each with the ports it may use.
-    /// Without `can_limit_ports` (nobody will check the port), addresses allowed only on some
-    /// ports are dropped too. Refuses when none is left.
+    /// The addresses of host `name` a connection to `port` (when known) may use, each with
+    /// the ports it may use. An address allowed only on other ports is dropped; with the port
+    /// unknown, so is one allowed only on some ports, unless `can_limit_ports` (the connection
+    /// is checked once made). Refuses when none is left.
     pub(crate) fn judge_resolved(
         &self,
         name: &str,
         addresses: impl IntoIterator<Item = IpAddr>,
+        port: Option<u16>,
         can_limit_ports: bool,
     ) -> Result<Vec<(IpAddr, Ports)>, EgressDenied> {
         let mut approved = Vec::new();
@@ -134,9 +149,10 @@ impl EgressGuard {
         for ip in addresses {
             let verdict = match classify(ip) {
                 None => Ok(Ports::Any),
-                Some(blocked) => match self.allow.ports_for(ip, Some(name)) {
-                    Some(Ports::Any) => Ok(Ports::Any),
-                    Some(only) if can_limit_ports => Ok(only),
+                Some(blocked) => match (self.allow.ports_for(ip, Some(name)), port) {
+                    (Some(Ports::Any), _) => Ok(Ports::Any),
+                    (Some(only), Some(port)) if only.contains(port) => Ok(only),
+                    (Some(only), None) if can_limit_ports => Ok(only),
                     _ => Err(blocked),
                 },
             };
@@ -202,17 +218,20 @@ mod tests {
     fn resolved_addresses_are_filtered_and_named_by_host() {
         let ips = |list: &[&str]| list.iter().map(|ip| ip.parse::<IpAddr>().expect("ip")).collect::<Vec<_>>();
         let guard = EgressGuard::default();
-        let denied = guard.judge_resolved("localhost", ips(&["127.0.0.1", "::1"]), true).expect_err("loopback");
+        let denied = guard.judge_resolved("localhost", ips(&["127.0.0.1", "::1"]), None, true).expect_err("loopback");
         assert_eq!(denied.host(), "localhost");
         assert!(denied.to_string().contains("localhost resolves to a loopback address"), "{denied}");
-        let mixed =
-            guard.judge_resolved("rebind.example", ips(&["10.0.0.1", "93.184.215.14"]), true).expect("one public");
+        let mixed = guard
+            .judge_resolved("rebind.example", ips(&["10.0.0.1", "93.184.215.14"]), None, true)
+            .expect("one public");
         assert_eq!(mixed, vec![("93.184.215.14".parse().expect("ip"), Ports::Any)]);
 
         let guard = EgressGuard::new(EgressAllow::parse("localhost:8080").expect("valid"));
-        let limited = guard.judge_resolved("localhost", ips(&["127.0.0.1"]), true).expect("allowed on 8080");
+        let limited = guard.judge_resolved("localhost", ips(&["127.0.0.1"]), None, true).expect("allowed on 8080");
         assert_eq!(limited, vec![("127.0.0.1".parse().expect("ip"), Ports::Only(vec![8080]))]);
-        assert!(guard.judge_resolved("localhost", ips(&["127.0.0.1"]), false).is_err(), "port cannot be checked");
+        assert!(guard.judge_resolved("localhost", ips(&["127.0.0.1"]), Some(8080), false).is_ok());
+        assert!(guard.judge_resolved("localhost", ips(&["127.0.0.1"]), Some(80), true).is_err(), "another port");
+        assert!(guard.judge_resolved("localhost", ips(&["127.0.0.1"]), None, false).is_err(), "port cannot be checked");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::EgressGuard;
 use super::connect::ConnectScope;
+use super::{EgressGuard, target_port};
 
 /// Resolves host names through the system resolver, keeping only permitted addresses.
 #[derive(Debug, Clone)]
@@ -25,13 +25,14 @@ impl GuardedResolver {
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let guard = self.guard.clone();
-        // The connection this resolution is for (set by `GuardLayer`), which checks the port
-        // of addresses allowed only on some ports.
+        // The port of the request (set by the engine, `to_port`) and the connection this
+        // resolution is for (set by `GuardLayer`, which checks the port once connected).
+        let port = target_port();
         let scope = ConnectScope::current();
         let host = name.as_str().to_owned();
         Box::pin(async move {
             let addresses = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let approved = guard.judge_resolved(&host, addresses.map(|a| a.ip()), scope.is_some())?;
+            let approved = guard.judge_resolved(&host, addresses.map(|a| a.ip()), port, scope.is_some())?;
             let connect_to: Vec<SocketAddr> = approved.iter().map(|(ip, _)| SocketAddr::new(*ip, 0)).collect();
             if let Some(scope) = scope {
                 scope.resolved(host, approved);
