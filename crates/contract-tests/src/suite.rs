@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use switchboard_core::ports::{
-    Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthUpdate, InstanceKey, InstanceUpdate, MAX_MESSAGE_BYTES,
-    MessageQueue, NewInstance, OAuthState, QueueMessage, QueueSender, RateDecision, ReceiveOptions, ReceivedMessage,
-    RetryPolicy, SignalCounts, SignalPage, SignalQuery, StoreError, Stores, SyncRun, SyncStatus, send_batch,
+    CredentialChange, Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthUpdate, InstanceKey, InstanceUpdate,
+    MAX_MESSAGE_BYTES, MessageQueue, NewInstance, OAuthState, QueueMessage, QueueSender, RateDecision, ReceiveOptions,
+    ReceivedMessage, RetryPolicy, SignalCounts, SignalPage, SignalQuery, StoreError, Stores, SyncRun, SyncStatus,
+    send_batch,
 };
 use switchboard_core::signal::NormalisedSignal;
 use tokio::task::JoinSet;
@@ -435,6 +436,113 @@ pub async fn rotating_credentials_exposes_current_and_previous(backend: &impl Ba
     assert_eq!(versions.current.keys().collect::<Vec<_>>(), ["apiKey", "refreshToken"]);
     assert_eq!(versions.previous.as_ref().map(api_key).as_deref(), Some("v2"));
     assert!(!format!("{versions:?}").contains("r3"), "Debug output must not show secret values");
+}
+
+/// A compare-and-swap write succeeds only from the version it read: creating requires no secret,
+/// replacing requires the current version; a stale writer fails and changes nothing.
+pub async fn a_credential_write_from_a_stale_version_fails(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let first = stores.secrets.put_credentials_if(&key, None, &creds("v1")).await.unwrap();
+    let err = stores.secrets.put_credentials_if(&key, None, &creds("v1-again")).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "creating twice must fail, got {err:?}");
+    let read = stores.secrets.read_latest_credentials(&key).await.unwrap().unwrap();
+    assert_eq!((api_key(&read.current), &read.version), ("v1".to_owned(), &first.version));
+
+    let second = stores.secrets.put_credentials_if(&key, Some(&first.version), &creds("v2")).await.unwrap();
+    assert_ne!(second.version, first.version);
+    assert_eq!(second.secret_ref, first.secret_ref, "the same secret, a new version");
+    let err = stores.secrets.put_credentials_if(&key, Some(&first.version), &creds("stale")).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "a stale version must fail, got {err:?}");
+    assert!(!err.to_string().contains("stale"), "errors never quote credential values: {err}");
+    let read = stores.secrets.read_latest_credentials(&key).await.unwrap().unwrap();
+    assert_eq!(api_key(&read.current), "v2");
+    assert_eq!(read.previous.as_ref().map(api_key).as_deref(), Some("v1"));
+
+    // An unconditional write moves the version on too, so a writer that read before it fails.
+    stores.secrets.put_credentials(&key, &creds("v3")).await.unwrap();
+    let err = stores.secrets.put_credentials_if(&key, Some(&second.version), &creds("lost")).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "expected ConditionFailed, got {err:?}");
+    stores.secrets.delete_credentials(&key).await.unwrap();
+    let err = stores.secrets.put_credentials_if(&key, Some(&second.version), &creds("gone")).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed(_)), "a deleted secret has no version, got {err:?}");
+}
+
+/// A registry PATCH of a non-token field races an OAuth2 token refresh, many times over: after
+/// each race both changes are stored (neither writer overwrites the other's field).
+pub async fn a_credential_patch_racing_a_token_refresh_keeps_both_updates(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let key = InstanceKey::new("p1", GITHUB);
+    let initial: Credentials =
+        [("clientId", "client"), ("clientSecret", "s0"), ("accessToken", "a0"), ("refreshToken", "r0")]
+            .into_iter()
+            .collect();
+    stores.create_instance(&new_instance("p1", GITHUB), &initial).await.unwrap();
+    for round in 1..=25 {
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let patch = {
+            let (stores, key, barrier) = (stores.clone(), key.clone(), barrier.clone());
+            let sent: Credentials = [("clientSecret", format!("s{round}"))].into_iter().collect();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                stores.update_credentials(&key, &CredentialChange::merge(&sent)).await
+            })
+        };
+        let refresh = {
+            let (stores, key, barrier) = (stores.clone(), key.clone(), barrier.clone());
+            // The refresher's snapshot still has the old client secret: only its tokens may land.
+            let refreshed: Credentials = [
+                ("clientId", "client".to_owned()),
+                ("clientSecret", format!("s{}", round - 1)),
+                ("accessToken", format!("a{round}")),
+                ("refreshToken", format!("r{round}")),
+            ]
+            .into_iter()
+            .collect();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                stores.secrets.update_credentials(&key, &CredentialChange::oauth_tokens(&refreshed)).await
+            })
+        };
+        patch.await.unwrap().unwrap();
+        refresh.await.unwrap().unwrap();
+        let stored = stores.secrets.read_latest_credentials(&key).await.unwrap().unwrap().current;
+        let value = |field: &str| stored.get(field).unwrap().expose_secret().to_owned();
+        assert_eq!(value("clientSecret"), format!("s{round}"), "round {round}: the PATCH was lost");
+        assert_eq!(value("accessToken"), format!("a{round}"), "round {round}: the refreshed access token was lost");
+        assert_eq!(value("refreshToken"), format!("r{round}"), "round {round}: the rotated refresh token was lost");
+        assert_eq!(value("clientId"), "client");
+    }
+    let record = stores.instances.get_instance(&key).await.unwrap().unwrap();
+    assert!(record.credential_secret_ref.is_some(), "the instance points at its secret");
+    let err =
+        stores.update_credentials(&InstanceKey::new("nobody", GITHUB), &CredentialChange::merge(&creds("x"))).await;
+    assert!(matches!(err, Err(StoreError::NotFound { .. })), "no secret without an instance, got {err:?}");
+}
+
+/// The previous version carries when it stopped being current, so it can be honoured for a
+/// grace period only.
+pub async fn the_previous_credentials_carry_when_they_were_replaced(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let key = InstanceKey::new("p1", GITHUB);
+    stores.secrets.put_credentials(&key, &creds("v1")).await.unwrap();
+    let first = stores.secrets.read_latest_credentials(&key).await.unwrap().unwrap();
+    assert!(first.previous.is_none() && first.previous_replaced_at.is_none(), "{first:?}");
+    let grace = Duration::from_secs(24 * 3600);
+    assert!(first.previous_within(grace, Utc::now()).is_none());
+
+    // Secrets Manager keeps whole seconds.
+    let before = Utc::now() - TimeDelta::seconds(1);
+    stores.secrets.update_credentials(&key, &CredentialChange::merge(&creds("v2"))).await.unwrap();
+    let after = Utc::now() + TimeDelta::seconds(1);
+    let versions = stores.secrets.read_latest_credentials(&key).await.unwrap().unwrap();
+    let replaced_at = versions.previous_replaced_at.expect("a rotation records when it happened");
+    assert!(before <= replaced_at && replaced_at <= after, "{replaced_at} not within {before}..{after}");
+    let previous = versions.previous_within(grace, Utc::now()).expect("within the grace period");
+    assert_eq!(api_key(previous), "v1");
+    assert!(versions.previous_within(grace, replaced_at + TimeDelta::hours(25)).is_none());
+    let cached = stores.secrets.get_credentials(&key).await.unwrap().unwrap();
+    assert_eq!(cached.previous_replaced_at, Some(replaced_at));
 }
 
 /// Reading credentials never stored is `None`; deleting is idempotent.

@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod connector;
 pub mod descriptor;
 pub mod envelope;
+pub mod hosts;
 pub mod ids;
 pub mod jsonpath;
 pub mod mapping;

@@ -1,5 +1,7 @@
 //! Encryption of secrets at rest: AES-256-GCM with a random nonce per value, bound to its
-//! instance (associated data), so a ciphertext copied onto another row does not decrypt.
+//! instance and to its slot (current or previous) through the associated data, so a
+//! ciphertext copied onto another row, or swapped between the two slots of one row, does not
+//! decrypt.
 //!
 //! The key comes from `SWITCHBOARD_SECRET_KEY` (base64 of 32 bytes) or from a key file, created
 //! on first use with 0600 permissions.
@@ -19,9 +21,30 @@ use switchboard_core::ports::{InstanceKey, StoreError};
 /// Environment variable holding the base64 key.
 pub const SECRET_KEY_ENV: &str = "SWITCHBOARD_SECRET_KEY";
 
-/// Format byte in front of every ciphertext, so the scheme can change later.
+/// Format byte of ciphertexts bound to their instance only (written by older builds; upgraded
+/// to [`FORMAT_V2`] when the database is opened, never accepted by [`SecretCipher::decrypt`]).
 const FORMAT_V1: u8 = 1;
+/// Format byte in front of every ciphertext written now: bound to instance and slot.
+const FORMAT_V2: u8 = 2;
 const NONCE_LEN: usize = 12;
+
+/// Which column of an instance's secret row a ciphertext belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// The current credentials.
+    Current,
+    /// The credentials the current ones replaced.
+    Previous,
+}
+
+impl Slot {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Previous => "previous",
+        }
+    }
+}
 
 /// Why the secret key could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -94,43 +117,75 @@ impl SecretCipher {
         Ok(Self { cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)) })
     }
 
-    /// Encrypts `plaintext` for the instance `key`: format byte, nonce, ciphertext and tag.
-    pub(crate) fn encrypt(&self, key: &InstanceKey, plaintext: &SecretString) -> Result<Vec<u8>, StoreError> {
+    /// Encrypts `plaintext` for the instance `key`'s `slot`: format byte, nonce, ciphertext and
+    /// tag.
+    pub(crate) fn encrypt(
+        &self,
+        key: &InstanceKey,
+        slot: Slot,
+        plaintext: &SecretString,
+    ) -> Result<Vec<u8>, StoreError> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let aad = associated_data(key);
+        let aad = associated_data(key, slot);
         let sealed = self
             .cipher
             .encrypt(&nonce, Payload { msg: plaintext.expose_secret().as_bytes(), aad: &aad })
             .map_err(|_| StoreError::backend("encrypting a secret", "AES-GCM encryption failed"))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
-        out.push(FORMAT_V1);
+        out.push(FORMAT_V2);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         Ok(out)
     }
 
-    /// Decrypts what [`Self::encrypt`] produced for the same instance.
-    pub(crate) fn decrypt(&self, key: &InstanceKey, stored: &[u8]) -> Result<SecretString, StoreError> {
+    /// Decrypts what [`Self::encrypt`] produced for the same instance and slot.
+    pub(crate) fn decrypt(&self, key: &InstanceKey, slot: Slot, stored: &[u8]) -> Result<SecretString, StoreError> {
+        self.open(key, FORMAT_V2, &associated_data(key, slot), stored)
+    }
+
+    /// Decrypts a ciphertext of an older build, bound to its instance only (for the upgrade).
+    pub(crate) fn decrypt_legacy(&self, key: &InstanceKey, stored: &[u8]) -> Result<SecretString, StoreError> {
+        self.open(key, FORMAT_V1, &legacy_associated_data(key), stored)
+    }
+
+    /// Whether `stored` was written by an older build and needs [`Self::decrypt_legacy`].
+    pub(crate) fn is_legacy(stored: &[u8]) -> bool {
+        stored.first() == Some(&FORMAT_V1)
+    }
+
+    fn open(&self, key: &InstanceKey, format: u8, aad: &[u8], stored: &[u8]) -> Result<SecretString, StoreError> {
         let unreadable = || {
             StoreError::Corrupt(format!(
                 "the secret of {key} cannot be decrypted (wrong {SECRET_KEY_ENV} or key file, or damaged data)"
             ))
         };
-        let (format, rest) = stored.split_first().ok_or_else(unreadable)?;
-        if *format != FORMAT_V1 || rest.len() < NONCE_LEN {
+        let (found, rest) = stored.split_first().ok_or_else(unreadable)?;
+        if *found != format || rest.len() < NONCE_LEN {
             return Err(unreadable());
         }
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
-        let aad = associated_data(key);
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-            .map_err(|_| unreadable())?;
+        let plain =
+            self.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad }).map_err(|_| unreadable())?;
         String::from_utf8(plain).map(SecretString::from).map_err(|_| unreadable())
     }
 }
 
-fn associated_data(key: &InstanceKey) -> Vec<u8> {
+fn associated_data(key: &InstanceKey, slot: Slot) -> Vec<u8> {
+    format!("switchboard-secret-v2\0{}\0{}\0{}", slot.label(), key.project_id, key.connector_id).into_bytes()
+}
+
+#[cfg(test)]
+impl SecretCipher {
+    /// Encrypts as builds before slot binding did (to test their upgrade).
+    pub(crate) fn encrypt_legacy(&self, key: &InstanceKey, plaintext: &str) -> Vec<u8> {
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let aad = legacy_associated_data(key);
+        let sealed = self.cipher.encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: &aad }).unwrap_or_default();
+        [FORMAT_V1].into_iter().chain(nonce).chain(sealed).collect()
+    }
+}
+
+fn legacy_associated_data(key: &InstanceKey) -> Vec<u8> {
     format!("switchboard-secret-v1\0{}\0{}", key.project_id, key.connector_id).into_bytes()
 }
 
@@ -178,9 +233,32 @@ mod tests {
     fn a_secret_decrypts_only_for_the_instance_it_was_encrypted_for() {
         let cipher = cipher();
         let mine = InstanceKey::new("p1", "github");
-        let sealed = cipher.encrypt(&mine, &SecretString::from("hunter2")).unwrap();
-        assert_eq!(cipher.decrypt(&mine, &sealed).unwrap().expose_secret(), "hunter2");
-        assert!(cipher.decrypt(&InstanceKey::new("p2", "github"), &sealed).is_err());
+        let sealed = cipher.encrypt(&mine, Slot::Current, &SecretString::from("hunter2")).unwrap();
+        assert_eq!(cipher.decrypt(&mine, Slot::Current, &sealed).unwrap().expose_secret(), "hunter2");
+        assert!(cipher.decrypt(&InstanceKey::new("p2", "github"), Slot::Current, &sealed).is_err());
+    }
+
+    #[test]
+    fn a_secret_decrypts_only_in_the_slot_it_was_encrypted_for() {
+        let cipher = cipher();
+        let key = InstanceKey::new("p1", "github");
+        let previous = cipher.encrypt(&key, Slot::Previous, &SecretString::from("old")).unwrap();
+        let current = cipher.encrypt(&key, Slot::Current, &SecretString::from("new")).unwrap();
+        assert_eq!(cipher.decrypt(&key, Slot::Previous, &previous).unwrap().expose_secret(), "old");
+        let err = cipher.decrypt(&key, Slot::Current, &previous).unwrap_err();
+        assert!(err.to_string().contains("cannot be decrypted"), "{err}");
+        assert!(cipher.decrypt(&key, Slot::Previous, &current).is_err());
+    }
+
+    #[test]
+    fn a_legacy_ciphertext_is_readable_only_through_the_upgrade_path() {
+        let cipher = cipher();
+        let key = InstanceKey::new("p1", "github");
+        let legacy = cipher.encrypt_legacy(&key, "v1-secret");
+        assert!(SecretCipher::is_legacy(&legacy));
+        assert_eq!(cipher.decrypt_legacy(&key, &legacy).unwrap().expose_secret(), "v1-secret");
+        assert!(cipher.decrypt(&key, Slot::Current, &legacy).is_err());
+        assert!(cipher.decrypt(&key, Slot::Previous, &legacy).is_err());
     }
 
     #[test]
@@ -200,8 +278,8 @@ mod tests {
         let first = SecretCipher::from_key_file(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let sealed = first.encrypt(&InstanceKey::new("p", "c"), &SecretString::from("v")).unwrap();
+        let sealed = first.encrypt(&InstanceKey::new("p", "c"), Slot::Current, &SecretString::from("v")).unwrap();
         let second = SecretCipher::from_key_file(&path).unwrap();
-        assert_eq!(second.decrypt(&InstanceKey::new("p", "c"), &sealed).unwrap().expose_secret(), "v");
+        assert_eq!(second.decrypt(&InstanceKey::new("p", "c"), Slot::Current, &sealed).unwrap().expose_secret(), "v");
     }
 }

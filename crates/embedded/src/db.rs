@@ -9,6 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 use switchboard_core::ports::StoreError;
 
+use crate::crypto::SecretCipher;
 use crate::error::OpenError;
 use crate::migrations;
 
@@ -41,8 +42,9 @@ pub(crate) struct Db {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database file, enables WAL and applies pending migrations.
-    pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
+    /// Opens (creating if needed) the database file, enables WAL, applies pending migrations and
+    /// upgrades secrets encrypted by older builds (with `cipher`).
+    pub(crate) fn open(path: &Path, cipher: &SecretCipher) -> Result<Self, OpenError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(Duration::from_secs(5))?;
@@ -50,6 +52,7 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn)?;
+        migrations::upgrade_legacy_ciphertexts(&mut conn, cipher)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 

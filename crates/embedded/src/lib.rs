@@ -58,7 +58,7 @@ impl Embedded {
 
     /// Opens `path` with an explicit cipher.
     pub fn open_with_cipher(path: &Path, cipher: SecretCipher) -> Result<Self, OpenError> {
-        let db = Db::open(path)?;
+        let db = Db::open(path, &cipher)?;
         Ok(Self { store: Arc::new(SqliteStore { db, cipher, dedup_inserts: AtomicU64::new(0) }) })
     }
 

@@ -1,8 +1,10 @@
 //! Versioned schema migrations, tracked in SQLite's `user_version`. Append new steps; never edit
 //! a released one.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
+use switchboard_core::ports::InstanceKey;
 
+use crate::crypto::{SecretCipher, Slot};
 use crate::error::OpenError;
 
 /// Step `i` moves the schema from version `i` to `i + 1`.
@@ -125,6 +127,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX oauth_states_by_expiry ON oauth_states (expires_at_ms);
     ",
+    // 3: versioned secrets (compare-and-swap writes) and when the previous version was replaced
+    // (a rotation's grace period). Each write so far replaced the previous version at
+    // `updated_at`. Ciphertexts are re-bound to their slot by `secrets::upgrade_legacy_ciphertexts`
+    // (it needs the key, which SQL does not have).
+    r"
+    ALTER TABLE secrets ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE secrets ADD COLUMN previous_replaced_at TEXT;
+    UPDATE secrets SET previous_replaced_at = updated_at WHERE previous IS NOT NULL;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -143,6 +154,56 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<(), OpenError> {
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
         tracing::info!(version = index + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+/// Re-encrypts secrets written by builds whose ciphertexts were bound to their instance only, so
+/// that each is bound to its slot too (current or previous) and older ciphertexts are no longer
+/// accepted anywhere. Runs on every open and touches only such rows; one that cannot be
+/// decrypted (a different key) is left as it is, with a warning, and stays unreadable.
+pub(crate) fn upgrade_legacy_ciphertexts(conn: &mut Connection, cipher: &SecretCipher) -> Result<(), OpenError> {
+    let tx = conn.transaction()?;
+    let rows = tx
+        .prepare(
+            "SELECT project_id, connector_id, current, previous FROM secrets
+             WHERE substr(current, 1, 1) = x'01' OR substr(previous, 1, 1) = x'01'",
+        )?
+        .query_map([], |row| {
+            Ok((
+                InstanceKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                row.get::<_, Vec<u8>>(2)?,
+                row.get::<_, Option<Vec<u8>>>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut upgraded = 0_usize;
+    for (key, current, previous) in rows {
+        let reseal = |slot: Slot, sealed: Vec<u8>| {
+            if SecretCipher::is_legacy(&sealed) {
+                cipher.decrypt_legacy(&key, &sealed).and_then(|plain| cipher.encrypt(&key, slot, &plain))
+            } else {
+                Ok(sealed)
+            }
+        };
+        let resealed = reseal(Slot::Current, current)
+            .and_then(|current| Ok((current, previous.map(|p| reseal(Slot::Previous, p)).transpose()?)));
+        match resealed {
+            Ok((current, previous)) => {
+                tx.execute(
+                    "UPDATE secrets SET current = ?3, previous = ?4 WHERE project_id = ?1 AND connector_id = ?2",
+                    params![key.project_id, key.connector_id, current, previous],
+                )?;
+                upgraded += 1;
+            }
+            Err(error) => {
+                tracing::warn!(instance = %key, %error, "cannot upgrade the encryption of this secret; left as it is");
+            }
+        }
+    }
+    tx.commit()?;
+    if upgraded > 0 {
+        tracing::info!(secrets = upgraded, "bound stored secrets to their slot (current or previous)");
     }
     Ok(())
 }

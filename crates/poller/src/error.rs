@@ -50,6 +50,10 @@ pub enum PollerError {
     /// The lease expired or was taken over; this run stops (retryable).
     #[error("the poll lease was lost: {0}")]
     LeaseLost(#[source] StoreError),
+    /// The instance used up its share of the run ([`crate::PollerSettings::instance_budget`])
+    /// waiting for a request; the request was abandoned (retryable).
+    #[error("the instance used up its {0:?} budget in this run; the request in flight was abandoned")]
+    BudgetExceeded(std::time::Duration),
     /// Refreshed OAuth2 tokens could not be stored: with rotation the old refresh token no
     /// longer works (retryable, but urgent).
     #[error("refreshed OAuth2 credentials could not be stored: {0}")]
@@ -73,6 +77,7 @@ impl PollerError {
             | Self::Store { .. }
             | Self::Enqueue(_)
             | Self::LeaseLost(_)
+            | Self::BudgetExceeded(_)
             | Self::CredentialsNotSaved(_) => RetryClass::Retryable,
             Self::Catalog { .. }
             | Self::InvalidInstance(_)

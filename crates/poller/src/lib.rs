@@ -13,12 +13,14 @@
 //! timer; `switchboard-app` builds it.
 
 mod due;
+mod enqueue;
 mod error;
+mod lease;
 mod poller;
 mod summary;
 mod sync;
 
 pub use due::{DEFAULT_INTERVAL, REAUTH_NEEDED};
 pub use error::{PollerError, RetryClass};
-pub use poller::{Poller, PollerSettings};
+pub use poller::{DEFAULT_INSTANCE_BUDGET, Poller, PollerSettings};
 pub use summary::{InstanceOutcome, InstanceReport, PollRunSummary};

@@ -13,14 +13,23 @@ use crate::due::{DEFAULT_INTERVAL, due_instances};
 use crate::error::PollerError;
 use crate::summary::PollRunSummary;
 
+/// Default of [`PollerSettings::instance_budget`]: a fifth of a five-minute poller run.
+pub const DEFAULT_INSTANCE_BUDGET: Duration = Duration::from_secs(60);
+
 /// Tunables of a [`Poller`].
 #[derive(Debug, Clone)]
 pub struct PollerSettings {
     /// Instances polled at the same time (at least 1).
     pub concurrency: usize,
-    /// How long an instance's lease lasts unless renewed; renewed after each page once half of
-    /// it has passed.
+    /// How long an instance's lease lasts unless renewed. While an instance is polled its lease
+    /// is renewed in the background every third of this; the instance's work stops as soon as a
+    /// renewal finds the lease lost (or cannot renew it before it lapses).
     pub lease_ttl: Duration,
+    /// Wall-clock time one instance may take in a run, so one slow tenant cannot hold the
+    /// others: no request starts after it, and a request still running when it ends is
+    /// abandoned and recorded as a transient error (the checkpoint stays at the last page
+    /// enqueued).
+    pub instance_budget: Duration,
     /// Time kept free before the deadline: no request starts after `deadline - safety_margin`,
     /// leaving room for the last page's enqueue, checkpoint and bookkeeping. Keep it above the
     /// engine's request timeout.
@@ -36,11 +45,21 @@ impl Default for PollerSettings {
         Self {
             concurrency: 4,
             lease_ttl: Duration::from_secs(120),
+            instance_budget: DEFAULT_INSTANCE_BUDGET,
             safety_margin: Duration::from_secs(40),
             default_interval: DEFAULT_INTERVAL,
             send_retry: RetryPolicy::default(),
         }
     }
+}
+
+/// The time limits of one run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunLimits {
+    /// No request starts after this.
+    pub(crate) stop_at: Instant,
+    /// The run's hard end: a request still going is abandoned.
+    pub(crate) deadline: Instant,
 }
 
 /// Polls due instances and enqueues their items, each through its connector. Build it once per
@@ -95,16 +114,18 @@ impl Poller {
 
     /// Polls every instance due at `now`, at most `concurrency` at a time, and stops starting
     /// requests `safety_margin` before `deadline`; instances not reached by then are deferred
-    /// to the next run. Each instance's failure is recorded on the instance (sync log and
-    /// health); only a failure to find the due instances fails the run.
+    /// to the next run. Each instance gets at most `instance_budget` of it. Each instance's
+    /// failure is recorded on the instance (sync log and health); only a failure to find the
+    /// due instances fails the run.
     pub async fn run_due(&self, now: DateTime<Utc>, deadline: Instant) -> Result<PollRunSummary, PollerError> {
         let stop_at = deadline.checked_sub(self.settings.safety_margin).unwrap_or(deadline);
+        let run = RunLimits { stop_at, deadline };
         // Unique per run: a lease is re-entrant for its holder, so two runs must not share one.
         let holder = format!("poller-{}", uuid::Uuid::new_v4());
         let due = due_instances(&self.stores, self.settings.default_interval, now).await?;
         tracing::info!(due = due.len(), %holder, "polling due instances");
         let reports = futures_util::stream::iter(due)
-            .map(|instance| self.poll_instance(instance, &holder, stop_at))
+            .map(|instance| self.poll_instance(instance, &holder, run))
             .buffered(self.settings.concurrency.max(1))
             .collect()
             .await;

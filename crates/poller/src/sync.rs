@@ -1,24 +1,38 @@
-//! Polling one instance: take its lease, fetch page by page, enqueue each page's items, THEN
-//! advance the checkpoint; store refreshed OAuth2 tokens at once; record the sync run and the
-//! instance's health; give the lease back.
+//! Polling one instance: take its lease (renewed in the background while the instance is
+//! polled), fetch page by page within the instance's time budget, enqueue each page's items,
+//! THEN advance the checkpoint; store refreshed OAuth2 tokens at once (only the token fields);
+//! record the sync run and the instance's health; give the lease back.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
-use serde_json::Value;
-use switchboard_core::envelope::Envelope;
 use switchboard_core::polling::{Checkpoint, GuardTrip, PollRequest, StopReason};
 use switchboard_core::ports::{
-    Credentials, HealthUpdate, InstanceKey, InstanceRecord, QueueMessage, StoreError, SyncRun, SyncStatus, send_batch,
+    CredentialChange, Credentials, HealthUpdate, InstanceKey, InstanceRecord, QueueMessage, StoreError, SyncRun,
+    SyncStatus, send_batch,
 };
-use switchboard_core::{ConnectorId, ProjectId};
+use switchboard_core::signal::IngestionKind;
+use tokio::sync::watch;
 use tracing::Instrument as _;
 
 use crate::due::REAUTH_NEEDED;
+use crate::enqueue::{EnvelopeBuilder, SkippedItem};
 use crate::error::PollerError;
-use crate::poller::Poller;
+use crate::lease::keep_lease;
+use crate::poller::{Poller, RunLimits};
 use crate::summary::{InstanceOutcome, InstanceReport};
+
+/// The time limits of one instance in a run.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// No request starts after this (the run's stop time or the end of the instance's budget).
+    stop_at: Instant,
+    /// A request still going at this point is abandoned.
+    cut_at: Instant,
+    /// Whether `cut_at` is the end of the instance's budget (rather than the run's deadline).
+    budget: Option<Duration>,
+}
 
 /// How far one instance's run got.
 #[derive(Default)]
@@ -31,26 +45,23 @@ struct Progress {
     resuming: bool,
     /// The credentials stored last in this run.
     saved_credentials: Option<Credentials>,
-    /// The run was cut short because the process is stopping.
+    /// The run was cut short because the process is stopping or the run's deadline came.
     stopped: bool,
+    /// Items too large for the queue, left out.
+    skipped: Vec<SkippedItem>,
 }
 
 impl Poller {
     /// Polls one instance under its lease and records the outcome.
-    pub(crate) async fn poll_instance(
-        &self,
-        instance: InstanceRecord,
-        holder: &str,
-        stop_at: Instant,
-    ) -> InstanceReport {
+    pub(crate) async fn poll_instance(&self, instance: InstanceRecord, holder: &str, run: RunLimits) -> InstanceReport {
         let key = instance.key();
         let span = tracing::info_span!("instance", connector_id = %key.connector_id, project_id = %key.project_id);
-        let outcome = self.poll_leased(&instance, holder, stop_at).instrument(span).await;
+        let outcome = self.poll_leased(&instance, holder, run).instrument(span).await;
         InstanceReport { key, outcome }
     }
 
-    async fn poll_leased(&self, instance: &InstanceRecord, holder: &str, stop_at: Instant) -> InstanceOutcome {
-        if Instant::now() >= stop_at {
+    async fn poll_leased(&self, instance: &InstanceRecord, holder: &str, run: RunLimits) -> InstanceOutcome {
+        if Instant::now() >= run.stop_at {
             tracing::info!("deadline reached before this instance's turn; deferred to the next run");
             return InstanceOutcome::Deferred;
         }
@@ -59,7 +70,8 @@ impl Poller {
             return InstanceOutcome::Deferred;
         }
         let key = instance.key();
-        match self.stores.leases.acquire_lease(&key, holder, self.settings.lease_ttl).await {
+        let ttl = self.settings.lease_ttl;
+        match self.stores.leases.acquire_lease(&key, holder, ttl).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 tracing::info!("another poller holds the lease; skipped");
@@ -73,8 +85,30 @@ impl Poller {
 
         let started_at = Utc::now();
         let clock = Instant::now();
+        let budget_end = clock.checked_add(self.settings.instance_budget).unwrap_or(run.deadline);
+        let limits = if budget_end < run.stop_at {
+            Limits { stop_at: budget_end, cut_at: budget_end, budget: Some(self.settings.instance_budget) }
+        } else {
+            Limits { stop_at: run.stop_at, cut_at: run.deadline, budget: None }
+        };
         let mut progress = Progress::default();
-        let result = self.sync(instance, holder, stop_at, &mut progress).await;
+        let (lost_tx, lost_rx) = watch::channel(false);
+        let result = {
+            let sync = self.sync(instance, limits, &mut progress, lost_rx);
+            let keep = keep_lease(&*self.stores.leases, &key, holder, ttl, lost_tx);
+            tokio::pin!(sync);
+            tokio::select! {
+                result = &mut sync => result,
+                lost = keep => {
+                    // The sync sees the lease is gone at its next step, stores refreshed tokens
+                    // and stops without enqueuing or checkpointing anything more.
+                    if let Err(error) = sync.await {
+                        tracing::info!(%error, "the instance's work ended after the lease was lost");
+                    }
+                    Err(PollerError::LeaseLost(lost))
+                }
+            }
+        };
         let (run, health) = progress.conclude(started_at, clock.elapsed(), result.as_ref().err());
         self.record(&key, &run, health, result.as_ref().err()).await;
         if let Err(error) = self.stores.leases.release_lease(&key, holder).await {
@@ -84,17 +118,17 @@ impl Poller {
     }
 
     /// Fetches, enqueues and checkpoints page by page until the API has no more, the time is
-    /// up, or something fails.
+    /// up, the lease is lost, or something fails.
     async fn sync(
         &self,
         instance: &InstanceRecord,
-        holder: &str,
-        stop_at: Instant,
+        limits: Limits,
         progress: &mut Progress,
+        mut lease_lost: watch::Receiver<bool>,
     ) -> Result<(), PollerError> {
         let key = instance.key();
         // Checked once: every envelope of the run carries these.
-        let ids = key.ids().map_err(PollerError::InvalidInstance)?;
+        let (connector_id, project_id) = key.ids().map_err(PollerError::InvalidInstance)?;
         let loaded = self
             .catalog
             .get(&key.connector_id)
@@ -121,12 +155,18 @@ impl Poller {
 
         let request = PollRequest {
             checkpoint: Some(checkpoint),
-            time_budget: Some(stop_at.saturating_duration_since(Instant::now())),
+            time_budget: Some(limits.stop_at.saturating_duration_since(Instant::now())),
             ..PollRequest::new(&instance.config, &credentials)
+        };
+        let mut builder = EnvelopeBuilder {
+            key: &key,
+            connector_id: &connector_id,
+            project_id: &project_id,
+            mapper: loaded.descriptor.mapper(IngestionKind::Polling),
+            received_at: Utc::now(),
         };
         // Through the connector's own face: a native connector polls here just like a generic one.
         let mut pages = loaded.connector.pages(request)?;
-        let mut lease_renewed = Instant::now();
         let result = loop {
             let next = tokio::select! {
                 next = pages.next_page() => next,
@@ -135,6 +175,15 @@ impl Poller {
                     progress.stopped = true;
                     break Ok(());
                 }
+                () = tokio::time::sleep_until(limits.cut_at.into()) => match limits.budget {
+                    Some(budget) => break Err(PollerError::BudgetExceeded(budget)),
+                    None => {
+                        tracing::info!(pages = progress.pages, "run deadline: the next run resumes from the checkpoint");
+                        progress.stopped = true;
+                        break Ok(());
+                    }
+                },
+                Ok(_) = lease_lost.wait_for(|lost| *lost) => break Ok(()),
             };
             let page = match next {
                 Ok(Some(page)) => page,
@@ -146,8 +195,13 @@ impl Poller {
             {
                 break Err(error);
             }
+            if *lease_lost.borrow() {
+                break Ok(()); // Another poller may be on it now: enqueue and checkpoint nothing more.
+            }
             let items = page.items.len() as u64;
-            if let Err(error) = self.enqueue(&key, &ids, page.items).await {
+            builder.received_at = Utc::now();
+            let (messages, skipped) = builder.messages(page.index, page.items);
+            if let Err(error) = self.send(messages).await {
                 break Err(error);
             }
             // Only now that every item of the page is on the queue may the checkpoint move.
@@ -160,15 +214,10 @@ impl Poller {
                 }
             }
             progress.pages += 1;
-            progress.items += items;
+            progress.items += items - skipped.len() as u64;
+            progress.skipped.extend(skipped);
             progress.resuming = page.checkpoint_after.is_resuming();
             tracing::debug!(page = page.index, items, "page enqueued and checkpointed");
-            if lease_renewed.elapsed() >= self.settings.lease_ttl / 2 {
-                if let Err(error) = self.stores.leases.renew_lease(&key, holder, self.settings.lease_ttl).await {
-                    break Err(PollerError::LeaseLost(error));
-                }
-                lease_renewed = Instant::now();
-            }
         };
 
         let summary = pages.summary();
@@ -187,30 +236,19 @@ impl Poller {
         result
     }
 
-    /// Puts one envelope per item on the ingest queue.
-    async fn enqueue(
-        &self,
-        key: &InstanceKey,
-        (connector_id, project_id): &(ConnectorId, ProjectId),
-        items: Vec<Value>,
-    ) -> Result<(), PollerError> {
-        if items.is_empty() {
+    /// Puts a page's messages on the ingest queue.
+    async fn send(&self, messages: Vec<QueueMessage>) -> Result<(), PollerError> {
+        if messages.is_empty() {
             return Ok(());
         }
-        let received_at = Utc::now();
-        let messages: Vec<QueueMessage> = items
-            .into_iter()
-            .map(|payload| {
-                let envelope = Envelope::polled(connector_id.clone(), project_id.clone(), received_at, payload);
-                QueueMessage::for_instance(envelope.to_json(), key)
-            })
-            .collect();
         send_batch(&*self.ingest, &messages, self.settings.send_retry, tokio::time::sleep)
             .await
             .map_err(PollerError::Enqueue)
     }
 
-    /// Stores refreshed OAuth2 credentials unless this run already stored the same ones.
+    /// Stores the token fields of refreshed OAuth2 credentials (merged into the latest stored
+    /// version with a compare-and-swap, so a concurrent edit of another field survives) unless
+    /// this run already stored the same ones.
     async fn save_credentials(
         &self,
         key: &InstanceKey,
@@ -220,7 +258,8 @@ impl Poller {
         if progress.saved_credentials.as_ref().is_some_and(|saved| same_credentials(saved, credentials)) {
             return Ok(());
         }
-        self.stores.store_credentials(key, credentials).await.map_err(PollerError::CredentialsNotSaved)?;
+        let tokens = CredentialChange::oauth_tokens(credentials);
+        self.stores.update_credentials(key, &tokens).await.map_err(PollerError::CredentialsNotSaved)?;
         tracing::info!("refreshed OAuth2 credentials stored");
         progress.saved_credentials = Some(credentials.clone());
         Ok(())
@@ -288,6 +327,19 @@ impl Progress {
                     Some(guard) => (SyncStatus::Partial, Some(guard.to_string()), synced),
                     None => (SyncStatus::Succeeded, None, synced),
                 }
+            }
+        };
+        let (status, error) = match self.skipped.as_slice() {
+            [] => (status, error),
+            skipped => {
+                let list: Vec<String> = skipped.iter().map(ToString::to_string).collect();
+                let note = format!(
+                    "{} item(s) too large for the queue even with only their mapped fields were left out: {}",
+                    skipped.len(),
+                    list.join(", ")
+                );
+                let status = if status == SyncStatus::Succeeded { SyncStatus::Partial } else { status };
+                (status, Some(error.map_or(note.clone(), |error| format!("{error}; {note}"))))
             }
         };
         let run = SyncRun {

@@ -6,9 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use regex::Regex;
 
+use crate::hosts::{HostAllowlist, literal_host};
 use crate::ids::ConnectorId;
 use crate::mapping::FieldMapper;
-use crate::model::{ConnectorDescriptor, ConnectorKind, FieldMappingDescriptor, IngestionDescriptor, Issue};
+use crate::model::{
+    AuthDescriptor, ConnectorDescriptor, ConnectorKind, FieldMappingDescriptor, IngestionDescriptor, Issue,
+};
 use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan, RequestPlan, scope::RequestScope};
 use crate::webhook::CompiledWebhook;
 
@@ -16,6 +19,7 @@ use crate::webhook::CompiledWebhook;
 #[derive(Debug, Clone)]
 pub(super) struct Sections {
     pub(super) config_defaults: BTreeMap<String, String>,
+    pub(super) allowed_hosts: HostAllowlist,
     pub(super) auth: AuthPlan,
     pub(super) polling: Option<PollingPlan>,
     pub(super) webhook: Option<CompiledWebhook>,
@@ -34,6 +38,7 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
     let mut c = Checker { issues: Vec::new() };
     c.identity(raw);
     c.fields(raw);
+    let allowed_hosts = c.allowed_hosts(raw);
     let auth = AuthPlan::compile(&raw.auth, &scope, &mut c.issues);
     let section = |name: &str| match raw.ingestion {
         IngestionDescriptor::PollingAndWebhook(_) => format!("/ingestion/{name}"),
@@ -59,6 +64,7 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
         raw.config_fields.iter().filter_map(|f| f.default.as_ref().map(|d| (f.key.clone(), d.clone()))).collect();
     Ok(Sections {
         config_defaults,
+        allowed_hosts,
         auth: auth.ok_or_else(missing)?,
         polling,
         webhook,
@@ -94,6 +100,36 @@ impl Checker {
         {
             self.issues.push(Issue::new("/fieldMapping/itemsPath", "must not be empty"));
         }
+    }
+
+    /// Compiles `allowedHosts` and checks that every URL naming its host literally (a
+    /// health check on `https://slack.com/...`, an OAuth token URL) stays inside it.
+    fn allowed_hosts(&mut self, raw: &ConnectorDescriptor) -> HostAllowlist {
+        let allowlist = HostAllowlist::compile(&raw.allowed_hosts, "/allowedHosts", &mut self.issues);
+        if allowlist.is_unrestricted() {
+            return allowlist;
+        }
+        let polling = match raw.ingestion {
+            IngestionDescriptor::PollingAndWebhook(_) => "/ingestion/polling/endpoint",
+            _ => "/ingestion/endpoint",
+        };
+        let mut urls = vec![(raw.health_check.endpoint.as_str(), "/healthCheck/endpoint")];
+        if let Some(p) = raw.ingestion.polling() {
+            urls.push((p.endpoint.as_str(), polling));
+        }
+        if let AuthDescriptor::Oauth2(o) = &raw.auth {
+            urls.push((o.authorise_url.as_str(), "/auth/config/authoriseUrl"));
+            urls.push((o.token_url.as_str(), "/auth/config/tokenUrl"));
+        }
+        for (template, pointer) in urls {
+            if let Some(host) = literal_host(template).filter(|h| !allowlist.permits(h)) {
+                self.issues.push(Issue::new(
+                    pointer,
+                    format!("host `{host}` is not in allowedHosts ({allowlist}): add it there or change the URL"),
+                ));
+            }
+        }
+        allowlist
     }
 
     fn fields(&mut self, raw: &ConnectorDescriptor) {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde_json::Value;
 
+use crate::hosts::HostAllowlist;
 use crate::mapping::{FieldMapper, IgnoredItem, MapContext, MapError, MapReport};
 use crate::model::{ConnectorDescriptor, ConnectorKind, DescriptorError, Issue, schema};
 use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan};
@@ -80,6 +81,11 @@ impl Descriptor {
     /// Whether the generic runtime runs it or a registered native implementation.
     pub fn kind(&self) -> ConnectorKind {
         self.raw.kind
+    }
+
+    /// The hosts this connector's requests may reach (`allowedHosts`).
+    pub fn allowed_hosts(&self) -> &HostAllowlist {
+        &self.sections.allowed_hosts
     }
 
     /// The compiled polling plan, if the connector polls.

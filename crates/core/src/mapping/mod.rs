@@ -3,6 +3,7 @@
 
 pub mod condition;
 pub mod items;
+pub mod reduce;
 pub mod timestamp;
 
 use chrono::{DateTime, Utc};

@@ -38,6 +38,11 @@ pub struct ConnectorDescriptor {
     /// Per-instance configuration values the user provides (extension), e.g. `baseUrl`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_fields: Vec<ConfigField>,
+    /// The hosts outgoing requests may reach (extension): exact names (`api.github.com`) or
+    /// `*.` wildcards (`*.atlassian.net`). An instance whose URLs name another host is refused,
+    /// and redirects elsewhere are not followed. Empty: no restriction beyond the egress guard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
     /// How data arrives: polling, webhooks, or both.
     pub ingestion: IngestionDescriptor,
     /// How raw items become `NormalisedSignal`s.

@@ -37,7 +37,10 @@ pub use queue::{
     SIGNALS_QUEUE, send_batch,
 };
 pub use rate_limit::{FixedWindow, RateDecision, RateLimiter};
-pub use secrets::{CredentialVersions, Credentials, SecretStore};
+pub use secrets::{
+    CredentialChange, CredentialVersion, CredentialVersions, Credentials, DEFAULT_ROTATION_GRACE,
+    MAX_CREDENTIAL_UPDATE_ATTEMPTS, OAUTH_TOKEN_FIELDS, SecretStore, StoredCredentials,
+};
 pub use signals::{DEFAULT_SIGNAL_PAGE, MAX_SIGNAL_PAGE, SignalPage, SignalQuery, SignalSortKey, SignalStore};
 pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};
 pub use stores::Stores;

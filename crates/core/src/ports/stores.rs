@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::{
-    CheckpointStore, Credentials, DedupStore, DescriptorRegistry, InstanceKey, InstanceRecord, InstanceRegistry,
-    InstanceUpdate, LeaseStore, NewInstance, OAuthStateStore, RateLimiter, SecretStore, SignalStore, StatsStore,
-    StoreError,
+    CheckpointStore, CredentialChange, Credentials, DedupStore, DescriptorRegistry, InstanceKey, InstanceRecord,
+    InstanceRegistry, InstanceUpdate, LeaseStore, NewInstance, OAuthStateStore, RateLimiter, SecretStore, SignalStore,
+    StatsStore, StoreError, StoredCredentials,
 };
 
 /// Every storage port, wired to one backend. Cheap to clone.
@@ -74,6 +74,29 @@ impl Stores {
         let secret_ref = self.secrets.put_credentials(key, credentials).await?;
         let update = InstanceUpdate { credential_secret_ref: Some(Some(secret_ref)), ..InstanceUpdate::default() };
         self.instances.update_instance(key, &update).await
+    }
+
+    /// Changes an existing instance's credentials without losing a concurrent change: `change`
+    /// is applied to the latest stored version with a compare-and-swap
+    /// ([`super::SecretStore::update_credentials`]); then the secret's reference is recorded on
+    /// the instance (which marks it changed). Use [`CredentialChange::merge`] for a PATCH, [`CredentialChange::replace_all`]
+    /// for a new connection and [`CredentialChange::oauth_tokens`] after a token refresh.
+    pub async fn update_credentials(
+        &self,
+        key: &InstanceKey,
+        change: &CredentialChange,
+    ) -> Result<StoredCredentials, StoreError> {
+        if self.instances.get_instance(key).await?.is_none() {
+            return Err(StoreError::instance_not_found(key));
+        }
+        let stored = self.secrets.update_credentials(key, change).await?;
+        // Also bumps `updatedAt`: an instance waiting for re-authorisation is due again.
+        let update = InstanceUpdate {
+            credential_secret_ref: Some(Some(stored.secret_ref.clone())),
+            ..InstanceUpdate::default()
+        };
+        self.instances.update_instance(key, &update).await?;
+        Ok(stored)
     }
 
     /// Deletes an instance with its secret and checkpoint. Safe to retry: the row goes last, so a

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use switchboard_core::descriptor::load_paths;
+use switchboard_core::hosts::literal_host;
 use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
 /// The ten connectors of the specification's §9.
@@ -123,6 +124,19 @@ fn every_built_in_descriptor_loads_and_validates() {
     }
     let expected: BTreeSet<String> = BUILT_IN.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(ids, expected);
+}
+
+#[test]
+fn every_built_in_descriptor_declares_the_hosts_it_reaches() {
+    for id in BUILT_IN {
+        let descriptor = descriptor(id);
+        let allowed = descriptor.allowed_hosts();
+        assert!(!allowed.is_unrestricted(), "{id}: declare allowedHosts");
+        if let Some(base_url) = descriptor.config_defaults().get("baseUrl") {
+            let host = literal_host(base_url).expect("an absolute baseUrl");
+            assert!(allowed.permits(host), "{id}: the default baseUrl host {host} is outside {allowed}");
+        }
+    }
 }
 
 #[test]

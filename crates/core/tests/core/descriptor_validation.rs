@@ -128,3 +128,22 @@ fn a_seed_shaped_descriptor_parses_unchanged() {
     });
     Descriptor::from_value(&doc, "seed").expect("seed-shaped descriptors are valid");
 }
+
+#[test]
+fn allowed_hosts_patterns_are_checked_and_literal_urls_must_stay_inside_them() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/allowedHosts", json!(["api.example.com", "https://evil.example"]));
+    set(&mut doc, "/healthCheck/endpoint", json!("https://elsewhere.example/ping"));
+    let found = problems(&doc);
+    assert!(has(&found, "/allowedHosts/1", "not a host pattern"), "{found:?}");
+    assert!(has(&found, "/healthCheck/endpoint", "host `elsewhere.example` is not in allowedHosts"), "{found:?}");
+}
+
+#[test]
+fn allowed_hosts_are_compiled_into_the_descriptor() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/allowedHosts", json!(["*.example.com"]));
+    let d = Descriptor::from_value(&doc, "sample").expect("valid");
+    assert!(d.allowed_hosts().permits("acme.example.com"));
+    assert!(!d.allowed_hosts().permits("example.org"));
+}

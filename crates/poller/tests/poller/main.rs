@@ -5,5 +5,6 @@
 
 mod auth;
 mod delivery;
+mod safety;
 mod scheduling;
 mod support;

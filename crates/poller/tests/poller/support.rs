@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
-    Checkpoint, CheckpointStore, Credentials, InstanceHealth, InstanceKey, NewInstance, QueueReceiver, ReceiveOptions,
-    StoreError, Stores,
+    Checkpoint, CheckpointStore, Credentials, InstanceHealth, InstanceKey, Lease, LeaseStore, NewInstance,
+    QueueReceiver, ReceiveOptions, StoreError, Stores, lease_lost,
 };
 use switchboard_core::{Descriptor, NativeRegistry};
 use switchboard_embedded::{Embedded, EmbeddedQueue};
@@ -42,6 +42,10 @@ pub struct Options {
     pub token: Option<&'static str>,
     /// The poller stops early once this becomes `true`.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Changes the poller's settings.
+    pub settings: Option<fn(&mut PollerSettings)>,
+    /// Every lease renewal fails as if another poller had taken the lease over.
+    pub lease_taken_over: bool,
 }
 
 /// The instance's OAuth2 tokens: an expired access token and this refresh token.
@@ -68,11 +72,14 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let db = Embedded::open(&dir.path().join("switchboard.db")).unwrap();
         let real = db.stores();
+        let leases: Arc<dyn LeaseStore> =
+            if options.lease_taken_over { Arc::new(TakenOver(real.leases.clone())) } else { real.leases.clone() };
         let stores = Stores {
             checkpoints: Arc::new(FailingAdvances {
                 inner: real.checkpoints.clone(),
                 failures: AtomicU32::new(options.failing_advances),
             }),
+            leases,
             ..real
         };
         let server = MockServer::start().await;
@@ -89,6 +96,8 @@ impl World {
                 .unwrap();
         doc["ingestion"]["rateLimitRpm"] = json!(600_000);
         if options.oauth.is_some() {
+            // The fake token endpoint is not one of GitHub's hosts.
+            doc.as_object_mut().unwrap().remove("allowedHosts");
             doc["auth"] = json!({"method": "oauth2", "config": {
             "authoriseUrl": format!("{}/oauth/authorize", server.uri()),
             "tokenUrl": format!("{}/oauth/token", server.uri()),
@@ -121,7 +130,11 @@ impl World {
         };
         stores.create_instance(&NewInstance { key: key.clone(), config, enabled: true }, &credentials).await.unwrap();
 
-        let mut poller = poller(&stores, db.ingest_queue());
+        let mut settings = PollerSettings { safety_margin: Duration::ZERO, ..PollerSettings::default() };
+        if let Some(change) = options.settings {
+            change(&mut settings);
+        }
+        let mut poller = poller(&stores, db.ingest_queue(), settings);
         if let Some(stop) = options.stop {
             poller = poller.with_stop(stop);
         }
@@ -168,6 +181,17 @@ impl World {
         self.stores.instances.get_instance(&self.key).await.unwrap().unwrap().health
     }
 
+    /// Another instance of the connector, in `project`, with the same config.
+    pub async fn add_instance(&self, project: &str, credentials: &Credentials) -> InstanceKey {
+        let key = InstanceKey::new(project, CONNECTOR);
+        let config = self.stores.instances.get_instance(&self.key).await.unwrap().unwrap().config;
+        self.stores
+            .create_instance(&NewInstance { key: key.clone(), config, enabled: true }, credentials)
+            .await
+            .unwrap();
+        key
+    }
+
     pub async fn credentials(&self) -> Credentials {
         self.stores.secrets.get_credentials(&self.key).await.unwrap().unwrap().current
     }
@@ -179,7 +203,7 @@ impl World {
     }
 }
 
-fn poller(stores: &Stores, ingest: EmbeddedQueue) -> Poller {
+fn poller(stores: &Stores, ingest: EmbeddedQueue, settings: PollerSettings) -> Poller {
     let options = PollOptions {
         request_timeout: Duration::from_secs(5),
         retry: RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(10), ..RetryPolicy::default() },
@@ -188,7 +212,6 @@ fn poller(stores: &Stores, ingest: EmbeddedQueue) -> Poller {
     let engine = PollEngine::with_default_client(options).unwrap();
     let catalog = ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60))
         .with_poll_driver(Arc::new(engine));
-    let settings = PollerSettings { safety_margin: Duration::ZERO, ..PollerSettings::default() };
     Poller::new(stores.clone(), Arc::new(catalog), Arc::new(ingest), settings)
 }
 
@@ -249,18 +272,31 @@ impl FakeGitHub {
 
     /// Adds issues `(number, updated_at)`.
     pub fn add(&self, issues: &[(u64, &str)]) {
-        let mut state = self.state.lock().unwrap();
         for (number, updated_at) in issues {
-            state.issues.push(json!({
-                "id": 5000 + number, "number": number, "title": format!("Issue {number}"), "state": "open",
-                "comments": 0, "user": {"login": "octocat"}, "labels": [], "assignees": [],
-                "html_url": format!("https://github.com/octo/hello/issues/{number}"),
-                "created_at": "2024-01-01T00:00:00Z", "updated_at": updated_at, "closed_at": null
-            }));
+            self.add_issue(issue(*number, updated_at));
         }
+    }
+
+    /// Adds one issue as given (see [`issue`]).
+    pub fn add_issue(&self, issue: Value) {
+        let mut state = self.state.lock().unwrap();
+        state.issues.push(issue);
         state.issues.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
     }
 }
+
+/// An issue as the fake API lists it (id `5000 + number`).
+pub fn issue(number: u64, updated_at: &str) -> Value {
+    json!({
+        "id": 5000 + number, "number": number, "title": format!("Issue {number}"), "state": "open",
+        "comments": 0, "user": {"login": "octocat"}, "labels": [], "assignees": [],
+        "html_url": format!("https://github.com/octo/hello/issues/{number}"),
+        "created_at": "2024-01-01T00:00:00Z", "updated_at": updated_at, "closed_at": null
+    })
+}
+
+/// A refresh token the fake token endpoint never answers for.
+pub const HANGING_REFRESH_TOKEN: &str = "rt-hang";
 
 const PAGE_SIZE: usize = 2;
 
@@ -307,6 +343,9 @@ struct TokenEndpoint(FakeGitHub);
 impl Respond for TokenEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let form: BTreeMap<String, String> = url::form_urlencoded::parse(&request.body).into_owned().collect();
+        if form.get("refresh_token").map(String::as_str) == Some(HANGING_REFRESH_TOKEN) {
+            return ResponseTemplate::new(200).set_delay(Duration::from_secs(600));
+        }
         let mut state = self.0.state.lock().unwrap();
         if form.get("refresh_token") != Some(&state.refresh_token) {
             return ResponseTemplate::new(400)
@@ -319,6 +358,24 @@ impl Respond for TokenEndpoint {
             "access_token": state.access_token, "refresh_token": state.refresh_token,
             "token_type": "bearer", "expires_in": 3600
         }))
+    }
+}
+
+/// The real lease store, except that no renewal succeeds: another poller took the lease over.
+struct TakenOver(Arc<dyn LeaseStore>);
+
+#[async_trait]
+impl LeaseStore for TakenOver {
+    async fn acquire_lease(&self, key: &InstanceKey, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        self.0.acquire_lease(key, holder, ttl).await
+    }
+
+    async fn renew_lease(&self, key: &InstanceKey, holder: &str, _ttl: Duration) -> Result<Lease, StoreError> {
+        Err(lease_lost(key, holder))
+    }
+
+    async fn release_lease(&self, key: &InstanceKey, holder: &str) -> Result<(), StoreError> {
+        self.0.release_lease(key, holder).await
     }
 }
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use switchboard_core::polling::HealthReport;
 use switchboard_core::ports::{
-    HealthUpdate, InstanceHealth, InstanceRecord, SignalCounts, SyncRun, hour_of, store_now,
+    CredentialChange, HealthUpdate, InstanceHealth, InstanceRecord, SignalCounts, SyncRun, hour_of, store_now,
 };
 use utoipa::ToSchema;
 
@@ -132,7 +132,7 @@ pub async fn check(state: &RegistryState, record: &InstanceRecord) -> Result<Che
     let checked_at = store_now();
     if let Some(refreshed) = &report.refreshed_credentials {
         // A refresh may have rotated the refresh token: losing it would force a reconnect.
-        if let Err(err) = state.stores.store_credentials(&key, refreshed).await {
+        if let Err(err) = state.stores.update_credentials(&key, &CredentialChange::oauth_tokens(refreshed)).await {
             tracing::error!(
                 project_id = key.project_id.as_str(),
                 connector_id = key.connector_id.as_str(),

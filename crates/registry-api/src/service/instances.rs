@@ -4,10 +4,11 @@
 //! credentials it carries into the stored ones (so one key can be rotated, and OAuth2 tokens
 //! survive a client-secret change) and replaces the whole config map when it carries one.
 
-use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use switchboard_core::ProjectId;
-use switchboard_core::ports::{Credentials, InstanceKey, InstanceRecord, InstanceUpdate, NewInstance};
+use switchboard_core::ports::{
+    CredentialChange, Credentials, InstanceKey, InstanceRecord, InstanceUpdate, NewInstance,
+};
 
 use crate::auth::Caller;
 use crate::service::error::ServiceError;
@@ -140,24 +141,22 @@ pub async fn update(
 
     let mut check = FieldCheck::new();
     let config = changes.config.as_ref().map(|config| check.config(&descriptor, config));
-    let merged = match &changes.credentials {
+    let change = match &changes.credentials {
         None => None,
         Some(sent) => {
             let sent = check.credentials(&descriptor, sent);
-            let mut merged = stored_credentials(state, &key).await?.unwrap_or_default();
-            for k in sent.keys() {
-                if let Some(value) = sent.get(k) {
-                    merged.insert(k, value.expose_secret());
-                }
-            }
-            check.required_credentials(&descriptor, merged.keys());
-            Some(merged)
+            let change = CredentialChange::merge(&sent);
+            // Checked against the latest stored version; the write re-applies the change to
+            // whatever is current then (a token refresh may land in between: both survive).
+            let latest = state.stores.secrets.read_latest_credentials(&key).await?.map(|v| v.current);
+            check.required_credentials(&descriptor, change.apply(latest.as_ref()).keys());
+            Some(change)
         }
     };
     check.finish(&key.connector_id)?;
 
-    if let Some(credentials) = &merged {
-        state.stores.store_credentials(&key, credentials).await?;
+    if let Some(change) = &change {
+        state.stores.update_credentials(&key, change).await?;
     }
     let update = InstanceUpdate { config, enabled: changes.enabled, credential_secret_ref: None };
     let record = state.stores.instances.update_instance(&key, &update).await?;
@@ -165,7 +164,7 @@ pub async fn update(
         project_id = key.project_id.as_str(),
         connector_id = key.connector_id.as_str(),
         subject = %caller.subject,
-        credentials_changed = merged.is_some(),
+        credentials_changed = change.is_some(),
         "instance updated"
     );
     details(state, record).await

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use switchboard_core::Descriptor;
 use switchboard_core::polling::{OAuth2Plan, OAuthError};
-use switchboard_core::ports::{Credentials, InstanceKey, InstanceRecord, OAuthState, store_now};
+use switchboard_core::ports::{CredentialChange, Credentials, InstanceKey, InstanceRecord, OAuthState, store_now};
 use switchboard_poll::request::{Vars, render_url};
 use url::Url;
 
@@ -110,7 +110,8 @@ pub async fn complete(state: &RegistryState, input: CallbackInput) -> Result<Ins
         switchboard_poll::exchange_code(&state.http, oauth, &config, &credentials, &code, &pending.redirect_uri)
             .await
             .map_err(exchange_error)?;
-    state.stores.store_credentials(&key, &tokens).await?;
+    // Only the token fields: the client id and secret stay as stored.
+    state.stores.update_credentials(&key, &CredentialChange::oauth_tokens(&tokens)).await?;
     tracing::info!(project_id, connector_id, started_by = %pending.started_by, "OAuth2 connection completed");
     Ok(key)
 }

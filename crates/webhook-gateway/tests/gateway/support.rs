@@ -16,8 +16,8 @@ use sha2::Sha256;
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
-    CredentialVersions, Credentials, EntryFailure, InstanceKey, NewInstance, QueueMessage, QueueReceiver as _,
-    QueueSender, ReceiveOptions, SecretStore, StoreError, Stores,
+    CredentialVersion, CredentialVersions, Credentials, EntryFailure, InstanceKey, NewInstance, QueueMessage,
+    QueueReceiver as _, QueueSender, ReceiveOptions, SecretStore, StoreError, StoredCredentials, Stores,
 };
 use switchboard_core::{Descriptor, NativeRegistry};
 use switchboard_embedded::Embedded;
@@ -186,6 +186,20 @@ impl SecretStore for CountingSecrets {
 
     async fn put_credentials(&self, key: &InstanceKey, credentials: &Credentials) -> Result<String, StoreError> {
         self.inner.put_credentials(key, credentials).await
+    }
+
+    async fn read_latest_credentials(&self, key: &InstanceKey) -> Result<Option<CredentialVersions>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.read_latest_credentials(key).await
+    }
+
+    async fn put_credentials_if(
+        &self,
+        key: &InstanceKey,
+        expected: Option<&CredentialVersion>,
+        credentials: &Credentials,
+    ) -> Result<StoredCredentials, StoreError> {
+        self.inner.put_credentials_if(key, expected, credentials).await
     }
 
     async fn delete_credentials(&self, key: &InstanceKey) -> Result<(), StoreError> {
