@@ -160,8 +160,14 @@ impl PollEngine {
             .max(1);
 
         let timer = &self.options.timer;
-        let mut session =
-            Session::new(self, descriptor.auth(), config, request.credentials.clone(), self.options.request_timeout);
+        let mut session = Session::new(
+            self,
+            descriptor.auth(),
+            descriptor.allowed_hosts(),
+            config,
+            request.credentials.clone(),
+            self.options.request_timeout,
+        );
         session.limiter =
             Some(self.limiter(descriptor.id(), &session.config, request.credentials, requests.rate_limit_rpm));
         session.deadline = request.time_budget.map(|budget| timer.now() + budget);

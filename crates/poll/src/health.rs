@@ -27,6 +27,7 @@ impl PollEngine {
         let mut session = Session::new(
             self,
             descriptor.auth(),
+            descriptor.allowed_hosts(),
             descriptor.effective_config(config),
             credentials.clone(),
             plan.timeout,

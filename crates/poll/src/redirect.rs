@@ -1,5 +1,6 @@
 //! Redirects, followed by hand: the client follows none by itself, so every hop passes the
-//! egress guard and the descriptor's host allowlist before it is sent ([`crate::session`]).
+//! egress guard before it is sent, and a hop to another host must be among the descriptor's
+//! `allowedHosts` ([`HOST_NOT_ALLOWED`] otherwise).
 //!
 //! A hop to another origin (scheme, host or port) carries no credential: `Authorization`,
 //! `Cookie`, `Proxy-Authorization`, every header marked sensitive (auth headers and headers whose
@@ -17,6 +18,9 @@ use switchboard_core::polling::PollError;
 use crate::auth::HttpRequest;
 use crate::credentials::{Credentials, contains_secret};
 use crate::request::{display_url, parse_http_url};
+
+/// The code starting the error of a redirect to a host outside the descriptor's `allowedHosts`.
+pub const HOST_NOT_ALLOWED: &str = "host_not_allowed";
 
 /// Redirects followed for one request before giving up.
 pub const MAX_REDIRECTS: u32 = 5;

@@ -11,6 +11,7 @@ use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::SecretString;
 use url::Url;
 
+use switchboard_core::hosts::HostAllowlist;
 use switchboard_core::polling::{AuthPlan, PollError};
 
 use crate::auth::{self, HttpRequest};
@@ -19,7 +20,7 @@ use crate::egress::{self, EgressDenied, EgressGuard};
 use crate::engine::PollEngine;
 use crate::oauth::TokenRefresher;
 use crate::ratelimit::Limiter;
-use crate::redirect::{MAX_REDIRECTS, next_hop};
+use crate::redirect::{HOST_NOT_ALLOWED, MAX_REDIRECTS, next_hop};
 use crate::request::display_url;
 use crate::retry::{RetryPolicy, is_rate_limit_403, rate_limit_wait};
 use crate::timer::Timer;
@@ -80,6 +81,8 @@ enum Attempt {
 pub struct Session<'e> {
     pub(crate) http: &'e reqwest::Client,
     pub(crate) guard: &'e EgressGuard,
+    /// The descriptor's `allowedHosts`, which every redirect hop to another host must match.
+    pub(crate) hosts: &'e HostAllowlist,
     pub(crate) timer: &'e Arc<dyn Timer>,
     pub(crate) refresher: &'e TokenRefresher,
     pub(crate) auth: &'e AuthPlan,
@@ -95,11 +98,12 @@ pub struct Session<'e> {
 }
 
 impl<'e> Session<'e> {
-    /// A session with the engine's client, guard and limits; each request times out after
-    /// `timeout`.
+    /// A session with the engine's client, guard and limits, for a descriptor with `auth` and
+    /// `hosts`; each request times out after `timeout`.
     pub(crate) fn new(
         engine: &'e PollEngine,
         auth: &'e AuthPlan,
+        hosts: &'e HostAllowlist,
         config: BTreeMap<String, String>,
         credentials: Credentials,
         timeout: Duration,
@@ -107,6 +111,7 @@ impl<'e> Session<'e> {
         Self {
             http: &engine.http,
             guard: &engine.guard,
+            hosts,
             timer: &engine.options.timer,
             refresher: &engine.refresher,
             auth,
@@ -240,19 +245,34 @@ impl<'e> Session<'e> {
     }
 
     /// Whether the engine may send `url`: the egress guard (IP-literal hosts; host names are
-    /// judged when they are resolved) and the descriptor's host allowlist.
+    /// judged when they are resolved).
     pub(crate) fn admit(&self, url: &url::Url) -> Result<(), PollError> {
-        self.guard.check_url(url).map_err(|denied| PollError::Config(denied.to_string()))?;
-        Ok(())
+        self.guard.check_url(url).map_err(|denied| PollError::Config(denied.to_string()))
+    }
+
+    /// Whether a redirect hop from `first` (the request as the instance configured it, whose
+    /// host was checked when the instance was saved) may go to `hop`: another host must be
+    /// among the descriptor's `allowedHosts`.
+    fn admit_hop(&self, first: &url::Url, hop: &url::Url) -> Result<(), PollError> {
+        let host = hop.host_str().unwrap_or_default();
+        if host == first.host_str().unwrap_or_default() || self.hosts.permits(host) {
+            return Ok(());
+        }
+        Err(PollError::Config(format!(
+            "{HOST_NOT_ALLOWED}: {} redirected to {host}, which is not among the connector's allowedHosts ({})",
+            display_url(first, &self.credentials),
+            self.hosts
+        )))
     }
 
     /// Sends `request` with the session's timeout, following up to [`MAX_REDIRECTS`]
-    /// redirects; each hop is admitted first, and a hop to another origin carries no
-    /// credentials. The answer is the first that is not a redirect.
+    /// redirects; each hop is admitted first (egress guard, `allowedHosts`), and a hop to
+    /// another origin carries no credentials. The answer is the first that is not a redirect.
     pub(crate) async fn exchange(&self, request: &HttpRequest) -> Result<reqwest::Response, ExchangeError> {
         let mut current = request.clone();
         for _ in 0..=MAX_REDIRECTS {
             self.admit(&current.url).map_err(ExchangeError::Refused)?;
+            self.admit_hop(&request.url, &current.url).map_err(ExchangeError::Refused)?;
             let port = current.url.port_or_known_default().unwrap_or(0);
             let sending = current.build(self.http).timeout(self.timeout).send();
             let response = egress::to_port(port, sending).await.map_err(ExchangeError::Failed)?;

@@ -319,3 +319,25 @@ async fn redirects_are_followed_a_few_times_only() {
     assert_eq!(err.class(), FailureClass::Config);
     assert_eq!(hits(&server).await, 6);
 }
+
+#[tokio::test]
+async fn a_redirect_to_a_host_outside_allowed_hosts_is_refused() {
+    let b = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "meta": {"page": {}}})))
+        .mount(&b)
+        .await;
+    // `localhost` passes the egress guard here (127.0.0.1 is allowed), but Datadog's
+    // descriptor names only Datadog's API hosts.
+    let a = redirecting_to(&format!("http://localhost:{}/api/v2/events", port(&b))).await;
+    let descriptor = crate::builtin::support::descriptor("datadog");
+    assert!(!descriptor.allowed_hosts().is_unrestricted());
+    let credentials: Credentials =
+        [("apiKey", "k-0123456789"), ("applicationKey", "a-0123456789")].into_iter().collect();
+    let (engine, _) = engine();
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config(&a), &credentials)).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("host_not_allowed: ") && text.contains("localhost"), "{text}");
+    assert_eq!(err.class(), FailureClass::Config);
+    assert_eq!(hits(&b).await, 0);
+}
