@@ -14,8 +14,10 @@ use url::Url;
 use switchboard_core::model::{ApiKeyDelivery, PatDelivery};
 use switchboard_core::polling::{AuthPlan, PollError};
 
+use switchboard_core::template::Template;
+
 use crate::credentials::{Credentials, expose};
-use crate::request::set_query_param;
+use crate::request::{Escape, Vars, reads_credentials, render_text, set_query_param};
 
 /// An outgoing request before it is handed to `reqwest`.
 #[derive(Debug, Clone)]
@@ -60,6 +62,13 @@ impl HttpRequest {
         header_value.set_sensitive(true);
         self.headers.insert(header_name, header_value);
         Ok(())
+    }
+
+    /// Adds a header rendered from a descriptor template; one whose template reads a credential
+    /// (Datadog's `DD-APPLICATION-KEY: {{credentials.applicationKey}}`) is marked sensitive.
+    pub fn templated_header(&mut self, name: &str, template: &Template, vars: &Vars<'_>) -> Result<(), PollError> {
+        let value = render_text(template, vars, Escape::Raw)?;
+        if reads_credentials(template) { self.secret_header(name, &value) } else { self.header(name, &value) }
     }
 
     /// Builds the `reqwest` request.
@@ -119,4 +128,39 @@ pub fn apply(
 /// The (non-empty) credential named by `key`.
 fn credential<'c>(credentials: &'c Credentials, key: &str) -> Result<&'c str, PollError> {
     expose(credentials, key).filter(|v| !v.is_empty()).ok_or_else(|| PollError::MissingCredential(key.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_header_whose_template_reads_a_credential_is_sensitive() {
+        let credentials: Credentials = [("applicationKey", "app-key-value")].into_iter().collect();
+        let config = BTreeMap::from([("site".to_owned(), "eu".to_owned())]);
+        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let mut request = HttpRequest::new(Method::GET, Url::parse("https://api.example.com/").expect("valid"));
+        let secret = Template::parse("{{credentials.applicationKey}}").expect("valid");
+        let plain = Template::parse("site-{{config.site}}").expect("valid");
+        request.templated_header("DD-APPLICATION-KEY", &secret, &vars).expect("valid");
+        request.templated_header("X-Site", &plain, &vars).expect("valid");
+        assert!(request.headers["dd-application-key"].is_sensitive());
+        assert!(!request.headers["x-site"].is_sensitive());
+        assert_eq!(request.headers["x-site"], "site-eu");
+    }
+
+    #[test]
+    fn an_api_key_in_the_query_is_listed_as_a_secret_parameter() {
+        let credentials: Credentials = [("apiKey", "k3y")].into_iter().collect();
+        let plan = AuthPlan::ApiKey {
+            credential: "apiKey".to_owned(),
+            delivery: ApiKeyDelivery::Query,
+            param_name: "key".to_owned(),
+        };
+        let mut request = HttpRequest::new(Method::GET, Url::parse("https://api.example.com/").expect("valid"));
+        apply(&plan, &credentials, None, &mut request).expect("applied");
+        assert_eq!(request.secret_params, ["key"]);
+    }
 }

@@ -16,8 +16,8 @@ use switchboard_core::Descriptor;
 use switchboard_core::jsonpath::scalar_text;
 use switchboard_core::model::PollMethod;
 use switchboard_core::polling::{
-    Checkpoint, DeltaPlan, GuardTrip, ItemPlan, Page, PageCursor, PollError, PollRequest, RequestPlan, RunSummary,
-    StopReason,
+    Checkpoint, DeltaPlan, GuardTrip, ItemPlan, OAuth2Plan, Page, PageCursor, PollError, PollRequest, RequestPlan,
+    RunSummary, StopReason,
 };
 
 use crate::auth::HttpRequest;
@@ -33,8 +33,9 @@ use crate::request::{
     secret_query_params, set_query_param,
 };
 use crate::retry::RetryPolicy;
-use crate::session::{SendError, Session};
+use crate::session::{Parts, SendError, Session};
 use crate::timer::{Timer, TokioTimer};
+use crate::token;
 
 /// Largest response body accepted by default, in bytes (8 MiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
@@ -161,7 +162,7 @@ impl PollEngine {
 
         let timer = &self.options.timer;
         let mut session = Session::new(
-            self,
+            self.parts(),
             descriptor.auth(),
             descriptor.allowed_hosts(),
             config,
@@ -218,6 +219,38 @@ impl PollEngine {
         let key = format!("{connector_id}/{rpm}/{}", hex::encode(&hash.finalize()[..12]));
         let mut limiters = self.limiters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         limiters.entry(key).or_insert_with(|| Arc::new(Limiter::per_minute(rpm, self.options.timer.clone()))).clone()
+    }
+}
+
+impl PollEngine {
+    /// Exchanges an OAuth2 authorisation code for tokens ([`crate::oauth::exchange_code`])
+    /// with this engine's guarded client. A token URL the egress guard refuses is an
+    /// `egress_denied` configuration error.
+    pub async fn exchange_code(
+        &self,
+        oauth: &OAuth2Plan,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Credentials, PollError> {
+        token::admit_token_url(&self.guard, oauth, config, credentials)?;
+        match crate::oauth::exchange_code(&self.http, oauth, config, credentials, code, redirect_uri).await {
+            Ok(credentials) => Ok(credentials),
+            Err(e) => Err(token::explain(&self.guard, oauth, config, credentials, e).await),
+        }
+    }
+
+    /// What a session borrows from the engine.
+    pub(crate) fn parts(&self) -> Parts<'_> {
+        Parts {
+            http: &self.http,
+            guard: &self.guard,
+            timer: &self.options.timer,
+            refresher: &self.refresher,
+            retry: self.options.retry,
+            max_body: self.options.max_response_bytes,
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use switchboard_core::polling::{FailureClass, HealthCheckPlan, HealthReport, Pol
 use crate::auth::HttpRequest;
 use crate::credentials::{Credentials, redact};
 use crate::engine::PollEngine;
-use crate::request::{Escape, Vars, display_url, reads_credentials, render_text, render_url, secret_query_params};
+use crate::request::{Vars, display_url, render_url, secret_query_params};
 use crate::session::{ExchangeError, Session, network_error};
 
 impl PollEngine {
@@ -25,7 +25,7 @@ impl PollEngine {
     ) -> HealthReport {
         let plan = descriptor.health_check();
         let mut session = Session::new(
-            self,
+            self.parts(),
             descriptor.auth(),
             descriptor.allowed_hosts(),
             descriptor.effective_config(config),
@@ -78,8 +78,7 @@ async fn probe(session: &mut Session<'_>, plan: &HealthCheckPlan) -> Result<u16,
     let mut base = HttpRequest::new(method, url);
     base.secret_params = secret_query_params(&plan.endpoint);
     for (name, template) in &plan.headers {
-        let value = render_text(template, &vars, Escape::Raw)?;
-        if reads_credentials(template) { base.secret_header(name, &value)? } else { base.header(name, &value)? }
+        base.templated_header(name, template, &vars)?;
     }
     let mut retried = false;
     loop {

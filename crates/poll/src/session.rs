@@ -17,7 +17,6 @@ use switchboard_core::polling::{AuthPlan, PollError};
 use crate::auth::{self, HttpRequest};
 use crate::credentials::{Credentials, redact};
 use crate::egress::{self, EgressDenied, EgressGuard};
-use crate::engine::PollEngine;
 use crate::oauth::TokenRefresher;
 use crate::ratelimit::Limiter;
 use crate::redirect::{HOST_NOT_ALLOWED, MAX_REDIRECTS, next_hop};
@@ -76,6 +75,17 @@ enum Attempt {
     Fatal(PollError),
 }
 
+/// What a session borrows from the engine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts<'e> {
+    pub(crate) http: &'e reqwest::Client,
+    pub(crate) guard: &'e EgressGuard,
+    pub(crate) timer: &'e Arc<dyn Timer>,
+    pub(crate) refresher: &'e TokenRefresher,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_body: usize,
+}
+
 /// The HTTP side of one run (or one health check).
 #[derive(Debug)]
 pub struct Session<'e> {
@@ -98,10 +108,10 @@ pub struct Session<'e> {
 }
 
 impl<'e> Session<'e> {
-    /// A session with the engine's client, guard and limits, for a descriptor with `auth` and
-    /// `hosts`; each request times out after `timeout`.
+    /// A session over the engine's parts, for a descriptor with `auth` and `hosts`; each
+    /// request times out after `timeout`.
     pub(crate) fn new(
-        engine: &'e PollEngine,
+        parts: Parts<'e>,
         auth: &'e AuthPlan,
         hosts: &'e HostAllowlist,
         config: BTreeMap<String, String>,
@@ -109,17 +119,17 @@ impl<'e> Session<'e> {
         timeout: Duration,
     ) -> Self {
         Self {
-            http: &engine.http,
-            guard: &engine.guard,
+            http: parts.http,
+            guard: parts.guard,
             hosts,
-            timer: &engine.options.timer,
-            refresher: &engine.refresher,
+            timer: parts.timer,
+            refresher: parts.refresher,
             auth,
             config,
             credentials,
-            retry: engine.options.retry,
+            retry: parts.retry,
             timeout,
-            max_body: engine.options.max_response_bytes,
+            max_body: parts.max_body,
             limiter: None,
             deadline: None,
             refreshed_pending: None,

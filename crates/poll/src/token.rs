@@ -1,8 +1,8 @@
 //! OAuth2 token requests through the egress guard. The token client is the engine's guarded
 //! client, so a token URL that reaches an internal address is refused at connect time; this
 //! module turns such a refusal into the configuration error it is (`egress_denied`, naming the
-//! host) instead of "token endpoint unavailable", and gives the registry's code exchange the
-//! same treatment ([`PollEngine::exchange_code`]).
+//! host) instead of "token endpoint unavailable", for refreshes and for the registry's code
+//! exchange (`PollEngine::exchange_code`).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,6 @@ use switchboard_core::polling::{OAuth2Plan, OAuthError, PollError};
 
 use crate::credentials::Credentials;
 use crate::egress::EgressGuard;
-use crate::engine::PollEngine;
 use crate::request::{Vars, render_url};
 
 /// Refuses a token URL with an IP-literal host the guard does not accept, before any request.
@@ -52,24 +51,4 @@ async fn refusal(
     let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
     let Ok(url) = render_url(&oauth.token_url, &vars) else { return Ok(()) };
     guard.check_url_now(&url).await.map_err(|denied| PollError::Config(denied.to_string()))
-}
-
-impl PollEngine {
-    /// Exchanges an OAuth2 authorisation code for tokens ([`crate::oauth::exchange_code`])
-    /// with this engine's guarded client. A token URL the egress guard refuses is an
-    /// `egress_denied` configuration error.
-    pub async fn exchange_code(
-        &self,
-        oauth: &OAuth2Plan,
-        config: &BTreeMap<String, String>,
-        credentials: &Credentials,
-        code: &str,
-        redirect_uri: &str,
-    ) -> Result<Credentials, PollError> {
-        admit_token_url(&self.guard, oauth, config, credentials)?;
-        match crate::oauth::exchange_code(&self.http, oauth, config, credentials, code, redirect_uri).await {
-            Ok(credentials) => Ok(credentials),
-            Err(e) => Err(explain(&self.guard, oauth, config, credentials, e).await),
-        }
-    }
 }

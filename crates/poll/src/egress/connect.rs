@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 use tower::{Layer, Service};
 
-use super::{EgressDenied, EgressGuard, Ports};
+use super::allow::Ports;
+use super::guard::{EgressDenied, EgressGuard};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -2,12 +2,29 @@
 //! connector only the addresses the guard accepts, so the address checked is the address
 //! connected to.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::connect::ConnectScope;
-use super::{EgressGuard, target_port};
+use super::guard::EgressGuard;
+
+tokio::task_local! {
+    /// The port of the request being sent on this task, for the resolver.
+    static TARGET_PORT: u16;
+}
+
+/// Runs `request`, a request to a URL on `port`, telling the resolver that port: an address
+/// allowed only on some ports is then judged before any connection is attempted.
+pub(crate) async fn to_port<F: Future>(port: u16, request: F) -> F::Output {
+    TARGET_PORT.scope(port, request).await
+}
+
+/// The port set by [`to_port`] on this task.
+pub(crate) fn target_port() -> Option<u16> {
+    TARGET_PORT.try_with(|port| *port).ok()
+}
 
 /// Resolves host names through the system resolver, keeping only permitted addresses.
 #[derive(Debug, Clone)]
