@@ -48,7 +48,7 @@ use switchboard_core::polling::{HealthReport, PageStream, PollError, PollRequest
 use switchboard_core::{Descriptor, PollDriver};
 
 pub use credentials::Credentials;
-pub use egress::{EgressAllow, EgressDenied, EgressGuard};
+pub use egress::{AllowParseError, EgressAllow, EgressDenied, EgressGuard};
 pub use engine::{PollEngine, PollOptions, Run};
 pub use oauth::{AccessToken, TokenRefresher, exchange_code};
 pub use retry::RetryPolicy;
