@@ -8,7 +8,7 @@ use std::time::Duration;
 use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::Stores;
-use switchboard_poll::PollEngine;
+use switchboard_poll::{EgressGuard, PollEngine};
 use url::Url;
 
 use crate::auth::CallerResolver;
@@ -28,6 +28,9 @@ pub struct RegistryState {
     pub resolver: Arc<dyn CallerResolver>,
     /// Client for token endpoints (and, through the catalogue's engine, health checks).
     pub http: reqwest::Client,
+    /// The egress guard of that client, to check an instance's URLs when they are configured
+    /// (`EgressGuard::check_url_now`).
+    pub egress: EgressGuard,
     /// OAuth2 connect settings.
     pub oauth: OAuthSettings,
 }
@@ -55,10 +58,10 @@ impl RegistryState {
     pub fn new(stores: Stores, resolver: Arc<dyn CallerResolver>, natives: NativeRegistry, engine: PollEngine) -> Self {
         // The engine's client is behind the egress guard: token requests and health checks
         // alike reach only what the guard lets through.
-        let http = engine.http().clone();
+        let (http, egress) = (engine.http().clone(), engine.guard().clone());
         let catalog = ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO)
             .with_poll_driver(Arc::new(engine));
-        Self { stores, catalog: Arc::new(catalog), resolver, http, oauth: OAuthSettings::default() }
+        Self { stores, catalog: Arc::new(catalog), resolver, http, egress, oauth: OAuthSettings::default() }
     }
 
     /// Uses `callback_url` as the OAuth2 redirect URI.
