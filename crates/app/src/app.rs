@@ -1,6 +1,7 @@
 //! [`App`]: the ports, the settings and the one connector catalogue every application shares.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use switchboard_core::builtin::{BuiltInError, BuiltInSync, register_built_ins};
 use switchboard_core::catalog::ConnectorCatalog;
@@ -13,11 +14,16 @@ use switchboard_webhook_gateway::GatewayState;
 
 use crate::settings::Settings;
 
+/// Timeout of the registry's outgoing requests (OAuth2 token endpoints; health checks set
+/// their own).
+const REGISTRY_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// An application could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
-    /// The poller's HTTP client could not be built (its TLS setup failed).
-    #[error("cannot build the poller's polling engine: {0}")]
+    /// The HTTP client of the poller or the registry could not be built (its TLS setup
+    /// failed).
+    #[error("cannot build the polling engine: {0}")]
     PollEngine(#[source] switchboard_core::PollError),
 }
 
@@ -75,7 +81,7 @@ impl App {
     /// The poller, putting envelopes on `ingest`. Its catalogue hands generic connectors the
     /// HTTP polling engine; native connectors poll in their own code.
     pub fn poller(&self, ingest: Arc<dyn QueueSender>) -> Result<Poller, AssembleError> {
-        let engine = PollEngine::with_default_client(PollOptions::default()).map_err(AssembleError::PollEngine)?;
+        let engine = self.engine(PollOptions::default())?;
         let catalog = ConnectorCatalog::new(
             self.stores.descriptors.clone(),
             switchboard_natives::registry(),
@@ -85,11 +91,21 @@ impl App {
         Ok(Poller::new(self.stores.clone(), Arc::new(catalog), ingest, self.settings.poller.clone()))
     }
 
-    /// The registry API's state, authenticating callers with `resolver`.
-    pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> RegistryState {
-        RegistryState {
+    /// The registry API's state, authenticating callers with `resolver`. Its health checks
+    /// and OAuth2 token requests go through a polling engine of its own (a caller waits for
+    /// them, so requests time out sooner than the poller's).
+    pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> Result<RegistryState, AssembleError> {
+        let engine =
+            self.engine(PollOptions { request_timeout: REGISTRY_REQUEST_TIMEOUT, ..PollOptions::default() })?;
+        Ok(RegistryState {
             oauth: self.settings.oauth.clone(),
-            ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry())
-        }
+            ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry(), engine)
+        })
+    }
+
+    /// A polling engine with `options` and the settings' egress exceptions.
+    fn engine(&self, options: PollOptions) -> Result<PollEngine, AssembleError> {
+        PollEngine::new(PollOptions { egress: self.settings.egress.clone(), ..options })
+            .map_err(AssembleError::PollEngine)
     }
 }

@@ -10,4 +10,6 @@ mod app;
 mod settings;
 
 pub use app::{App, AssembleError};
-pub use settings::{ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE, Settings};
+pub use settings::{ENV_BODY_LIMIT_BYTES, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE, Settings};
+/// The egress exceptions type of [`Settings::egress`].
+pub use switchboard_poll::{AllowParseError, EgressAllow};

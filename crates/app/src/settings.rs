@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use switchboard_core::catalog::DEFAULT_CACHE_TTL;
 use switchboard_normaliser::NormaliserSettings;
+use switchboard_poll::EgressAllow;
 use switchboard_poller::PollerSettings;
 use switchboard_registry_api::OAuthSettings;
 use switchboard_webhook_gateway::GatewaySettings;
@@ -15,6 +16,11 @@ pub const ENV_BODY_LIMIT_BYTES: &str = "SWITCHBOARD_WEBHOOK_BODY_LIMIT_BYTES";
 /// Overrides [`GatewaySettings::rate_limit`], deliveries per instance per minute (the Lambda
 /// environment, `serve --webhook-rate-limit`).
 pub const ENV_RATE_LIMIT_PER_MINUTE: &str = "SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE";
+
+/// Opens exceptions in the egress guard of every request made for a tenant (polls, health
+/// checks, OAuth2 token requests): comma-separated hosts, `host:port`s, IP addresses or CIDR
+/// blocks (the Lambda environment of the poller and the registry, `serve --egress-allow`).
+pub const ENV_EGRESS_ALLOW: &str = switchboard_poll::egress::ENV_EGRESS_ALLOW;
 
 /// The tunables of the four applications. `Default` gives the specification's values.
 #[derive(Debug, Clone)]
@@ -29,6 +35,9 @@ pub struct Settings {
     pub poller: PollerSettings,
     /// The registry API's OAuth2 connect settings.
     pub oauth: OAuthSettings,
+    /// The operator's exceptions to the egress guard of the poller and the registry (none by
+    /// default: only public addresses are reachable).
+    pub egress: EgressAllow,
 }
 
 impl Default for Settings {
@@ -39,6 +48,7 @@ impl Default for Settings {
             normaliser: NormaliserSettings::default(),
             poller: PollerSettings::default(),
             oauth: OAuthSettings::default(),
+            egress: EgressAllow::none(),
         }
     }
 }

@@ -36,8 +36,14 @@ fn descriptor_file(name: &str) -> PathBuf {
     file
 }
 
+/// The command, allowed to reach the loopback fakes (the egress guard refuses them otherwise).
 fn switchboard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard")).args(args).env("FAKE_TOKEN", "ghp_cli").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env("FAKE_TOKEN", "ghp_cli")
+        .env("SWITCHBOARD_EGRESS_ALLOW", "127.0.0.1")
+        .output()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -113,4 +119,29 @@ async fn check_prints_a_health_report() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["healthy"], true);
     assert_eq!(report["status"], 200);
+}
+
+#[tokio::test]
+async fn a_loopback_api_is_refused_without_an_egress_allowance() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!([]))).mount(&server).await;
+    let file = descriptor_file("poll-egress");
+    let base = format!("baseUrl={}", server.uri());
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["poll", "--descriptor", file.to_str().unwrap(), "--config", &base, "--credential", "token=t"])
+        .env_remove("SWITCHBOARD_EGRESS_ALLOW")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("poll failed (config)") && stderr.contains("egress_denied: 127.0.0.1"), "{stderr}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    let allowed = format!("127.0.0.1:{}", server.address().port());
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["check", "--descriptor", file.to_str().unwrap(), "--config", &base, "--credential", "token=t"])
+        .args(["--egress-allow", &allowed])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use switchboard_app::{ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE};
+use switchboard_app::{ENV_BODY_LIMIT_BYTES, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE, EgressAllow};
 use switchboard_aws::{AwsSettings, DEFAULT_SECRET_CACHE_TTL};
 use switchboard_poller::PollerSettings;
 use switchboard_registry_api::OAuthSettings;
@@ -144,6 +144,18 @@ impl Environment {
             settings.safety_margin = Duration::from_secs(seconds);
         }
         Ok(settings)
+    }
+
+    /// The operator's exceptions to the egress guard of requests made for tenants, from
+    /// `SWITCHBOARD_EGRESS_ALLOW` (comma-separated hosts, `host:port`s, IP addresses or CIDR
+    /// blocks); none when unset. The poller and the registry read it.
+    pub fn egress_allow(&self) -> Result<EgressAllow, SettingsError> {
+        match self.get(ENV_EGRESS_ALLOW) {
+            None => Ok(EgressAllow::none()),
+            Some(list) => {
+                EgressAllow::parse(&list).map_err(|e| SettingsError::new(ENV_EGRESS_ALLOW, format!("is invalid: {e}")))
+            }
+        }
     }
 
     /// The registry's OAuth2 settings, with [`ENV_OAUTH_CALLBACK_URL`] when set.

@@ -217,8 +217,11 @@ fn main() {
             .mount(&server)
             .await;
 
-        let http = reqwest::Client::new();
-        let engine = PollEngine::new(http.clone(), PollOptions::default());
+        // The fake listens on loopback: open exactly that in the egress guard. The plain
+        // contender uses the engine's client too, so both pay for the same guard.
+        let egress = switchboard_poll::EgressAllow::parse("127.0.0.1").unwrap();
+        let engine = PollEngine::new(PollOptions { egress, ..PollOptions::default() }).unwrap();
+        let http = engine.http().clone();
         let descriptor = descriptor();
         // Warm up connections and caches.
         engine_rounds(&engine, &descriptor, &base, 1, false).await;

@@ -1,7 +1,9 @@
 //! The auth provider: puts an instance's credentials on an outgoing request as its compiled
 //! [`AuthPlan`] says (`api_key`, `pat`, `basic`, `oauth2` bearer, or nothing).
 //!
-//! Header values carrying secrets are marked sensitive so `reqwest` and `hyper` never print them.
+//! Header values carrying secrets are marked sensitive so `reqwest` and `hyper` never print them
+//! and a redirect to another origin drops them; query parameters carrying secrets are listed
+//! ([`HttpRequest::secret_params`]) for the same reason.
 
 use base64::Engine as _;
 use reqwest::Method;
@@ -12,8 +14,10 @@ use url::Url;
 use switchboard_core::model::{ApiKeyDelivery, PatDelivery};
 use switchboard_core::polling::{AuthPlan, PollError};
 
+use switchboard_core::template::Template;
+
 use crate::credentials::{Credentials, expose};
-use crate::request::set_query_param;
+use crate::request::{Escape, Vars, reads_credentials, render_text, set_query_param};
 
 /// An outgoing request before it is handed to `reqwest`.
 #[derive(Debug, Clone)]
@@ -26,12 +30,15 @@ pub struct HttpRequest {
     pub headers: HeaderMap,
     /// Body, for POST.
     pub body: Option<String>,
+    /// Query parameters that carry a credential (an API key, a template reading
+    /// `{{credentials.*}}`): never sent to another origin.
+    pub secret_params: Vec<String>,
 }
 
 impl HttpRequest {
     /// A request without headers or body.
     pub fn new(method: Method, url: Url) -> Self {
-        Self { method, url, headers: HeaderMap::new(), body: None }
+        Self { method, url, headers: HeaderMap::new(), body: None, secret_params: Vec::new() }
     }
 
     /// Adds a header from text, rejecting names or values HTTP does not allow.
@@ -44,7 +51,9 @@ impl HttpRequest {
         Ok(())
     }
 
-    fn secret_header(&mut self, name: &str, value: &str) -> Result<(), PollError> {
+    /// Adds a header carrying a credential, marked sensitive (never printed, never sent to
+    /// another origin).
+    pub fn secret_header(&mut self, name: &str, value: &str) -> Result<(), PollError> {
         let header_name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| PollError::Config(format!("{name:?} is not a valid header name")))?;
         let mut header_value = HeaderValue::from_str(value).map_err(|_| {
@@ -53,6 +62,13 @@ impl HttpRequest {
         header_value.set_sensitive(true);
         self.headers.insert(header_name, header_value);
         Ok(())
+    }
+
+    /// Adds a header rendered from a descriptor template; one whose template reads a credential
+    /// (Datadog's `DD-APPLICATION-KEY: {{credentials.applicationKey}}`) is marked sensitive.
+    pub fn templated_header(&mut self, name: &str, template: &Template, vars: &Vars<'_>) -> Result<(), PollError> {
+        let value = render_text(template, vars, Escape::Raw)?;
+        if reads_credentials(template) { self.secret_header(name, &value) } else { self.header(name, &value) }
     }
 
     /// Builds the `reqwest` request.
@@ -80,6 +96,7 @@ pub fn apply(
                 ApiKeyDelivery::Header => request.secret_header(param_name, key),
                 ApiKeyDelivery::Query => {
                     set_query_param(&mut request.url, param_name, key);
+                    request.secret_params.push(param_name.clone());
                     Ok(())
                 }
                 ApiKeyDelivery::Bearer => request.secret_header(AUTHORIZATION.as_str(), &format!("Bearer {key}")),
@@ -111,4 +128,39 @@ pub fn apply(
 /// The (non-empty) credential named by `key`.
 fn credential<'c>(credentials: &'c Credentials, key: &str) -> Result<&'c str, PollError> {
     expose(credentials, key).filter(|v| !v.is_empty()).ok_or_else(|| PollError::MissingCredential(key.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_header_whose_template_reads_a_credential_is_sensitive() {
+        let credentials: Credentials = [("applicationKey", "app-key-value")].into_iter().collect();
+        let config = BTreeMap::from([("site".to_owned(), "eu".to_owned())]);
+        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let mut request = HttpRequest::new(Method::GET, Url::parse("https://api.example.com/").expect("valid"));
+        let secret = Template::parse("{{credentials.applicationKey}}").expect("valid");
+        let plain = Template::parse("site-{{config.site}}").expect("valid");
+        request.templated_header("DD-APPLICATION-KEY", &secret, &vars).expect("valid");
+        request.templated_header("X-Site", &plain, &vars).expect("valid");
+        assert!(request.headers["dd-application-key"].is_sensitive());
+        assert!(!request.headers["x-site"].is_sensitive());
+        assert_eq!(request.headers["x-site"], "site-eu");
+    }
+
+    #[test]
+    fn an_api_key_in_the_query_is_listed_as_a_secret_parameter() {
+        let credentials: Credentials = [("apiKey", "k3y")].into_iter().collect();
+        let plan = AuthPlan::ApiKey {
+            credential: "apiKey".to_owned(),
+            delivery: ApiKeyDelivery::Query,
+            param_name: "key".to_owned(),
+        };
+        let mut request = HttpRequest::new(Method::GET, Url::parse("https://api.example.com/").expect("valid"));
+        apply(&plan, &credentials, None, &mut request).expect("applied");
+        assert_eq!(request.secret_params, ["key"]);
+    }
 }

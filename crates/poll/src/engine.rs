@@ -16,36 +16,55 @@ use switchboard_core::Descriptor;
 use switchboard_core::jsonpath::scalar_text;
 use switchboard_core::model::PollMethod;
 use switchboard_core::polling::{
-    Checkpoint, DeltaPlan, GuardTrip, ItemPlan, Page, PageCursor, PollError, PollRequest, RequestPlan, RunSummary,
-    StopReason,
+    Checkpoint, DeltaPlan, GuardTrip, ItemPlan, OAuth2Plan, Page, PageCursor, PollError, PollRequest, RequestPlan,
+    RunSummary, StopReason,
 };
 
 use crate::auth::HttpRequest;
+use crate::client;
 use crate::credentials::{self, Credentials};
 use crate::delta::{self, Tracker};
+use crate::egress::{EgressAllow, EgressGuard};
 use crate::oauth::{self, TokenRefresher};
 use crate::pagination::{Next, Paginator, Response};
 use crate::ratelimit::Limiter;
 use crate::request::{
-    Escape, Vars, display_url, parse_http_url, render_body, render_text, render_url, set_query_param,
+    Escape, Vars, display_url, parse_http_url, reads_credentials, render_body, render_text, render_url,
+    secret_query_params, set_query_param,
 };
 use crate::retry::RetryPolicy;
-use crate::session::{SendError, Session};
+use crate::session::{Parts, SendError, Session};
 use crate::timer::{Timer, TokioTimer};
+use crate::token;
+
+/// Largest response body accepted by default, in bytes (8 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+/// Most items accepted in one page by default.
+pub const DEFAULT_MAX_ITEMS_PER_PAGE: usize = 10_000;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct PollOptions {
-    /// Timeout of one HTTP request.
+    /// Timeout of one HTTP request (connect, answer and body), OAuth2 token requests included;
+    /// a health check uses its own, shorter one.
     pub request_timeout: Duration,
+    /// Timeout of establishing a connection.
+    pub connect_timeout: Duration,
+    /// The operator's exceptions to the egress guard (none by default: only public addresses
+    /// are reachable).
+    pub egress: EgressAllow,
     /// Retry limits.
     pub retry: RetryPolicy,
     /// OAuth2 access tokens are refreshed this long before they expire.
     pub refresh_buffer: Duration,
     /// Page limit per run when neither the request nor the descriptor (`maxPages`) sets one.
     pub default_max_pages: u32,
-    /// Largest response body accepted, in bytes.
+    /// Largest response body accepted, in bytes: a larger one is refused as too large while
+    /// it streams in, never buffered whole.
     pub max_response_bytes: usize,
+    /// Most items accepted in one page; a larger page fails the run with an error naming the
+    /// limit.
+    pub max_items_per_page: usize,
     /// The clock (a [`crate::ManualTimer`] in tests).
     pub timer: Arc<dyn Timer>,
 }
@@ -54,31 +73,52 @@ impl Default for PollOptions {
     fn default() -> Self {
         Self {
             request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            egress: EgressAllow::none(),
             retry: RetryPolicy::default(),
             refresh_buffer: Duration::from_secs(60),
             default_max_pages: 100,
-            max_response_bytes: 32 * 1024 * 1024,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_items_per_page: DEFAULT_MAX_ITEMS_PER_PAGE,
             timer: Arc::new(TokioTimer),
         }
     }
 }
 
-/// Polls APIs as descriptors say. Build one per process and share it: it holds the HTTP client,
-/// the OAuth2 refresher (single-flight per credential) and the per-instance rate limiters.
+/// Polls APIs as descriptors say. Build one per process and share it: it holds the HTTP client
+/// (behind the egress guard), the OAuth2 refresher (single-flight per credential) and the
+/// per-instance rate limiters.
 #[derive(Debug)]
 pub struct PollEngine {
     pub(crate) http: reqwest::Client,
+    pub(crate) guard: EgressGuard,
     pub(crate) options: PollOptions,
     pub(crate) refresher: TokenRefresher,
     limiters: Mutex<HashMap<String, Arc<Limiter>>>,
 }
 
 impl PollEngine {
-    /// An engine over an HTTP client.
-    pub fn new(http: reqwest::Client, options: PollOptions) -> Self {
+    /// An engine with its own HTTP client ([`crate::client::build`]): every request it makes
+    /// passes the egress guard with `options.egress`'s exceptions, follows no redirect by
+    /// itself, and times out (`options.connect_timeout`, `options.request_timeout`).
+    pub fn new(options: PollOptions) -> Result<Self, PollError> {
+        let guard = EgressGuard::new(options.egress.clone());
+        let http = client::build(&guard, options.connect_timeout, options.request_timeout)
+            .map_err(|e| PollError::Config(format!("cannot build the HTTP client: {e}")))?;
         let refresher =
             TokenRefresher::new(http.clone(), options.timer.clone(), options.refresh_buffer).with_retry(options.retry);
-        Self { http, options, refresher, limiters: Mutex::new(HashMap::new()) }
+        Ok(Self { http, guard, options, refresher, limiters: Mutex::new(HashMap::new()) })
+    }
+
+    /// The engine's guarded HTTP client, for requests made on a tenant's behalf outside a poll
+    /// (prefer [`PollEngine::exchange_code`] for the OAuth2 code exchange).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The engine's egress guard.
+    pub fn guard(&self) -> &EgressGuard {
+        &self.guard
     }
 
     /// The engine's settings.
@@ -91,13 +131,9 @@ impl PollEngine {
         &self.refresher
     }
 
-    /// Builds an engine with a default HTTP client (no overall timeout: each request has
-    /// `options.request_timeout`).
+    /// The same as [`PollEngine::new`].
     pub fn with_default_client(options: PollOptions) -> Result<Self, PollError> {
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|e| PollError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self::new(http, options))
+        Self::new(options)
     }
 
     /// Starts a run of `descriptor` for one instance; pages come from [`Run::next_page`].
@@ -126,15 +162,12 @@ impl PollEngine {
 
         let timer = &self.options.timer;
         let mut session = Session::new(
-            &self.http,
-            timer,
-            &self.refresher,
+            self.parts(),
             descriptor.auth(),
+            descriptor.allowed_hosts(),
             config,
             request.credentials.clone(),
-            self.options.retry,
             self.options.request_timeout,
-            self.options.max_response_bytes,
         );
         session.limiter =
             Some(self.limiter(descriptor.id(), &session.config, request.credentials, requests.rate_limit_rpm));
@@ -156,6 +189,7 @@ impl PollEngine {
             pages: 0,
             items: 0,
             max_pages,
+            max_items: self.options.max_items_per_page,
             guard: None,
             stop: None,
         })
@@ -188,6 +222,38 @@ impl PollEngine {
     }
 }
 
+impl PollEngine {
+    /// Exchanges an OAuth2 authorisation code for tokens ([`crate::oauth::exchange_code`])
+    /// with this engine's guarded client. A token URL the egress guard refuses is an
+    /// `egress_denied` configuration error.
+    pub async fn exchange_code(
+        &self,
+        oauth: &OAuth2Plan,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Credentials, PollError> {
+        token::admit_token_url(&self.guard, oauth, config, credentials)?;
+        match crate::oauth::exchange_code(&self.http, oauth, config, credentials, code, redirect_uri).await {
+            Ok(credentials) => Ok(credentials),
+            Err(e) => Err(token::explain(&self.guard, oauth, config, credentials, e).await),
+        }
+    }
+
+    /// What a session borrows from the engine.
+    pub(crate) fn parts(&self) -> Parts<'_> {
+        Parts {
+            http: &self.http,
+            guard: &self.guard,
+            timer: &self.options.timer,
+            refresher: &self.refresher,
+            retry: self.options.retry,
+            max_body: self.options.max_response_bytes,
+        }
+    }
+}
+
 /// A run in progress: call [`Run::next_page`] until it returns `Ok(None)`.
 ///
 /// An error ends the stream; every page delivered before it stays valid, and its
@@ -212,6 +278,7 @@ pub struct Run<'e> {
     pages: u32,
     items: u64,
     max_pages: u32,
+    max_items: usize,
     guard: Option<GuardTrip>,
     stop: Option<StopReason>,
 }
@@ -267,6 +334,12 @@ impl Run<'_> {
             items_path: items_path.as_str().to_owned(),
         })?;
         let item_count = found.len();
+        if item_count > self.max_items {
+            return Err(PollError::Config(format!(
+                "{endpoint} answered a page of {item_count} items; at most {} items per page are accepted (use a smaller page size)",
+                self.max_items
+            )));
+        }
         // `false` marks items already delivered at the checkpoint's position (or, with
         // `stopAtCheckpoint`, before it: paging ends there).
         let mut reached_cutoff = false;
@@ -378,8 +451,14 @@ impl Run<'_> {
             PollMethod::Post => Method::POST,
         };
         let mut request = HttpRequest::new(method, url);
+        request.secret_params = secret_query_params(&requests.endpoint);
         for (name, template) in &requests.headers {
-            request.header(name, &render_text(template, &vars, Escape::Raw)?)?;
+            let value = render_text(template, &vars, Escape::Raw)?;
+            if reads_credentials(template) {
+                request.secret_header(name, &value)?
+            } else {
+                request.header(name, &value)?
+            }
         }
         if let Some(body) = &requests.body {
             request.body = Some(render_body(body, &vars)?);

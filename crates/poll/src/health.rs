@@ -12,8 +12,8 @@ use switchboard_core::polling::{FailureClass, HealthCheckPlan, HealthReport, Pol
 use crate::auth::HttpRequest;
 use crate::credentials::{Credentials, redact};
 use crate::engine::PollEngine;
-use crate::request::{Escape, Vars, display_url, render_text, render_url};
-use crate::session::{Session, network_error};
+use crate::request::{Vars, display_url, render_url, secret_query_params};
+use crate::session::{ExchangeError, Session, network_error};
 
 impl PollEngine {
     /// Runs a descriptor's health check, sharing this engine's OAuth2 refresher.
@@ -25,15 +25,12 @@ impl PollEngine {
     ) -> HealthReport {
         let plan = descriptor.health_check();
         let mut session = Session::new(
-            &self.http,
-            &self.options.timer,
-            &self.refresher,
+            self.parts(),
             descriptor.auth(),
+            descriptor.allowed_hosts(),
             descriptor.effective_config(config),
             credentials.clone(),
-            self.options.retry,
             plan.timeout,
-            self.options.max_response_bytes,
         );
         let started = self.options.timer.now();
         let outcome = probe(&mut session, plan).await;
@@ -79,19 +76,19 @@ async fn probe(session: &mut Session<'_>, plan: &HealthCheckPlan) -> Result<u16,
         HealthCheckMethod::Head => Method::HEAD,
     };
     let mut base = HttpRequest::new(method, url);
+    base.secret_params = secret_query_params(&plan.endpoint);
     for (name, template) in &plan.headers {
-        base.header(name, &render_text(template, &vars, Escape::Raw)?)?;
+        base.templated_header(name, template, &vars)?;
     }
     let mut retried = false;
     loop {
         let (request, bearer) = session.authorise(&base).await?;
         let endpoint = display_url(&request.url, &session.credentials);
-        let response = request
-            .build(session.http)
-            .timeout(session.timeout)
-            .send()
-            .await
-            .map_err(|e| network_error(endpoint, e, &session.credentials))?;
+        let response = match session.exchange(&request).await {
+            Ok(response) => response,
+            Err(ExchangeError::Refused(e)) => return Err(e),
+            Err(ExchangeError::Failed(e)) => return Err(network_error(endpoint, e, &session.credentials)),
+        };
         let status = response.status().as_u16();
         match bearer {
             Some(rejected) if status == 401 && !retried => {

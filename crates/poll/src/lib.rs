@@ -4,7 +4,8 @@
 //! strategies, rate limits, retries, failure classification and health checks.
 //!
 //! This is the only crate of the connector runtime that links an HTTP client (`reqwest`), a
-//! rate limiter (`governor`) and timers. The core reaches it through the
+//! rate limiter (`governor`) and timers. Every request it makes for a tenant passes the egress
+//! guard ([`egress`]) at connect time and follows redirects only by hand ([`redirect`]). The core reaches it through the
 //! [`switchboard_core::PollDriver`] port, which [`PollEngine`] implements: the processes that
 //! poll hand an engine to their connector catalogue, and connectors poll through it.
 //!
@@ -25,17 +26,21 @@
 //! ```
 
 pub mod auth;
+pub mod client;
 pub mod credentials;
 pub mod delta;
+pub mod egress;
 pub mod engine;
 mod health;
 pub mod oauth;
 pub mod pagination;
 pub mod ratelimit;
+pub mod redirect;
 pub mod request;
 pub mod retry;
 mod session;
 pub mod timer;
+mod token;
 
 use std::collections::BTreeMap;
 
@@ -43,6 +48,7 @@ use switchboard_core::polling::{HealthReport, PageStream, PollError, PollRequest
 use switchboard_core::{Descriptor, PollDriver};
 
 pub use credentials::Credentials;
+pub use egress::{AllowParseError, EgressAllow, EgressDenied, EgressGuard};
 pub use engine::{PollEngine, PollOptions, Run};
 pub use oauth::{AccessToken, TokenRefresher, exchange_code};
 pub use retry::RetryPolicy;

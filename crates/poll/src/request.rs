@@ -193,6 +193,25 @@ pub fn set_query_param(url: &mut Url, name: &str, value: &str) {
     url.query_pairs_mut().append_pair(name, value);
 }
 
+/// Whether `template` reads a credential (`{{credentials.<key>}}`).
+pub fn reads_credentials(template: &Template) -> bool {
+    template.placeholders().any(|name| name.starts_with("credentials."))
+}
+
+/// The names of the query parameters of URL template `template` whose value reads a
+/// credential (Trello's `?key={{credentials.apiKey}}&token={{credentials.token}}`).
+pub fn secret_query_params(template: &Template) -> Vec<String> {
+    let source = template.as_str();
+    let Some((_, query)) = source.split_once('?') else { return Vec::new() };
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(_, value)| Template::parse(value).map_or(value.contains("{{"), |value| reads_credentials(&value)))
+        .map(|(name, _)| url::form_urlencoded::parse(name.as_bytes()).map(|(k, _)| k.into_owned()).collect())
+        .collect()
+}
+
 /// The URL as shown in errors and logs: scheme, host, port and path, never the query (which may
 /// carry an API key) or user info.
 pub fn display_url(url: &Url, credentials: &Credentials) -> String {
@@ -298,6 +317,17 @@ mod tests {
         assert_eq!(url.query(), Some("jql=a%20b&state=all&page=2"));
         set_query_param(&mut url, "since", "2024-01-01T00:00:00Z");
         assert_eq!(url.query(), Some("jql=a%20b&state=all&page=2&since=2024-01-01T00%3A00%3A00Z"));
+    }
+
+    #[test]
+    fn credential_bearing_query_params_are_found() {
+        let t = Template::parse("{{baseUrl}}/1/boards?fields=name&key={{credentials.apiKey}}&token={{ credentials.token }}&since={{checkpoint}}")
+            .expect("valid");
+        assert_eq!(secret_query_params(&t), ["key", "token"]);
+        assert!(reads_credentials(&t));
+        let plain = Template::parse("{{baseUrl}}/search?q={{config.project}}").expect("valid");
+        assert!(secret_query_params(&plain).is_empty());
+        assert!(!reads_credentials(&plain));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One run's HTTP conversation with an API: pacing (`rateLimitRpm`), auth (refreshing OAuth2
-//! tokens when needed and once after a 401), retries with backoff or the API's requested wait,
-//! and classification of every failure.
+//! tokens when needed and once after a 401), the egress guard and redirects followed by hand
+//! ([`Session::exchange`]), retries with backoff or the API's requested wait, and
+//! classification of every failure.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,15 +11,19 @@ use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::SecretString;
 use url::Url;
 
+use switchboard_core::hosts::HostAllowlist;
 use switchboard_core::polling::{AuthPlan, PollError};
 
 use crate::auth::{self, HttpRequest};
 use crate::credentials::{Credentials, redact};
+use crate::egress::{self, EgressDenied, EgressGuard};
 use crate::oauth::TokenRefresher;
 use crate::ratelimit::Limiter;
+use crate::redirect::{HOST_NOT_ALLOWED, MAX_REDIRECTS, next_hop};
 use crate::request::display_url;
 use crate::retry::{RetryPolicy, is_rate_limit_403, rate_limit_wait};
 use crate::timer::Timer;
+use crate::token;
 
 /// The `User-Agent` sent when the descriptor sets none (some APIs, e.g. GitHub, require one).
 const DEFAULT_USER_AGENT: &str = concat!("switchboard/", env!("CARGO_PKG_VERSION"));
@@ -51,6 +56,15 @@ impl From<PollError> for SendError {
     }
 }
 
+/// Why [`Session::exchange`] got no answer.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// The engine refused to send (egress guard, host allowlist, redirect rules).
+    Refused(PollError),
+    /// The request failed on the way.
+    Failed(reqwest::Error),
+}
+
 /// What one attempt produced.
 enum Attempt {
     Done(HttpResponse),
@@ -61,10 +75,24 @@ enum Attempt {
     Fatal(PollError),
 }
 
+/// What a session borrows from the engine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts<'e> {
+    pub(crate) http: &'e reqwest::Client,
+    pub(crate) guard: &'e EgressGuard,
+    pub(crate) timer: &'e Arc<dyn Timer>,
+    pub(crate) refresher: &'e TokenRefresher,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_body: usize,
+}
+
 /// The HTTP side of one run (or one health check).
 #[derive(Debug)]
 pub struct Session<'e> {
     pub(crate) http: &'e reqwest::Client,
+    pub(crate) guard: &'e EgressGuard,
+    /// The descriptor's `allowedHosts`, which every redirect hop to another host must match.
+    pub(crate) hosts: &'e HostAllowlist,
     pub(crate) timer: &'e Arc<dyn Timer>,
     pub(crate) refresher: &'e TokenRefresher,
     pub(crate) auth: &'e AuthPlan,
@@ -80,29 +108,28 @@ pub struct Session<'e> {
 }
 
 impl<'e> Session<'e> {
-    /// A session with the engine's clients and limits.
-    #[allow(clippy::too_many_arguments)]
+    /// A session over the engine's parts, for a descriptor with `auth` and `hosts`; each
+    /// request times out after `timeout`.
     pub(crate) fn new(
-        http: &'e reqwest::Client,
-        timer: &'e Arc<dyn Timer>,
-        refresher: &'e TokenRefresher,
+        parts: Parts<'e>,
         auth: &'e AuthPlan,
+        hosts: &'e HostAllowlist,
         config: BTreeMap<String, String>,
         credentials: Credentials,
-        retry: RetryPolicy,
         timeout: Duration,
-        max_body: usize,
     ) -> Self {
         Self {
-            http,
-            timer,
-            refresher,
+            http: parts.http,
+            guard: parts.guard,
+            hosts,
+            timer: parts.timer,
+            refresher: parts.refresher,
             auth,
             config,
             credentials,
-            retry,
+            retry: parts.retry,
             timeout,
-            max_body,
+            max_body: parts.max_body,
             limiter: None,
             deadline: None,
             refreshed_pending: None,
@@ -193,7 +220,11 @@ impl<'e> Session<'e> {
         }
         let bearer = match self.auth {
             AuthPlan::OAuth2(oauth) => {
-                let token = self.refresher.access_token(oauth, &self.config, &self.credentials).await?;
+                token::admit_token_url(self.guard, oauth, &self.config, &self.credentials)?;
+                let token = match self.refresher.access_token(oauth, &self.config, &self.credentials).await {
+                    Ok(token) => token,
+                    Err(e) => return Err(token::explain(self.guard, oauth, &self.config, &self.credentials, e).await),
+                };
                 self.adopt(token.refreshed);
                 Some(token.token)
             }
@@ -206,7 +237,10 @@ impl<'e> Session<'e> {
     /// Replaces an access token the API rejected (OAuth2 only).
     pub(crate) async fn refresh_after_rejection(&mut self, rejected: &SecretString) -> Result<(), PollError> {
         if let AuthPlan::OAuth2(oauth) = self.auth {
-            let token = self.refresher.after_rejection(oauth, &self.config, &self.credentials, rejected).await?;
+            let token = match self.refresher.after_rejection(oauth, &self.config, &self.credentials, rejected).await {
+                Ok(token) => token,
+                Err(e) => return Err(token::explain(self.guard, oauth, &self.config, &self.credentials, e).await),
+            };
             self.adopt(token.refreshed);
         }
         Ok(())
@@ -220,10 +254,55 @@ impl<'e> Session<'e> {
         }
     }
 
+    /// Whether the engine may send `url`: the egress guard (IP-literal hosts; host names are
+    /// judged when they are resolved).
+    pub(crate) fn admit(&self, url: &url::Url) -> Result<(), PollError> {
+        self.guard.check_url(url).map_err(|denied| PollError::Config(denied.to_string()))
+    }
+
+    /// Whether a redirect hop from `first` (the request as the instance configured it, whose
+    /// host was checked when the instance was saved) may go to `hop`: another host must be
+    /// among the descriptor's `allowedHosts`.
+    fn admit_hop(&self, first: &url::Url, hop: &url::Url) -> Result<(), PollError> {
+        let host = hop.host_str().unwrap_or_default();
+        if host == first.host_str().unwrap_or_default() || self.hosts.permits(host) {
+            return Ok(());
+        }
+        Err(PollError::Config(format!(
+            "{HOST_NOT_ALLOWED}: {} redirected to {host}, which is not among the connector's allowedHosts ({})",
+            display_url(first, &self.credentials),
+            self.hosts
+        )))
+    }
+
+    /// Sends `request` with the session's timeout, following up to [`MAX_REDIRECTS`]
+    /// redirects; each hop is admitted first (egress guard, `allowedHosts`), and a hop to
+    /// another origin carries no credentials. The answer is the first that is not a redirect.
+    pub(crate) async fn exchange(&self, request: &HttpRequest) -> Result<reqwest::Response, ExchangeError> {
+        let mut current = request.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            self.admit(&current.url).map_err(ExchangeError::Refused)?;
+            self.admit_hop(&request.url, &current.url).map_err(ExchangeError::Refused)?;
+            let port = current.url.port_or_known_default().unwrap_or(0);
+            let sending = current.build(self.http).timeout(self.timeout).send();
+            let response = egress::to_port(port, sending).await.map_err(ExchangeError::Failed)?;
+            match next_hop(&current, response.status(), response.headers(), &self.credentials) {
+                Ok(None) => return Ok(response),
+                Ok(Some(next)) => current = next,
+                Err(e) => return Err(ExchangeError::Refused(e)),
+            }
+        }
+        Err(ExchangeError::Refused(PollError::Config(format!(
+            "{} redirected more than {MAX_REDIRECTS} times",
+            display_url(&request.url, &self.credentials)
+        ))))
+    }
+
     async fn attempt(&self, request: &HttpRequest, endpoint: &str) -> Attempt {
-        let response = match request.build(self.http).timeout(self.timeout).send().await {
+        let response = match self.exchange(request).await {
             Ok(response) => response,
-            Err(e) => return network(e, &self.credentials),
+            Err(ExchangeError::Refused(e)) => return Attempt::Fatal(e),
+            Err(ExchangeError::Failed(e)) => return network(e, &self.credentials),
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -255,15 +334,22 @@ impl<'e> Session<'e> {
 }
 
 fn network(error: reqwest::Error, credentials: &Credentials) -> Attempt {
+    // The guard refused the connection: a configuration error naming the host, not a network
+    // detail, and not worth retrying.
+    if let Some(denied) = EgressDenied::find(&error) {
+        return Attempt::Fatal(PollError::Config(denied.to_string()));
+    }
     let timeout = error.is_timeout();
     let message = if timeout { "timed out".to_owned() } else { redact(&describe(&error.without_url()), credentials) };
     Attempt::Network { message, timeout }
 }
 
-/// A failed request as a [`PollError::Network`] (for callers outside the retry loop).
+/// A failed request as a [`PollError`] (for callers outside the retry loop): a refusal of the
+/// egress guard as such, anything else as [`PollError::Network`].
 pub(crate) fn network_error(endpoint: String, error: reqwest::Error, credentials: &Credentials) -> PollError {
     match network(error, credentials) {
         Attempt::Network { message, timeout } => PollError::Network { endpoint, message, timeout, attempts: 1 },
+        Attempt::Fatal(e) => e,
         _ => PollError::Network { endpoint, message: "request failed".to_owned(), timeout: false, attempts: 1 },
     }
 }

@@ -8,16 +8,13 @@ use std::time::Duration;
 use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::Stores;
-use switchboard_poll::{PollEngine, PollOptions};
+use switchboard_poll::{EgressGuard, PollEngine};
 use url::Url;
 
 use crate::auth::CallerResolver;
 
 /// How long a started OAuth2 authorisation may take before its `state` is refused.
 pub const DEFAULT_OAUTH_STATE_TTL: Duration = Duration::from_secs(10 * 60);
-
-/// Timeout of outgoing requests that set none of their own (OAuth2 token endpoints).
-const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Shared by every route. Cheap to clone.
 #[derive(Clone)]
@@ -31,6 +28,9 @@ pub struct RegistryState {
     pub resolver: Arc<dyn CallerResolver>,
     /// Client for token endpoints (and, through the catalogue's engine, health checks).
     pub http: reqwest::Client,
+    /// The egress guard of that client, to check an instance's URLs when they are configured
+    /// (`EgressGuard::check_url_now`).
+    pub egress: EgressGuard,
     /// OAuth2 connect settings.
     pub oauth: OAuthSettings,
 }
@@ -53,16 +53,15 @@ impl Default for OAuthSettings {
 
 impl RegistryState {
     /// State over `stores`, authenticating with `resolver`, with default OAuth2 settings.
-    /// Native connectors resolve through `natives`.
-    pub fn new(stores: Stores, resolver: Arc<dyn CallerResolver>, natives: NativeRegistry) -> Self {
-        let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build().unwrap_or_else(|err| {
-            tracing::warn!(error = %err, "could not configure the HTTP client; using defaults");
-            reqwest::Client::new()
-        });
-        let engine = PollEngine::new(http.clone(), PollOptions::default());
+    /// Native connectors resolve through `natives`; health checks and OAuth2 token requests go
+    /// through `engine` (and its egress guard).
+    pub fn new(stores: Stores, resolver: Arc<dyn CallerResolver>, natives: NativeRegistry, engine: PollEngine) -> Self {
+        // The engine's client is behind the egress guard: token requests and health checks
+        // alike reach only what the guard lets through.
+        let (http, egress) = (engine.http().clone(), engine.guard().clone());
         let catalog = ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO)
             .with_poll_driver(Arc::new(engine));
-        Self { stores, catalog: Arc::new(catalog), resolver, http, oauth: OAuthSettings::default() }
+        Self { stores, catalog: Arc::new(catalog), resolver, http, egress, oauth: OAuthSettings::default() }
     }
 
     /// Uses `callback_url` as the OAuth2 redirect URI.

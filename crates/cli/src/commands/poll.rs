@@ -39,6 +39,12 @@ pub struct InstanceArgs {
     /// Timeout of each HTTP request, in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// Internal addresses the requests may reach (hosts, `host:port`s, IP addresses or CIDR
+    /// blocks, comma-separated), as for `serve --egress-allow`; without it only public
+    /// addresses are reachable.
+    #[arg(long, value_name = "LIST", env = switchboard_poll::egress::ENV_EGRESS_ALLOW,
+        value_parser = switchboard_poll::EgressAllow::parse)]
+    pub egress_allow: Option<switchboard_poll::EgressAllow>,
 }
 
 /// An instance loaded from the command line.
@@ -73,7 +79,11 @@ impl InstanceArgs {
         for (key, value) in self.credential {
             credentials.insert(key, value);
         }
-        let options = PollOptions { request_timeout: Duration::from_secs(self.timeout), ..PollOptions::default() };
+        let options = PollOptions {
+            request_timeout: Duration::from_secs(self.timeout),
+            egress: self.egress_allow.unwrap_or_default(),
+            ..PollOptions::default()
+        };
         Ok(Instance {
             descriptor,
             config: self.config.into_iter().collect(),

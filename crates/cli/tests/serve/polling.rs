@@ -266,3 +266,27 @@ async fn items_enqueued_again_after_a_crash_before_the_checkpoint_are_signals_on
     assert!(ids.values().all(|n| *n == 1), "an item appears twice in the API: {ids:?}");
     assert_eq!(sorted(written_ids(&out)), strings(1..=3), "each item reached the signals queue once");
 }
+
+#[tokio::test]
+async fn without_an_egress_allowance_a_loopback_api_is_refused_in_test_and_in_the_sync_log() {
+    let (server, _fake) = fake_api(2).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut serve = Launch::new(data.path()).without_egress_allowance().start().await;
+    let api = serve.admin();
+    connect(&api, &server).await;
+
+    let (status, body) = api.post("/projects/acme/connectors/fake-issues/test", &json!({})).await;
+    assert!(status < 500, "{status} {body}");
+    let shown = body.to_string();
+    assert!(shown.contains("egress_denied: 127.0.0.1") && shown.contains("config"), "{shown}");
+    assert!(!shown.to_lowercase().contains("connection refused"), "{shown}");
+
+    let health = eventually("a failed sync in the log", WAIT, || async {
+        let (_, body) = api.get("/projects/acme/connectors/fake-issues/health").await;
+        body.to_string().contains("egress_denied: 127.0.0.1").then_some(body)
+    })
+    .await;
+    assert!(!health.to_string().contains("fake-token"), "{health}");
+    assert!(serve.stop().await.success(), "{}", serve.stderr());
+    assert!(server.received_requests().await.unwrap().is_empty(), "the fake API was contacted");
+}

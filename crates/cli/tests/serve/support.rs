@@ -33,10 +33,11 @@ pub struct Launch {
 }
 
 impl Launch {
-    /// Serve on `data_dir` with [`ADMIN_TOKEN`], a one-second poll tick and no practical
-    /// webhook rate limit (tests send bursts).
+    /// Serve on `data_dir` with [`ADMIN_TOKEN`], a one-second poll tick, no practical
+    /// webhook rate limit (tests send bursts) and the egress guard open to 127.0.0.1, where the
+    /// fake APIs listen.
     pub fn new(data_dir: &Path) -> Self {
-        let args = ["--poll-tick-seconds", "1", "--webhook-rate-limit", "1000000"];
+        let args = ["--poll-tick-seconds", "1", "--webhook-rate-limit", "1000000", "--egress-allow", "127.0.0.1"];
         Self {
             data_dir: data_dir.to_owned(),
             admin_token: Some(ADMIN_TOKEN.to_owned()),
@@ -47,6 +48,14 @@ impl Launch {
     /// Adds command-line arguments.
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    /// Starts with no egress exception: the fakes on 127.0.0.1 are out of reach.
+    pub fn without_egress_allowance(mut self) -> Self {
+        if let Some(at) = self.args.iter().position(|arg| arg == "--egress-allow") {
+            self.args.drain(at..at + 2);
+        }
         self
     }
 
@@ -87,7 +96,13 @@ impl Launch {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for name in ["SWITCHBOARD_ADDR", "SWITCHBOARD_DATA_DIR", "SWITCHBOARD_LOG_FORMAT", "SWITCHBOARD_PUBLIC_URL"] {
+        for name in [
+            "SWITCHBOARD_ADDR",
+            "SWITCHBOARD_DATA_DIR",
+            "SWITCHBOARD_LOG_FORMAT",
+            "SWITCHBOARD_PUBLIC_URL",
+            "SWITCHBOARD_EGRESS_ALLOW",
+        ] {
             command.env_remove(name);
         }
         match &self.admin_token {

@@ -157,6 +157,8 @@ pub async fn moto_clients() -> AwsClients {
 
 async fn start(name: &str, stack: &Bootstrapped, timeout: Duration, overrides: &[(&str, String)]) -> Function {
     let mut env: Vec<(String, String)> = stack.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    // The fake provider APIs listen on 127.0.0.1, which the egress guard refuses unless allowed.
+    env.push(("SWITCHBOARD_EGRESS_ALLOW".to_owned(), "127.0.0.1".to_owned()));
     env.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     Function::start(name, binary(name), timeout, &env).await
 }

@@ -9,7 +9,8 @@ use switchboard_lambda::{ColdStart, logging, schedule};
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init();
     let start = ColdStart::new().await;
-    let settings = Settings { poller: start.env.poller_settings()?, ..Settings::default() };
+    let settings =
+        Settings { poller: start.env.poller_settings()?, egress: start.env.egress_allow()?, ..Settings::default() };
     let poller = start.app(settings)?.poller(start.queue(ENV_INGEST_QUEUE_URL)?)?;
     lambda_runtime::run(service_fn(|event| schedule::handle(&poller, event))).await
 }

@@ -11,7 +11,9 @@ use switchboard_registry_api::ClaimsResolver;
 async fn main() -> Result<(), lambda_http::Error> {
     logging::init();
     let start = ColdStart::new().await;
-    let app = start.app(Settings { oauth: start.env.oauth_settings()?, ..Settings::default() })?;
+    let settings =
+        Settings { oauth: start.env.oauth_settings()?, egress: start.env.egress_allow()?, ..Settings::default() };
+    let app = start.app(settings)?;
     app.register_built_ins().await?;
-    lambda_http::run(api_gateway::registry_service(app.registry(Arc::new(ClaimsResolver)))).await
+    lambda_http::run(api_gateway::registry_service(app.registry(Arc::new(ClaimsResolver))?)).await
 }

@@ -22,6 +22,8 @@ const ISSUES_PATH: &str = "/repos/octo/hello/issues";
 async fn world(issues: &[(u64, &str)]) -> (World, MockServer, Poller) {
     let world = World::new(Settings {
         poller: PollerSettings { safety_margin: Duration::ZERO, ..PollerSettings::default() },
+        // The fake API listens on loopback, which the egress guard refuses unless allowed.
+        egress: switchboard_app::EgressAllow::parse("127.0.0.1").unwrap(),
         ..Settings::default()
     });
     let server = MockServer::start().await;

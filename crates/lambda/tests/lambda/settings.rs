@@ -87,3 +87,15 @@ fn the_oauth_callback_url_must_be_a_url() {
     assert_eq!(settings.callback_url.unwrap().as_str(), "https://api.example/oauth/callback");
     assert!(env(&[(ENV_OAUTH_CALLBACK_URL, "not a url")]).oauth_settings().is_err());
 }
+
+#[test]
+fn egress_exceptions_are_read_and_bad_ones_named() {
+    assert!(env(&[]).egress_allow().unwrap().is_empty());
+    let allow = env(&[("SWITCHBOARD_EGRESS_ALLOW", "localhost:8080, 10.0.0.0/8")]).egress_allow().unwrap();
+    assert_eq!(allow.to_string(), "localhost:8080,10.0.0.0/8");
+    let err = env(&[("SWITCHBOARD_EGRESS_ALLOW", "localhost:http")]).egress_allow().unwrap_err();
+    assert!(
+        err.to_string().contains("SWITCHBOARD_EGRESS_ALLOW") && err.to_string().contains("localhost:http"),
+        "{err}"
+    );
+}

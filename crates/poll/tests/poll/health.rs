@@ -30,7 +30,7 @@ async fn check_against(answer: ResponseTemplate, timeout_ms: u32) -> switchboard
         .await;
     Mock::given(path("/health")).respond_with(ResponseTemplate::new(401)).with_priority(10).mount(&server).await;
     let credentials = [("token", "ghp_ok")].into_iter().collect::<Credentials>();
-    check(&health_descriptor(timeout_ms), &config(&server), &credentials, &reqwest::Client::new()).await
+    check(&health_descriptor(timeout_ms), &config(&server), &credentials).await
 }
 
 #[tokio::test]
@@ -46,7 +46,7 @@ async fn rejected_credentials_are_unhealthy_with_an_auth_reason() {
     let server = MockServer::start().await;
     Mock::given(path("/health")).respond_with(ResponseTemplate::new(401)).mount(&server).await;
     let credentials = [("token", "ghp_wrong")].into_iter().collect::<Credentials>();
-    let report = check(&health_descriptor(1000), &config(&server), &credentials, &reqwest::Client::new()).await;
+    let report = check(&health_descriptor(1000), &config(&server), &credentials).await;
     assert!(!report.healthy);
     assert_eq!(report.status, Some(401));
     assert_eq!(report.class, Some(FailureClass::Auth));
@@ -76,7 +76,7 @@ async fn a_server_error_is_unhealthy_and_transient() {
 async fn an_unreachable_host_is_unhealthy_with_a_reason() {
     let credentials = [("token", "ghp_ok")].into_iter().collect::<Credentials>();
     let config = std::collections::BTreeMap::from([("baseUrl".to_owned(), "http://127.0.0.1:9".to_owned())]);
-    let report = check(&health_descriptor(1000), &config, &credentials, &reqwest::Client::new()).await;
+    let report = check(&health_descriptor(1000), &config, &credentials).await;
     assert!(!report.healthy);
     assert!(report.reason.is_some());
 }

@@ -6,9 +6,11 @@
 
 mod auth;
 mod builtin;
+mod egress;
 mod errors;
 mod guards;
 mod health;
+mod limits;
 mod oauth;
 mod retries;
 mod strategies;

@@ -7,7 +7,7 @@ use futures_like::join_all;
 use serde_json::json;
 use switchboard_core::polling::{FailureClass, OAuthError, PollError, PollRequest};
 use switchboard_poll::credentials::expose;
-use switchboard_poll::exchange_code;
+use switchboard_poll::{PollEngine, PollOptions, exchange_code};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
@@ -153,14 +153,15 @@ async fn exchanging_an_authorisation_code_returns_credentials_to_store() {
     let oauth = descriptor.auth().oauth2().expect("an OAuth2 connector");
     let client =
         [("clientId", "client"), ("clientSecret", "s3cret")].into_iter().collect::<switchboard_poll::Credentials>();
-    let http = reqwest::Client::new();
+    let engine = PollEngine::new(PollOptions { egress: loopback_fakes(), ..PollOptions::default() }).unwrap();
+    let http = engine.http();
     let config = BTreeMap::new();
-    let stored = exchange_code(&http, oauth, &config, &client, "good-code", "https://app/callback").await.unwrap();
+    let stored = exchange_code(http, oauth, &config, &client, "good-code", "https://app/callback").await.unwrap();
     assert_eq!(expose(&stored, "accessToken"), Some("at-1"));
     assert_eq!(expose(&stored, "refreshToken"), Some("rt-1"));
     assert!(expose(&stored, "expiresAt").is_some());
 
-    let err = exchange_code(&http, oauth, &config, &client, "bad-code", "https://app/callback").await.unwrap_err();
+    let err = exchange_code(http, oauth, &config, &client, "bad-code", "https://app/callback").await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Auth);
 }
 

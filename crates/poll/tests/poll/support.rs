@@ -11,12 +11,18 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use switchboard_core::Descriptor;
 use switchboard_core::polling::{Checkpoint, GuardTrip, HealthReport, PollError, PollRequest, StopReason};
-use switchboard_poll::{Credentials, ManualTimer, PollEngine, PollOptions, RetryPolicy};
+use switchboard_poll::{Credentials, EgressAllow, ManualTimer, PollEngine, PollOptions, RetryPolicy};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 /// A fixed wall-clock start for manual timers.
 pub fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2024-05-01T00:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// The egress exception the fakes need: they listen on 127.0.0.1, which the guard refuses
+/// unless told otherwise.
+pub fn loopback_fakes() -> EgressAllow {
+    EgressAllow::parse("127.0.0.1").unwrap()
 }
 
 /// An engine on a manual clock (waits are recorded, not slept).
@@ -31,10 +37,11 @@ pub fn engine_with(adjust: impl FnOnce(&mut PollOptions)) -> (PollEngine, Manual
         timer: Arc::new(timer.clone()),
         request_timeout: Duration::from_secs(5),
         retry: RetryPolicy { max_attempts: 4, ..RetryPolicy::default() },
+        egress: loopback_fakes(),
         ..PollOptions::default()
     };
     adjust(&mut options);
-    (PollEngine::new(reqwest::Client::new(), options), timer)
+    (PollEngine::new(options).unwrap(), timer)
 }
 
 /// `baseUrl` pointing at a fake.
@@ -369,12 +376,12 @@ pub async fn fetch_delta(
     })
 }
 
-/// Runs a descriptor's health check with a one-off engine over `http`.
+/// Runs a descriptor's health check with a one-off engine that may reach the loopback fakes.
 pub async fn check(
     descriptor: &Descriptor,
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
-    http: &reqwest::Client,
 ) -> HealthReport {
-    PollEngine::new(http.clone(), PollOptions::default()).check(descriptor, config, credentials).await
+    let options = PollOptions { egress: loopback_fakes(), ..PollOptions::default() };
+    PollEngine::new(options).unwrap().check(descriptor, config, credentials).await
 }

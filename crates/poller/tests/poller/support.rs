@@ -207,6 +207,8 @@ fn poller(stores: &Stores, ingest: EmbeddedQueue, settings: PollerSettings) -> P
     let options = PollOptions {
         request_timeout: Duration::from_secs(5),
         retry: RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(10), ..RetryPolicy::default() },
+        // The fake API listens on 127.0.0.1, which the egress guard refuses unless allowed.
+        egress: switchboard_poll::EgressAllow::parse("127.0.0.1").unwrap(),
         ..PollOptions::default()
     };
     let engine = PollEngine::with_default_client(options).unwrap();

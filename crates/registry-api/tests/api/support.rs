@@ -80,7 +80,11 @@ pub async fn spawn_with(configure: impl FnOnce(RegistryState) -> RegistryState) 
     let resolver = BearerTokenResolver::admin(&SecretString::from(ADMIN))
         .with_token_hash(token_hash(ACME), member("alice", "acme"))
         .with_token_hash(token_hash(GLOBEX), member("bob", "globex"));
-    let state = RegistryState::new(stores.clone(), Arc::new(resolver), switchboard_core::NativeRegistry::new())
+    // The fake providers listen on 127.0.0.1, which the egress guard refuses unless allowed.
+    let egress = switchboard_poll::EgressAllow::parse("127.0.0.1").unwrap();
+    let engine =
+        switchboard_poll::PollEngine::new(switchboard_poll::PollOptions { egress, ..Default::default() }).unwrap();
+    let state = RegistryState::new(stores.clone(), Arc::new(resolver), switchboard_core::NativeRegistry::new(), engine)
         .with_callback_url(CALLBACK_URL.parse().unwrap());
     World { router: router(configure(state)), stores, transcript: Mutex::new(Vec::new()), _dir: dir }
 }

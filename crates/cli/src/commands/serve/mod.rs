@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchboard_app::{App, ENV_BODY_LIMIT_BYTES, ENV_RATE_LIMIT_PER_MINUTE, Settings};
+use switchboard_app::{App, ENV_BODY_LIMIT_BYTES, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE, EgressAllow, Settings};
 use switchboard_embedded::Embedded;
 use switchboard_normaliser::NormaliserSettings;
 use switchboard_registry_api::OAuthSettings;
@@ -57,6 +57,11 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", env = ENV_BODY_LIMIT_BYTES, default_value_t = DEFAULT_BODY_LIMIT_BYTES,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     webhook_body_limit: usize,
+    /// Internal addresses that polls, health checks and OAuth2 token requests may reach:
+    /// comma-separated hosts, `host:port`s, IP addresses or CIDR blocks (e.g.
+    /// `localhost:9000,10.20.0.0/16`). Without it only public addresses are reachable.
+    #[arg(long, value_name = "LIST", env = ENV_EGRESS_ALLOW, value_parser = EgressAllow::parse)]
+    egress_allow: Option<EgressAllow>,
     /// Forget the generated admin token and print a new one.
     #[arg(long)]
     reset_admin_token: bool,
@@ -73,7 +78,8 @@ impl Args {
         };
         let normaliser = NormaliserSettings { claim_ttl: workers::DEDUP_CLAIM, ..NormaliserSettings::default() };
         let oauth = OAuthSettings { callback_url: Some(callback_url), ..OAuthSettings::default() };
-        Settings { gateway, normaliser, oauth, ..Settings::default() }
+        let egress = self.egress_allow.clone().unwrap_or_default();
+        Settings { gateway, normaliser, oauth, egress, ..Settings::default() }
     }
 }
 
@@ -102,7 +108,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let gateway = switchboard_webhook_gateway::router(app.gateway(ingest.clone()));
     let resolver = Arc::new(BearerTokenResolver::admin_from_hash(admin.hash));
-    let registry = switchboard_registry_api::router(app.registry(resolver));
+    let registry = switchboard_registry_api::router(app.registry(resolver)?);
     // The gateway owns /webhooks/…; everything else is the registry API (with its own 404s).
     // Each router sees the request untouched, exactly as behind API Gateway.
     let routes = axum::Router::new().fallback(move |request: axum::extract::Request| {

@@ -201,12 +201,7 @@ async fn confluence_health_check_lists_a_space_with_the_token() {
         .expect(1)
         .mount(&server)
         .await;
-    let report = check(
-        &descriptor("confluence"),
-        &config(&[("baseUrl", &server.uri())]),
-        &credentials(&[("token", PAT)]),
-        &reqwest::Client::new(),
-    )
-    .await;
+    let report =
+        check(&descriptor("confluence"), &config(&[("baseUrl", &server.uri())]), &credentials(&[("token", PAT)])).await;
     assert!(report.healthy, "{report:?}");
 }

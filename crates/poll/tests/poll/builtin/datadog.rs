@@ -187,7 +187,6 @@ async fn datadog_health_check_lists_events_with_both_keys() {
         &descriptor("datadog"),
         &config(&[("baseUrl", &server.uri())]),
         &credentials(&[("apiKey", API_KEY), ("applicationKey", APP_KEY)]),
-        &reqwest::Client::new(),
     )
     .await;
     assert!(report.healthy, "{report:?}");

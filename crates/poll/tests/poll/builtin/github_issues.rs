@@ -183,12 +183,6 @@ async fn github_issues_health_check_reads_the_repository_with_the_token() {
         .expect(1)
         .mount(&server)
         .await;
-    let report = check(
-        &descriptor("github-issues"),
-        &instance(&server),
-        &credentials(&[("token", TOKEN)]),
-        &reqwest::Client::new(),
-    )
-    .await;
+    let report = check(&descriptor("github-issues"), &instance(&server), &credentials(&[("token", TOKEN)])).await;
     assert!(report.healthy, "{report:?}");
 }

@@ -177,12 +177,7 @@ async fn linear_health_check_asks_for_the_viewer_with_the_key() {
         .expect(1)
         .mount(&server)
         .await;
-    let report = check(
-        &descriptor("linear"),
-        &config(&[("baseUrl", &server.uri())]),
-        &credentials(&[("apiKey", KEY)]),
-        &reqwest::Client::new(),
-    )
-    .await;
+    let report =
+        check(&descriptor("linear"), &config(&[("baseUrl", &server.uri())]), &credentials(&[("apiKey", KEY)])).await;
     assert!(report.healthy, "{report:?}");
 }

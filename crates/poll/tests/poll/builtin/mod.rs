@@ -8,7 +8,7 @@
 //! the lookback overlap as signals already produced), the mapped signal types, and a health
 //! check with the right auth.
 
-mod support;
+pub(crate) mod support;
 
 mod confluence;
 mod datadog;

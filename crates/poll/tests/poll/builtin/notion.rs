@@ -172,12 +172,7 @@ async fn notion_health_check_reads_the_bot_user_with_secret_and_version() {
         .expect(1)
         .mount(&server)
         .await;
-    let report = check(
-        &descriptor("notion"),
-        &config(&[("baseUrl", &server.uri())]),
-        &credentials(&[("apiKey", SECRET)]),
-        &reqwest::Client::new(),
-    )
-    .await;
+    let report =
+        check(&descriptor("notion"), &config(&[("baseUrl", &server.uri())]), &credentials(&[("apiKey", SECRET)])).await;
     assert!(report.healthy, "{report:?}");
 }

@@ -62,9 +62,10 @@ pub fn engine() -> (PollEngine, ManualTimer) {
     let options = PollOptions {
         timer: Arc::new(timer.clone()),
         request_timeout: Duration::from_secs(5),
+        egress: crate::support::loopback_fakes(),
         ..PollOptions::default()
     };
-    (PollEngine::new(reqwest::Client::new(), options), timer)
+    (PollEngine::new(options).unwrap(), timer)
 }
 
 /// Config from pairs.

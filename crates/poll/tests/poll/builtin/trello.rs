@@ -166,12 +166,7 @@ async fn trello_health_check_sends_key_and_token() {
         .expect(1)
         .mount(&server)
         .await;
-    let report = check(
-        &descriptor("trello"),
-        &instance(&server),
-        &credentials(&[("apiKey", KEY), ("token", TOKEN)]),
-        &reqwest::Client::new(),
-    )
-    .await;
+    let report =
+        check(&descriptor("trello"), &instance(&server), &credentials(&[("apiKey", KEY), ("token", TOKEN)])).await;
     assert!(report.healthy, "{report:?}");
 }

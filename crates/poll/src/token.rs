@@ -1,0 +1,54 @@
+//! OAuth2 token requests through the egress guard. The token client is the engine's guarded
+//! client, so a token URL that reaches an internal address is refused at connect time; this
+//! module turns such a refusal into the configuration error it is (`egress_denied`, naming the
+//! host) instead of "token endpoint unavailable", for refreshes and for the registry's code
+//! exchange (`PollEngine::exchange_code`).
+
+use std::collections::BTreeMap;
+
+use switchboard_core::polling::{OAuth2Plan, OAuthError, PollError};
+
+use crate::credentials::Credentials;
+use crate::egress::EgressGuard;
+use crate::request::{Vars, render_url};
+
+/// Refuses a token URL with an IP-literal host the guard does not accept, before any request.
+pub(crate) fn admit_token_url(
+    guard: &EgressGuard,
+    oauth: &OAuth2Plan,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+) -> Result<(), PollError> {
+    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    // A token URL that cannot be built fails in the refresher, with its own message.
+    let Ok(url) = render_url(&oauth.token_url, &vars) else { return Ok(()) };
+    guard.check_url(&url).map_err(|denied| PollError::Config(denied.to_string()))
+}
+
+/// `error` from a token request, as a [`PollError`]; an endpoint that was unreachable because
+/// the guard refused its address becomes that refusal.
+pub(crate) async fn explain(
+    guard: &EgressGuard,
+    oauth: &OAuth2Plan,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+    error: OAuthError,
+) -> PollError {
+    if let OAuthError::Unavailable { .. } = error
+        && let Err(denied) = refusal(guard, oauth, config, credentials).await
+    {
+        return denied;
+    }
+    PollError::OAuth(error)
+}
+
+async fn refusal(
+    guard: &EgressGuard,
+    oauth: &OAuth2Plan,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+) -> Result<(), PollError> {
+    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let Ok(url) = render_url(&oauth.token_url, &vars) else { return Ok(()) };
+    guard.check_url_now(&url).await.map_err(|denied| PollError::Config(denied.to_string()))
+}
