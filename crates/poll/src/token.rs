@@ -19,9 +19,8 @@ pub(crate) fn admit_token_url(
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
 ) -> Result<(), PollError> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
     // A token URL that cannot be built fails in the refresher, with its own message.
-    let Ok(url) = render_url(&oauth.token_url, &vars) else { return Ok(()) };
+    let Some(url) = token_url(oauth, config, credentials) else { return Ok(()) };
     guard.check_url(&url).map_err(|denied| PollError::Config(denied.to_string()))
 }
 
@@ -48,7 +47,12 @@ async fn refusal(
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
 ) -> Result<(), PollError> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
-    let Ok(url) = render_url(&oauth.token_url, &vars) else { return Ok(()) };
+    let Some(url) = token_url(oauth, config, credentials) else { return Ok(()) };
     guard.check_url_now(&url).await.map_err(|denied| PollError::Config(denied.to_string()))
+}
+
+/// The instance's token URL, or `None` when it cannot be built.
+fn token_url(oauth: &OAuth2Plan, config: &BTreeMap<String, String>, credentials: &Credentials) -> Option<reqwest::Url> {
+    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    render_url(&oauth.token_url, &vars).ok()
 }
