@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use switchboard_core::Descriptor;
 use switchboard_core::Issue;
+use switchboard_core::model::ConnectorKind;
 use switchboard_core::ports::Credentials;
 use switchboard_core::template::{Segment, Template};
 use switchboard_poll::request::{Vars, render_url};
@@ -74,6 +75,11 @@ impl Destinations {
         if let Some(oauth) = descriptor.auth().oauth2() {
             templates.push(("OAuth2 authorisation URL", &oauth.authorise_url));
             templates.push(("OAuth2 token URL", &oauth.token_url));
+        }
+        // A native connector's own code decides what its templates mean: one written with
+        // another scheme (`native://items`) is not a URL anybody requests.
+        if descriptor.kind() == ConnectorKind::Native {
+            templates.retain(|(_, template)| !has_other_scheme(template.as_str()));
         }
         let origins =
             templates.into_iter().map(|(what, template)| Origin { what, template: origin_of(template) }).collect();
@@ -143,6 +149,14 @@ impl Destinations {
         }
         issues
     }
+}
+
+/// Whether `template` starts with a literal scheme other than http(s) (`native://items`).
+fn has_other_scheme(template: &str) -> bool {
+    let literal = template.split("{{").next().unwrap_or_default();
+    literal
+        .split_once("://")
+        .is_some_and(|(scheme, _)| !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https"))
 }
 
 /// The host of `url` as the allowlist and the operator allowance read it (a DNS name, or an IP
@@ -227,6 +241,14 @@ mod tests {
         let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
         let url = render_url(&template, &vars).expect("renders");
         assert_eq!(host_and_port(&url), Some(("attacker.example".to_owned(), 443)));
+    }
+
+    #[test]
+    fn only_literal_schemes_other_than_http_are_other_schemes() {
+        assert!(has_other_scheme("native://items"));
+        assert!(!has_other_scheme("https://api.example.com/x"));
+        assert!(!has_other_scheme("HTTP://api.example.com/x"));
+        assert!(!has_other_scheme("{{baseUrl}}/x?next=ftp://y"));
     }
 
     #[test]
