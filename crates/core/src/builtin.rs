@@ -1,6 +1,10 @@
 //! The connector descriptors shipped with Switchboard (`descriptors/*.json`), compiled into the
 //! binary so `switchboard serve` and the Lambda functions can register them from anywhere.
 
+use std::cmp::Ordering;
+
+use semver::Version;
+
 use crate::descriptor::Descriptor;
 use crate::model::{ConnectorDescriptor, DescriptorError};
 use crate::ports::{DescriptorRegistry, StoreError};
@@ -24,15 +28,27 @@ pub fn built_in_descriptors() -> Result<Vec<Descriptor>, DescriptorError> {
     BUILT_IN.iter().map(|(name, json)| Descriptor::from_json_str(json, &format!("descriptors/{name}"))).collect()
 }
 
+/// Whether this build ships a built-in descriptor with this connector id (each file is named
+/// after its id: `descriptors/<id>.json`).
+pub fn is_built_in_id(connector_id: &str) -> bool {
+    BUILT_IN.iter().any(|(name, _)| name.strip_suffix(".json") == Some(connector_id))
+}
+
 /// What [`register_built_ins`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BuiltInSync {
     /// Connector ids registered for the first time.
     pub added: Vec<String>,
-    /// Connector ids whose stored version differed and was replaced.
+    /// Connector ids whose stored built-in was older than the shipped one and was replaced.
     pub updated: Vec<String>,
     /// Connector ids already at the shipped version.
     pub unchanged: Vec<String>,
+    /// Connector ids whose stored built-in is newer than the shipped one (written by a newer
+    /// deployment): kept, never downgraded.
+    pub newer_kept: Vec<String>,
+    /// Connector ids taken by a descriptor a user registered before this release made the id
+    /// built in: the user's descriptor is kept and the shipped one is not installed.
+    pub user_kept: Vec<String>,
 }
 
 /// Why built-ins could not be registered.
@@ -46,26 +62,60 @@ pub enum BuiltInError {
     Store(#[from] StoreError),
 }
 
-/// Registers every built-in descriptor, replacing a stored one only when its version differs
-/// from the shipped one (so a restart does not rewrite the registry).
+/// Registers every built-in descriptor. A stored built-in is replaced only when the shipped
+/// version is newer (semantic versioning), so a restart does not rewrite the registry and an
+/// older deployment running beside a newer one never downgrades it. A user-registered
+/// descriptor under a built-in's id is never overwritten: it is kept, with a warning naming
+/// the id, until an admin deletes it.
 pub async fn register_built_ins(registry: &dyn DescriptorRegistry) -> Result<BuiltInSync, BuiltInError> {
     let mut sync = BuiltInSync::default();
     for descriptor in built_in_descriptors()? {
         let model: &ConnectorDescriptor = descriptor.model();
         let id = model.id.clone();
-        match registry.get_descriptor(&id).await? {
-            Some(stored) if stored.built_in && stored.descriptor.version == model.version => sync.unchanged.push(id),
-            Some(_) => {
+        let Some(stored) = registry.get_descriptor(&id).await? else {
+            registry.upsert_built_in(model).await?;
+            sync.added.push(id);
+            continue;
+        };
+        if !stored.built_in {
+            tracing::warn!(
+                connector_id = id.as_str(),
+                "a user-registered descriptor uses the id of a built-in connector: it is kept and the built-in \
+                 is not installed; delete it (or register it under another id) to get the built-in"
+            );
+            sync.user_kept.push(id);
+            continue;
+        }
+        match compare_versions(&model.version, &stored.descriptor.version) {
+            Ordering::Greater => {
                 registry.upsert_built_in(model).await?;
                 sync.updated.push(id);
             }
-            None => {
-                registry.upsert_built_in(model).await?;
-                sync.added.push(id);
+            Ordering::Equal => sync.unchanged.push(id),
+            Ordering::Less => {
+                tracing::info!(
+                    connector_id = id.as_str(),
+                    stored = stored.descriptor.version.as_str(),
+                    shipped = model.version.as_str(),
+                    "the stored built-in descriptor is newer than this build's; kept"
+                );
+                sync.newer_kept.push(id);
             }
         }
     }
     Ok(sync)
+}
+
+/// How the shipped version compares to the stored one. A stored version that is not semantic
+/// versioning (written by hand or damaged) counts as older, so the shipped one replaces it.
+fn compare_versions(shipped: &str, stored: &str) -> Ordering {
+    match (Version::parse(shipped), Version::parse(stored)) {
+        (Ok(shipped), Ok(stored)) => shipped.cmp(&stored),
+        (Ok(_), Err(_)) => Ordering::Greater,
+        // Shipped versions are validated as MAJOR.MINOR.PATCH, so this is not reached; never
+        // replace anything on a version that cannot be read.
+        (Err(_), _) => Ordering::Equal,
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +134,21 @@ mod tests {
         let listed: Vec<String> = BUILT_IN.iter().map(|(n, _)| (*n).to_owned()).collect();
         assert_eq!(on_disk, listed, "add new descriptors/*.json files to BUILT_IN");
         assert_eq!(built_in_descriptors().expect("all valid").len(), BUILT_IN.len());
+    }
+
+    #[test]
+    fn each_built_in_file_is_named_after_its_id() {
+        for descriptor in built_in_descriptors().expect("all valid") {
+            assert!(is_built_in_id(descriptor.id()), "descriptors/{}.json", descriptor.id());
+        }
+        assert!(!is_built_in_id("no-such-connector"));
+    }
+
+    #[test]
+    fn versions_compare_as_semantic_versions() {
+        assert_eq!(compare_versions("1.10.0", "1.9.0"), Ordering::Greater);
+        assert_eq!(compare_versions("1.9.0", "1.10.0"), Ordering::Less);
+        assert_eq!(compare_versions("2.0.0", "2.0.0"), Ordering::Equal);
+        assert_eq!(compare_versions("1.0.0", "not a version"), Ordering::Greater);
     }
 }

@@ -1,6 +1,7 @@
 //! [`RegistryState`]: what every route shares — the stores, the connector catalogue (compiled
 //! connectors for health checks and the OAuth2 flow), the caller resolver, an HTTP client for
-//! OAuth2 code exchange, and the OAuth2 settings.
+//! OAuth2 code exchange, the OAuth2 settings, and the hosts the operator admits for every
+//! descriptor.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,13 @@ use crate::auth::CallerResolver;
 
 /// How long a started OAuth2 authorisation may take before its `state` is refused.
 pub const DEFAULT_OAUTH_STATE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Whether the operator admits a host for every descriptor, whatever its `allowedHosts`: called
+/// with the host of an instance URL (a lower-case DNS name, or an IP address without brackets:
+/// `127.0.0.1`, `::1`) and its port (the scheme's default when the URL names none). Fed by the
+/// egress allowance (`SWITCHBOARD_EGRESS_ALLOW`, `serve --egress-allow`), which is how
+/// self-hosted products are reached.
+pub type OperatorAllowance = Arc<dyn Fn(&str, u16) -> bool + Send + Sync>;
 
 /// Shared by every route. Cheap to clone.
 #[derive(Clone)]
@@ -33,6 +41,9 @@ pub struct RegistryState {
     pub egress: EgressGuard,
     /// OAuth2 connect settings.
     pub oauth: OAuthSettings,
+    /// Hosts admitted for every descriptor on top of its `allowedHosts` (by default those the
+    /// engine's egress allowance lists by name or address).
+    pub operator_admits_host: OperatorAllowance,
 }
 
 /// OAuth2 connect settings.
@@ -61,7 +72,24 @@ impl RegistryState {
         let (http, egress) = (engine.http().clone(), engine.guard().clone());
         let catalog = ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO)
             .with_poll_driver(Arc::new(engine));
-        Self { stores, catalog: Arc::new(catalog), resolver, http, egress, oauth: OAuthSettings::default() }
+        // The operator's egress allowance also admits hosts outside a descriptor's allowedHosts.
+        let allow = egress.allow().clone();
+        Self {
+            stores,
+            catalog: Arc::new(catalog),
+            resolver,
+            http,
+            egress,
+            oauth: OAuthSettings::default(),
+            operator_admits_host: Arc::new(move |host: &str, port: u16| allow.admits_host(host, port)),
+        }
+    }
+
+    /// Admits the hosts `admits` accepts for every descriptor instead of those of the engine's
+    /// egress allowance (see [`OperatorAllowance`]).
+    pub fn with_operator_admits_host(mut self, admits: impl Fn(&str, u16) -> bool + Send + Sync + 'static) -> Self {
+        self.operator_admits_host = Arc::new(admits);
+        self
     }
 
     /// Uses `callback_url` as the OAuth2 redirect URI.

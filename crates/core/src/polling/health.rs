@@ -8,6 +8,15 @@ use super::scope::RequestScope;
 use crate::model::{HealthCheckDescriptor, HealthCheckMethod, Issue};
 use crate::template::Template;
 
+/// The shortest health-check timeout a descriptor may ask for, in milliseconds: less fails
+/// healthy APIs on an ordinary network round trip.
+pub const MIN_HEALTH_CHECK_TIMEOUT_MS: u32 = 100;
+
+/// The longest health-check timeout a descriptor may ask for, in milliseconds: a check runs
+/// while a dashboard user waits (`POST .../test`), and a longer one would let a slow or
+/// silent endpoint hold a registry request (and the poller's health refresh) for minutes.
+pub const MAX_HEALTH_CHECK_TIMEOUT_MS: u32 = 30_000;
+
 /// A compiled `healthCheck`.
 #[derive(Debug, Clone)]
 pub struct HealthCheckPlan {
@@ -33,8 +42,15 @@ impl HealthCheckPlan {
         issues: &mut Vec<Issue>,
     ) -> Option<Self> {
         let endpoint = scope.template(&spec.endpoint, "/healthCheck/endpoint", &["baseUrl"], issues);
-        if spec.timeout_ms == 0 {
-            issues.push(Issue::new("/healthCheck/timeoutMs", "must be greater than 0"));
+        if !(MIN_HEALTH_CHECK_TIMEOUT_MS..=MAX_HEALTH_CHECK_TIMEOUT_MS).contains(&spec.timeout_ms) {
+            issues.push(Issue::new(
+                "/healthCheck/timeoutMs",
+                format!(
+                    "{} ms is out of range: a health check may wait {MIN_HEALTH_CHECK_TIMEOUT_MS} to \
+                     {MAX_HEALTH_CHECK_TIMEOUT_MS} ms",
+                    spec.timeout_ms
+                ),
+            ));
         }
         if !(100..=599).contains(&spec.expect_status) {
             issues.push(Issue::new("/healthCheck/expectStatus", "must be an HTTP status code (100-599)"));
@@ -46,5 +62,41 @@ impl HealthCheckPlan {
             timeout: Duration::from_millis(u64::from(spec.timeout_ms)),
             headers: polling.map(|p| p.headers.clone()).unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::Descriptor;
+
+    fn with_timeout(timeout_ms: u64) -> Result<Descriptor, crate::DescriptorError> {
+        let doc = json!({
+            "id": "timed", "name": "Timed", "description": "d", "category": "custom", "icon": "box",
+            "kind": "generic", "auth": {"method": "none"},
+            "ingestion": {"mode": "polling", "endpoint": "https://x.example/items", "method": "GET",
+                "delta": {"type": "timestamp_filter", "queryParam": "since", "format": "iso8601"}, "rateLimitRpm": 60},
+            "fieldMapping": {"itemsPath": "$", "idPath": "$.id", "timestampPath": "$.t", "summaryTemplate": "x",
+                "signalTypeRules": [{"then": "changed"}]},
+            "healthCheck": {"endpoint": "https://x.example/", "method": "GET", "expectStatus": 200,
+                "timeoutMs": timeout_ms},
+            "version": "1.0.0"
+        });
+        Descriptor::from_value(&doc, "test")
+    }
+
+    #[test]
+    fn the_timeout_is_bounded_at_validation() {
+        for ok in [100, 5_000, 30_000] {
+            let descriptor = with_timeout(ok).unwrap_or_else(|e| panic!("{ok} ms is fine: {e}"));
+            assert_eq!(descriptor.health_check().timeout.as_millis(), u128::from(ok));
+        }
+        for bad in [0, 99, 30_001, u64::from(u32::MAX)] {
+            let error = with_timeout(bad).expect_err("out of range");
+            let issue = error.issues.iter().find(|i| i.pointer == "/healthCheck/timeoutMs");
+            let issue = issue.unwrap_or_else(|| panic!("{bad} ms: no timeoutMs issue in {error}"));
+            assert!(issue.message.contains("100 to 30000 ms"), "{}", issue.message);
+        }
     }
 }

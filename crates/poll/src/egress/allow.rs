@@ -106,6 +106,23 @@ impl EgressAllow {
     pub fn permits(&self, ip: IpAddr, port: u16, name: Option<&str>) -> bool {
         self.ports_for(ip, name).is_some_and(|ports| ports.contains(port))
     }
+
+    /// Whether the host of a URL (a DNS name, or an IP address with or without brackets) on
+    /// `port` is an exception by itself, before any lookup: an IP literal inside an allowed
+    /// block or socket, or a name listed as a host entry. A name is not admitted by an address
+    /// block it might resolve into; list the name.
+    pub fn admits_host(&self, host: &str, port: u16) -> bool {
+        let bare = host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).unwrap_or(host);
+        match IpAddr::from_str(bare) {
+            Ok(ip) => self.permits(ip, port, None),
+            Err(_) => {
+                let name = normalise_host(bare);
+                self.entries.iter().any(|entry| {
+                    matches!(entry, Entry::Host { name: allowed, port: p } if *allowed == name && p.is_none_or(|p| p == port))
+                })
+            }
+        }
+    }
 }
 
 impl FromStr for EgressAllow {
@@ -194,6 +211,19 @@ fn is_host_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_host_is_admitted_by_a_literal_entry_only() {
+        let allow = EgressAllow::parse("127.0.0.1:8080,10.0.0.0/8,ghe.acme.example,jira.acme.example:8443").expect("a list");
+        assert!(allow.admits_host("127.0.0.1", 8080));
+        assert!(!allow.admits_host("127.0.0.1", 8081));
+        assert!(allow.admits_host("10.2.3.4", 443));
+        assert!(allow.admits_host("GHE.acme.example.", 443));
+        assert!(allow.admits_host("jira.acme.example", 8443));
+        assert!(!allow.admits_host("jira.acme.example", 443));
+        assert!(!allow.admits_host("intranet.acme.example", 443), "a name is not admitted by a block it may resolve into");
+        assert!(!EgressAllow::none().admits_host("127.0.0.1", 80));
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().expect("an IP address")

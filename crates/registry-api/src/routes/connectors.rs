@@ -56,6 +56,9 @@ pub struct ConnectorSummary {
     pub ingestion: String,
     /// Shipped with Switchboard.
     pub built_in: bool,
+    /// A user-registered descriptor holding the id of a connector this release ships built
+    /// in: the built-in is not installed until this descriptor is deleted.
+    pub shadows_built_in: bool,
     /// Descriptor version.
     pub version: String,
 }
@@ -76,6 +79,9 @@ pub struct DescriptorView {
     pub descriptor: ConnectorDescriptor,
     /// Shipped with Switchboard (read-only).
     pub built_in: bool,
+    /// A user-registered descriptor holding the id of a connector this release ships built
+    /// in: the built-in is not installed until this descriptor is deleted.
+    pub shadows_built_in: bool,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -85,6 +91,7 @@ pub struct DescriptorView {
 impl From<DescriptorRecord> for DescriptorView {
     fn from(record: DescriptorRecord) -> Self {
         Self {
+            shadows_built_in: service::connectors::shadows_built_in(&record),
             descriptor: record.descriptor,
             built_in: record.built_in,
             created_at: record.created_at,
@@ -115,6 +122,7 @@ impl From<&DescriptorRecord> for ConnectorSummary {
             }
             .to_owned(),
             built_in: record.built_in,
+            shadows_built_in: service::connectors::shadows_built_in(record),
             version: d.version.clone(),
         }
     }

@@ -2,8 +2,11 @@
 //! `.../enable`.
 //!
 //! Credentials are write-only: they go to the secret store, and responses only say which keys
-//! are set (`credentialsSet`). A `PATCH` merges the credentials it carries into the stored ones
-//! and replaces the whole config map when it carries one (the rules are in
+//! are set (`credentialsSet`). Every URL an instance's config produces must name a host the
+//! connector's `allowedHosts` permits (or the operator admits). A `PATCH` merges the credentials
+//! it carries into the stored ones and replaces the whole config map when it carries one; a
+//! config change that moves where requests go (`baseUrl`, or config feeding a URL's host) must
+//! carry the credentials again, which then replace the stored ones (the rules are in
 //! [`service::instances`]).
 
 use std::collections::BTreeMap;
@@ -52,10 +55,12 @@ fn enabled_by_default() -> bool {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateInstanceBody {
-    /// Replaces the whole config map.
+    /// Replaces the whole config map. When it changes where requests go (`baseUrl`, or config
+    /// feeding a URL's host), `credentials` must be sent too.
     #[schema(value_type = Option<Object>)]
     pub config: Option<Map<String, Value>>,
-    /// Merged into the stored credentials (keys not sent keep their values).
+    /// Merged into the stored credentials (keys not sent keep their values); replaces them all
+    /// when `config` changes where requests go.
     #[schema(value_type = Option<Object>)]
     pub credentials: Option<Map<String, Value>>,
     /// Enables or disables.
@@ -151,7 +156,8 @@ pub async fn get_instance(
         (status = 201, description = "Created", body = InstanceView),
         (status = 404, description = "Unknown connector, or not a project of the caller", body = ErrorBody),
         (status = 409, description = "The instance exists", body = ErrorBody),
-        (status = 422, description = "Missing or unknown config/credential keys", body = ErrorBody),
+        (status = 422, description = "Missing or unknown config/credential keys, or a URL whose host the \
+            connector may not reach (pointer to the config field, e.g. `/config/baseUrl`)", body = ErrorBody),
     ))]
 pub async fn create_instance(
     State(state): State<RegistryState>,
@@ -173,7 +179,9 @@ pub async fn create_instance(
     responses(
         (status = 200, description = "Updated", body = InstanceView),
         NoSuchInstance,
-        (status = 422, description = "Missing or unknown config/credential keys", body = ErrorBody),
+        (status = 422, description = "Missing or unknown config/credential keys, a URL whose host the \
+            connector may not reach, or a config change that moves where requests go without the \
+            credentials (pointer `/credentials`)", body = ErrorBody),
     ))]
 pub async fn update_instance(
     State(state): State<RegistryState>,

@@ -1,8 +1,11 @@
 //! The connector catalogue's rules: filtering, descriptor validation, and which descriptors may
-//! change. Built-in descriptors ship with Switchboard and are replaced by each release, so they
-//! can be neither changed nor deleted; a descriptor still used by instances cannot be deleted.
+//! change. Built-in descriptors ship with Switchboard and are replaced by each newer release, so
+//! they can be neither changed nor deleted; a descriptor still used by instances cannot be
+//! deleted. A user descriptor registered under an id a later release ships as built in is kept
+//! (start-up registration never overwrites it) and is marked as shadowing that built-in.
 
 use serde_json::Value;
+use switchboard_core::builtin::is_built_in_id;
 use switchboard_core::catalog::{CatalogError, LoadedConnector};
 use switchboard_core::model::{ConnectorCategory, ConnectorDescriptor};
 use switchboard_core::ports::DescriptorRecord;
@@ -49,6 +52,13 @@ pub async fn list(state: &RegistryState, filter: CatalogueFilter<'_>) -> Result<
 
 fn matches_text(descriptor: &ConnectorDescriptor, needle: &str) -> bool {
     [&descriptor.id, &descriptor.name, &descriptor.description].iter().any(|text| text.to_lowercase().contains(needle))
+}
+
+/// Whether `record` is a user-registered descriptor holding the id of a connector this release
+/// ships built in: the built-in is not installed while it exists (deleting it lets the next
+/// start install the built-in).
+pub fn shadows_built_in(record: &DescriptorRecord) -> bool {
+    !record.built_in && is_built_in_id(record.connector_id())
 }
 
 /// The stored descriptor, or `NotFound`.

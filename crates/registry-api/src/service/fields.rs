@@ -96,6 +96,54 @@ impl FieldCheck {
         }
     }
 
+    /// Checks credentials that must be sent again because the request changes where the
+    /// instance's requests go (`changed`: the config keys that changed). `sent` is what the
+    /// request carries; `stored` whether credentials are stored now. Without credentials in the
+    /// request, one problem at `/credentials` names the fields to send; with them, every
+    /// required field must be among them (the stored values are not reused).
+    pub fn credentials_resent(
+        &mut self,
+        descriptor: &ConnectorDescriptor,
+        changed: &[&str],
+        sent: Option<&Credentials>,
+        stored: bool,
+    ) {
+        let fields = descriptor.auth.credential_fields();
+        let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.key.as_str()).collect();
+        let reason = format!(
+            "{} moves where this instance's requests go, so the credentials must be sent again in the same \
+             request (stored credentials are never sent to a new destination)",
+            changed.iter().map(|k| format!("changing `{k}`")).collect::<Vec<_>>().join(" and ")
+        );
+        match sent {
+            None if !required.is_empty() || stored => {
+                let fields: Vec<&str> = if required.is_empty() {
+                    fields.iter().map(|f| f.key.as_str()).collect()
+                } else {
+                    required.clone()
+                };
+                self.issues.push(Issue::new("/credentials", format!("{reason}: send {}", list(&fields))));
+            }
+            None => {}
+            Some(sent) => {
+                for field in fields.iter().filter(|f| f.required && sent.get(&f.key).is_none()) {
+                    let at = pointer("credentials", &field.key);
+                    if !self.issues.iter().any(|i| i.pointer == at) {
+                        self.issues.push(Issue::new(
+                            at,
+                            format!("required credential `{}` ({}) is missing: {reason}", field.key, field.label),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds problems found by another check.
+    pub fn extend(&mut self, issues: impl IntoIterator<Item = Issue>) {
+        self.issues.extend(issues);
+    }
+
     /// `Ok` when nothing was wrong; otherwise a 422 naming every problem.
     pub fn finish(self, connector_id: &str) -> Result<(), ServiceError> {
         if self.issues.is_empty() {

@@ -1,8 +1,12 @@
 //! Connector instances' rules: a caller sees only its projects' instances; project ids keep to
-//! a safe alphabet; config and credentials must fit the descriptor's fields. Credentials are
-//! write-only: they go to the secret store and only their keys come back. An update merges the
-//! credentials it carries into the stored ones (so one key can be rotated, and OAuth2 tokens
-//! survive a client-secret change) and replaces the whole config map when it carries one.
+//! a safe alphabet; config and credentials must fit the descriptor's fields; every URL the
+//! instance's config produces must name a host the descriptor's `allowedHosts` permits (or the
+//! operator admits). Credentials are write-only: they go to the secret store and only their keys
+//! come back. An update merges the credentials it carries into the stored ones (so one key can
+//! be rotated, and OAuth2 tokens survive a client-secret change) and replaces the whole config
+//! map when it carries one — except that credentials are bound to their destination: an update
+//! that changes where requests go (`baseUrl`, or any config that feeds a URL's host) must carry
+//! the credentials again, and they replace the stored ones (OAuth2 tokens included).
 
 use serde_json::{Map, Value};
 use switchboard_core::ProjectId;
@@ -11,6 +15,7 @@ use switchboard_core::ports::{
 };
 
 use crate::auth::Caller;
+use crate::service::destinations::Destinations;
 use crate::service::error::ServiceError;
 use crate::service::fields::FieldCheck;
 use crate::service::{access, connectors};
@@ -41,7 +46,8 @@ pub struct InstanceValues {
 pub struct InstanceChanges {
     /// Replaces the whole config map.
     pub config: Option<Map<String, Value>>,
-    /// Merged into the stored credentials.
+    /// Merged into the stored credentials; replaces them when the config change moves where
+    /// requests go.
     pub credentials: Option<Map<String, Value>>,
     /// Enables or disables.
     pub enabled: Option<bool>,
@@ -107,8 +113,8 @@ pub fn new_instance_project<'a>(
     Ok(NewInstanceProject { caller, project_id })
 }
 
-/// Connects `connector_id` to the project: checks the values against the descriptor, stores
-/// the credentials and the instance.
+/// Connects `connector_id` to the project: checks the values against the descriptor and its
+/// allowed hosts, stores the credentials and the instance.
 pub async fn create(
     state: &RegistryState,
     project: NewInstanceProject<'_>,
@@ -116,11 +122,18 @@ pub async fn create(
     values: InstanceValues,
 ) -> Result<InstanceDetails, ServiceError> {
     let NewInstanceProject { caller, project_id } = project;
-    let descriptor = connectors::get(state, connector_id).await?.descriptor;
+    let compiled = connectors::compiled(state, connector_id).await?.descriptor;
+    let descriptor = compiled.model();
     let mut check = FieldCheck::new();
-    let config = check.config(&descriptor, &values.config);
-    let credentials = check.credentials(&descriptor, &values.credentials);
-    check.required_credentials(&descriptor, credentials.keys());
+    let config = check.config(descriptor, &values.config);
+    let credentials = check.credentials(descriptor, &values.credentials);
+    check.required_credentials(descriptor, credentials.keys());
+    check.finish(connector_id)?;
+
+    let mut check = FieldCheck::new();
+    let destinations = Destinations::of(&compiled);
+    let effective = compiled.effective_config(&config);
+    check.extend(destinations.check(&compiled, &effective, &credentials, state.operator_admits_host.as_ref()));
     check.finish(connector_id)?;
 
     let new = NewInstance { key: InstanceKey::new(project_id, connector_id), config, enabled: values.enabled };
@@ -129,7 +142,9 @@ pub async fn create(
     Ok(InstanceDetails { record, credentials_set: keys(&credentials) })
 }
 
-/// Applies `changes` to an instance found with [`find`].
+/// Applies `changes` to an instance found with [`find`]. A change of config that moves where
+/// requests go must carry the credentials again (they then replace the stored ones); a change
+/// of config or credentials is checked against the descriptor's allowed hosts.
 pub async fn update(
     state: &RegistryState,
     caller: &Caller,
@@ -137,24 +152,47 @@ pub async fn update(
     changes: InstanceChanges,
 ) -> Result<InstanceDetails, ServiceError> {
     let key = record.key();
-    let descriptor = connectors::get(state, &key.connector_id).await?.descriptor;
+    let compiled = connectors::compiled(state, &key.connector_id).await?.descriptor;
+    let descriptor = compiled.model();
+    let destinations = Destinations::of(&compiled);
 
     let mut check = FieldCheck::new();
-    let config = changes.config.as_ref().map(|config| check.config(&descriptor, config));
-    let change = match &changes.credentials {
-        None => None,
-        Some(sent) => {
-            let sent = check.credentials(&descriptor, sent);
-            let change = CredentialChange::merge(&sent);
-            // Checked against the latest stored version; the write re-applies the change to
-            // whatever is current then (a token refresh may land in between: both survive).
-            let latest = state.stores.secrets.read_latest_credentials(&key).await?.map(|v| v.current);
-            check.required_credentials(&descriptor, change.apply(latest.as_ref()).keys());
-            Some(change)
-        }
+    let config = changes.config.as_ref().map(|config| check.config(descriptor, config));
+    let sent = changes.credentials.as_ref().map(|sent| check.credentials(descriptor, sent));
+    let before = compiled.effective_config(&record.config);
+    let after = compiled.effective_config(config.as_ref().unwrap_or(&record.config));
+    let moved = destinations.changed_keys(&before, &after);
+    // Checked against the latest stored version; the write re-applies the change to whatever
+    // is current then (a token refresh may land in between: both survive a merge).
+    let latest = if sent.is_some() || !moved.is_empty() || destinations.read_credentials() {
+        state.stores.secrets.read_latest_credentials(&key).await?.map(|v| v.current)
+    } else {
+        None
+    };
+    let change = if moved.is_empty() {
+        sent.as_ref().map(|sent| {
+            let change = CredentialChange::merge(sent);
+            check.required_credentials(descriptor, change.apply(latest.as_ref()).keys());
+            change
+        })
+    } else {
+        let stored = latest.as_ref().is_some_and(|c| !c.is_empty());
+        check.credentials_resent(descriptor, &moved, sent.as_ref(), stored);
+        sent.as_ref().map(CredentialChange::replace_all)
     };
     check.finish(&key.connector_id)?;
 
+    if config.is_some() || change.is_some() {
+        let credentials = match &change {
+            Some(change) => change.apply(latest.as_ref()),
+            None => latest.clone().unwrap_or_default(),
+        };
+        let mut check = FieldCheck::new();
+        check.extend(destinations.check(&compiled, &after, &credentials, state.operator_admits_host.as_ref()));
+        check.finish(&key.connector_id)?;
+    }
+
+    // Credentials first: requests never carry the old credentials to the new destination.
     if let Some(change) = &change {
         state.stores.update_credentials(&key, change).await?;
     }
@@ -165,6 +203,7 @@ pub async fn update(
         connector_id = key.connector_id.as_str(),
         subject = %caller.subject,
         credentials_changed = change.is_some(),
+        destination_changed = !moved.is_empty(),
         "instance updated"
     );
     details(state, record).await

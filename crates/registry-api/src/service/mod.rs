@@ -2,11 +2,12 @@
 //! typed calls here and [`ServiceError`]s into HTTP errors; everything a route must not decide
 //! on its own lives here — who may use a project or write descriptors ([`access`]), built-in
 //! and in-use descriptor protection ([`connectors`]), instance creation and update rules
-//! ([`instances`], [`fields`]), the health status rule and signal counts ([`health`]), the
+//! ([`instances`], [`fields`]), where an instance's requests may go ([`destinations`]), the health status rule and signal counts ([`health`]), the
 //! OAuth2 flow ([`oauth`]) and signal filters ([`signals`]).
 
 pub mod access;
 pub mod connectors;
+pub mod destinations;
 pub mod error;
 pub mod fields;
 pub mod health;

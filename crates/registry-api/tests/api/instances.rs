@@ -6,7 +6,7 @@ use switchboard_core::ports::{InstanceKey, SignalCounts, SyncRun, SyncStatus};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{ACME, ADMIN, spawn};
+use crate::support::{ACME, ADMIN, spawn, spawn_admitting_loopback};
 
 const FIRST_TOKEN: &str = "ghp_lifecycle_first_SECRET_1111";
 const SECOND_TOKEN: &str = "ghp_lifecycle_second_SECRET_2222";
@@ -20,7 +20,7 @@ async fn an_instance_goes_through_its_lifecycle_and_no_response_ever_shows_a_cre
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"full_name": "octo/hello"})))
         .mount(&github)
         .await;
-    let world = spawn().await;
+    let world = spawn_admitting_loopback().await;
     let base = "/projects/acme/connectors/github-issues";
 
     // Connect.
@@ -103,10 +103,11 @@ async fn an_instance_goes_through_its_lifecycle_and_no_response_ever_shows_a_cre
     assert_eq!(test["health"]["status"], "degraded");
     assert_eq!(test["health"]["consecutiveFailures"], 1);
 
-    // Change config, then disable.
-    let patched =
-        world.send(Method::PATCH, base, Some(ACME), Some(json!({"config": {"owner": "octo", "repo": "world"}}))).await;
-    assert_eq!(patched.json()["config"], json!({"owner": "octo", "repo": "world"}));
+    // Change config (same destination, so no credentials needed), then disable.
+    let config = json!({"owner": "octo", "repo": "world", "baseUrl": github.uri()});
+    let patched = world.send(Method::PATCH, base, Some(ACME), Some(json!({"config": config}))).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(patched.json()["config"], config);
     let disabled =
         world.send(Method::POST, &format!("{base}/enable"), Some(ACME), Some(json!({"enabled": false}))).await;
     assert_eq!(disabled.status, StatusCode::OK);

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod builtins;
 mod descriptors;
+mod destinations;
 mod instances;
 mod oauth;
 mod openapi;

@@ -65,12 +65,36 @@ pub async fn spawn() -> World {
     spawn_with(|state| state).await
 }
 
+/// A world whose operator allowance admits the loopback address the tests' fake providers
+/// listen on (as `SWITCHBOARD_EGRESS_ALLOW=127.0.0.1` does), so built-in connectors can be
+/// pointed at them.
+pub async fn spawn_admitting_loopback() -> World {
+    spawn_with(admit_loopback).await
+}
+
+/// Admits `127.0.0.1` on any port, for every descriptor.
+pub fn admit_loopback(state: RegistryState) -> RegistryState {
+    state.with_operator_admits_host(|host, _port| host == "127.0.0.1")
+}
+
 /// A world whose state `configure` may adjust.
 pub async fn spawn_with(configure: impl FnOnce(RegistryState) -> RegistryState) -> World {
+    let (dir, stores) = open_stores();
+    world_over(dir, stores, configure).await
+}
+
+/// Empty stores in a new temporary directory, before any descriptor is registered.
+pub fn open_stores() -> (TempDir, Stores) {
     let dir = tempfile::tempdir().unwrap();
     let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
     let cipher = SecretCipher::from_base64(&SecretString::from(key), "test key").unwrap();
     let stores = Embedded::open_with_cipher(&dir.path().join("switchboard.db"), cipher).unwrap().stores();
+    (dir, stores)
+}
+
+/// A world over `stores` (in `dir`): the built-ins are registered as at start-up, then the
+/// router is built over the state `configure` returns.
+pub async fn world_over(dir: TempDir, stores: Stores, configure: impl FnOnce(RegistryState) -> RegistryState) -> World {
     register_built_ins(stores.descriptors.as_ref()).await.unwrap();
     let member = |subject: &str, project: &str| Caller {
         subject: subject.to_owned(),
