@@ -214,14 +214,18 @@ mod tests {
 
     #[test]
     fn a_url_host_is_admitted_by_a_literal_entry_only() {
-        let allow = EgressAllow::parse("127.0.0.1:8080,10.0.0.0/8,ghe.acme.example,jira.acme.example:8443").expect("a list");
+        let allow =
+            EgressAllow::parse("127.0.0.1:8080,10.0.0.0/8,ghe.acme.example,jira.acme.example:8443").expect("a list");
         assert!(allow.admits_host("127.0.0.1", 8080));
         assert!(!allow.admits_host("127.0.0.1", 8081));
         assert!(allow.admits_host("10.2.3.4", 443));
         assert!(allow.admits_host("GHE.acme.example.", 443));
         assert!(allow.admits_host("jira.acme.example", 8443));
         assert!(!allow.admits_host("jira.acme.example", 443));
-        assert!(!allow.admits_host("intranet.acme.example", 443), "a name is not admitted by a block it may resolve into");
+        assert!(
+            !allow.admits_host("intranet.acme.example", 443),
+            "a name is not admitted by a block it may resolve into"
+        );
         assert!(!EgressAllow::none().admits_host("127.0.0.1", 80));
     }
 

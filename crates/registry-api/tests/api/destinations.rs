@@ -227,3 +227,24 @@ async fn resent_credentials_replace_the_stored_ones_and_must_be_complete() {
         assert!(!body.contains("SECRET_"), "a response showed a credential: {body}");
     }
 }
+
+#[tokio::test]
+async fn by_default_the_operator_admits_what_the_egress_allowance_lists_by_name_or_address() {
+    let (_dir, stores) = crate::support::open_stores();
+    let egress = switchboard_poll::EgressAllow::parse("127.0.0.1:8080,ghe.acme.example").unwrap();
+    let engine =
+        switchboard_poll::PollEngine::new(switchboard_poll::PollOptions { egress, ..Default::default() }).unwrap();
+    let resolver = switchboard_registry_api::auth::BearerTokenResolver::admin(&secrecy::SecretString::from(ADMIN));
+    let state = switchboard_registry_api::RegistryState::new(
+        stores,
+        std::sync::Arc::new(resolver),
+        switchboard_core::NativeRegistry::new(),
+        engine,
+    );
+    let admits = state.operator_admits_host.as_ref();
+    assert!(admits("127.0.0.1", 8080));
+    assert!(admits("ghe.acme.example", 443));
+    assert!(!admits("127.0.0.1", 9001), "the Lambda Runtime API port is not listed");
+    assert!(!admits("169.254.169.254", 80));
+    assert!(!admits("attacker.example", 443));
+}

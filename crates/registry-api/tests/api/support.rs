@@ -108,8 +108,11 @@ pub async fn world_over(dir: TempDir, stores: Stores, configure: impl FnOnce(Reg
     let egress = switchboard_poll::EgressAllow::parse("127.0.0.1").unwrap();
     let engine =
         switchboard_poll::PollEngine::new(switchboard_poll::PollOptions { egress, ..Default::default() }).unwrap();
+    // The engine may reach the fakes, but instance URLs are held to each descriptor's
+    // allowedHosts unless a test admits a host (production admits the egress allowance's).
     let state = RegistryState::new(stores.clone(), Arc::new(resolver), switchboard_core::NativeRegistry::new(), engine)
-        .with_callback_url(CALLBACK_URL.parse().unwrap());
+        .with_callback_url(CALLBACK_URL.parse().unwrap())
+        .with_operator_admits_host(|_, _| false);
     World { router: router(configure(state)), stores, transcript: Mutex::new(Vec::new()), _dir: dir }
 }
 
