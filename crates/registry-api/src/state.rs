@@ -8,8 +8,9 @@ use std::time::Duration;
 use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::Stores;
+use switchboard_poll::oauth::TokenLimits;
 use switchboard_poll::{PollEngine, PollOptions};
-use url::Url;
+use url::{Origin, Url};
 
 use crate::auth::CallerResolver;
 
@@ -43,11 +44,48 @@ pub struct OAuthSettings {
     pub callback_url: Option<Url>,
     /// How long a `state` stays valid.
     pub state_ttl: Duration,
+    /// The dashboard's origin (`SWITCHBOARD_DASHBOARD_ORIGIN`): the only place the callback
+    /// sends a browser back to (`returnTo`). When `None`, the configured `callback_url`'s origin
+    /// (the API serves the dashboard itself); with neither, `returnTo` is refused.
+    pub dashboard_origin: Option<Origin>,
+    /// Deadline and body limit of the code exchange at the provider's token endpoint.
+    pub token_limits: TokenLimits,
 }
 
 impl Default for OAuthSettings {
     fn default() -> Self {
-        Self { callback_url: None, state_ttl: DEFAULT_OAUTH_STATE_TTL }
+        Self {
+            callback_url: None,
+            state_ttl: DEFAULT_OAUTH_STATE_TTL,
+            dashboard_origin: None,
+            token_limits: TokenLimits::default(),
+        }
+    }
+}
+
+impl OAuthSettings {
+    /// The origin the callback may send browsers back to: the dashboard origin, or else the
+    /// configured callback URL's origin. Never derived from a request.
+    pub fn redirect_origin(&self) -> Option<Origin> {
+        self.dashboard_origin.clone().or_else(|| self.callback_url.as_ref().map(Url::origin))
+    }
+
+    /// Parses a dashboard origin setting: `https://host[:port]` (or `http://`), with no path,
+    /// query or user name.
+    pub fn parse_dashboard_origin(text: &str) -> Result<Origin, String> {
+        let url = Url::parse(text.trim())
+            .map_err(|e| format!("{text:?} is not a URL ({e}); expected https://host[:port]"))?;
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.has_host()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if !plain {
+            return Err(format!("{text:?} is not an origin; expected https://host[:port] with nothing after it"));
+        }
+        Ok(url.origin())
     }
 }
 
@@ -68,6 +106,19 @@ impl RegistryState {
     /// Uses `callback_url` as the OAuth2 redirect URI.
     pub fn with_callback_url(mut self, callback_url: Url) -> Self {
         self.oauth.callback_url = Some(callback_url);
+        self
+    }
+
+    /// Lets the OAuth2 callback send browsers back only to `origin` (see
+    /// [`OAuthSettings::parse_dashboard_origin`]).
+    pub fn with_dashboard_origin(mut self, origin: Origin) -> Self {
+        self.oauth.dashboard_origin = Some(origin);
+        self
+    }
+
+    /// Bounds the OAuth2 code exchange by `limits`.
+    pub fn with_token_limits(mut self, limits: TokenLimits) -> Self {
+        self.oauth.token_limits = limits;
         self
     }
 }
