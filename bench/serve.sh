@@ -14,7 +14,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 COUNT=${COUNT:-60000}
 DUP_PERCENT=${DUP_PERCENT:-10}
-TOKEN=bench-admin-token
+TOKEN=bench-admin-token-0123456789abcdef
 SECRET=bench-webhook-secret
 PROJECT=bench
 

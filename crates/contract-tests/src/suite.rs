@@ -870,12 +870,16 @@ fn oauth_state(value: &str, project: &str, expires_in: TimeDelta) -> OAuthState 
         connector_id: GITHUB.to_owned(),
         redirect_uri: "https://dashboard.example/oauth/callback".to_owned(),
         started_by: "user-42".to_owned(),
+        code_verifier: Some(format!("verifier-{value}-0123456789abcdefghijklmnopqrstuvwxyz")),
+        browser_binding: format!("binding-hash-of-{value}"),
+        return_to: Some("https://dashboard.example/projects/p1".to_owned()),
         expires_at: Utc::now() + expires_in,
     }
 }
 
-/// The callback takes a state once; a replay, or an unknown value, finds nothing — also when
-/// callbacks race.
+/// The callback takes a state once, with everything it was stored with (PKCE verifier, browser
+/// binding, return address); a replay, or an unknown value, finds nothing — also when callbacks
+/// race.
 pub async fn an_oauth_state_is_taken_exactly_once(backend: &impl Backend) {
     let stores = backend.stores().await;
     let state = oauth_state("st-Qm9vb3Rz", "p1", TimeDelta::minutes(10));

@@ -231,11 +231,11 @@ impl PollEngine {
         oauth: &OAuth2Plan,
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
-        code: &str,
-        redirect_uri: &str,
+        grant: crate::oauth::CodeGrant<'_>,
+        limits: crate::oauth::TokenLimits,
     ) -> Result<Credentials, PollError> {
         token::admit_token_url(&self.guard, oauth, config, credentials)?;
-        match crate::oauth::exchange_code(&self.http, oauth, config, credentials, code, redirect_uri).await {
+        match crate::oauth::exchange_code(&self.http, oauth, config, credentials, grant, limits).await {
             Ok(credentials) => Ok(credentials),
             Err(e) => Err(token::explain(&self.guard, oauth, config, credentials, e).await),
         }

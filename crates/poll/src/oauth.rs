@@ -1,5 +1,9 @@
 //! OAuth2 tokens: refresh (single-flight per credential), refresh-token rotation, and the
-//! authorisation-code exchange the registry API's OAuth callback uses.
+//! authorisation-code exchange (with its PKCE verifier) the registry API's OAuth callback uses.
+//!
+//! Every token request is bounded by [`TokenLimits`]: a deadline from connecting to the last
+//! byte, and a body limit enforced while the answer streams in. Errors name the endpoint and the
+//! provider's `error` / `error_description`, never the response body itself (it may hold tokens).
 //!
 //! Tokens live in the instance's credential map under `accessToken`, `refreshToken` and
 //! `expiresAt` (RFC 3339), next to the client's `clientId` and `clientSecret`. Whenever a token
@@ -36,6 +40,51 @@ pub const EXPIRES_AT: &str = "expiresAt";
 /// Remembered grants beyond which idle ones are forgotten.
 const MAX_IDLE_SLOTS: usize = 1024;
 
+/// Default deadline of one token request.
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default largest token response body (a real one is well under 8 KiB).
+pub const DEFAULT_TOKEN_BODY_LIMIT: usize = 64 * 1024;
+/// Longest `error` / `error_description` text kept from a token endpoint's answer.
+const MAX_PROVIDER_TEXT: usize = 300;
+
+/// Bounds of one token request (code exchange or refresh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLimits {
+    /// Longest a request may take, from connecting to the last byte of the answer; past it the
+    /// request fails as unavailable (transient).
+    pub timeout: Duration,
+    /// Largest answer body accepted; a larger one is refused while it streams in.
+    pub max_body_bytes: usize,
+}
+
+impl Default for TokenLimits {
+    fn default() -> Self {
+        Self { timeout: DEFAULT_TOKEN_TIMEOUT, max_body_bytes: DEFAULT_TOKEN_BODY_LIMIT }
+    }
+}
+
+/// An authorisation code to exchange (RFC 6749 §4.1.3), with its PKCE verifier (RFC 7636 §4.5)
+/// when the flow used one.
+#[derive(Clone, Copy)]
+pub struct CodeGrant<'a> {
+    /// The code the provider sent to the callback.
+    pub code: &'a str,
+    /// The redirect URI sent with the authorisation request.
+    pub redirect_uri: &'a str,
+    /// The PKCE code verifier whose challenge the authorisation URL carried.
+    pub code_verifier: Option<&'a str>,
+}
+
+/// Leaves out the code and the verifier.
+impl std::fmt::Debug for CodeGrant<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeGrant")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("pkce", &self.code_verifier.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// An access token to send, and the updated credentials when it was just refreshed.
 #[derive(Debug, Clone)]
 pub struct AccessToken {
@@ -66,13 +115,27 @@ pub struct TokenRefresher {
     timer: Arc<dyn Timer>,
     buffer: Duration,
     retry: RetryPolicy,
+    limits: TokenLimits,
     slots: Mutex<HashMap<String, Slot>>,
 }
 
 impl TokenRefresher {
     /// A refresher that renews tokens `buffer` before they expire.
     pub fn new(http: reqwest::Client, timer: Arc<dyn Timer>, buffer: Duration) -> Self {
-        Self { http, timer, buffer, retry: RetryPolicy::default(), slots: Mutex::new(HashMap::new()) }
+        Self {
+            http,
+            timer,
+            buffer,
+            retry: RetryPolicy::default(),
+            limits: TokenLimits::default(),
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Bounds each refresh request by `limits` instead of [`TokenLimits::default`].
+    pub fn with_limits(mut self, limits: TokenLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Uses `retry` for token endpoint failures that may pass (5xx, network).
@@ -147,7 +210,7 @@ impl TokenRefresher {
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
         let mut attempt = 1;
         loop {
-            match token_request(&self.http, oauth, config, credentials, &form).await {
+            match token_request(&self.http, oauth, config, credentials, &form, self.limits).await {
                 Ok(answer) => return Ok(merge(credentials, answer, self.timer.utc_now())),
                 Err(e) if e.class() == FailureClass::Transient && attempt < self.retry.max_attempts => {
                     self.timer.sleep(self.retry.backoff(attempt)).await;
@@ -173,28 +236,30 @@ impl TokenRefresher {
     }
 }
 
-/// Exchanges an authorisation code for tokens (the OAuth2 callback). Returns `credentials` with
-/// `accessToken`, `refreshToken` and `expiresAt` set, ready to store.
+/// Exchanges an authorisation code for tokens (the OAuth2 callback), sending the PKCE
+/// `code_verifier` when `grant` has one. Returns `credentials` with `accessToken`,
+/// `refreshToken` and `expiresAt` set, ready to store.
 pub async fn exchange_code(
     http: &reqwest::Client,
     oauth: &OAuth2Plan,
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
-    code: &str,
-    redirect_uri: &str,
+    grant: CodeGrant<'_>,
+    limits: TokenLimits,
 ) -> Result<Credentials, OAuthError> {
-    let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)];
-    let answer = token_request(http, oauth, config, credentials, &form).await?;
+    let mut form =
+        vec![("grant_type", "authorization_code"), ("code", grant.code), ("redirect_uri", grant.redirect_uri)];
+    if let Some(verifier) = grant.code_verifier {
+        form.push(("code_verifier", verifier));
+    }
+    let answer = token_request(http, oauth, config, credentials, &form, limits).await?;
     Ok(merge(credentials, answer, Utc::now()).credentials)
 }
 
 /// A token endpoint's successful answer (RFC 6749 §5.1).
-#[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
-    #[serde(default)]
     refresh_token: Option<String>,
-    #[serde(default)]
     expires_in: Option<serde_json::Value>,
 }
 
@@ -212,6 +277,7 @@ async fn token_request(
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
     grant: &[(&str, &str)],
+    limits: TokenLimits,
 ) -> Result<TokenAnswer, OAuthError> {
     let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
     let url = render_url(&oauth.token_url, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
@@ -221,22 +287,18 @@ async fn token_request(
 
     // Built before any `.await`: the form serializer is not `Send`.
     let (body, basic) = client_auth_form(oauth.client_auth, grant, client_id, client_secret)?;
-    let mut request = http.post(url).header(ACCEPT, "application/json");
+    let mut request = http.post(url).header(ACCEPT, "application/json").timeout(limits.timeout);
     if let Some(value) = basic {
         request = request.header(AUTHORIZATION, value);
     }
-    let response =
-        request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body).send().await.map_err(|e| {
-            OAuthError::Unavailable { endpoint: endpoint.clone(), message: e.without_url().to_string() }
-        })?;
-    let status = response.status();
-    let retry_after = crate::retry::retry_after_seconds(response.headers());
-    let body = response
-        .bytes()
+    let request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body);
+    // The deadline covers connecting, waiting and reading the body, whatever the client's own
+    // timeouts are.
+    let (status, retry_after, body) = tokio::time::timeout(limits.timeout, send_bounded(request, limits, &endpoint))
         .await
-        .map_err(|e| OAuthError::Unavailable { endpoint: endpoint.clone(), message: e.without_url().to_string() })?;
+        .map_err(|_| late(&endpoint, limits))??;
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| OAuthError::BadResponse { endpoint, message: e.to_string() });
+        return parse_answer(&body, &endpoint, credentials);
     }
     if status.as_u16() == 429 {
         return Err(OAuthError::RateLimited { endpoint, retry_after });
@@ -245,22 +307,93 @@ async fn token_request(
         return Err(OAuthError::Unavailable { endpoint, message: format!("HTTP {}", status.as_u16()) });
     }
     match serde_json::from_slice::<TokenErrorAnswer>(&body) {
-        Ok(e) => {
-            let detail = redact(
-                &match &e.error_description {
-                    Some(d) => format!("{}: {d}", e.error),
-                    None => e.error.clone(),
-                },
-                credentials,
-            );
-            if e.error == "invalid_grant" {
-                Err(OAuthError::ReauthNeeded(detail))
-            } else {
-                Err(OAuthError::Rejected(detail))
-            }
-        }
+        Ok(answer) => Err(provider_error(&answer, credentials)),
         Err(_) => Err(OAuthError::Rejected(format!("HTTP {} from {endpoint}", status.as_u16()))),
     }
+}
+
+/// The error of a token request past its deadline (transient).
+fn late(endpoint: &str, limits: TokenLimits) -> OAuthError {
+    OAuthError::Unavailable {
+        endpoint: endpoint.to_owned(),
+        message: format!("no complete answer within {:?}", limits.timeout),
+    }
+}
+
+/// Sends a token request and reads its answer, refusing a body over the limit (announced or
+/// streamed) without reading the rest.
+async fn send_bounded(
+    request: reqwest::RequestBuilder,
+    limits: TokenLimits,
+    endpoint: &str,
+) -> Result<(reqwest::StatusCode, Option<Duration>, Vec<u8>), OAuthError> {
+    let limit = limits.max_body_bytes;
+    let network = |e: reqwest::Error| {
+        if e.is_timeout() {
+            late(endpoint, limits)
+        } else {
+            OAuthError::Unavailable { endpoint: endpoint.to_owned(), message: e.without_url().to_string() }
+        }
+    };
+    let too_large = || OAuthError::BadResponse {
+        endpoint: endpoint.to_owned(),
+        message: format!("the answer is larger than {limit} bytes, more than a token response can be"),
+    };
+    let mut response = request.send().await.map_err(network)?;
+    let status = response.status();
+    let retry_after = crate::retry::retry_after_seconds(response.headers());
+    if response.content_length().is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(network)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, retry_after, body))
+}
+
+/// Reads a 2xx answer. Some providers (GitHub) answer 200 with an RFC 6749 §5.2 error object;
+/// that is an error. Messages describe what is missing, never the values.
+fn parse_answer(body: &[u8], endpoint: &str, credentials: &Credentials) -> Result<TokenAnswer, OAuthError> {
+    let bad = |message: String| OAuthError::BadResponse { endpoint: endpoint.to_owned(), message };
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("the answer is not JSON (line {}, column {})", e.line(), e.column())))?;
+    let field = |name: &str| value.get(name).filter(|v| !v.is_null());
+    if field("access_token").is_none()
+        && let Ok(answer) = TokenErrorAnswer::deserialize(&value)
+    {
+        return Err(provider_error(&answer, credentials));
+    }
+    let access_token = match field("access_token") {
+        Some(serde_json::Value::String(token)) if !token.is_empty() => token.clone(),
+        Some(_) => return Err(bad("`access_token` is not a non-empty string".to_owned())),
+        None => return Err(bad("the answer has no `access_token`".to_owned())),
+    };
+    let refresh_token = match field("refresh_token") {
+        Some(serde_json::Value::String(token)) => Some(token.clone()),
+        Some(_) => return Err(bad("`refresh_token` is not a string".to_owned())),
+        None => None,
+    };
+    Ok(TokenAnswer { access_token, refresh_token, expires_in: field("expires_in").cloned() })
+}
+
+/// The error a provider's RFC 6749 §5.2 answer stands for: `invalid_grant` means the user must
+/// connect again. Only `error` and `error_description` are kept, shortened and with any
+/// credential value removed.
+fn provider_error(answer: &TokenErrorAnswer, credentials: &Credentials) -> OAuthError {
+    let short = |text: &str| match text.char_indices().nth(MAX_PROVIDER_TEXT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    };
+    let text = match &answer.error_description {
+        Some(d) => format!("{}: {}", short(&answer.error), short(d)),
+        None => short(&answer.error),
+    };
+    let detail = redact(&text, credentials);
+    if answer.error == "invalid_grant" { OAuthError::ReauthNeeded(detail) } else { OAuthError::Rejected(detail) }
 }
 
 /// The form body of a token request and, for `basic` client auth, the `Authorization` value.

@@ -4,7 +4,8 @@
 //! - [`ClaimsResolver`] (Lambda): the claims API Gateway's JWT authorizer verified, which the
 //!   Lambda edge leaves in the request as [`AuthorizerClaims`].
 //! - [`BearerTokenResolver`] (`switchboard serve`): `Authorization: Bearer <token>`, compared by
-//!   SHA-256 hash in constant time, so the process never keeps the token itself.
+//!   SHA-256 hash in constant time, so the process never keeps the token itself. An admin token
+//!   chosen by the operator must pass [`check_admin_token`] (32 to 512 printable characters).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -120,6 +121,46 @@ fn claim_list(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_owned)
 }
 
+/// Shortest admin token accepted (32 characters: 128 bits and more as hex or base64).
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+/// Longest admin token accepted.
+pub const MAX_ADMIN_TOKEN_CHARS: usize = 512;
+
+/// Why an operator-chosen admin token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AdminTokenError {
+    /// Shorter than [`MIN_ADMIN_TOKEN_CHARS`].
+    #[error(
+        "the admin token has {0} characters; it needs at least {MIN_ADMIN_TOKEN_CHARS}: generate one with `openssl rand -hex 32`"
+    )]
+    TooShort(usize),
+    /// Longer than [`MAX_ADMIN_TOKEN_CHARS`].
+    #[error(
+        "the admin token has {0} characters; at most {MAX_ADMIN_TOKEN_CHARS} are accepted: generate one with `openssl rand -hex 32`"
+    )]
+    TooLong(usize),
+    /// Holds a space, a control or a non-ASCII character (it could not be sent in a header as is).
+    #[error(
+        "the admin token may hold only printable ASCII characters without spaces: generate one with `openssl rand -hex 32`"
+    )]
+    BadCharacter,
+}
+
+/// Checks an admin token chosen by the operator (e.g. `SWITCHBOARD_ADMIN_TOKEN`) before it is
+/// accepted: 32 to 512 printable ASCII characters, no spaces.
+pub fn check_admin_token(token: &str) -> Result<(), AdminTokenError> {
+    let chars = token.chars().count();
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        Err(AdminTokenError::BadCharacter)
+    } else if chars < MIN_ADMIN_TOKEN_CHARS {
+        Err(AdminTokenError::TooShort(chars))
+    } else if chars > MAX_ADMIN_TOKEN_CHARS {
+        Err(AdminTokenError::TooLong(chars))
+    } else {
+        Ok(())
+    }
+}
+
 /// Accepts `Authorization: Bearer <token>` for tokens known by their SHA-256 hash.
 #[derive(Clone, Default)]
 pub struct BearerTokenResolver {
@@ -133,7 +174,8 @@ impl std::fmt::Debug for BearerTokenResolver {
 }
 
 impl BearerTokenResolver {
-    /// A resolver accepting `token` as the admin token (all projects, admin).
+    /// A resolver accepting `token` as the admin token (all projects, admin). Where the token is
+    /// configured, check it first with [`check_admin_token`].
     pub fn admin(token: &SecretString) -> Self {
         Self::default().with_token_hash(token_hash(token.expose_secret()), Self::admin_caller())
     }
@@ -285,6 +327,21 @@ mod tests {
     #[test]
     fn claims_without_subject_are_refused() {
         assert!(caller_from_claims(&claims(&[(PROJECTS_CLAIM, "*")])).is_err());
+    }
+
+    #[test]
+    fn admin_tokens_need_32_to_512_printable_characters() {
+        let hex64 = "0123456789abcdef".repeat(4);
+        assert_eq!(check_admin_token(&hex64), Ok(()));
+        assert_eq!(check_admin_token(&"a".repeat(32)), Ok(()));
+        assert_eq!(check_admin_token(&"a".repeat(512)), Ok(()));
+        assert_eq!(check_admin_token(&"a".repeat(31)), Err(AdminTokenError::TooShort(31)));
+        assert_eq!(check_admin_token(""), Err(AdminTokenError::TooShort(0)));
+        assert_eq!(check_admin_token(&"a".repeat(513)), Err(AdminTokenError::TooLong(513)));
+        assert_eq!(check_admin_token(&format!("{hex64} ")), Err(AdminTokenError::BadCharacter));
+        assert_eq!(check_admin_token(&format!("{hex64}é")), Err(AdminTokenError::BadCharacter));
+        let message = AdminTokenError::TooShort(8).to_string();
+        assert!(message.contains("at least 32") && message.contains("openssl rand -hex 32"), "{message}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! [`RegistryState`]: what every route shares — the stores, the connector catalogue (compiled
-//! connectors for health checks and the OAuth2 flow), the caller resolver, an HTTP client for
-//! OAuth2 code exchange, the OAuth2 settings, and the hosts the operator admits for every
+//! connectors for health checks and the OAuth2 flow), the caller resolver, the polling engine
+//! (OAuth2 code exchange), the OAuth2 settings, and the hosts the operator admits for every
 //! descriptor.
 
 use std::sync::Arc;
@@ -9,8 +9,9 @@ use std::time::Duration;
 use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::Stores;
-use switchboard_poll::{EgressGuard, PollEngine};
-use url::Url;
+use switchboard_poll::PollEngine;
+use switchboard_poll::oauth::TokenLimits;
+use url::{Origin, Url};
 
 use crate::auth::CallerResolver;
 
@@ -34,11 +35,9 @@ pub struct RegistryState {
     pub catalog: Arc<ConnectorCatalog>,
     /// Turns a request into its caller.
     pub resolver: Arc<dyn CallerResolver>,
-    /// Client for token endpoints (and, through the catalogue's engine, health checks).
-    pub http: reqwest::Client,
-    /// The egress guard of that client, to check an instance's URLs when they are configured
-    /// (`EgressGuard::check_url_now`).
-    pub egress: EgressGuard,
+    /// The polling engine (behind the egress guard): health checks through the catalogue, and
+    /// the OAuth2 code exchange.
+    pub engine: Arc<PollEngine>,
     /// OAuth2 connect settings.
     pub oauth: OAuthSettings,
     /// Hosts admitted for every descriptor on top of its `allowedHosts` (by default those the
@@ -54,11 +53,48 @@ pub struct OAuthSettings {
     pub callback_url: Option<Url>,
     /// How long a `state` stays valid.
     pub state_ttl: Duration,
+    /// The dashboard's origin (`SWITCHBOARD_DASHBOARD_ORIGIN`): the only place the callback
+    /// sends a browser back to (`returnTo`). When `None`, the configured `callback_url`'s origin
+    /// (the API serves the dashboard itself); with neither, `returnTo` is refused.
+    pub dashboard_origin: Option<Origin>,
+    /// Deadline and body limit of the code exchange at the provider's token endpoint.
+    pub token_limits: TokenLimits,
 }
 
 impl Default for OAuthSettings {
     fn default() -> Self {
-        Self { callback_url: None, state_ttl: DEFAULT_OAUTH_STATE_TTL }
+        Self {
+            callback_url: None,
+            state_ttl: DEFAULT_OAUTH_STATE_TTL,
+            dashboard_origin: None,
+            token_limits: TokenLimits::default(),
+        }
+    }
+}
+
+impl OAuthSettings {
+    /// The origin the callback may send browsers back to: the dashboard origin, or else the
+    /// configured callback URL's origin. Never derived from a request.
+    pub fn redirect_origin(&self) -> Option<Origin> {
+        self.dashboard_origin.clone().or_else(|| self.callback_url.as_ref().map(Url::origin))
+    }
+
+    /// Parses a dashboard origin setting: `https://host[:port]` (or `http://`), with no path,
+    /// query or user name.
+    pub fn parse_dashboard_origin(text: &str) -> Result<Origin, String> {
+        let url = Url::parse(text.trim())
+            .map_err(|e| format!("{text:?} is not a URL ({e}); expected https://host[:port]"))?;
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.has_host()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if !plain {
+            return Err(format!("{text:?} is not an origin; expected https://host[:port] with nothing after it"));
+        }
+        Ok(url.origin())
     }
 }
 
@@ -67,19 +103,17 @@ impl RegistryState {
     /// Native connectors resolve through `natives`; health checks and OAuth2 token requests go
     /// through `engine` (and its egress guard).
     pub fn new(stores: Stores, resolver: Arc<dyn CallerResolver>, natives: NativeRegistry, engine: PollEngine) -> Self {
-        // The engine's client is behind the egress guard: token requests and health checks
-        // alike reach only what the guard lets through.
-        let (http, egress) = (engine.http().clone(), engine.guard().clone());
-        let catalog = ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO)
-            .with_poll_driver(Arc::new(engine));
+        // Token requests and health checks alike reach only what the engine's guard lets through.
+        let engine = Arc::new(engine);
+        let catalog =
+            ConnectorCatalog::new(stores.descriptors.clone(), natives, Duration::ZERO).with_poll_driver(engine.clone());
         // The operator's egress allowance also admits hosts outside a descriptor's allowedHosts.
-        let allow = egress.allow().clone();
+        let allow = engine.guard().allow().clone();
         Self {
             stores,
             catalog: Arc::new(catalog),
             resolver,
-            http,
-            egress,
+            engine,
             oauth: OAuthSettings::default(),
             operator_admits_host: Arc::new(move |host: &str, port: u16| allow.admits_host(host, port)),
         }
@@ -95,6 +129,19 @@ impl RegistryState {
     /// Uses `callback_url` as the OAuth2 redirect URI.
     pub fn with_callback_url(mut self, callback_url: Url) -> Self {
         self.oauth.callback_url = Some(callback_url);
+        self
+    }
+
+    /// Lets the OAuth2 callback send browsers back only to `origin` (see
+    /// [`OAuthSettings::parse_dashboard_origin`]).
+    pub fn with_dashboard_origin(mut self, origin: Origin) -> Self {
+        self.oauth.dashboard_origin = Some(origin);
+        self
+    }
+
+    /// Bounds the OAuth2 code exchange by `limits`.
+    pub fn with_token_limits(mut self, limits: TokenLimits) -> Self {
+        self.oauth.token_limits = limits;
         self
     }
 }

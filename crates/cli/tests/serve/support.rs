@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 /// The admin token the tests start serve with.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef-serve";
 /// The webhook secret of every GitHub PRs instance the tests create.
 pub const WEBHOOK_SECRET: &str = "s3cret";
 /// How long serve may take to answer `/health` after it is started.

@@ -157,6 +157,10 @@ pub struct OAuth2Config {
     /// Extra query parameters added to the authorisation URL (extension), e.g. `access_type`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub authorise_params: BTreeMap<String, String>,
+    /// PKCE (RFC 7636, method `S256`) on the authorisation-code flow (extension; default `true`).
+    /// Set `false` only for a provider that rejects `code_challenge` / `code_verifier`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkce: Option<bool>,
 }
 
 /// Where an OAuth2 client sends its id and secret to the token endpoint.

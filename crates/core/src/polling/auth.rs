@@ -55,6 +55,9 @@ pub struct OAuth2Plan {
     pub client_auth: OAuth2ClientAuth,
     /// Extra query parameters of the authorisation URL.
     pub authorise_params: BTreeMap<String, String>,
+    /// Whether the authorisation-code flow uses PKCE (S256): on unless the descriptor says
+    /// `"pkce": false`.
+    pub pkce: bool,
 }
 
 impl AuthPlan {
@@ -111,6 +114,7 @@ impl AuthPlan {
                     scopes: c.scopes.clone(),
                     client_auth: c.client_auth.unwrap_or(OAuth2ClientAuth::Body),
                     authorise_params: c.authorise_params.clone(),
+                    pkce: c.pkce.unwrap_or(true),
                 })
             }
             AuthDescriptor::WebhookSecret(c) => {

@@ -201,7 +201,9 @@ async fn a_token_endpoint_on_a_refused_address_is_a_config_error() {
 
     let oauth_plan = compile(&doc);
     let oauth = oauth_plan.auth().oauth2().unwrap();
-    let err = engine.exchange_code(oauth, &config, &credentials, "code", "https://app/cb").await.unwrap_err();
+    let grant =
+        switchboard_poll::oauth::CodeGrant { code: "code", redirect_uri: "https://app/cb", code_verifier: None };
+    let err = engine.exchange_code(oauth, &config, &credentials, grant, Default::default()).await.unwrap_err();
     assert_denied(&err, "169.254.169.254");
 }
 

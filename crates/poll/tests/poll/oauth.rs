@@ -1,15 +1,21 @@
-//! OAuth2: single-flight refresh, rotation, `invalid_grant`, refresh on 401, code exchange.
+//! OAuth2: single-flight refresh, rotation, `invalid_grant`, refresh on 401, code exchange with
+//! PKCE, and bounded token requests (deadline, body limit, no response body in errors).
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use futures_like::join_all;
 use serde_json::json;
 use switchboard_core::polling::{FailureClass, OAuthError, PollError, PollRequest};
 use switchboard_poll::credentials::expose;
-use switchboard_poll::{PollEngine, PollOptions, exchange_code};
+use switchboard_poll::oauth::{CodeGrant, TokenLimits};
+use switchboard_poll::{ManualTimer, PollEngine, PollOptions, TokenRefresher, exchange_code};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
 
@@ -156,13 +162,174 @@ async fn exchanging_an_authorisation_code_returns_credentials_to_store() {
     let engine = PollEngine::new(PollOptions { egress: loopback_fakes(), ..PollOptions::default() }).unwrap();
     let http = engine.http();
     let config = BTreeMap::new();
-    let stored = exchange_code(http, oauth, &config, &client, "good-code", "https://app/callback").await.unwrap();
+    let grant = |code| CodeGrant { code, redirect_uri: "https://app/callback", code_verifier: None };
+    let stored =
+        exchange_code(http, oauth, &config, &client, grant("good-code"), TokenLimits::default()).await.unwrap();
     assert_eq!(expose(&stored, "accessToken"), Some("at-1"));
     assert_eq!(expose(&stored, "refreshToken"), Some("rt-1"));
     assert!(expose(&stored, "expiresAt").is_some());
 
-    let err = exchange_code(http, oauth, &config, &client, "bad-code", "https://app/callback").await.unwrap_err();
+    let err =
+        exchange_code(http, oauth, &config, &client, grant("bad-code"), TokenLimits::default()).await.unwrap_err();
     assert_eq!(err.class(), FailureClass::Auth);
+}
+
+fn client() -> switchboard_poll::Credentials {
+    [("clientId", "client"), ("clientSecret", "s3cret")].into_iter().collect()
+}
+
+/// An OAuth2 polling descriptor whose endpoints are under `base` (a fake that is not a
+/// `MockServer`).
+fn oauth_descriptor_at(base: &str) -> switchboard_core::Descriptor {
+    descriptor(
+        json!({"method": "oauth2", "config": {
+        "authoriseUrl": format!("{base}/oauth/authorize"),
+        "tokenUrl": format!("{base}/oauth/token"),
+        "scopes": ["read"],
+        "credentialFields": [
+            {"key": "clientId", "label": "Client id", "type": "text", "required": true},
+            {"key": "clientSecret", "label": "Client secret", "type": "password", "required": true}
+        ]}}),
+        json!({"endpoint": "{{baseUrl}}/items", "delta": {"type": "since_id", "idPath": "$.id", "idParam": "since"}}),
+        "$.items",
+    )
+}
+
+async fn exchange(base: &str, limits: TokenLimits) -> Result<switchboard_poll::Credentials, OAuthError> {
+    let descriptor = oauth_descriptor_at(base);
+    let oauth = descriptor.auth().oauth2().expect("an OAuth2 connector");
+    let grant = CodeGrant { code: "good-code", redirect_uri: "https://app/callback", code_verifier: None };
+    exchange_code(&reqwest::Client::new(), oauth, &BTreeMap::new(), &client(), grant, limits).await
+}
+
+#[tokio::test]
+async fn the_code_exchange_sends_the_pkce_verifier() {
+    let (server, _fake) = oauth_server().await;
+    let descriptor = oauth_descriptor(&server);
+    let oauth = descriptor.auth().oauth2().expect("an OAuth2 connector");
+    assert!(oauth.pkce, "PKCE is on unless the descriptor turns it off");
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let grant = CodeGrant { code: "good-code", redirect_uri: "https://app/callback", code_verifier: Some(verifier) };
+    exchange_code(&reqwest::Client::new(), oauth, &BTreeMap::new(), &client(), grant, TokenLimits::default())
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&requests[0].body).into_owned().collect();
+    assert_eq!(form.get("code_verifier").map(String::as_str), Some(verifier));
+    assert!(!format!("{grant:?}").contains(verifier), "Debug hides the verifier");
+}
+
+/// A token endpoint on a socket that accepts connections and never answers.
+fn silent_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept() {
+            held.push(socket);
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_never_answers_fails_the_exchange_within_the_limit() {
+    let base = silent_endpoint();
+    let limits = TokenLimits { timeout: Duration::from_millis(300), ..TokenLimits::default() };
+    let began = Instant::now();
+    let err = exchange(&base, limits).await.unwrap_err();
+    assert!(began.elapsed() < Duration::from_secs(3), "took {:?}", began.elapsed());
+    assert!(matches!(err, OAuthError::Unavailable { .. }), "{err:?}");
+    assert_eq!(err.class(), FailureClass::Transient);
+    assert!(err.to_string().contains("within 300ms"), "{err}");
+}
+
+#[tokio::test]
+async fn a_refresh_against_a_silent_token_endpoint_ends_within_its_retries() {
+    let base = silent_endpoint();
+    let descriptor = oauth_descriptor_at(&base);
+    let oauth = descriptor.auth().oauth2().unwrap();
+    let refresher = TokenRefresher::new(reqwest::Client::new(), Arc::new(ManualTimer::new(t0())), Duration::ZERO)
+        .with_limits(TokenLimits { timeout: Duration::from_millis(200), ..TokenLimits::default() });
+    let credentials = oauth_credentials("at-0", "rt-0", t0() - TimeDelta::hours(1));
+    let began = Instant::now();
+    let err = refresher.access_token(oauth, &BTreeMap::new(), &credentials).await.unwrap_err();
+    // The default policy tries a few times; each try stops at its deadline.
+    assert!(began.elapsed() < Duration::from_secs(3), "took {:?}", began.elapsed());
+    assert_eq!(err.class(), FailureClass::Transient, "{err}");
+}
+
+#[tokio::test]
+async fn an_oversized_token_answer_is_refused_announced_or_streamed() {
+    // Announced with Content-Length.
+    let server = MockServer::start().await;
+    let padding = "p".repeat(100 * 1024);
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "at-big", "padding": padding})))
+        .mount(&server)
+        .await;
+    let err = exchange(&server.uri(), TokenLimits::default()).await.unwrap_err();
+    assert!(matches!(err, OAuthError::BadResponse { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than 65536 bytes"), "{err}");
+
+    // Streamed in chunks without a length: refused once the limit is passed.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+        let mut body = format!(r#"{{"access_token": "at-big", "padding": "{}"}}"#, "p".repeat(200 * 1024));
+        let mut out = head.to_owned();
+        while !body.is_empty() {
+            let rest = body.split_off(body.len().min(8 * 1024));
+            out.push_str(&format!("{:x}\r\n{body}\r\n", body.len()));
+            body = rest;
+        }
+        out.push_str("0\r\n\r\n");
+        // The client may hang up once it has seen enough.
+        let _ = socket.write_all(out.as_bytes());
+    });
+    let limits = TokenLimits { max_body_bytes: 16 * 1024, ..TokenLimits::default() };
+    let err = exchange(&format!("http://{address}"), limits).await.unwrap_err();
+    assert!(err.to_string().contains("larger than 16384 bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn token_answers_never_reach_the_error_text() {
+    let cases = [
+        (200, "not json at all rt_SECRET_body".to_owned()),
+        (200, json!({"access_token": 4242_4242_4242_u64, "refresh_token": "rt_SECRET_body"}).to_string()),
+        (200, json!({"access_token": "at_SECRET_body", "refresh_token": 77}).to_string()),
+        (200, json!({"token": "at_SECRET_body"}).to_string()),
+        (400, "<html>rt_SECRET_body</html>".to_owned()),
+    ];
+    for (status, body) in cases {
+        let server = MockServer::start().await;
+        Mock::given(path("/oauth/token"))
+            .respond_with(ResponseTemplate::new(status).set_body_raw(body.clone(), "application/json"))
+            .mount(&server)
+            .await;
+        let err = exchange(&server.uri(), TokenLimits::default()).await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        for secret in ["SECRET_body", "4242"] {
+            assert!(!text.contains(secret), "{body} -> {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_error_object_in_a_200_answer_is_the_providers_refusal() {
+    // GitHub answers a bad code with 200 and an RFC 6749 §5.2 error object.
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."})))
+        .mount(&server)
+        .await;
+    let err = exchange(&server.uri(), TokenLimits::default()).await.unwrap_err();
+    assert!(matches!(err, OAuthError::Rejected(_)), "{err:?}");
+    assert_eq!(err.class(), FailureClass::Auth);
+    assert!(err.to_string().contains("bad_verification_code: The code passed is incorrect"), "{err}");
 }
 
 #[tokio::test]

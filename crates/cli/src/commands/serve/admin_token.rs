@@ -1,5 +1,7 @@
-//! The local admin API token: `SWITCHBOARD_ADMIN_TOKEN` when set, otherwise generated on the
-//! first run, printed once, and stored only as its SHA-256 hash in the data directory.
+//! The local admin API token: `SWITCHBOARD_ADMIN_TOKEN` when set (32 to 512 printable
+//! characters, e.g. `openssl rand -hex 32`; anything else stops `serve` with an error saying so),
+//! otherwise generated on the first run, printed once, and stored only as its SHA-256 hash in
+//! the data directory.
 
 use std::fs;
 use std::path::Path;
@@ -7,7 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
-use switchboard_registry_api::auth::token_hash;
+use switchboard_registry_api::auth::{check_admin_token, token_hash};
 
 use crate::private_file::write_private;
 
@@ -36,9 +38,13 @@ pub struct AdminCredentials {
 
 /// Resolves the admin token for a data directory, generating and storing its hash when needed.
 pub fn load_or_create(data_dir: &Path, reset: bool) -> anyhow::Result<AdminCredentials> {
-    if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV)
-        && !token.is_empty()
-    {
+    resolve(std::env::var(ADMIN_TOKEN_ENV).ok(), data_dir, reset)
+}
+
+/// [`load_or_create`] with the environment's token (`from_env`) given.
+fn resolve(from_env: Option<String>, data_dir: &Path, reset: bool) -> anyhow::Result<AdminCredentials> {
+    if let Some(token) = from_env.filter(|t| !t.is_empty()) {
+        check_admin_token(&token).map_err(|e| anyhow::anyhow!("{ADMIN_TOKEN_ENV} is refused: {e}"))?;
         return Ok(AdminCredentials {
             hash: token_hash(&token),
             token: AdminToken::FromEnv(SecretString::from(token)),
@@ -68,5 +74,34 @@ impl AdminToken {
             Self::FromEnv(t) | Self::Generated(t) => Some(t.expose_secret()),
             Self::Stored => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_or_spaced_token_from_the_environment_is_refused_with_how_to_make_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for weak in ["dev-admin-token", "SHORTsecret", &format!("{} ", "Q".repeat(40))] {
+            let err = resolve(Some(weak.to_owned()), dir.path(), false).err().expect("refused");
+            let message = format!("{err:#}");
+            assert!(message.contains(ADMIN_TOKEN_ENV) && message.contains("openssl rand -hex 32"), "{message}");
+            assert!(!message.contains(weak.trim()), "the message shows the token: {message}");
+        }
+        assert!(!dir.path().join(HASH_FILE).exists(), "a refused token creates nothing");
+    }
+
+    #[test]
+    fn a_strong_token_from_the_environment_is_used_and_generated_ones_pass_the_same_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let strong = "0123456789abcdef".repeat(4);
+        let from_env = resolve(Some(strong.clone()), dir.path(), false).unwrap();
+        assert_eq!(from_env.hash, token_hash(&strong));
+        let generated = resolve(None, dir.path(), false).unwrap();
+        let token = generated.token.printable().expect("a generated token is shown once").to_owned();
+        assert_eq!(check_admin_token(&token), Ok(()));
+        assert_eq!(generated.hash, token_hash(&token));
     }
 }
