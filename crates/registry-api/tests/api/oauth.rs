@@ -444,3 +444,17 @@ async fn an_oversized_token_answer_is_refused_and_not_shown() {
     assert!(!reply.text.contains(ACCESS_TOKEN));
     assert_eq!(stored_access_token(&world).await, None);
 }
+
+#[tokio::test]
+async fn a_token_url_on_an_internal_address_is_refused_by_the_egress_guard_and_stores_nothing() {
+    let provider = MockServer::start().await;
+    token_endpoint(&provider, 0).await;
+    let mut descriptor = fixture("acme-oauth.json");
+    descriptor["auth"]["config"]["tokenUrl"] = json!("http://169.254.169.254/latest/meta-data/oauth/token");
+    let world = connected_world_with(&provider, descriptor, |state| state).await;
+    let reply = complete(&world, &start(&world).await).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert!(reply.text.contains("egress_denied") && reply.text.contains("169.254.169.254"), "{}", reply.text);
+    assert!(!reply.text.contains(CLIENT_SECRET));
+    assert_eq!(stored_access_token(&world).await, None);
+}
