@@ -41,7 +41,8 @@ end
 
 function response(status, headers, body)
    statuses[status] = (statuses[status] or 0) + 1
-   if status == 202 then
+   -- A 202 `duplicate` (a redelivery the gateway recognised) made no envelope: not counted.
+   if status == 202 and body:find('"status":"accepted"', 1, true) then
       accepted[#accepted + 1] = body:match('"deliveryId":"([^"]*)"') or "?"
    end
 end

@@ -65,6 +65,18 @@ impl App {
             unchanged = sync.unchanged.len(),
             "built-in connectors registered"
         );
+        if !sync.newer_kept.is_empty() {
+            tracing::warn!(
+                connectors = ?sync.newer_kept,
+                "stored built-in connectors are newer than this release's and were kept (a newer deployment wrote them)"
+            );
+        }
+        if !sync.user_kept.is_empty() {
+            tracing::warn!(
+                connectors = ?sync.user_kept,
+                "connector ids that are now built in are taken by user descriptors, which were kept (the catalogue marks them `shadowsBuiltIn`)"
+            );
+        }
         Ok(sync)
     }
 

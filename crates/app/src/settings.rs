@@ -17,6 +17,13 @@ pub const ENV_BODY_LIMIT_BYTES: &str = "SWITCHBOARD_WEBHOOK_BODY_LIMIT_BYTES";
 /// environment, `serve --webhook-rate-limit`).
 pub const ENV_RATE_LIMIT_PER_MINUTE: &str = "SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE";
 
+/// Overrides [`GatewaySettings::secret_rotation_grace`], in seconds (the Lambda environment,
+/// `serve --webhook-secret-grace`).
+pub const ENV_SECRET_GRACE_SECONDS: &str = "SWITCHBOARD_WEBHOOK_SECRET_GRACE_SECONDS";
+/// Sets [`OAuthSettings::dashboard_origin`], the only origin the OAuth2 callback sends
+/// browsers back to (the registry's Lambda environment, `serve --dashboard-origin`).
+pub const ENV_DASHBOARD_ORIGIN: &str = "SWITCHBOARD_DASHBOARD_ORIGIN";
+
 /// Opens exceptions in the egress guard of every request made for a tenant (polls, health
 /// checks, OAuth2 token requests): comma-separated hosts, `host:port`s, IP addresses or CIDR
 /// blocks (the Lambda environment of the poller and the registry, `serve --egress-allow`).

@@ -6,7 +6,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use switchboard_app::{ENV_BODY_LIMIT_BYTES, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE, EgressAllow};
+use switchboard_app::{
+    ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE, ENV_SECRET_GRACE_SECONDS,
+    EgressAllow,
+};
 use switchboard_aws::{AwsSettings, DEFAULT_SECRET_CACHE_TTL};
 use switchboard_poller::PollerSettings;
 use switchboard_registry_api::OAuthSettings;
@@ -31,6 +34,8 @@ pub const ENV_SIGNALS_DLQ_URL: &str = "SWITCHBOARD_SIGNALS_DLQ_URL";
 pub const ENV_POLL_CONCURRENCY: &str = "SWITCHBOARD_POLL_CONCURRENCY";
 /// Seconds the poller keeps free before the Lambda deadline (default 40).
 pub const ENV_POLL_SAFETY_MARGIN: &str = "SWITCHBOARD_POLL_SAFETY_MARGIN_SECONDS";
+/// Wall-clock seconds one instance may take in a poll run (default 60).
+pub const ENV_POLL_INSTANCE_BUDGET: &str = "SWITCHBOARD_POLL_INSTANCE_BUDGET_SECONDS";
 /// Public URL of `GET /oauth/callback` (registered with each OAuth2 provider). When unset the
 /// registry API derives it from each `oauth/start` request (`Host` header and API stage).
 pub const ENV_OAUTH_CALLBACK_URL: &str = "SWITCHBOARD_OAUTH_CALLBACK_URL";
@@ -118,7 +123,7 @@ impl Environment {
     }
 
     /// The gateway's defaults with [`ENV_BODY_LIMIT_BYTES`] and [`ENV_RATE_LIMIT_PER_MINUTE`]
-    /// applied (each a positive whole number).
+    /// (each a positive whole number) and [`ENV_SECRET_GRACE_SECONDS`] (a whole number) applied.
     pub fn gateway_settings(&self) -> Result<GatewaySettings, SettingsError> {
         let mut settings = GatewaySettings::default();
         if let Some(limit) = self.positive(ENV_BODY_LIMIT_BYTES)? {
@@ -130,11 +135,14 @@ impl Environment {
                 SettingsError::new(ENV_RATE_LIMIT_PER_MINUTE, format!("must be a positive whole number, not {rate:?}"))
             })?;
         }
+        if let Some(seconds) = self.number(ENV_SECRET_GRACE_SECONDS)? {
+            settings.secret_rotation_grace = Duration::from_secs(seconds);
+        }
         Ok(settings)
     }
 
-    /// The poller's defaults with [`ENV_POLL_CONCURRENCY`] (at least 1) and
-    /// [`ENV_POLL_SAFETY_MARGIN`] applied.
+    /// The poller's defaults with [`ENV_POLL_CONCURRENCY`] (at least 1),
+    /// [`ENV_POLL_SAFETY_MARGIN`] and [`ENV_POLL_INSTANCE_BUDGET`] (positive) applied.
     pub fn poller_settings(&self) -> Result<PollerSettings, SettingsError> {
         let mut settings = PollerSettings::default();
         if let Some(concurrency) = self.number(ENV_POLL_CONCURRENCY)? {
@@ -142,6 +150,9 @@ impl Environment {
         }
         if let Some(seconds) = self.number(ENV_POLL_SAFETY_MARGIN)? {
             settings.safety_margin = Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = self.positive(ENV_POLL_INSTANCE_BUDGET)? {
+            settings.instance_budget = Duration::from_secs(seconds);
         }
         Ok(settings)
     }
@@ -158,7 +169,8 @@ impl Environment {
         }
     }
 
-    /// The registry's OAuth2 settings, with [`ENV_OAUTH_CALLBACK_URL`] when set.
+    /// The registry's OAuth2 settings, with [`ENV_OAUTH_CALLBACK_URL`] and
+    /// [`ENV_DASHBOARD_ORIGIN`] when set.
     pub fn oauth_settings(&self) -> Result<OAuthSettings, SettingsError> {
         let callback_url = self
             .get(ENV_OAUTH_CALLBACK_URL)
@@ -166,6 +178,12 @@ impl Environment {
                 Url::parse(&text).map_err(|e| SettingsError::new(ENV_OAUTH_CALLBACK_URL, format!("is not a URL: {e}")))
             })
             .transpose()?;
-        Ok(OAuthSettings { callback_url, ..OAuthSettings::default() })
+        let dashboard_origin = self
+            .get(ENV_DASHBOARD_ORIGIN)
+            .map(|text| {
+                OAuthSettings::parse_dashboard_origin(&text).map_err(|e| SettingsError::new(ENV_DASHBOARD_ORIGIN, e))
+            })
+            .transpose()?;
+        Ok(OAuthSettings { callback_url, dashboard_origin, ..OAuthSettings::default() })
     }
 }

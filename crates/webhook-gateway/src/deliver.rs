@@ -201,7 +201,8 @@ async fn verify(
     loaded.connector.verify_webhook(request, &exposed).map_err(GatewayError::Unauthorized)
 }
 
-/// The values of `field` in the current and previous credentials, in that order.
+/// The values of `field` in the current credentials and, within the rotation grace period, the
+/// previous ones, in that order.
 async fn read_secrets(
     state: &GatewayState,
     instance: &InstanceRecord,
@@ -214,7 +215,8 @@ async fn read_secrets(
             source,
         })?;
     let Some(versions) = versions else { return Ok(Vec::new()) };
-    let previous = versions.previous.as_ref().and_then(|p| p.get(field));
+    let previous =
+        versions.previous_within(state.settings.secret_rotation_grace, Utc::now()).and_then(|p| p.get(field));
     Ok(versions.current.get(field).into_iter().chain(previous).cloned().collect())
 }
 

@@ -18,6 +18,8 @@ pub const DEFAULT_UNVERIFIED_SOURCE_LIMIT: u32 = 30;
 /// How long a delivery id is held while its envelope is being enqueued. A second copy arriving
 /// meanwhile gets 503 with `Retry-After`; a process that dies holding it frees the id after this.
 pub const DEFAULT_DELIVERY_CLAIM: Duration = Duration::from_secs(60);
+/// How long the previous webhook secret is still accepted after a rotation.
+pub const DEFAULT_SECRET_ROTATION_GRACE: Duration = switchboard_core::ports::DEFAULT_ROTATION_GRACE;
 /// How long a provider is asked to wait when the queue or a store is unavailable.
 pub const DEFAULT_UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -41,6 +43,9 @@ pub struct GatewaySettings {
     pub delivery_claim: Duration,
     /// `Retry-After` sent with 503 when the queue or a store is unavailable.
     pub unavailable_retry_after: Duration,
+    /// How long after a rotation a delivery signed with the previous secret is still accepted
+    /// (so the provider can switch over); after it only the current secret verifies.
+    pub secret_rotation_grace: Duration,
 }
 
 impl Default for GatewaySettings {
@@ -53,6 +58,7 @@ impl Default for GatewaySettings {
             unverified_source_limit: DEFAULT_UNVERIFIED_SOURCE_LIMIT,
             delivery_claim: DEFAULT_DELIVERY_CLAIM,
             unavailable_retry_after: DEFAULT_UNAVAILABLE_RETRY_AFTER,
+            secret_rotation_grace: DEFAULT_SECRET_ROTATION_GRACE,
         }
     }
 }
@@ -66,5 +72,6 @@ mod tests {
         let settings = GatewaySettings::default();
         assert_eq!(settings.body_limit_bytes, 256 * 1024);
         assert_eq!((settings.rate_limit, settings.rate_window), (100, Duration::from_secs(60)));
+        assert_eq!(settings.secret_rotation_grace, Duration::from_secs(24 * 60 * 60));
     }
 }

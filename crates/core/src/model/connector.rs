@@ -765,7 +765,8 @@ pub struct HealthCheckDescriptor {
     pub method: HealthCheckMethod,
     /// Expected HTTP status code.
     pub expect_status: u16,
-    /// Timeout in milliseconds.
+    /// Timeout in milliseconds, 100 to 30000.
+    #[schemars(range(min = 100, max = 30000))]
     pub timeout_ms: u32,
 }
 

@@ -117,8 +117,11 @@ pub enum PollError {
         /// The JSONPath.
         items_path: String,
     },
-    /// A response body was larger than the engine accepts (class transient).
-    #[error("{endpoint} answered with more than {limit} bytes")]
+    /// A response body was larger than the engine accepts (class config: the same request
+    /// would be as large next time).
+    #[error(
+        "{endpoint} answered with more than {limit} bytes, more than one page may hold; ask for smaller pages (the descriptor's page size parameter)"
+    )]
     TooLarge {
         /// The request URL without its query.
         endpoint: String,
@@ -135,13 +138,12 @@ impl PollError {
             | Self::NoDriver(_)
             | Self::Config(_)
             | Self::Rejected { .. }
-            | Self::NoItems { .. } => FailureClass::Config,
+            | Self::NoItems { .. }
+            | Self::TooLarge { .. } => FailureClass::Config,
             Self::MissingCredential(_) | Self::Unauthorized { .. } => FailureClass::Auth,
             Self::OAuth(e) => e.class(),
             Self::RateLimited { .. } => FailureClass::RateLimited,
-            Self::Server { .. } | Self::Network { .. } | Self::MalformedJson { .. } | Self::TooLarge { .. } => {
-                FailureClass::Transient
-            }
+            Self::Server { .. } | Self::Network { .. } | Self::MalformedJson { .. } => FailureClass::Transient,
         }
     }
 

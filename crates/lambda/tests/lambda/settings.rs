@@ -99,3 +99,25 @@ fn egress_exceptions_are_read_and_bad_ones_named() {
         "{err}"
     );
 }
+
+#[test]
+fn the_webhook_secret_grace_and_the_instance_budget_are_read_in_seconds() {
+    assert_eq!(env(&[]).gateway_settings().unwrap().secret_rotation_grace, Duration::from_secs(24 * 60 * 60));
+    let gateway = env(&[(switchboard_app::ENV_SECRET_GRACE_SECONDS, "3600")]).gateway_settings().unwrap();
+    assert_eq!(gateway.secret_rotation_grace, Duration::from_secs(3600));
+    assert!(env(&[(switchboard_app::ENV_SECRET_GRACE_SECONDS, "1h")]).gateway_settings().is_err());
+
+    let poller = env(&[(switchboard_lambda::settings::ENV_POLL_INSTANCE_BUDGET, "30")]).poller_settings().unwrap();
+    assert_eq!(poller.instance_budget, Duration::from_secs(30));
+    let err = env(&[(switchboard_lambda::settings::ENV_POLL_INSTANCE_BUDGET, "0")]).poller_settings().unwrap_err();
+    assert!(err.to_string().contains("SWITCHBOARD_POLL_INSTANCE_BUDGET_SECONDS"), "{err}");
+}
+
+#[test]
+fn the_dashboard_origin_must_be_an_origin() {
+    assert_eq!(env(&[]).oauth_settings().unwrap().dashboard_origin, None);
+    let settings = env(&[(switchboard_app::ENV_DASHBOARD_ORIGIN, "https://dash.example")]).oauth_settings().unwrap();
+    assert_eq!(settings.dashboard_origin.unwrap().ascii_serialization(), "https://dash.example");
+    let err = env(&[(switchboard_app::ENV_DASHBOARD_ORIGIN, "https://dash.example/app")]).oauth_settings().unwrap_err();
+    assert!(err.to_string().contains("SWITCHBOARD_DASHBOARD_ORIGIN"), "{err}");
+}

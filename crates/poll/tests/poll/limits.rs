@@ -38,6 +38,7 @@ async fn a_33_mib_page_is_refused_as_too_large() {
     let err = poll_at(&engine, &server.uri()).await.unwrap_err();
     assert!(matches!(err, PollError::TooLarge { limit: DEFAULT_MAX_RESPONSE_BYTES, .. }), "{err:?}");
     assert!(err.to_string().contains("more than 8388608 bytes"), "{err}");
+    assert_eq!(err.class(), switchboard_core::polling::FailureClass::Config, "the same page would be as large again");
 }
 
 /// A server that streams a chunked JSON array of `total` bytes (no Content-Length) and

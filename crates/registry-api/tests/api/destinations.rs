@@ -39,12 +39,14 @@ async fn untouchable() -> MockServer {
 }
 
 /// The base URLs a tenant could use to reach what it must not: a loopback fake, the instance
-/// metadata service, an IPv4-mapped IPv6 loopback, and a host of its own.
+/// metadata service, an IPv4-mapped IPv6 loopback, a name that resolves to loopback, and a host
+/// of its own.
 fn hostile_base_urls(fake: &MockServer) -> Vec<String> {
     vec![
         fake.uri(),
         "http://169.254.169.254/".to_owned(),
         "http://[::ffff:127.0.0.1]/".to_owned(),
+        format!("http://localhost:{}/", fake.address().port()),
         "https://attacker.example".to_owned(),
     ]
 }

@@ -5,6 +5,7 @@ use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use switchboard_core::IngestionKind;
 use switchboard_core::ports::{Credentials, InstanceKey};
+use switchboard_webhook_gateway::GatewaySettings;
 
 use crate::support::*;
 
@@ -48,6 +49,21 @@ async fn previous_secret_still_verifies_after_rotation() {
         (StatusCode::ACCEPTED, StatusCode::ACCEPTED, StatusCode::UNAUTHORIZED)
     );
     assert_eq!(world.ingested().await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_previous_secret_is_refused_once_the_rotation_grace_is_over() {
+    let settings = GatewaySettings { secret_rotation_grace: std::time::Duration::ZERO, ..GatewaySettings::default() };
+    let world = World::with_settings(settings).await.with_github().await;
+    let rotated: Credentials = [("token", "ghp_x"), ("webhookSecret", "the-new-secret")].into_iter().collect();
+    world.stores.store_credentials(&InstanceKey::new("p1", "github-prs"), &rotated).await.unwrap();
+    let body = fixture("github-prs/pull_request.opened.json");
+
+    let old = world.send(github_delivery("p1", "pull_request", &body, GITHUB_SECRET, "d-old")).await;
+    let new = world.send(github_delivery("p1", "pull_request", &body, "the-new-secret", "d-new")).await;
+
+    assert_eq!((old.status, new.status), (StatusCode::UNAUTHORIZED, StatusCode::ACCEPTED), "{}", old.text);
+    assert_eq!(world.ingested().await.len(), 1);
 }
 
 #[tokio::test]

@@ -13,12 +13,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchboard_app::{App, ENV_BODY_LIMIT_BYTES, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE, EgressAllow, Settings};
+use switchboard_app::{
+    App, ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE,
+    ENV_SECRET_GRACE_SECONDS, EgressAllow, Settings,
+};
 use switchboard_embedded::Embedded;
 use switchboard_normaliser::NormaliserSettings;
 use switchboard_registry_api::OAuthSettings;
 use switchboard_registry_api::auth::BearerTokenResolver;
-use switchboard_webhook_gateway::{DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, GatewaySettings};
+use switchboard_webhook_gateway::{
+    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_SECRET_ROTATION_GRACE, GatewaySettings,
+};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
@@ -57,6 +62,15 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", env = ENV_BODY_LIMIT_BYTES, default_value_t = DEFAULT_BODY_LIMIT_BYTES,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     webhook_body_limit: usize,
+    /// Seconds a webhook signed with an instance's previous secret is still accepted after the
+    /// secret is rotated (default one day).
+    #[arg(long, value_name = "SECONDS", env = ENV_SECRET_GRACE_SECONDS,
+        default_value_t = DEFAULT_SECRET_ROTATION_GRACE.as_secs())]
+    webhook_secret_grace: u64,
+    /// The only origin (`https://host[:port]`) the OAuth2 callback sends browsers back to
+    /// (`returnTo`); default: the origin of the public URL.
+    #[arg(long, value_name = "ORIGIN", env = ENV_DASHBOARD_ORIGIN, value_parser = OAuthSettings::parse_dashboard_origin)]
+    dashboard_origin: Option<url::Origin>,
     /// Internal addresses that polls, health checks and OAuth2 token requests may reach:
     /// comma-separated hosts, `host:port`s, IP addresses or CIDR blocks (e.g.
     /// `localhost:9000,10.20.0.0/16`). Without it only public addresses are reachable.
@@ -74,10 +88,15 @@ impl Args {
         let gateway = GatewaySettings {
             rate_limit: self.webhook_rate_limit,
             body_limit_bytes: self.webhook_body_limit,
+            secret_rotation_grace: Duration::from_secs(self.webhook_secret_grace),
             ..GatewaySettings::default()
         };
         let normaliser = NormaliserSettings { claim_ttl: workers::DEDUP_CLAIM, ..NormaliserSettings::default() };
-        let oauth = OAuthSettings { callback_url: Some(callback_url), ..OAuthSettings::default() };
+        let oauth = OAuthSettings {
+            callback_url: Some(callback_url),
+            dashboard_origin: self.dashboard_origin.clone(),
+            ..OAuthSettings::default()
+        };
         let egress = self.egress_allow.clone().unwrap_or_default();
         Settings { gateway, normaliser, oauth, egress, ..Settings::default() }
     }
