@@ -96,7 +96,9 @@ mod tests {
             let error = with_timeout(bad).expect_err("out of range");
             let issue = error.issues.iter().find(|i| i.pointer == "/healthCheck/timeoutMs");
             let issue = issue.unwrap_or_else(|| panic!("{bad} ms: no timeoutMs issue in {error}"));
-            assert!(issue.message.contains("100 to 30000 ms"), "{}", issue.message);
+            // The schema's bound (or, past it, the compiler's) names the limit that was crossed.
+            let message = &issue.message;
+            assert!(message.contains("minimum of 100") || message.contains("30000"), "{bad}: {message}");
         }
     }
 }
