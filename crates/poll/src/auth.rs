@@ -1,5 +1,7 @@
 //! The auth provider: puts an instance's credentials on an outgoing request as its compiled
-//! [`AuthPlan`] says (`api_key`, `pat`, `basic`, `oauth2` bearer, or nothing).
+//! [`AuthPlan`] says (`api_key`, `pat`, `basic`, an obtained token — `oauth2`, client
+//! credentials and JWT assertions as a bearer token, a session token where its `delivery`
+//! says — or nothing).
 //!
 //! Header values carrying secrets are marked sensitive so `reqwest` and `hyper` never print them
 //! and a redirect to another origin drops them; query parameters carrying secrets are listed
@@ -11,7 +13,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use switchboard_core::model::{ApiKeyDelivery, PatDelivery};
+use switchboard_core::model::{ApiKeyDelivery, PatDelivery, TokenDelivery};
 use switchboard_core::polling::{AuthPlan, PollError};
 
 use switchboard_core::template::Template;
@@ -81,8 +83,8 @@ impl HttpRequest {
     }
 }
 
-/// Applies the connector's auth to `request`. For `oauth2`, `bearer` is the access token the
-/// [`crate::oauth::TokenRefresher`] handed out.
+/// Applies the connector's auth to `request`. For the methods that obtain a token, `bearer` is
+/// the token the [`crate::oauth::TokenRefresher`] handed out.
 pub fn apply(
     auth: &AuthPlan,
     credentials: &Credentials,
@@ -117,9 +119,25 @@ pub fn apply(
             let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             request.secret_header(AUTHORIZATION.as_str(), &format!("Basic {encoded}"))
         }
-        AuthPlan::OAuth2(_) => {
+        AuthPlan::OAuth2(_) | AuthPlan::ClientCredentials(_) | AuthPlan::JwtAssertion(_) => {
             let token = bearer.ok_or_else(|| PollError::MissingCredential("accessToken".to_owned()))?;
             request.secret_header(AUTHORIZATION.as_str(), &format!("Bearer {}", token.expose_secret()))
+        }
+        AuthPlan::SessionToken(plan) => {
+            let token = bearer.ok_or_else(|| PollError::MissingCredential("sessionToken".to_owned()))?;
+            let token = token.expose_secret();
+            match &plan.delivery {
+                TokenDelivery::Bearer => request.secret_header(AUTHORIZATION.as_str(), &format!("Bearer {token}")),
+                TokenDelivery::Header(header) => {
+                    let prefix = header.prefix.as_deref().unwrap_or_default();
+                    request.secret_header(&header.name, &format!("{prefix}{token}"))
+                }
+                TokenDelivery::Query(query) => {
+                    set_query_param(&mut request.url, &query.name, token);
+                    request.secret_params.push(query.name.clone());
+                    Ok(())
+                }
+            }
         }
         AuthPlan::None => Ok(()),
     }

@@ -1,5 +1,6 @@
 //! Health check (spec §4.5): one request to the descriptor's `healthCheck` endpoint with auth
-//! applied and its timeout, giving a verdict a dashboard can show.
+//! applied and its timeout, giving a verdict a dashboard can show. A webhook-only connector may
+//! declare none; checking it then reports [`NO_HEALTH_CHECK`] (class config) without a request.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,9 @@ use crate::engine::PollEngine;
 use crate::request::{Vars, display_url, render_url, secret_query_params};
 use crate::session::{ExchangeError, Session, network_error};
 
+/// How the report of a connector without a health check starts.
+const NO_HEALTH_CHECK: &str = "no_health_check";
+
 impl PollEngine {
     /// Runs a descriptor's health check, sharing this engine's OAuth2 refresher.
     pub async fn check(
@@ -23,7 +27,13 @@ impl PollEngine {
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
     ) -> HealthReport {
-        let plan = descriptor.health_check();
+        let Some(plan) = descriptor.health_check() else {
+            return HealthReport::failed(&PollError::Config(format!(
+                "{NO_HEALTH_CHECK}: connector `{}` declares no healthCheck, so there is nothing to test (a \
+                 webhook-only connector shows it works by its deliveries)",
+                descriptor.id()
+            )));
+        };
         let mut session = Session::new(
             self.parts(),
             descriptor.auth(),

@@ -1,6 +1,7 @@
 //! The HTTP polling engine: runs a connector descriptor's compiled polling plan
 //! ([`switchboard_core::polling::PollingPlan`]) — the auth provider (API keys, PATs, Basic,
-//! OAuth2 with single-flight refresh), request templating, pagination with guards, delta
+//! OAuth2 with single-flight refresh, client credentials, JWT assertions and session logins
+//! with cached, single-flight tokens), request templating, pagination with guards, delta
 //! strategies, rate limits, retries, failure classification and health checks.
 //!
 //! This is the only crate of the connector runtime that links an HTTP client (`reqwest`), a
@@ -27,11 +28,14 @@
 
 pub mod auth;
 pub mod client;
+mod client_credentials;
 pub mod credentials;
 pub mod delta;
 pub mod egress;
 pub mod engine;
 mod health;
+mod issued;
+mod jwt;
 pub mod oauth;
 pub mod pagination;
 pub mod ratelimit;
@@ -41,6 +45,7 @@ pub mod retry;
 mod session;
 pub mod timer;
 mod token;
+mod token_answer;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,7 @@
 //! OAuth2 tokens: refresh (single-flight per credential), refresh-token rotation, and the
 //! authorisation-code exchange (with its PKCE verifier) the registry API's OAuth callback uses.
+//! The [`TokenRefresher`] also holds the tokens of the other token-issuing methods
+//! ([`crate::issued`]), so one engine shares one cache.
 //!
 //! Every token request is bounded by [`TokenLimits`]: a deadline from connecting to the last
 //! byte, and a body limit enforced while the answer streams in. Errors name the endpoint and the
@@ -111,12 +113,14 @@ type Slot = Arc<tokio::sync::Mutex<Option<TokenSet>>>;
 /// gets the rotated tokens instead of a failing refresh.
 #[derive(Debug)]
 pub struct TokenRefresher {
-    http: reqwest::Client,
-    timer: Arc<dyn Timer>,
-    buffer: Duration,
-    retry: RetryPolicy,
-    limits: TokenLimits,
+    pub(crate) http: reqwest::Client,
+    pub(crate) timer: Arc<dyn Timer>,
+    pub(crate) buffer: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limits: TokenLimits,
     slots: Mutex<HashMap<String, Slot>>,
+    /// The tokens of the other token-issuing methods ([`crate::issued`]).
+    pub(crate) issued: crate::issued::IssuedTokens,
 }
 
 impl TokenRefresher {
@@ -129,6 +133,7 @@ impl TokenRefresher {
             retry: RetryPolicy::default(),
             limits: TokenLimits::default(),
             slots: Mutex::new(HashMap::new()),
+            issued: crate::issued::IssuedTokens::default(),
         }
     }
 
@@ -257,10 +262,12 @@ pub async fn exchange_code(
 }
 
 /// A token endpoint's successful answer (RFC 6749 §5.1).
-struct TokenAnswer {
-    access_token: String,
+pub(crate) struct TokenAnswer {
+    /// The access token.
+    pub(crate) access_token: String,
     refresh_token: Option<String>,
-    expires_in: Option<serde_json::Value>,
+    /// Its lifetime in seconds, as sent.
+    pub(crate) expires_in: Option<serde_json::Value>,
 }
 
 /// A token endpoint's error answer (RFC 6749 §5.2).
@@ -281,22 +288,31 @@ async fn token_request(
 ) -> Result<TokenAnswer, OAuthError> {
     let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
     let url = render_url(&oauth.token_url, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
-    let endpoint = display_url(&url, credentials);
     let client_id = expose(credentials, "clientId").ok_or_else(|| OAuthError::MissingCredential("clientId".into()))?;
     let client_secret = expose(credentials, "clientSecret").unwrap_or_default();
-
-    // Built before any `.await`: the form serializer is not `Send`.
     let (body, basic) = client_auth_form(oauth.client_auth, grant, client_id, client_secret)?;
+    send_token_form(http, url, body, basic, credentials, limits).await
+}
+
+/// POSTs a form to a token endpoint and reads its RFC 6749 §5.1 answer (or §5.2 error), within
+/// `limits`. `basic` is the client's `Authorization` value, when it authenticates that way.
+pub(crate) async fn send_token_form(
+    http: &reqwest::Client,
+    url: reqwest::Url,
+    body: String,
+    basic: Option<HeaderValue>,
+    credentials: &Credentials,
+    limits: TokenLimits,
+) -> Result<TokenAnswer, OAuthError> {
+    let endpoint = display_url(&url, credentials);
+    let port = url.port_or_known_default().unwrap_or(0);
     let mut request = http.post(url).header(ACCEPT, "application/json").timeout(limits.timeout);
     if let Some(value) = basic {
         request = request.header(AUTHORIZATION, value);
     }
     let request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body);
-    // The deadline covers connecting, waiting and reading the body, whatever the client's own
-    // timeouts are.
-    let (status, retry_after, body) = tokio::time::timeout(limits.timeout, send_bounded(request, limits, &endpoint))
-        .await
-        .map_err(|_| late(&endpoint, limits))??;
+    let answer = send_within(request, limits, &endpoint, port).await?;
+    let (status, retry_after, body) = (answer.status, answer.retry_after, answer.body);
     if status.is_success() {
         return parse_answer(&body, &endpoint, credentials);
     }
@@ -310,6 +326,31 @@ async fn token_request(
         Ok(answer) => Err(provider_error(&answer, credentials)),
         Err(_) => Err(OAuthError::Rejected(format!("HTTP {} from {endpoint}", status.as_u16()))),
     }
+}
+
+/// A token endpoint's answer, read within [`TokenLimits`].
+pub(crate) struct BoundedAnswer {
+    /// The status.
+    pub(crate) status: reqwest::StatusCode,
+    /// The wait a 429 / 503 asked for.
+    pub(crate) retry_after: Option<Duration>,
+    /// The headers.
+    pub(crate) headers: reqwest::header::HeaderMap,
+    /// The body (at most the limit).
+    pub(crate) body: Vec<u8>,
+}
+
+/// Sends a token request to a URL on `port` and reads its answer: the deadline covers
+/// connecting, waiting and reading the body, whatever the client's own timeouts are.
+pub(crate) async fn send_within(
+    request: reqwest::RequestBuilder,
+    limits: TokenLimits,
+    endpoint: &str,
+    port: u16,
+) -> Result<BoundedAnswer, OAuthError> {
+    tokio::time::timeout(limits.timeout, crate::egress::to_port(port, send_bounded(request, limits, endpoint)))
+        .await
+        .map_err(|_| late(endpoint, limits))?
 }
 
 /// The error of a token request past its deadline (transient).
@@ -326,7 +367,7 @@ async fn send_bounded(
     request: reqwest::RequestBuilder,
     limits: TokenLimits,
     endpoint: &str,
-) -> Result<(reqwest::StatusCode, Option<Duration>, Vec<u8>), OAuthError> {
+) -> Result<BoundedAnswer, OAuthError> {
     let limit = limits.max_body_bytes;
     let network = |e: reqwest::Error| {
         if e.is_timeout() {
@@ -342,6 +383,7 @@ async fn send_bounded(
     let mut response = request.send().await.map_err(network)?;
     let status = response.status();
     let retry_after = crate::retry::retry_after_seconds(response.headers());
+    let headers = response.headers().clone();
     if response.content_length().is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
@@ -352,7 +394,7 @@ async fn send_bounded(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok((status, retry_after, body))
+    Ok(BoundedAnswer { status, retry_after, headers, body })
 }
 
 /// Reads a 2xx answer. Some providers (GitHub) answer 200 with an RFC 6749 §5.2 error object;
@@ -397,7 +439,7 @@ fn provider_error(answer: &TokenErrorAnswer, credentials: &Credentials) -> OAuth
 }
 
 /// The form body of a token request and, for `basic` client auth, the `Authorization` value.
-fn client_auth_form(
+pub(crate) fn client_auth_form(
     client_auth: OAuth2ClientAuth,
     grant: &[(&str, &str)],
     client_id: &str,
@@ -434,17 +476,22 @@ fn merge(credentials: &Credentials, answer: TokenAnswer, now: DateTime<Utc>) -> 
     if let Some(refresh) = answer.refresh_token.filter(|r| !r.is_empty()) {
         merged.insert(REFRESH_TOKEN, refresh);
     }
-    let seconds = answer.expires_in.as_ref().and_then(|v| match v {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    });
-    let expires = seconds.and_then(|s| now.checked_add_signed(chrono::TimeDelta::seconds(s)));
+    let expires = answer.expires_in.as_ref().and_then(|v| expiry_after(v, now));
     match expires {
         Some(at) => merged.insert(EXPIRES_AT, at.to_rfc3339_opts(SecondsFormat::Secs, true)),
         None => merged = without(&merged, EXPIRES_AT),
     }
     TokenSet { access_token: SecretString::from(answer.access_token), expires_at: expires, credentials: merged }
+}
+
+/// `now` plus a lifetime in seconds, written as a number or a numeric string.
+pub(crate) fn expiry_after(seconds: &serde_json::Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let seconds = match seconds {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }?;
+    now.checked_add_signed(chrono::TimeDelta::seconds(seconds))
 }
 
 fn expires_at(credentials: &Credentials) -> Option<DateTime<Utc>> {

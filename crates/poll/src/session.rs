@@ -228,13 +228,13 @@ impl<'e> Session<'e> {
                 self.adopt(token.refreshed);
                 Some(token.token)
             }
-            _ => None,
+            other => self.refresher.issued_token(self.guard, other, &self.config, &self.credentials, None).await?,
         };
         auth::apply(self.auth, &self.credentials, bearer.as_ref(), &mut request)?;
         Ok((request, bearer))
     }
 
-    /// Replaces an access token the API rejected (OAuth2 only).
+    /// Replaces a token the API rejected.
     pub(crate) async fn refresh_after_rejection(&mut self, rejected: &SecretString) -> Result<(), PollError> {
         if let AuthPlan::OAuth2(oauth) = self.auth {
             let token = match self.refresher.after_rejection(oauth, &self.config, &self.credentials, rejected).await {
@@ -242,6 +242,8 @@ impl<'e> Session<'e> {
                 Err(e) => return Err(token::explain(self.guard, oauth, &self.config, &self.credentials, e).await),
             };
             self.adopt(token.refreshed);
+        } else {
+            self.refresher.issued_token(self.guard, self.auth, &self.config, &self.credentials, Some(rejected)).await?;
         }
         Ok(())
     }

@@ -1,12 +1,14 @@
-//! OAuth2 token requests through the egress guard. The token client is the engine's guarded
-//! client, so a token URL that reaches an internal address is refused at connect time; this
-//! module turns such a refusal into the configuration error it is (`egress_denied`, naming the
-//! host) instead of "token endpoint unavailable", for refreshes and for the registry's code
-//! exchange (`PollEngine::exchange_code`).
+//! Token requests through the egress guard. The token client is the engine's guarded client, so
+//! a token URL that reaches an internal address is refused at connect time; this module turns
+//! such a refusal into the configuration error it is (`egress_denied`, naming the host) instead
+//! of "token endpoint unavailable", for OAuth2 refreshes, the registry's code exchange
+//! (`PollEngine::exchange_code`) and the token requests of the other token-issuing methods
+//! (client credentials, JWT assertions, session logins).
 
 use std::collections::BTreeMap;
 
 use switchboard_core::polling::{OAuth2Plan, OAuthError, PollError};
+use switchboard_core::template::Template;
 
 use crate::credentials::Credentials;
 use crate::egress::EgressGuard;
@@ -19,8 +21,19 @@ pub(crate) fn admit_token_url(
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
 ) -> Result<(), PollError> {
-    // A token URL that cannot be built fails in the refresher, with its own message.
-    let Some(url) = token_url(oauth, config, credentials) else { return Ok(()) };
+    admit_url(guard, &oauth.token_url, config, credentials)
+}
+
+/// Refuses a token URL template whose instance URL has an IP-literal host the guard does not
+/// accept, before any request.
+pub(crate) fn admit_url(
+    guard: &EgressGuard,
+    template: &Template,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+) -> Result<(), PollError> {
+    // A token URL that cannot be built fails in the token request, with its own message.
+    let Some(url) = rendered(template, config, credentials) else { return Ok(()) };
     guard.check_url(&url).map_err(|denied| PollError::Config(denied.to_string()))
 }
 
@@ -33,8 +46,20 @@ pub(crate) async fn explain(
     credentials: &Credentials,
     error: OAuthError,
 ) -> PollError {
+    explain_url(guard, &oauth.token_url, config, credentials, error).await
+}
+
+/// `error` from a request to the token URL `template`, as a [`PollError`]; an endpoint that
+/// was unreachable because the guard refused its address becomes that refusal.
+pub(crate) async fn explain_url(
+    guard: &EgressGuard,
+    template: &Template,
+    config: &BTreeMap<String, String>,
+    credentials: &Credentials,
+    error: OAuthError,
+) -> PollError {
     if let OAuthError::Unavailable { .. } = error
-        && let Err(denied) = refusal(guard, oauth, config, credentials).await
+        && let Err(denied) = refusal(guard, template, config, credentials).await
     {
         return denied;
     }
@@ -43,16 +68,16 @@ pub(crate) async fn explain(
 
 async fn refusal(
     guard: &EgressGuard,
-    oauth: &OAuth2Plan,
+    template: &Template,
     config: &BTreeMap<String, String>,
     credentials: &Credentials,
 ) -> Result<(), PollError> {
-    let Some(url) = token_url(oauth, config, credentials) else { return Ok(()) };
+    let Some(url) = rendered(template, config, credentials) else { return Ok(()) };
     guard.check_url_now(&url).await.map_err(|denied| PollError::Config(denied.to_string()))
 }
 
-/// The instance's token URL, or `None` when it cannot be built.
-fn token_url(oauth: &OAuth2Plan, config: &BTreeMap<String, String>, credentials: &Credentials) -> Option<reqwest::Url> {
+/// The instance's URL from `template`, or `None` when it cannot be built.
+fn rendered(template: &Template, config: &BTreeMap<String, String>, credentials: &Credentials) -> Option<reqwest::Url> {
     let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
-    render_url(&oauth.token_url, &vars).ok()
+    render_url(template, &vars).ok()
 }

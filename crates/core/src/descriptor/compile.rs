@@ -23,7 +23,7 @@ pub(super) struct Sections {
     pub(super) auth: AuthPlan,
     pub(super) polling: Option<PollingPlan>,
     pub(super) webhook: Option<CompiledWebhook>,
-    pub(super) health_check: HealthCheckPlan,
+    pub(super) health_check: Option<HealthCheckPlan>,
     pub(super) polling_mapper: Option<FieldMapper>,
     pub(super) webhook_mapper: Option<FieldMapper>,
 }
@@ -50,7 +50,7 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
         CompiledWebhook::compile(w, &raw.auth, &section("webhook"), &scope.credential_keys(), &mut c.issues)
     });
     let (polling_mapper, webhook_mapper) = c.mappers(raw);
-    let health_check = HealthCheckPlan::compile(&raw.health_check, requests.as_ref(), &scope, &mut c.issues);
+    let health_check = HealthCheckPlan::compile_section(raw, requests.as_ref(), &scope, &mut c.issues);
     if !c.issues.is_empty() {
         return Err(c.issues);
     }
@@ -113,7 +113,8 @@ impl Checker {
             IngestionDescriptor::PollingAndWebhook(_) => "/ingestion/polling/endpoint",
             _ => "/ingestion/endpoint",
         };
-        let mut urls = vec![(raw.health_check.endpoint.as_str(), "/healthCheck/endpoint")];
+        let mut urls: Vec<(&str, &str)> =
+            raw.health_check.iter().map(|h| (h.endpoint.as_str(), "/healthCheck/endpoint")).collect();
         if let Some(p) = raw.ingestion.polling() {
             urls.push((p.endpoint.as_str(), polling));
         }
@@ -121,6 +122,7 @@ impl Checker {
             urls.push((o.authorise_url.as_str(), "/auth/config/authoriseUrl"));
             urls.push((o.token_url.as_str(), "/auth/config/tokenUrl"));
         }
+        urls.extend(crate::polling::token_auth::token_urls(&raw.auth));
         for (template, pointer) in urls {
             if let Some(host) = literal_host(template).filter(|h| !allowlist.permits(h)) {
                 self.issues.push(Issue::new(

@@ -103,9 +103,9 @@ impl Descriptor {
         &self.sections.auth
     }
 
-    /// The compiled health check.
-    pub fn health_check(&self) -> &HealthCheckPlan {
-        &self.sections.health_check
+    /// The compiled health check; `None` for a webhook-only connector that declares none.
+    pub fn health_check(&self) -> Option<&HealthCheckPlan> {
+        self.sections.health_check.as_ref()
     }
 
     /// The defaults of the descriptor's `configFields`.

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, SessionTokenConfig};
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -47,8 +48,10 @@ pub struct ConnectorDescriptor {
     pub ingestion: IngestionDescriptor,
     /// How raw items become `NormalisedSignal`s.
     pub field_mapping: FieldMappingDescriptor,
-    /// How to test that an instance's credentials and configuration work.
-    pub health_check: HealthCheckDescriptor,
+    /// How to test that an instance's credentials and configuration work. Required for a
+    /// connector that polls; optional for a webhook-only one (its deliveries show it works).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckDescriptor>,
     /// Descriptor version, `MAJOR.MINOR.PATCH`.
     pub version: String,
 }
@@ -108,6 +111,13 @@ pub enum AuthDescriptor {
     WebhookSecret(WebhookSecretConfig),
     /// No authentication.
     None,
+    /// OAuth 2.0 client credentials grant (extension): machine-to-machine tokens.
+    Oauth2ClientCredentials(ClientCredentialsConfig),
+    /// A signed JWT exchanged for an access token (extension): Google service accounts,
+    /// GitHub App installation tokens.
+    JwtAssertion(JwtAssertionConfig),
+    /// A login request that returns a session token (extension).
+    SessionToken(SessionTokenConfig),
 }
 
 impl AuthDescriptor {
@@ -120,6 +130,9 @@ impl AuthDescriptor {
             Self::Basic(_) => "basic",
             Self::WebhookSecret(_) => "webhook_secret",
             Self::None => "none",
+            Self::Oauth2ClientCredentials(_) => "oauth2_client_credentials",
+            Self::JwtAssertion(_) => "jwt_assertion",
+            Self::SessionToken(_) => "session_token",
         }
     }
 
@@ -132,12 +145,25 @@ impl AuthDescriptor {
             Self::Basic(c) => &c.credential_fields,
             Self::WebhookSecret(c) => &c.credential_fields,
             Self::None => &[],
+            Self::Oauth2ClientCredentials(c) => &c.credential_fields,
+            Self::JwtAssertion(c) => &c.credential_fields,
+            Self::SessionToken(c) => &c.credential_fields,
         }
     }
 }
 
 /// The auth method names accepted in `auth.method`.
-pub const AUTH_METHODS: &[&str] = &["oauth2", "api_key", "pat", "basic", "webhook_secret", "none"];
+pub const AUTH_METHODS: &[&str] = &[
+    "oauth2",
+    "api_key",
+    "pat",
+    "basic",
+    "webhook_secret",
+    "none",
+    "oauth2_client_credentials",
+    "jwt_assertion",
+    "session_token",
+];
 
 /// OAuth 2.0 configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

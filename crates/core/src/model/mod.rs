@@ -7,11 +7,13 @@
 //! polling plan each compile their own section of this model, and
 //! [`crate::descriptor::Descriptor`] assembles them.
 
+mod auth;
 mod connector;
 mod issue;
 pub mod schema;
 mod verification;
 
+pub use auth::*;
 pub use connector::*;
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use verification::{

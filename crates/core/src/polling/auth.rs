@@ -1,9 +1,11 @@
 //! The compiled outgoing auth of a connector: which credential goes where on each request, and
-//! for OAuth2 the compiled authorisation and token URLs.
+//! for the methods that obtain a token first (OAuth2, client credentials, JWT assertions,
+//! session logins) the compiled token requests ([`super::token_auth`]).
 
 use std::collections::BTreeMap;
 
 use super::scope::RequestScope;
+use super::token_auth::{ClientCredentialsPlan, JwtPlan, SessionTokenPlan};
 use crate::model::{ApiKeyDelivery, AuthDescriptor, Issue, OAuth2ClientAuth, PatDelivery};
 use crate::template::Template;
 
@@ -40,6 +42,12 @@ pub enum AuthPlan {
     },
     /// An OAuth2 bearer token, refreshed as needed.
     OAuth2(OAuth2Plan),
+    /// A bearer token from the OAuth2 client credentials grant.
+    ClientCredentials(ClientCredentialsPlan),
+    /// A bearer token obtained with a signed JWT.
+    JwtAssertion(JwtPlan),
+    /// A session token from a login request.
+    SessionToken(SessionTokenPlan),
 }
 
 /// Compiled OAuth2 settings.
@@ -128,8 +136,25 @@ impl AuthPlan {
                 Self::None
             }
             AuthDescriptor::None => Self::None,
+            AuthDescriptor::Oauth2ClientCredentials(c) => {
+                Self::ClientCredentials(ClientCredentialsPlan::compile(c, scope, issues)?)
+            }
+            AuthDescriptor::JwtAssertion(c) => Self::JwtAssertion(JwtPlan::compile(c, scope, issues)?),
+            AuthDescriptor::SessionToken(c) => Self::SessionToken(SessionTokenPlan::compile(c, scope, issues)?),
         };
         (issues.len() == before).then_some(plan)
+    }
+
+    /// The URL template of the request that obtains a token (the OAuth2 or client credentials
+    /// token URL, a JWT's exchange URL, the login URL), for the methods that obtain one.
+    pub fn token_endpoint(&self) -> Option<&Template> {
+        match self {
+            Self::OAuth2(plan) => Some(&plan.token_url),
+            Self::ClientCredentials(plan) => Some(&plan.token_url),
+            Self::JwtAssertion(plan) => Some(plan.exchange.url()),
+            Self::SessionToken(plan) => Some(&plan.login.url),
+            Self::None | Self::ApiKey { .. } | Self::Pat { .. } | Self::Basic { .. } => None,
+        }
     }
 
     /// The OAuth2 settings, when the connector uses OAuth2.

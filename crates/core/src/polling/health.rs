@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::plan::RequestPlan;
 use super::scope::RequestScope;
-use crate::model::{HealthCheckDescriptor, HealthCheckMethod, Issue};
+use crate::model::{ConnectorDescriptor, HealthCheckDescriptor, HealthCheckMethod, Issue};
 use crate::template::Template;
 
 /// The shortest health-check timeout a descriptor may ask for, in milliseconds: less fails
@@ -34,6 +34,21 @@ pub struct HealthCheckPlan {
 }
 
 impl HealthCheckPlan {
+    /// Compiles `raw`'s optional `healthCheck` (the structural check already required one of a
+    /// connector that polls: see [`crate::model::schema::structural_issues`]). `Some(None)`:
+    /// none declared; `None`: problems, in `issues`.
+    pub fn compile_section(
+        raw: &ConnectorDescriptor,
+        polling: Option<&RequestPlan>,
+        scope: &RequestScope<'_>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<Option<Self>> {
+        match &raw.health_check {
+            Some(spec) => Self::compile(spec, polling, scope, issues).map(Some),
+            None => Some(None),
+        }
+    }
+
     /// Checks and compiles `spec`; `polling` lends its headers. Problems go to `issues`.
     pub fn compile(
         spec: &HealthCheckDescriptor,
@@ -90,7 +105,8 @@ mod tests {
     fn the_timeout_is_bounded_at_validation() {
         for ok in [100, 5_000, 30_000] {
             let descriptor = with_timeout(ok).unwrap_or_else(|e| panic!("{ok} ms is fine: {e}"));
-            assert_eq!(descriptor.health_check().timeout.as_millis(), u128::from(ok));
+            let plan = descriptor.health_check().expect("declared");
+            assert_eq!(plan.timeout.as_millis(), u128::from(ok));
         }
         for bad in [0, 99, 30_001, u64::from(u32::MAX)] {
             let error = with_timeout(bad).expect_err("out of range");

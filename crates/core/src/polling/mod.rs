@@ -12,6 +12,7 @@ pub mod health;
 pub mod plan;
 pub mod run;
 pub mod scope;
+pub mod token_auth;
 
 pub use auth::{AuthPlan, OAuth2Plan};
 pub use checkpoint::{Checkpoint, PageCursor, Resume};
@@ -21,3 +22,7 @@ pub use plan::{
     DeltaPlan, ItemPlan, PageRule, PaginationPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter,
 };
 pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunSummary, StopReason};
+pub use token_auth::{
+    ClientCredentialsPlan, ExpiryLocation, JwtExchangePlan, JwtPlan, SessionTokenPlan, TokenAnswerPlan, TokenLocation,
+    TokenRequestPlan,
+};

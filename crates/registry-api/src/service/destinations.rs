@@ -65,16 +65,21 @@ pub struct Destinations {
 
 impl Destinations {
     /// The origin of every URL template `descriptor` compiles: polling endpoint, health
-    /// check, and the OAuth2 authorisation and token URLs.
+    /// check, the OAuth2 authorisation and token URLs, and the token or login URL of the other
+    /// token-issuing auth methods.
     pub fn of(descriptor: &Descriptor) -> Self {
         let mut templates: Vec<(&'static str, &Template)> = Vec::new();
         if let Some(polling) = descriptor.polling() {
             templates.push(("polling endpoint", &polling.requests.endpoint));
         }
-        templates.push(("health check", &descriptor.health_check().endpoint));
+        if let Some(health_check) = descriptor.health_check() {
+            templates.push(("health check", &health_check.endpoint));
+        }
         if let Some(oauth) = descriptor.auth().oauth2() {
             templates.push(("OAuth2 authorisation URL", &oauth.authorise_url));
             templates.push(("OAuth2 token URL", &oauth.token_url));
+        } else if let Some(token_url) = descriptor.auth().token_endpoint() {
+            templates.push(("token URL", token_url));
         }
         // A native connector's own code decides what its templates mean: one written with
         // another scheme (`native://items`) is not a URL anybody requests.
