@@ -47,11 +47,13 @@ impl PollEngine {
         let latency_ms =
             u64::try_from(self.options.timer.now().duration_since(started).as_millis()).unwrap_or(u64::MAX);
         let refreshed_credentials = session.refreshed().cloned();
+        // The session's credentials also hold any token it obtained: scrub those too.
+        let obtained = &session.credentials;
         let report = |healthy, status, reason: Option<String>, class| HealthReport {
             healthy,
             status,
             latency_ms,
-            reason: reason.map(|r| redact(&r, credentials)),
+            reason: reason.map(|r| redact(&redact(&r, credentials), obtained)),
             class,
             refreshed_credentials: refreshed_credentials.clone(),
         };

@@ -23,6 +23,11 @@ use crate::oauth::TokenRefresher;
 use crate::token_answer::Issued;
 use crate::{client_credentials, jwt, token, token_answer};
 
+/// The key under which a run's session keeps the token it sends, next to the instance's
+/// credentials: every error text of the run is scrubbed of credential values, so of the token
+/// too. Never persisted, and left out of the cache key.
+pub(crate) const ISSUED_TOKEN: &str = "__issuedToken";
+
 /// Remembered tokens beyond which idle ones are forgotten.
 const MAX_IDLE_SLOTS: usize = 1024;
 
@@ -50,9 +55,25 @@ impl TokenRefresher {
     /// (which [`TokenRefresher::access_token`] serves): the cached one while it is fresh and
     /// is not `rejected`, else a new one. `Ok(None)` for methods that obtain no token.
     ///
-    /// A token URL the egress guard refuses is a configuration error naming the host, before
-    /// (IP literals) or instead of (resolved names) a network error.
+    /// The token is also put in `credentials` under [`ISSUED_TOKEN`], so the session scrubs it
+    /// from every error. A token URL the egress guard refuses is a configuration error naming
+    /// the host, before (IP literals) or instead of (resolved names) a network error.
     pub(crate) async fn issued_token(
+        &self,
+        guard: &EgressGuard,
+        auth: &AuthPlan,
+        config: &BTreeMap<String, String>,
+        credentials: &mut Credentials,
+        rejected: Option<&SecretString>,
+    ) -> Result<Option<SecretString>, PollError> {
+        let token = self.issued_token_for(guard, auth, config, credentials, rejected).await?;
+        if let Some(token) = &token {
+            credentials.insert(ISSUED_TOKEN, token.expose_secret());
+        }
+        Ok(token)
+    }
+
+    async fn issued_token_for(
         &self,
         guard: &EgressGuard,
         auth: &AuthPlan,
@@ -149,7 +170,7 @@ fn slot_key(
         hash.update(value.as_bytes());
         hash.update([0]);
     }
-    for key in credentials.keys() {
+    for key in credentials.keys().filter(|k| *k != ISSUED_TOKEN) {
         hash.update(key.as_bytes());
         hash.update([2]);
         hash.update(expose(credentials, key).unwrap_or_default().as_bytes());

@@ -21,6 +21,9 @@ use crate::oauth::{TokenLimits, expiry_after, send_token_form};
 use crate::request::{Escape, Vars, render_text, render_url};
 use crate::token_answer::{self, Issued};
 
+/// The key under which the signed JWT joins the credentials whose values error text never shows.
+const ASSERTION: &str = "__assertion";
+
 /// The RFC 7523 grant type.
 const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -44,10 +47,10 @@ pub(crate) async fn request_token(
                 form.append_pair("assertion", secrecy::ExposeSecret::expose_secret(&jwt));
                 form.finish()
             };
-            // The assertion is not among the credentials: keep it out of error text too.
-            let answer = send_token_form(http, url, body, None, credentials, limits)
-                .await
-                .map_err(|e| without_secret(e, credentials, &jwt))?;
+            // The assertion is a secret too: error text is scrubbed of it like of the credentials.
+            let mut scrubbed = credentials.clone();
+            scrubbed.insert(ASSERTION, secrecy::ExposeSecret::expose_secret(&jwt));
+            let answer = send_token_form(http, url, body, None, &scrubbed, limits).await?;
             let expires_at = answer.expires_in.as_ref().and_then(|v| expiry_after(v, now));
             Ok(Issued { token: SecretString::from(answer.access_token), expires_at })
         }
@@ -58,7 +61,8 @@ pub(crate) async fn request_token(
     }
 }
 
-/// The signed JWT: the plan's claims (empty ones left out), `aud` defaulting to `audience`,
+/// The signed JWT: the plan's claims (left out when empty or reading an unset config value),
+/// `aud` defaulting to `audience`,
 /// `iat` backdated by the plan's skew and `exp` its lifetime later.
 pub(crate) fn sign(
     plan: &JwtPlan,
@@ -68,6 +72,13 @@ pub(crate) fn sign(
 ) -> Result<SecretString, OAuthError> {
     let mut claims = Map::new();
     for (name, template) in &plan.claims {
+        // An optional claim (a delegated `sub`) reads a config value the instance may not set.
+        let unset = template
+            .placeholders()
+            .any(|p| p.strip_prefix("config.").is_some_and(|key| !vars.config.contains_key(key)));
+        if unset {
+            continue;
+        }
         let text =
             render_text(template, vars, Escape::Raw).map_err(|e| OAuthError::Config(format!("claim {name}: {e}")))?;
         if text.is_empty() {
@@ -125,17 +136,4 @@ fn signing_key(plan: &JwtPlan, credentials: &Credentials) -> Result<(Algorithm, 
         OAuthError::Config(format!("credential {:?} is not a PEM {kind} private key", plan.signing_key))
     })?;
     Ok((algorithm, key))
-}
-
-/// `error` with the JWT removed from its text.
-fn without_secret(error: OAuthError, credentials: &Credentials, jwt: &SecretString) -> OAuthError {
-    let scrub = |text: String| token_answer::scrub(&text, credentials, Some(jwt));
-    match error {
-        OAuthError::ReauthNeeded(text) => OAuthError::ReauthNeeded(scrub(text)),
-        OAuthError::Rejected(text) => OAuthError::Rejected(scrub(text)),
-        OAuthError::Config(text) => OAuthError::Config(scrub(text)),
-        OAuthError::Unavailable { endpoint, message } => OAuthError::Unavailable { endpoint, message: scrub(message) },
-        OAuthError::BadResponse { endpoint, message } => OAuthError::BadResponse { endpoint, message: scrub(message) },
-        other => other,
-    }
 }

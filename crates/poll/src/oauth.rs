@@ -426,15 +426,18 @@ fn parse_answer(body: &[u8], endpoint: &str, credentials: &Credentials) -> Resul
 /// connect again. Only `error` and `error_description` are kept, shortened and with any
 /// credential value removed.
 fn provider_error(answer: &TokenErrorAnswer, credentials: &Credentials) -> OAuthError {
-    let short = |text: &str| match text.char_indices().nth(MAX_PROVIDER_TEXT) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+    // Scrubbed before shortening: a value cut in half would no longer be recognised.
+    let short = |text: &str| {
+        let text = redact(text, credentials);
+        match text.char_indices().nth(MAX_PROVIDER_TEXT) {
+            Some((end, _)) => format!("{}…", &text[..end]),
+            None => text,
+        }
     };
-    let text = match &answer.error_description {
+    let detail = match &answer.error_description {
         Some(d) => format!("{}: {}", short(&answer.error), short(d)),
         None => short(&answer.error),
     };
-    let detail = redact(&text, credentials);
     if answer.error == "invalid_grant" { OAuthError::ReauthNeeded(detail) } else { OAuthError::Rejected(detail) }
 }
 

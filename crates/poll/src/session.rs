@@ -228,7 +228,7 @@ impl<'e> Session<'e> {
                 self.adopt(token.refreshed);
                 Some(token.token)
             }
-            other => self.refresher.issued_token(self.guard, other, &self.config, &self.credentials, None).await?,
+            other => self.refresher.issued_token(self.guard, other, &self.config, &mut self.credentials, None).await?,
         };
         auth::apply(self.auth, &self.credentials, bearer.as_ref(), &mut request)?;
         Ok((request, bearer))
@@ -243,7 +243,8 @@ impl<'e> Session<'e> {
             };
             self.adopt(token.refreshed);
         } else {
-            self.refresher.issued_token(self.guard, self.auth, &self.config, &self.credentials, Some(rejected)).await?;
+            let credentials = &mut self.credentials;
+            self.refresher.issued_token(self.guard, self.auth, &self.config, credentials, Some(rejected)).await?;
         }
         Ok(())
     }

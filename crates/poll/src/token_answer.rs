@@ -53,7 +53,8 @@ pub(crate) async fn request_token(
         TokenRequestMethod::Post => reqwest::Method::POST,
         TokenRequestMethod::Get => reqwest::Method::GET,
     };
-    let mut request = http.request(method, url).header(ACCEPT, "application/json").timeout(limits.timeout);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     for (name, template) in &plan.headers {
         let value = render_text(template, &vars, Escape::Raw).map_err(|e| OAuthError::Config(e.to_string()))?;
         let name = HeaderName::from_bytes(name.as_bytes())
@@ -61,8 +62,9 @@ pub(crate) async fn request_token(
         let mut value = HeaderValue::from_str(&value)
             .map_err(|_| OAuthError::Config(format!("the value of header {name:?} contains invalid characters")))?;
         value.set_sensitive(true);
-        request = request.header(name, value);
+        headers.insert(name, value);
     }
+    let mut request = http.request(method, url).headers(headers).timeout(limits.timeout);
     if let Some(jwt) = bearer {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", jwt.expose_secret()))
             .map_err(|_| OAuthError::Config("the signed JWT is not a valid header value".to_owned()))?;
@@ -117,7 +119,8 @@ pub(crate) fn read_answer(
     let bad = |message: String| OAuthError::BadResponse { endpoint: endpoint.to_owned(), message };
     let body: Option<Value> = serde_json::from_slice(&answer.body).ok();
     if !answer.status.is_success() {
-        let said = body.as_ref().and_then(provider_text).map(|text| scrub(&text, credentials, secret));
+        // Scrubbed before shortening: a value cut in half would no longer be recognised.
+        let said = body.as_ref().and_then(provider_text).map(|text| shorten(scrub(&text, credentials, secret)));
         return Err(OAuthError::Rejected(match said {
             Some(text) => format!("HTTP {status} from {endpoint}: {text}"),
             None => format!("HTTP {status} from {endpoint}"),
@@ -179,10 +182,14 @@ fn provider_text(body: &Value) -> Option<String> {
         (Some(one), None) | (None, Some(one)) => one.to_owned(),
         (None, None) => return None,
     };
-    Some(match text.char_indices().nth(MAX_PROVIDER_TEXT) {
+    Some(text)
+}
+
+fn shorten(text: String) -> String {
+    match text.char_indices().nth(MAX_PROVIDER_TEXT) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text,
-    })
+    }
 }
 
 /// `text` without any credential value and without `secret`.

@@ -45,7 +45,8 @@ pub struct JwtAssertionConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<JwtAlgorithm>,
     /// Claims as templates (`{{config.<key>}}`, `{{credentials.<key>}}`), e.g. `iss`,
-    /// `scope`, `sub`. A claim whose value renders empty is left out (an optional `sub`).
+    /// `scope`, `sub`. A claim that renders empty or reads a config value the instance does not
+    /// set is left out (an optional `sub`).
     /// `iat` and `exp` are set by the engine; `aud` defaults to the token URL of a
     /// `jwt_bearer_grant`.
     pub claims: BTreeMap<String, String>,

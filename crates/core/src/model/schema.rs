@@ -236,24 +236,25 @@ fn explain_union(
         issues.push(Issue::new(&pointer, unknown_value(&pointer, found, &values, !object_branches.is_empty())));
         return;
     }
-    if kind == "object" && object_branches.len() > 1 {
-        if let Some((field, tags)) = discriminator(branches, &object_branches) {
-            let names: Vec<&str> = tags.iter().map(|(_, tag)| *tag).collect();
-            match found.get(field) {
-                None => issues.push(Issue::new(
-                    &pointer,
-                    format!("missing required field \"{field}\" (one of {})", names.join(", ")),
-                )),
-                Some(tag) => match tags.iter().find(|(_, name)| Some(*name) == tag.as_str()) {
-                    Some((i, _)) => recurse(*i, issues),
-                    None => {
-                        let at = format!("{pointer}/{}", super::issue::escape_pointer(field));
-                        issues.push(Issue::new(&at, unknown_value(&at, tag, &names, false)));
-                    }
-                },
-            }
-            return;
+    if kind == "object"
+        && object_branches.len() > 1
+        && let Some((field, tags)) = discriminator(branches, &object_branches)
+    {
+        let names: Vec<&str> = tags.iter().map(|(_, tag)| *tag).collect();
+        match found.get(field) {
+            None => issues.push(Issue::new(
+                &pointer,
+                format!("missing required field \"{field}\" (one of {})", names.join(", ")),
+            )),
+            Some(tag) => match tags.iter().find(|(_, name)| Some(*name) == tag.as_str()) {
+                Some((i, _)) => recurse(*i, issues),
+                None => {
+                    let at = format!("{pointer}/{}", super::issue::escape_pointer(field));
+                    issues.push(Issue::new(&at, unknown_value(&at, tag, &names, false)));
+                }
+            },
         }
+        return;
     }
     match compatible.as_slice() {
         [only] => recurse(*only, issues),

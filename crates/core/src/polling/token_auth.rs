@@ -67,7 +67,7 @@ pub enum JwtExchangePlan {
         token_url: Template,
     },
     /// A request sent with `Authorization: Bearer <jwt>`.
-    Bearer(TokenRequestPlan),
+    Bearer(Box<TokenRequestPlan>),
 }
 
 impl JwtExchangePlan {
@@ -278,14 +278,16 @@ impl JwtPlan {
                 let headers = templates(scope, &request.headers, &format!("{at}/headers"), issues);
                 let answer = TokenAnswerPlan::compile(&request.answer, &format!("{at}/answer"), issues);
                 match (url, headers, answer) {
-                    (Some(url), Some(headers), Some(answer)) => Some(JwtExchangePlan::Bearer(TokenRequestPlan {
-                        url,
-                        method: request.method.unwrap_or(TokenRequestMethod::Post),
-                        headers,
-                        body: None,
-                        content_type: LoginContentType::Json,
-                        answer,
-                    })),
+                    (Some(url), Some(headers), Some(answer)) => {
+                        Some(JwtExchangePlan::Bearer(Box::new(TokenRequestPlan {
+                            url,
+                            method: request.method.unwrap_or(TokenRequestMethod::Post),
+                            headers,
+                            body: None,
+                            content_type: LoginContentType::Json,
+                            answer,
+                        })))
+                    }
                     _ => None,
                 }
             }

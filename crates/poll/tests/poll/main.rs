@@ -15,3 +15,4 @@ mod oauth;
 mod retries;
 mod strategies;
 mod support;
+mod token_auth;
