@@ -50,10 +50,14 @@ pub struct ConnectorSummary {
     pub icon: String,
     /// `generic` or `native`.
     pub kind: String,
-    /// `oauth2`, `api_key`, `pat`, `basic`, `webhook_secret` or `none`.
+    /// `oauth2`, `api_key`, `pat`, `basic`, `webhook_secret`, `none`,
+    /// `oauth2_client_credentials`, `jwt_assertion` or `session_token`.
     pub auth_method: String,
     /// `polling`, `webhook` or `polling_and_webhook`.
     pub ingestion: String,
+    /// Whether the descriptor declares a health check, i.e. whether `POST .../test` can run
+    /// (a webhook-only connector may declare none).
+    pub has_health_check: bool,
     /// Shipped with Switchboard.
     pub built_in: bool,
     /// A user-registered descriptor holding the id of a connector this release ships built
@@ -121,6 +125,7 @@ impl From<&DescriptorRecord> for ConnectorSummary {
                 IngestionDescriptor::PollingAndWebhook(_) => "polling_and_webhook",
             }
             .to_owned(),
+            has_health_check: d.health_check.is_some() || d.kind == ConnectorKind::Native,
             built_in: record.built_in,
             shadows_built_in: service::connectors::shadows_built_in(record),
             version: d.version.clone(),

@@ -10,7 +10,7 @@ use switchboard_core::ports::{SignalCounts, SyncRun};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiPath;
 use crate::routes::params::{InstancePath, NoSuchInstance};
 use crate::service;
@@ -123,7 +123,9 @@ pub struct TestResult {
 /// Runs the connector's health check with the instance's config and credentials.
 #[utoipa::path(post, path = "/projects/{projectId}/connectors/{connectorId}/test", tag = "health",
     params(InstancePath),
-    responses((status = 200, description = "The check ran (see `healthy`)", body = TestResult), NoSuchInstance))]
+    responses((status = 200, description = "The check ran (see `healthy`)", body = TestResult), NoSuchInstance,
+        (status = 409, description = "The connector declares no health check (a webhook-only connector)",
+            body = ErrorBody)))]
 pub async fn test_instance(
     State(state): State<RegistryState>,
     caller: Caller,

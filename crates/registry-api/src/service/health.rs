@@ -15,6 +15,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
+use switchboard_core::model::ConnectorKind;
 use switchboard_core::polling::HealthReport;
 use switchboard_core::ports::{
     CredentialChange, HealthUpdate, InstanceHealth, InstanceRecord, SignalCounts, SyncRun, hour_of, store_now,
@@ -122,10 +123,19 @@ pub struct Overview {
 }
 
 /// Runs the connector's health check with the instance's config and credentials, keeps
-/// refreshed OAuth2 tokens, and records the outcome in the instance's health.
+/// refreshed OAuth2 tokens, and records the outcome in the instance's health. A generic
+/// connector that declares no `healthCheck` (a webhook-only one) has nothing to run: that is a
+/// `Conflict`, and the instance's health is left as it is.
 pub async fn check(state: &RegistryState, record: &InstanceRecord) -> Result<CheckOutcome, ServiceError> {
     let key = record.key();
     let loaded = connectors::compiled(state, &key.connector_id).await?;
+    if loaded.descriptor.kind() == ConnectorKind::Generic && loaded.descriptor.health_check().is_none() {
+        return Err(ServiceError::Conflict(format!(
+            "connector `{}` declares no healthCheck, so there is nothing to test: a webhook-only connector shows \
+             that it works by its deliveries (see the instance's health and signals)",
+            key.connector_id
+        )));
+    }
     let credentials = instances::stored_credentials(state, &key).await?.unwrap_or_default();
 
     let report = loaded.connector.check_health(&record.config, &credentials).await;

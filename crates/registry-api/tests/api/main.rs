@@ -7,6 +7,7 @@ mod access;
 mod builtins;
 mod descriptors;
 mod destinations;
+mod health_checks;
 mod instances;
 mod oauth;
 mod openapi;
