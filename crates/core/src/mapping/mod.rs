@@ -16,6 +16,7 @@ use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
 use crate::template::{Segment, Template};
 use condition::{CompiledCondition, ConditionParts};
 use items::ItemsPath;
+pub use timestamp::TimestampReader;
 
 /// Who and what a mapping run is for.
 #[derive(Debug, Clone)]
@@ -94,8 +95,7 @@ struct TypeRule {
 pub struct FieldMapper {
     items: ItemsPath,
     id: CompiledPath,
-    timestamp: CompiledPath,
-    timestamp_format: TimestampFormat,
+    timestamp: TimestampReader,
     summary: Vec<SummaryPart>,
     type_rules: Vec<TypeRule>,
     priority_rules: Vec<(CompiledCondition, Priority)>,
@@ -154,7 +154,7 @@ impl FieldMapper {
             .map_err(|e| sink.0.push(Issue::new(format!("{pointer}/itemsPath"), e)))
             .ok();
         let id = sink.path(&spec.id_path, format!("{pointer}/idPath"));
-        let timestamp = sink.path(&spec.timestamp_path, format!("{pointer}/timestampPath"));
+        let timestamp = compile_timestamp(spec, pointer, &mut sink);
         let summary = compile_summary(&spec.summary_template, &format!("{pointer}/summaryTemplate"), sink.0);
         let mut sink = IssueSink(&mut issues);
 
@@ -210,7 +210,6 @@ impl FieldMapper {
                 items,
                 id,
                 timestamp,
-                timestamp_format: spec.timestamp_format.unwrap_or(TimestampFormat::Auto),
                 summary,
                 type_rules,
                 priority_rules,
@@ -241,9 +240,9 @@ impl FieldMapper {
         &self.id
     }
 
-    /// The compiled `timestampPath` and how its values are written.
-    pub fn timestamp_path(&self) -> (&CompiledPath, TimestampFormat) {
-        (&self.timestamp, self.timestamp_format)
+    /// How the item timestamp is read (`timestampPath`, `timestampFormat`, `timestampPattern`).
+    pub fn timestamp(&self) -> &TimestampReader {
+        &self.timestamp
     }
 
     /// The item id, when the item has one (used for reporting and checkpoints).
@@ -290,12 +289,13 @@ impl FieldMapper {
         let Some(signal_type) = self.signal_type(item, ctx.event_type) else {
             return Ok(None);
         };
-        let raw_time = self
-            .timestamp
-            .first(item)
-            .ok_or_else(|| error("timestampPath", &self.timestamp, "no value at this path".to_owned()))?;
-        let time = timestamp::parse_timestamp(raw_time, self.timestamp_format)
-            .map_err(|m| error("timestampPath", &self.timestamp, m))?;
+        let time = self.timestamp.read(item).map_err(|message| ItemError {
+            index,
+            external_id: Some(external_id.clone()),
+            field: "timestampPath".to_owned(),
+            path: self.timestamp.describe(),
+            message,
+        })?;
         let timestamp = rfc3339(time);
         let id = signal_id(ctx.connector_id, ctx.project_id, &external_id, &timestamp, signal_type);
         Ok(Some(NormalisedSignal {
@@ -356,6 +356,28 @@ impl FieldMapper {
         }
         raw
     }
+}
+
+fn compile_timestamp(
+    spec: &FieldMappingDescriptor,
+    pointer: &str,
+    sink: &mut IssueSink<'_>,
+) -> Option<TimestampReader> {
+    let at = format!("{pointer}/timestampPath");
+    let paths = sink.paths(Some(&spec.timestamp_path), &at);
+    let expected = spec.timestamp_path.paths().len();
+    if expected == 0 {
+        sink.0.push(Issue::new(at, "at least one timestamp path is required"));
+        return None;
+    }
+    if let Some(pattern) = &spec.timestamp_pattern
+        && let Err(e) = timestamp::check_pattern(pattern)
+    {
+        sink.0.push(Issue::new(format!("{pointer}/timestampPattern"), e));
+        return None;
+    }
+    let format = spec.timestamp_format.unwrap_or(TimestampFormat::Auto);
+    (paths.len() == expected).then(|| TimestampReader::new(paths, format, spec.timestamp_pattern.clone()))
 }
 
 fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Option<Vec<SummaryPart>> {

@@ -577,11 +577,18 @@ pub struct FieldMappingDescriptor {
     pub items_path: String,
     /// JSONPath (relative to an item) to its unique id.
     pub id_path: String,
-    /// JSONPath (relative to an item) to its timestamp.
-    pub timestamp_path: String,
+    /// JSONPath (relative to an item) to its timestamp, or a list of candidate paths tried in
+    /// order: the first that has a readable value wins (a missing or unreadable value falls
+    /// through to the next).
+    pub timestamp_path: OneOrMany,
     /// How the timestamp is written (extension; default `auto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<TimestampFormat>,
+    /// A strftime-style pattern for timestamps no standard format covers, e.g.
+    /// `%Y-%m-%d %H:%M:%S UTC` (GitLab); without `%z` / `%:z` the time is taken as UTC, and a
+    /// pattern without a time reads a date at midnight UTC. Tried after `timestampFormat` fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_pattern: Option<String>,
     /// Summary template: `{{field.path}}` is a dotted path relative to the item, `{{$...}}` a full
     /// JSONPath (where `$` is the item, as in every path of a field mapping). Several values are
     /// joined with `, `; `{{path|join:SEP}}` joins with SEP instead (`{{path|join:}}`: no separator).

@@ -8,10 +8,9 @@ use chrono_tz::Tz;
 use super::scope::{POLL_VARIABLES, RequestScope};
 use crate::jsonpath::CompiledPath;
 use crate::mapping::items::ItemsPath;
-use crate::mapping::{FieldMapper, IssueSink};
+use crate::mapping::{FieldMapper, IssueSink, TimestampReader};
 use crate::model::{
-    DeltaStrategy, Issue, PaginationKind, PollMethod, PollingDescriptor, TimestampFormat, TimestampParamFormat,
-    escape_pointer,
+    DeltaStrategy, Issue, PaginationKind, PollMethod, PollingDescriptor, TimestampParamFormat, escape_pointer,
 };
 use crate::template::Template;
 
@@ -54,10 +53,9 @@ pub struct ItemPlan {
     pub items: ItemsPath,
     /// An item's id (the polling mapping's `idPath`).
     pub id: CompiledPath,
-    /// An item's timestamp (the polling mapping's `timestampPath`).
-    pub timestamp: CompiledPath,
-    /// How item timestamps are written.
-    pub timestamp_format: TimestampFormat,
+    /// How an item's timestamp is read (the polling mapping's `timestampPath`,
+    /// `timestampFormat` and `timestampPattern`).
+    pub timestamp: TimestampReader,
 }
 
 /// A compiled delta strategy (spec §4.2).
@@ -253,12 +251,10 @@ impl RequestPlan {
 impl PollingPlan {
     /// The plan of requests reading items as the polling mapping says.
     pub fn new(requests: RequestPlan, mapper: &FieldMapper) -> Self {
-        let (timestamp, timestamp_format) = mapper.timestamp_path();
         let items = ItemPlan {
             items: mapper.items_path().clone(),
             id: mapper.id_path().clone(),
-            timestamp: timestamp.clone(),
-            timestamp_format,
+            timestamp: mapper.timestamp().clone(),
         };
         Self { requests, items }
     }

@@ -147,3 +147,22 @@ fn allowed_hosts_are_compiled_into_the_descriptor() {
     assert!(d.allowed_hosts().permits("acme.example.com"));
     assert!(!d.allowed_hosts().permits("example.org"));
 }
+
+#[test]
+fn timestamp_patterns_and_candidate_paths_are_checked_at_their_pointers() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/timestampPath", json!(["$.updated_at", "$[?(@.a"]));
+    set(&mut doc, "/fieldMapping/timestampPattern", json!("%Q-%m"));
+    let found = problems(&doc);
+    assert!(has(&found, "/fieldMapping/timestampPath/1", "invalid JSONPath"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/timestampPattern", "not a valid strftime pattern"), "{found:?}");
+
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/timestampPath", json!([]));
+    assert!(has(&problems(&doc), "/fieldMapping/timestampPath", "at least one"));
+
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/timestampPath", json!(["$.nothing_here", "$.updated_at"]));
+    set(&mut doc, "/fieldMapping/timestampPattern", json!("%Y-%m-%d %H:%M:%S UTC"));
+    Descriptor::from_value(&doc, "test.json").expect("candidate paths and a pattern are valid");
+}

@@ -194,10 +194,10 @@ pub fn split_repeats(
             fresh.push(item.clone());
         }
     }
-    let time_path = &descriptor.polling().expect("polls").items.timestamp;
+    let reader = &descriptor.polling().expect("polls").items.timestamp;
     for item in &repeats {
-        let text = time_path.first(item).expect("a timestamp").as_str().expect("text").to_owned();
-        let time = at(&text);
+        let time = reader.read(item).expect("a timestamp");
+        let text = time.to_rfc3339();
         assert!(time >= position - lookback && time <= position, "{text} is outside the lookback window");
     }
     (fresh, repeats)
