@@ -2,6 +2,7 @@
 //! `fieldMapping` says, reporting ignored items and per-item errors without aborting the rest.
 
 pub mod condition;
+pub mod expr;
 pub mod items;
 pub mod reduce;
 pub mod timestamp;
@@ -15,6 +16,7 @@ use crate::model::{FieldMappingDescriptor, Issue, OneOrMany, Priority, Timestamp
 use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
 use crate::template::{Segment, Template};
 use condition::{CompiledCondition, ConditionParts};
+use expr::Expr;
 use items::ItemsPath;
 pub use timestamp::TimestampReader;
 
@@ -102,6 +104,8 @@ pub struct FieldMapper {
     participants: Vec<CompiledPath>,
     tags: Vec<CompiledPath>,
     related_items: Vec<CompiledPath>,
+    related_patterns: Vec<RelatedPattern>,
+    id_template: Option<Vec<SummaryPart>>,
     url: Option<CompiledPath>,
     url_template: Option<Vec<SummaryPart>>,
     raw_fields: Vec<(String, CompiledPath)>,
@@ -110,12 +114,19 @@ pub struct FieldMapper {
 #[derive(Debug, Clone)]
 enum SummaryPart {
     Literal(String),
-    /// The values at a path, joined with the separator (`, ` unless `|join:` says otherwise).
-    Field(CompiledPath, String),
+    /// A placeholder: paths, filters and how several values are joined.
+    Field(Expr),
 }
 
-/// Separator between several values of one placeholder.
-const DEFAULT_JOIN: &str = ", ";
+/// Every match of a regular expression over the values of some paths, as related items.
+#[derive(Debug, Clone)]
+struct RelatedPattern {
+    paths: Vec<CompiledPath>,
+    regex: regex::Regex,
+}
+
+/// Placeholders that name instance values, which mapping templates cannot see.
+const INSTANCE_VARIABLES: [&str; 3] = ["baseUrl", "config.", "credentials."];
 
 /// Collects issues while compiling, so every problem of a descriptor is reported at once.
 pub(crate) struct IssueSink<'a>(pub(crate) &'a mut Vec<Issue>);
@@ -195,6 +206,9 @@ impl FieldMapper {
         let participants = sink.paths(spec.participants_path.as_ref(), &format!("{pointer}/participantsPath"));
         let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
         let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
+        let related_patterns = compile_related_patterns(spec, pointer, &mut sink);
+        let id_template =
+            spec.id_template.as_ref().and_then(|t| compile_summary(t, &format!("{pointer}/idTemplate"), sink.0));
         let url = spec.url_path.as_ref().and_then(|p| sink.path(p, format!("{pointer}/urlPath")));
         let url_template =
             spec.url_template.as_ref().and_then(|t| compile_summary(t, &format!("{pointer}/urlTemplate"), sink.0));
@@ -216,6 +230,8 @@ impl FieldMapper {
                 participants,
                 tags,
                 related_items,
+                related_patterns,
+                id_template,
                 url,
                 url_template,
                 raw_fields,
@@ -281,11 +297,20 @@ impl FieldMapper {
             path: path.as_str().to_owned(),
             message,
         };
-        let external_id = match self.id.first(item) {
+        let mut external_id = match self.id.first(item) {
             None => return Err(error("idPath", &self.id, "no value at this path".to_owned())),
             Some(v) => scalar_text(v)
                 .ok_or_else(|| error("idPath", &self.id, "the id must be a string or a number".to_owned()))?,
         };
+        if let Some(template) = &self.id_template {
+            external_id = render(template, item, true).ok_or_else(|| ItemError {
+                index,
+                external_id: Some(external_id.clone()),
+                field: "idTemplate".to_owned(),
+                path: String::new(),
+                message: "a placeholder of the template has no value".to_owned(),
+            })?;
+        }
         let Some(signal_type) = self.signal_type(item, ctx.event_type) else {
             return Ok(None);
         };
@@ -310,7 +335,7 @@ impl FieldMapper {
             priority: self.priority_rules.iter().find(|(c, _)| c.matches(item)).map(|(_, p)| *p),
             participants: strings(&self.participants, item),
             tags: strings(&self.tags, item),
-            related_items: strings(&self.related_items, item),
+            related_items: self.related_items(item),
             url: self.url(item),
             ingestion: ctx.ingestion,
             event_type: ctx.event_type.map(str::to_owned),
@@ -330,6 +355,23 @@ impl FieldMapper {
                 event_ok && rule.condition.matches(item)
             })
             .map(|rule| rule.signal_type.as_str())
+    }
+
+    /// `relatedItemsPath` values, then every match of each `relatedItemsPatterns` entry (its
+    /// first group when it has one), without repeats.
+    fn related_items(&self, item: &Value) -> Vec<String> {
+        let mut out = strings(&self.related_items, item);
+        for pattern in &self.related_patterns {
+            for text in strings(&pattern.paths, item) {
+                for found in pattern.regex.captures_iter(&text) {
+                    let Some(m) = found.get(1).or_else(|| found.get(0)) else { continue };
+                    if !m.as_str().is_empty() && !out.iter().any(|o| o == m.as_str()) {
+                        out.push(m.as_str().to_owned());
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn summary(&self, item: &Value) -> String {
@@ -380,6 +422,27 @@ fn compile_timestamp(
     (paths.len() == expected).then(|| TimestampReader::new(paths, format, spec.timestamp_pattern.clone()))
 }
 
+fn compile_related_patterns(
+    spec: &FieldMappingDescriptor,
+    pointer: &str,
+    sink: &mut IssueSink<'_>,
+) -> Vec<RelatedPattern> {
+    let mut out = Vec::new();
+    for (i, pattern) in spec.related_items_patterns.iter().enumerate() {
+        let at = format!("{pointer}/relatedItemsPatterns/{i}");
+        let paths = sink.paths(Some(&pattern.paths), &format!("{at}/paths"));
+        let regex = regex::Regex::new(&pattern.pattern)
+            .map_err(|e| sink.0.push(Issue::new(format!("{at}/pattern"), format!("invalid regular expression: {e}"))))
+            .ok();
+        if let Some(regex) = regex
+            && paths.len() == pattern.paths.paths().len()
+        {
+            out.push(RelatedPattern { paths, regex });
+        }
+    }
+    out
+}
+
 fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Option<Vec<SummaryPart>> {
     let parsed = match Template::parse(template) {
         Ok(t) => t,
@@ -394,15 +457,26 @@ fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Op
         match segment {
             Segment::Literal(text) => parts.push(SummaryPart::Literal(text.clone())),
             Segment::Placeholder(placeholder) => {
-                let (name, separator) = match placeholder.rsplit_once("|join:") {
-                    Some((name, separator)) => (name.trim_end(), separator.to_owned()),
-                    None => (placeholder.as_str(), DEFAULT_JOIN.to_owned()),
-                };
-                match CompiledPath::parse_field(name) {
-                    Ok(p) => parts.push(SummaryPart::Field(p, separator)),
+                if let Some(variable) = INSTANCE_VARIABLES
+                    .iter()
+                    .find(|v| placeholder == v.trim_end_matches('.') || placeholder.starts_with(*v))
+                {
+                    ok = false;
+                    issues.push(Issue::new(
+                        pointer,
+                        format!(
+                            "{{{{{placeholder}}}}}: mapping templates read the item only; instance values \
+                             (`{}`) are not available here — use a path into the item (e.g. its own link with urlPath)",
+                            variable.trim_end_matches('.')
+                        ),
+                    ));
+                    continue;
+                }
+                match Expr::parse(placeholder) {
+                    Ok(expr) => parts.push(SummaryPart::Field(expr)),
                     Err(e) => {
                         ok = false;
-                        issues.push(Issue::new(pointer, e));
+                        issues.push(Issue::new(pointer, format!("{{{{{placeholder}}}}}: {e}")));
                     }
                 }
             }
@@ -418,14 +492,11 @@ fn render(parts: &[SummaryPart], item: &Value, require_all: bool) -> Option<Stri
     for part in parts {
         match part {
             SummaryPart::Literal(text) => out.push_str(text),
-            SummaryPart::Field(path, separator) => {
-                let mut values = Vec::new();
-                collect_strings(&path.query(item), &mut values);
-                if require_all && values.is_empty() {
-                    return None;
-                }
-                out.push_str(&values.join(separator));
-            }
+            SummaryPart::Field(expr) => match expr.render(item) {
+                Some(text) => out.push_str(&text),
+                None if require_all => return None,
+                None => {}
+            },
         }
     }
     Some(out)

@@ -590,8 +590,10 @@ pub struct FieldMappingDescriptor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_pattern: Option<String>,
     /// Summary template: `{{field.path}}` is a dotted path relative to the item, `{{$...}}` a full
-    /// JSONPath (where `$` is the item, as in every path of a field mapping). Several values are
-    /// joined with `, `; `{{path|join:SEP}}` joins with SEP instead (`{{path|join:}}`: no separator).
+    /// JSONPath (where `$` is the item, as in every path of a field mapping); `{{a ?? b}}` takes
+    /// the first path with a value. Filters follow a `|`: `lower`, `upper`, `trim`, `truncate:N`,
+    /// `default:TEXT`, `capture:REGEX`, `date:FORMAT`, and last `join:SEP` (several values are
+    /// joined with `, ` unless it says otherwise). See docs/descriptor-language.md.
     pub summary_template: String,
     /// Ordered rules; the first that matches gives the signal type.
     pub signal_type_rules: Vec<SignalTypeRule>,
@@ -607,6 +609,16 @@ pub struct FieldMappingDescriptor {
     /// JSONPath(s) to related item references.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_items_path: Option<OneOrMany>,
+    /// Every match of a regular expression over the text at some paths becomes a related item
+    /// (its first capture group when it has one, else the whole match), e.g. Jira-style keys
+    /// `[A-Z][A-Z0-9]+-\\d+` in a merge request's title and description.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_items_patterns: Vec<RelatedItemsPattern>,
+    /// Template of the signal's external id, when the id alone is ambiguous (e.g.
+    /// `"mr-{{object_attributes.iid}}"` next to `"issue-{{object_attributes.iid}}"`). Same
+    /// placeholders and filters as `summaryTemplate`; every placeholder must have a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_template: Option<String>,
     /// JSONPath to a link back to the item in the source tool (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_path: Option<String>,
@@ -623,6 +635,17 @@ pub struct FieldMappingDescriptor {
     /// Mapping used for polled items instead of this one (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polling: Option<Box<FieldMappingDescriptor>>,
+}
+
+/// A regular expression whose matches in the text at `paths` are related items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelatedItemsPattern {
+    /// JSONPath(s) (relative to the item) of the text to search.
+    pub paths: OneOrMany,
+    /// The regular expression (Rust `regex` syntax; no look-around). Its first capture group,
+    /// when it has one, is the related item; otherwise the whole match.
+    pub pattern: String,
 }
 
 /// One JSONPath or several, whose matches are concatenated.
