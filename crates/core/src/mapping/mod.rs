@@ -7,6 +7,8 @@ pub mod items;
 pub mod reduce;
 pub mod timestamp;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -105,10 +107,12 @@ pub struct FieldMapper {
     tags: Vec<CompiledPath>,
     related_items: Vec<CompiledPath>,
     related_patterns: Vec<RelatedPattern>,
-    id_template: Option<Vec<SummaryPart>>,
+    id_template: Option<(String, Vec<SummaryPart>)>,
     url: Option<CompiledPath>,
     url_template: Option<Vec<SummaryPart>>,
     raw_fields: Vec<(String, CompiledPath)>,
+    /// Mappings of the event types with overrides (`byEventType`), each complete.
+    by_event: BTreeMap<String, FieldMapper>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,8 +211,10 @@ impl FieldMapper {
         let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
         let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
         let related_patterns = compile_related_patterns(spec, pointer, &mut sink);
-        let id_template =
-            spec.id_template.as_ref().and_then(|t| compile_summary(t, &format!("{pointer}/idTemplate"), sink.0));
+        let id_template = spec
+            .id_template
+            .as_ref()
+            .and_then(|t| compile_summary(t, &format!("{pointer}/idTemplate"), sink.0).map(|parts| (t.clone(), parts)));
         let url = spec.url_path.as_ref().and_then(|p| sink.path(p, format!("{pointer}/urlPath")));
         let url_template =
             spec.url_template.as_ref().and_then(|t| compile_summary(t, &format!("{pointer}/urlTemplate"), sink.0));
@@ -219,6 +225,11 @@ impl FieldMapper {
                 Err(e) => sink.0.push(Issue::new(format!("{pointer}/rawFields/{i}"), e)),
             }
         }
+        let by_event = if issues.is_empty() {
+            compile_overrides(spec, pointer, event_types, &mut issues)
+        } else {
+            BTreeMap::new()
+        };
         match (items, id, timestamp, summary) {
             (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
                 items,
@@ -235,6 +246,7 @@ impl FieldMapper {
                 url,
                 url_template,
                 raw_fields,
+                by_event,
             }),
             _ => Err(issues),
         }
@@ -290,6 +302,11 @@ impl FieldMapper {
         item: &Value,
         ctx: &MapContext<'_>,
     ) -> Result<Option<NormalisedSignal>, ItemError> {
+        if let Some(event) = ctx.event_type
+            && let Some(mapper) = self.by_event.get(event)
+        {
+            return mapper.map_item(index, item, ctx);
+        }
         let error = |field: &str, path: &CompiledPath, message: String| ItemError {
             index,
             external_id: self.external_id(item),
@@ -302,12 +319,12 @@ impl FieldMapper {
             Some(v) => scalar_text(v)
                 .ok_or_else(|| error("idPath", &self.id, "the id must be a string or a number".to_owned()))?,
         };
-        if let Some(template) = &self.id_template {
+        if let Some((source, template)) = &self.id_template {
             external_id = render(template, item, true).ok_or_else(|| ItemError {
                 index,
                 external_id: Some(external_id.clone()),
                 field: "idTemplate".to_owned(),
-                path: String::new(),
+                path: source.clone(),
                 message: "a placeholder of the template has no value".to_owned(),
             })?;
         }
@@ -420,6 +437,32 @@ fn compile_timestamp(
     }
     let format = spec.timestamp_format.unwrap_or(TimestampFormat::Auto);
     (paths.len() == expected).then(|| TimestampReader::new(paths, format, spec.timestamp_pattern.clone()))
+}
+
+/// Compiles each `byEventType` entry as the base mapping with its fields replaced; problems are
+/// reported at the entry's pointer.
+fn compile_overrides(
+    spec: &FieldMappingDescriptor,
+    pointer: &str,
+    event_types: Option<&[String]>,
+    issues: &mut Vec<Issue>,
+) -> BTreeMap<String, FieldMapper> {
+    let mut out = BTreeMap::new();
+    for (event, overrides) in &spec.by_event_type {
+        let at = format!("{pointer}/byEventType/{}", crate::model::escape_pointer(event));
+        let known = event_types.is_some_and(|known| known.is_empty() || known.contains(event));
+        if !known {
+            issues.push(Issue::new(at, format!("event type {event:?} is not in the webhook's eventTypes")));
+            continue;
+        }
+        match FieldMapper::compile(&spec.with_overrides(overrides), &at, event_types) {
+            Ok(mapper) => {
+                out.insert(event.clone(), mapper);
+            }
+            Err(mut found) => issues.append(&mut found),
+        }
+    }
+    out
 }
 
 fn compile_related_patterns(

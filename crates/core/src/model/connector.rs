@@ -629,12 +629,107 @@ pub struct FieldMappingDescriptor {
     /// Fields preserved in the signal's `raw` object: JSONPaths or plain field names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub raw_fields: Vec<String>,
+    /// Per webhook event type, the mapping fields that differ from this mapping's (a
+    /// multi-event source such as GitLab: merge requests, issues, pipelines and comments each
+    /// with their own summary, id and time). Keys are event types from `eventTypes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_event_type: BTreeMap<String, FieldMappingOverride>,
     /// Mapping used for webhook payloads instead of this one (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<Box<FieldMappingDescriptor>>,
     /// Mapping used for polled items instead of this one (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polling: Option<Box<FieldMappingDescriptor>>,
+}
+
+/// The fields of a field mapping that one webhook event type overrides; every field left out
+/// keeps the base mapping's value (`itemsPath` cannot differ).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FieldMappingOverride {
+    /// As `idPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_path: Option<String>,
+    /// As `idTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_template: Option<String>,
+    /// As `timestampPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_path: Option<OneOrMany>,
+    /// As `timestampFormat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_format: Option<TimestampFormat>,
+    /// As `timestampPattern`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_pattern: Option<String>,
+    /// As `summaryTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_template: Option<String>,
+    /// As `signalTypeRules` (replacing the base rules for this event type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_type_rules: Option<Vec<SignalTypeRule>>,
+    /// As `priorityMapping`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_mapping: Option<Vec<PriorityRule>>,
+    /// As `participantsPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants_path: Option<OneOrMany>,
+    /// As `tagsPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_path: Option<OneOrMany>,
+    /// As `relatedItemsPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_items_path: Option<OneOrMany>,
+    /// As `relatedItemsPatterns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_items_patterns: Option<Vec<RelatedItemsPattern>>,
+    /// As `urlPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_path: Option<String>,
+    /// As `urlTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_template: Option<String>,
+    /// As `rawFields`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_fields: Option<Vec<String>>,
+}
+
+impl FieldMappingDescriptor {
+    /// This mapping with `overrides` applied (and no per-event-type overrides of its own).
+    pub fn with_overrides(&self, overrides: &FieldMappingOverride) -> Self {
+        let o = overrides.clone();
+        let mut merged = Self { by_event_type: BTreeMap::new(), webhook: None, polling: None, ..self.clone() };
+        if let Some(v) = o.id_path {
+            merged.id_path = v;
+        }
+        merged.id_template = o.id_template.or(merged.id_template);
+        if let Some(v) = o.timestamp_path {
+            merged.timestamp_path = v;
+        }
+        merged.timestamp_format = o.timestamp_format.or(merged.timestamp_format);
+        merged.timestamp_pattern = o.timestamp_pattern.or(merged.timestamp_pattern);
+        if let Some(v) = o.summary_template {
+            merged.summary_template = v;
+        }
+        if let Some(v) = o.signal_type_rules {
+            merged.signal_type_rules = v;
+        }
+        if let Some(v) = o.priority_mapping {
+            merged.priority_mapping = v;
+        }
+        merged.participants_path = o.participants_path.or(merged.participants_path);
+        merged.tags_path = o.tags_path.or(merged.tags_path);
+        merged.related_items_path = o.related_items_path.or(merged.related_items_path);
+        if let Some(v) = o.related_items_patterns {
+            merged.related_items_patterns = v;
+        }
+        merged.url_path = o.url_path.or(merged.url_path);
+        merged.url_template = o.url_template.or(merged.url_template);
+        if let Some(v) = o.raw_fields {
+            merged.raw_fields = v;
+        }
+        merged
+    }
 }
 
 /// A regular expression whose matches in the text at `paths` are related items.

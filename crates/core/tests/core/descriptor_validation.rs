@@ -180,3 +180,23 @@ fn template_filters_id_templates_and_related_patterns_are_checked_at_their_point
     assert!(has(&found, "/fieldMapping/idTemplate", "from 1 to"), "{found:?}");
     assert!(has(&found, "/fieldMapping/relatedItemsPatterns/0/pattern", "invalid regular expression"), "{found:?}");
 }
+
+#[test]
+fn per_event_type_overrides_are_checked_at_their_own_pointers() {
+    let mut doc = sample_descriptor();
+    let event = doc["ingestion"]["webhook"]["eventTypes"][0].clone();
+    let event = event.as_str().expect("the sample has webhook event types").to_owned();
+    set(
+        &mut doc,
+        "/fieldMapping/byEventType",
+        json!({
+            event.clone(): {"summaryTemplate": "{{title | shout}}", "timestampPath": ["$[?(@.a"]},
+            "never.sent": {"summaryTemplate": "x"}
+        }),
+    );
+    let found = problems(&doc);
+    let at = format!("/fieldMapping/byEventType/{event}");
+    assert!(has(&found, &format!("{at}/summaryTemplate"), "unknown filter `shout`"), "{found:?}");
+    assert!(has(&found, &format!("{at}/timestampPath/0"), "invalid JSONPath"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/byEventType/never.sent", "not in the webhook's eventTypes"), "{found:?}");
+}
