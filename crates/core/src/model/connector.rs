@@ -243,10 +243,13 @@ pub struct BasicAuthConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSecretConfig {
-    /// Header containing the signature.
+    /// Header containing the signature (or, for `token` verification, the token itself).
     pub signature_header: String,
-    /// `hmac-sha256` or `hmac-sha1`.
-    pub algorithm: String,
+    /// `hmac-sha256` or `hmac-sha1`: required for `signature` verification; `token`
+    /// verification (a static token compared in constant time, e.g. GitLab's `X-Gitlab-Token`)
+    /// needs none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
     /// Credential fields the user must provide (the secret).
     pub credential_fields: Vec<CredentialField>,
 }
@@ -536,7 +539,8 @@ pub enum VerificationKeyword {
     /// HMAC signature per `auth.webhook_secret`.
     Signature,
     /// A shared token in a header, compared in constant time (header from
-    /// `auth.webhook_secret.signatureHeader`).
+    /// `auth.webhook_secret.signatureHeader`; no `algorithm` needed), e.g. GitLab's
+    /// `X-Gitlab-Token`.
     Token,
     /// Unauthenticated (only for trusted networks).
     None,
