@@ -171,6 +171,7 @@ async fn poll(
         bail!("connector {} does not poll", descriptor.id());
     };
     let request = PollRequest { checkpoint, max_pages, ..PollRequest::new(&instance.config, &instance.credentials) };
+    let config = descriptor.effective_config(&instance.config);
     let started = Instant::now();
     let mut stream = instance.engine.pages(descriptor, request)?;
     let mut counts = Counts::default();
@@ -187,6 +188,7 @@ async fn poll(
             ingestion: IngestionKind::Polling,
             event_type: None,
             received_at: Utc::now(),
+            config: Some(&config),
         };
         for (index, item) in page.items.iter().enumerate() {
             if raw {

@@ -623,11 +623,14 @@ pub struct FieldMappingDescriptor {
     /// placeholders and filters as `summaryTemplate`; every placeholder must have a value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_template: Option<String>,
-    /// JSONPath to a link back to the item in the source tool (extension).
+    /// JSONPath to a link back to the item in the source tool (extension), or a list of
+    /// candidate paths: the first with a text value wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url_path: Option<String>,
+    pub url_path: Option<OneOrMany>,
     /// Template building the link when no `urlPath` value exists (extension), e.g.
-    /// `https://trello.com/c/{{data.card.shortLink}}`; no link when a placeholder has no value.
+    /// `https://trello.com/c/{{data.card.shortLink}}` or `{{baseUrl}}/issues/{{id}}`:
+    /// placeholders are item paths (with filters) or the instance's `{{baseUrl}}` /
+    /// `{{config.<key>}}` (declared in configFields); no link when a placeholder has no value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_template: Option<String>,
     /// Fields preserved in the signal's `raw` object: JSONPaths or plain field names.
@@ -689,7 +692,7 @@ pub struct FieldMappingOverride {
     pub related_items_patterns: Option<Vec<RelatedItemsPattern>>,
     /// As `urlPath`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url_path: Option<String>,
+    pub url_path: Option<OneOrMany>,
     /// As `urlTemplate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_template: Option<String>,
