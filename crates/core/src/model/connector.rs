@@ -245,8 +245,10 @@ pub struct BasicAuthConfig {
 pub struct WebhookSecretConfig {
     /// Header containing the signature.
     pub signature_header: String,
-    /// `hmac-sha256` or `hmac-sha1`.
-    pub algorithm: String,
+    /// `hmac-sha256` or `hmac-sha1`: required with verification `signature`, not used by `token`
+    /// (the header carries the secret itself, e.g. GitLab's `X-Gitlab-Token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
     /// Credential fields the user must provide (the secret).
     pub credential_fields: Vec<CredentialField>,
 }

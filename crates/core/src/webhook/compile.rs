@@ -59,10 +59,18 @@ impl Verifier {
             }
             VerificationKeyword::Token => Some(Scheme::Token { header, prefix: Prefix::None }),
             VerificationKeyword::Signature => {
-                let algorithm = match config.algorithm.as_str() {
-                    "hmac-sha256" => Some(HmacAlgorithm::HmacSha256),
-                    "hmac-sha1" => Some(HmacAlgorithm::HmacSha1),
-                    other => {
+                let algorithm = match config.algorithm.as_deref() {
+                    Some("hmac-sha256") => Some(HmacAlgorithm::HmacSha256),
+                    Some("hmac-sha1") => Some(HmacAlgorithm::HmacSha1),
+                    None => {
+                        issues.push(
+                            "",
+                            "verification \"signature\" needs auth.config.algorithm (hmac-sha256 or hmac-sha1); \
+                             a shared token in a header is verification \"token\", which needs none",
+                        );
+                        None
+                    }
+                    Some(other) => {
                         issues.push("", format!("auth.config.algorithm {other:?} is not hmac-sha256 or hmac-sha1"));
                         None
                     }
