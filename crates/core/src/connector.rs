@@ -74,7 +74,11 @@ pub trait Connector: Send + Sync {
     /// The instance config values mapping reads in `ingestion` mode, out of the instance's
     /// `config`: the producers (webhook gateway, poller) put them in the envelope, and the
     /// normaliser hands them to [`Connector::map`] as `ctx.config`. None by default.
-    fn mapping_config(&self, _ingestion: IngestionKind, _config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    fn mapping_config(
+        &self,
+        _ingestion: IngestionKind,
+        _config: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
         BTreeMap::new()
     }
 

@@ -20,8 +20,8 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::envelope::Envelope;
-use switchboard_core::signal::IngestionKind;
 use switchboard_core::ports::{InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, send_batch};
+use switchboard_core::signal::IngestionKind;
 use switchboard_core::webhook::{DeliveryId, Headers, WebhookEvent, WebhookRequest};
 use tracing::Instrument as _;
 

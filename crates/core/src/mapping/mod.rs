@@ -154,7 +154,6 @@ struct RelatedPattern {
     regex: regex::Regex,
 }
 
-
 /// Collects issues while compiling, so every problem of a descriptor is reported at once.
 pub(crate) struct IssueSink<'a>(pub(crate) &'a mut Vec<Issue>);
 
@@ -190,7 +189,13 @@ impl FieldMapper {
             .ok();
         let id = sink.path(&spec.id_path, format!("{pointer}/idPath"));
         let timestamp = compile_timestamp(spec, pointer, &mut sink);
-        let summary = compile_template(&spec.summary_template, &format!("{pointer}/summaryTemplate"), TemplateKind::Item, &scope, sink.0);
+        let summary = compile_template(
+            &spec.summary_template,
+            &format!("{pointer}/summaryTemplate"),
+            TemplateKind::Item,
+            &scope,
+            sink.0,
+        );
         let mut sink = IssueSink(&mut issues);
 
         if spec.signal_type_rules.is_empty() {
@@ -231,17 +236,15 @@ impl FieldMapper {
         let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
         let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
         let related_patterns = compile_related_patterns(spec, pointer, &mut sink);
-        let id_template = spec
-            .id_template
-            .as_ref()
-            .and_then(|t| {
-                compile_template(t, &format!("{pointer}/idTemplate"), TemplateKind::Item, &scope, sink.0)
-                    .map(|parts| (t.clone(), parts))
-            });
-        let url = sink.paths(spec.url_path.as_ref(), &format!("{pointer}/urlPath"));
-        let url_template = spec.url_template.as_ref().and_then(|t| {
-            compile_template(t, &format!("{pointer}/urlTemplate"), TemplateKind::Url, &scope, sink.0)
+        let id_template = spec.id_template.as_ref().and_then(|t| {
+            compile_template(t, &format!("{pointer}/idTemplate"), TemplateKind::Item, &scope, sink.0)
+                .map(|parts| (t.clone(), parts))
         });
+        let url = sink.paths(spec.url_path.as_ref(), &format!("{pointer}/urlPath"));
+        let url_template = spec
+            .url_template
+            .as_ref()
+            .and_then(|t| compile_template(t, &format!("{pointer}/urlTemplate"), TemplateKind::Url, &scope, sink.0));
         let mut raw_fields = Vec::new();
         for (i, field) in spec.raw_fields.iter().enumerate() {
             match CompiledPath::parse_field(field) {
@@ -249,11 +252,8 @@ impl FieldMapper {
                 Err(e) => sink.0.push(Issue::new(format!("{pointer}/rawFields/{i}"), e)),
             }
         }
-        let by_event = if issues.is_empty() {
-            compile_overrides(spec, pointer, scope, &mut issues)
-        } else {
-            BTreeMap::new()
-        };
+        let by_event =
+            if issues.is_empty() { compile_overrides(spec, pointer, scope, &mut issues) } else { BTreeMap::new() };
         match (items, id, timestamp, summary) {
             (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
                 items,

@@ -245,9 +245,8 @@ pub struct BasicAuthConfig {
 pub struct WebhookSecretConfig {
     /// Header containing the signature (or, for `token` verification, the token itself).
     pub signature_header: String,
-    /// `hmac-sha256` or `hmac-sha1`: required for `signature` verification; `token`
-    /// verification (a static token compared in constant time, e.g. GitLab's `X-Gitlab-Token`)
-    /// needs none.
+    /// `hmac-sha256` or `hmac-sha1`: required with verification `signature`, not used by `token`
+    /// (the header carries the secret itself, e.g. GitLab's `X-Gitlab-Token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
     /// Credential fields the user must provide (the secret).

@@ -63,16 +63,16 @@ impl Verifier {
                 let algorithm = match config.algorithm.as_deref() {
                     Some("hmac-sha256") => Some(HmacAlgorithm::HmacSha256),
                     Some("hmac-sha1") => Some(HmacAlgorithm::HmacSha1),
-                    Some(other) => {
-                        issues.push("", format!("auth.config.algorithm {other:?} is not hmac-sha256 or hmac-sha1"));
+                    None => {
+                        issues.push(
+                            "",
+                            "verification \"signature\" needs auth.config.algorithm (hmac-sha256 or hmac-sha1); \
+                             a shared token in a header is verification \"token\", which needs none",
+                        );
                         None
                     }
-                    None => {
-                        issues.list.push(Issue::new(
-                            "/auth/config",
-                            "missing `algorithm` (hmac-sha256 or hmac-sha1): \"signature\" verification computes an \
-                             HMAC; \"token\" verification (the header holds the secret itself) needs none",
-                        ));
+                    Some(other) => {
+                        issues.push("", format!("auth.config.algorithm {other:?} is not hmac-sha256 or hmac-sha1"));
                         None
                     }
                 };

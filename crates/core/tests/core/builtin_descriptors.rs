@@ -88,8 +88,14 @@ fn received_at() -> DateTime<Utc> {
 fn map(connector: &str, file: &str, event_type: Option<&str>) -> MapReport {
     let descriptor = descriptor(connector);
     let ingestion = if descriptor.webhook().is_some() { IngestionKind::Webhook } else { IngestionKind::Polling };
-    let ctx =
-        MapContext { connector_id: connector, project_id: "p1", ingestion, event_type, received_at: received_at(), config: None };
+    let ctx = MapContext {
+        connector_id: connector,
+        project_id: "p1",
+        ingestion,
+        event_type,
+        received_at: received_at(),
+        config: None,
+    };
     descriptor.map_delivery(&fixture(connector, file), &ctx).unwrap_or_else(|e| panic!("{connector}/{file}: {e}"))
 }
 

@@ -53,11 +53,12 @@ fn the_token_keyword_still_accepts_an_algorithm_written_before_it_was_optional()
 }
 
 #[test]
-fn the_signature_keyword_without_an_algorithm_is_reported_at_the_auth_config() {
+fn the_signature_keyword_without_an_algorithm_is_reported_at_the_verification() {
     let error = Descriptor::from_value(&descriptor("signature", None), "sig.json").expect_err("needs an algorithm");
     let found: Vec<(String, String)> = error.issues.into_iter().map(|i| (i.pointer, i.message)).collect();
     assert!(
-        found.iter().any(|(p, m)| p == "/auth/config" && m.contains("missing `algorithm` (hmac-sha256 or hmac-sha1)")),
+        found.iter().any(|(p, m)| p == "/ingestion/verification"
+            && m.contains("needs auth.config.algorithm (hmac-sha256 or hmac-sha1)")),
         "{found:?}"
     );
     let error = Descriptor::from_value(&descriptor("signature", Some("hmac-md5")), "sig.json").expect_err("unknown");
