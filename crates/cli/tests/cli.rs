@@ -41,10 +41,15 @@ fn validate_accepts_every_built_in_descriptor() {
 }
 
 fn map_github_pr(fixture: &str, event: &str) -> (Vec<serde_json::Value>, String) {
+    map_github_pr_with(fixture, &["--event", event], true)
+}
+
+fn map_github_pr_with(fixture: &str, extra: &[&str], succeeds: bool) -> (Vec<serde_json::Value>, String) {
     let payload = format!("tests/fixtures/github-prs/{fixture}");
-    let out =
-        switchboard(&["map", "--descriptor", "descriptors/github-prs.json", "--payload", &payload, "--event", event]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut command = vec!["map", "--descriptor", "descriptors/github-prs.json", "--payload", &payload];
+    command.extend_from_slice(extra);
+    let out = switchboard(&command);
+    assert_eq!(out.status.success(), succeeds, "{}", text(&out.stderr));
     let signals =
         text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON signal per line")).collect();
     (signals, text(&out.stderr))
@@ -67,7 +72,20 @@ fn map_turns_github_pull_request_events_into_signals() {
 
 #[test]
 fn map_reports_an_unhandled_event_type_as_ignored() {
-    let (signals, stderr) = map_github_pr("push.json", "push");
+    let (signals, stderr) = map_github_pr_with("push.json", &["--event", "push", "--expect", "0"], true);
     assert!(signals.is_empty());
     assert!(stderr.contains("ignored:") && stderr.contains("\\\"push\\\" is not handled"), "{stderr}");
+    let (_, stderr) = map_github_pr_with("push.json", &["--event", "push"], false);
+    assert!(stderr.contains("no signal came out: event type \"push\" is not one this connector handles"), "{stderr}");
+}
+
+#[test]
+fn map_without_an_event_says_to_pass_one_and_expect_checks_the_count() {
+    let (signals, stderr) = map_github_pr_with("pull_request.opened.json", &[], false);
+    assert!(signals.is_empty());
+    assert!(stderr.contains("X-GitHub-Event header") && stderr.contains("--event"), "{stderr}");
+    let (_, stderr) =
+        map_github_pr_with("pull_request.opened.json", &["--event", "pull_request", "--expect", "2"], false);
+    assert!(stderr.contains("expected 2 signal(s), got 1"), "{stderr}");
+    map_github_pr_with("pull_request.opened.json", &["--event", "pull_request", "--expect", "1"], true);
 }
