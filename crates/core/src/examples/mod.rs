@@ -1,0 +1,198 @@
+//! Running a descriptor's `examples`: each payload goes through the same steps a delivery or a
+//! polled page takes (for a webhook: handshake, then the event type from `eventType`, the
+//! headers or the payload, then the mapping), and the outcome is compared with the example's
+//! expectation ([`compare`]). The mapping itself is the descriptor's; nothing here maps.
+
+pub mod compare;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::descriptor::Descriptor;
+use crate::mapping::{MapContext, MapReport};
+use crate::model::{Example, ExampleMode, example_mode};
+use crate::signal::IngestionKind;
+use crate::webhook::{Headers, WebhookEvent};
+pub use compare::Mismatch;
+
+/// The project id written into the signals of examples (their `projectId`, and part of `id`).
+pub const EXAMPLE_PROJECT: &str = "example";
+
+/// The result of one example.
+#[derive(Debug, Clone)]
+pub struct ExampleRun {
+    /// Position in the descriptor's `examples`.
+    pub index: usize,
+    /// The example's name.
+    pub name: String,
+    /// Whether it passed, how it failed, or why it could not run.
+    pub outcome: ExampleOutcome,
+}
+
+/// How an example ended.
+#[derive(Debug, Clone)]
+pub enum ExampleOutcome {
+    /// The mapping gave what the example expects.
+    Passed(Observed),
+    /// The mapping gave something else: every difference, and what it gave.
+    Failed {
+        /// Each difference, with the JSON pointer of the expectation it breaks.
+        mismatches: Vec<Mismatch>,
+        /// What the mapping gave.
+        observed: Observed,
+    },
+    /// The payload could not be read (missing file, not JSON).
+    Unreadable(String),
+}
+
+impl ExampleRun {
+    /// Whether the example passed.
+    pub fn passed(&self) -> bool {
+        matches!(self.outcome, ExampleOutcome::Passed(_))
+    }
+}
+
+/// What mapping an example's payload gave, as the comparison sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// The signals, as JSON (what the signals queue would carry).
+    pub signals: Vec<Value>,
+    /// Why each ignored item was ignored.
+    pub ignored: Vec<String>,
+    /// Each mapping error (of the payload, or of one item).
+    pub errors: Vec<String>,
+}
+
+impl Observed {
+    fn from_report(report: &MapReport) -> Self {
+        Self {
+            signals: report.signals.iter().map(|s| serde_json::to_value(s).unwrap_or(Value::Null)).collect(),
+            ignored: report.ignored.iter().map(|i| i.reason.clone()).collect(),
+            errors: report.errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn ignored(reason: String) -> Self {
+        Self { ignored: vec![reason], ..Self::default() }
+    }
+}
+
+impl fmt::Display for Observed {
+    /// `2 signal(s) [pr_opened 279147437, …], 1 ignored ("…"), 0 error(s)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} signal(s)", self.signals.len())?;
+        if !self.signals.is_empty() {
+            let each: Vec<String> =
+                self.signals.iter().map(|s| format!("{} {}", text(&s["signalType"]), text(&s["externalId"]))).collect();
+            write!(f, " [{}]", each.join(", "))?;
+        }
+        write!(f, ", {} ignored", self.ignored.len())?;
+        if let Some(reason) = self.ignored.first() {
+            write!(f, " ({reason:?}{})", if self.ignored.len() > 1 { ", …" } else { "" })?;
+        }
+        write!(f, ", {} error(s)", self.errors.len())?;
+        if let Some(error) = self.errors.first() {
+            write!(f, " ({error}{})", if self.errors.len() > 1 { "; …" } else { "" })?;
+        }
+        Ok(())
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs every example of a descriptor. `base_dir` is the directory of the descriptor file, which
+/// `payloadFile`s are relative to (`None` for a descriptor that has no file).
+pub fn run_examples(descriptor: &Descriptor, base_dir: Option<&Path>) -> Vec<ExampleRun> {
+    descriptor
+        .model()
+        .examples
+        .iter()
+        .enumerate()
+        .map(|(index, example)| ExampleRun {
+            index,
+            name: example.name.clone(),
+            outcome: match load_payload(example, base_dir) {
+                Err(reason) => ExampleOutcome::Unreadable(reason),
+                Ok(payload) => {
+                    let observed = observe(descriptor, example, &payload);
+                    let mismatches = compare::compare(&example.expect, &observed, &format!("/examples/{index}/expect"));
+                    if mismatches.is_empty() {
+                        ExampleOutcome::Passed(observed)
+                    } else {
+                        ExampleOutcome::Failed { mismatches, observed }
+                    }
+                }
+            },
+        })
+        .collect()
+}
+
+/// The payload files a descriptor's examples read, resolved against `base_dir` (for watching).
+pub fn payload_files(descriptor: &Descriptor, base_dir: &Path) -> BTreeSet<PathBuf> {
+    descriptor.model().examples.iter().filter_map(|e| e.payload_file.as_ref()).map(|f| base_dir.join(f)).collect()
+}
+
+fn load_payload(example: &Example, base_dir: Option<&Path>) -> Result<Value, String> {
+    if let Some(payload) = &example.payload {
+        return Ok(payload.clone());
+    }
+    let Some(file) = &example.payload_file else {
+        return Err("the example has no payload".to_owned());
+    };
+    let Some(base_dir) = base_dir else {
+        return Err(format!("payloadFile {file:?}: the descriptor has no file it could be relative to"));
+    };
+    let path = base_dir.join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("payloadFile {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("payloadFile {} is not valid JSON: {e}", path.display()))
+}
+
+/// Maps the payload as the connector would receive it.
+fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Observed {
+    let mode = example_mode(descriptor.model(), example);
+    let ingestion = match mode {
+        ExampleMode::Webhook => IngestionKind::Webhook,
+        ExampleMode::Polling => IngestionKind::Polling,
+    };
+    let ctx = MapContext {
+        connector_id: descriptor.id(),
+        project_id: EXAMPLE_PROJECT,
+        ingestion,
+        event_type: None,
+        received_at: Utc::now(),
+    };
+    let report = match (mode, descriptor.webhook()) {
+        (ExampleMode::Webhook, Some(webhook)) => {
+            if let Some((_, answer)) = webhook.handshake(payload) {
+                return Observed::ignored(format!(
+                    "a handshake: the webhook endpoint answers it ({}) and maps nothing",
+                    text(answer)
+                ));
+            }
+            let event = match &example.event_type {
+                Some(given) => webhook.judge(Some(given.clone())),
+                None => webhook.event(&Headers::new(example.headers.iter()), payload),
+            };
+            match event {
+                WebhookEvent::Handled(event_type) => {
+                    descriptor.map(payload, &MapContext { event_type: event_type.as_deref(), ..ctx })
+                }
+                WebhookEvent::Ignored { reason, .. } => return Observed::ignored(reason),
+            }
+        }
+        _ => descriptor.map(payload, &ctx),
+    };
+    match report {
+        Ok(report) => Observed::from_report(&report),
+        Err(error) => Observed { errors: vec![error.to_string()], ..Observed::default() },
+    }
+}
