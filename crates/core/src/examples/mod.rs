@@ -196,3 +196,120 @@ fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Obser
         Err(error) => Observed { errors: vec![error.to_string()], ..Observed::default() },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A webhook connector (event type in the `X-Kind` header or at `$.kind`) with `examples`.
+    fn descriptor(examples: Value) -> Result<Descriptor, crate::DescriptorError> {
+        let doc = json!({
+            "id": "hooks", "name": "Hooks", "description": "d", "category": "custom", "icon": "box",
+            "kind": "generic", "auth": {"method": "none"},
+            "ingestion": {"mode": "webhook", "eventTypes": ["created"], "eventTypePath": "$.kind",
+                "eventTypeHeader": "X-Kind", "verification": "none",
+                "handshakes": [{"when": {"when": "$.challenge", "operator": "exists"},
+                    "respondWithPath": "$.challenge", "verify": false}]},
+            "fieldMapping": {"itemsPath": "$", "idPath": "$.id", "timestampPath": "$.at",
+                "summaryTemplate": "{{title}}",
+                "signalTypeRules": [{"when": "$.title", "operator": "exists", "then": "thing_created"}]},
+            "healthCheck": {"endpoint": "https://x.example/", "method": "GET", "expectStatus": 200, "timeoutMs": 1000},
+            "examples": examples,
+            "version": "1.0.0"
+        });
+        Descriptor::from_value(&doc, "test")
+    }
+
+    fn outcomes(examples: Value) -> Vec<ExampleRun> {
+        run_examples(&descriptor(examples).unwrap_or_else(|e| panic!("{e}")), None)
+    }
+
+    const CREATED: &str = r#"{"kind": "created", "id": 7, "at": "2024-05-01T10:00:00Z", "title": "Hello"}"#;
+
+    fn payload() -> Value {
+        serde_json::from_str(CREATED).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_matching_example_passes_and_a_wrong_one_names_the_field() {
+        let runs = outcomes(json!([
+            {"name": "ok", "payload": payload(), "expect": {"signals": [{"signalType": "thing_created", "externalId": "7",
+                "summary": "Hello", "timestamp": "2024-05-01T10:00:00Z", "projectId": EXAMPLE_PROJECT}]}},
+            {"name": "wrong", "payload": payload(), "expect": {"signals": [{"summary": "Bye"}]}}
+        ]));
+        assert!(runs[0].passed(), "{:?}", runs[0].outcome);
+        let ExampleOutcome::Failed { mismatches, .. } = &runs[1].outcome else { panic!("{:?}", runs[1].outcome) };
+        assert_eq!(mismatches[0].pointer, "/examples/1/expect/signals/0/summary");
+        assert_eq!((mismatches[0].expected.as_str(), mismatches[0].actual.as_str()), ("\"Bye\"", "\"Hello\""));
+    }
+
+    #[test]
+    fn the_event_type_comes_from_eventtype_then_headers_then_the_payload() {
+        let mut other = payload();
+        other["kind"] = json!("deleted");
+        let runs = outcomes(json!([
+            {"name": "payload", "payload": other, "expect": {"ignored": "\"deleted\" is not handled"}},
+            {"name": "header wins", "payload": other, "headers": {"x-kind": "created"},
+                "expect": {"signals": [{"eventType": "created"}]}},
+            {"name": "eventType wins", "payload": payload(), "headers": {"X-Kind": "created"}, "eventType": "deleted",
+                "expect": {"ignored": true}}
+        ]));
+        for run in &runs {
+            assert!(run.passed(), "{}: {:?}", run.name, run.outcome);
+        }
+    }
+
+    #[test]
+    fn handshakes_are_ignored_and_errors_are_matched_by_text() {
+        let runs = outcomes(json!([
+            {"name": "handshake", "payload": {"challenge": "abc"}, "expect": {"ignored": "handshake"}},
+            {"name": "no id", "payload": {"kind": "created", "title": "t"}, "expect": {"error": "idPath"}},
+            {"name": "no error", "payload": payload(), "expect": {"error": "idPath"}}
+        ]));
+        assert!(runs[0].passed() && runs[1].passed(), "{runs:?}");
+        assert!(!runs[2].passed());
+    }
+
+    #[test]
+    fn a_payload_file_is_read_relative_to_the_descriptor() {
+        let dir = std::env::temp_dir().join(format!("switchboard-examples-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("created.json"), CREATED).unwrap_or_else(|e| panic!("{e}"));
+        let d = descriptor(json!([
+            {"name": "file", "payloadFile": "created.json", "expect": {"signals": [{"externalId": "7"}]}},
+            {"name": "missing", "payloadFile": "gone.json", "expect": {"ignored": true}}
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let runs = run_examples(&d, Some(&dir));
+        assert!(runs[0].passed(), "{:?}", runs[0].outcome);
+        assert!(matches!(&runs[1].outcome, ExampleOutcome::Unreadable(r) if r.contains("gone.json")), "{runs:?}");
+        assert_eq!(payload_files(&d, &dir).len(), 2);
+        assert!(matches!(&run_examples(&d, None)[0].outcome, ExampleOutcome::Unreadable(_)));
+        std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn mistakes_in_examples_are_reported_at_their_pointer() {
+        let error = descriptor(json!([
+            {"name": "a", "payload": {}, "payloadFile": "x.json", "expect": {"ignored": true}},
+            {"name": "a", "payload": {}, "mode": "polling", "expect": {"ignored": true, "error": "x"}},
+            {"name": "c", "payload": {}, "expect": {"signals": [{"signal_type": "x"}], }},
+            {"name": "d", "expect": {"ignored": false}}
+        ]))
+        .expect_err("four broken examples");
+        let found: Vec<String> = error.issues.iter().map(ToString::to_string).collect();
+        for expected in [
+            "/examples/0: give the payload inline (payload) or in a file (payloadFile), not both",
+            "/examples/1/name: \"a\" is already the name of example 0",
+            "/examples/1/mode: the connector does not support polling ingestion (its ingestion mode supports webhook only)",
+            "/examples/1/expect: give exactly one expectation",
+            "/examples/2/expect/signals/0/signal_type: \"signal_type\" is not a signal field",
+            "/examples/3: missing the payload",
+            "/examples/3/expect/ignored: write true",
+        ] {
+            assert!(found.iter().any(|f| f.starts_with(expected)), "no {expected:?} in {found:#?}");
+        }
+    }
+}
