@@ -5,6 +5,7 @@ mod map;
 mod poll;
 mod schema;
 mod serve;
+mod test;
 mod validate;
 mod verify;
 
@@ -24,6 +25,9 @@ pub struct Cli {
 enum Command {
     /// Validate descriptor files or directories; prints every problem with its JSON pointer.
     Validate(validate::Args),
+    /// Run the examples of descriptors (default `descriptors/`): one line per example, a diff
+    /// per failure; `--watch` reruns them on every change.
+    Test(test::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
     /// Fetch one delta from the real API and print the mapped signals (JSON lines); pages,
@@ -43,6 +47,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Test(args) => test::run(args),
         Command::Map(args) => map::run(args),
         Command::Poll(args) => poll::run(args),
         Command::Check(args) => check::run(args),
