@@ -1,6 +1,7 @@
 //! Sub-commands of `switchboard`, one module each.
 
 mod check;
+mod init;
 mod map;
 mod poll;
 mod schema;
@@ -23,6 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Scaffold a new descriptor (`descriptors/<id>.json`) with one example, ready to edit.
+    Init(init::Args),
     /// Validate descriptor files or directories; prints every problem with its JSON pointer.
     Validate(validate::Args),
     /// Run the examples of descriptors (default `descriptors/`): one line per example, a diff
@@ -46,6 +49,7 @@ enum Command {
 /// Runs the parsed command; the exit code says whether it succeeded.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Init(args) => init::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test::run(args),
         Command::Map(args) => map::run(args),
