@@ -139,7 +139,11 @@ fn init_scaffolds_a_descriptor_that_validates_and_passes_its_example_and_never_o
     let validate = switchboard_in(dir.path(), &["validate", "descriptors/"]);
     assert!(validate.status.success(), "{}", text(&validate.stderr));
     let test = switchboard_in(dir.path(), &["test"]);
-    assert!(text(&test.stdout).contains("1 example(s) in 1 descriptor(s): 1 passed, 0 failed"), "{}", text(&test.stdout));
+    assert!(
+        text(&test.stdout).contains("1 example(s) in 1 descriptor(s): 1 passed, 0 failed"),
+        "{}",
+        text(&test.stdout)
+    );
     assert!(test.status.success());
 
     std::fs::write(&file, "{}").unwrap();
@@ -204,8 +208,8 @@ fn watch_reruns_the_examples_when_the_descriptor_or_a_payload_file_changes() {
     // Let the watcher start before changing anything.
     std::thread::sleep(Duration::from_millis(500));
 
-    let mut payload: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("payload.json")).unwrap())
-        .unwrap();
+    let mut payload: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("payload.json")).unwrap()).unwrap();
     payload["item"]["title"] = Value::from("Renamed");
     std::fs::write(dir.path().join("payload.json"), payload.to_string()).unwrap();
     assert!(next_summary(&rx).ends_with("0 passed, 1 failed"), "a changed payload file reruns");

@@ -90,9 +90,13 @@ fn explain_nothing(descriptor: &Descriptor, report: &MapReport, ingestion: Inges
     };
     let path = webhook.event_type_path.as_str();
     let from = match &webhook.event_type_header {
-        Some(header) => format!("the {header} header (a saved body does not carry it), else from the payload at {path}"),
+        Some(header) => {
+            format!("the {header} header (a saved body does not carry it), else from the payload at {path}")
+        }
         None => format!("the payload at {path}"),
     };
     let handled = if webhook.event_types.is_empty() { "any".to_owned() } else { webhook.event_types.join(", ") };
-    eprintln!("hint: without --event the event type is read from {from}; pass it with --event <type> (handled: {handled})");
+    eprintln!(
+        "hint: without --event the event type is read from {from}; pass it with --event <type> (handled: {handled})"
+    );
 }

@@ -4,6 +4,7 @@ mod check;
 mod init;
 mod map;
 mod poll;
+mod progress;
 mod schema;
 mod serve;
 mod test;
@@ -33,8 +34,8 @@ enum Command {
     Test(test::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
-    /// Fetch one delta from the real API and print the mapped signals (JSON lines); pages,
-    /// items, the new checkpoint and timing go to stderr.
+    /// Fetch one delta from the real API and print the mapped signals (JSON lines); progress
+    /// (live on a terminal), the new checkpoint and timing go to stderr.
     Poll(poll::Args),
     /// Run a connector's health check against the real API and print the report as JSON.
     Check(check::Args),

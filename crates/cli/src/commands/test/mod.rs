@@ -125,9 +125,11 @@ fn descriptor_files(paths: &[PathBuf], tally: &mut Tally) -> Vec<PathBuf> {
     for path in paths {
         if path.is_dir() {
             match std::fs::read_dir(path) {
-                Ok(entries) => files.extend(entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| {
-                    p.extension().is_some_and(|e| e == "json") && !p.ends_with("descriptor.schema.json")
-                })),
+                Ok(entries) => {
+                    files.extend(entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| {
+                        p.extension().is_some_and(|e| e == "json") && !p.ends_with("descriptor.schema.json")
+                    }))
+                }
                 Err(e) => {
                     tally.broken += 1;
                     eprintln!("{}: cannot read directory: {e}", path.display());

@@ -64,8 +64,9 @@ fn is_json(path: &Path) -> bool {
 /// watcher reports compare equal (the file itself may be gone, mid-save).
 fn normal(path: &Path) -> PathBuf {
     match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => normal_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })
-            .join(name),
+        (Some(parent), Some(name)) => {
+            normal_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent }).join(name)
+        }
         _ => path.to_path_buf(),
     }
 }
