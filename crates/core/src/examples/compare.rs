@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::Observed;
+use super::observed::Observed;
 use crate::model::{ExampleExpectation, IgnoredExpectation, escape_pointer};
 
 /// One difference between the expectation and the outcome.

@@ -4,20 +4,22 @@
 //! expectation ([`compare`]). The mapping itself is the descriptor's; nothing here maps.
 
 pub mod compare;
+mod observed;
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use serde_json::Value;
 
 use crate::descriptor::Descriptor;
-use crate::mapping::{MapContext, MapReport};
-use crate::model::{Example, ExampleMode, example_mode};
+use crate::mapping::MapContext;
+use crate::model::{Example, ExampleMode};
 use crate::signal::IngestionKind;
 use crate::webhook::{Headers, WebhookEvent};
 pub use compare::Mismatch;
+pub use observed::Observed;
+use observed::text;
 
 /// The project id written into the signals of examples (their `projectId`, and part of `id`).
 pub const EXAMPLE_PROJECT: &str = "example";
@@ -53,59 +55,6 @@ impl ExampleRun {
     /// Whether the example passed.
     pub fn passed(&self) -> bool {
         matches!(self.outcome, ExampleOutcome::Passed(_))
-    }
-}
-
-/// What mapping an example's payload gave, as the comparison sees it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Observed {
-    /// The signals, as JSON (what the signals queue would carry).
-    pub signals: Vec<Value>,
-    /// Why each ignored item was ignored.
-    pub ignored: Vec<String>,
-    /// Each mapping error (of the payload, or of one item).
-    pub errors: Vec<String>,
-}
-
-impl Observed {
-    fn from_report(report: &MapReport) -> Self {
-        Self {
-            signals: report.signals.iter().map(|s| serde_json::to_value(s).unwrap_or(Value::Null)).collect(),
-            ignored: report.ignored.iter().map(|i| i.reason.clone()).collect(),
-            errors: report.errors.iter().map(ToString::to_string).collect(),
-        }
-    }
-
-    fn ignored(reason: String) -> Self {
-        Self { ignored: vec![reason], ..Self::default() }
-    }
-}
-
-impl fmt::Display for Observed {
-    /// `2 signal(s) [pr_opened 279147437, …], 1 ignored ("…"), 0 error(s)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} signal(s)", self.signals.len())?;
-        if !self.signals.is_empty() {
-            let each: Vec<String> =
-                self.signals.iter().map(|s| format!("{} {}", text(&s["signalType"]), text(&s["externalId"]))).collect();
-            write!(f, " [{}]", each.join(", "))?;
-        }
-        write!(f, ", {} ignored", self.ignored.len())?;
-        if let Some(reason) = self.ignored.first() {
-            write!(f, " ({reason:?}{})", if self.ignored.len() > 1 { ", …" } else { "" })?;
-        }
-        write!(f, ", {} error(s)", self.errors.len())?;
-        if let Some(error) = self.errors.first() {
-            write!(f, " ({error}{})", if self.errors.len() > 1 { "; …" } else { "" })?;
-        }
-        Ok(())
-    }
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 
@@ -158,7 +107,7 @@ fn load_payload(example: &Example, base_dir: Option<&Path>) -> Result<Value, Str
 
 /// Maps the payload as the connector would receive it.
 fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Observed {
-    let mode = example_mode(descriptor.model(), example);
+    let mode = example.mode_for(descriptor.model().ingestion.supported_modes());
     let ingestion = match mode {
         ExampleMode::Webhook => IngestionKind::Webhook,
         ExampleMode::Polling => IngestionKind::Polling,
@@ -173,7 +122,7 @@ fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Obser
     let report = match (mode, descriptor.webhook()) {
         (ExampleMode::Webhook, Some(webhook)) => {
             if let Some((_, answer)) = webhook.handshake(payload) {
-                return Observed::ignored(format!(
+                return Observed::ignored_for(format!(
                     "a handshake: the webhook endpoint answers it ({}) and maps nothing",
                     text(answer)
                 ));
@@ -186,7 +135,7 @@ fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Obser
                 WebhookEvent::Handled(event_type) => {
                     descriptor.map(payload, &MapContext { event_type: event_type.as_deref(), ..ctx })
                 }
-                WebhookEvent::Ignored { reason, .. } => return Observed::ignored(reason),
+                WebhookEvent::Ignored { reason, .. } => return Observed::ignored_for(reason),
             }
         }
         _ => descriptor.map(payload, &ctx),

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::example::Example;
+use super::example::{Example, SupportedModes};
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -329,6 +329,11 @@ pub enum IngestionDescriptor {
 pub const INGESTION_MODES: &[&str] = &["polling", "webhook", "polling_and_webhook"];
 
 impl IngestionDescriptor {
+    /// Which modes this ingestion supports (what examples may run in).
+    pub fn supported_modes(&self) -> SupportedModes {
+        SupportedModes { webhook: self.webhook().is_some(), polling: self.polling().is_some() }
+    }
+
     /// The polling part, if this connector polls.
     pub fn polling(&self) -> Option<&PollingDescriptor> {
         match self {

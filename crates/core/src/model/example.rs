@@ -10,7 +10,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::connector::ConnectorDescriptor;
 use super::issue::Issue;
 
 /// One example: a payload as the connector receives it, and the expected outcome of mapping it.
@@ -113,13 +112,22 @@ pub const SIGNAL_FIELDS: &[&str] = &[
     "raw",
 ];
 
+/// Which ingestion modes a connector supports (from its `ingestion` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupportedModes {
+    /// It receives webhooks.
+    pub webhook: bool,
+    /// It polls.
+    pub polling: bool,
+}
+
 /// Every problem of a descriptor's `examples` that can be seen without reading files: the
 /// payload given once, a mode the connector supports, webhook fields only on webhook examples,
 /// exactly one expectation, expected signals that name only signal fields, unique names.
-pub fn example_issues(raw: &ConnectorDescriptor) -> Vec<Issue> {
+pub fn example_issues(examples: &[Example], modes: SupportedModes) -> Vec<Issue> {
     let mut issues = Vec::new();
     let mut names = BTreeMap::new();
-    for (i, example) in raw.examples.iter().enumerate() {
+    for (i, example) in examples.iter().enumerate() {
         let at = format!("/examples/{i}");
         if example.name.trim().is_empty() {
             issues.push(Issue::new(format!("{at}/name"), "must not be empty"));
@@ -139,10 +147,10 @@ pub fn example_issues(raw: &ConnectorDescriptor) -> Vec<Issue> {
             }
             _ => {}
         }
-        let mode = example_mode(raw, example);
+        let mode = example.mode_for(modes);
         let supported = match mode {
-            ExampleMode::Webhook => raw.ingestion.webhook().is_some(),
-            ExampleMode::Polling => raw.ingestion.polling().is_some(),
+            ExampleMode::Webhook => modes.webhook,
+            ExampleMode::Polling => modes.polling,
         };
         if !supported {
             issues.push(Issue::new(
@@ -150,7 +158,7 @@ pub fn example_issues(raw: &ConnectorDescriptor) -> Vec<Issue> {
                 format!(
                     "the connector does not support {} ingestion (its ingestion mode supports {})",
                     mode.as_str(),
-                    supported_modes(raw)
+                    modes.describe()
                 ),
             ));
         }
@@ -167,20 +175,25 @@ pub fn example_issues(raw: &ConnectorDescriptor) -> Vec<Issue> {
     issues
 }
 
-/// The mode an example runs in: its own, else webhook when the connector receives webhooks.
-pub fn example_mode(raw: &ConnectorDescriptor, example: &Example) -> ExampleMode {
-    match example.mode {
-        Some(mode) => mode,
-        None if raw.ingestion.webhook().is_some() => ExampleMode::Webhook,
-        None => ExampleMode::Polling,
+impl Example {
+    /// The mode the example runs in: its own, else webhook when the connector receives
+    /// webhooks, else polling.
+    pub fn mode_for(&self, modes: SupportedModes) -> ExampleMode {
+        match self.mode {
+            Some(mode) => mode,
+            None if modes.webhook => ExampleMode::Webhook,
+            None => ExampleMode::Polling,
+        }
     }
 }
 
-fn supported_modes(raw: &ConnectorDescriptor) -> &'static str {
-    match (raw.ingestion.webhook().is_some(), raw.ingestion.polling().is_some()) {
-        (true, true) => "webhook and polling",
-        (true, false) => "webhook only",
-        _ => "polling only",
+impl SupportedModes {
+    fn describe(self) -> &'static str {
+        match (self.webhook, self.polling) {
+            (true, true) => "webhook and polling",
+            (true, false) => "webhook only",
+            _ => "polling only",
+        }
     }
 }
 

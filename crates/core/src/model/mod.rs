@@ -15,7 +15,7 @@ mod verification;
 
 pub use connector::*;
 pub use example::{
-    Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, example_issues, example_mode,
+    Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
 };
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use verification::{
