@@ -1,4 +1,5 @@
-//! `switchboard map`: run the field mapping of a descriptor on a saved payload.
+//! `switchboard map`: run the field mapping of a descriptor on a saved payload, and say why
+//! nothing came out when nothing did.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,14 +26,14 @@ pub struct Args {
     /// Project id written into the signals.
     #[arg(long, default_value = "local")]
     project: String,
-    /// Exit 1 unless exactly this many signals come out (`--expect 0` for a payload that must
-    /// be ignored). Without it, a payload that gives no signal exits 1 and says why.
+    /// Exit 1 unless exactly this many signals come out (for scripts; 0 expects none).
     #[arg(long, value_name = "N")]
     expect: Option<usize>,
 }
 
-/// Prints signals on stdout (JSON lines) and ignored/failed items on stderr; exits 1 on an item
-/// error, on a count other than `--expect`, or (without `--expect`) when no signal came out.
+/// Prints signals on stdout (JSON lines) and, on stderr, each ignored or failed item with why.
+/// Exit 1 when an item fails, when no signal comes out (unless `--expect 0`), or when `--expect`
+/// is not met.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let descriptor = Descriptor::from_file(&args.descriptor)?;
     let text = std::fs::read_to_string(&args.payload).with_context(|| format!("reading {}", args.payload.display()))?;
@@ -44,57 +45,58 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None if descriptor.webhook().is_some() => IngestionKind::Webhook,
         None => IngestionKind::Polling,
     };
-    let report = descriptor.map_now(&payload, &args.project, ingestion, args.event.as_deref())?;
+    let report = match descriptor.map_now(&payload, &args.project, ingestion, args.event.as_deref()) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!("no signal: the payload could not be mapped");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     for signal in &report.signals {
         println!("{}", serde_json::to_string(signal)?);
     }
     for ignored in &report.ignored {
-        eprintln!("ignored: {}", serde_json::to_string(ignored)?);
+        let id = ignored.external_id.as_ref().map(|id| format!(" (id {id})")).unwrap_or_default();
+        eprintln!("ignored: item {}{id}: {}", ignored.index, ignored.reason);
     }
     for error in &report.errors {
         eprintln!("error: {error}");
     }
     eprintln!("{} signal(s), {} ignored, {} error(s)", report.signals.len(), report.ignored.len(), report.errors.len());
-    let mut failed = !report.errors.is_empty();
-    match args.expect {
-        Some(expected) if expected != report.signals.len() => {
-            eprintln!("expected {expected} signal(s), got {}", report.signals.len());
-            failed = true;
-        }
-        Some(_) => {}
-        None if report.signals.is_empty() && report.errors.is_empty() => {
-            eprintln!("no signal came out: {}", nothing_out(&descriptor, ingestion, args.event.as_deref(), &report));
-            eprintln!("(pass --expect 0 when that is what this payload should do)");
-            failed = true;
-        }
-        None => {}
+    if report.signals.is_empty() {
+        explain_nothing(&descriptor, &report, ingestion, args.event.as_deref());
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    let expected = match args.expect {
+        Some(n) if n != report.signals.len() => {
+            eprintln!("expected {n} signal(s), got {}", report.signals.len());
+            false
+        }
+        Some(_) => true,
+        None => !report.signals.is_empty(),
+    };
+    Ok(if report.errors.is_empty() && expected { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Why a payload gave no signal, and what to try next.
-fn nothing_out(descriptor: &Descriptor, ingestion: IngestionKind, event: Option<&str>, report: &MapReport) -> String {
-    if let (IngestionKind::Webhook, Some(webhook)) = (ingestion, descriptor.webhook()) {
-        let handled = if webhook.event_types.is_empty() {
-            "every event type".to_owned()
-        } else {
-            webhook.event_types.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join(", ")
-        };
-        match (event, &webhook.event_type_header) {
-            (None, Some(header)) => {
-                return format!(
-                    "a real delivery names its event type in the {header} header, which a saved payload lacks; \
-                     pass it with --event (this connector handles {handled})"
-                );
-            }
-            (Some(event), _) if !webhook.event_types.is_empty() && !webhook.event_types.iter().any(|e| e == event) => {
-                return format!("event type {event:?} is not one this connector handles ({handled})");
-            }
-            _ => {}
+/// Says why no signal came out, and how to pass the event type when that may be why.
+fn explain_nothing(descriptor: &Descriptor, report: &MapReport, ingestion: IngestionKind, event: Option<&str>) {
+    if report.ignored.is_empty() && report.errors.is_empty() {
+        eprintln!("no signal: the payload holds no item (itemsPath selected an empty list)");
+    } else {
+        eprintln!("no signal: every item was ignored or failed (see the reasons above)");
+    }
+    let Some(webhook) = descriptor.webhook().filter(|_| ingestion == IngestionKind::Webhook && event.is_none()) else {
+        return;
+    };
+    let path = webhook.event_type_path.as_str();
+    let from = match &webhook.event_type_header {
+        Some(header) => {
+            format!("the {header} header (a saved body does not carry it), else from the payload at {path}")
         }
-    }
-    if report.ignored.is_empty() {
-        return "the payload holds no item (check itemsPath)".to_owned();
-    }
-    "no signalTypeRules entry matched any item: compare the rules' paths and values with the payload".to_owned()
+        None => format!("the payload at {path}"),
+    };
+    let handled = if webhook.event_types.is_empty() { "any".to_owned() } else { webhook.event_types.join(", ") };
+    eprintln!(
+        "hint: without --event the event type is read from {from}; pass it with --event <type> (handled: {handled})"
+    );
 }

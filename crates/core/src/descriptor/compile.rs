@@ -51,6 +51,7 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
     });
     let (polling_mapper, webhook_mapper) = c.mappers(raw);
     let health_check = HealthCheckPlan::compile(&raw.health_check, requests.as_ref(), &scope, &mut c.issues);
+    c.issues.extend(crate::model::example_issues(&raw.examples, raw.ingestion.supported_modes()));
     if !c.issues.is_empty() {
         return Err(c.issues);
     }

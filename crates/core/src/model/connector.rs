@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::example::{Example, SupportedModes};
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -49,6 +50,10 @@ pub struct ConnectorDescriptor {
     pub field_mapping: FieldMappingDescriptor,
     /// How to test that an instance's credentials and configuration work.
     pub health_check: HealthCheckDescriptor,
+    /// Payloads with their expected outcome, run by `switchboard test` (extension). They test and
+    /// document the descriptor and never change how it runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
     /// Descriptor version, `MAJOR.MINOR.PATCH`.
     pub version: String,
 }
@@ -326,6 +331,11 @@ pub enum IngestionDescriptor {
 pub const INGESTION_MODES: &[&str] = &["polling", "webhook", "polling_and_webhook"];
 
 impl IngestionDescriptor {
+    /// Which modes this ingestion supports (what examples may run in).
+    pub fn supported_modes(&self) -> SupportedModes {
+        SupportedModes { webhook: self.webhook().is_some(), polling: self.polling().is_some() }
+    }
+
     /// The polling part, if this connector polls.
     pub fn polling(&self) -> Option<&PollingDescriptor> {
         match self {

@@ -8,11 +8,15 @@
 //! [`crate::descriptor::Descriptor`] assembles them.
 
 mod connector;
+mod example;
 mod issue;
 pub mod schema;
 mod verification;
 
 pub use connector::*;
+pub use example::{
+    Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
+};
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
