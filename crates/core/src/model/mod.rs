@@ -9,11 +9,13 @@
 
 mod connector;
 mod issue;
+mod polling;
 pub mod schema;
 mod verification;
 
 pub use connector::*;
 pub use issue::{DescriptorError, Issue, escape_pointer};
+pub use polling::*;
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
 };
