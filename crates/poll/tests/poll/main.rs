@@ -12,6 +12,7 @@ mod guards;
 mod health;
 mod limits;
 mod oauth;
+mod paging;
 mod retries;
 mod strategies;
 mod support;
