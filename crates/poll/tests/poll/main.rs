@@ -13,6 +13,7 @@ mod health;
 mod limits;
 mod oauth;
 mod paging;
+mod responses;
 mod retries;
 mod strategies;
 mod support;
