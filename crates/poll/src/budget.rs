@@ -30,6 +30,10 @@ use crate::auth::HttpRequest;
 /// seconds).
 const EPOCH_THRESHOLD: f64 = 100_000_000.0;
 
+/// Added to every announced reset: reset headers are whole seconds, so the API's window may
+/// turn over up to a second after the announced time.
+const RESET_MARGIN: TimeDelta = TimeDelta::seconds(1);
+
 /// Budgets remembered beyond which those already reset are forgotten.
 const MAX_ENTRIES: usize = 4096;
 
@@ -117,7 +121,9 @@ impl BudgetBook {
         let Some(remaining) = first_value(headers, &plan.remaining_headers).and_then(|v| v.parse::<u64>().ok()) else {
             return;
         };
-        let reset_at = first_value(headers, &plan.reset_headers).and_then(|v| reset_at(&v, plan.reset_format, now));
+        let reset_at = first_value(headers, &plan.reset_headers)
+            .and_then(|v| reset_at(&v, plan.reset_format, now))
+            .map(|at| at + RESET_MARGIN);
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, e| e.reset_at.is_none_or(|r| r > now));
@@ -206,9 +212,9 @@ mod tests {
         );
         assert_eq!(book.admit("k", &plan, now()), Admission::Go);
         assert_eq!(book.admit("k", &plan, now()), Admission::Go);
-        assert_eq!(book.admit("k", &plan, now()), Admission::SpentFor(Duration::from_secs(60)));
+        assert_eq!(book.admit("k", &plan, now()), Admission::SpentFor(Duration::from_secs(61)), "a second of margin");
         assert_eq!(book.admit("other", &plan, now()), Admission::Go, "another credential has its own budget");
-        assert_eq!(book.admit("k", &plan, now() + TimeDelta::seconds(60)), Admission::Go, "the window turned over");
+        assert_eq!(book.admit("k", &plan, now() + TimeDelta::seconds(61)), Admission::Go, "the window turned over");
         book.observe("k", &plan, &headers(&[("ratelimit-remaining", "0".into())]), now());
         assert_eq!(book.admit("k", &plan, now()), Admission::SpentUnknown);
     }

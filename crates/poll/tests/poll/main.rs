@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod budgets;
 mod builtin;
 mod egress;
 mod errors;
