@@ -9,6 +9,7 @@ mod common;
 mod descriptor_validation;
 mod mapping;
 mod native_connector;
+mod polling_validation;
 mod webhook_delivery_ids;
 mod webhook_never_panics;
 mod webhook_presets;
