@@ -55,7 +55,7 @@ pub struct HttpResponse {
 #[derive(Debug)]
 pub enum Outcome {
     /// A 2xx answer no response rule claimed.
-    Response(HttpResponse),
+    Response(Box<HttpResponse>),
     /// A response rule said to ignore the answer.
     Ignored {
         /// Its status.
@@ -203,7 +203,7 @@ impl<'e> Session<'e> {
             let budget_key = self.spend_budget(&request).await?;
             let mut limit = self.retry.max_attempts;
             let (error, wait) = match self.attempt(&request, &endpoint, budget_key.as_deref()).await {
-                Attempt::Done(response) => return Ok(Outcome::Response(response)),
+                Attempt::Done(response) => return Ok(Outcome::Response(Box::new(response))),
                 Attempt::Rule { rule, status } => {
                     let declared = |class, what: &str| PollError::Declared {
                         endpoint: endpoint.clone(),

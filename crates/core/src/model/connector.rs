@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::condition::{Condition, Operator};
 use super::polling::{RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
 
@@ -351,7 +352,8 @@ impl IngestionDescriptor {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PollingDescriptor {
     /// URL template. Variables: `{{baseUrl}}`, `{{checkpoint}}`, `{{pageToken}}`,
-    /// `{{config.<key>}}`, `{{credentials.<key>}}`.
+    /// `{{pageSize}}`, `{{offset}}` (offset pagination), `{{pageNumber}}` (page_number
+    /// pagination), `{{config.<key>}}`, `{{credentials.<key>}}`; the same in headers and body.
     pub endpoint: String,
     /// HTTP method.
     pub method: PollMethod,
@@ -879,44 +881,6 @@ pub struct PriorityRule {
     pub any: Option<Vec<Condition>>,
     /// Resulting priority.
     pub then: Priority,
-}
-
-/// A condition: a single test (`when` + `operator` [+ `value`]) or an `all` / `any` group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Condition {
-    /// JSONPath (relative to the item) tested by `operator`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub when: Option<String>,
-    /// How the value at `when` is tested.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<Operator>,
-    /// Value compared against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-    /// All of these conditions must hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub all: Option<Vec<Condition>>,
-    /// At least one of these conditions must hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub any: Option<Vec<Condition>>,
-}
-
-/// Comparison operator of a condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Operator {
-    /// Some matched value equals `value` (strings compare by content, other scalars by their
-    /// JSON text, so `"true"` equals `true`).
-    Equals,
-    /// Some matched string contains `value`, or some matched array has an element equal to it.
-    Contains,
-    /// The path matches at least one non-null value.
-    Exists,
-    /// Some matched value (as text) matches the regular expression `value`.
-    Matches,
-    /// Some matched value equals one of the values in the array `value`.
-    In,
 }
 
 /// Signal priority.

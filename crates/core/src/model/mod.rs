@@ -7,6 +7,7 @@
 //! polling plan each compile their own section of this model, and
 //! [`crate::descriptor::Descriptor`] assembles them.
 
+mod condition;
 mod connector;
 mod issue;
 mod polling;

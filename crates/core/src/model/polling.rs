@@ -7,7 +7,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::connector::Condition;
+use super::condition::Condition;
 
 /// What to do with a response that matches: every given test (`status`, `body`, `header`) must
 /// hold. Rules are tried in order before the engine's own handling; the first that matches wins.
