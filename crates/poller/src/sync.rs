@@ -165,6 +165,7 @@ impl Poller {
             connector_id: &connector_id,
             project_id: &project_id,
             mapper: loaded.descriptor.mapper(IngestionKind::Polling),
+            config: loaded.connector.mapping_config(IngestionKind::Polling, &instance.config),
             received_at: Utc::now(),
         };
         // Through the connector's own face: a native connector polls here just like a generic one.

@@ -7,7 +7,7 @@ pub mod items;
 pub mod reduce;
 pub mod timestamp;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -35,6 +35,10 @@ pub struct MapContext<'a> {
     pub event_type: Option<&'a str>,
     /// When Switchboard received the payload.
     pub received_at: DateTime<Utc>,
+    /// The instance's configuration (the descriptor's defaults filled in), for `{{baseUrl}}`
+    /// and `{{config.<key>}}` in `urlTemplate`. `None` where the instance is not known: a URL
+    /// that needs an instance value is then left out, never built from a guess.
+    pub config: Option<&'a BTreeMap<String, String>>,
 }
 
 /// The outcome of mapping one payload.
@@ -108,7 +112,7 @@ pub struct FieldMapper {
     related_items: Vec<CompiledPath>,
     related_patterns: Vec<RelatedPattern>,
     id_template: Option<(String, Vec<SummaryPart>)>,
-    url: Option<CompiledPath>,
+    url: Vec<CompiledPath>,
     url_template: Option<Vec<SummaryPart>>,
     raw_fields: Vec<(String, CompiledPath)>,
     /// Mappings of the event types with overrides (`byEventType`), each complete.
@@ -120,6 +124,27 @@ enum SummaryPart {
     Literal(String),
     /// A placeholder: paths, filters and how several values are joined.
     Field(Expr),
+    /// An instance config value (`{{baseUrl}}` is `config.baseUrl`), in `urlTemplate` only.
+    Config(String),
+}
+
+/// What a mapping may refer to besides the item.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MappingScope<'a> {
+    /// The webhook event types the connector handles (rules and `byEventType` may only name
+    /// those); `None` when the connector receives no webhooks.
+    pub event_types: Option<&'a [String]>,
+    /// The descriptor's declared config keys (`urlTemplate` may use `{{config.<key>}}`).
+    pub config_keys: &'a [&'a str],
+}
+
+/// Which template is compiled: only `urlTemplate` may read instance config values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TemplateKind {
+    /// `summaryTemplate`, `idTemplate`: the item only.
+    Item,
+    /// `urlTemplate`: the item and `{{baseUrl}}` / `{{config.<key>}}`.
+    Url,
 }
 
 /// Every match of a regular expression over the values of some paths, as related items.
@@ -128,9 +153,6 @@ struct RelatedPattern {
     paths: Vec<CompiledPath>,
     regex: regex::Regex,
 }
-
-/// Placeholders that name instance values, which mapping templates cannot see.
-const INSTANCE_VARIABLES: [&str; 3] = ["baseUrl", "config.", "credentials."];
 
 /// Collects issues while compiling, so every problem of a descriptor is reported at once.
 pub(crate) struct IssueSink<'a>(pub(crate) &'a mut Vec<Issue>);
@@ -156,13 +178,10 @@ impl IssueSink<'_> {
 }
 
 impl FieldMapper {
-    /// Compiles a mapping found at `pointer`; `event_types` are the webhook event types the
-    /// connector handles (rules may only be restricted to those).
-    pub fn compile(
-        spec: &FieldMappingDescriptor,
-        pointer: &str,
-        event_types: Option<&[String]>,
-    ) -> Result<Self, Vec<Issue>> {
+    /// Compiles a mapping found at `pointer`; `scope` says which webhook event types rules may
+    /// name and which config keys `urlTemplate` may read.
+    pub fn compile(spec: &FieldMappingDescriptor, pointer: &str, scope: MappingScope<'_>) -> Result<Self, Vec<Issue>> {
+        let event_types = scope.event_types;
         let mut issues = Vec::new();
         let mut sink = IssueSink(&mut issues);
         let items = ItemsPath::parse(&spec.items_path)
@@ -170,7 +189,13 @@ impl FieldMapper {
             .ok();
         let id = sink.path(&spec.id_path, format!("{pointer}/idPath"));
         let timestamp = compile_timestamp(spec, pointer, &mut sink);
-        let summary = compile_summary(&spec.summary_template, &format!("{pointer}/summaryTemplate"), sink.0);
+        let summary = compile_template(
+            &spec.summary_template,
+            &format!("{pointer}/summaryTemplate"),
+            TemplateKind::Item,
+            &scope,
+            sink.0,
+        );
         let mut sink = IssueSink(&mut issues);
 
         if spec.signal_type_rules.is_empty() {
@@ -211,13 +236,15 @@ impl FieldMapper {
         let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
         let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
         let related_patterns = compile_related_patterns(spec, pointer, &mut sink);
-        let id_template = spec
-            .id_template
+        let id_template = spec.id_template.as_ref().and_then(|t| {
+            compile_template(t, &format!("{pointer}/idTemplate"), TemplateKind::Item, &scope, sink.0)
+                .map(|parts| (t.clone(), parts))
+        });
+        let url = sink.paths(spec.url_path.as_ref(), &format!("{pointer}/urlPath"));
+        let url_template = spec
+            .url_template
             .as_ref()
-            .and_then(|t| compile_summary(t, &format!("{pointer}/idTemplate"), sink.0).map(|parts| (t.clone(), parts)));
-        let url = spec.url_path.as_ref().and_then(|p| sink.path(p, format!("{pointer}/urlPath")));
-        let url_template =
-            spec.url_template.as_ref().and_then(|t| compile_summary(t, &format!("{pointer}/urlTemplate"), sink.0));
+            .and_then(|t| compile_template(t, &format!("{pointer}/urlTemplate"), TemplateKind::Url, &scope, sink.0));
         let mut raw_fields = Vec::new();
         for (i, field) in spec.raw_fields.iter().enumerate() {
             match CompiledPath::parse_field(field) {
@@ -225,11 +252,8 @@ impl FieldMapper {
                 Err(e) => sink.0.push(Issue::new(format!("{pointer}/rawFields/{i}"), e)),
             }
         }
-        let by_event = if issues.is_empty() {
-            compile_overrides(spec, pointer, event_types, &mut issues)
-        } else {
-            BTreeMap::new()
-        };
+        let by_event =
+            if issues.is_empty() { compile_overrides(spec, pointer, scope, &mut issues) } else { BTreeMap::new() };
         match (items, id, timestamp, summary) {
             (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
                 items,
@@ -320,7 +344,7 @@ impl FieldMapper {
                 .ok_or_else(|| error("idPath", &self.id, "the id must be a string or a number".to_owned()))?,
         };
         if let Some((source, template)) = &self.id_template {
-            external_id = render(template, item, true).ok_or_else(|| ItemError {
+            external_id = render(template, item, None, true).ok_or_else(|| ItemError {
                 index,
                 external_id: Some(external_id.clone()),
                 field: "idTemplate".to_owned(),
@@ -353,7 +377,7 @@ impl FieldMapper {
             participants: strings(&self.participants, item),
             tags: strings(&self.tags, item),
             related_items: self.related_items(item),
-            url: self.url(item),
+            url: self.url(item, ctx.config),
             ingestion: ctx.ingestion,
             event_type: ctx.event_type.map(str::to_owned),
             raw: self.raw(item),
@@ -392,14 +416,33 @@ impl FieldMapper {
     }
 
     fn summary(&self, item: &Value) -> String {
-        render(&self.summary, item, false).unwrap_or_default()
+        render(&self.summary, item, None, false).unwrap_or_default()
     }
 
-    /// The link back to the item: `urlPath` when it has a value, else `urlTemplate` when every
-    /// placeholder in it has one.
-    fn url(&self, item: &Value) -> Option<String> {
-        let from_path = self.url.as_ref().and_then(|p| p.first(item)).and_then(scalar_text);
-        from_path.or_else(|| self.url_template.as_ref().and_then(|t| render(t, item, true)))
+    /// The link back to the item: the first `urlPath` candidate with a text value, else
+    /// `urlTemplate` when every placeholder in it (instance values included) has one.
+    fn url(&self, item: &Value, config: Option<&BTreeMap<String, String>>) -> Option<String> {
+        let from_path =
+            self.url.iter().find_map(|p| p.first(item).and_then(scalar_text).filter(|url| !url.trim().is_empty()));
+        from_path.or_else(|| self.url_template.as_ref().and_then(|t| render(t, item, config, true)))
+    }
+
+    /// The config keys the mapping's `urlTemplate`s read (`baseUrl` for `{{baseUrl}}`), those
+    /// of its `byEventType` mappings included: what a producer puts in an envelope's config.
+    pub fn config_keys(&self) -> BTreeSet<String> {
+        let mut keys: BTreeSet<String> = self
+            .url_template
+            .iter()
+            .flatten()
+            .filter_map(|part| match part {
+                SummaryPart::Config(key) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        for mapper in self.by_event.values() {
+            keys.extend(mapper.config_keys());
+        }
+        keys
     }
 
     fn raw(&self, item: &Value) -> Map<String, Value> {
@@ -444,9 +487,10 @@ fn compile_timestamp(
 fn compile_overrides(
     spec: &FieldMappingDescriptor,
     pointer: &str,
-    event_types: Option<&[String]>,
+    scope: MappingScope<'_>,
     issues: &mut Vec<Issue>,
 ) -> BTreeMap<String, FieldMapper> {
+    let event_types = scope.event_types;
     let mut out = BTreeMap::new();
     for (event, overrides) in &spec.by_event_type {
         let at = format!("{pointer}/byEventType/{}", crate::model::escape_pointer(event));
@@ -455,7 +499,7 @@ fn compile_overrides(
             issues.push(Issue::new(at, format!("event type {event:?} is not in the webhook's eventTypes")));
             continue;
         }
-        match FieldMapper::compile(&spec.with_overrides(overrides), &at, event_types) {
+        match FieldMapper::compile(&spec.with_overrides(overrides), &at, scope) {
             Ok(mapper) => {
                 out.insert(event.clone(), mapper);
             }
@@ -486,7 +530,16 @@ fn compile_related_patterns(
     out
 }
 
-fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Option<Vec<SummaryPart>> {
+/// Compiles a mapping template: every placeholder is a field expression (paths and filters),
+/// except `{{baseUrl}}` / `{{config.<key>}}` in a `urlTemplate`, which name declared config
+/// keys. Instance values elsewhere, credentials anywhere and undeclared keys are errors.
+fn compile_template(
+    template: &str,
+    pointer: &str,
+    kind: TemplateKind,
+    scope: &MappingScope<'_>,
+    issues: &mut Vec<Issue>,
+) -> Option<Vec<SummaryPart>> {
     let parsed = match Template::parse(template) {
         Ok(t) => t,
         Err(e) => {
@@ -499,42 +552,72 @@ fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Op
     for segment in parsed.segments() {
         match segment {
             Segment::Literal(text) => parts.push(SummaryPart::Literal(text.clone())),
-            Segment::Placeholder(placeholder) => {
-                if let Some(variable) = INSTANCE_VARIABLES
-                    .iter()
-                    .find(|v| placeholder == v.trim_end_matches('.') || placeholder.starts_with(*v))
-                {
+            Segment::Placeholder(placeholder) => match instance_value(placeholder, kind, scope) {
+                Some(Ok(key)) => parts.push(SummaryPart::Config(key)),
+                Some(Err(message)) => {
                     ok = false;
-                    issues.push(Issue::new(
-                        pointer,
-                        format!(
-                            "{{{{{placeholder}}}}}: mapping templates read the item only; instance values \
-                             (`{}`) are not available here — use a path into the item (e.g. its own link with urlPath)",
-                            variable.trim_end_matches('.')
-                        ),
-                    ));
-                    continue;
+                    issues.push(Issue::new(pointer, format!("{{{{{placeholder}}}}}: {message}")));
                 }
-                match Expr::parse(placeholder) {
+                None => match Expr::parse(placeholder) {
                     Ok(expr) => parts.push(SummaryPart::Field(expr)),
                     Err(e) => {
                         ok = false;
                         issues.push(Issue::new(pointer, format!("{{{{{placeholder}}}}}: {e}")));
                     }
-                }
-            }
+                },
+            },
         }
     }
     ok.then_some(parts)
 }
 
+/// Whether a placeholder names an instance value (`baseUrl`, `config.*`, `credentials.*`,
+/// possibly followed by filters or alternatives): `None` when it is a field expression, else
+/// the config key it reads or why it may not.
+fn instance_value(placeholder: &str, kind: TemplateKind, scope: &MappingScope<'_>) -> Option<Result<String, String>> {
+    let head = placeholder.split(['|', '?']).next().unwrap_or_default().trim();
+    let key = if head == "baseUrl" {
+        "baseUrl"
+    } else if let Some(key) = head.strip_prefix("config.") {
+        key
+    } else if head.starts_with("credentials.") {
+        return Some(Err("credentials are never put in a signal".to_owned()));
+    } else {
+        return None;
+    };
+    Some(match kind {
+        TemplateKind::Item => Err("instance values (`baseUrl`, `config.<key>`) are available in urlTemplate only; \
+             here use a path into the item"
+            .to_owned()),
+        TemplateKind::Url if head != placeholder => {
+            Err("an instance value takes no filters or alternatives (write it alone: {{config.<key>}})".to_owned())
+        }
+        TemplateKind::Url if !scope.config_keys.contains(&key) => Err(if key == "baseUrl" {
+            "needs a config field \"baseUrl\" (declare it in configFields, with a default)".to_owned()
+        } else {
+            format!("refers to config key {key:?}, which is not declared in configFields")
+        }),
+        TemplateKind::Url => Ok(key.to_owned()),
+    })
+}
+
 /// Renders template parts against an item; with `require_all`, a placeholder without a value
 /// makes the whole result `None` (a half-built URL is worse than none).
-fn render(parts: &[SummaryPart], item: &Value, require_all: bool) -> Option<String> {
+fn render(
+    parts: &[SummaryPart],
+    item: &Value,
+    config: Option<&BTreeMap<String, String>>,
+    require_all: bool,
+) -> Option<String> {
     let mut out = String::new();
     for part in parts {
         match part {
             SummaryPart::Literal(text) => out.push_str(text),
+            SummaryPart::Config(key) => match config.and_then(|c| c.get(key)).filter(|v| !v.is_empty()) {
+                Some(value) => out.push_str(value),
+                None if require_all => return None,
+                None => {}
+            },
             SummaryPart::Field(expr) => match expr.render(item) {
                 Some(text) => out.push_str(&text),
                 None if require_all => return None,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use super::condition::{Condition, Operator};
+use super::example::{Example, SupportedModes};
 use super::polling::{RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
 
@@ -51,6 +52,10 @@ pub struct ConnectorDescriptor {
     pub field_mapping: FieldMappingDescriptor,
     /// How to test that an instance's credentials and configuration work.
     pub health_check: HealthCheckDescriptor,
+    /// Payloads with their expected outcome, run by `switchboard test` (extension). They test and
+    /// document the descriptor and never change how it runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
     /// Descriptor version, `MAJOR.MINOR.PATCH`.
     pub version: String,
 }
@@ -245,7 +250,7 @@ pub struct BasicAuthConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSecretConfig {
-    /// Header containing the signature.
+    /// Header containing the signature (or, for `token` verification, the token itself).
     pub signature_header: String,
     /// `hmac-sha256` or `hmac-sha1`: required with verification `signature`, not used by `token`
     /// (the header carries the secret itself, e.g. GitLab's `X-Gitlab-Token`).
@@ -328,6 +333,11 @@ pub enum IngestionDescriptor {
 pub const INGESTION_MODES: &[&str] = &["polling", "webhook", "polling_and_webhook"];
 
 impl IngestionDescriptor {
+    /// Which modes this ingestion supports (what examples may run in).
+    pub fn supported_modes(&self) -> SupportedModes {
+        SupportedModes { webhook: self.webhook().is_some(), polling: self.polling().is_some() }
+    }
+
     /// The polling part, if this connector polls.
     pub fn polling(&self) -> Option<&PollingDescriptor> {
         match self {
@@ -591,7 +601,8 @@ pub enum VerificationKeyword {
     /// HMAC signature per `auth.webhook_secret`.
     Signature,
     /// A shared token in a header, compared in constant time (header from
-    /// `auth.webhook_secret.signatureHeader`).
+    /// `auth.webhook_secret.signatureHeader`; no `algorithm` needed), e.g. GitLab's
+    /// `X-Gitlab-Token`.
     Token,
     /// Unauthenticated (only for trusted networks).
     None,
@@ -674,11 +685,14 @@ pub struct FieldMappingDescriptor {
     /// placeholders and filters as `summaryTemplate`; every placeholder must have a value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_template: Option<String>,
-    /// JSONPath to a link back to the item in the source tool (extension).
+    /// JSONPath to a link back to the item in the source tool (extension), or a list of
+    /// candidate paths: the first with a text value wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url_path: Option<String>,
+    pub url_path: Option<OneOrMany>,
     /// Template building the link when no `urlPath` value exists (extension), e.g.
-    /// `https://trello.com/c/{{data.card.shortLink}}`; no link when a placeholder has no value.
+    /// `https://trello.com/c/{{data.card.shortLink}}` or `{{baseUrl}}/issues/{{id}}`:
+    /// placeholders are item paths (with filters) or the instance's `{{baseUrl}}` /
+    /// `{{config.<key>}}` (declared in configFields); no link when a placeholder has no value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_template: Option<String>,
     /// Fields preserved in the signal's `raw` object: JSONPaths or plain field names.
@@ -740,7 +754,7 @@ pub struct FieldMappingOverride {
     pub related_items_patterns: Option<Vec<RelatedItemsPattern>>,
     /// As `urlPath`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url_path: Option<String>,
+    pub url_path: Option<OneOrMany>,
     /// As `urlTemplate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_template: Option<String>,

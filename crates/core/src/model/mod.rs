@@ -9,12 +9,16 @@
 
 mod condition;
 mod connector;
+mod example;
 mod issue;
 mod polling;
 pub mod schema;
 mod verification;
 
 pub use connector::*;
+pub use example::{
+    Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
+};
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use polling::*;
 pub use verification::{

@@ -36,8 +36,9 @@ impl Verifier {
 
     /// Builds the verifier for the specification's `signature` / `token` keywords from
     /// `auth.webhook_secret`: `signature` is a hex HMAC of the body in `signatureHeader` (a
-    /// `sha256=` / `sha1=` prefix matching the algorithm is tolerated), `token` compares the header
-    /// with the secret. The secret is the first credential field.
+    /// `sha256=` / `sha1=` prefix matching the algorithm is tolerated; `algorithm` is required),
+    /// `token` compares the header with the secret in constant time (no `algorithm` needed). The
+    /// secret is the first credential field.
     pub fn from_webhook_secret(
         keyword: VerificationKeyword,
         config: &WebhookSecretConfig,

@@ -88,8 +88,14 @@ fn received_at() -> DateTime<Utc> {
 fn map(connector: &str, file: &str, event_type: Option<&str>) -> MapReport {
     let descriptor = descriptor(connector);
     let ingestion = if descriptor.webhook().is_some() { IngestionKind::Webhook } else { IngestionKind::Polling };
-    let ctx =
-        MapContext { connector_id: connector, project_id: "p1", ingestion, event_type, received_at: received_at() };
+    let ctx = MapContext {
+        connector_id: connector,
+        project_id: "p1",
+        ingestion,
+        event_type,
+        received_at: received_at(),
+        config: None,
+    };
     descriptor.map_delivery(&fixture(connector, file), &ctx).unwrap_or_else(|e| panic!("{connector}/{file}: {e}"))
 }
 
@@ -367,6 +373,7 @@ fn a_jira_key_in_a_gitlab_title_or_branch_becomes_a_related_item() {
         ingestion: IngestionKind::Webhook,
         event_type: Some("Merge Request Hook"),
         received_at: received_at(),
+        config: None,
     };
     let report = descriptor("gitlab").map_delivery(&payload, &ctx).expect("maps");
     assert_eq!(report.signals[0].related_items, ["PROJ-123", "OPS-7"]);

@@ -171,12 +171,12 @@ fn timestamp_patterns_and_candidate_paths_are_checked_at_their_pointers() {
 fn template_filters_id_templates_and_related_patterns_are_checked_at_their_pointers() {
     let mut doc = sample_descriptor();
     set(&mut doc, "/fieldMapping/summaryTemplate", json!("{{title | shout}}"));
-    set(&mut doc, "/fieldMapping/urlTemplate", json!("{{baseUrl}}/items/{{id}}"));
+    set(&mut doc, "/fieldMapping/urlTemplate", json!("{{config.nope}}/items/{{id}}"));
     set(&mut doc, "/fieldMapping/idTemplate", json!("item-{{id | truncate:0}}"));
     set(&mut doc, "/fieldMapping/relatedItemsPatterns", json!([{"paths": "$.title", "pattern": "(unclosed"}]));
     let found = problems(&doc);
     assert!(has(&found, "/fieldMapping/summaryTemplate", "unknown filter `shout`"), "{found:?}");
-    assert!(has(&found, "/fieldMapping/urlTemplate", "instance values (`baseUrl`) are not available"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/urlTemplate", "config key \"nope\", which is not declared"), "{found:?}");
     assert!(has(&found, "/fieldMapping/idTemplate", "from 1 to"), "{found:?}");
     assert!(has(&found, "/fieldMapping/relatedItemsPatterns/0/pattern", "invalid regular expression"), "{found:?}");
 }

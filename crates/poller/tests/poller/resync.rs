@@ -182,6 +182,7 @@ impl World {
                 event_type: None,
                 // The envelope's receive time differs per run; the signal id does not depend on it.
                 received_at: envelope.received_at,
+                config: Some(&envelope.config),
             };
             for signal in self.descriptor.map_item(&envelope.payload, &ctx).signals {
                 if self.stores.dedup.insert_if_absent(&signal.id, Duration::from_secs(3600)).await.unwrap()

@@ -153,6 +153,7 @@ pub fn map(descriptor: &Descriptor, item: &Value) -> Option<NormalisedSignal> {
         ingestion: IngestionKind::Polling,
         event_type: None,
         received_at: at("2024-06-01T00:00:00Z"),
+        config: None,
     };
     let report = descriptor.map_item(item, &ctx);
     assert!(report.errors.is_empty(), "{}: {:?}", descriptor.id(), report.errors);
