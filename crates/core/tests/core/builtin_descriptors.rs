@@ -43,6 +43,7 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("gitlab", "issue-event.json", Some("Issue Hook")),
     ("gitlab", "merge-request-event.json", Some("Merge Request Hook")),
     ("gitlab", "pipeline-event.json", Some("Pipeline Hook")),
+    ("gitlab", "push-event.json", Some("Push Hook")),
     ("linear", "issues.page1.json", None),
     ("notion", "search.page1.json", None),
     ("pagerduty", "incident.priority_updated.json", None),
