@@ -85,6 +85,7 @@ impl Connector for TestConnector {
                 guard: None,
                 stop: None,
                 refreshed_credentials: None,
+                notes: Vec::new(),
             },
             start: checkpoint,
         }))

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod auth;
+pub mod budget;
 pub mod client;
 pub mod credentials;
 pub mod delta;
@@ -38,6 +39,7 @@ pub mod ratelimit;
 pub mod redirect;
 pub mod request;
 pub mod retry;
+pub mod run;
 mod session;
 pub mod timer;
 mod token;
@@ -49,9 +51,10 @@ use switchboard_core::{Descriptor, PollDriver};
 
 pub use credentials::Credentials;
 pub use egress::{AllowParseError, EgressAllow, EgressDenied, EgressGuard};
-pub use engine::{PollEngine, PollOptions, Run};
+pub use engine::{PollEngine, PollOptions};
 pub use oauth::{AccessToken, TokenRefresher, exchange_code};
 pub use retry::RetryPolicy;
+pub use run::Run;
 pub use timer::{ManualTimer, Timer, TokioTimer};
 
 #[async_trait::async_trait]

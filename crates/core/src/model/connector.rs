@@ -10,7 +10,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::condition::{Condition, Operator};
 use super::example::{Example, SupportedModes};
+use super::polling::{RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -360,7 +362,8 @@ impl IngestionDescriptor {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PollingDescriptor {
     /// URL template. Variables: `{{baseUrl}}`, `{{checkpoint}}`, `{{pageToken}}`,
-    /// `{{config.<key>}}`, `{{credentials.<key>}}`.
+    /// `{{pageSize}}`, `{{offset}}` (offset pagination), `{{pageNumber}}` (page_number
+    /// pagination), `{{config.<key>}}`, `{{credentials.<key>}}`; the same in headers and body.
     pub endpoint: String,
     /// HTTP method.
     pub method: PollMethod,
@@ -380,6 +383,17 @@ pub struct PollingDescriptor {
     /// Default polling interval in seconds (extension; default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_seconds: Option<u32>,
+    /// Rules for particular responses, tried in order before the engine's own handling
+    /// (extension): ignore a 404, fail as auth / config / transient, retry, refresh the OAuth2
+    /// token and retry, or reset an expired checkpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_rules: Vec<ResponseRule>,
+    /// A request budget announced in response headers, shared per credential (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_budget: Option<RateBudgetDescriptor>,
+    /// Items dropped before they are handed on (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_filter: Option<RecordFilter>,
 }
 
 /// HTTP method used for polling.
@@ -485,6 +499,28 @@ pub struct PaginationDescriptor {
     /// Maximum pages fetched in one run (extension; default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_pages: Option<u32>,
+    /// The first page's number (`page_number`; extension; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_page: Option<u64>,
+    /// JSONPath to the number of pages (`page_number`; extension): paging stops after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_pages_path: Option<String>,
+    /// JSONPath to the next page's URL in the body (`next_url`; extension); a relative URL is
+    /// resolved against the page's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_url_path: Option<String>,
+    /// Response header carrying the next page's cursor (`cursor`, instead of `nextPath`;
+    /// extension), e.g. `X-Next-Cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_header: Option<String>,
+    /// JSONPath to a boolean saying whether more pages follow (any type; extension), e.g.
+    /// GraphQL's `$.data.issues.pageInfo.hasNextPage`: `false` stops paging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more_path: Option<String>,
+    /// JSONPath to a boolean saying this is the last page (any type; extension), e.g. Jira's
+    /// `$.isLast`: `true` stops paging without another request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_last_path: Option<String>,
 }
 
 /// Pagination style.
@@ -497,6 +533,23 @@ pub enum PaginationKind {
     Cursor,
     /// RFC 8288 `Link: <...>; rel="next"`.
     LinkHeader,
+    /// Page numbers counting up from `startPage` (extension).
+    PageNumber,
+    /// The next page's URL in the body, at `nextUrlPath` (extension).
+    NextUrl,
+}
+
+impl PaginationKind {
+    /// The kind's name as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offset => "offset",
+            Self::Cursor => "cursor",
+            Self::LinkHeader => "link_header",
+            Self::PageNumber => "page_number",
+            Self::NextUrl => "next_url",
+        }
+    }
 }
 
 /// Webhook configuration.
@@ -842,44 +895,6 @@ pub struct PriorityRule {
     pub any: Option<Vec<Condition>>,
     /// Resulting priority.
     pub then: Priority,
-}
-
-/// A condition: a single test (`when` + `operator` [+ `value`]) or an `all` / `any` group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Condition {
-    /// JSONPath (relative to the item) tested by `operator`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub when: Option<String>,
-    /// How the value at `when` is tested.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<Operator>,
-    /// Value compared against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-    /// All of these conditions must hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub all: Option<Vec<Condition>>,
-    /// At least one of these conditions must hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub any: Option<Vec<Condition>>,
-}
-
-/// Comparison operator of a condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Operator {
-    /// Some matched value equals `value` (strings compare by content, other scalars by their
-    /// JSON text, so `"true"` equals `true`).
-    Equals,
-    /// Some matched string contains `value`, or some matched array has an element equal to it.
-    Contains,
-    /// The path matches at least one non-null value.
-    Exists,
-    /// Some matched value (as text) matches the regular expression `value`.
-    Matches,
-    /// Some matched value equals one of the values in the array `value`.
-    In,
 }
 
 /// Signal priority.

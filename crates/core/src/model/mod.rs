@@ -7,9 +7,11 @@
 //! polling plan each compile their own section of this model, and
 //! [`crate::descriptor::Descriptor`] assembles them.
 
+mod condition;
 mod connector;
 mod example;
 mod issue;
+mod polling;
 pub mod schema;
 mod verification;
 
@@ -18,6 +20,7 @@ pub use example::{
     Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
 };
 pub use issue::{DescriptorError, Issue, escape_pointer};
+pub use polling::*;
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
 };

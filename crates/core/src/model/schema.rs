@@ -49,13 +49,19 @@ pub fn structural_issues(document: &Value) -> Vec<Issue> {
     for error in validator.iter_errors(document) {
         let pointer = error.instance_path().as_str().to_owned();
         let skipped = skip_prefixes.iter().any(|p| pointer == *p || pointer.starts_with(&format!("{p}/")));
-        if !skipped {
-            let message = error.to_string();
-            let message = match message.strip_suffix(" is a required property") {
-                Some(field) => format!("missing required field {field}"),
-                None => message,
-            };
-            issues.push(Issue::new(pointer, message));
+        if skipped {
+            continue;
+        }
+        // A union whose discriminator is valid failed inside the chosen variant: report what is
+        // wrong inside it, at its own pointer, rather than "not valid under any of the schemas".
+        let variant = [("/auth", "method"), ("/ingestion", "mode")]
+            .iter()
+            .find(|(at, _)| *at == pointer)
+            .and_then(|(at, field)| variant_issues(document, at, field))
+            .filter(|found| !found.is_empty());
+        match variant {
+            Some(mut found) => issues.append(&mut found),
+            None => issues.push(Issue::new(pointer, shape_message(&error.to_string()))),
         }
     }
     if !issues.is_empty() {
@@ -64,6 +70,36 @@ pub fn structural_issues(document: &Value) -> Vec<Issue> {
         expression_issues(document, "", &mut issues);
     }
     issues
+}
+
+fn shape_message(message: &str) -> String {
+    match message.strip_suffix(" is a required property") {
+        Some(field) => format!("missing required field {field}"),
+        None => message.to_owned(),
+    }
+}
+
+/// The shape problems of the object at `pointer` (`/ingestion`, `/auth`) checked against the
+/// variant of its union that its `field` names; `None` when there is no such variant.
+fn variant_issues(document: &Value, pointer: &str, field: &str) -> Option<Vec<Issue>> {
+    let root = descriptor_schema();
+    let instance = document.pointer(pointer)?;
+    let tag = instance.get(field)?.as_str()?;
+    let reference = root.pointer(&format!("/properties{pointer}/$ref"))?.as_str()?;
+    let union = root.pointer(reference.strip_prefix('#')?)?;
+    let variant =
+        union.get("oneOf")?.as_array()?.iter().find(|variant| {
+            variant.pointer(&format!("/properties/{field}/const")).and_then(Value::as_str) == Some(tag)
+        })?;
+    let mut schema = variant.clone();
+    schema.as_object_mut()?.insert("$defs".to_owned(), root.get("$defs")?.clone());
+    let validator = jsonschema::validator_for(&schema).ok()?;
+    Some(
+        validator
+            .iter_errors(instance)
+            .map(|e| Issue::new(format!("{pointer}{}", e.instance_path().as_str()), shape_message(&e.to_string())))
+            .collect(),
+    )
 }
 
 /// Keys whose string values (or arrays of strings) are JSONPaths wherever they appear.
@@ -79,6 +115,10 @@ const PATH_KEYS: &[&str] = &[
     "eventTypePath",
     "nextPath",
     "totalPath",
+    "totalPagesPath",
+    "nextUrlPath",
+    "hasMorePath",
+    "isLastPath",
     "tokenPath",
     "cursorPath",
     "respondWithPath",

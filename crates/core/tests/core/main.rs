@@ -10,6 +10,7 @@ mod descriptor_validation;
 mod instance_values;
 mod mapping;
 mod native_connector;
+mod polling_validation;
 mod token_verification;
 mod webhook_delivery_ids;
 mod webhook_never_panics;
