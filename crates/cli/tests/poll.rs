@@ -145,3 +145,33 @@ async fn a_loopback_api_is_refused_without_an_egress_allowance() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn off_a_terminal_poll_prints_plain_progress_lines_with_rate_limit_waits() {
+    let server = MockServer::start().await;
+    // The first request is told to come back in a second; the retry gets the page.
+    Mock::given(path("/issues"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/issues"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([issue(1, 1), issue(2, 5)])))
+        .with_priority(5)
+        .mount(&server)
+        .await;
+    let file = descriptor_file("poll-progress");
+    let base = format!("baseUrl={}", server.uri());
+    let out =
+        switchboard(&["poll", "--descriptor", file.to_str().unwrap(), "--config", &base, "--credential", "token=t"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting 1.0 s before the next request (rate limit or retry)"), "{stderr}");
+    assert!(stderr.contains("page 1: 2 item(s)"), "{stderr}");
+    assert!(stderr.contains("waits: 1 (1.0 s) before requests"), "{stderr}");
+    assert!(stderr.contains(r#"new checkpoint: {"position":"2024-05-01T00:05:00Z""#), "{stderr}");
+    // No live line off a terminal: nothing but plain text.
+    assert!(!stderr.contains('\x1b') && !stderr.contains('\r'), "{stderr:?}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+}

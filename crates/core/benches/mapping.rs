@@ -75,6 +75,7 @@ fn context(descriptor: &Descriptor) -> BenchResult<MapContext<'_>> {
         ingestion: IngestionKind::Polling,
         event_type: None,
         received_at: DateTime::parse_from_rfc3339(RECEIVED_AT)?.with_timezone(&Utc),
+        config: None,
     })
 }
 

@@ -15,6 +15,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("datadog.json", include_str!("../../../descriptors/datadog.json")),
     ("github-issues.json", include_str!("../../../descriptors/github-issues.json")),
     ("github-prs.json", include_str!("../../../descriptors/github-prs.json")),
+    ("gitlab.json", include_str!("../../../descriptors/gitlab.json")),
     ("linear.json", include_str!("../../../descriptors/linear.json")),
     ("notion.json", include_str!("../../../descriptors/notion.json")),
     ("pagerduty.json", include_str!("../../../descriptors/pagerduty.json")),

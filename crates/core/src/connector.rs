@@ -20,6 +20,7 @@ use crate::mapping::{MapContext, MapError, MapReport};
 use crate::model::ConnectorKind;
 use crate::polling::{HealthReport, PageStream, PollError, PollRequest};
 use crate::ports::Credentials;
+use crate::signal::IngestionKind;
 use crate::webhook::{DEFAULT_REPLAY_WINDOW, DeliveryId, Headers, VerifyError, WebhookEvent, WebhookRequest};
 
 /// What every connector can do, whether driven by a descriptor or written in Rust.
@@ -68,6 +69,17 @@ pub trait Connector: Send + Sync {
     /// gateway decides it once; the envelope carries it to [`Connector::map`].
     fn webhook_event(&self, _headers: &Headers, _payload: &Value) -> WebhookEvent {
         WebhookEvent::Handled(None)
+    }
+
+    /// The instance config values mapping reads in `ingestion` mode, out of the instance's
+    /// `config`: the producers (webhook gateway, poller) put them in the envelope, and the
+    /// normaliser hands them to [`Connector::map`] as `ctx.config`. None by default.
+    fn mapping_config(
+        &self,
+        _ingestion: IngestionKind,
+        _config: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        BTreeMap::new()
     }
 
     /// Maps a webhook payload (with the event type in `ctx`) or a polled page into signals.
@@ -164,6 +176,10 @@ impl Connector for GenericConnector {
             Some(webhook) => webhook.event(headers, payload),
             None => WebhookEvent::Handled(None),
         }
+    }
+
+    fn mapping_config(&self, ingestion: IngestionKind, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        self.descriptor.mapping_config(ingestion, config)
     }
 
     fn map(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {

@@ -1,6 +1,8 @@
 //! The raw envelope: what the webhook gateway and the poller put on the ingest queue, and what
 //! the normaliser maps into signals.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -36,6 +38,11 @@ pub struct Envelope {
     pub delivery_id: Option<String>,
     /// The webhook body (parsed JSON) or the polled item.
     pub payload: Value,
+    /// The instance config values the connector's mapping reads (`{{baseUrl}}` /
+    /// `{{config.<key>}}` in a `urlTemplate`; see `Descriptor::mapping_config`), so the
+    /// normaliser maps without loading the instance. Absent when the mapping reads none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
 }
 
 impl Envelope {
@@ -58,6 +65,7 @@ impl Envelope {
             event_type,
             delivery_id,
             payload,
+            config: BTreeMap::new(),
         }
     }
 
@@ -77,7 +85,14 @@ impl Envelope {
             event_type: None,
             delivery_id: None,
             payload,
+            config: BTreeMap::new(),
         }
+    }
+
+    /// The envelope carrying the instance config values its mapping reads.
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
+        self.config = config;
+        self
     }
 
     /// The key of the instance the envelope belongs to.
@@ -171,7 +186,12 @@ mod tests {
             })
         );
         // Kept to the millisecond, so what is read back equals what was built.
-        assert_eq!(Envelope::from_json(&envelope.to_json()), Ok(envelope));
+        assert_eq!(Envelope::from_json(&envelope.to_json()), Ok(envelope.clone()));
+        // Config values travel only when the mapping reads some.
+        let config = BTreeMap::from([("baseUrl".to_owned(), "https://gitlab.example.com".to_owned())]);
+        let wire: Value = serde_json::from_str(&envelope.with_config(config.clone()).to_json()).unwrap();
+        assert_eq!(wire["config"], json!({"baseUrl": "https://gitlab.example.com"}));
+        assert_eq!(Envelope::from_json(&wire.to_string()).unwrap().config, config);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!    their own section of the model.
 //! 3. [`descriptor`]: the compiled [`Descriptor`], assembled from those sections.
 //! 4. [`connector`] (one runtime face per connector, generic or native), [`catalog`] (the one
-//!    place stored descriptors are compiled) and [`builtin`].
+//!    place stored descriptors are compiled), [`builtin`] and [`examples`] (running a
+//!    descriptor's examples).
 //!
 //! [`ids`] ([`ConnectorId`], [`ProjectId`]) sits at the bottom beside [`model`]; [`ports`]
 //! (storage and queue traits), [`envelope`] and [`retry_class`] sit beside the layers.
@@ -20,6 +21,7 @@ pub mod catalog;
 pub mod connector;
 pub mod descriptor;
 pub mod envelope;
+pub mod examples;
 pub mod hosts;
 pub mod ids;
 pub mod jsonpath;

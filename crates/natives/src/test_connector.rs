@@ -85,6 +85,7 @@ impl Connector for TestConnector {
                 guard: None,
                 stop: None,
                 refreshed_credentials: None,
+                notes: Vec::new(),
             },
             start: checkpoint,
         }))
@@ -197,6 +198,7 @@ mod tests {
             ingestion: switchboard_core::IngestionKind::Polling,
             event_type: None,
             received_at: Utc::now(),
+            config: None,
         };
         let report = connector().map_item(&item, &ctx);
         assert_eq!(report.signals.len(), 1, "{report:?}");

@@ -219,6 +219,8 @@ impl Normaliser {
             // Decided once by the webhook gateway; the connector does not decide it again.
             event_type: envelope.event_type.as_deref(),
             received_at: envelope.received_at,
+            // The instance values the mapping reads, put in the envelope by its producer.
+            config: Some(&envelope.config),
         };
         let first_receive = message.receive_count <= 1;
         let mapped = match envelope.ingestion {

@@ -142,6 +142,7 @@ async fn engine_rounds(engine: &PollEngine, descriptor: &Descriptor, base: &str,
                 ingestion: IngestionKind::Polling,
                 event_type: None,
                 received_at: chrono::Utc::now(),
+                config: None,
             };
             for (i, item) in collected.iter().enumerate() {
                 signals += usize::from(matches!(mapper.map_item(i, item, &ctx), Ok(Some(_))));

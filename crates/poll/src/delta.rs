@@ -19,6 +19,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use switchboard_core::jsonpath::{CompiledPath, scalar_text};
+use switchboard_core::mapping::TimestampReader;
 use switchboard_core::mapping::timestamp::parse_timestamp;
 use switchboard_core::model::{TimestampFormat, TimestampParamFormat};
 use switchboard_core::polling::{Checkpoint, DeltaPlan, ItemPlan, PageCursor, PollError, Resume, TimeZonePlan};
@@ -105,10 +106,8 @@ pub fn parse_position(position: &str) -> Result<DateTime<Utc>, PollError> {
 pub enum Tracker {
     /// `timestamp_filter`: newest item timestamp and the ids at it.
     Timestamp {
-        /// Item timestamp path (the mapping's `timestampPath`).
-        path: CompiledPath,
-        /// How item timestamps are written.
-        format: TimestampFormat,
+        /// How item timestamps are read (the mapping's `timestampPath` and formats).
+        reader: TimestampReader,
         /// The position the run filters by, and the ids already seen there.
         from: Option<(DateTime<Utc>, Vec<String>)>,
         /// Newest timestamp so far.
@@ -138,15 +137,14 @@ impl Tracker {
         let progress = checkpoint.resume.as_ref();
         Ok(match strategy {
             DeltaPlan::TimestampFilter(_) => {
-                let path = items.timestamp.clone();
+                let reader = items.timestamp.clone();
                 let from = match &checkpoint.position {
                     Some(p) => Some((parse_position(p)?, checkpoint.seen_at_position.clone())),
                     None => None,
                 };
                 let best = progress.and_then(|r| r.position.as_deref()).map(parse_position).transpose()?;
                 Self::Timestamp {
-                    path,
-                    format: items.timestamp_format,
+                    reader,
                     from,
                     best,
                     ids: progress.map(|r| r.seen_at_position.clone()).unwrap_or_default(),
@@ -165,7 +163,7 @@ impl Tracker {
     /// item has no readable timestamp).
     pub fn item_time(&self, item: &Value) -> Option<DateTime<Utc>> {
         match self {
-            Self::Timestamp { path, format, .. } => path.first(item).and_then(|v| parse_timestamp(v, *format).ok()),
+            Self::Timestamp { reader, .. } => reader.read(item).ok(),
             Self::Latest { .. } | Self::MaxId { .. } => None,
         }
     }
@@ -183,8 +181,8 @@ impl Tracker {
     /// position and should be dropped.
     pub fn observe_item(&mut self, item: &Value, id: Option<&str>) -> bool {
         match self {
-            Self::Timestamp { path, format, from, best, ids } => {
-                let Some(time) = path.first(item).and_then(|v| parse_timestamp(v, *format).ok()) else {
+            Self::Timestamp { reader, from, best, ids } => {
+                let Some(time) = reader.read(item).ok() else {
                     return true;
                 };
                 if let (Some((at, seen)), Some(id)) = (from.as_ref(), id)

@@ -2,38 +2,29 @@
 //! polling plan says.
 //!
 //! [`PollEngine::pages`] streams pages ([`Run`]) so a caller can enqueue each one and stop at a
-//! deadline; every [`Page`] carries the checkpoint to store once its items are safely enqueued.
+//! deadline; every page carries the checkpoint to store once its items are safely enqueued. The
+//! engine holds what runs share: the HTTP client, the OAuth2 refresher, the per-instance rate
+//! limiters and the per-credential rate budgets.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::Method;
-use reqwest::header::CONTENT_TYPE;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use switchboard_core::Descriptor;
-use switchboard_core::jsonpath::scalar_text;
-use switchboard_core::model::PollMethod;
-use switchboard_core::polling::{
-    Checkpoint, DeltaPlan, GuardTrip, ItemPlan, OAuth2Plan, Page, PageCursor, PollError, PollRequest, RequestPlan,
-    RunSummary, StopReason,
-};
+use switchboard_core::polling::{OAuth2Plan, PollError, PollRequest};
 
-use crate::auth::HttpRequest;
+use crate::budget::BudgetBook;
 use crate::client;
 use crate::credentials::{self, Credentials};
-use crate::delta::{self, Tracker};
+use crate::delta;
 use crate::egress::{EgressAllow, EgressGuard};
 use crate::oauth::{self, TokenRefresher};
-use crate::pagination::{Next, Paginator, Response};
 use crate::ratelimit::Limiter;
-use crate::request::{
-    Escape, Vars, display_url, parse_http_url, reads_credentials, render_body, render_text, render_url,
-    secret_query_params, set_query_param,
-};
+use crate::request::{PageVars, Vars, render_url};
 use crate::retry::RetryPolicy;
-use crate::session::{Parts, SendError, Session};
+use crate::run::{Run, RunSetup};
+use crate::session::{Parts, Session};
 use crate::timer::{Timer, TokioTimer};
 use crate::token;
 
@@ -95,6 +86,8 @@ pub struct PollEngine {
     pub(crate) options: PollOptions,
     pub(crate) refresher: TokenRefresher,
     limiters: Mutex<HashMap<String, Arc<Limiter>>>,
+    /// Rate budgets announced by APIs, per credential, shared by every run of this engine.
+    budgets: BudgetBook,
 }
 
 impl PollEngine {
@@ -107,7 +100,14 @@ impl PollEngine {
             .map_err(|e| PollError::Config(format!("cannot build the HTTP client: {e}")))?;
         let refresher =
             TokenRefresher::new(http.clone(), options.timer.clone(), options.refresh_buffer).with_retry(options.retry);
-        Ok(Self { http, guard, options, refresher, limiters: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            http,
+            guard,
+            options,
+            refresher,
+            limiters: Mutex::new(HashMap::new()),
+            budgets: BudgetBook::default(),
+        })
     }
 
     /// The engine's guarded HTTP client, for requests made on a tenant's behalf outside a poll
@@ -141,18 +141,13 @@ impl PollEngine {
         let plan = descriptor.polling().ok_or_else(|| PollError::NotPolling(descriptor.id().to_owned()))?;
         let requests = &plan.requests;
         let checkpoint = request.checkpoint.unwrap_or_default();
-        let tracker = Tracker::new(&requests.delta, &plan.items, &checkpoint)?;
-        let cutoff = delta::cutoff(&requests.delta, &checkpoint)?;
 
         let config = descriptor.effective_config(request.config);
-        let probe = Vars { config: &config, credentials: request.credentials, checkpoint: "", page_token: "" };
-        let zone = delta::time_zone(&requests.delta, &probe)?;
-        let delta_value = delta::request_value_in(
-            &requests.delta,
-            checkpoint.position.as_deref(),
-            requests.checkpoint_in_template,
-            zone,
-        )?;
+        let probe = PageVars {
+            vars: Vars { config: &config, credentials: request.credentials, checkpoint: "", page_token: "" },
+            page_size: requests.pagination.as_ref().map(|p| p.page_size),
+        };
+        let zone = delta::time_zone(&requests.delta, &probe.vars)?;
         let origin = render_url(&requests.endpoint, &probe)?.origin();
         let max_pages = request
             .max_pages
@@ -172,26 +167,17 @@ impl PollEngine {
         session.limiter =
             Some(self.limiter(descriptor.id(), &session.config, request.credentials, requests.rate_limit_rpm));
         session.deadline = request.time_budget.map(|budget| timer.now() + budget);
-        let first = checkpoint.resume.as_ref().map(|r| r.next.clone());
-        Ok(Run {
+        session.rules = &requests.responses;
+        session.budget = requests.rate_budget.as_ref().map(|budget| (&self.budgets, budget));
+        Run::start(RunSetup {
             session,
             requests,
-            items_plan: &plan.items,
-            tracker,
-            cutoff,
-            paginator: Paginator::new(requests.pagination.as_ref(), origin.clone()),
+            items: &plan.items,
+            checkpoint,
+            zone,
             origin,
-            delta_value,
-            needs_ids: matches!(requests.delta, DeltaPlan::TimestampFilter(_)),
-            last_checkpoint: checkpoint.clone(),
-            start: checkpoint,
-            next: Some(first),
-            pages: 0,
-            items: 0,
             max_pages,
             max_items: self.options.max_items_per_page,
-            guard: None,
-            stop: None,
         })
     }
 
@@ -251,244 +237,5 @@ impl PollEngine {
             retry: self.options.retry,
             max_body: self.options.max_response_bytes,
         }
-    }
-}
-
-/// A run in progress: call [`Run::next_page`] until it returns `Ok(None)`.
-///
-/// An error ends the stream; every page delivered before it stays valid, and its
-/// `checkpoint_after` is where the next run continues. Persist
-/// [`RunSummary::refreshed_credentials`] even after an error.
-#[derive(Debug)]
-pub struct Run<'e> {
-    session: Session<'e>,
-    requests: &'e RequestPlan,
-    items_plan: &'e ItemPlan,
-    tracker: Tracker,
-    /// With `stopAtCheckpoint`: items older than this were seen by an earlier run.
-    cutoff: Option<chrono::DateTime<chrono::Utc>>,
-    paginator: Paginator<'e>,
-    origin: url::Origin,
-    delta_value: Option<String>,
-    needs_ids: bool,
-    start: Checkpoint,
-    last_checkpoint: Checkpoint,
-    /// `None` once finished; `Some(None)` before the first page of a fresh run.
-    next: Option<Option<PageCursor>>,
-    pages: u32,
-    items: u64,
-    max_pages: u32,
-    max_items: usize,
-    guard: Option<GuardTrip>,
-    stop: Option<StopReason>,
-}
-
-impl Run<'_> {
-    /// The next page, or `None` when the run is over (see [`Run::summary`] for why).
-    pub async fn next_page(&mut self) -> Result<Option<Page>, PollError> {
-        let Some(cursor) = self.next.clone() else { return Ok(None) };
-        if self.session.deadline.is_some_and(|d| self.session.timer.now() >= d) {
-            return Ok(self.end(StopReason::TimeBudget));
-        }
-        match self.fetch(cursor).await {
-            Ok(page) => Ok(page),
-            Err(e) => {
-                self.end(StopReason::Failed);
-                Err(e)
-            }
-        }
-    }
-
-    /// The run so far.
-    pub fn summary(&self) -> RunSummary {
-        RunSummary {
-            pages: self.pages,
-            items: self.items,
-            checkpoint: self.last_checkpoint.clone(),
-            guard: self.guard.clone(),
-            stop: self.stop,
-            refreshed_credentials: self.session.refreshed().cloned(),
-        }
-    }
-
-    fn end(&mut self, reason: StopReason) -> Option<Page> {
-        self.next = None;
-        self.stop = Some(reason);
-        None
-    }
-
-    async fn fetch(&mut self, cursor: Option<PageCursor>) -> Result<Option<Page>, PollError> {
-        let request = self.build_request(cursor.as_ref())?;
-        self.paginator.fetched(cursor.as_ref(), &request.url);
-        let response = match self.session.send(&request).await {
-            Ok(response) => response,
-            Err(SendError::Deadline) => return Ok(self.end(StopReason::TimeBudget)),
-            Err(SendError::Failed(e)) => return Err(e),
-        };
-        let endpoint = display_url(&response.url, &self.session.credentials);
-        let body: Value = serde_json::from_slice(&response.body)
-            .map_err(|e| PollError::MalformedJson { endpoint: endpoint.clone(), message: e.to_string() })?;
-        let items_path = &self.items_plan.items;
-        let found = items_path.extract(&body).map_err(|_| PollError::NoItems {
-            endpoint: endpoint.clone(),
-            items_path: items_path.as_str().to_owned(),
-        })?;
-        let item_count = found.len();
-        if item_count > self.max_items {
-            return Err(PollError::Config(format!(
-                "{endpoint} answered a page of {item_count} items; at most {} items per page are accepted (use a smaller page size)",
-                self.max_items
-            )));
-        }
-        // `false` marks items already delivered at the checkpoint's position (or, with
-        // `stopAtCheckpoint`, before it: paging ends there).
-        let mut reached_cutoff = false;
-        let keep: Vec<bool> = found
-            .iter()
-            .map(|item| {
-                if let Some(cutoff) = self.cutoff
-                    && self.tracker.item_time(item).is_some_and(|time| time < cutoff)
-                {
-                    reached_cutoff = true;
-                    return false;
-                }
-                let id = if self.needs_ids { self.items_plan.id.first(item).and_then(scalar_text) } else { None };
-                self.tracker.observe_item(item, id.as_deref())
-            })
-            .collect();
-        self.tracker.observe_response(&body);
-        let page_index = self.pages;
-        let next = if reached_cutoff {
-            Next::Done
-        } else {
-            self.paginator.next(
-                cursor.as_ref(),
-                Response { url: &response.url, headers: &response.headers, body: &body, item_count, page: page_index },
-            )?
-        };
-        let items = items_path.take(body, &keep);
-        let (checkpoint_after, continue_at) = match next {
-            Next::Done => (self.tracker.complete(&self.start), None),
-            Next::Trip(trip) => {
-                self.guard = Some(trip);
-                (self.tracker.complete(&self.start), None)
-            }
-            Next::Page(c) if page_index + 1 >= self.max_pages => {
-                self.guard = Some(GuardTrip::MaxPages { limit: self.max_pages });
-                (self.tracker.resume_at(&self.start, c), None)
-            }
-            Next::Page(c) => (self.tracker.resume_at(&self.start, c.clone()), Some(c)),
-        };
-        self.pages += 1;
-        self.items += items.len() as u64;
-        self.last_checkpoint = checkpoint_after.clone();
-        let is_last = continue_at.is_none();
-        match continue_at {
-            Some(c) => self.next = Some(Some(c)),
-            None => {
-                self.next = None;
-                self.stop = Some(if self.guard.is_some() { StopReason::Guard } else { StopReason::Complete });
-            }
-        }
-        Ok(Some(Page {
-            index: page_index,
-            items,
-            checkpoint_after,
-            is_last,
-            refreshed_credentials: self.session.take_refreshed(),
-        }))
-    }
-
-    /// The request for a page: a URL the API handed out, or the endpoint template with the
-    /// delta position, page and page size filled in.
-    fn build_request(&self, cursor: Option<&PageCursor>) -> Result<HttpRequest, PollError> {
-        let requests = self.requests;
-        let pagination = requests.pagination.as_ref();
-        let page_token = match cursor {
-            Some(PageCursor::Offset(n)) => n.to_string(),
-            Some(PageCursor::Token(t)) => t.clone(),
-            Some(PageCursor::Url(_)) => String::new(),
-            None if pagination.is_some_and(|p| p.is_offset()) => "0".to_owned(),
-            None => String::new(),
-        };
-        let vars = Vars {
-            config: &self.session.config,
-            credentials: &self.session.credentials,
-            checkpoint: self.delta_value.as_deref().unwrap_or_default(),
-            page_token: &page_token,
-        };
-        let delta_link = match (&requests.delta, self.delta_value.as_deref()) {
-            (DeltaPlan::DeltaToken { .. }, Some(v)) if v.starts_with("http://") || v.starts_with("https://") => Some(v),
-            _ => None,
-        };
-        let url = match (cursor, delta_link) {
-            (Some(PageCursor::Url(next)), _) => self.same_origin(parse_http_url(next, vars.credentials)?)?,
-            (None, Some(link)) => self.same_origin(parse_http_url(link, vars.credentials)?)?,
-            _ => {
-                let mut url = render_url(&requests.endpoint, &vars)?;
-                let param = requests.delta.param();
-                if let Some(value) = &self.delta_value
-                    && !param.is_empty()
-                    && !requests.checkpoint_in_template
-                {
-                    set_query_param(&mut url, param, value);
-                }
-                if let Some(p) = pagination {
-                    if let Some(size_param) = &p.page_size_param {
-                        set_query_param(&mut url, size_param, &p.page_size.to_string());
-                    }
-                    if let (Some(next_param), Some(_)) = (&p.next_param, cursor)
-                        && !requests.page_token_in_template
-                    {
-                        set_query_param(&mut url, next_param, &page_token);
-                    }
-                }
-                url
-            }
-        };
-        let method = match requests.method {
-            PollMethod::Get => Method::GET,
-            PollMethod::Post => Method::POST,
-        };
-        let mut request = HttpRequest::new(method, url);
-        request.secret_params = secret_query_params(&requests.endpoint);
-        for (name, template) in &requests.headers {
-            let value = render_text(template, &vars, Escape::Raw)?;
-            if reads_credentials(template) {
-                request.secret_header(name, &value)?
-            } else {
-                request.header(name, &value)?
-            }
-        }
-        if let Some(body) = &requests.body {
-            request.body = Some(render_body(body, &vars)?);
-            if !request.headers.contains_key(CONTENT_TYPE) {
-                request.header(CONTENT_TYPE.as_str(), "application/json")?;
-            }
-        }
-        Ok(request)
-    }
-
-    fn same_origin(&self, url: url::Url) -> Result<url::Url, PollError> {
-        if url.origin() == self.origin {
-            Ok(url)
-        } else {
-            Err(PollError::Config(format!(
-                "refusing to send credentials to {}: the endpoint is on {}",
-                url.origin().ascii_serialization(),
-                self.origin.ascii_serialization()
-            )))
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl switchboard_core::polling::PageStream for Run<'_> {
-    async fn next_page(&mut self) -> Result<Option<Page>, PollError> {
-        Run::next_page(self).await
-    }
-
-    fn summary(&self) -> RunSummary {
-        Run::summary(self)
     }
 }

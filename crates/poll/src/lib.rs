@@ -27,6 +27,7 @@
 //! ```
 
 pub mod auth;
+pub mod budget;
 pub mod client;
 mod client_credentials;
 pub mod credentials;
@@ -42,6 +43,7 @@ pub mod ratelimit;
 pub mod redirect;
 pub mod request;
 pub mod retry;
+pub mod run;
 mod session;
 pub mod timer;
 mod token;
@@ -54,9 +56,10 @@ use switchboard_core::{Descriptor, PollDriver};
 
 pub use credentials::Credentials;
 pub use egress::{AllowParseError, EgressAllow, EgressDenied, EgressGuard};
-pub use engine::{PollEngine, PollOptions, Run};
+pub use engine::{PollEngine, PollOptions};
 pub use oauth::{AccessToken, TokenRefresher, exchange_code};
 pub use retry::RetryPolicy;
+pub use run::Run;
 pub use timer::{ManualTimer, Timer, TokioTimer};
 
 #[async_trait::async_trait]

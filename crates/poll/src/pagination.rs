@@ -1,5 +1,9 @@
-//! Pagination: finds the next page after each response (`offset`, `cursor`, `link_header`) and
-//! guards against APIs that would keep us paging forever.
+//! Pagination: finds the next page after each response (`offset`, `cursor` from the body or a
+//! header, `link_header`, `page_number`, `next_url`) and guards against APIs that would keep us
+//! paging forever.
+//!
+//! A declared `isLastPath` (`true`) or `hasMorePath` (`false`) ends paging at once, with no
+//! extra request; `hasMorePath` (`true`) keeps a short page from ending it.
 //!
 //! Guards: a page token or URL that was already fetched in this run, or an empty page while the
 //! API claims there is more, ends the run and is reported as a [`GuardTrip`]. The page limit per
@@ -12,7 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use switchboard_core::jsonpath::{CompiledPath, scalar_text};
-use switchboard_core::polling::{GuardTrip, PageCursor, PageRule, PaginationPlan, PollError};
+use switchboard_core::polling::{GuardTrip, PageCursor, PageRule, PaginationPlan, PollError, TokenSource};
 
 /// What follows a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +70,22 @@ impl<'d> Paginator<'d> {
     /// The page after `response`, fetched at `current`.
     pub fn next(&mut self, current: Option<&PageCursor>, response: Response<'_>) -> Result<Next, PollError> {
         let Some(plan) = self.plan else { return Ok(Next::Done) };
+        // The API's own word (`isLast`, `hasMore`) comes first: no extra request after the last page.
+        let more = declared_more(plan, response.body);
+        if more == Some(false) {
+            return Ok(Next::Done);
+        }
         match &plan.rule {
             PageRule::Offset { next_path, total_path } => {
-                Ok(self.next_offset(plan, next_path.as_ref(), total_path.as_ref(), current, response))
+                Ok(self.next_offset(plan, next_path.as_ref(), total_path.as_ref(), current, response, more))
             }
-            PageRule::Cursor { next_path } => {
-                let token = next_path.first(response.body).and_then(scalar_text);
+            PageRule::Cursor { next } => {
+                let token = match next {
+                    TokenSource::Body(path) => path.first(response.body).and_then(scalar_text),
+                    TokenSource::Header(name) => {
+                        response.headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned())
+                    }
+                };
                 match token.filter(|t| !t.is_empty()) {
                     None => Ok(Next::Done),
                     Some(t) if t.starts_with("http://") || t.starts_with("https://") => {
@@ -88,6 +102,37 @@ impl<'d> Paginator<'d> {
                 None => Ok(Next::Done),
                 Some(link) => self.next_url(response.url.join(&link), response),
             },
+            PageRule::NextUrl { path } => match path.first(response.body).and_then(scalar_text) {
+                Some(link) if !link.trim().is_empty() => self.next_url(response.url.join(link.trim()), response),
+                _ => Ok(Next::Done),
+            },
+            PageRule::PageNumber { start, total_pages } => {
+                let number = match current {
+                    Some(PageCursor::Page(n)) => *n,
+                    _ => *start,
+                };
+                // The last page's number, when the API says how many there are.
+                let last = total_pages
+                    .as_ref()
+                    .and_then(|p| p.first(response.body))
+                    .and_then(as_u64)
+                    .map(|total| (start + total).saturating_sub(1));
+                let announced = more == Some(true) || last.is_some_and(|last| number < last);
+                if response.item_count == 0 {
+                    return Ok(if announced {
+                        Next::Trip(GuardTrip::EmptyPage { page: response.page })
+                    } else {
+                        Next::Done
+                    });
+                }
+                let short = response.item_count < plan.page_size as usize;
+                let done = match (more, last) {
+                    (Some(true), _) => false,
+                    (_, Some(last)) => number >= last,
+                    _ => short,
+                };
+                Ok(if done { Next::Done } else { Next::Page(PageCursor::Page(number + 1)) })
+            }
         }
     }
 
@@ -98,6 +143,7 @@ impl<'d> Paginator<'d> {
         total_path: Option<&CompiledPath>,
         current: Option<&PageCursor>,
         response: Response<'_>,
+        more: Option<bool>,
     ) -> Next {
         let offset = match current {
             Some(PageCursor::Offset(n)) => *n,
@@ -108,6 +154,7 @@ impl<'d> Paginator<'d> {
         if count == 0 {
             return match total {
                 Some(total) if offset < total => Next::Trip(GuardTrip::EmptyPage { page: response.page }),
+                _ if more == Some(true) => Next::Trip(GuardTrip::EmptyPage { page: response.page }),
                 _ => Next::Done,
             };
         }
@@ -122,6 +169,7 @@ impl<'d> Paginator<'d> {
             return Next::Trip(GuardTrip::RepeatedPageToken { token: next.to_string() });
         }
         match total {
+            _ if more == Some(true) => Next::Page(PageCursor::Offset(next)),
             Some(total) if next >= total => Next::Done,
             None if count < u64::from(plan.page_size) && next_path.is_none() => Next::Done,
             _ => Next::Page(PageCursor::Offset(next)),
@@ -156,6 +204,32 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
     }
     let links = parse_link_header::parse_with_rel(&joined).ok()?;
     links.get("next").map(|link| link.raw_uri.clone())
+}
+
+/// What the page's `isLastPath` / `hasMorePath` say: `Some(false)` when no page follows,
+/// `Some(true)` when one does, `None` when neither is declared or readable.
+fn declared_more(plan: &PaginationPlan, body: &Value) -> Option<bool> {
+    let is_last = plan.is_last.as_ref().and_then(|p| p.first(body)).and_then(as_bool);
+    let has_more = plan.has_more.as_ref().and_then(|p| p.first(body)).and_then(as_bool);
+    match (is_last, has_more) {
+        (Some(true), _) | (_, Some(false)) => Some(false),
+        (Some(false), _) | (_, Some(true)) => Some(true),
+        (None, None) => None,
+    }
+}
+
+/// A boolean as APIs write it: `true`, `"true"`, `1`.
+fn as_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Some(true),
+            "false" | "0" | "no" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_u64().map(|n| n != 0),
+        _ => None,
+    }
 }
 
 fn as_u64(value: &Value) -> Option<u64> {

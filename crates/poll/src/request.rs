@@ -1,6 +1,7 @@
-//! Request templating: fills `{{baseUrl}}`, `{{checkpoint}}`, `{{pageToken}}`,
-//! `{{config.<key>}}` and `{{credentials.<key>}}` into endpoint, header and body templates, escaping
-//! each value for where it lands.
+//! Request templating: fills `{{baseUrl}}`, `{{checkpoint}}`, the page position
+//! (`{{pageToken}}`, `{{offset}}`, `{{pageNumber}}`), `{{pageSize}}`, `{{config.<key>}}` and
+//! `{{credentials.<key>}}` into endpoint, header and body templates, escaping each value for
+//! where it lands.
 //!
 //! - In a URL, values are percent-encoded: in the path everything but unreserved characters and
 //!   `/` (so `owner/repo` still spans two segments, but `?`, `#` or `%` cannot change the URL's
@@ -10,7 +11,8 @@
 //!   variable is empty: APIs reject an empty cursor (Notion's `start_cursor`, a GraphQL `after`)
 //!   where leaving it out means "from the start".
 //! - In a header, values are inserted as is; control characters are rejected when the header is
-//!   built.
+//!   built. A header whose whole value is an empty page position or `{{checkpoint}}` is left out
+//!   (see [`is_dropped_when_empty`]).
 
 use std::collections::BTreeMap;
 
@@ -49,7 +51,15 @@ pub struct Vars<'a> {
     pub page_token: &'a str,
 }
 
-impl Vars<'_> {
+/// What request templates read their values from: [`Vars`], or [`PageVars`] for a page request.
+pub trait Variables {
+    /// The value of placeholder `name`, unescaped.
+    fn lookup(&self, name: &str) -> Result<String, PollError>;
+    /// The credentials (to keep them out of error messages).
+    fn credentials(&self) -> &Credentials;
+}
+
+impl Variables for Vars<'_> {
     fn lookup(&self, name: &str) -> Result<String, PollError> {
         match name {
             "baseUrl" => self
@@ -58,7 +68,8 @@ impl Vars<'_> {
                 .map(|b| b.trim_end_matches('/').to_owned())
                 .ok_or_else(|| PollError::Config("config value \"baseUrl\" is not set".to_owned())),
             "checkpoint" => Ok(self.checkpoint.to_owned()),
-            "pageToken" => Ok(self.page_token.to_owned()),
+            // The page position, whichever way the pagination counts it.
+            "pageToken" | "offset" | "pageNumber" => Ok(self.page_token.to_owned()),
             _ => {
                 if let Some(key) = name.strip_prefix("config.") {
                     self.config
@@ -75,10 +86,37 @@ impl Vars<'_> {
             }
         }
     }
+
+    fn credentials(&self) -> &Credentials {
+        self.credentials
+    }
+}
+
+/// The values of a page request: [`Vars`] plus the page size (`{{pageSize}}`).
+#[derive(Debug, Clone, Copy)]
+pub struct PageVars<'a> {
+    /// Everything but the page size.
+    pub vars: Vars<'a>,
+    /// The pagination's page size, when the connector pages.
+    pub page_size: Option<u32>,
+}
+
+impl Variables for PageVars<'_> {
+    fn lookup(&self, name: &str) -> Result<String, PollError> {
+        match (name, self.page_size) {
+            ("pageSize", Some(size)) => Ok(size.to_string()),
+            ("pageSize", None) => Err(PollError::Config("{{pageSize}} needs a pagination with a pageSize".to_owned())),
+            _ => self.vars.lookup(name),
+        }
+    }
+
+    fn credentials(&self) -> &Credentials {
+        self.vars.credentials
+    }
 }
 
 /// Renders a URL template: values percent-encoded for the path or the query they land in.
-pub fn render_url(template: &Template, vars: &Vars<'_>) -> Result<Url, PollError> {
+pub fn render_url<V: Variables + ?Sized>(template: &Template, vars: &V) -> Result<Url, PollError> {
     let mut out = String::with_capacity(template.as_str().len() + 32);
     let mut in_query = false;
     for segment in template.segments() {
@@ -99,7 +137,7 @@ pub fn render_url(template: &Template, vars: &Vars<'_>) -> Result<Url, PollError
             }
         }
     }
-    parse_http_url(&out, vars.credentials)
+    parse_http_url(&out, vars.credentials())
 }
 
 /// Parses an absolute http(s) URL; the error never shows secret values.
@@ -113,7 +151,7 @@ pub fn parse_http_url(text: &str, credentials: &Credentials) -> Result<Url, Poll
 }
 
 /// Renders a header or body template.
-pub fn render_text(template: &Template, vars: &Vars<'_>, escape: Escape) -> Result<String, PollError> {
+pub fn render_text<V: Variables + ?Sized>(template: &Template, vars: &V, escape: Escape) -> Result<String, PollError> {
     template.render(|name| {
         let value = vars.lookup(name)?;
         Ok(match escape {
@@ -123,8 +161,14 @@ pub fn render_text(template: &Template, vars: &Vars<'_>, escape: Escape) -> Resu
     })
 }
 
-/// The variables whose JSON body members are left out while empty.
-const DROPPED_WHEN_EMPTY: [&str; 2] = ["pageToken", "checkpoint"];
+/// The variables whose JSON body members (and headers) are left out while empty.
+const DROPPED_WHEN_EMPTY: [&str; 4] = ["pageToken", "offset", "pageNumber", "checkpoint"];
+
+/// Whether a header template is a single placeholder that leaves the header out while empty
+/// (an API rejects an empty cursor header where leaving it out means "from the start").
+pub fn is_dropped_when_empty(template: &Template) -> bool {
+    matches!(template.segments(), [Segment::Placeholder(name)] if DROPPED_WHEN_EMPTY.contains(&name.as_str()))
+}
 
 /// Stands in for an empty variable while a body is checked for members to leave out; a
 /// control character, so no real value contains it.
@@ -133,7 +177,7 @@ const UNSET: &str = "\u{1}switchboard:unset\u{1}";
 /// Renders a JSON body template (values JSON-escaped). An object member or array element whose
 /// whole value is an empty `{{pageToken}}` or `{{checkpoint}}` is left out; the body is then
 /// re-serialised. A template that is not JSON once rendered is sent as rendered.
-pub fn render_body(template: &Template, vars: &Vars<'_>) -> Result<String, PollError> {
+pub fn render_body<V: Variables + ?Sized>(template: &Template, vars: &V) -> Result<String, PollError> {
     let unset =
         |name: &str| DROPPED_WHEN_EMPTY.contains(&name) && vars.lookup(name).is_ok_and(|value| value.is_empty());
     if !template.placeholders().any(&unset) {

@@ -1,7 +1,8 @@
-//! One run's HTTP conversation with an API: pacing (`rateLimitRpm`), auth (refreshing OAuth2
-//! tokens when needed and once after a 401), the egress guard and redirects followed by hand
-//! ([`Session::exchange`]), retries with backoff or the API's requested wait, and
-//! classification of every failure.
+//! One run's HTTP conversation with an API: pacing (`rateLimitRpm`), the credential's rate
+//! budget from response headers ([`crate::budget`]), auth (refreshing OAuth2 tokens when needed
+//! and once after a 401), the egress guard and redirects followed by hand
+//! ([`Session::exchange`]), the descriptor's response rules, retries with backoff or the API's
+//! requested wait, and classification of every failure.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,10 +12,15 @@ use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::SecretString;
 use url::Url;
 
+use serde_json::Value;
 use switchboard_core::hosts::HostAllowlist;
-use switchboard_core::polling::{AuthPlan, PollError};
+use switchboard_core::polling::rules::first_match;
+use switchboard_core::polling::{
+    AuthPlan, FailureClass, PollError, RateBudgetPlan, ResponseRulePlan, RuleAction, RuleInput, RunNote,
+};
 
 use crate::auth::{self, HttpRequest};
+use crate::budget::{Admission, BudgetBook};
 use crate::credentials::{Credentials, redact};
 use crate::egress::{self, EgressDenied, EgressGuard};
 use crate::oauth::TokenRefresher;
@@ -29,6 +35,8 @@ use crate::token;
 const DEFAULT_USER_AGENT: &str = concat!("switchboard/", env!("CARGO_PKG_VERSION"));
 /// How much of an error body is quoted in an error.
 const DETAIL_LIMIT: usize = 300;
+/// How much of an error (non-2xx) body is read for a response rule's body condition.
+const RULE_BODY_LIMIT: usize = 64 * 1024;
 
 /// A successful (2xx) response.
 #[derive(Debug, Clone)]
@@ -39,6 +47,27 @@ pub struct HttpResponse {
     pub headers: HeaderMap,
     /// Response body.
     pub body: Vec<u8>,
+    /// The body as JSON, when a response rule already parsed it.
+    pub json: Option<Value>,
+}
+
+/// What a request came to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A 2xx answer no response rule claimed.
+    Response(Box<HttpResponse>),
+    /// A response rule said to ignore the answer.
+    Ignored {
+        /// Its status.
+        status: u16,
+    },
+    /// A response rule said the checkpoint is no longer valid.
+    Reset {
+        /// Its status.
+        status: u16,
+        /// The rule, described.
+        rule: String,
+    },
 }
 
 /// Why [`Session::send`] gave up.
@@ -46,6 +75,9 @@ pub struct HttpResponse {
 pub enum SendError {
     /// Waiting for our own rate limit would pass the run's deadline: stop cleanly.
     Deadline,
+    /// The credential's rate budget is spent past the run's time (resetting after the
+    /// duration, when the API said): stop cleanly.
+    Budget(Option<Duration>),
     /// The request failed.
     Failed(PollError),
 }
@@ -66,8 +98,9 @@ pub enum ExchangeError {
 }
 
 /// What one attempt produced.
-enum Attempt {
+enum Attempt<'r> {
     Done(HttpResponse),
+    Rule { rule: &'r ResponseRulePlan, status: u16 },
     Unauthorized,
     RateLimited(Option<Duration>),
     Server(u16),
@@ -103,6 +136,12 @@ pub struct Session<'e> {
     pub(crate) max_body: usize,
     pub(crate) limiter: Option<Arc<Limiter>>,
     pub(crate) deadline: Option<Instant>,
+    /// The descriptor's response rules (none for a health check).
+    pub(crate) rules: &'e [ResponseRulePlan],
+    /// The engine's budgets and how this API announces its own, when the descriptor reads it.
+    pub(crate) budget: Option<(&'e BudgetBook, &'e RateBudgetPlan)>,
+    /// What the run's record should mention (rate budget waits).
+    pub(crate) notes: Vec<RunNote>,
     refreshed_pending: Option<Credentials>,
     refreshed_latest: Option<Credentials>,
 }
@@ -132,6 +171,9 @@ impl<'e> Session<'e> {
             max_body: parts.max_body,
             limiter: None,
             deadline: None,
+            rules: &[],
+            budget: None,
+            notes: Vec::new(),
             refreshed_pending: None,
             refreshed_latest: None,
         }
@@ -147,17 +189,53 @@ impl<'e> Session<'e> {
         self.refreshed_latest.as_ref()
     }
 
-    /// Sends `base` (auth is added here) until it succeeds, fails for good, or retries run out.
-    pub(crate) async fn send(&mut self, base: &HttpRequest) -> Result<HttpResponse, SendError> {
+    /// Sends `base` (auth is added here) until it succeeds, a response rule decides, it fails
+    /// for good, or retries run out.
+    pub(crate) async fn send(&mut self, base: &HttpRequest) -> Result<Outcome, SendError> {
         let endpoint = display_url(&base.url, &self.credentials);
         let mut attempt = 0u32;
         let mut refreshed_after_401 = false;
+        let mut refreshed_by_rule = false;
         loop {
             attempt += 1;
             self.pace().await?;
             let (request, bearer) = self.authorise(base).await?;
-            let (error, wait) = match self.attempt(&request, &endpoint).await {
-                Attempt::Done(response) => return Ok(response),
+            let budget_key = self.spend_budget(&request).await?;
+            let mut limit = self.retry.max_attempts;
+            let (error, wait) = match self.attempt(&request, &endpoint, budget_key.as_deref()).await {
+                Attempt::Done(response) => return Ok(Outcome::Response(Box::new(response))),
+                Attempt::Rule { rule, status } => {
+                    let declared = |class, what: &str| PollError::Declared {
+                        endpoint: endpoint.clone(),
+                        status,
+                        class,
+                        rule: format!("{}{what}", rule.describe()),
+                    };
+                    match rule.action {
+                        RuleAction::Ignore => return Ok(Outcome::Ignored { status }),
+                        RuleAction::ResetCheckpoint => return Ok(Outcome::Reset { status, rule: rule.describe() }),
+                        RuleAction::Fail(class) => return Err(declared(class, "").into()),
+                        RuleAction::RefreshTokenThenRetry => match bearer {
+                            Some(rejected) if !refreshed_by_rule => {
+                                refreshed_by_rule = true;
+                                attempt -= 1;
+                                self.refresh_after_rejection(&rejected).await?;
+                                continue;
+                            }
+                            Some(_) => {
+                                return Err(
+                                    declared(FailureClass::Auth, "; still so after refreshing the token").into()
+                                );
+                            }
+                            None => return Err(declared(FailureClass::Auth, "; there is no token to refresh").into()),
+                        },
+                        RuleAction::Retry { max_attempts } => {
+                            limit = max_attempts;
+                            let what = format!("; still so after {attempt} attempt(s)");
+                            (declared(FailureClass::Transient, &what), self.retry.backoff(attempt))
+                        }
+                    }
+                }
                 Attempt::Unauthorized => match bearer {
                     Some(rejected) if !refreshed_after_401 => {
                         refreshed_after_401 = true;
@@ -186,10 +264,37 @@ impl<'e> Session<'e> {
                 ),
             };
             let past_deadline = self.deadline.is_some_and(|d| self.timer.now() + wait >= d);
-            if attempt >= self.retry.max_attempts || past_deadline {
+            if attempt >= limit || past_deadline {
                 return Err(error.into());
             }
             tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            self.timer.sleep(wait).await;
+        }
+    }
+
+    /// Takes a slot of the credential's rate budget for `request` (auth applied), waiting for
+    /// the budget's reset when it comes within the run's time (without a deadline: within the
+    /// longest rate-limit wait of the retry policy). The budget's key, when there is a budget.
+    async fn spend_budget(&mut self, request: &HttpRequest) -> Result<Option<String>, SendError> {
+        let Some((book, plan)) = self.budget else { return Ok(None) };
+        let key = BudgetBook::key(request);
+        loop {
+            let wait = match book.admit(&key, plan, self.timer.utc_now()) {
+                Admission::Go => return Ok(Some(key)),
+                Admission::SpentUnknown => return Err(SendError::Budget(None)),
+                Admission::SpentFor(wait) => wait,
+            };
+            let fits = match self.deadline {
+                Some(deadline) => self.timer.now() + wait < deadline,
+                None => wait <= self.retry.max_rate_limit_wait,
+            };
+            if !fits {
+                return Err(SendError::Budget(Some(wait)));
+            }
+            tracing::info!(wait_s = wait.as_secs(), "the credential's rate budget is spent; waiting for its reset");
+            // Rounded up: a wait of 0.4 s is reported as 1 s.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            self.notes.push(RunNote::RateBudgetWaited { seconds });
             self.timer.sleep(wait).await;
         }
     }
@@ -301,7 +406,7 @@ impl<'e> Session<'e> {
         ))))
     }
 
-    async fn attempt(&self, request: &HttpRequest, endpoint: &str) -> Attempt {
+    async fn attempt(&self, request: &HttpRequest, endpoint: &str, budget_key: Option<&str>) -> Attempt<'e> {
         let response = match self.exchange(request).await {
             Ok(response) => response,
             Err(ExchangeError::Refused(e)) => return Attempt::Fatal(e),
@@ -310,14 +415,34 @@ impl<'e> Session<'e> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let url = response.url().clone();
-        match status {
-            200..=299 => match read_body(response, self.max_body).await {
-                Ok(body) => Attempt::Done(HttpResponse { url, headers, body }),
+        if let (Some(key), Some((book, plan))) = (budget_key, self.budget) {
+            book.observe(key, plan, &headers, self.timer.utc_now());
+        }
+        let rules_read_body = self.rules.iter().any(ResponseRulePlan::reads_body);
+        let body = if (200..=299).contains(&status) {
+            match read_body(response, self.max_body).await {
+                Ok(body) => body,
                 Err(BodyError::TooLarge) => {
-                    Attempt::Fatal(PollError::TooLarge { endpoint: endpoint.to_owned(), limit: self.max_body })
+                    return Attempt::Fatal(PollError::TooLarge { endpoint: endpoint.to_owned(), limit: self.max_body });
                 }
-                Err(BodyError::Read(e)) => network(e, &self.credentials),
-            },
+                Err(BodyError::Read(e)) => return network(e, &self.credentials),
+            }
+        } else if rules_read_body {
+            read_body(response, RULE_BODY_LIMIT).await.unwrap_or_default()
+        } else {
+            read_body(response, DETAIL_LIMIT * 4).await.unwrap_or_default()
+        };
+        let json = if rules_read_body { serde_json::from_slice::<Value>(&body).ok() } else { None };
+        let values = |name: &str| -> Vec<String> {
+            headers.get_all(name).iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect()
+        };
+        let input = RuleInput { status, header: &values, body: json.as_ref() };
+        if let Some(rule) = first_match(self.rules, input) {
+            tracing::debug!(status, rule = %rule.describe(), "a response rule matched");
+            return Attempt::Rule { rule, status };
+        }
+        match status {
+            200..=299 => Attempt::Done(HttpResponse { url, headers, body, json }),
             401 => Attempt::Unauthorized,
             403 if is_rate_limit_403(&headers) => Attempt::RateLimited(rate_limit_wait(&headers, self.timer.utc_now())),
             403 => Attempt::Fatal(PollError::Unauthorized { endpoint: endpoint.to_owned(), status }),
@@ -327,8 +452,7 @@ impl<'e> Session<'e> {
             }
             500..=599 => Attempt::Server(status),
             _ => {
-                let body = read_body(response, DETAIL_LIMIT * 4).await.unwrap_or_default();
-                let text = String::from_utf8_lossy(&body);
+                let text = String::from_utf8_lossy(&body[..body.len().min(DETAIL_LIMIT * 4)]);
                 let detail: String = redact(text.trim(), &self.credentials).chars().take(DETAIL_LIMIT).collect();
                 Attempt::Fatal(PollError::Rejected { endpoint: endpoint.to_owned(), status, detail })
             }
@@ -336,7 +460,7 @@ impl<'e> Session<'e> {
     }
 }
 
-fn network(error: reqwest::Error, credentials: &Credentials) -> Attempt {
+fn network(error: reqwest::Error, credentials: &Credentials) -> Attempt<'static> {
     // The guard refused the connection: a configuration error naming the host, not a network
     // detail, and not worth retrying.
     if let Some(denied) = EgressDenied::find(&error) {

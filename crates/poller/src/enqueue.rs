@@ -3,6 +3,7 @@
 //! descriptor's mapping reads, and if that is still too large it is skipped and reported (the
 //! sync log names it), so the checkpoint can move past it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -43,6 +44,8 @@ pub(crate) struct EnvelopeBuilder<'a> {
     pub(crate) project_id: &'a ProjectId,
     /// The polling mapping of the instance's connector, if it has one.
     pub(crate) mapper: Option<&'a FieldMapper>,
+    /// The instance config values the mapping reads, carried by every envelope.
+    pub(crate) config: BTreeMap<String, String>,
     pub(crate) received_at: DateTime<Utc>,
 }
 
@@ -85,6 +88,7 @@ impl EnvelopeBuilder<'_> {
 
     fn envelope(&self, payload: Value) -> Envelope {
         Envelope::polled(self.connector_id.clone(), self.project_id.clone(), self.received_at, payload)
+            .with_config(self.config.clone())
     }
 
     fn message(&self, payload: Value) -> QueueMessage {
@@ -98,6 +102,7 @@ impl EnvelopeBuilder<'_> {
             ingestion: IngestionKind::Polling,
             event_type: None,
             received_at: self.received_at,
+            config: Some(&self.config),
         }
     }
 }

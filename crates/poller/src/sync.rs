@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
-use switchboard_core::polling::{Checkpoint, GuardTrip, PollRequest, StopReason};
+use switchboard_core::polling::{Checkpoint, GuardTrip, PollRequest, RunNote, StopReason};
 use switchboard_core::ports::{
     CredentialChange, Credentials, HealthUpdate, InstanceKey, InstanceRecord, QueueMessage, StoreError, SyncRun,
     SyncStatus, send_batch,
@@ -41,6 +41,8 @@ struct Progress {
     items: u64,
     stop: Option<StopReason>,
     guard: Option<GuardTrip>,
+    /// What the run's record should say besides (a checkpoint reset, the rate budget).
+    notes: Vec<RunNote>,
     /// The stored checkpoint continues an unfinished run.
     resuming: bool,
     /// The credentials stored last in this run.
@@ -163,6 +165,7 @@ impl Poller {
             connector_id: &connector_id,
             project_id: &project_id,
             mapper: loaded.descriptor.mapper(IngestionKind::Polling),
+            config: loaded.connector.mapping_config(IngestionKind::Polling, &instance.config),
             received_at: Utc::now(),
         };
         // Through the connector's own face: a native connector polls here just like a generic one.
@@ -223,6 +226,7 @@ impl Poller {
         let summary = pages.summary();
         progress.stop = summary.stop;
         progress.guard = summary.guard;
+        progress.notes = summary.notes;
         // A refresh during a failed or cut-short request is only in the summary: store it even
         // after an error, or a rotated refresh token is lost.
         if let Some(refreshed) = &summary.refreshed_credentials
@@ -317,6 +321,8 @@ impl Progress {
                 let status = if self.pages > 0 { SyncStatus::Partial } else { SyncStatus::Failed };
                 (status, Some(text.clone()), Some(HealthUpdate::SyncFailed { error: text }))
             }
+            // The credential's rate budget is spent: stopped cleanly, said why (in the notes).
+            None if self.stop == Some(StopReason::RateBudget) => (SyncStatus::Partial, None, None),
             None if self.stop == Some(StopReason::TimeBudget) || self.resuming || self.stopped => {
                 (SyncStatus::Partial, None, None)
             }
@@ -329,6 +335,12 @@ impl Progress {
                 }
             }
         };
+        // A checkpoint reset or a rate budget spent is said in the run's text, after any error.
+        let error = self
+            .notes
+            .iter()
+            .map(ToString::to_string)
+            .fold(error, |text, note| Some(text.map_or(note.clone(), |text| format!("{text}; {note}"))));
         let (status, error) = match self.skipped.as_slice() {
             [] => (status, error),
             skipped => {

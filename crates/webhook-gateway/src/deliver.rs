@@ -21,6 +21,7 @@ use serde_json::Value;
 use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, send_batch};
+use switchboard_core::signal::IngestionKind;
 use switchboard_core::webhook::{DeliveryId, Headers, WebhookEvent, WebhookRequest};
 use tracing::Instrument as _;
 
@@ -151,7 +152,8 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         event_type.clone(),
         delivery_id.clone(),
         payload,
-    );
+    )
+    .with_config(connector.mapping_config(IngestionKind::Webhook, &instance.config));
     let enqueued = enqueue(state, key, &envelope).await;
     match (enqueued, claim) {
         (Ok(()), Some(claim)) => claim.accepted(state).await,

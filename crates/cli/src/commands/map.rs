@@ -1,10 +1,11 @@
-//! `switchboard map`: run the field mapping of a descriptor on a saved payload.
+//! `switchboard map`: run the field mapping of a descriptor on a saved payload, and say why
+//! nothing came out when nothing did.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use switchboard_core::{Descriptor, IngestionKind};
+use switchboard_core::{Descriptor, IngestionKind, MapReport};
 
 /// Arguments of `switchboard map`.
 #[derive(Debug, clap::Args)]
@@ -25,9 +26,14 @@ pub struct Args {
     /// Project id written into the signals.
     #[arg(long, default_value = "local")]
     project: String,
+    /// Exit 1 unless exactly this many signals come out (for scripts; 0 expects none).
+    #[arg(long, value_name = "N")]
+    expect: Option<usize>,
 }
 
-/// Prints signals on stdout (JSON lines) and ignored/failed items on stderr.
+/// Prints signals on stdout (JSON lines) and, on stderr, each ignored or failed item with why.
+/// Exit 1 when an item fails, when no signal comes out (unless `--expect 0`), or when `--expect`
+/// is not met.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let descriptor = Descriptor::from_file(&args.descriptor)?;
     let text = std::fs::read_to_string(&args.payload).with_context(|| format!("reading {}", args.payload.display()))?;
@@ -39,16 +45,58 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None if descriptor.webhook().is_some() => IngestionKind::Webhook,
         None => IngestionKind::Polling,
     };
-    let report = descriptor.map_now(&payload, &args.project, ingestion, args.event.as_deref())?;
+    let report = match descriptor.map_now(&payload, &args.project, ingestion, args.event.as_deref()) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!("no signal: the payload could not be mapped");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     for signal in &report.signals {
         println!("{}", serde_json::to_string(signal)?);
     }
     for ignored in &report.ignored {
-        eprintln!("ignored: {}", serde_json::to_string(ignored)?);
+        let id = ignored.external_id.as_ref().map(|id| format!(" (id {id})")).unwrap_or_default();
+        eprintln!("ignored: item {}{id}: {}", ignored.index, ignored.reason);
     }
     for error in &report.errors {
         eprintln!("error: {error}");
     }
     eprintln!("{} signal(s), {} ignored, {} error(s)", report.signals.len(), report.ignored.len(), report.errors.len());
-    Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    if report.signals.is_empty() {
+        explain_nothing(&descriptor, &report, ingestion, args.event.as_deref());
+    }
+    let expected = match args.expect {
+        Some(n) if n != report.signals.len() => {
+            eprintln!("expected {n} signal(s), got {}", report.signals.len());
+            false
+        }
+        Some(_) => true,
+        None => !report.signals.is_empty(),
+    };
+    Ok(if report.errors.is_empty() && expected { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Says why no signal came out, and how to pass the event type when that may be why.
+fn explain_nothing(descriptor: &Descriptor, report: &MapReport, ingestion: IngestionKind, event: Option<&str>) {
+    if report.ignored.is_empty() && report.errors.is_empty() {
+        eprintln!("no signal: the payload holds no item (itemsPath selected an empty list)");
+    } else {
+        eprintln!("no signal: every item was ignored or failed (see the reasons above)");
+    }
+    let Some(webhook) = descriptor.webhook().filter(|_| ingestion == IngestionKind::Webhook && event.is_none()) else {
+        return;
+    };
+    let path = webhook.event_type_path.as_str();
+    let from = match &webhook.event_type_header {
+        Some(header) => {
+            format!("the {header} header (a saved body does not carry it), else from the payload at {path}")
+        }
+        None => format!("the payload at {path}"),
+    };
+    let handled = if webhook.event_types.is_empty() { "any".to_owned() } else { webhook.event_types.join(", ") };
+    eprintln!(
+        "hint: without --event the event type is read from {from}; pass it with --event <type> (handled: {handled})"
+    );
 }

@@ -1,10 +1,13 @@
 //! Sub-commands of `switchboard`, one module each.
 
 mod check;
+mod init;
 mod map;
 mod poll;
+mod progress;
 mod schema;
 mod serve;
+mod test;
 mod validate;
 mod verify;
 
@@ -22,12 +25,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Scaffold a new descriptor (`descriptors/<id>.json`) with one example, ready to edit.
+    Init(init::Args),
     /// Validate descriptor files or directories; prints every problem with its JSON pointer.
     Validate(validate::Args),
+    /// Run the examples of descriptors (default `descriptors/`): one line per example, a diff
+    /// per failure; `--watch` reruns them on every change.
+    Test(test::Args),
     /// Map a payload with a descriptor and print one NormalisedSignal JSON per line.
     Map(map::Args),
-    /// Fetch one delta from the real API and print the mapped signals (JSON lines); pages,
-    /// items, the new checkpoint and timing go to stderr.
+    /// Fetch one delta from the real API and print the mapped signals (JSON lines); progress
+    /// (live on a terminal), the new checkpoint and timing go to stderr.
     Poll(poll::Args),
     /// Run a connector's health check against the real API and print the report as JSON.
     Check(check::Args),
@@ -42,7 +50,9 @@ enum Command {
 /// Runs the parsed command; the exit code says whether it succeeded.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Init(args) => init::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Test(args) => test::run(args),
         Command::Map(args) => map::run(args),
         Command::Poll(args) => poll::run(args),
         Command::Check(args) => check::run(args),

@@ -1,10 +1,12 @@
 //! `switchboard poll`: a test read for connector authors — fetch one delta from the real API,
-//! print the mapped signals (JSON lines on stdout) and, on stderr, pages, items, the new
-//! checkpoint and timing.
+//! print the mapped signals (JSON lines on stdout) and, on stderr, progress (a live line on a
+//! terminal, plain lines otherwise: pages, items, waits) and a summary with the new checkpoint
+//! and timing.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -12,8 +14,9 @@ use chrono::Utc;
 use switchboard_core::polling::{Checkpoint, PollRequest};
 use switchboard_core::{Descriptor, IngestionKind, MapContext};
 use switchboard_poll::credentials::expose;
-use switchboard_poll::{Credentials, PollEngine, PollOptions};
+use switchboard_poll::{Credentials, PollEngine, PollOptions, Timer};
 
+use super::progress::{Progress, checkpoint_lines};
 use crate::private_file::write_private;
 
 /// The connector instance a command talks to: descriptor, config and credentials.
@@ -64,6 +67,11 @@ pub struct Instance {
 impl InstanceArgs {
     /// Loads the descriptor and gathers config and credentials.
     pub fn load(self) -> anyhow::Result<Instance> {
+        self.load_with_timer(None)
+    }
+
+    /// [`Self::load`], with the engine on `timer` instead of the real clock (to report waits).
+    pub fn load_with_timer(self, timer: Option<Arc<dyn Timer>>) -> anyhow::Result<Instance> {
         let descriptor = Descriptor::from_file(&self.descriptor)?;
         let mut credentials = Credentials::new();
         if let Some(file) = &self.credentials_file {
@@ -79,11 +87,14 @@ impl InstanceArgs {
         for (key, value) in self.credential {
             credentials.insert(key, value);
         }
-        let options = PollOptions {
+        let mut options = PollOptions {
             request_timeout: Duration::from_secs(self.timeout),
             egress: self.egress_allow.unwrap_or_default(),
             ..PollOptions::default()
         };
+        if let Some(timer) = timer {
+            options.timer = timer;
+        }
         Ok(Instance {
             descriptor,
             config: self.config.into_iter().collect(),
@@ -146,10 +157,20 @@ pub struct Args {
 
 /// Polls once; exit 1 when the poll fails or an item cannot be mapped.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let instance = args.instance.load()?;
+    let progress = Progress::on_stderr();
+    let instance = args.instance.load_with_timer(Some(progress.timer()))?;
     let checkpoint = args.checkpoint.as_deref().map(Checkpoint::parse).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(poll(&instance, checkpoint, args.max_pages, &args.project, args.raw))
+    let options = Options { checkpoint, max_pages: args.max_pages, project: &args.project, raw: args.raw };
+    runtime.block_on(poll(&instance, options, &progress))
+}
+
+/// What to poll and how to print it.
+struct Options<'a> {
+    checkpoint: Option<Checkpoint>,
+    max_pages: Option<u32>,
+    project: &'a str,
+    raw: bool,
 }
 
 #[derive(Default)]
@@ -159,18 +180,18 @@ struct Counts {
     errors: usize,
 }
 
-async fn poll(
-    instance: &Instance,
-    checkpoint: Option<Checkpoint>,
-    max_pages: Option<u32>,
-    project: &str,
-    raw: bool,
-) -> anyhow::Result<ExitCode> {
+async fn poll(instance: &Instance, options: Options<'_>, progress: &Progress) -> anyhow::Result<ExitCode> {
     let descriptor = &instance.descriptor;
     let Some(mapper) = descriptor.mapper(IngestionKind::Polling) else {
         bail!("connector {} does not poll", descriptor.id());
     };
-    let request = PollRequest { checkpoint, max_pages, ..PollRequest::new(&instance.config, &instance.credentials) };
+    let request = PollRequest {
+        checkpoint: options.checkpoint,
+        max_pages: options.max_pages,
+        ..PollRequest::new(&instance.config, &instance.credentials)
+    };
+    // What a urlTemplate reads: the instance's values with the descriptor's defaults.
+    let config = descriptor.effective_config(&instance.config);
     let started = Instant::now();
     let mut stream = instance.engine.pages(descriptor, request)?;
     let mut counts = Counts::default();
@@ -180,32 +201,35 @@ async fn poll(
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         };
-        eprintln!("page {}: {} item(s)", page.index + 1, page.items.len());
+        progress.page(&page);
         let ctx = MapContext {
             connector_id: descriptor.id(),
-            project_id: project,
+            project_id: options.project,
             ingestion: IngestionKind::Polling,
             event_type: None,
             received_at: Utc::now(),
+            config: Some(&config),
         };
         for (index, item) in page.items.iter().enumerate() {
-            if raw {
-                println!("{}", serde_json::to_string(item)?);
+            if options.raw {
+                progress.println(&serde_json::to_string(item)?);
                 continue;
             }
             match mapper.map_item(index, item, &ctx) {
                 Ok(Some(signal)) => {
                     counts.signals += 1;
-                    println!("{}", serde_json::to_string(&signal)?);
+                    progress.signal();
+                    progress.println(&serde_json::to_string(&signal)?);
                 }
                 Ok(None) => counts.ignored += 1,
                 Err(e) => {
                     counts.errors += 1;
-                    eprintln!("error: page {}: {e}", page.index + 1);
+                    progress.eprintln(&format!("error: page {}: {e}", page.index + 1));
                 }
             }
         }
     };
+    progress.finish();
     let elapsed = started.elapsed();
     let summary = stream.summary();
     let seconds = elapsed.as_secs_f64().max(1e-9);
@@ -219,11 +243,15 @@ async fn poll(
         f64::from(summary.pages) / seconds,
         summary.items as f64 / seconds
     );
+    if let Some(waits) = progress.waits() {
+        eprintln!("{waits} before requests (rate limit or retry)");
+    }
     if let Some(guard) = &summary.guard {
         eprintln!("guard: {guard}");
     }
-    let checkpoint = summary.checkpoint.to_string();
-    eprintln!("new checkpoint: {}", if checkpoint.is_empty() { "(none yet)" } else { &checkpoint });
+    for line in checkpoint_lines(&summary) {
+        eprintln!("{line}");
+    }
     instance.keep_refreshed(summary.refreshed_credentials.as_ref())?;
     match outcome {
         Ok(()) => Ok(if counts.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }),

@@ -8,7 +8,7 @@ use regex::Regex;
 
 use crate::hosts::{HostAllowlist, literal_host};
 use crate::ids::ConnectorId;
-use crate::mapping::FieldMapper;
+use crate::mapping::{FieldMapper, MappingScope};
 use crate::model::{
     AuthDescriptor, ConnectorDescriptor, ConnectorKind, FieldMappingDescriptor, IngestionDescriptor, Issue,
 };
@@ -51,6 +51,7 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
     });
     let (polling_mapper, webhook_mapper) = c.mappers(raw);
     let health_check = HealthCheckPlan::compile_section(raw, requests.as_ref(), &scope, &mut c.issues);
+    c.issues.extend(crate::model::example_issues(&raw.examples, raw.ingestion.supported_modes()));
     if !c.issues.is_empty() {
         return Err(c.issues);
     }
@@ -174,13 +175,15 @@ impl Checker {
         }
         // The base mapping is always compiled so its errors are reported even when both modes
         // override it.
+        let config_keys: Vec<&str> = raw.config_fields.iter().map(|f| f.key.as_str()).collect();
+        let scope = MappingScope { event_types, config_keys: &config_keys };
         let base_mapper =
-            FieldMapper::compile(base, "/fieldMapping", event_types).map_err(|mut e| self.issues.append(&mut e)).ok();
+            FieldMapper::compile(base, "/fieldMapping", scope).map_err(|mut e| self.issues.append(&mut e)).ok();
         let mut for_mode = |present: bool, own: Option<&FieldMappingDescriptor>, name: &str| -> Option<FieldMapper> {
             match (present, own) {
                 (false, _) => None,
                 (true, None) => base_mapper.clone(),
-                (true, Some(spec)) => FieldMapper::compile(spec, &format!("/fieldMapping/{name}"), event_types)
+                (true, Some(spec)) => FieldMapper::compile(spec, &format!("/fieldMapping/{name}"), scope)
                     .map_err(|mut e| self.issues.append(&mut e))
                     .ok(),
             }

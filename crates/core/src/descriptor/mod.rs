@@ -120,6 +120,23 @@ impl Descriptor {
         out
     }
 
+    /// The instance config values the mapping of `ingestion` reads (its `urlTemplate`s'
+    /// `{{baseUrl}}` / `{{config.<key>}}`), from the instance's `config` with the descriptor's
+    /// defaults filled in: what a producer puts in the envelope for the normaliser. Empty when
+    /// the mapping reads none.
+    pub fn mapping_config(
+        &self,
+        ingestion: IngestionKind,
+        config: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let Some(keys) = self.mapper(ingestion).map(FieldMapper::config_keys).filter(|k| !k.is_empty()) else {
+            return BTreeMap::new();
+        };
+        let mut effective = self.effective_config(config);
+        effective.retain(|key, _| keys.contains(key));
+        effective
+    }
+
     /// The mapper used for a mode, if the connector supports that mode.
     pub fn mapper(&self, ingestion: IngestionKind) -> Option<&FieldMapper> {
         match ingestion {
@@ -183,7 +200,8 @@ impl Descriptor {
         report
     }
 
-    /// Convenience for tools and tests: [`Self::map_delivery`] with `received_at = now`.
+    /// Convenience for tools and tests: [`Self::map_delivery`] with `received_at = now`, for an
+    /// instance that sets no config (the descriptor's `configFields` defaults).
     pub fn map_now(
         &self,
         payload: &Value,
@@ -191,7 +209,15 @@ impl Descriptor {
         ingestion: IngestionKind,
         event_type: Option<&str>,
     ) -> Result<MapReport, MapError> {
-        let ctx = MapContext { connector_id: self.id(), project_id, ingestion, event_type, received_at: Utc::now() };
+        let config = self.config_defaults();
+        let ctx = MapContext {
+            connector_id: self.id(),
+            project_id,
+            ingestion,
+            event_type,
+            received_at: Utc::now(),
+            config: Some(config),
+        };
         self.map_delivery(payload, &ctx)
     }
 }

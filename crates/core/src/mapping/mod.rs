@@ -2,9 +2,12 @@
 //! `fieldMapping` says, reporting ignored items and per-item errors without aborting the rest.
 
 pub mod condition;
+pub mod expr;
 pub mod items;
 pub mod reduce;
 pub mod timestamp;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -15,7 +18,9 @@ use crate::model::{FieldMappingDescriptor, Issue, OneOrMany, Priority, Timestamp
 use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
 use crate::template::{Segment, Template};
 use condition::{CompiledCondition, ConditionParts};
+use expr::Expr;
 use items::ItemsPath;
+pub use timestamp::TimestampReader;
 
 /// Who and what a mapping run is for.
 #[derive(Debug, Clone)]
@@ -30,6 +35,10 @@ pub struct MapContext<'a> {
     pub event_type: Option<&'a str>,
     /// When Switchboard received the payload.
     pub received_at: DateTime<Utc>,
+    /// The instance's configuration (the descriptor's defaults filled in), for `{{baseUrl}}`
+    /// and `{{config.<key>}}` in `urlTemplate`. `None` where the instance is not known: a URL
+    /// that needs an instance value is then left out, never built from a guess.
+    pub config: Option<&'a BTreeMap<String, String>>,
 }
 
 /// The outcome of mapping one payload.
@@ -94,28 +103,56 @@ struct TypeRule {
 pub struct FieldMapper {
     items: ItemsPath,
     id: CompiledPath,
-    timestamp: CompiledPath,
-    timestamp_format: TimestampFormat,
+    timestamp: TimestampReader,
     summary: Vec<SummaryPart>,
     type_rules: Vec<TypeRule>,
     priority_rules: Vec<(CompiledCondition, Priority)>,
     participants: Vec<CompiledPath>,
     tags: Vec<CompiledPath>,
     related_items: Vec<CompiledPath>,
-    url: Option<CompiledPath>,
+    related_patterns: Vec<RelatedPattern>,
+    id_template: Option<(String, Vec<SummaryPart>)>,
+    url: Vec<CompiledPath>,
     url_template: Option<Vec<SummaryPart>>,
     raw_fields: Vec<(String, CompiledPath)>,
+    /// Mappings of the event types with overrides (`byEventType`), each complete.
+    by_event: BTreeMap<String, FieldMapper>,
 }
 
 #[derive(Debug, Clone)]
 enum SummaryPart {
     Literal(String),
-    /// The values at a path, joined with the separator (`, ` unless `|join:` says otherwise).
-    Field(CompiledPath, String),
+    /// A placeholder: paths, filters and how several values are joined.
+    Field(Expr),
+    /// An instance config value (`{{baseUrl}}` is `config.baseUrl`), in `urlTemplate` only.
+    Config(String),
 }
 
-/// Separator between several values of one placeholder.
-const DEFAULT_JOIN: &str = ", ";
+/// What a mapping may refer to besides the item.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MappingScope<'a> {
+    /// The webhook event types the connector handles (rules and `byEventType` may only name
+    /// those); `None` when the connector receives no webhooks.
+    pub event_types: Option<&'a [String]>,
+    /// The descriptor's declared config keys (`urlTemplate` may use `{{config.<key>}}`).
+    pub config_keys: &'a [&'a str],
+}
+
+/// Which template is compiled: only `urlTemplate` may read instance config values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TemplateKind {
+    /// `summaryTemplate`, `idTemplate`: the item only.
+    Item,
+    /// `urlTemplate`: the item and `{{baseUrl}}` / `{{config.<key>}}`.
+    Url,
+}
+
+/// Every match of a regular expression over the values of some paths, as related items.
+#[derive(Debug, Clone)]
+struct RelatedPattern {
+    paths: Vec<CompiledPath>,
+    regex: regex::Regex,
+}
 
 /// Collects issues while compiling, so every problem of a descriptor is reported at once.
 pub(crate) struct IssueSink<'a>(pub(crate) &'a mut Vec<Issue>);
@@ -141,21 +178,24 @@ impl IssueSink<'_> {
 }
 
 impl FieldMapper {
-    /// Compiles a mapping found at `pointer`; `event_types` are the webhook event types the
-    /// connector handles (rules may only be restricted to those).
-    pub fn compile(
-        spec: &FieldMappingDescriptor,
-        pointer: &str,
-        event_types: Option<&[String]>,
-    ) -> Result<Self, Vec<Issue>> {
+    /// Compiles a mapping found at `pointer`; `scope` says which webhook event types rules may
+    /// name and which config keys `urlTemplate` may read.
+    pub fn compile(spec: &FieldMappingDescriptor, pointer: &str, scope: MappingScope<'_>) -> Result<Self, Vec<Issue>> {
+        let event_types = scope.event_types;
         let mut issues = Vec::new();
         let mut sink = IssueSink(&mut issues);
         let items = ItemsPath::parse(&spec.items_path)
             .map_err(|e| sink.0.push(Issue::new(format!("{pointer}/itemsPath"), e)))
             .ok();
         let id = sink.path(&spec.id_path, format!("{pointer}/idPath"));
-        let timestamp = sink.path(&spec.timestamp_path, format!("{pointer}/timestampPath"));
-        let summary = compile_summary(&spec.summary_template, &format!("{pointer}/summaryTemplate"), sink.0);
+        let timestamp = compile_timestamp(spec, pointer, &mut sink);
+        let summary = compile_template(
+            &spec.summary_template,
+            &format!("{pointer}/summaryTemplate"),
+            TemplateKind::Item,
+            &scope,
+            sink.0,
+        );
         let mut sink = IssueSink(&mut issues);
 
         if spec.signal_type_rules.is_empty() {
@@ -195,9 +235,16 @@ impl FieldMapper {
         let participants = sink.paths(spec.participants_path.as_ref(), &format!("{pointer}/participantsPath"));
         let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
         let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
-        let url = spec.url_path.as_ref().and_then(|p| sink.path(p, format!("{pointer}/urlPath")));
-        let url_template =
-            spec.url_template.as_ref().and_then(|t| compile_summary(t, &format!("{pointer}/urlTemplate"), sink.0));
+        let related_patterns = compile_related_patterns(spec, pointer, &mut sink);
+        let id_template = spec.id_template.as_ref().and_then(|t| {
+            compile_template(t, &format!("{pointer}/idTemplate"), TemplateKind::Item, &scope, sink.0)
+                .map(|parts| (t.clone(), parts))
+        });
+        let url = sink.paths(spec.url_path.as_ref(), &format!("{pointer}/urlPath"));
+        let url_template = spec
+            .url_template
+            .as_ref()
+            .and_then(|t| compile_template(t, &format!("{pointer}/urlTemplate"), TemplateKind::Url, &scope, sink.0));
         let mut raw_fields = Vec::new();
         for (i, field) in spec.raw_fields.iter().enumerate() {
             match CompiledPath::parse_field(field) {
@@ -205,21 +252,25 @@ impl FieldMapper {
                 Err(e) => sink.0.push(Issue::new(format!("{pointer}/rawFields/{i}"), e)),
             }
         }
+        let by_event =
+            if issues.is_empty() { compile_overrides(spec, pointer, scope, &mut issues) } else { BTreeMap::new() };
         match (items, id, timestamp, summary) {
             (Some(items), Some(id), Some(timestamp), Some(summary)) if issues.is_empty() => Ok(Self {
                 items,
                 id,
                 timestamp,
-                timestamp_format: spec.timestamp_format.unwrap_or(TimestampFormat::Auto),
                 summary,
                 type_rules,
                 priority_rules,
                 participants,
                 tags,
                 related_items,
+                related_patterns,
+                id_template,
                 url,
                 url_template,
                 raw_fields,
+                by_event,
             }),
             _ => Err(issues),
         }
@@ -241,9 +292,9 @@ impl FieldMapper {
         &self.id
     }
 
-    /// The compiled `timestampPath` and how its values are written.
-    pub fn timestamp_path(&self) -> (&CompiledPath, TimestampFormat) {
-        (&self.timestamp, self.timestamp_format)
+    /// How the item timestamp is read (`timestampPath`, `timestampFormat`, `timestampPattern`).
+    pub fn timestamp(&self) -> &TimestampReader {
+        &self.timestamp
     }
 
     /// The item id, when the item has one (used for reporting and checkpoints).
@@ -275,6 +326,11 @@ impl FieldMapper {
         item: &Value,
         ctx: &MapContext<'_>,
     ) -> Result<Option<NormalisedSignal>, ItemError> {
+        if let Some(event) = ctx.event_type
+            && let Some(mapper) = self.by_event.get(event)
+        {
+            return mapper.map_item(index, item, ctx);
+        }
         let error = |field: &str, path: &CompiledPath, message: String| ItemError {
             index,
             external_id: self.external_id(item),
@@ -282,20 +338,30 @@ impl FieldMapper {
             path: path.as_str().to_owned(),
             message,
         };
-        let external_id = match self.id.first(item) {
+        let mut external_id = match self.id.first(item) {
             None => return Err(error("idPath", &self.id, "no value at this path".to_owned())),
             Some(v) => scalar_text(v)
                 .ok_or_else(|| error("idPath", &self.id, "the id must be a string or a number".to_owned()))?,
         };
+        if let Some((source, template)) = &self.id_template {
+            external_id = render(template, item, None, true).ok_or_else(|| ItemError {
+                index,
+                external_id: Some(external_id.clone()),
+                field: "idTemplate".to_owned(),
+                path: source.clone(),
+                message: "a placeholder of the template has no value".to_owned(),
+            })?;
+        }
         let Some(signal_type) = self.signal_type(item, ctx.event_type) else {
             return Ok(None);
         };
-        let raw_time = self
-            .timestamp
-            .first(item)
-            .ok_or_else(|| error("timestampPath", &self.timestamp, "no value at this path".to_owned()))?;
-        let time = timestamp::parse_timestamp(raw_time, self.timestamp_format)
-            .map_err(|m| error("timestampPath", &self.timestamp, m))?;
+        let time = self.timestamp.read(item).map_err(|message| ItemError {
+            index,
+            external_id: Some(external_id.clone()),
+            field: "timestampPath".to_owned(),
+            path: self.timestamp.describe(),
+            message,
+        })?;
         let timestamp = rfc3339(time);
         let id = signal_id(ctx.connector_id, ctx.project_id, &external_id, &timestamp, signal_type);
         Ok(Some(NormalisedSignal {
@@ -310,8 +376,8 @@ impl FieldMapper {
             priority: self.priority_rules.iter().find(|(c, _)| c.matches(item)).map(|(_, p)| *p),
             participants: strings(&self.participants, item),
             tags: strings(&self.tags, item),
-            related_items: strings(&self.related_items, item),
-            url: self.url(item),
+            related_items: self.related_items(item),
+            url: self.url(item, ctx.config),
             ingestion: ctx.ingestion,
             event_type: ctx.event_type.map(str::to_owned),
             raw: self.raw(item),
@@ -332,15 +398,51 @@ impl FieldMapper {
             .map(|rule| rule.signal_type.as_str())
     }
 
-    fn summary(&self, item: &Value) -> String {
-        render(&self.summary, item, false).unwrap_or_default()
+    /// `relatedItemsPath` values, then every match of each `relatedItemsPatterns` entry (its
+    /// first group when it has one), without repeats.
+    fn related_items(&self, item: &Value) -> Vec<String> {
+        let mut out = strings(&self.related_items, item);
+        for pattern in &self.related_patterns {
+            for text in strings(&pattern.paths, item) {
+                for found in pattern.regex.captures_iter(&text) {
+                    let Some(m) = found.get(1).or_else(|| found.get(0)) else { continue };
+                    if !m.as_str().is_empty() && !out.iter().any(|o| o == m.as_str()) {
+                        out.push(m.as_str().to_owned());
+                    }
+                }
+            }
+        }
+        out
     }
 
-    /// The link back to the item: `urlPath` when it has a value, else `urlTemplate` when every
-    /// placeholder in it has one.
-    fn url(&self, item: &Value) -> Option<String> {
-        let from_path = self.url.as_ref().and_then(|p| p.first(item)).and_then(scalar_text);
-        from_path.or_else(|| self.url_template.as_ref().and_then(|t| render(t, item, true)))
+    fn summary(&self, item: &Value) -> String {
+        render(&self.summary, item, None, false).unwrap_or_default()
+    }
+
+    /// The link back to the item: the first `urlPath` candidate with a text value, else
+    /// `urlTemplate` when every placeholder in it (instance values included) has one.
+    fn url(&self, item: &Value, config: Option<&BTreeMap<String, String>>) -> Option<String> {
+        let from_path =
+            self.url.iter().find_map(|p| p.first(item).and_then(scalar_text).filter(|url| !url.trim().is_empty()));
+        from_path.or_else(|| self.url_template.as_ref().and_then(|t| render(t, item, config, true)))
+    }
+
+    /// The config keys the mapping's `urlTemplate`s read (`baseUrl` for `{{baseUrl}}`), those
+    /// of its `byEventType` mappings included: what a producer puts in an envelope's config.
+    pub fn config_keys(&self) -> BTreeSet<String> {
+        let mut keys: BTreeSet<String> = self
+            .url_template
+            .iter()
+            .flatten()
+            .filter_map(|part| match part {
+                SummaryPart::Config(key) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        for mapper in self.by_event.values() {
+            keys.extend(mapper.config_keys());
+        }
+        keys
     }
 
     fn raw(&self, item: &Value) -> Map<String, Value> {
@@ -358,7 +460,86 @@ impl FieldMapper {
     }
 }
 
-fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Option<Vec<SummaryPart>> {
+fn compile_timestamp(
+    spec: &FieldMappingDescriptor,
+    pointer: &str,
+    sink: &mut IssueSink<'_>,
+) -> Option<TimestampReader> {
+    let at = format!("{pointer}/timestampPath");
+    let paths = sink.paths(Some(&spec.timestamp_path), &at);
+    let expected = spec.timestamp_path.paths().len();
+    if expected == 0 {
+        sink.0.push(Issue::new(at, "at least one timestamp path is required"));
+        return None;
+    }
+    if let Some(pattern) = &spec.timestamp_pattern
+        && let Err(e) = timestamp::check_pattern(pattern)
+    {
+        sink.0.push(Issue::new(format!("{pointer}/timestampPattern"), e));
+        return None;
+    }
+    let format = spec.timestamp_format.unwrap_or(TimestampFormat::Auto);
+    (paths.len() == expected).then(|| TimestampReader::new(paths, format, spec.timestamp_pattern.clone()))
+}
+
+/// Compiles each `byEventType` entry as the base mapping with its fields replaced; problems are
+/// reported at the entry's pointer.
+fn compile_overrides(
+    spec: &FieldMappingDescriptor,
+    pointer: &str,
+    scope: MappingScope<'_>,
+    issues: &mut Vec<Issue>,
+) -> BTreeMap<String, FieldMapper> {
+    let event_types = scope.event_types;
+    let mut out = BTreeMap::new();
+    for (event, overrides) in &spec.by_event_type {
+        let at = format!("{pointer}/byEventType/{}", crate::model::escape_pointer(event));
+        let known = event_types.is_some_and(|known| known.is_empty() || known.contains(event));
+        if !known {
+            issues.push(Issue::new(at, format!("event type {event:?} is not in the webhook's eventTypes")));
+            continue;
+        }
+        match FieldMapper::compile(&spec.with_overrides(overrides), &at, scope) {
+            Ok(mapper) => {
+                out.insert(event.clone(), mapper);
+            }
+            Err(mut found) => issues.append(&mut found),
+        }
+    }
+    out
+}
+
+fn compile_related_patterns(
+    spec: &FieldMappingDescriptor,
+    pointer: &str,
+    sink: &mut IssueSink<'_>,
+) -> Vec<RelatedPattern> {
+    let mut out = Vec::new();
+    for (i, pattern) in spec.related_items_patterns.iter().enumerate() {
+        let at = format!("{pointer}/relatedItemsPatterns/{i}");
+        let paths = sink.paths(Some(&pattern.paths), &format!("{at}/paths"));
+        let regex = regex::Regex::new(&pattern.pattern)
+            .map_err(|e| sink.0.push(Issue::new(format!("{at}/pattern"), format!("invalid regular expression: {e}"))))
+            .ok();
+        if let Some(regex) = regex
+            && paths.len() == pattern.paths.paths().len()
+        {
+            out.push(RelatedPattern { paths, regex });
+        }
+    }
+    out
+}
+
+/// Compiles a mapping template: every placeholder is a field expression (paths and filters),
+/// except `{{baseUrl}}` / `{{config.<key>}}` in a `urlTemplate`, which name declared config
+/// keys. Instance values elsewhere, credentials anywhere and undeclared keys are errors.
+fn compile_template(
+    template: &str,
+    pointer: &str,
+    kind: TemplateKind,
+    scope: &MappingScope<'_>,
+    issues: &mut Vec<Issue>,
+) -> Option<Vec<SummaryPart>> {
     let parsed = match Template::parse(template) {
         Ok(t) => t,
         Err(e) => {
@@ -371,39 +552,77 @@ fn compile_summary(template: &str, pointer: &str, issues: &mut Vec<Issue>) -> Op
     for segment in parsed.segments() {
         match segment {
             Segment::Literal(text) => parts.push(SummaryPart::Literal(text.clone())),
-            Segment::Placeholder(placeholder) => {
-                let (name, separator) = match placeholder.rsplit_once("|join:") {
-                    Some((name, separator)) => (name.trim_end(), separator.to_owned()),
-                    None => (placeholder.as_str(), DEFAULT_JOIN.to_owned()),
-                };
-                match CompiledPath::parse_field(name) {
-                    Ok(p) => parts.push(SummaryPart::Field(p, separator)),
+            Segment::Placeholder(placeholder) => match instance_value(placeholder, kind, scope) {
+                Some(Ok(key)) => parts.push(SummaryPart::Config(key)),
+                Some(Err(message)) => {
+                    ok = false;
+                    issues.push(Issue::new(pointer, format!("{{{{{placeholder}}}}}: {message}")));
+                }
+                None => match Expr::parse(placeholder) {
+                    Ok(expr) => parts.push(SummaryPart::Field(expr)),
                     Err(e) => {
                         ok = false;
-                        issues.push(Issue::new(pointer, e));
+                        issues.push(Issue::new(pointer, format!("{{{{{placeholder}}}}}: {e}")));
                     }
-                }
-            }
+                },
+            },
         }
     }
     ok.then_some(parts)
 }
 
+/// Whether a placeholder names an instance value (`baseUrl`, `config.*`, `credentials.*`,
+/// possibly followed by filters or alternatives): `None` when it is a field expression, else
+/// the config key it reads or why it may not.
+fn instance_value(placeholder: &str, kind: TemplateKind, scope: &MappingScope<'_>) -> Option<Result<String, String>> {
+    let head = placeholder.split(['|', '?']).next().unwrap_or_default().trim();
+    let key = if head == "baseUrl" {
+        "baseUrl"
+    } else if let Some(key) = head.strip_prefix("config.") {
+        key
+    } else if head.starts_with("credentials.") {
+        return Some(Err("credentials are never put in a signal".to_owned()));
+    } else {
+        return None;
+    };
+    Some(match kind {
+        TemplateKind::Item => Err("instance values (`baseUrl`, `config.<key>`) are available in urlTemplate only; \
+             here use a path into the item"
+            .to_owned()),
+        TemplateKind::Url if head != placeholder => {
+            Err("an instance value takes no filters or alternatives (write it alone: {{config.<key>}})".to_owned())
+        }
+        TemplateKind::Url if !scope.config_keys.contains(&key) => Err(if key == "baseUrl" {
+            "needs a config field \"baseUrl\" (declare it in configFields, with a default)".to_owned()
+        } else {
+            format!("refers to config key {key:?}, which is not declared in configFields")
+        }),
+        TemplateKind::Url => Ok(key.to_owned()),
+    })
+}
+
 /// Renders template parts against an item; with `require_all`, a placeholder without a value
 /// makes the whole result `None` (a half-built URL is worse than none).
-fn render(parts: &[SummaryPart], item: &Value, require_all: bool) -> Option<String> {
+fn render(
+    parts: &[SummaryPart],
+    item: &Value,
+    config: Option<&BTreeMap<String, String>>,
+    require_all: bool,
+) -> Option<String> {
     let mut out = String::new();
     for part in parts {
         match part {
             SummaryPart::Literal(text) => out.push_str(text),
-            SummaryPart::Field(path, separator) => {
-                let mut values = Vec::new();
-                collect_strings(&path.query(item), &mut values);
-                if require_all && values.is_empty() {
-                    return None;
-                }
-                out.push_str(&values.join(separator));
-            }
+            SummaryPart::Config(key) => match config.and_then(|c| c.get(key)).filter(|v| !v.is_empty()) {
+                Some(value) => out.push_str(value),
+                None if require_all => return None,
+                None => {}
+            },
+            SummaryPart::Field(expr) => match expr.render(item) {
+                Some(text) => out.push_str(&text),
+                None if require_all => return None,
+                None => {}
+            },
         }
     }
     Some(out)

@@ -161,6 +161,7 @@ mod tests {
             ingestion: IngestionKind::Polling,
             event_type: None,
             received_at: Utc::now(),
+            config: None,
         }
     }
 

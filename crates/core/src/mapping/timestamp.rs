@@ -1,9 +1,99 @@
-//! Item timestamps in every format the seed connectors use, normalised to UTC.
+//! Item timestamps in every format the seed connectors use, normalised to UTC: the standard
+//! formats, declared strftime-style patterns, and candidate paths that fall through.
 
+use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
+use crate::jsonpath::CompiledPath;
 use crate::model::TimestampFormat;
+
+/// Reads an item's timestamp: candidate paths in order, each value parsed with the declared
+/// format and, failing that, the declared pattern. The first readable candidate wins.
+#[derive(Debug, Clone)]
+pub struct TimestampReader {
+    paths: Vec<CompiledPath>,
+    format: TimestampFormat,
+    pattern: Option<String>,
+}
+
+impl TimestampReader {
+    /// A reader over `paths` (at least one) with `format` and an optional strftime `pattern`
+    /// (checked with [`check_pattern`]).
+    pub fn new(paths: Vec<CompiledPath>, format: TimestampFormat, pattern: Option<String>) -> Self {
+        Self { paths, format, pattern }
+    }
+
+    /// The candidate paths, in order.
+    pub fn paths(&self) -> &[CompiledPath] {
+        &self.paths
+    }
+
+    /// The candidate paths as written, joined with ` | ` (for error messages).
+    pub fn describe(&self) -> String {
+        self.paths.iter().map(CompiledPath::as_str).collect::<Vec<_>>().join(" | ")
+    }
+
+    /// The item's timestamp; the error names each candidate and why it was passed over.
+    pub fn read(&self, item: &Value) -> Result<DateTime<Utc>, String> {
+        let mut reasons = Vec::new();
+        for path in &self.paths {
+            let Some(value) = path.first(item) else {
+                reasons.push(format!("{}: no value", path.as_str()));
+                continue;
+            };
+            match self.parse(value) {
+                Ok(time) => return Ok(time),
+                Err(why) => reasons.push(format!("{}: {why}", path.as_str())),
+            }
+        }
+        Err(match reasons.as_slice() {
+            [only] => only.split_once(": ").map(|(_, why)| why.to_owned()).unwrap_or_else(|| only.clone()),
+            _ => format!("no candidate path has a readable timestamp ({})", reasons.join("; ")),
+        })
+    }
+
+    fn parse(&self, value: &Value) -> Result<DateTime<Utc>, String> {
+        let standard = parse_timestamp(value, self.format);
+        match (&self.pattern, value) {
+            (Some(pattern), Value::String(text)) if standard.is_err() => parse_with_pattern(text.trim(), pattern),
+            _ => standard,
+        }
+    }
+}
+
+/// Checks a strftime-style pattern: the error says what is wrong with it.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.trim().is_empty() {
+        return Err("the timestamp pattern is empty".to_owned());
+    }
+    if StrftimeItems::new(pattern).any(|item| matches!(item, Item::Error)) {
+        return Err(format!(
+            "{pattern:?} is not a valid strftime pattern (e.g. \"%Y-%m-%d %H:%M:%S UTC\"; `%%` for a literal %)"
+        ));
+    }
+    if !pattern.contains("%Y") && !pattern.contains("%F") && !pattern.contains("%s") {
+        return Err(format!("{pattern:?} has no year (`%Y`, `%F`) nor epoch (`%s`): it cannot name a moment"));
+    }
+    Ok(())
+}
+
+/// Parses `text` with a strftime-style `pattern`: with an offset when the pattern has one,
+/// else as UTC; a date-only pattern gives midnight UTC.
+pub fn parse_with_pattern(text: &str, pattern: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_str(text, pattern) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(text, pattern) {
+        return Ok(t.and_utc());
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, pattern)
+        && let Some(t) = date.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
+    }
+    Err(format!("{text:?} is neither a standard timestamp nor written as {pattern:?}"))
+}
 
 /// Unix values at or above this magnitude are taken as milliseconds by `auto` (year 5138 in
 /// seconds, 1973 in milliseconds).
@@ -138,6 +228,33 @@ mod tests {
         let s = parse_timestamp(&json!(1_000), TimestampFormat::Unix).expect("s");
         assert_eq!(rfc3339(s), "1970-01-01T00:16:40Z");
         assert!(parse_timestamp(&json!("yesterday"), TimestampFormat::Unix).is_err());
+    }
+
+    #[test]
+    fn a_declared_pattern_reads_what_iso8601_cannot() {
+        let gitlab = "%Y-%m-%d %H:%M:%S UTC";
+        assert!(check_pattern(gitlab).is_ok());
+        assert_eq!(rfc3339(parse_with_pattern("2015-05-17 18:21:36 UTC", gitlab).unwrap()), "2015-05-17T18:21:36Z");
+        let offset = "%d/%m/%Y %H:%M %z";
+        assert_eq!(rfc3339(parse_with_pattern("17/05/2015 20:21 +0200", offset).unwrap()), "2015-05-17T18:21:00Z");
+        assert_eq!(rfc3339(parse_with_pattern("17.05.2015", "%d.%m.%Y").unwrap()), "2015-05-17T00:00:00Z");
+        assert!(parse_timestamp(&json!("2015-05-17 18:21:36 UTC"), TimestampFormat::Auto).is_err());
+        for bad in ["", "%Q-%m", "%H:%M"] {
+            assert!(check_pattern(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn candidate_paths_fall_through_missing_and_unreadable_values() {
+        let paths = ["$.note.created_at", "$.object_attributes.created_at", "$.created_at"]
+            .into_iter()
+            .map(|p| CompiledPath::parse(p).unwrap())
+            .collect();
+        let reader = TimestampReader::new(paths, TimestampFormat::Auto, Some("%Y-%m-%d %H:%M:%S UTC".to_owned()));
+        let item = json!({"object_attributes": {"created_at": "not a time"}, "created_at": "2015-05-17 18:21:36 UTC"});
+        assert_eq!(rfc3339(reader.read(&item).unwrap()), "2015-05-17T18:21:36Z");
+        let error = reader.read(&json!({"object_attributes": {"created_at": "soon"}})).unwrap_err();
+        assert!(error.contains("$.note.created_at: no value") && error.contains("$.created_at: no value"), "{error}");
     }
 
     #[test]

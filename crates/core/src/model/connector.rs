@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, SessionTokenConfig};
+pub use super::condition::{Condition, Operator};
+use super::example::{Example, SupportedModes};
+use super::polling::{RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -52,6 +55,10 @@ pub struct ConnectorDescriptor {
     /// connector that polls; optional for a webhook-only one (its deliveries show it works).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckDescriptor>,
+    /// Payloads with their expected outcome, run by `switchboard test` (extension). They test and
+    /// document the descriptor and never change how it runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
     /// Descriptor version, `MAJOR.MINOR.PATCH`.
     pub version: String,
 }
@@ -269,10 +276,12 @@ pub struct BasicAuthConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSecretConfig {
-    /// Header containing the signature.
+    /// Header containing the signature (or, for `token` verification, the token itself).
     pub signature_header: String,
-    /// `hmac-sha256` or `hmac-sha1`.
-    pub algorithm: String,
+    /// `hmac-sha256` or `hmac-sha1`: required with verification `signature`, not used by `token`
+    /// (the header carries the secret itself, e.g. GitLab's `X-Gitlab-Token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
     /// Credential fields the user must provide (the secret).
     pub credential_fields: Vec<CredentialField>,
 }
@@ -350,6 +359,11 @@ pub enum IngestionDescriptor {
 pub const INGESTION_MODES: &[&str] = &["polling", "webhook", "polling_and_webhook"];
 
 impl IngestionDescriptor {
+    /// Which modes this ingestion supports (what examples may run in).
+    pub fn supported_modes(&self) -> SupportedModes {
+        SupportedModes { webhook: self.webhook().is_some(), polling: self.polling().is_some() }
+    }
+
     /// The polling part, if this connector polls.
     pub fn polling(&self) -> Option<&PollingDescriptor> {
         match self {
@@ -374,7 +388,8 @@ impl IngestionDescriptor {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PollingDescriptor {
     /// URL template. Variables: `{{baseUrl}}`, `{{checkpoint}}`, `{{pageToken}}`,
-    /// `{{config.<key>}}`, `{{credentials.<key>}}`.
+    /// `{{pageSize}}`, `{{offset}}` (offset pagination), `{{pageNumber}}` (page_number
+    /// pagination), `{{config.<key>}}`, `{{credentials.<key>}}`; the same in headers and body.
     pub endpoint: String,
     /// HTTP method.
     pub method: PollMethod,
@@ -394,6 +409,17 @@ pub struct PollingDescriptor {
     /// Default polling interval in seconds (extension; default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_seconds: Option<u32>,
+    /// Rules for particular responses, tried in order before the engine's own handling
+    /// (extension): ignore a 404, fail as auth / config / transient, retry, refresh the OAuth2
+    /// token and retry, or reset an expired checkpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_rules: Vec<ResponseRule>,
+    /// A request budget announced in response headers, shared per credential (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_budget: Option<RateBudgetDescriptor>,
+    /// Items dropped before they are handed on (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_filter: Option<RecordFilter>,
 }
 
 /// HTTP method used for polling.
@@ -499,6 +525,28 @@ pub struct PaginationDescriptor {
     /// Maximum pages fetched in one run (extension; default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_pages: Option<u32>,
+    /// The first page's number (`page_number`; extension; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_page: Option<u64>,
+    /// JSONPath to the number of pages (`page_number`; extension): paging stops after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_pages_path: Option<String>,
+    /// JSONPath to the next page's URL in the body (`next_url`; extension); a relative URL is
+    /// resolved against the page's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_url_path: Option<String>,
+    /// Response header carrying the next page's cursor (`cursor`, instead of `nextPath`;
+    /// extension), e.g. `X-Next-Cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_header: Option<String>,
+    /// JSONPath to a boolean saying whether more pages follow (any type; extension), e.g.
+    /// GraphQL's `$.data.issues.pageInfo.hasNextPage`: `false` stops paging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more_path: Option<String>,
+    /// JSONPath to a boolean saying this is the last page (any type; extension), e.g. Jira's
+    /// `$.isLast`: `true` stops paging without another request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_last_path: Option<String>,
 }
 
 /// Pagination style.
@@ -511,6 +559,23 @@ pub enum PaginationKind {
     Cursor,
     /// RFC 8288 `Link: <...>; rel="next"`.
     LinkHeader,
+    /// Page numbers counting up from `startPage` (extension).
+    PageNumber,
+    /// The next page's URL in the body, at `nextUrlPath` (extension).
+    NextUrl,
+}
+
+impl PaginationKind {
+    /// The kind's name as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offset => "offset",
+            Self::Cursor => "cursor",
+            Self::LinkHeader => "link_header",
+            Self::PageNumber => "page_number",
+            Self::NextUrl => "next_url",
+        }
+    }
 }
 
 /// Webhook configuration.
@@ -562,7 +627,8 @@ pub enum VerificationKeyword {
     /// HMAC signature per `auth.webhook_secret`.
     Signature,
     /// A shared token in a header, compared in constant time (header from
-    /// `auth.webhook_secret.signatureHeader`).
+    /// `auth.webhook_secret.signatureHeader`; no `algorithm` needed), e.g. GitLab's
+    /// `X-Gitlab-Token`.
     Token,
     /// Unauthenticated (only for trusted networks).
     None,
@@ -603,14 +669,23 @@ pub struct FieldMappingDescriptor {
     pub items_path: String,
     /// JSONPath (relative to an item) to its unique id.
     pub id_path: String,
-    /// JSONPath (relative to an item) to its timestamp.
-    pub timestamp_path: String,
+    /// JSONPath (relative to an item) to its timestamp, or a list of candidate paths tried in
+    /// order: the first that has a readable value wins (a missing or unreadable value falls
+    /// through to the next).
+    pub timestamp_path: OneOrMany,
     /// How the timestamp is written (extension; default `auto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<TimestampFormat>,
+    /// A strftime-style pattern for timestamps no standard format covers, e.g.
+    /// `%Y-%m-%d %H:%M:%S UTC` (GitLab); without `%z` / `%:z` the time is taken as UTC, and a
+    /// pattern without a time reads a date at midnight UTC. Tried after `timestampFormat` fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_pattern: Option<String>,
     /// Summary template: `{{field.path}}` is a dotted path relative to the item, `{{$...}}` a full
-    /// JSONPath (where `$` is the item, as in every path of a field mapping). Several values are
-    /// joined with `, `; `{{path|join:SEP}}` joins with SEP instead (`{{path|join:}}`: no separator).
+    /// JSONPath (where `$` is the item, as in every path of a field mapping); `{{a ?? b}}` takes
+    /// the first path with a value. Filters follow a `|`: `lower`, `upper`, `trim`, `truncate:N`,
+    /// `default:TEXT`, `capture:REGEX`, `date:FORMAT`, and last `join:SEP` (several values are
+    /// joined with `, ` unless it says otherwise). See docs/descriptor-language.md.
     pub summary_template: String,
     /// Ordered rules; the first that matches gives the signal type.
     pub signal_type_rules: Vec<SignalTypeRule>,
@@ -626,22 +701,141 @@ pub struct FieldMappingDescriptor {
     /// JSONPath(s) to related item references.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_items_path: Option<OneOrMany>,
-    /// JSONPath to a link back to the item in the source tool (extension).
+    /// Every match of a regular expression over the text at some paths becomes a related item
+    /// (its first capture group when it has one, else the whole match), e.g. Jira-style keys
+    /// `[A-Z][A-Z0-9]+-\\d+` in a merge request's title and description.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_items_patterns: Vec<RelatedItemsPattern>,
+    /// Template of the signal's external id, when the id alone is ambiguous (e.g.
+    /// `"mr-{{object_attributes.iid}}"` next to `"issue-{{object_attributes.iid}}"`). Same
+    /// placeholders and filters as `summaryTemplate`; every placeholder must have a value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url_path: Option<String>,
+    pub id_template: Option<String>,
+    /// JSONPath to a link back to the item in the source tool (extension), or a list of
+    /// candidate paths: the first with a text value wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_path: Option<OneOrMany>,
     /// Template building the link when no `urlPath` value exists (extension), e.g.
-    /// `https://trello.com/c/{{data.card.shortLink}}`; no link when a placeholder has no value.
+    /// `https://trello.com/c/{{data.card.shortLink}}` or `{{baseUrl}}/issues/{{id}}`:
+    /// placeholders are item paths (with filters) or the instance's `{{baseUrl}}` /
+    /// `{{config.<key>}}` (declared in configFields); no link when a placeholder has no value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_template: Option<String>,
     /// Fields preserved in the signal's `raw` object: JSONPaths or plain field names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub raw_fields: Vec<String>,
+    /// Per webhook event type, the mapping fields that differ from this mapping's (a
+    /// multi-event source such as GitLab: merge requests, issues, pipelines and comments each
+    /// with their own summary, id and time). Keys are event types from `eventTypes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_event_type: BTreeMap<String, FieldMappingOverride>,
     /// Mapping used for webhook payloads instead of this one (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<Box<FieldMappingDescriptor>>,
     /// Mapping used for polled items instead of this one (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polling: Option<Box<FieldMappingDescriptor>>,
+}
+
+/// The fields of a field mapping that one webhook event type overrides; every field left out
+/// keeps the base mapping's value (`itemsPath` cannot differ).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FieldMappingOverride {
+    /// As `idPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_path: Option<String>,
+    /// As `idTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_template: Option<String>,
+    /// As `timestampPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_path: Option<OneOrMany>,
+    /// As `timestampFormat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_format: Option<TimestampFormat>,
+    /// As `timestampPattern`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_pattern: Option<String>,
+    /// As `summaryTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_template: Option<String>,
+    /// As `signalTypeRules` (replacing the base rules for this event type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_type_rules: Option<Vec<SignalTypeRule>>,
+    /// As `priorityMapping`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_mapping: Option<Vec<PriorityRule>>,
+    /// As `participantsPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants_path: Option<OneOrMany>,
+    /// As `tagsPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_path: Option<OneOrMany>,
+    /// As `relatedItemsPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_items_path: Option<OneOrMany>,
+    /// As `relatedItemsPatterns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_items_patterns: Option<Vec<RelatedItemsPattern>>,
+    /// As `urlPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_path: Option<OneOrMany>,
+    /// As `urlTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_template: Option<String>,
+    /// As `rawFields`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_fields: Option<Vec<String>>,
+}
+
+impl FieldMappingDescriptor {
+    /// This mapping with `overrides` applied (and no per-event-type overrides of its own).
+    pub fn with_overrides(&self, overrides: &FieldMappingOverride) -> Self {
+        let o = overrides.clone();
+        let mut merged = Self { by_event_type: BTreeMap::new(), webhook: None, polling: None, ..self.clone() };
+        if let Some(v) = o.id_path {
+            merged.id_path = v;
+        }
+        merged.id_template = o.id_template.or(merged.id_template);
+        if let Some(v) = o.timestamp_path {
+            merged.timestamp_path = v;
+        }
+        merged.timestamp_format = o.timestamp_format.or(merged.timestamp_format);
+        merged.timestamp_pattern = o.timestamp_pattern.or(merged.timestamp_pattern);
+        if let Some(v) = o.summary_template {
+            merged.summary_template = v;
+        }
+        if let Some(v) = o.signal_type_rules {
+            merged.signal_type_rules = v;
+        }
+        if let Some(v) = o.priority_mapping {
+            merged.priority_mapping = v;
+        }
+        merged.participants_path = o.participants_path.or(merged.participants_path);
+        merged.tags_path = o.tags_path.or(merged.tags_path);
+        merged.related_items_path = o.related_items_path.or(merged.related_items_path);
+        if let Some(v) = o.related_items_patterns {
+            merged.related_items_patterns = v;
+        }
+        merged.url_path = o.url_path.or(merged.url_path);
+        merged.url_template = o.url_template.or(merged.url_template);
+        if let Some(v) = o.raw_fields {
+            merged.raw_fields = v;
+        }
+        merged
+    }
+}
+
+/// A regular expression whose matches in the text at `paths` are related items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelatedItemsPattern {
+    /// JSONPath(s) (relative to the item) of the text to search.
+    pub paths: OneOrMany,
+    /// The regular expression (Rust `regex` syntax; no look-around). Its first capture group,
+    /// when it has one, is the related item; otherwise the whole match.
+    pub pattern: String,
 }
 
 /// One JSONPath or several, whose matches are concatenated.
@@ -727,44 +921,6 @@ pub struct PriorityRule {
     pub any: Option<Vec<Condition>>,
     /// Resulting priority.
     pub then: Priority,
-}
-
-/// A condition: a single test (`when` + `operator` [+ `value`]) or an `all` / `any` group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Condition {
-    /// JSONPath (relative to the item) tested by `operator`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub when: Option<String>,
-    /// How the value at `when` is tested.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<Operator>,
-    /// Value compared against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-    /// All of these conditions must hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub all: Option<Vec<Condition>>,
-    /// At least one of these conditions must hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub any: Option<Vec<Condition>>,
-}
-
-/// Comparison operator of a condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Operator {
-    /// Some matched value equals `value` (strings compare by content, other scalars by their
-    /// JSON text, so `"true"` equals `true`).
-    Equals,
-    /// Some matched string contains `value`, or some matched array has an element equal to it.
-    Contains,
-    /// The path matches at least one non-null value.
-    Exists,
-    /// Some matched value (as text) matches the regular expression `value`.
-    Matches,
-    /// Some matched value equals one of the values in the array `value`.
-    In,
 }
 
 /// Signal priority.

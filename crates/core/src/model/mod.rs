@@ -8,14 +8,21 @@
 //! [`crate::descriptor::Descriptor`] assembles them.
 
 mod auth;
+mod condition;
 mod connector;
+mod example;
 mod issue;
+mod polling;
 pub mod schema;
 mod verification;
 
 pub use auth::*;
 pub use connector::*;
+pub use example::{
+    Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
+};
 pub use issue::{DescriptorError, Issue, escape_pointer};
+pub use polling::*;
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
 };

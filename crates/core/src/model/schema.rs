@@ -307,6 +307,10 @@ const PATH_KEYS: &[&str] = &[
     "eventTypePath",
     "nextPath",
     "totalPath",
+    "totalPagesPath",
+    "nextUrlPath",
+    "hasMorePath",
+    "isLastPath",
     "tokenPath",
     "cursorPath",
     "respondWithPath",
@@ -383,7 +387,7 @@ mod tests {
         let found = issues_after("github-issues.json", |d| d["ingestion"]["pagination"]["type"] = json!("page"));
         assert_one(
             &found,
-            "/ingestion/pagination/type: unknown type \"page\" (expected one of offset, cursor, link_header)",
+            "/ingestion/pagination/type: unknown type \"page\" (expected one of offset, cursor, link_header, page_number, next_url)",
         );
         let found = issues_after("github-issues.json", |d| d["ingestion"]["delta"]["type"] = json!("since"));
         assert_one(

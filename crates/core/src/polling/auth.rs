@@ -127,10 +127,12 @@ impl AuthPlan {
             }
             AuthDescriptor::WebhookSecret(c) => {
                 credential_ref(scope, None, "/auth/config/credentialFields", true, issues);
-                if !matches!(c.algorithm.as_str(), "hmac-sha256" | "hmac-sha1") {
+                if let Some(algorithm) = &c.algorithm
+                    && !matches!(algorithm.as_str(), "hmac-sha256" | "hmac-sha1")
+                {
                     issues.push(Issue::new(
                         "/auth/config/algorithm",
-                        format!("unknown algorithm {:?} (expected hmac-sha256 or hmac-sha1)", c.algorithm),
+                        format!("unknown algorithm {algorithm:?} (expected hmac-sha256 or hmac-sha1)"),
                     ));
                 }
                 Self::None

@@ -52,6 +52,8 @@ pub struct Resume {
 pub enum PageCursor {
     /// An item offset (`offset` pagination).
     Offset(u64),
+    /// A page number (`page_number` pagination).
+    Page(u64),
     /// An opaque page token (`cursor` pagination).
     Token(String),
     /// A full URL (`link_header`, or a cursor that is a URL such as `@odata.nextLink`).

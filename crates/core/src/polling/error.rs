@@ -117,6 +117,18 @@ pub enum PollError {
         /// The JSONPath.
         items_path: String,
     },
+    /// A response rule of the descriptor failed the request (class as the rule says).
+    #[error("{endpoint} answered HTTP {status}: {rule}")]
+    Declared {
+        /// The request URL without its query.
+        endpoint: String,
+        /// The status code.
+        status: u16,
+        /// The class the rule gave.
+        class: FailureClass,
+        /// The rule, as `responseRules[i]` with its message, and what happened.
+        rule: String,
+    },
     /// A response body was larger than the engine accepts (class config: the same request
     /// would be as large next time).
     #[error(
@@ -142,6 +154,7 @@ impl PollError {
             | Self::TooLarge { .. } => FailureClass::Config,
             Self::MissingCredential(_) | Self::Unauthorized { .. } => FailureClass::Auth,
             Self::OAuth(e) => e.class(),
+            Self::Declared { class, .. } => *class,
             Self::RateLimited { .. } => FailureClass::RateLimited,
             Self::Server { .. } | Self::Network { .. } | Self::MalformedJson { .. } => FailureClass::Transient,
         }

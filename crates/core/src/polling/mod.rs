@@ -6,22 +6,28 @@
 //! Nothing here sends a request: the core links no HTTP client.
 
 pub mod auth;
+pub mod budget;
 pub mod checkpoint;
 pub mod error;
+pub mod filter;
 pub mod health;
+pub mod paging;
 pub mod plan;
+pub mod rules;
 pub mod run;
 pub mod scope;
 pub mod token_auth;
 
 pub use auth::{AuthPlan, OAuth2Plan};
+pub use budget::RateBudgetPlan;
 pub use checkpoint::{Checkpoint, PageCursor, Resume};
 pub use error::{FailureClass, OAuthError, PollError};
+pub use filter::RecordFilterPlan;
 pub use health::HealthCheckPlan;
-pub use plan::{
-    DeltaPlan, ItemPlan, PageRule, PaginationPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter,
-};
-pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunSummary, StopReason};
+pub use paging::{PageRule, PaginationPlan, TokenSource};
+pub use plan::{DeltaPlan, ItemPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter};
+pub use rules::{ResponseRulePlan, RuleAction, RuleInput};
+pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunNote, RunSummary, StopReason};
 pub use token_auth::{
     ClientCredentialsPlan, ExpiryLocation, JwtExchangePlan, JwtPlan, SessionTokenPlan, TokenAnswerPlan, TokenLocation,
     TokenRequestPlan,

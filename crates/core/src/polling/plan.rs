@@ -5,14 +5,15 @@
 use chrono::TimeDelta;
 use chrono_tz::Tz;
 
+use super::budget::RateBudgetPlan;
+use super::filter::RecordFilterPlan;
+use super::paging::{PAGE_POSITION_VARIABLES, PaginationPlan};
+use super::rules::ResponseRulePlan;
 use super::scope::{POLL_VARIABLES, RequestScope};
 use crate::jsonpath::CompiledPath;
 use crate::mapping::items::ItemsPath;
-use crate::mapping::{FieldMapper, IssueSink};
-use crate::model::{
-    DeltaStrategy, Issue, PaginationKind, PollMethod, PollingDescriptor, TimestampFormat, TimestampParamFormat,
-    escape_pointer,
-};
+use crate::mapping::{FieldMapper, IssueSink, TimestampReader};
+use crate::model::{DeltaStrategy, Issue, PollMethod, PollingDescriptor, TimestampParamFormat, escape_pointer};
 use crate::template::Template;
 
 /// How a connector polls: the requests it sends and what it reads back.
@@ -43,8 +44,17 @@ pub struct RequestPlan {
     pub rate_limit_rpm: u32,
     /// Whether a template uses `{{checkpoint}}` (then no delta query parameter is added).
     pub checkpoint_in_template: bool,
-    /// Whether a template uses `{{pageToken}}` (then no page query parameter is added).
+    /// Whether a template places the page position (`{{pageToken}}`, `{{offset}}`,
+    /// `{{pageNumber}}`; then no page query parameter is added).
     pub page_token_in_template: bool,
+    /// Whether a template places `{{pageSize}}` (then no page size query parameter is added).
+    pub page_size_in_template: bool,
+    /// Response rules, in order.
+    pub responses: Vec<ResponseRulePlan>,
+    /// The API's announced request budget, when the descriptor reads it.
+    pub rate_budget: Option<RateBudgetPlan>,
+    /// Which items of a page are handed on.
+    pub record_filter: Option<RecordFilterPlan>,
 }
 
 /// How items are read from a response.
@@ -54,10 +64,9 @@ pub struct ItemPlan {
     pub items: ItemsPath,
     /// An item's id (the polling mapping's `idPath`).
     pub id: CompiledPath,
-    /// An item's timestamp (the polling mapping's `timestampPath`).
-    pub timestamp: CompiledPath,
-    /// How item timestamps are written.
-    pub timestamp_format: TimestampFormat,
+    /// How an item's timestamp is read (the polling mapping's `timestampPath`,
+    /// `timestampFormat` and `timestampPattern`).
+    pub timestamp: TimestampReader,
 }
 
 /// A compiled delta strategy (spec §4.2).
@@ -112,40 +121,6 @@ pub enum TimeZonePlan {
     FromConfig(Template),
 }
 
-/// Compiled pagination.
-#[derive(Debug, Clone)]
-pub struct PaginationPlan {
-    /// How the next page is found.
-    pub rule: PageRule,
-    /// Query parameter for the next page token or offset.
-    pub next_param: Option<String>,
-    /// Query parameter carrying the page size.
-    pub page_size_param: Option<String>,
-    /// Page size.
-    pub page_size: u32,
-    /// Maximum pages per run, when the descriptor sets one.
-    pub max_pages: Option<u32>,
-}
-
-/// How the page after a response is found.
-#[derive(Debug, Clone)]
-pub enum PageRule {
-    /// A numeric offset: from `next_path` when set, else the offset plus the items received.
-    Offset {
-        /// The next offset in the response.
-        next_path: Option<CompiledPath>,
-        /// The total item count in the response.
-        total_path: Option<CompiledPath>,
-    },
-    /// An opaque token (or a URL) at `next_path`.
-    Cursor {
-        /// The next page token in the response.
-        next_path: CompiledPath,
-    },
-    /// The `Link: <…>; rel="next"` response header.
-    LinkHeader,
-}
-
 impl DeltaPlan {
     /// The query parameter the position is sent in (may be empty: none).
     pub fn param(&self) -> &str {
@@ -153,13 +128,6 @@ impl DeltaPlan {
             Self::TimestampFilter(filter) => &filter.param,
             Self::DeltaToken { param, .. } | Self::Cursor { param, .. } | Self::SinceId { param, .. } => param,
         }
-    }
-}
-
-impl PaginationPlan {
-    /// Whether pages are counted by offset.
-    pub fn is_offset(&self) -> bool {
-        matches!(self.rule, PageRule::Offset { .. })
     }
 }
 
@@ -184,48 +152,32 @@ impl RequestPlan {
             issues.push(Issue::new(format!("{at}/intervalSeconds"), "must be greater than 0"));
         }
         let delta = compile_delta(&p.delta, at, scope, issues);
-        let pagination = p.pagination.as_ref().and_then(|pg| {
-            let pat = format!("{at}/pagination");
-            let mut sink = IssueSink(issues);
-            let next_path = pg.next_path.as_ref().and_then(|np| sink.path(np, format!("{pat}/nextPath")));
-            let total_path = pg.total_path.as_ref().and_then(|tp| sink.path(tp, format!("{pat}/totalPath")));
-            if pg.page_size == 0 {
-                issues.push(Issue::new(format!("{pat}/pageSize"), "must be greater than 0"));
-            }
-            if pg.max_pages == Some(0) {
-                issues.push(Issue::new(format!("{pat}/maxPages"), "must be greater than 0"));
-            }
-            let token_in_template =
-                p.body.as_deref().unwrap_or("").contains("pageToken") || p.endpoint.contains("pageToken");
-            let rule = match pg.kind {
-                PaginationKind::Cursor => {
-                    if pg.next_path.is_none() {
-                        issues.push(Issue::new(format!("{pat}/nextPath"), "cursor pagination needs nextPath"));
-                    }
-                    if pg.next_param.is_none() && !token_in_template {
-                        issues.push(Issue::new(
-                            format!("{pat}/nextParam"),
-                            "cursor pagination needs nextParam (or {{pageToken}} in the endpoint or body)",
-                        ));
-                    }
-                    next_path.map(|next_path| PageRule::Cursor { next_path })
+        let templates: Vec<&Template> =
+            endpoint.iter().chain(body.as_ref()).chain(headers.iter().map(|(_, t)| t)).collect();
+        let pagination = p
+            .pagination
+            .as_ref()
+            .and_then(|pg| PaginationPlan::compile(pg, &format!("{at}/pagination"), &templates, issues));
+        if p.pagination.is_none() {
+            for name in ["pageSize", "offset", "pageNumber"] {
+                if templates.iter().any(|t| t.placeholders().any(|p| p == name)) {
+                    issues.push(Issue::new(
+                        at,
+                        format!("a request template uses {{{{{name}}}}}, but the connector has no `pagination`"),
+                    ));
                 }
-                PaginationKind::Offset => {
-                    if pg.next_param.is_none() && !token_in_template {
-                        issues.push(Issue::new(format!("{pat}/nextParam"), "offset pagination needs nextParam (the offset query parameter) or {{pageToken}} in the endpoint or body"));
-                    }
-                    Some(PageRule::Offset { next_path, total_path })
-                }
-                PaginationKind::LinkHeader => Some(PageRule::LinkHeader),
-            };
-            Some(PaginationPlan {
-                rule: rule?,
-                next_param: pg.next_param.clone(),
-                page_size_param: pg.page_size_param.clone(),
-                page_size: pg.page_size,
-                max_pages: pg.max_pages,
-            })
-        });
+            }
+        }
+        let responses = ResponseRulePlan::compile_all(
+            &p.response_rules,
+            &format!("{at}/responseRules"),
+            scope.auth_method(),
+            issues,
+        );
+        let rate_budget =
+            p.rate_budget.as_ref().and_then(|b| RateBudgetPlan::compile(b, &format!("{at}/rateBudget"), issues));
+        let record_filter =
+            p.record_filter.as_ref().and_then(|f| RecordFilterPlan::compile(f, &format!("{at}/recordFilter"), issues));
         if issues.len() > before {
             return None;
         }
@@ -238,7 +190,11 @@ impl RequestPlan {
         };
         Some(Self {
             checkpoint_in_template: uses("checkpoint"),
-            page_token_in_template: uses("pageToken"),
+            page_token_in_template: PAGE_POSITION_VARIABLES.iter().any(|v| uses(v)),
+            page_size_in_template: uses("pageSize"),
+            responses,
+            rate_budget,
+            record_filter,
             method: p.method,
             endpoint,
             headers,
@@ -253,12 +209,10 @@ impl RequestPlan {
 impl PollingPlan {
     /// The plan of requests reading items as the polling mapping says.
     pub fn new(requests: RequestPlan, mapper: &FieldMapper) -> Self {
-        let (timestamp, timestamp_format) = mapper.timestamp_path();
         let items = ItemPlan {
             items: mapper.items_path().clone(),
             id: mapper.id_path().clone(),
-            timestamp: timestamp.clone(),
-            timestamp_format,
+            timestamp: mapper.timestamp().clone(),
         };
         Self { requests, items }
     }

@@ -64,6 +64,9 @@ pub enum StopReason {
     Guard,
     /// The time budget ran out; the checkpoint resumes the next run.
     TimeBudget,
+    /// The credential's rate budget (announced in response headers) was spent and does not
+    /// reset within the run's time; the checkpoint resumes the next run (see the run's notes).
+    RateBudget,
     /// A request failed.
     Failed,
 }
@@ -83,6 +86,55 @@ pub struct RunSummary {
     pub stop: Option<StopReason>,
     /// The newest refreshed credentials of the run: persist them even when the run failed.
     pub refreshed_credentials: Option<Credentials>,
+    /// What else the run's record should say (a checkpoint reset, a rate budget spent).
+    pub notes: Vec<RunNote>,
+}
+
+/// Something a run did that its record should mention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+pub enum RunNote {
+    /// A response rule declared the checkpoint invalid (an expired sync token): the run started
+    /// over from no checkpoint, a full resync whose repeated items are removed downstream by
+    /// their deterministic signal ids.
+    CheckpointReset {
+        /// The HTTP status of the response.
+        status: u16,
+        /// The rule, as `responseRules[i]` with its message.
+        rule: String,
+    },
+    /// The run waited for the credential's rate budget to reset.
+    RateBudgetWaited {
+        /// How long, in whole seconds.
+        seconds: u64,
+    },
+    /// The credential's rate budget was spent and does not reset within the run's time: the
+    /// run stopped, keeping its checkpoint.
+    RateBudgetSpent {
+        /// Seconds until the API said the budget resets, when it said.
+        reset_in_seconds: Option<u64>,
+    },
+}
+
+impl fmt::Display for RunNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CheckpointReset { status, rule } => {
+                write!(f, "HTTP {status} matched {rule}: the checkpoint was reset and the run resynced from the start")
+            }
+            Self::RateBudgetWaited { seconds } => {
+                write!(f, "waited {seconds} s for the credential's rate budget to reset")
+            }
+            Self::RateBudgetSpent { reset_in_seconds: Some(s) } => write!(
+                f,
+                "the credential's rate budget is spent and resets in {s} s, after this run's time; stopped, the next run continues from the checkpoint"
+            ),
+            Self::RateBudgetSpent { reset_in_seconds: None } => write!(
+                f,
+                "the credential's rate budget is spent and the API did not say when it resets; stopped, the next run continues from the checkpoint"
+            ),
+        }
+    }
 }
 
 /// A run in progress: call [`PageStream::next_page`] until it returns `Ok(None)`.

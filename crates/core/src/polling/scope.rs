@@ -8,13 +8,14 @@ use crate::model::{ConnectorDescriptor, Issue};
 use crate::template::Template;
 
 /// Variables every polling request template may use besides `config.*` and `credentials.*`.
-pub const POLL_VARIABLES: &[&str] = &["baseUrl", "checkpoint", "pageToken"];
+pub const POLL_VARIABLES: &[&str] = &["baseUrl", "checkpoint", "pageToken", "pageSize", "offset", "pageNumber"];
 
 /// The declared config and credential keys of one descriptor.
 #[derive(Debug, Clone)]
 pub struct RequestScope<'d> {
     config_keys: BTreeSet<&'d str>,
     credential_keys: BTreeSet<&'d str>,
+    auth_method: &'static str,
 }
 
 impl<'d> RequestScope<'d> {
@@ -23,7 +24,13 @@ impl<'d> RequestScope<'d> {
         Self {
             config_keys: raw.config_fields.iter().map(|f| f.key.as_str()).collect(),
             credential_keys: raw.auth.credential_fields().iter().map(|f| f.key.as_str()).collect(),
+            auth_method: raw.auth.method_name(),
         }
+    }
+
+    /// The descriptor's auth method, as written in JSON.
+    pub fn auth_method(&self) -> &'static str {
+        self.auth_method
     }
 
     /// Whether a credential field is declared.

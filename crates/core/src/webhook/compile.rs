@@ -36,8 +36,9 @@ impl Verifier {
 
     /// Builds the verifier for the specification's `signature` / `token` keywords from
     /// `auth.webhook_secret`: `signature` is a hex HMAC of the body in `signatureHeader` (a
-    /// `sha256=` / `sha1=` prefix matching the algorithm is tolerated), `token` compares the header
-    /// with the secret. The secret is the first credential field.
+    /// `sha256=` / `sha1=` prefix matching the algorithm is tolerated; `algorithm` is required),
+    /// `token` compares the header with the secret in constant time (no `algorithm` needed). The
+    /// secret is the first credential field.
     pub fn from_webhook_secret(
         keyword: VerificationKeyword,
         config: &WebhookSecretConfig,
@@ -59,10 +60,18 @@ impl Verifier {
             }
             VerificationKeyword::Token => Some(Scheme::Token { header, prefix: Prefix::None }),
             VerificationKeyword::Signature => {
-                let algorithm = match config.algorithm.as_str() {
-                    "hmac-sha256" => Some(HmacAlgorithm::HmacSha256),
-                    "hmac-sha1" => Some(HmacAlgorithm::HmacSha1),
-                    other => {
+                let algorithm = match config.algorithm.as_deref() {
+                    Some("hmac-sha256") => Some(HmacAlgorithm::HmacSha256),
+                    Some("hmac-sha1") => Some(HmacAlgorithm::HmacSha1),
+                    None => {
+                        issues.push(
+                            "",
+                            "verification \"signature\" needs auth.config.algorithm (hmac-sha256 or hmac-sha1); \
+                             a shared token in a header is verification \"token\", which needs none",
+                        );
+                        None
+                    }
+                    Some(other) => {
                         issues.push("", format!("auth.config.algorithm {other:?} is not hmac-sha256 or hmac-sha1"));
                         None
                     }

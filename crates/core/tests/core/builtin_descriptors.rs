@@ -11,12 +11,13 @@ use switchboard_core::descriptor::load_paths;
 use switchboard_core::hosts::literal_host;
 use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
-/// The ten connectors of the specification's §9.
+/// The ten connectors of the specification's §9, and GitLab.
 const BUILT_IN: &[&str] = &[
     "confluence",
     "datadog",
     "github-issues",
     "github-prs",
+    "gitlab",
     "linear",
     "notion",
     "pagerduty",
@@ -38,6 +39,11 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("github-prs", "pull_request.opened.json", Some("pull_request")),
     ("github-prs", "pull_request_review.submitted.json", Some("pull_request_review")),
     ("github-prs", "push.json", Some("push")),
+    ("gitlab", "comment-merge-request-event.json", Some("Note Hook")),
+    ("gitlab", "issue-event.json", Some("Issue Hook")),
+    ("gitlab", "merge-request-event.json", Some("Merge Request Hook")),
+    ("gitlab", "pipeline-event.json", Some("Pipeline Hook")),
+    ("gitlab", "push-event.json", Some("Push Hook")),
     ("linear", "issues.page1.json", None),
     ("notion", "search.page1.json", None),
     ("pagerduty", "incident.priority_updated.json", None),
@@ -83,8 +89,14 @@ fn received_at() -> DateTime<Utc> {
 fn map(connector: &str, file: &str, event_type: Option<&str>) -> MapReport {
     let descriptor = descriptor(connector);
     let ingestion = if descriptor.webhook().is_some() { IngestionKind::Webhook } else { IngestionKind::Polling };
-    let ctx =
-        MapContext { connector_id: connector, project_id: "p1", ingestion, event_type, received_at: received_at() };
+    let ctx = MapContext {
+        connector_id: connector,
+        project_id: "p1",
+        ingestion,
+        event_type,
+        received_at: received_at(),
+        config: None,
+    };
     descriptor.map_delivery(&fixture(connector, file), &ctx).unwrap_or_else(|e| panic!("{connector}/{file}: {e}"))
 }
 
@@ -322,4 +334,50 @@ fn polled_notion_and_confluence_pages_give_their_document_signals() {
         signal_types(&map("confluence", "content_search.page1.json", None)),
         ["page_updated", "page_commented", "page_updated"]
     );
+}
+
+#[test]
+fn gitlab_merge_requests_issues_pipelines_and_comments_have_their_own_summaries_ids_and_times() {
+    let mr = only_signal("gitlab", "merge-request-event.json", Some("Merge Request Hook"));
+    assert_eq!((mr.signal_type.as_str(), mr.external_id.as_str()), ("mr_opened", "mr-1-1"));
+    assert_eq!(mr.summary, "gitlabhq/gitlab-test!1 MS-Viewport (open by root)");
+    assert_eq!(mr.tags, ["API"]);
+
+    let issue = only_signal("gitlab", "issue-event.json", Some("Issue Hook"));
+    assert_eq!((issue.signal_type.as_str(), issue.external_id.as_str()), ("issue_created", "issue-14-23"));
+    assert_eq!(issue.summary, "gitlabhq/gitlab-test#23 New API: create/update/delete file (open by root)");
+
+    let pipeline = only_signal("gitlab", "pipeline-event.json", Some("Pipeline Hook"));
+    assert_eq!(pipeline.signal_type, "build_succeeded");
+    assert_eq!(pipeline.timestamp, "2016-08-12T15:26:29Z", "the pipeline's finish, written `... UTC`");
+    assert!(pipeline.summary.starts_with("gitlab-org/gitlab-test pipeline #31 on master: success (63 s"));
+
+    let note = only_signal("gitlab", "comment-merge-request-event.json", Some("Note Hook"));
+    assert_eq!((note.signal_type.as_str(), note.external_id.as_str()), ("commented", "note-5-1244"));
+    assert_eq!(note.timestamp, "2015-05-17T18:21:36Z", "the comment's own time");
+    assert_eq!(note.summary, "gitlab-org/gitlab-test: root commented on MergeRequest 1: This MR needs work.");
+
+    let ids = [&mr.external_id, &issue.external_id, &pipeline.external_id, &note.external_id];
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 4, "no two kinds share an external id: {ids:?}");
+}
+
+#[test]
+fn a_jira_key_in_a_gitlab_title_or_branch_becomes_a_related_item() {
+    // The published merge request example carries no ticket key; this variation of it (title and
+    // branch edited here, not a fixture) shows the pattern at work.
+    let mut payload = fixture("gitlab", "merge-request-event.json");
+    payload["object_attributes"]["title"] = "PROJ-123: fix the viewport on mobile".into();
+    payload["object_attributes"]["source_branch"] = "feature/OPS-7-viewport".into();
+    let ctx = MapContext {
+        connector_id: "gitlab",
+        project_id: "p1",
+        ingestion: IngestionKind::Webhook,
+        event_type: Some("Merge Request Hook"),
+        received_at: received_at(),
+        config: None,
+    };
+    let report = descriptor("gitlab").map_delivery(&payload, &ctx).expect("maps");
+    assert_eq!(report.signals[0].related_items, ["PROJ-123", "OPS-7"]);
+    let published = only_signal("gitlab", "merge-request-event.json", Some("Merge Request Hook"));
+    assert!(published.related_items.is_empty(), "`MS-Viewport` is not a ticket key");
 }

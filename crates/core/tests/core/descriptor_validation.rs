@@ -147,3 +147,56 @@ fn allowed_hosts_are_compiled_into_the_descriptor() {
     assert!(d.allowed_hosts().permits("acme.example.com"));
     assert!(!d.allowed_hosts().permits("example.org"));
 }
+
+#[test]
+fn timestamp_patterns_and_candidate_paths_are_checked_at_their_pointers() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/timestampPath", json!(["$.updated_at", "$[?(@.a"]));
+    set(&mut doc, "/fieldMapping/timestampPattern", json!("%Q-%m"));
+    let found = problems(&doc);
+    assert!(has(&found, "/fieldMapping/timestampPath/1", "invalid JSONPath"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/timestampPattern", "not a valid strftime pattern"), "{found:?}");
+
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/timestampPath", json!([]));
+    assert!(has(&problems(&doc), "/fieldMapping/timestampPath", "at least one"));
+
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/timestampPath", json!(["$.nothing_here", "$.updated_at"]));
+    set(&mut doc, "/fieldMapping/timestampPattern", json!("%Y-%m-%d %H:%M:%S UTC"));
+    Descriptor::from_value(&doc, "test.json").expect("candidate paths and a pattern are valid");
+}
+
+#[test]
+fn template_filters_id_templates_and_related_patterns_are_checked_at_their_pointers() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/summaryTemplate", json!("{{title | shout}}"));
+    set(&mut doc, "/fieldMapping/urlTemplate", json!("{{config.nope}}/items/{{id}}"));
+    set(&mut doc, "/fieldMapping/idTemplate", json!("item-{{id | truncate:0}}"));
+    set(&mut doc, "/fieldMapping/relatedItemsPatterns", json!([{"paths": "$.title", "pattern": "(unclosed"}]));
+    let found = problems(&doc);
+    assert!(has(&found, "/fieldMapping/summaryTemplate", "unknown filter `shout`"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/urlTemplate", "config key \"nope\", which is not declared"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/idTemplate", "from 1 to"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/relatedItemsPatterns/0/pattern", "invalid regular expression"), "{found:?}");
+}
+
+#[test]
+fn per_event_type_overrides_are_checked_at_their_own_pointers() {
+    let mut doc = sample_descriptor();
+    let event = doc["ingestion"]["webhook"]["eventTypes"][0].clone();
+    let event = event.as_str().expect("the sample has webhook event types").to_owned();
+    set(
+        &mut doc,
+        "/fieldMapping/byEventType",
+        json!({
+            event.clone(): {"summaryTemplate": "{{title | shout}}", "timestampPath": ["$[?(@.a"]},
+            "never.sent": {"summaryTemplate": "x"}
+        }),
+    );
+    let found = problems(&doc);
+    let at = format!("/fieldMapping/byEventType/{event}");
+    assert!(has(&found, &format!("{at}/summaryTemplate"), "unknown filter `shout`"), "{found:?}");
+    assert!(has(&found, &format!("{at}/timestampPath/0"), "invalid JSONPath"), "{found:?}");
+    assert!(has(&found, "/fieldMapping/byEventType/never.sent", "not in the webhook's eventTypes"), "{found:?}");
+}

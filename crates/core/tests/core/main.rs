@@ -7,8 +7,11 @@
 mod builtin_descriptors;
 mod common;
 mod descriptor_validation;
+mod instance_values;
 mod mapping;
 mod native_connector;
+mod polling_validation;
+mod token_verification;
 mod webhook_delivery_ids;
 mod webhook_never_panics;
 mod webhook_presets;

@@ -18,6 +18,7 @@ fn map(d: &Descriptor, payload: &Value, ingestion: IngestionKind, event: Option<
         ingestion,
         event_type: event,
         received_at: Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).single().expect("valid time"),
+        config: None,
     };
     // As the webhook gateway and the normaliser do it together: the event type is decided first.
     d.map_delivery(payload, &ctx).expect("payload has items")
@@ -124,6 +125,7 @@ fn a_payload_without_items_is_an_error_naming_the_path() {
         ingestion: IngestionKind::Polling,
         event_type: None,
         received_at: Utc::now(),
+        config: None,
     };
     let error = d.map(&json!({"data": []}), &ctx).expect_err("no items");
     assert!(error.to_string().contains("$.items[*]"), "{error}");
@@ -169,7 +171,7 @@ proptest! {
     fn mapping_never_panics_on_arbitrary_json(payload in arbitrary_json(), event in proptest::option::of("[a-z.]{0,12}")) {
         let d = descriptor();
         for ingestion in [IngestionKind::Polling, IngestionKind::Webhook] {
-            let ctx = MapContext { connector_id: d.id(), project_id: "p", ingestion, event_type: event.as_deref(), received_at: Utc::now() };
+            let ctx = MapContext { connector_id: d.id(), project_id: "p", ingestion, event_type: event.as_deref(), received_at: Utc::now(), config: None };
             if let Ok(report) = d.map(&payload, &ctx) {
                 for signal in report.signals {
                     prop_assert!(signal.id.starts_with("sig_"));

@@ -109,6 +109,7 @@ fn native_descriptors_dispatch_to_their_registered_implementation() {
         ingestion: IngestionKind::Webhook,
         event_type: None,
         received_at: chrono::Utc::now(),
+        config: None,
     };
     let report = connector.map(&json!({"key": "E-1"}), &ctx).expect("maps");
     assert_eq!(report.signals[0].signal_type, "echo");
@@ -139,6 +140,7 @@ fn generic_descriptors_run_on_the_generic_runtime() {
         ingestion: IngestionKind::Webhook,
         event_type: None,
         received_at: chrono::Utc::now(),
+        config: None,
     };
     let report = connector.map(&json!({"key": "K-1", "at": 1_700_000_000}), &ctx).expect("maps");
     assert_eq!(report.signals[0].external_id, "K-1");

@@ -43,7 +43,7 @@ fn every_built_in_webhook_descriptor_names_its_delivery_id() {
         }
     }
     receiving.sort();
-    assert_eq!(receiving, ["github-prs", "pagerduty", "sentry", "slack"]);
+    assert_eq!(receiving, ["github-prs", "gitlab", "pagerduty", "sentry", "slack"]);
 }
 
 #[test]

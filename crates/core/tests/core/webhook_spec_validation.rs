@@ -338,3 +338,20 @@ fn the_generic_connector_verifies_with_the_descriptor_scheme() {
     assert_eq!(connector.verify_webhook(&request, &["old", github.secret]), Ok(()));
     assert_eq!(connector.verify_webhook(&request, &["old"]), Err(VerifyError::NoSignatureMatched));
 }
+
+#[test]
+fn the_token_keyword_needs_no_algorithm_and_signature_says_it_needs_one() {
+    let field = json!([{ "key": "secret", "label": "Secret", "type": "password", "required": true }]);
+    let config: WebhookSecretConfig =
+        serde_json::from_value(json!({ "signatureHeader": "X-Gitlab-Token", "credentialFields": field })).unwrap();
+    let verifier =
+        Verifier::from_webhook_secret(VerificationKeyword::Token, &config, AT).expect("a token needs no algorithm");
+    assert_eq!(verifier.secret_field(), "secret");
+    let found: Vec<String> = Verifier::from_webhook_secret(VerificationKeyword::Signature, &config, AT)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("needs auth.config.algorithm") && found[0].contains("\"token\""), "{found:?}");
+}

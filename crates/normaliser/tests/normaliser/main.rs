@@ -5,4 +5,5 @@
 
 mod batches;
 mod faults;
+mod instance_config;
 mod support;

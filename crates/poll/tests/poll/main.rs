@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod budgets;
 mod builtin;
 mod egress;
 mod errors;
@@ -12,6 +13,8 @@ mod guards;
 mod health;
 mod limits;
 mod oauth;
+mod paging;
+mod responses;
 mod retries;
 mod strategies;
 mod support;

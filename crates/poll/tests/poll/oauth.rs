@@ -2,7 +2,7 @@
 //! PKCE, and bounded token requests (deadline, body limit, no response body in errors).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -277,6 +277,16 @@ async fn an_oversized_token_answer_is_refused_announced_or_streamed() {
     let address = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         let (mut socket, _) = listener.accept().unwrap();
+        // Read the whole request first: answering before it is sent can reset the connection.
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = socket.read(&mut buffer) {
+            request.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if n == 0 || text.split_once("\r\n\r\n").is_some_and(|(_, body)| body.contains("grant_type")) {
+                break;
+            }
+        }
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
         let mut body = format!(r#"{{"access_token": "at-big", "padding": "{}"}}"#, "p".repeat(200 * 1024));
         let mut out = head.to_owned();

@@ -113,7 +113,12 @@ async fn github_issues_polls_every_page_then_only_what_changed_since() {
     let (engine, _) = engine();
     let descriptor = descriptor("github-issues");
     let (config, credentials) = (instance(&server), credentials(&[("token", TOKEN)]));
-    let all: Vec<String> = ids(&descriptor, &fake.issues.lock().unwrap());
+    // GitHub lists pull requests among issues: the descriptor's record filter drops them.
+    let served = fake.issues.lock().unwrap().clone();
+    let pull_requests: Vec<String> =
+        ids(&descriptor, &served.iter().filter(|i| i.get("pull_request").is_some()).cloned().collect::<Vec<_>>());
+    assert_eq!(pull_requests.len(), 1, "the fixture's first item is a pull request");
+    let all: Vec<String> = ids(&descriptor, &served).into_iter().filter(|id| !pull_requests.contains(id)).collect();
 
     // First run: no `since`, every page through the Link headers.
     let first = poll(&engine, &descriptor, &config, &credentials, None).await;
@@ -129,10 +134,11 @@ async fn github_issues_polls_every_page_then_only_what_changed_since() {
     assert_delivered(&descriptor, &first, 3, &all);
     assert_checkpoint(&first, "2011-05-03T07:00:00Z", &["1199"]);
 
-    // The fixture's pull request is no signal; its issues are told apart by their fields.
+    // The fixture's pull request was never handed on; its issues are told apart by their fields.
+    assert!(first.items.iter().all(|i| i.get("pull_request").is_none()));
     assert_eq!(
-        signal_types(&descriptor, &first.items[..5]),
-        [None, Some("issue_created"), Some("issue_updated"), Some("issue_commented"), Some("issue_updated")]
+        signal_types(&descriptor, &first.items[..4]),
+        [Some("issue_created"), Some("issue_updated"), Some("issue_commented"), Some("issue_updated")]
             .map(|t| t.map(str::to_owned))
     );
 
@@ -153,6 +159,10 @@ async fn github_issues_polls_every_page_then_only_what_changed_since() {
     );
     fake.issues.lock().unwrap()[2] = commented;
     fake.push(opened(3002, last + TimeDelta::hours(3)));
+    // A pull request opened last: dropped, yet the checkpoint moves past it.
+    let pull =
+        with(&served[0], &[("/id", json!(3003)), ("/updated_at", json!(iso_seconds(last + TimeDelta::hours(4))))]);
+    fake.push(pull);
 
     let before = request_count(&server).await;
     let second = poll(&engine, &descriptor, &config, &credentials, Some(&first.new_checkpoint)).await;
@@ -166,7 +176,7 @@ async fn github_issues_polls_every_page_then_only_what_changed_since() {
         signal_types(&descriptor, &second.items),
         [Some("issue_created"), Some("issue_commented"), Some("issue_created")].map(|t| t.map(str::to_owned))
     );
-    assert_checkpoint(&second, "2011-05-03T10:00:00Z", &["3002"]);
+    assert_checkpoint(&second, "2011-05-03T11:00:00Z", &["3003"]);
 }
 
 #[tokio::test]

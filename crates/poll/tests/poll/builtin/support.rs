@@ -153,6 +153,7 @@ pub fn map(descriptor: &Descriptor, item: &Value) -> Option<NormalisedSignal> {
         ingestion: IngestionKind::Polling,
         event_type: None,
         received_at: at("2024-06-01T00:00:00Z"),
+        config: None,
     };
     let report = descriptor.map_item(item, &ctx);
     assert!(report.errors.is_empty(), "{}: {:?}", descriptor.id(), report.errors);
@@ -194,10 +195,10 @@ pub fn split_repeats(
             fresh.push(item.clone());
         }
     }
-    let time_path = &descriptor.polling().expect("polls").items.timestamp;
+    let reader = &descriptor.polling().expect("polls").items.timestamp;
     for item in &repeats {
-        let text = time_path.first(item).expect("a timestamp").as_str().expect("text").to_owned();
-        let time = at(&text);
+        let time = reader.read(item).expect("a timestamp");
+        let text = time.to_rfc3339();
         assert!(time >= position - lookback && time <= position, "{text} is outside the lookback window");
     }
     (fresh, repeats)
