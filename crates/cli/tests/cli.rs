@@ -37,7 +37,11 @@ fn schema_prints_the_committed_schema() {
 fn validate_accepts_every_built_in_descriptor() {
     let out = switchboard(&["validate", "descriptors/"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).lines().filter(|l| l.starts_with("ok ")).count(), 11, "one line per built-in descriptor");
+    assert_eq!(
+        text(&out.stdout).lines().filter(|l| l.starts_with("ok ")).count(),
+        11,
+        "one line per built-in descriptor"
+    );
 }
 
 fn map_github_pr(fixture: &str, event: &str) -> (Vec<serde_json::Value>, String, Option<i32>) {
