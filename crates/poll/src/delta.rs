@@ -14,6 +14,8 @@
 //! `timeZone`; with `stopAtCheckpoint`, items older than the position are dropped on our side
 //! and paging stops at the first of them (for APIs that list newest first and cannot filter).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
@@ -22,7 +24,9 @@ use switchboard_core::jsonpath::{CompiledPath, scalar_text};
 use switchboard_core::mapping::TimestampReader;
 use switchboard_core::mapping::timestamp::parse_timestamp;
 use switchboard_core::model::{TimestampFormat, TimestampParamFormat};
-use switchboard_core::polling::{Checkpoint, DeltaPlan, ItemPlan, PageCursor, PollError, Resume, TimeZonePlan};
+use switchboard_core::polling::{
+    BackfillPlan, Checkpoint, DeltaPlan, ItemPlan, PageCursor, PollError, Resume, TimeZonePlan,
+};
 
 use crate::request::{Escape, Vars, render_text};
 
@@ -84,6 +88,33 @@ pub fn time_zone(strategy: &DeltaPlan, vars: &Vars<'_>) -> Result<Tz, PollError>
     name.parse().map_err(|_| PollError::Config(format!("time zone {name:?} is not an IANA time zone name")))
 }
 
+/// Where a first sync starts under `backfill`: the instance's start date (`YYYY-MM-DD`, taken
+/// as midnight UTC, or RFC 3339), else `defaultDays` before `now`; `None` without a backfill or
+/// when neither is set (the API's own beginning).
+pub fn backfill_position(
+    backfill: Option<&BackfillPlan>,
+    config: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, PollError> {
+    let Some(backfill) = backfill else { return Ok(None) };
+    let start = match config.get(&backfill.start_date_key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(text) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(date) => date.and_time(chrono::NaiveTime::MIN).and_utc(),
+            Err(_) => parse_timestamp(&Value::String(text.to_owned()), TimestampFormat::Auto).map_err(|_| {
+                PollError::Config(format!(
+                    "config value {:?} is {text:?}: not a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+                    backfill.start_date_key
+                ))
+            })?,
+        },
+        None => match backfill.default_days {
+            Some(days) => now - chrono::TimeDelta::days(i64::from(days)),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(start.to_rfc3339_opts(SecondsFormat::Secs, true)))
+}
+
 /// With `stopAtCheckpoint`, the time before which items are already seen: the position minus
 /// the lookback; `None` otherwise or without a position.
 pub fn cutoff(strategy: &DeltaPlan, checkpoint: &Checkpoint) -> Result<Option<DateTime<Utc>>, PollError> {
@@ -122,6 +153,8 @@ pub enum Tracker {
         /// Last value seen.
         value: Option<String>,
     },
+    /// No delta (a full listing): nothing moves.
+    Nothing,
     /// `since_id`: the highest item id.
     MaxId {
         /// Path in an item.
@@ -156,6 +189,7 @@ impl Tracker {
             DeltaPlan::SinceId { path, .. } => {
                 Self::MaxId { path: path.clone(), best: progress.and_then(|r| r.position.clone()) }
             }
+            DeltaPlan::Full => Self::Nothing,
         })
     }
 
@@ -164,7 +198,7 @@ impl Tracker {
     pub fn item_time(&self, item: &Value) -> Option<DateTime<Utc>> {
         match self {
             Self::Timestamp { reader, .. } => reader.read(item).ok(),
-            Self::Latest { .. } | Self::MaxId { .. } => None,
+            Self::Latest { .. } | Self::MaxId { .. } | Self::Nothing => None,
         }
     }
 
@@ -210,7 +244,7 @@ impl Tracker {
                 }
                 true
             }
-            Self::Latest { .. } => true,
+            Self::Latest { .. } | Self::Nothing => true,
         }
     }
 
@@ -221,6 +255,7 @@ impl Tracker {
             position: start.position.clone(),
             seen_at_position: start.seen_at_position.clone(),
             resume: Some(Resume { next, position, seen_at_position }),
+            ..Checkpoint::default()
         }
     }
 
@@ -261,6 +296,7 @@ impl Tracker {
             }
             Self::Latest { value, .. } => (value.clone(), Vec::new()),
             Self::MaxId { best, .. } => (best.clone(), Vec::new()),
+            Self::Nothing => (None, Vec::new()),
         }
     }
 }

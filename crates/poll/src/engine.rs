@@ -143,9 +143,14 @@ impl PollEngine {
         let checkpoint = request.checkpoint.unwrap_or_default();
 
         let config = descriptor.effective_config(request.config);
+        // The endpoint's origin does not depend on the partition: placeholders stand in for its values.
+        let probe_partition: Option<BTreeMap<String, String>> = requests.partitions.as_ref().map(|p| {
+            p.sources.iter().flat_map(|s| s.field_names()).map(|f| (f.to_owned(), "partition".to_owned())).collect()
+        });
         let probe = PageVars {
             vars: Vars { config: &config, credentials: request.credentials, checkpoint: "", page_token: "" },
             page_size: requests.pagination.as_ref().map(|p| p.page_size),
+            partition: probe_partition.as_ref(),
         };
         let zone = delta::time_zone(&requests.delta, &probe.vars)?;
         let origin = render_url(&requests.endpoint, &probe)?.origin();

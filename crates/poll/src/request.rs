@@ -99,6 +99,8 @@ pub struct PageVars<'a> {
     pub vars: Vars<'a>,
     /// The pagination's page size, when the connector pages.
     pub page_size: Option<u32>,
+    /// The partition's values (`{{partition.<field>}}`), in a partitioned stream.
+    pub partition: Option<&'a BTreeMap<String, String>>,
 }
 
 impl Variables for PageVars<'_> {
@@ -106,7 +108,14 @@ impl Variables for PageVars<'_> {
         match (name, self.page_size) {
             ("pageSize", Some(size)) => Ok(size.to_string()),
             ("pageSize", None) => Err(PollError::Config("{{pageSize}} needs a pagination with a pageSize".to_owned())),
-            _ => self.vars.lookup(name),
+            _ => match name.strip_prefix("partition.") {
+                Some(field) => self
+                    .partition
+                    .and_then(|values| values.get(field))
+                    .cloned()
+                    .ok_or_else(|| PollError::Config(format!("partition value {field:?} is not set"))),
+                None => self.vars.lookup(name),
+            },
         }
     }
 

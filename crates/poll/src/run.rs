@@ -12,12 +12,9 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use reqwest::Method;
-use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use switchboard_core::jsonpath::scalar_text;
-use switchboard_core::model::PollMethod;
 use switchboard_core::polling::{
     Checkpoint, DeltaPlan, FailureClass, GuardTrip, ItemPlan, Page, PageCursor, PollError, RequestPlan, RunNote,
     RunSummary, StopReason,
@@ -25,12 +22,15 @@ use switchboard_core::polling::{
 
 use crate::auth::HttpRequest;
 use crate::delta::{self, Tracker};
+use crate::page_request::PageRequest;
 use crate::pagination::{Next, Paginator, Response};
-use crate::request::{
-    Escape, PageVars, Vars, display_url, is_dropped_when_empty, parse_http_url, reads_credentials, render_body,
-    render_text, render_url, secret_query_params, set_query_param,
-};
+use crate::partition::{ListStop, Partitions};
+use crate::request::display_url;
 use crate::session::{Outcome, SendError, Session};
+
+/// The field each item of a partitioned stream carries its partition's values in, for the
+/// mapping to read (`$._partition.<field>`).
+pub const PARTITION_FIELD: &str = "_partition";
 
 /// One pass over the endpoint, from a checkpoint to the end of its pages.
 #[derive(Debug)]
@@ -45,6 +45,8 @@ struct Pass<'e> {
     paginator: Paginator<'e>,
     /// `None` once finished; `Some(None)` before the first page of a fresh pass.
     next: Option<Option<PageCursor>>,
+    /// Pages fetched in this pass.
+    pages: u32,
 }
 
 impl<'e> Pass<'e> {
@@ -71,6 +73,7 @@ impl<'e> Pass<'e> {
             delta_value,
             paginator: Paginator::new(requests.pagination.as_ref(), origin),
             next: Some(first),
+            pages: 0,
         })
     }
 }
@@ -107,6 +110,8 @@ pub struct Run<'e> {
     notes: Vec<RunNote>,
     /// Whether this run already reset its checkpoint (it does so at most once).
     reset: bool,
+    /// The partitions of a partitioned stream.
+    partitions: Option<Partitions<'e>>,
 }
 
 /// What a run is started with.
@@ -125,7 +130,19 @@ impl<'e> Run<'e> {
     /// A run from `setup.checkpoint`.
     pub(crate) fn start(setup: RunSetup<'e>) -> Result<Self, PollError> {
         let RunSetup { session, requests, items, checkpoint, zone, origin, max_pages, max_items } = setup;
-        let pass = Pass::new(requests, items, checkpoint.clone(), zone, origin.clone())?;
+        let partitions = requests.partitions.as_ref().map(|plan| Partitions::new(plan, &checkpoint));
+        // A partitioned run lists its partitions before its first pass starts.
+        let first = if partitions.is_some() {
+            Checkpoint::default()
+        } else if checkpoint == Checkpoint::default() {
+            let now = session.timer.utc_now();
+            delta::backfill_position(requests.backfill.as_ref(), &session.config, now)?
+                .map(Checkpoint::at)
+                .unwrap_or_default()
+        } else {
+            checkpoint.clone()
+        };
+        let pass = Pass::new(requests, items, first, zone, origin.clone())?;
         Ok(Self {
             session,
             requests,
@@ -143,11 +160,15 @@ impl<'e> Run<'e> {
             stop: None,
             notes: Vec::new(),
             reset: false,
+            partitions,
         })
     }
 
     /// The next page, or `None` when the run is over (see [`Run::summary`] for why).
     pub async fn next_page(&mut self) -> Result<Option<Page>, PollError> {
+        if self.partitions.as_ref().is_some_and(|p| !p.is_listed()) && !self.list_partitions().await? {
+            return Ok(None);
+        }
         loop {
             let Some(cursor) = self.pass.next.clone() else { return Ok(None) };
             if self.session.deadline.is_some_and(|d| self.session.timer.now() >= d) {
@@ -192,21 +213,17 @@ impl<'e> Run<'e> {
             Ok(Outcome::Response(response)) => response,
             Ok(Outcome::Ignored { status }) => {
                 tracing::info!(status, "a response rule ignores this answer: the run ends here");
-                return Ok(Step::Page(Some(self.page(Vec::new(), Next::Done))));
+                return Ok(Step::Page(Some(self.page(Vec::new(), Next::Done)?)));
             }
             Ok(Outcome::Reset { status, rule }) => {
                 self.restart(&request, status, rule)?;
                 return Ok(Step::Restarted);
             }
-            Err(SendError::Deadline) => return Ok(Step::Page(self.end(StopReason::TimeBudget))),
-            Err(SendError::Budget(wait)) => {
-                let reset_in_seconds = wait.map(|w| w.as_secs() + u64::from(w.subsec_nanos() > 0));
-                let note = RunNote::RateBudgetSpent { reset_in_seconds };
-                tracing::info!(%note, "stopping the run");
-                self.notes.push(note);
-                return Ok(Step::Page(self.end(StopReason::RateBudget)));
-            }
             Err(SendError::Failed(e)) => return Err(e),
+            Err(stop) => {
+                let reason = self.budget_stop(stop);
+                return Ok(Step::Page(self.end(reason)));
+            }
         };
         let endpoint = display_url(&response.url, &self.session.credentials);
         let body: Value = match response.json {
@@ -254,45 +271,84 @@ impl<'e> Run<'e> {
             let response = Response { url: &response.url, headers: &response.headers, body: &body, item_count, page };
             self.pass.paginator.next(cursor.as_ref(), response)?
         };
-        let items = items_path.take(body, &keep);
-        Ok(Step::Page(Some(self.page(items, next))))
+        let items = self.tag(items_path.take(body, &keep));
+        Ok(Step::Page(Some(self.page(items, next)?)))
     }
 
-    /// The page of `items` followed by `next`, with the checkpoint after it.
-    fn page(&mut self, items: Vec<Value>, next: Next) -> Page {
+    /// The page of `items` followed by `next`, with the checkpoint after it. In a partitioned
+    /// stream, the end of a partition's pages moves on to the next partition.
+    fn page(&mut self, items: Vec<Value>, next: Next) -> Result<Page, PollError> {
         let page_index = self.pages;
         let pass = &self.pass;
-        let (checkpoint_after, continue_at) = match next {
+        // A page limit holds per partition in a partitioned stream, per run otherwise.
+        let counted = if self.partitions.is_some() { pass.pages } else { page_index };
+        let (pass_checkpoint, continue_at) = match next {
             Next::Done => (pass.tracker.complete(&pass.start), None),
             Next::Trip(trip) => {
                 tracing::warn!(guard = %trip, "pagination guard");
                 self.guard = Some(trip);
                 (pass.tracker.complete(&pass.start), None)
             }
-            Next::Page(c) if page_index + 1 >= self.max_pages => {
+            Next::Page(c) if counted + 1 >= self.max_pages => {
                 self.guard = Some(GuardTrip::MaxPages { limit: self.max_pages });
                 (pass.tracker.resume_at(&pass.start, c), None)
             }
             Next::Page(c) => (pass.tracker.resume_at(&pass.start, c.clone()), Some(c)),
         };
         self.pages += 1;
+        self.pass.pages += 1;
         self.items += items.len() as u64;
-        self.last_checkpoint = checkpoint_after.clone();
-        let is_last = continue_at.is_none();
-        match continue_at {
-            Some(c) => self.pass.next = Some(Some(c)),
+        let partition = self.partitions.as_ref().and_then(Partitions::current).map(|p| p.key.clone());
+        let checkpoint_after = match self.partitions.as_mut() {
             None => {
-                self.pass.next = None;
-                self.stop = Some(if self.guard.is_some() { StopReason::Guard } else { StopReason::Complete });
+                match continue_at {
+                    Some(c) => self.pass.next = Some(Some(c)),
+                    None => self.finish(),
+                }
+                pass_checkpoint
             }
-        }
-        Page {
+            Some(partitions) => {
+                partitions.record(pass_checkpoint);
+                match continue_at {
+                    Some(c) => {
+                        self.pass.next = Some(Some(c));
+                        partitions.combined(partition.clone())
+                    }
+                    None if partitions.advance() => {
+                        let next = partitions.current().map(|p| p.key.clone()).unwrap_or_default();
+                        let stored = partitions.stored(&next);
+                        let combined = partitions.combined(Some(next));
+                        let checkpoint = match stored {
+                            Some(stored) => stored,
+                            None => self.fresh_checkpoint()?,
+                        };
+                        self.pass =
+                            Pass::new(self.requests, self.items_plan, checkpoint, self.zone, self.origin.clone())?;
+                        combined
+                    }
+                    None => {
+                        let combined = partitions.combined(None);
+                        self.finish();
+                        combined
+                    }
+                }
+            }
+        };
+        self.last_checkpoint = checkpoint_after.clone();
+        Ok(Page {
             index: page_index,
             items,
             checkpoint_after,
-            is_last,
+            is_last: self.pass.next.is_none(),
+            partition,
             refreshed_credentials: self.session.take_refreshed(),
-        }
+        })
+    }
+
+    /// Ends the run after its last page.
+    fn finish(&mut self) {
+        self.pass.next = None;
+        self.stop = Some(if self.guard.is_some() { StopReason::Guard } else { StopReason::Complete });
     }
 
     /// Starts a fresh pass from no checkpoint after a response rule declared the checkpoint
@@ -321,97 +377,84 @@ impl<'e> Run<'e> {
         Ok(())
     }
 
-    /// The request for a page: a URL the API handed out, or the endpoint template with the
-    /// delta position, page and page size filled in.
+    /// The request for a page of the current pass (and partition).
     fn build_request(&self, cursor: Option<&PageCursor>) -> Result<HttpRequest, PollError> {
-        let requests = self.requests;
-        let pagination = requests.pagination.as_ref();
-        let first_number = pagination.and_then(|p| p.start_page());
-        let page_token = match cursor {
-            Some(PageCursor::Offset(n) | PageCursor::Page(n)) => n.to_string(),
-            Some(PageCursor::Token(t)) => t.clone(),
-            Some(PageCursor::Url(_)) => String::new(),
-            None if pagination.is_some_and(|p| p.is_offset()) => "0".to_owned(),
-            None => first_number.map(|n| n.to_string()).unwrap_or_default(),
-        };
-        let delta_value = self.pass.delta_value.as_deref();
-        let vars = PageVars {
-            vars: Vars {
-                config: &self.session.config,
-                credentials: &self.session.credentials,
-                checkpoint: delta_value.unwrap_or_default(),
-                page_token: &page_token,
-            },
-            page_size: pagination.map(|p| p.page_size),
-        };
-        let delta_link = match (&requests.delta, delta_value) {
-            (DeltaPlan::DeltaToken { .. }, Some(v)) if v.starts_with("http://") || v.starts_with("https://") => Some(v),
-            _ => None,
-        };
-        let credentials = vars.vars.credentials;
-        let url = match (cursor, delta_link) {
-            (Some(PageCursor::Url(next)), _) => self.same_origin(parse_http_url(next, credentials)?)?,
-            (None, Some(link)) => self.same_origin(parse_http_url(link, credentials)?)?,
-            _ => {
-                let mut url = render_url(&requests.endpoint, &vars)?;
-                let param = requests.delta.param();
-                if let Some(value) = delta_value
-                    && !param.is_empty()
-                    && !requests.checkpoint_in_template
-                {
-                    set_query_param(&mut url, param, value);
-                }
-                if let Some(p) = pagination {
-                    if let Some(size_param) = &p.page_size_param {
-                        set_query_param(&mut url, size_param, &p.page_size.to_string());
-                    }
-                    // A page number goes on the first page too (the API's default may differ
-                    // from `startPage`); a token or offset only once there is one.
-                    if let Some(next_param) = &p.next_param
-                        && (cursor.is_some() || first_number.is_some())
-                        && !requests.page_token_in_template
-                    {
-                        set_query_param(&mut url, next_param, &page_token);
-                    }
-                }
-                url
-            }
-        };
-        let method = match requests.method {
-            PollMethod::Get => Method::GET,
-            PollMethod::Post => Method::POST,
-        };
-        let mut request = HttpRequest::new(method, url);
-        request.secret_params = secret_query_params(&requests.endpoint);
-        for (name, template) in &requests.headers {
-            let value = render_text(template, &vars, Escape::Raw)?;
-            if value.is_empty() && is_dropped_when_empty(template) {
-                continue;
-            }
-            if reads_credentials(template) {
-                request.secret_header(name, &value)?
-            } else {
-                request.header(name, &value)?
-            }
+        PageRequest {
+            requests: self.requests,
+            config: &self.session.config,
+            credentials: &self.session.credentials,
+            delta_value: self.pass.delta_value.as_deref(),
+            partition: self.partitions.as_ref().and_then(Partitions::current).map(|p| &p.values),
+            origin: &self.origin,
         }
-        if let Some(body) = &requests.body {
-            request.body = Some(render_body(body, &vars)?);
-            if !request.headers.contains_key(CONTENT_TYPE) {
-                request.header(CONTENT_TYPE.as_str(), "application/json")?;
-            }
-        }
-        Ok(request)
+        .build(cursor)
     }
 
-    fn same_origin(&self, url: url::Url) -> Result<url::Url, PollError> {
-        if url.origin() == self.origin {
-            Ok(url)
-        } else {
-            Err(PollError::Config(format!(
-                "refusing to send credentials to {}: the endpoint is on {}",
-                url.origin().ascii_serialization(),
-                self.origin.ascii_serialization()
-            )))
+    /// Marks each item with its partition's values (`_partition`), for the mapping to read.
+    fn tag(&self, mut items: Vec<Value>) -> Vec<Value> {
+        if let Some(partition) = self.partitions.as_ref().and_then(Partitions::current) {
+            let values: serde_json::Map<String, Value> =
+                partition.values.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            for item in &mut items {
+                if let Value::Object(fields) = item {
+                    fields.insert(PARTITION_FIELD.to_owned(), Value::Object(values.clone()));
+                }
+            }
+        }
+        items
+    }
+
+    /// Lists the partitions and starts the first one's pass; `false` when the run ended instead.
+    async fn list_partitions(&mut self) -> Result<bool, PollError> {
+        let Some(partitions) = self.partitions.as_mut() else { return Ok(true) };
+        let listed = partitions.list(&mut self.session, self.max_pages).await;
+        self.notes.append(&mut self.session.notes);
+        let listed = match listed {
+            Ok(listed) => listed,
+            Err(ListStop::Budget(stop)) => {
+                let reason = self.budget_stop(stop);
+                self.end(reason);
+                return Ok(false);
+            }
+            Err(ListStop::Failed(e)) => {
+                self.end(StopReason::Failed);
+                return Err(e);
+            }
+        };
+        let note = partitions.adopt(listed);
+        tracing::info!(%note, "partitions");
+        self.notes.push(note);
+        let Some(first) = partitions.current() else {
+            self.end(StopReason::Complete);
+            return Ok(false);
+        };
+        let checkpoint = match partitions.stored(&first.key) {
+            Some(stored) => stored,
+            None => self.fresh_checkpoint()?,
+        };
+        self.pass = Pass::new(self.requests, self.items_plan, checkpoint, self.zone, self.origin.clone())?;
+        Ok(true)
+    }
+
+    /// The checkpoint of a first sync: the backfill start, when the descriptor declares one.
+    fn fresh_checkpoint(&self) -> Result<Checkpoint, PollError> {
+        let now = self.session.timer.utc_now();
+        Ok(delta::backfill_position(self.requests.backfill.as_ref(), &self.session.config, now)?
+            .map(Checkpoint::at)
+            .unwrap_or_default())
+    }
+
+    /// The stop reason for a budget that ended the run, noted.
+    fn budget_stop(&mut self, stop: SendError) -> StopReason {
+        match stop {
+            SendError::Budget(wait) => {
+                let reset_in_seconds = wait.map(|w| w.as_secs() + u64::from(w.subsec_nanos() > 0));
+                let note = RunNote::RateBudgetSpent { reset_in_seconds };
+                tracing::info!(%note, "stopping the run");
+                self.notes.push(note);
+                StopReason::RateBudget
+            }
+            _ => StopReason::TimeBudget,
         }
     }
 }

@@ -13,7 +13,8 @@ use serde_json::Value;
 use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, SessionTokenConfig};
 pub use super::condition::{Condition, Operator};
 use super::example::{Example, SupportedModes};
-use super::polling::{RateBudgetDescriptor, RecordFilter, ResponseRule};
+use super::partitions::PartitionsDescriptor;
+use super::polling::{BackfillDescriptor, PaginationDescriptor, RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -420,6 +421,12 @@ pub struct PollingDescriptor {
     /// Items dropped before they are handed on (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_filter: Option<RecordFilter>,
+    /// Run the stream once per partition, each with its own checkpoint (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<PartitionsDescriptor>,
+    /// How far back the first sync goes (extension; `timestamp_filter` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillDescriptor>,
 }
 
 /// HTTP method used for polling.
@@ -499,83 +506,6 @@ pub enum TimestampParamFormat {
     /// form Atlassian CQL and JQL accept (extension).
     #[serde(rename = "yyyy-MM-dd HH:mm")]
     DateTimeMinutes,
-}
-
-/// Pagination configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PaginationDescriptor {
-    /// Pagination style.
-    #[serde(rename = "type")]
-    pub kind: PaginationKind,
-    /// JSONPath to the next page token/offset in the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_path: Option<String>,
-    /// Query parameter for the next page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_param: Option<String>,
-    /// JSONPath to the total item count (for `offset`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_path: Option<String>,
-    /// Page size.
-    pub page_size: u32,
-    /// Query parameter carrying the page size (extension), e.g. `per_page`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_size_param: Option<String>,
-    /// Maximum pages fetched in one run (extension; default 100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_pages: Option<u32>,
-    /// The first page's number (`page_number`; extension; default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_page: Option<u64>,
-    /// JSONPath to the number of pages (`page_number`; extension): paging stops after it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_pages_path: Option<String>,
-    /// JSONPath to the next page's URL in the body (`next_url`; extension); a relative URL is
-    /// resolved against the page's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_url_path: Option<String>,
-    /// Response header carrying the next page's cursor (`cursor`, instead of `nextPath`;
-    /// extension), e.g. `X-Next-Cursor`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_header: Option<String>,
-    /// JSONPath to a boolean saying whether more pages follow (any type; extension), e.g.
-    /// GraphQL's `$.data.issues.pageInfo.hasNextPage`: `false` stops paging.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_more_path: Option<String>,
-    /// JSONPath to a boolean saying this is the last page (any type; extension), e.g. Jira's
-    /// `$.isLast`: `true` stops paging without another request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_last_path: Option<String>,
-}
-
-/// Pagination style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaginationKind {
-    /// Numeric offset.
-    Offset,
-    /// Opaque next-page cursor.
-    Cursor,
-    /// RFC 8288 `Link: <...>; rel="next"`.
-    LinkHeader,
-    /// Page numbers counting up from `startPage` (extension).
-    PageNumber,
-    /// The next page's URL in the body, at `nextUrlPath` (extension).
-    NextUrl,
-}
-
-impl PaginationKind {
-    /// The kind's name as written in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Offset => "offset",
-            Self::Cursor => "cursor",
-            Self::LinkHeader => "link_header",
-            Self::PageNumber => "page_number",
-            Self::NextUrl => "next_url",
-        }
-    }
 }
 
 /// Webhook configuration.

@@ -12,6 +12,7 @@ mod condition;
 mod connector;
 mod example;
 mod issue;
+mod partitions;
 mod polling;
 pub mod schema;
 mod verification;
@@ -22,6 +23,7 @@ pub use example::{
     Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
 };
 pub use issue::{DescriptorError, Issue, escape_pointer};
+pub use partitions::{ConfigPartitions, PartitionSource, PartitionsDescriptor, RequestPartitions};
 pub use polling::*;
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,

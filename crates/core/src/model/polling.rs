@@ -181,3 +181,99 @@ pub struct RecordFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<Condition>,
 }
+
+/// How far back the first sync of an instance (or of a new partition) goes: the position a
+/// `timestamp_filter` starts from when there is no checkpoint yet.
+///
+/// ```json
+/// "backfill": { "defaultDays": 30, "startDateKey": "startDate" }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackfillDescriptor {
+    /// Days before now the first sync starts at when the instance sets no start date (omit to
+    /// start from the beginning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_days: Option<u32>,
+    /// The config key an instance sets its start date in (`YYYY-MM-DD` or RFC 3339; default
+    /// `startDate`). Declare it in `configFields` to offer it in the setup form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date_key: Option<String>,
+}
+
+/// Pagination configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaginationDescriptor {
+    /// Pagination style.
+    #[serde(rename = "type")]
+    pub kind: PaginationKind,
+    /// JSONPath to the next page token/offset in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_path: Option<String>,
+    /// Query parameter for the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_param: Option<String>,
+    /// JSONPath to the total item count (for `offset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_path: Option<String>,
+    /// Page size.
+    pub page_size: u32,
+    /// Query parameter carrying the page size (extension), e.g. `per_page`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size_param: Option<String>,
+    /// Maximum pages fetched in one run (extension; default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pages: Option<u32>,
+    /// The first page's number (`page_number`; extension; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_page: Option<u64>,
+    /// JSONPath to the number of pages (`page_number`; extension): paging stops after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_pages_path: Option<String>,
+    /// JSONPath to the next page's URL in the body (`next_url`; extension); a relative URL is
+    /// resolved against the page's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_url_path: Option<String>,
+    /// Response header carrying the next page's cursor (`cursor`, instead of `nextPath`;
+    /// extension), e.g. `X-Next-Cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_header: Option<String>,
+    /// JSONPath to a boolean saying whether more pages follow (any type; extension), e.g.
+    /// GraphQL's `$.data.issues.pageInfo.hasNextPage`: `false` stops paging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more_path: Option<String>,
+    /// JSONPath to a boolean saying this is the last page (any type; extension), e.g. Jira's
+    /// `$.isLast`: `true` stops paging without another request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_last_path: Option<String>,
+}
+
+/// Pagination style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaginationKind {
+    /// Numeric offset.
+    Offset,
+    /// Opaque next-page cursor.
+    Cursor,
+    /// RFC 8288 `Link: <...>; rel="next"`.
+    LinkHeader,
+    /// Page numbers counting up from `startPage` (extension).
+    PageNumber,
+    /// The next page's URL in the body, at `nextUrlPath` (extension).
+    NextUrl,
+}
+
+impl PaginationKind {
+    /// The kind's name as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offset => "offset",
+            Self::Cursor => "cursor",
+            Self::LinkHeader => "link_header",
+            Self::PageNumber => "page_number",
+            Self::NextUrl => "next_url",
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! `{"position":"2024-05-01T10:00:00Z","seenAtPosition":["42"],"resume":{"next":{"url":"https://…"}}}`.
 //! Both forms are accepted back, so a user can type a bare timestamp on the command line.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,14 @@ pub struct Checkpoint {
     /// Set while a run is unfinished: where the next run continues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Resume>,
+    /// A partitioned stream's checkpoints, one per partition key (the fields above stay
+    /// empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partitions: BTreeMap<String, Checkpoint>,
+    /// The partition the next run starts with: where the last run stopped, so a run budget
+    /// spreads over every partition in turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_partition: Option<String>,
 }
 
 /// Where an unfinished run stopped.
@@ -81,13 +90,15 @@ impl Checkpoint {
 
     /// Whether an unfinished run left a resume position.
     pub fn is_resuming(&self) -> bool {
-        self.resume.is_some()
+        self.resume.is_some() || self.next_partition.is_some()
     }
 }
 
 impl fmt::Display for Checkpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let partitioned = !self.partitions.is_empty() || self.next_partition.is_some();
         match (&self.position, self.seen_at_position.is_empty(), &self.resume) {
+            _ if partitioned => f.write_str(&serde_json::to_string(self).map_err(|_| fmt::Error)?),
             (None, true, None) => Ok(()),
             (Some(p), true, None) if !p.trim_start().starts_with('{') && p.trim() == p && !p.is_empty() => {
                 f.write_str(p)
@@ -128,10 +139,22 @@ mod tests {
                 position: Some("2024-05-02T00:00:00Z".into()),
                 seen_at_position: vec![],
             }),
+            ..Checkpoint::default()
         };
         let text = c.to_string();
         assert!(text.starts_with('{'), "{text}");
         assert_eq!(Checkpoint::parse(&text).expect("parses"), c);
+    }
+
+    #[test]
+    fn partitioned_checkpoints_round_trip_as_json() {
+        let mut c = Checkpoint::default();
+        c.partitions.insert("octo/a".into(), Checkpoint::at("2024-05-01T10:00:00Z"));
+        c.next_partition = Some("octo/b".into());
+        let text = c.to_string();
+        assert!(text.contains("\"octo/a\":{\"position\":\"2024-05-01T10:00:00Z\"}"), "{text}");
+        assert_eq!(Checkpoint::parse(&text).expect("parses"), c);
+        assert!(c.is_resuming());
     }
 
     #[test]

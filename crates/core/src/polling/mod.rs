@@ -12,6 +12,7 @@ pub mod error;
 pub mod filter;
 pub mod health;
 pub mod paging;
+pub mod partitions;
 pub mod plan;
 pub mod rules;
 pub mod run;
@@ -25,7 +26,8 @@ pub use error::{FailureClass, OAuthError, PollError};
 pub use filter::RecordFilterPlan;
 pub use health::HealthCheckPlan;
 pub use paging::{PageRule, PaginationPlan, TokenSource};
-pub use plan::{DeltaPlan, ItemPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter};
+pub use partitions::{PartitionPlan, PartitionSourcePlan};
+pub use plan::{BackfillPlan, DeltaPlan, ItemPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter};
 pub use rules::{ResponseRulePlan, RuleAction, RuleInput};
 pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunNote, RunSummary, StopReason};
 pub use token_auth::{

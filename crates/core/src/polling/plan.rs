@@ -8,12 +8,15 @@ use chrono_tz::Tz;
 use super::budget::RateBudgetPlan;
 use super::filter::RecordFilterPlan;
 use super::paging::{PAGE_POSITION_VARIABLES, PaginationPlan};
+use super::partitions::{PartitionPlan, partition_variables};
 use super::rules::ResponseRulePlan;
 use super::scope::{POLL_VARIABLES, RequestScope};
 use crate::jsonpath::CompiledPath;
 use crate::mapping::items::ItemsPath;
 use crate::mapping::{FieldMapper, IssueSink, TimestampReader};
-use crate::model::{DeltaStrategy, Issue, PollMethod, PollingDescriptor, TimestampParamFormat, escape_pointer};
+use crate::model::{
+    BackfillDescriptor, DeltaStrategy, Issue, PollMethod, PollingDescriptor, TimestampParamFormat, escape_pointer,
+};
 use crate::template::Template;
 
 /// How a connector polls: the requests it sends and what it reads back.
@@ -55,7 +58,23 @@ pub struct RequestPlan {
     pub rate_budget: Option<RateBudgetPlan>,
     /// Which items of a page are handed on.
     pub record_filter: Option<RecordFilterPlan>,
+    /// The partitions the stream runs over, each with its own checkpoint.
+    pub partitions: Option<PartitionPlan>,
+    /// Where a first sync starts.
+    pub backfill: Option<BackfillPlan>,
 }
+
+/// Where the first sync of an instance or a new partition starts (`timestamp_filter` only).
+#[derive(Debug, Clone)]
+pub struct BackfillPlan {
+    /// Days before now, when the instance sets no start date.
+    pub default_days: Option<u32>,
+    /// The config key holding the instance's start date.
+    pub start_date_key: String,
+}
+
+/// The config key of an instance's start date when the descriptor names none.
+pub const DEFAULT_START_DATE_KEY: &str = "startDate";
 
 /// How items are read from a response.
 #[derive(Debug, Clone)]
@@ -72,6 +91,8 @@ pub struct ItemPlan {
 /// A compiled delta strategy (spec §4.2).
 #[derive(Debug, Clone)]
 pub enum DeltaPlan {
+    /// No delta: every run lists everything (a partition source's parent list).
+    Full,
     /// Filter by a timestamp query parameter; the position is the newest item timestamp.
     TimestampFilter(TimestampFilter),
     /// An opaque delta token or link found at `path` in the response.
@@ -127,6 +148,7 @@ impl DeltaPlan {
         match self {
             Self::TimestampFilter(filter) => &filter.param,
             Self::DeltaToken { param, .. } | Self::Cursor { param, .. } | Self::SinceId { param, .. } => param,
+            Self::Full => "",
         }
     }
 }
@@ -136,15 +158,19 @@ impl RequestPlan {
     /// `issues`.
     pub fn compile(p: &PollingDescriptor, at: &str, scope: &RequestScope<'_>, issues: &mut Vec<Issue>) -> Option<Self> {
         let before = issues.len();
-        let endpoint = scope.template(&p.endpoint, &format!("{at}/endpoint"), POLL_VARIABLES, issues);
+        let partition_variables = partition_variables(p.partitions.as_ref());
+        let variables: Vec<&str> =
+            POLL_VARIABLES.iter().copied().chain(partition_variables.iter().map(String::as_str)).collect();
+        let variables = variables.as_slice();
+        let endpoint = scope.template(&p.endpoint, &format!("{at}/endpoint"), variables, issues);
         let mut headers = Vec::new();
         for (name, value) in &p.headers {
             let pointer = format!("{at}/headers/{}", escape_pointer(name));
-            if let Some(t) = scope.template(value, &pointer, POLL_VARIABLES, issues) {
+            if let Some(t) = scope.template(value, &pointer, variables, issues) {
                 headers.push((name.clone(), t));
             }
         }
-        let body = p.body.as_ref().and_then(|b| scope.template(b, &format!("{at}/body"), POLL_VARIABLES, issues));
+        let body = p.body.as_ref().and_then(|b| scope.template(b, &format!("{at}/body"), variables, issues));
         if p.rate_limit_rpm == 0 {
             issues.push(Issue::new(format!("{at}/rateLimitRpm"), "must be greater than 0"));
         }
@@ -178,6 +204,10 @@ impl RequestPlan {
             p.rate_budget.as_ref().and_then(|b| RateBudgetPlan::compile(b, &format!("{at}/rateBudget"), issues));
         let record_filter =
             p.record_filter.as_ref().and_then(|f| RecordFilterPlan::compile(f, &format!("{at}/recordFilter"), issues));
+        let partitions =
+            p.partitions.as_ref().and_then(|q| PartitionPlan::compile(q, &format!("{at}/partitions"), scope, issues));
+        let backfill =
+            p.backfill.as_ref().and_then(|b| compile_backfill(b, p, &format!("{at}/backfill"), scope, issues));
         if issues.len() > before {
             return None;
         }
@@ -195,6 +225,8 @@ impl RequestPlan {
             responses,
             rate_budget,
             record_filter,
+            partitions,
+            backfill,
             method: p.method,
             endpoint,
             headers,
@@ -251,6 +283,32 @@ fn compile_delta(
             Some(DeltaPlan::SinceId { param: id_param.clone(), path })
         }
     }
+}
+
+/// A `backfill`: only a `timestamp_filter` has a position a start date can be; the start date
+/// key must be a declared config field.
+fn compile_backfill(
+    b: &BackfillDescriptor,
+    p: &PollingDescriptor,
+    at: &str,
+    scope: &RequestScope<'_>,
+    issues: &mut Vec<Issue>,
+) -> Option<BackfillPlan> {
+    let before = issues.len();
+    if !matches!(p.delta, DeltaStrategy::TimestampFilter { .. }) {
+        issues.push(Issue::new(
+            at,
+            "a backfill start needs `delta.type` `timestamp_filter` (other deltas have no time to start from)",
+        ));
+    }
+    let start_date_key = b.start_date_key.clone().unwrap_or_else(|| DEFAULT_START_DATE_KEY.to_owned());
+    if !scope.has_config(&start_date_key) {
+        issues.push(Issue::new(
+            if b.start_date_key.is_some() { format!("{at}/startDateKey") } else { at.to_owned() },
+            format!("the start date is read from config key {start_date_key:?}: declare it in configFields"),
+        ));
+    }
+    (issues.len() == before).then_some(BackfillPlan { default_days: b.default_days, start_date_key })
 }
 
 /// A `timeZone`: an IANA zone name, or a template of config values.

@@ -49,6 +49,8 @@ pub struct Page {
     pub checkpoint_after: Checkpoint,
     /// Whether this is the run's last page.
     pub is_last: bool,
+    /// The key of the partition the page belongs to, in a partitioned stream.
+    pub partition: Option<String>,
     /// Credentials refreshed while fetching this page, to persist now (rotation may have
     /// invalidated the old refresh token).
     pub refreshed_credentials: Option<Credentials>,
@@ -103,6 +105,16 @@ pub enum RunNote {
         /// The rule, as `responseRules[i]` with its message.
         rule: String,
     },
+    /// The partitions listed at the start of the run, with those new since the last run (they
+    /// start from the backfill start) and those gone (their checkpoints are dropped).
+    Partitions {
+        /// How many partitions the run covers.
+        listed: usize,
+        /// Keys of partitions without a checkpoint yet.
+        new: Vec<String>,
+        /// Keys of partitions that had a checkpoint and were not listed again.
+        retired: Vec<String>,
+    },
     /// The run waited for the credential's rate budget to reset.
     RateBudgetWaited {
         /// How long, in whole seconds.
@@ -121,6 +133,16 @@ impl fmt::Display for RunNote {
         match self {
             Self::CheckpointReset { status, rule } => {
                 write!(f, "HTTP {status} matched {rule}: the checkpoint was reset and the run resynced from the start")
+            }
+            Self::Partitions { listed, new, retired } => {
+                write!(f, "{listed} partition(s)")?;
+                if !new.is_empty() {
+                    write!(f, "; new (from the backfill start): {}", new.join(", "))?;
+                }
+                if !retired.is_empty() {
+                    write!(f, "; retired (no longer listed): {}", retired.join(", "))?;
+                }
+                Ok(())
             }
             Self::RateBudgetWaited { seconds } => {
                 write!(f, "waited {seconds} s for the credential's rate budget to reset")

@@ -33,6 +33,11 @@ impl<'d> RequestScope<'d> {
         self.auth_method
     }
 
+    /// Whether a config field is declared.
+    pub fn has_config(&self, key: &str) -> bool {
+        self.config_keys.contains(key)
+    }
+
     /// Whether a credential field is declared.
     pub fn has_credential(&self, key: &str) -> bool {
         self.credential_keys.contains(key)

@@ -14,6 +14,7 @@ mod health;
 mod limits;
 mod oauth;
 mod paging;
+mod partitions;
 mod responses;
 mod retries;
 mod strategies;

@@ -1,10 +1,12 @@
 //! GitHub Issues: `GET /repos/{owner}/{repo}/issues` with a bearer token, `since` (issues
 //! updated at or after it), `per_page` / `page`, and RFC 8288 `Link` headers whose URLs, as
-//! GitHub's do, point at `/repositories/{id}/issues` with every other parameter kept.
+//! GitHub's do, point at `/repositories/{id}/issues` with every other parameter kept. One
+//! repository, or every repository of an organisation (`GET /orgs/{org}/repos`) or of a user
+//! (`GET /users/{user}/repos`, after the organisation list answers 404), one checkpoint each.
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::check;
+use crate::support::{Delta, check};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
@@ -20,6 +22,7 @@ const REPO_ID: u64 = 1296269;
 struct GitHub {
     issues: Arc<Mutex<Vec<Value>>>,
     base: String,
+    repo_id: u64,
 }
 
 impl GitHub {
@@ -50,7 +53,7 @@ impl Respond for GitHub {
         if page < pages {
             let link = |n: usize| {
                 let kept = request.url.query_pairs().filter(|(k, _)| k != "page");
-                let mut url = url::Url::parse(&format!("{}/repositories/{REPO_ID}/issues", self.base)).unwrap();
+                let mut url = url::Url::parse(&format!("{}/repositories/{}/issues", self.base, self.repo_id)).unwrap();
                 url.query_pairs_mut().extend_pairs(kept).append_pair("page", &n.to_string());
                 url
             };
@@ -79,13 +82,17 @@ fn repository(server: &MockServer) -> GitHub {
             ],
         ));
     }
-    GitHub { issues: Arc::new(Mutex::new(issues)), base: server.uri() }
+    GitHub { issues: Arc::new(Mutex::new(issues)), base: server.uri(), repo_id: REPO_ID }
 }
 
 /// Mounts the fake behind matchers for the descriptor's auth, headers and fixed parameters:
 /// a request without them gets a 404 and fails the poll.
 async fn mount(server: &MockServer, fake: &GitHub) {
-    for route in ["/repos/octocat/Hello-World/issues".to_owned(), format!("/repositories/{REPO_ID}/issues")] {
+    mount_repo(server, fake, "octocat/Hello-World").await;
+}
+
+async fn mount_repo(server: &MockServer, fake: &GitHub, full_name: &str) {
+    for route in [format!("/repos/{full_name}/issues"), format!("/repositories/{}/issues", fake.repo_id)] {
         Mock::given(method("GET"))
             .and(path(route))
             .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
@@ -132,7 +139,7 @@ async fn github_issues_polls_every_page_then_only_what_changed_since() {
         assert_eq!(param(request, "page").as_deref(), Some(page));
     }
     assert_delivered(&descriptor, &first, 3, &all);
-    assert_checkpoint(&first, "2011-05-03T07:00:00Z", &["1199"]);
+    assert_repo_checkpoint(&first, "octocat/Hello-World", "2011-05-03T07:00:00Z", &["1199"]);
 
     // The fixture's pull request was never handed on; its issues are told apart by their fields.
     assert!(first.items.iter().all(|i| i.get("pull_request").is_none()));
@@ -176,23 +183,163 @@ async fn github_issues_polls_every_page_then_only_what_changed_since() {
         signal_types(&descriptor, &second.items),
         [Some("issue_created"), Some("issue_commented"), Some("issue_created")].map(|t| t.map(str::to_owned))
     );
-    assert_checkpoint(&second, "2011-05-03T11:00:00Z", &["3003"]);
+    assert_repo_checkpoint(&second, "octocat/Hello-World", "2011-05-03T11:00:00Z", &["3003"]);
+}
+
+/// A complete run's checkpoint of one repository.
+fn assert_repo_checkpoint(delta: &Delta, repo: &str, position: &str, seen: &[&str]) {
+    let repository = Delta { new_checkpoint: delta.new_checkpoint.partitions[repo].clone(), ..delta.clone() };
+    assert_checkpoint(&repository, position, seen);
+    assert_eq!(delta.new_checkpoint.next_partition, None);
 }
 
 #[tokio::test]
 async fn github_issues_health_check_reads_the_repository_with_the_token() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/repos/octocat/Hello-World"))
+        .and(path("/users/octocat"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .and(header("accept", "application/vnd.github+json"))
         .and(header("x-github-api-version", "2022-11-28"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": REPO_ID, "full_name": "octocat/Hello-World"})),
+            ResponseTemplate::new(200).set_body_json(json!({"login": "octocat", "id": 583231, "type": "User"})),
         )
         .expect(1)
         .mount(&server)
         .await;
     let report = check(&descriptor("github-issues"), &instance(&server), &credentials(&[("token", TOKEN)])).await;
     assert!(report.healthy, "{report:?}");
+}
+
+/// An account's repositories as `GET /orgs/{org}/repos` and `GET /users/{user}/repos` list them
+/// (the documented shape, with the fields the descriptor reads).
+#[derive(Clone)]
+struct Repositories {
+    owner: String,
+    names: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for Repositories {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let body: Vec<Value> = self
+            .names
+            .lock()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                json!({"id": 7000 + i, "name": name, "full_name": format!("{}/{name}", self.owner),
+                       "owner": {"login": self.owner, "type": "Organization"}, "private": i % 2 == 0})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+/// A repository of `owner` with `issues` issues, updated a day apart from `first`.
+async fn repo_with_issues(server: &MockServer, full_name: &str, repo_id: u64, first: &str, issues: u64) -> GitHub {
+    let template = fixture("github-issues", "issues.page1.json")[2].clone();
+    let items = (0..issues)
+        .map(|i| {
+            let time = iso_seconds(at(first) + TimeDelta::days(i as i64));
+            with(
+                &template,
+                &[
+                    ("/id", json!(repo_id * 100 + i)),
+                    ("/number", json!(i + 1)),
+                    ("/created_at", json!(time)),
+                    ("/updated_at", json!(time)),
+                ],
+            )
+        })
+        .collect();
+    let fake = GitHub { issues: Arc::new(Mutex::new(items)), base: server.uri(), repo_id };
+    mount_repo(server, &fake, full_name).await;
+    fake
+}
+
+async fn mount_list(server: &MockServer, route: &str, fake: &Repositories) {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(query_param("per_page", "100"))
+        .respond_with(fake.clone())
+        .mount(server)
+        .await;
+}
+
+/// The repositories each request went to, in order (`owner/name`, or the list route).
+fn routes(requests: &[Request]) -> Vec<String> {
+    requests.iter().map(|r| r.url.path().trim_start_matches("/repos/").trim_end_matches("/issues").to_owned()).collect()
+}
+
+#[tokio::test]
+async fn github_issues_of_every_repository_of_an_organisation_one_checkpoint_each() {
+    let server = MockServer::start().await;
+    let org = Repositories { owner: "octo-org".into(), names: Arc::new(Mutex::new(vec!["api".into(), "web".into()])) };
+    mount_list(&server, "/orgs/octo-org/repos", &org).await;
+    let api = repo_with_issues(&server, "octo-org/api", 11, "2011-02-01T00:00:00Z", 3).await;
+    repo_with_issues(&server, "octo-org/web", 12, "2011-02-10T00:00:00Z", 2).await;
+    // A pull request in api's list is dropped.
+    api.push(with(
+        &fixture("github-issues", "issues.page1.json")[0],
+        &[("/id", json!(1190)), ("/updated_at", json!("2011-02-05T00:00:00Z"))],
+    ));
+    let (engine, _) = engine();
+    let descriptor = descriptor("github-issues");
+    let credentials = credentials(&[("token", TOKEN)]);
+    let config =
+        config(&[("baseUrl", &server.uri()), ("owner", "octo-org"), ("startDate", "2011-01-01"), ("repo", "")]);
+
+    let first = poll(&engine, &descriptor, &config, &credentials, None).await;
+    let sent = requests_after(&server, 0).await;
+    assert_eq!(routes(&sent), ["/orgs/octo-org/repos", "octo-org/api", "octo-org/web"]);
+    assert_eq!(param(&sent[1], "since").as_deref(), Some("2010-12-31T23:59:00Z"), "the start date, less the lookback");
+    assert_delivered(&descriptor, &first, 2, &["1100", "1101", "1102", "1200", "1201"].map(String::from));
+    assert_eq!(first.items[0]["_partition"], json!({"owner": "octo-org", "repo": "api"}));
+    assert_repo_checkpoint(&first, "octo-org/api", "2011-02-05T00:00:00Z", &["1190"]);
+    assert_repo_checkpoint(&first, "octo-org/web", "2011-02-11T00:00:00Z", &["1201"]);
+
+    // Between runs: a new issue in api, and a new repository whose history starts before the
+    // start date (GitHub filters those out by `since`).
+    let template = api.issues.lock().unwrap()[0].clone();
+    api.push(with(&template, &[("/id", json!(1150)), ("/updated_at", json!("2011-03-01T00:00:00Z"))]));
+    org.names.lock().unwrap().push("cli".into());
+    repo_with_issues(&server, "octo-org/cli", 13, "2010-12-31T12:00:00Z", 3).await;
+
+    let before = request_count(&server).await;
+    let second = poll(&engine, &descriptor, &config, &credentials, Some(&first.new_checkpoint)).await;
+    let sent = requests_after(&server, before).await;
+    assert_eq!(routes(&sent), ["/orgs/octo-org/repos", "octo-org/api", "octo-org/web", "octo-org/cli"]);
+    assert_eq!(param(&sent[1], "since").as_deref(), Some("2011-02-04T23:59:00Z"), "api from its own checkpoint");
+    assert_eq!(param(&sent[3], "since").as_deref(), Some("2010-12-31T23:59:00Z"), "the new repository from the start");
+    // Only newer items: api's new issue, and cli's issues from the start date on (the issue at
+    // web's checkpoint comes back and is dropped as already seen).
+    assert_delivered(&descriptor, &second, 3, &["1150", "1301", "1302"].map(String::from));
+    assert_eq!(second.new_checkpoint.partitions.len(), 3);
+
+    // A repository that disappears (deleted, or moved away) is retired with its checkpoint.
+    org.names.lock().unwrap().retain(|n| n != "web");
+    let third = poll(&engine, &descriptor, &config, &credentials, Some(&second.new_checkpoint)).await;
+    assert!(third.items.is_empty());
+    assert_eq!(third.new_checkpoint.partitions.keys().collect::<Vec<_>>(), ["octo-org/api", "octo-org/cli"]);
+}
+
+#[tokio::test]
+async fn github_issues_of_a_user_are_listed_when_the_owner_is_not_an_organisation() {
+    let server = MockServer::start().await;
+    // `GET /orgs/octocat/repos` is not mounted: GitHub (and the fake) answer 404 for a user.
+    let user = Repositories { owner: "octocat".into(), names: Arc::new(Mutex::new(vec!["Hello-World".into()])) };
+    mount_list(&server, "/users/octocat/repos", &user).await;
+    repo_with_issues(&server, "octocat/Hello-World", REPO_ID, "2011-04-01T00:00:00Z", 2).await;
+    let (engine, _) = engine();
+    let descriptor = descriptor("github-issues");
+    let config = config(&[("baseUrl", &server.uri()), ("owner", "octocat")]);
+
+    let first = poll(&engine, &descriptor, &config, &credentials(&[("token", TOKEN)]), None).await;
+    let sent = requests_after(&server, 0).await;
+    assert_eq!(routes(&sent), ["/orgs/octocat/repos", "/users/octocat/repos", "octocat/Hello-World"]);
+    assert_eq!(param(&sent[2], "since"), None, "no start date: the repository's whole history");
+    let expected = [REPO_ID * 100, REPO_ID * 100 + 1].map(|id| id.to_string());
+    assert_delivered(&descriptor, &first, 1, &expected);
 }
