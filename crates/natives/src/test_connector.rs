@@ -150,7 +150,14 @@ impl PageStream for Items {
         if !more {
             self.summary.stop = Some(StopReason::Complete);
         }
-        Ok(Some(Page { index, items: page, checkpoint_after, is_last: !more, refreshed_credentials: None }))
+        Ok(Some(Page {
+            index,
+            items: page,
+            checkpoint_after,
+            is_last: !more,
+            partition: None,
+            refreshed_credentials: None,
+        }))
     }
 
     fn summary(&self) -> RunSummary {

@@ -10,9 +10,9 @@ use secrecy::SecretString;
 use switchboard_core::polling::{ClientCredentialsPlan, OAuthError};
 
 use crate::credentials::{Credentials, expose};
-use crate::oauth::{TokenLimits, client_auth_form, expiry_after, send_token_form};
 use crate::request::{Escape, Vars, render_text, render_url};
 use crate::token_answer::Issued;
+use crate::token_http::{TokenLimits, client_auth_form, expiry_after, send_token_form};
 
 /// Requests an access token with the client's credentials.
 pub(crate) async fn request_token(

@@ -7,8 +7,7 @@
 //! process can obtain a new one from the credentials alone, so they live in this process's
 //! memory only (a Lambda keeps them while it is warm).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -27,28 +26,6 @@ use crate::{client_credentials, jwt, token, token_answer};
 /// credentials: every error text of the run is scrubbed of credential values, so of the token
 /// too. Never persisted, and left out of the cache key.
 pub(crate) const ISSUED_TOKEN: &str = "__issuedToken";
-
-/// Remembered tokens beyond which idle ones are forgotten.
-const MAX_IDLE_SLOTS: usize = 1024;
-
-type Slot = Arc<tokio::sync::Mutex<Option<Issued>>>;
-
-/// The cached tokens of the token-issuing auth methods, one slot per instance identity
-/// (method, token URL, config and credential values, hashed).
-#[derive(Debug, Default)]
-pub(crate) struct IssuedTokens {
-    slots: Mutex<HashMap<String, Slot>>,
-}
-
-impl IssuedTokens {
-    fn slot(&self, key: &str) -> Slot {
-        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if slots.len() >= MAX_IDLE_SLOTS && !slots.contains_key(key) {
-            slots.retain(|_, slot| Arc::strong_count(slot) > 1);
-        }
-        slots.entry(key.to_owned()).or_default().clone()
-    }
-}
 
 impl TokenRefresher {
     /// The token to send for `auth`, when it is a token-issuing method other than OAuth2

@@ -17,9 +17,9 @@ use switchboard_core::model::JwtAlgorithm;
 use switchboard_core::polling::{JwtExchangePlan, JwtPlan, OAuthError};
 
 use crate::credentials::{Credentials, expose};
-use crate::oauth::{TokenLimits, expiry_after, send_token_form};
 use crate::request::{Escape, Vars, render_text, render_url};
 use crate::token_answer::{self, Issued};
+use crate::token_http::{TokenLimits, expiry_after, send_token_form};
 
 /// The key under which the signed JWT joins the credentials whose values error text never shows.
 const ASSERTION: &str = "__assertion";

@@ -36,6 +36,7 @@ pub mod egress;
 pub mod engine;
 mod health;
 mod issued;
+mod issued_cache;
 mod jwt;
 pub mod oauth;
 mod page_request;
@@ -50,6 +51,7 @@ mod session;
 pub mod timer;
 mod token;
 mod token_answer;
+mod token_http;
 
 use std::collections::BTreeMap;
 

@@ -19,8 +19,8 @@ use switchboard_core::model::{LoginContentType, TimestampFormat, TokenRequestMet
 use switchboard_core::polling::{ExpiryLocation, OAuthError, TokenAnswerPlan, TokenLocation, TokenRequestPlan};
 
 use crate::credentials::{Credentials, redact};
-use crate::oauth::{BoundedAnswer, TokenLimits, expiry_after, send_within};
 use crate::request::{Escape, Vars, display_url, render_text, render_url};
+use crate::token_http::{BoundedAnswer, TokenLimits, expiry_after, send_within};
 
 /// Longest provider text quoted in an error.
 const MAX_PROVIDER_TEXT: usize = 300;

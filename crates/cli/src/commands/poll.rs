@@ -249,6 +249,9 @@ async fn poll(instance: &Instance, options: Options<'_>, progress: &Progress) ->
     if let Some(guard) = &summary.guard {
         eprintln!("guard: {guard}");
     }
+    for note in &summary.notes {
+        eprintln!("note: {note}");
+    }
     for line in checkpoint_lines(&summary) {
         eprintln!("{line}");
     }

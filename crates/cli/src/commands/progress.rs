@@ -121,17 +121,29 @@ impl Progress {
     }
 }
 
-/// How a page is named in progress lines. A partitioned run names the partition here too
-/// (`page 3 of <partition>`) once pages carry theirs.
+/// How a page is named in progress lines: `page 3`, or `page 3 (octo-org/api)` in a
+/// partitioned run.
 fn page_label(page: &Page) -> String {
-    format!("page {}", page.index + 1)
+    match &page.partition {
+        Some(partition) => format!("page {} ({partition})", page.index + 1),
+        None => format!("page {}", page.index + 1),
+    }
 }
 
-/// The summary's checkpoint lines: the run's checkpoint. A partitioned run lists one line per
-/// partition here once the run summary carries them.
+/// The summary's checkpoint lines: the run's checkpoint (what `--checkpoint` takes back), then,
+/// in a partitioned run, one line per partition and where the next run starts.
 pub fn checkpoint_lines(summary: &RunSummary) -> Vec<String> {
-    let checkpoint = summary.checkpoint.to_string();
-    vec![format!("new checkpoint: {}", if checkpoint.is_empty() { "(none yet)" } else { &checkpoint })]
+    let checkpoint = &summary.checkpoint;
+    let text = checkpoint.to_string();
+    let mut lines = vec![format!("new checkpoint: {}", if text.is_empty() { "(none yet)" } else { &text })];
+    for (key, partition) in &checkpoint.partitions {
+        let text = partition.to_string();
+        lines.push(format!("  {key}: {}", if text.is_empty() { "(none yet)" } else { &text }));
+    }
+    if let Some(next) = &checkpoint.next_partition {
+        lines.push(format!("  the next run starts with {next}"));
+    }
+    lines
 }
 
 fn status(state: &State, label: &str, waiting: Option<f64>) -> String {
@@ -169,6 +181,7 @@ impl Timer for ReportingTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_core::polling::Checkpoint;
 
     #[test]
     fn off_a_terminal_the_live_line_is_hidden_and_waits_are_counted() {
@@ -178,5 +191,32 @@ mod tests {
         progress.waiting(Duration::from_millis(1500));
         progress.waiting(Duration::from_secs(2));
         assert_eq!(progress.waits().as_deref(), Some("waits: 2 (3.5 s)"));
+    }
+
+    #[test]
+    fn a_partitioned_checkpoint_is_listed_per_partition() {
+        let mut checkpoint = Checkpoint::default();
+        checkpoint.partitions.insert("octo-org/api".into(), Checkpoint::at("2011-02-05T00:00:00Z"));
+        checkpoint.partitions.insert("octo-org/web".into(), Checkpoint::default());
+        checkpoint.next_partition = Some("octo-org/web".into());
+        let summary = RunSummary {
+            pages: 1,
+            items: 0,
+            checkpoint,
+            guard: None,
+            stop: None,
+            refreshed_credentials: None,
+            notes: Vec::new(),
+        };
+        let lines = checkpoint_lines(&summary);
+        assert!(lines[0].starts_with("new checkpoint: {\"partitions\":"), "{lines:?}");
+        assert_eq!(
+            lines[1..],
+            [
+                "  octo-org/api: 2011-02-05T00:00:00Z",
+                "  octo-org/web: (none yet)",
+                "  the next run starts with octo-org/web"
+            ]
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::connector::{CredentialField, OAuth2ClientAuth};
+use super::fields::CredentialField;
 
 /// OAuth 2.0 client credentials grant (RFC 6749 §4.4): machine-to-machine, no user consent.
 /// The client's id and secret are the credential fields `clientId` and `clientSecret`.
@@ -232,4 +232,14 @@ pub struct HeaderDelivery {
 pub struct QueryDelivery {
     /// Query parameter name, e.g. `sid`.
     pub name: String,
+}
+
+/// Where an OAuth2 client sends its id and secret to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuth2ClientAuth {
+    /// `client_id` and `client_secret` in the form body.
+    Body,
+    /// HTTP Basic with the client id and secret.
+    Basic,
 }

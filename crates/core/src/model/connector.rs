@@ -10,9 +10,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, SessionTokenConfig};
+use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, OAuth2ClientAuth, SessionTokenConfig};
 pub use super::condition::{Condition, Operator};
 use super::example::{Example, SupportedModes};
+use super::fields::{ConfigField, CredentialField};
 use super::partitions::PartitionsDescriptor;
 use super::polling::{BackfillDescriptor, PaginationDescriptor, RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
@@ -197,16 +198,6 @@ pub struct OAuth2Config {
     pub pkce: Option<bool>,
 }
 
-/// Where an OAuth2 client sends its id and secret to the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OAuth2ClientAuth {
-    /// `client_id` and `client_secret` in the form body.
-    Body,
-    /// HTTP Basic with the client id and secret.
-    Basic,
-}
-
 /// API key configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -285,63 +276,6 @@ pub struct WebhookSecretConfig {
     pub algorithm: Option<String>,
     /// Credential fields the user must provide (the secret).
     pub credential_fields: Vec<CredentialField>,
-}
-
-/// A credential the user provides; stored in the secret store, never returned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CredentialField {
-    /// Key in the credential map.
-    pub key: String,
-    /// Label shown in the setup form.
-    pub label: String,
-    /// Input type.
-    #[serde(rename = "type")]
-    pub field_type: FieldType,
-    /// Whether the instance cannot be created without it.
-    pub required: bool,
-    /// Placeholder shown in the form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<String>,
-    /// Help text shown in the form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub help_text: Option<String>,
-}
-
-/// A non-secret configuration value of an instance (extension), e.g. `baseUrl`, `projectKey`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConfigField {
-    /// Key in the instance's config map, referenced as `{{config.<key>}}` (or `{{baseUrl}}`).
-    pub key: String,
-    /// Label shown in the setup form.
-    pub label: String,
-    /// Input type.
-    #[serde(rename = "type")]
-    pub field_type: FieldType,
-    /// Whether the instance cannot be created without it (when there is no default).
-    pub required: bool,
-    /// Value used when the instance does not set one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Placeholder shown in the form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<String>,
-    /// Help text shown in the form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub help_text: Option<String>,
-}
-
-/// Input type of a credential or config field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldType {
-    /// Plain text.
-    Text,
-    /// Masked input.
-    Password,
-    /// A URL.
-    Url,
 }
 
 /// How data reaches Switchboard.

@@ -11,6 +11,7 @@ mod auth;
 mod condition;
 mod connector;
 mod example;
+mod fields;
 mod issue;
 mod partitions;
 mod polling;
@@ -22,6 +23,7 @@ pub use connector::*;
 pub use example::{
     Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
 };
+pub use fields::{ConfigField, CredentialField, FieldType};
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use partitions::{ConfigPartitions, PartitionSource, PartitionsDescriptor, RequestPartitions};
 pub use polling::*;

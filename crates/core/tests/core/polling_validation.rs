@@ -164,3 +164,71 @@ fn rate_budget_and_filter_mistakes_are_reported() {
     let found = problems(&polling(&[("/recordFilter", json!({}))]));
     assert!(has(&found, "/ingestion/polling/recordFilter", "`include`, `exclude` or both"), "{found:?}");
 }
+
+#[test]
+fn partitions_and_backfill_compile_and_their_values_are_template_variables() {
+    let doc = polling(&[
+        ("/endpoint", json!("{{baseUrl}}/projects/{{partition.project}}/items?updated_since={{checkpoint}}")),
+        (
+            "/partitions",
+            json!({"sources": [
+                {"from": "config", "listKey": "projectKey", "field": "project"},
+                {"from": "request", "endpoint": "{{baseUrl}}/projects", "itemsPath": "$.projects[*]",
+                 "fields": {"project": "$.key"}, "responseRules": [{"status": 404, "action": "ignore"}]}
+            ], "key": "{{partition.project}}", "maxPartitions": 50}),
+        ),
+        ("/backfill", json!({"defaultDays": 30, "startDateKey": "projectKey"})),
+    ]);
+    let descriptor = Descriptor::from_value(&doc, "test.json").unwrap_or_else(|e| panic!("{e}"));
+    let plan = &descriptor.polling().expect("polls").requests;
+    let partitions = plan.partitions.as_ref().expect("partitions");
+    assert_eq!((partitions.sources.len(), partitions.max), (2, 50));
+    assert_eq!(plan.backfill.as_ref().map(|b| b.default_days), Some(Some(30)));
+}
+
+#[test]
+fn partition_and_backfill_mistakes_are_reported_at_their_pointers() {
+    let found = problems(&polling(&[
+        ("/endpoint", json!("{{baseUrl}}/projects/{{partition.board}}/items")),
+        (
+            "/partitions",
+            json!({"sources": [
+                {"from": "config", "listKey": "boards", "field": "project"},
+                {"from": "request", "endpoint": "{{baseUrl}}/projects?after={{checkpoint}}", "itemsPath": "$[",
+                 "fields": {"project": "$.key", "bad-name": "$.name"}}
+            ], "key": "all", "maxPartitions": 0}),
+        ),
+        ("/delta", json!({"type": "cursor", "cursorPath": "$.next", "cursorParam": "after"})),
+        ("/backfill", json!({"defaultDays": 30})),
+    ]));
+    let p = |rest: &str| format!("{AT}{rest}");
+    for (pointer, needle) in [
+        (p("/endpoint"), "unknown variable {{partition.board}} (allowed: baseUrl, checkpoint"),
+        (p("/partitions/key"), "the key names no partition field"),
+        (p("/partitions/maxPartitions"), "must be greater than 0"),
+        (p("/partitions/sources/0/listKey"), "config key \"boards\" is not declared in configFields"),
+        (p("/partitions/sources/1/endpoint"), "unknown variable {{checkpoint}}"),
+        (p("/partitions/sources/1/itemsPath"), "$["),
+        (p("/partitions/sources/1/fields/bad-name"), "must be letters, digits and `_`"),
+        (p("/backfill"), "a backfill start needs `delta.type` `timestamp_filter`"),
+        (p("/backfill"), "the start date is read from config key \"startDate\": declare it in configFields"),
+    ] {
+        assert!(has(&found, &pointer, needle), "{pointer}: {needle:?} not in {found:#?}");
+    }
+}
+
+#[test]
+fn a_wrong_partition_source_kind_names_the_field_and_the_valid_values() {
+    let found = problems(&polling(&[(
+        "/partitions",
+        json!({"sources": [{"from": "database", "listKey": "projectKey", "field": "project"}], "key": "{{partition.project}}"}),
+    )]));
+    assert!(
+        has(
+            &found,
+            &format!("{AT}/partitions/sources/0/from"),
+            "unknown from \"database\" (expected one of config, request)"
+        ),
+        "{found:#?}"
+    );
+}

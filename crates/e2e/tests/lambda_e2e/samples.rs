@@ -160,9 +160,10 @@ async fn the_poller_sample_polls_what_is_due() {
 
     let summary = poller.invoke(sample("poller", POLLER_SAMPLE)).await;
 
-    assert_eq!((summary["succeeded"].as_u64(), summary["items"].as_u64()), (Some(1), Some(5)), "{summary:#}");
+    // The page's five items less the pull request GitHub lists among issues.
+    assert_eq!((summary["succeeded"].as_u64(), summary["items"].as_u64()), (Some(1), Some(4)), "{summary:#}");
     assert_eq!(summary["instances"][0]["outcome"], "polled", "{summary:#}");
     assert_eq!(summary["instances"][0]["connectorId"], "github-issues", "{summary:#}");
     assert_eq!(summary["instances"][0]["run"]["status"], "succeeded", "{summary:#}");
-    assert_eq!(world.drain_ingest().await.len(), 5, "the page is on the ingest queue");
+    assert_eq!(world.drain_ingest().await.len(), 4, "the page is on the ingest queue");
 }
