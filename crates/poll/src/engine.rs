@@ -144,7 +144,7 @@ impl PollEngine {
 
         let config = descriptor.effective_config(request.config);
         // The endpoint's origin does not depend on the partition: placeholders stand in for its values.
-        let probe_partition: Option<BTreeMap<String, String>> = requests.partitions.as_ref().map(|p| {
+        let probe_partition: Option<BTreeMap<String, String>> = plan.partitions.as_ref().map(|p| {
             p.sources.iter().flat_map(|s| s.field_names()).map(|f| (f.to_owned(), "partition".to_owned())).collect()
         });
         let probe = PageVars {
@@ -178,6 +178,7 @@ impl PollEngine {
             session,
             requests,
             items: &plan.items,
+            partitions: plan.partitions.as_ref(),
             checkpoint,
             zone,
             origin,

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use switchboard_core::jsonpath::scalar_text;
 use switchboard_core::polling::{
-    Checkpoint, DeltaPlan, FailureClass, GuardTrip, ItemPlan, Page, PageCursor, PollError, RequestPlan, RunNote,
-    RunSummary, StopReason,
+    Checkpoint, DeltaPlan, FailureClass, GuardTrip, ItemPlan, Page, PageCursor, PartitionPlan, PollError, RequestPlan,
+    RunNote, RunSummary, StopReason,
 };
 
 use crate::auth::HttpRequest;
@@ -79,6 +79,10 @@ impl<'e> Pass<'e> {
 }
 
 /// What one fetch came to.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per page and moved straight out; boxing would only add an allocation"
+)]
 enum Step {
     /// A page, or the end of the run.
     Page(Option<Page>),
@@ -119,6 +123,7 @@ pub(crate) struct RunSetup<'e> {
     pub(crate) session: Session<'e>,
     pub(crate) requests: &'e RequestPlan,
     pub(crate) items: &'e ItemPlan,
+    pub(crate) partitions: Option<&'e PartitionPlan>,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) zone: Tz,
     pub(crate) origin: url::Origin,
@@ -129,8 +134,8 @@ pub(crate) struct RunSetup<'e> {
 impl<'e> Run<'e> {
     /// A run from `setup.checkpoint`.
     pub(crate) fn start(setup: RunSetup<'e>) -> Result<Self, PollError> {
-        let RunSetup { session, requests, items, checkpoint, zone, origin, max_pages, max_items } = setup;
-        let partitions = requests.partitions.as_ref().map(|plan| Partitions::new(plan, &checkpoint));
+        let RunSetup { session, requests, items, partitions, checkpoint, zone, origin, max_pages, max_items } = setup;
+        let partitions = partitions.map(|plan| Partitions::new(plan, &checkpoint));
         // A partitioned run lists its partitions before its first pass starts.
         let first = if partitions.is_some() {
             Checkpoint::default()

@@ -12,7 +12,7 @@ use crate::mapping::{FieldMapper, MappingScope};
 use crate::model::{
     AuthDescriptor, ConnectorDescriptor, ConnectorKind, FieldMappingDescriptor, IngestionDescriptor, Issue,
 };
-use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan, RequestPlan, scope::RequestScope};
+use crate::polling::{AuthPlan, HealthCheckPlan, PartitionPlan, PollingPlan, RequestPlan, scope::RequestScope};
 use crate::webhook::CompiledWebhook;
 
 /// Every compiled section of a valid descriptor.
@@ -49,6 +49,10 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
     let webhook = raw.ingestion.webhook().and_then(|w| {
         CompiledWebhook::compile(w, &raw.auth, &section("webhook"), &scope.credential_keys(), &mut c.issues)
     });
+    let partitions =
+        raw.ingestion.polling().and_then(|p| p.partitions.as_ref()).and_then(|q| {
+            PartitionPlan::compile(q, &format!("{}/partitions", section("polling")), &scope, &mut c.issues)
+        });
     let (polling_mapper, webhook_mapper) = c.mappers(raw);
     let health_check = HealthCheckPlan::compile_section(raw, requests.as_ref(), &scope, &mut c.issues);
     c.issues.extend(crate::model::example_issues(&raw.examples, raw.ingestion.supported_modes()));
@@ -57,7 +61,7 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
     }
     let missing = || vec![Issue::new("", "the descriptor could not be compiled")];
     let polling = match (requests, &polling_mapper) {
-        (Some(requests), Some(mapper)) => Some(PollingPlan::new(requests, mapper)),
+        (Some(requests), Some(mapper)) => Some(PollingPlan::new(requests, mapper, partitions)),
         (None, None) => None,
         _ => return Err(missing()),
     };

@@ -45,7 +45,7 @@ pub enum PartitionSource {
     /// A comma-separated list in an instance config value: one partition per element.
     Config(ConfigPartitions),
     /// The items of a parent request: one partition per item.
-    Request(RequestPartitions),
+    Request(Box<RequestPartitions>),
 }
 
 /// Partitions from a comma-separated config value.

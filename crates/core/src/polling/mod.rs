@@ -17,6 +17,7 @@ pub mod plan;
 pub mod rules;
 pub mod run;
 pub mod scope;
+pub mod stream;
 pub mod token_auth;
 
 pub use auth::{AuthPlan, OAuth2Plan};
@@ -27,9 +28,10 @@ pub use filter::RecordFilterPlan;
 pub use health::HealthCheckPlan;
 pub use paging::{PageRule, PaginationPlan, TokenSource};
 pub use partitions::{PartitionPlan, PartitionSourcePlan};
-pub use plan::{BackfillPlan, DeltaPlan, ItemPlan, PollingPlan, RequestPlan, TimeZonePlan, TimestampFilter};
+pub use plan::{BackfillPlan, DeltaPlan, ItemPlan, RequestPlan, TimeZonePlan, TimestampFilter};
 pub use rules::{ResponseRulePlan, RuleAction, RuleInput};
 pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunNote, RunSummary, StopReason};
+pub use stream::PollingPlan;
 pub use token_auth::{
     ClientCredentialsPlan, ExpiryLocation, JwtExchangePlan, JwtPlan, SessionTokenPlan, TokenAnswerPlan, TokenLocation,
     TokenRequestPlan,

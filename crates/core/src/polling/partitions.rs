@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use super::paging::PaginationPlan;
 use super::plan::{DeltaPlan, ItemPlan, RequestPlan};
 use super::rules::ResponseRulePlan;
-use super::scope::RequestScope;
+use super::scope::{RequestScope, partition_variables};
 use crate::jsonpath::CompiledPath;
 use crate::mapping::items::ItemsPath;
 use crate::mapping::{IssueSink, TimestampReader};
@@ -53,7 +53,7 @@ pub enum PartitionSourcePlan {
         /// The parent request (its delta is [`DeltaPlan::Full`]).
         requests: Box<RequestPlan>,
         /// Where its items are.
-        items: ItemPlan,
+        items: Box<ItemPlan>,
         /// Field name and JSONPath relative to a parent item.
         fields: Vec<(String, CompiledPath)>,
     },
@@ -69,23 +69,6 @@ impl PartitionSourcePlan {
             Self::Request { fields, .. } => fields.iter().map(|(k, _)| k.as_str()).collect(),
         }
     }
-}
-
-/// The partition fields every source of `p` gives: what `{{partition.<field>}}` may name.
-pub fn common_fields(p: &PartitionsDescriptor) -> BTreeSet<String> {
-    let mut sets = p.sources.iter().map(|source| match source {
-        PartitionSource::Config(c) => {
-            std::iter::once(c.field.clone()).chain(c.values.keys().cloned()).collect::<BTreeSet<_>>()
-        }
-        PartitionSource::Request(r) => r.fields.keys().cloned().collect(),
-    });
-    let first = sets.next().unwrap_or_default();
-    sets.fold(first, |acc, set| acc.intersection(&set).cloned().collect())
-}
-
-/// The template variables partition fields add: `partition.<field>` for each common field.
-pub fn partition_variables(p: Option<&PartitionsDescriptor>) -> Vec<String> {
-    p.map(|p| common_fields(p).into_iter().map(|f| format!("partition.{f}")).collect()).unwrap_or_default()
 }
 
 impl PartitionPlan {
@@ -216,7 +199,6 @@ fn request_source(
         responses,
         rate_budget: None,
         record_filter: None,
-        partitions: None,
         backfill: None,
     };
     let items = ItemPlan {
@@ -224,7 +206,7 @@ fn request_source(
         id: CompiledPath::parse("$").ok()?,
         timestamp: TimestampReader::new(Vec::new(), TimestampFormat::Auto, None),
     };
-    Some(PartitionSourcePlan::Request { requests: Box::new(requests), items, fields })
+    Some(PartitionSourcePlan::Request { requests: Box::new(requests), items: Box::new(items), fields })
 }
 
 /// A partition field name: letters, digits and `_`, as a template placeholder can name it.

@@ -8,25 +8,15 @@ use chrono_tz::Tz;
 use super::budget::RateBudgetPlan;
 use super::filter::RecordFilterPlan;
 use super::paging::{PAGE_POSITION_VARIABLES, PaginationPlan};
-use super::partitions::{PartitionPlan, partition_variables};
 use super::rules::ResponseRulePlan;
-use super::scope::{POLL_VARIABLES, RequestScope};
+use super::scope::{POLL_VARIABLES, RequestScope, partition_variables};
 use crate::jsonpath::CompiledPath;
 use crate::mapping::items::ItemsPath;
-use crate::mapping::{FieldMapper, IssueSink, TimestampReader};
+use crate::mapping::{IssueSink, TimestampReader};
 use crate::model::{
     BackfillDescriptor, DeltaStrategy, Issue, PollMethod, PollingDescriptor, TimestampParamFormat, escape_pointer,
 };
 use crate::template::Template;
-
-/// How a connector polls: the requests it sends and what it reads back.
-#[derive(Debug, Clone)]
-pub struct PollingPlan {
-    /// How to ask.
-    pub requests: RequestPlan,
-    /// What comes back.
-    pub items: ItemPlan,
-}
 
 /// The requests of a run.
 #[derive(Debug, Clone)]
@@ -58,8 +48,6 @@ pub struct RequestPlan {
     pub rate_budget: Option<RateBudgetPlan>,
     /// Which items of a page are handed on.
     pub record_filter: Option<RecordFilterPlan>,
-    /// The partitions the stream runs over, each with its own checkpoint.
-    pub partitions: Option<PartitionPlan>,
     /// Where a first sync starts.
     pub backfill: Option<BackfillPlan>,
 }
@@ -204,8 +192,6 @@ impl RequestPlan {
             p.rate_budget.as_ref().and_then(|b| RateBudgetPlan::compile(b, &format!("{at}/rateBudget"), issues));
         let record_filter =
             p.record_filter.as_ref().and_then(|f| RecordFilterPlan::compile(f, &format!("{at}/recordFilter"), issues));
-        let partitions =
-            p.partitions.as_ref().and_then(|q| PartitionPlan::compile(q, &format!("{at}/partitions"), scope, issues));
         let backfill =
             p.backfill.as_ref().and_then(|b| compile_backfill(b, p, &format!("{at}/backfill"), scope, issues));
         if issues.len() > before {
@@ -225,7 +211,6 @@ impl RequestPlan {
             responses,
             rate_budget,
             record_filter,
-            partitions,
             backfill,
             method: p.method,
             endpoint,
@@ -235,18 +220,6 @@ impl RequestPlan {
             pagination,
             rate_limit_rpm: p.rate_limit_rpm,
         })
-    }
-}
-
-impl PollingPlan {
-    /// The plan of requests reading items as the polling mapping says.
-    pub fn new(requests: RequestPlan, mapper: &FieldMapper) -> Self {
-        let items = ItemPlan {
-            items: mapper.items_path().clone(),
-            id: mapper.id_path().clone(),
-            timestamp: mapper.timestamp().clone(),
-        };
-        Self { requests, items }
     }
 }
 

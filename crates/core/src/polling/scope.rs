@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{ConnectorDescriptor, Issue};
+use crate::model::{ConnectorDescriptor, Issue, PartitionSource, PartitionsDescriptor};
 use crate::template::Template;
 
 /// Variables every polling request template may use besides `config.*` and `credentials.*`.
@@ -86,4 +86,21 @@ impl<'d> RequestScope<'d> {
         }
         Some(template)
     }
+}
+
+/// The partition fields every source of `p` gives: what `{{partition.<field>}}` may name.
+pub fn common_fields(p: &PartitionsDescriptor) -> BTreeSet<String> {
+    let mut sets = p.sources.iter().map(|source| match source {
+        PartitionSource::Config(c) => {
+            std::iter::once(c.field.clone()).chain(c.values.keys().cloned()).collect::<BTreeSet<_>>()
+        }
+        PartitionSource::Request(r) => r.fields.keys().cloned().collect(),
+    });
+    let first = sets.next().unwrap_or_default();
+    sets.fold(first, |acc, set| acc.intersection(&set).cloned().collect())
+}
+
+/// The template variables partition fields add: `partition.<field>` for each common field.
+pub fn partition_variables(p: Option<&PartitionsDescriptor>) -> Vec<String> {
+    p.map(|p| common_fields(p).into_iter().map(|f| format!("partition.{f}")).collect()).unwrap_or_default()
 }

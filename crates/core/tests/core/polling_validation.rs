@@ -180,8 +180,9 @@ fn partitions_and_backfill_compile_and_their_values_are_template_variables() {
         ("/backfill", json!({"defaultDays": 30, "startDateKey": "projectKey"})),
     ]);
     let descriptor = Descriptor::from_value(&doc, "test.json").unwrap_or_else(|e| panic!("{e}"));
-    let plan = &descriptor.polling().expect("polls").requests;
-    let partitions = plan.partitions.as_ref().expect("partitions");
+    let polling = descriptor.polling().expect("polls");
+    let plan = &polling.requests;
+    let partitions = polling.partitions.as_ref().expect("partitions");
     assert_eq!((partitions.sources.len(), partitions.max), (2, 50));
     assert_eq!(plan.backfill.as_ref().map(|b| b.default_days), Some(Some(30)));
 }
