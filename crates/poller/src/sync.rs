@@ -335,10 +335,12 @@ impl Progress {
                 }
             }
         };
-        // A checkpoint reset or a rate budget spent is said in the run's text, after any error.
+        // A checkpoint reset or a rate budget spent is said in the run's text, after any error;
+        // the partitions a run covered are not a problem to report (they are logged).
         let error = self
             .notes
             .iter()
+            .filter(|note| !matches!(note, RunNote::Partitions { .. }))
             .map(ToString::to_string)
             .fold(error, |text, note| Some(text.map_or(note.clone(), |text| format!("{text}; {note}"))));
         let (status, error) = match self.skipped.as_slice() {

@@ -119,7 +119,7 @@ async fn items_over_the_queue_limit_are_reduced_or_skipped_and_the_checkpoint_mo
     assert!(envelopes[0].payload.get("body").is_none(), "reduced to what the mapping reads");
     assert_eq!(envelopes[0].payload["title"], "Issue 1");
     let checkpoint = poll::Checkpoint::parse(&world.checkpoint().await.unwrap().value).unwrap();
-    assert_eq!(checkpoint.position.as_deref(), Some("2024-05-01T03:00:00Z"));
+    assert_eq!(checkpoint.partitions["octo/hello"].position.as_deref(), Some("2024-05-01T03:00:00Z"));
     assert_eq!(world.health().await.consecutive_failures, 0, "the instance is not failing");
 }
 
