@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, SessionTokenConfig};
 pub use super::condition::{Condition, Operator};
 use super::example::{Example, SupportedModes};
+use super::hydration::Hydration;
 use super::polling::{RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
 
@@ -420,6 +421,9 @@ pub struct PollingDescriptor {
     /// Items dropped before they are handed on (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_filter: Option<RecordFilter>,
+    /// A detail request per listed item, whose answer becomes the item (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hydrate: Option<Hydration>,
 }
 
 /// HTTP method used for polling.

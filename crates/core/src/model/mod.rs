@@ -11,6 +11,7 @@ mod auth;
 mod condition;
 mod connector;
 mod example;
+mod hydration;
 mod issue;
 mod polling;
 pub mod schema;
@@ -21,6 +22,7 @@ pub use connector::*;
 pub use example::{
     Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
 };
+pub use hydration::Hydration;
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use polling::*;
 pub use verification::{

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use super::budget::RateBudgetPlan;
 use super::filter::RecordFilterPlan;
+use super::hydration::HydrationPlan;
 use super::paging::{PAGE_POSITION_VARIABLES, PaginationPlan};
 use super::rules::ResponseRulePlan;
 use super::scope::{POLL_VARIABLES, RequestScope};
@@ -55,6 +56,8 @@ pub struct RequestPlan {
     pub rate_budget: Option<RateBudgetPlan>,
     /// Which items of a page are handed on.
     pub record_filter: Option<RecordFilterPlan>,
+    /// The detail request per listed item, when the items are hydrated.
+    pub hydrate: Option<HydrationPlan>,
 }
 
 /// How items are read from a response.
@@ -178,6 +181,8 @@ impl RequestPlan {
             p.rate_budget.as_ref().and_then(|b| RateBudgetPlan::compile(b, &format!("{at}/rateBudget"), issues));
         let record_filter =
             p.record_filter.as_ref().and_then(|f| RecordFilterPlan::compile(f, &format!("{at}/recordFilter"), issues));
+        let hydrate =
+            p.hydrate.as_ref().and_then(|h| HydrationPlan::compile(h, &format!("{at}/hydrate"), scope, issues));
         if issues.len() > before {
             return None;
         }
@@ -195,6 +200,7 @@ impl RequestPlan {
             responses,
             rate_budget,
             record_filter,
+            hydrate,
             method: p.method,
             endpoint,
             headers,
