@@ -35,6 +35,7 @@ pub mod delta;
 pub mod egress;
 pub mod engine;
 mod health;
+mod hydrate;
 mod issued;
 mod jwt;
 pub mod oauth;

@@ -25,6 +25,7 @@ use switchboard_core::polling::{
 
 use crate::auth::HttpRequest;
 use crate::delta::{self, Tracker};
+use crate::hydrate;
 use crate::pagination::{Next, Paginator, Response};
 use crate::request::{
     Escape, PageVars, Vars, display_url, is_dropped_when_empty, parse_http_url, reads_credentials, render_body,
@@ -254,8 +255,34 @@ impl<'e> Run<'e> {
             let response = Response { url: &response.url, headers: &response.headers, body: &body, item_count, page };
             self.pass.paginator.next(cursor.as_ref(), response)?
         };
-        let items = items_path.take(body, &keep);
+        let mut items = items_path.take(body, &keep);
+        let requests = self.requests;
+        if let Some(plan) = &requests.hydrate {
+            let hydrated = hydrate::hydrate(&mut self.session, plan, &self.origin, items).await;
+            self.notes.append(&mut self.session.notes);
+            items = match hydrated {
+                Ok(items) => items,
+                Err(stop) => return self.unhydrated(stop),
+            };
+        }
         Ok(Step::Page(Some(self.page(items, next))))
+    }
+
+    /// A page whose items could not all be hydrated is not delivered, so its checkpoint is not
+    /// stored: the run stops (time or rate budget) or fails, and the next run fetches the page
+    /// again.
+    fn unhydrated(&mut self, stop: SendError) -> Result<Step, PollError> {
+        match stop {
+            SendError::Deadline => Ok(Step::Page(self.end(StopReason::TimeBudget))),
+            SendError::Budget(wait) => {
+                let reset_in_seconds = wait.map(|w| w.as_secs() + u64::from(w.subsec_nanos() > 0));
+                let note = RunNote::RateBudgetSpent { reset_in_seconds };
+                tracing::info!(%note, "stopping the run before this page's items were all hydrated");
+                self.notes.push(note);
+                Ok(Step::Page(self.end(StopReason::RateBudget)))
+            }
+            SendError::Failed(e) => Err(e),
+        }
     }
 
     /// The page of `items` followed by `next`, with the checkpoint after it.
