@@ -439,7 +439,13 @@ impl<'e> Session<'e> {
     }
 
     async fn attempt(&self, request: &HttpRequest, endpoint: &str, budget_key: Option<&str>) -> Attempt<'e> {
-        let response = match self.exchange(request).await {
+        let exchanged = self.exchange(request).await;
+        if exchanged.is_err()
+            && let (Some(key), Some((book, _))) = (budget_key, self.budget)
+        {
+            book.release(key);
+        }
+        let response = match exchanged {
             Ok(response) => response,
             Err(ExchangeError::Refused(e)) => return Attempt::Fatal(e),
             Err(ExchangeError::Failed(e)) => return network(e, &self.credentials),

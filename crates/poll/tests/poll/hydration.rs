@@ -508,3 +508,26 @@ async fn no_more_than_concurrency_detail_requests_are_in_flight() {
         assert_eq!(gate.max.load(Ordering::SeqCst), concurrency, "at most (and, with enough items, exactly) {concurrency} in flight");
     }
 }
+
+#[tokio::test]
+async fn concurrent_detail_requests_never_overshoot_the_rate_budget() {
+    for concurrency in [2, 3, 5] {
+        let mailbox = Mailbox::new();
+        mailbox.receive(12);
+        mailbox.state().budget = Some(9);
+        let (engine, timer) = engine();
+        let server = gmail_server(&mailbox, &timer, &Arc::default()).await;
+        let (config, credentials) = (config(&server), credentials());
+        let descriptor = compile(&gmail_doc(
+            json!({"endpoint": "{{baseUrl}}/gmail/v1/users/me/messages/{{item.id}}", "concurrency": concurrency}),
+            20,
+            json!({"rateBudget": {"resetFormat": "epoch_seconds"}}),
+        ));
+        let request = PollRequest { time_budget: Some(Duration::from_secs(600)), ..from(&config, &credentials, "1000") };
+        let delta = fetch_delta(&engine, &descriptor, request).await.unwrap();
+        assert_eq!(mailbox.state().violations, 0, "concurrency {concurrency}: the engine went past the budget");
+        assert!(delta.items.is_empty(), "the page could not be hydrated whole");
+        assert_eq!(delta.stop, StopReason::RateBudget);
+        assert_eq!(delta.new_checkpoint, Checkpoint::at("1000"), "the checkpoint did not move");
+    }
+}
