@@ -298,6 +298,27 @@ mod tests {
     }
 
     #[test]
+    fn answers_out_of_order_never_raise_the_budget_within_its_window() {
+        let book = BudgetBook::default();
+        let plan = plan(0);
+        let reset = (now().timestamp() + 60).to_string();
+        let answer = |remaining: u64| {
+            headers(&[("x-ratelimit-remaining", remaining.to_string()), ("x-ratelimit-reset", reset.clone())])
+        };
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        book.observe("k", &plan, &answer(4), now());
+        // A and B in flight; the API counts A, then B, but B's answer (2 left) comes first.
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        book.observe("k", &plan, &answer(2), now());
+        book.observe("k", &plan, &answer(3), now());
+        // A was still in flight when B's answer came, so one is counted for it: 1 left, and
+        // A's late answer (3) does not raise it.
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        assert_eq!(book.admit("k", &plan, now()), Admission::SpentFor(Duration::from_secs(61)));
+    }
+
+    #[test]
     fn a_request_without_an_answer_gives_its_slot_back() {
         let book = BudgetBook::default();
         let plan = plan(0);
