@@ -535,3 +535,43 @@ async fn concurrent_detail_requests_never_overshoot_the_rate_budget() {
         assert_eq!(delta.new_checkpoint, Checkpoint::at("1000"), "the checkpoint did not move");
     }
 }
+
+#[tokio::test]
+async fn item_values_stay_one_path_segment_or_one_query_value() {
+    let server = MockServer::start().await;
+    let listed = Arc::new(Mutex::new(json!({"items": [{"n": 1, "id": "group/sub project", "ref": "a&b=c#d"}]})));
+    let list = listed.clone();
+    Mock::given(path("/list"))
+        .respond_with(move |_: &Request| ResponseTemplate::new(200).set_body_json(list.lock().unwrap().clone()))
+        .mount(&server)
+        .await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    Mock::given(path_regex("^/projects/"))
+        .respond_with(move |request: &Request| {
+            log.lock().unwrap().push(request.url.as_str().split_once("/projects/").unwrap().1.to_owned());
+            ResponseTemplate::new(200).set_body_json(json!({"name": "detail"}))
+        })
+        .mount(&server)
+        .await;
+    let descriptor = descriptor(
+        no_auth(),
+        json!({"endpoint": "{{baseUrl}}/list", "delta": {"type": "since_id", "idPath": "$.n", "idParam": "since"},
+            "hydrate": {"endpoint": "{{baseUrl}}/projects/{{item.id}}/files?ref={{item.ref}}"}}),
+        "$.items",
+    );
+    let (engine, _) = engine();
+    let (config, credentials) = (config(&server), Credentials::new());
+    let delta = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap();
+    assert_eq!(delta.items, [json!({"name": "detail"})]);
+    assert_eq!(*seen.lock().unwrap(), ["group%2Fsub%20project/files?ref=a%26b%3Dc%23d"]);
+
+    *listed.lock().unwrap() = json!({"items": [{"n": 2, "id": "..", "ref": "x"}]});
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap_err();
+    assert!(err.to_string().contains("cannot be a path segment"), "{err}");
+    *listed.lock().unwrap() = json!({"items": [{"n": 3, "ref": "x"}]});
+    let err = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.unwrap_err();
+    assert!(err.to_string().contains("item 0 of the page cannot fill the detail request"), "{err}");
+    assert!(err.to_string().contains("no value for {{item.id}}"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing was sent for those items");
+}
