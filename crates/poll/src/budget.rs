@@ -155,8 +155,7 @@ impl BudgetBook {
     pub fn observe(&self, key: &str, plan: &RateBudgetPlan, headers: &HeaderMap, now: DateTime<Utc>) {
         let mut book = self.lock();
         let in_flight = book.done(key);
-        let Some(announced) = first_value(headers, &plan.remaining_headers).and_then(|v| v.parse::<u64>().ok())
-        else {
+        let Some(announced) = first_value(headers, &plan.remaining_headers).and_then(|v| v.parse::<u64>().ok()) else {
             return;
         };
         let reset_at = first_value(headers, &plan.reset_headers)

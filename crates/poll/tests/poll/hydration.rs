@@ -176,7 +176,11 @@ impl Mailbox {
         let authorised = request.headers.get("authorization").and_then(|v| v.to_str().ok())
             == Some(format!("Bearer {TOKEN}").as_str());
         if !authorised {
-            return ResponseTemplate::new(401).set_body_json(google_error(401, "Invalid Credentials", "UNAUTHENTICATED"));
+            return ResponseTemplate::new(401).set_body_json(google_error(
+                401,
+                "Invalid Credentials",
+                "UNAUTHENTICATED",
+            ));
         }
         let query: Vec<(String, String)> = request.url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
         let (status, body, headers) = self.answer(request.url.path(), &query);
@@ -261,10 +265,11 @@ async fn every_message_is_hydrated_once_and_the_checkpoint_is_the_history_id() {
     assert_eq!(delta.new_checkpoint.position.as_deref(), Some(mailbox.current().as_str()));
 
     let newer = mailbox.receive(2);
-    let again = fetch_delta(&engine, &descriptor, PollRequest {
-        checkpoint: Some(delta.new_checkpoint.clone()),
-        ..PollRequest::new(&config, &credentials)
-    })
+    let again = fetch_delta(
+        &engine,
+        &descriptor,
+        PollRequest { checkpoint: Some(delta.new_checkpoint.clone()), ..PollRequest::new(&config, &credentials) },
+    )
     .await
     .unwrap();
     assert_eq!(message_ids(&again.items), newer, "only the newer messages");
@@ -334,10 +339,7 @@ async fn detail_requests_spend_the_credentials_rate_budget() {
         3,
         json!({"rateBudget": {"resetFormat": "epoch_seconds"}}),
     ));
-    let request = PollRequest {
-        time_budget: Some(Duration::from_secs(600)),
-        ..from(&config, &credentials, "1000")
-    };
+    let request = PollRequest { time_budget: Some(Duration::from_secs(600)), ..from(&config, &credentials, "1000") };
 
     let mut run = engine.pages(&descriptor, request).unwrap();
     let mut items = Vec::new();
@@ -377,10 +379,11 @@ async fn a_failure_mid_page_keeps_the_checkpoint_before_that_page() {
     drop(run);
 
     mailbox.state().failing.clear();
-    let rest = fetch_delta(&engine, &descriptor, PollRequest {
-        checkpoint: Some(stored),
-        ..PollRequest::new(&config, &credentials)
-    })
+    let rest = fetch_delta(
+        &engine,
+        &descriptor,
+        PollRequest { checkpoint: Some(stored), ..PollRequest::new(&config, &credentials) },
+    )
     .await
     .unwrap();
     assert_eq!(message_ids(&rest.items), ids[3..], "the next run hydrates the whole page again");
@@ -498,8 +501,7 @@ async fn no_more_than_concurrency_detail_requests_are_in_flight() {
     for concurrency in [1, 3] {
         let mailbox = Mailbox::new();
         let ids = mailbox.receive(8);
-        let gate =
-            Arc::new(Gate { concurrency, total: 8, in_flight: 0.into(), done: 0.into(), max: 0.into() });
+        let gate = Arc::new(Gate { concurrency, total: 8, in_flight: 0.into(), done: 0.into(), max: 0.into() });
         let base = gated_gmail(mailbox.clone(), gate.clone()).await;
         let (engine, _) = engine();
         let config = BTreeMap::from([("baseUrl".to_owned(), base)]);
@@ -509,7 +511,11 @@ async fn no_more_than_concurrency_detail_requests_are_in_flight() {
         let delta = fetch_delta(&engine, &descriptor, from(&config, &credentials, "1000")).await.unwrap();
         assert_eq!(message_ids(&delta.items), ids, "in history order, whatever order the answers came in");
         assert!(mailbox.gets().values().all(|n| *n == 1) && mailbox.gets().len() == 8);
-        assert_eq!(gate.max.load(Ordering::SeqCst), concurrency, "at most (and, with enough items, exactly) {concurrency} in flight");
+        assert_eq!(
+            gate.max.load(Ordering::SeqCst),
+            concurrency,
+            "at most (and, with enough items, exactly) {concurrency} in flight"
+        );
     }
 }
 
@@ -527,7 +533,8 @@ async fn concurrent_detail_requests_never_overshoot_the_rate_budget() {
             20,
             json!({"rateBudget": {"resetFormat": "epoch_seconds"}}),
         ));
-        let request = PollRequest { time_budget: Some(Duration::from_secs(600)), ..from(&config, &credentials, "1000") };
+        let request =
+            PollRequest { time_budget: Some(Duration::from_secs(600)), ..from(&config, &credentials, "1000") };
         let delta = fetch_delta(&engine, &descriptor, request).await.unwrap();
         assert_eq!(mailbox.state().violations, 0, "concurrency {concurrency}: the engine went past the budget");
         assert!(delta.items.is_empty(), "the page could not be hydrated whole");
