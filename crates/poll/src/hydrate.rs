@@ -69,6 +69,9 @@ pub(crate) async fn hydrate<'e>(
             (index, fork, result)
         }
     });
+    // `futures-util`'s `buffer_unordered` (the workspace's stream toolkit) keeps at most
+    // `concurrency` requests going and starts the next as soon as any finishes; `buffered` would
+    // hold a slot for every finished answer behind a slow one. The order is restored by index.
     let mut done: Vec<_> = stream::iter(jobs).buffer_unordered(plan.concurrency.max(1)).collect().await;
     done.sort_by_key(|(index, _, _)| *index);
     let mut hydrated = Vec::with_capacity(done.len());
