@@ -582,3 +582,27 @@ async fn item_values_stay_one_path_segment_or_one_query_value() {
     assert!(err.to_string().contains("no value for {{item.id}}"), "{err}");
     assert_eq!(seen.lock().unwrap().len(), 1, "nothing was sent for those items");
 }
+
+#[tokio::test]
+async fn a_time_budget_spent_mid_page_keeps_the_checkpoint_before_that_page() {
+    let mailbox = Mailbox::new();
+    let ids = mailbox.receive(6);
+    let (engine, timer) = engine();
+    let server = gmail_server(&mailbox, &timer, &Arc::default()).await;
+    let (config, credentials) = (config(&server), credentials());
+    let hydrate = json!({"endpoint": "{{baseUrl}}/gmail/v1/users/me/messages/{{item.id}}", "concurrency": 2});
+    let descriptor = compile(&gmail_doc(hydrate, 3, json!({"rateLimitRpm": 60})));
+    // One request a second: the first page (list and three messages) takes until 3 s, the second
+    // list goes at 4 s and its first message at 5 s; the next would pass the 5.5 s budget.
+    let request =
+        PollRequest { time_budget: Some(Duration::from_millis(5500)), ..from(&config, &credentials, "1000") };
+
+    let mut run = engine.pages(&descriptor, request).unwrap();
+    let first = run.next_page().await.unwrap().unwrap();
+    assert_eq!(message_ids(&first.items), ids[..3]);
+    assert!(run.next_page().await.unwrap().is_none(), "the half-hydrated page is not delivered");
+    let summary = run.summary();
+    assert_eq!(summary.stop, Some(StopReason::TimeBudget));
+    assert_eq!(summary.checkpoint, first.checkpoint_after);
+    assert_eq!(summary.pages, 1);
+}
