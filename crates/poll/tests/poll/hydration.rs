@@ -605,4 +605,5 @@ async fn a_time_budget_spent_mid_page_keeps_the_checkpoint_before_that_page() {
     assert_eq!(summary.stop, Some(StopReason::TimeBudget));
     assert_eq!(summary.checkpoint, first.checkpoint_after);
     assert_eq!(summary.pages, 1);
+    assert_eq!(mailbox.detail_requests(), 4, "it stopped inside the second page");
 }
