@@ -594,8 +594,7 @@ async fn a_time_budget_spent_mid_page_keeps_the_checkpoint_before_that_page() {
     let descriptor = compile(&gmail_doc(hydrate, 3, json!({"rateLimitRpm": 60})));
     // One request a second: the first page (list and three messages) takes until 3 s, the second
     // list goes at 4 s and its first message at 5 s; the next would pass the 5.5 s budget.
-    let request =
-        PollRequest { time_budget: Some(Duration::from_millis(5500)), ..from(&config, &credentials, "1000") };
+    let request = PollRequest { time_budget: Some(Duration::from_millis(5500)), ..from(&config, &credentials, "1000") };
 
     let mut run = engine.pages(&descriptor, request).unwrap();
     let first = run.next_page().await.unwrap().unwrap();
