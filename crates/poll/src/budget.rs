@@ -12,6 +12,11 @@
 //! descriptor's `reserve` are left. Otherwise it waits for the reset, or, when the reset comes
 //! after the run's time, the run stops cleanly. Every answer (errors included) updates the
 //! budget from its headers.
+//!
+//! Requests of one budget may be in flight at once (hydration's detail requests): an answer
+//! may not count the others still in flight, or may arrive after a newer one, so the budget
+//! takes an answer's `remaining` minus the requests still in flight, and within one window
+//! never raises what it already knew. A request that got no answer gives its slot back.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,7 +64,32 @@ struct Entry {
 /// Every budget of one engine, by credential.
 #[derive(Debug, Default)]
 pub struct BudgetBook {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Book>,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    budgets: HashMap<String, Entry>,
+    /// Requests admitted and not yet answered, by budget.
+    in_flight: HashMap<String, u64>,
+}
+
+impl Book {
+    /// Records a request admitted to budget `key`.
+    fn sent(&mut self, key: &str) {
+        *self.in_flight.entry(key.to_owned()).or_default() += 1;
+    }
+
+    /// Records a request of budget `key` done; the requests still in flight.
+    fn done(&mut self, key: &str) -> u64 {
+        let Some(count) = self.in_flight.get_mut(key) else { return 0 };
+        *count = count.saturating_sub(1);
+        let left = *count;
+        if left == 0 {
+            self.in_flight.remove(key);
+        }
+        left
+    }
 }
 
 impl BudgetBook {
@@ -99,15 +129,20 @@ impl BudgetBook {
 
     /// Takes a slot of budget `key` for a request at `now`, unless the budget is spent.
     pub fn admit(&self, key: &str, plan: &RateBudgetPlan, now: DateTime<Utc>) -> Admission {
-        let mut entries = self.lock();
-        let Some(entry) = entries.get_mut(key) else { return Admission::Go };
+        let mut book = self.lock();
+        let Some(entry) = book.budgets.get_mut(key) else {
+            book.sent(key);
+            return Admission::Go;
+        };
         if entry.reset_at.is_some_and(|reset| reset <= now) {
             // The window turned over: what is left is unknown until the next answer says.
-            entries.remove(key);
+            book.budgets.remove(key);
+            book.sent(key);
             return Admission::Go;
         }
         if entry.remaining > plan.reserve {
             entry.remaining -= 1;
+            book.sent(key);
             return Admission::Go;
         }
         match entry.reset_at {
@@ -118,20 +153,37 @@ impl BudgetBook {
 
     /// Updates budget `key` from an answer's headers received at `now`.
     pub fn observe(&self, key: &str, plan: &RateBudgetPlan, headers: &HeaderMap, now: DateTime<Utc>) {
-        let Some(remaining) = first_value(headers, &plan.remaining_headers).and_then(|v| v.parse::<u64>().ok()) else {
+        let mut book = self.lock();
+        let in_flight = book.done(key);
+        let Some(announced) = first_value(headers, &plan.remaining_headers).and_then(|v| v.parse::<u64>().ok()) else {
             return;
         };
         let reset_at = first_value(headers, &plan.reset_headers)
             .and_then(|v| reset_at(&v, plan.reset_format, now))
             .map(|at| at + RESET_MARGIN);
-        let mut entries = self.lock();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, e| e.reset_at.is_none_or(|r| r > now));
+        // The API may not have counted the requests still in flight yet.
+        let mut remaining = announced.saturating_sub(in_flight);
+        if let Some(known) = book.budgets.get(key)
+            && reset_at.is_some()
+            && known.reset_at == reset_at
+        {
+            // The same window: an answer that arrives late cannot give back what was spent.
+            remaining = remaining.min(known.remaining);
         }
-        entries.insert(key.to_owned(), Entry { remaining, reset_at });
+        if book.budgets.len() >= MAX_ENTRIES {
+            book.budgets.retain(|_, e| e.reset_at.is_none_or(|r| r > now));
+            let Book { budgets, in_flight } = &mut *book;
+            in_flight.retain(|k, _| budgets.contains_key(k));
+        }
+        book.budgets.insert(key.to_owned(), Entry { remaining, reset_at });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    /// Gives back the slot of a request of budget `key` that got no answer.
+    pub fn release(&self, key: &str) {
+        self.lock().done(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
         self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
@@ -216,6 +268,68 @@ mod tests {
         assert_eq!(book.admit("other", &plan, now()), Admission::Go, "another credential has its own budget");
         assert_eq!(book.admit("k", &plan, now() + TimeDelta::seconds(61)), Admission::Go, "the window turned over");
         book.observe("k", &plan, &headers(&[("ratelimit-remaining", "0".into())]), now());
+        assert_eq!(book.admit("k", &plan, now()), Admission::SpentUnknown);
+    }
+
+    #[test]
+    fn answers_count_the_requests_still_in_flight_and_late_answers_give_nothing_back() {
+        let book = BudgetBook::default();
+        let plan = plan(0);
+        let reset = (now().timestamp() + 60).to_string();
+        let answer = |remaining: u64| {
+            headers(&[("x-ratelimit-remaining", remaining.to_string()), ("x-ratelimit-reset", reset.clone())])
+        };
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        book.observe("k", &plan, &answer(5), now());
+        // Three requests in flight; the API counts them as they arrive (remaining 4, 3, 2).
+        for _ in 0..3 {
+            assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        }
+        // The first answer says 4, but two requests are still in flight: 2 are left, not 4.
+        book.observe("k", &plan, &answer(4), now());
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        assert_eq!(book.admit("k", &plan, now()), Admission::SpentFor(Duration::from_secs(61)));
+        // The other answers arrive late, with older counts: they give nothing back.
+        book.observe("k", &plan, &answer(3), now());
+        book.observe("k", &plan, &answer(2), now());
+        assert_eq!(book.admit("k", &plan, now()), Admission::SpentFor(Duration::from_secs(61)));
+    }
+
+    #[test]
+    fn answers_out_of_order_never_raise_the_budget_within_its_window() {
+        let book = BudgetBook::default();
+        let plan = plan(0);
+        let reset = (now().timestamp() + 60).to_string();
+        let answer = |remaining: u64| {
+            headers(&[("x-ratelimit-remaining", remaining.to_string()), ("x-ratelimit-reset", reset.clone())])
+        };
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        book.observe("k", &plan, &answer(4), now());
+        // A and B in flight; the API counts A, then B, but B's answer (2 left) comes first.
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        book.observe("k", &plan, &answer(2), now());
+        book.observe("k", &plan, &answer(3), now());
+        // A was still in flight when B's answer came, so one is counted for it: 1 left, and
+        // A's late answer (3) does not raise it.
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        assert_eq!(book.admit("k", &plan, now()), Admission::SpentFor(Duration::from_secs(61)));
+    }
+
+    #[test]
+    fn a_request_without_an_answer_gives_its_slot_back() {
+        let book = BudgetBook::default();
+        let plan = plan(0);
+        let answer = headers(&[("x-ratelimit-remaining", "2".into())]);
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        book.observe("k", &plan, &answer, now());
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        book.release("k");
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
+        // Nothing is in flight any more, so the answer's count stands.
+        book.observe("k", &plan, &headers(&[("x-ratelimit-remaining", "1".into())]), now());
+        assert_eq!(book.admit("k", &plan, now()), Admission::Go);
         assert_eq!(book.admit("k", &plan, now()), Admission::SpentUnknown);
     }
 }

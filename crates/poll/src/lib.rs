@@ -35,6 +35,7 @@ pub mod delta;
 pub mod egress;
 pub mod engine;
 mod health;
+mod hydrate;
 mod issued;
 mod issued_cache;
 mod jwt;

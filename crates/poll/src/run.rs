@@ -22,6 +22,7 @@ use switchboard_core::polling::{
 
 use crate::auth::HttpRequest;
 use crate::delta::{self, Tracker};
+use crate::hydrate;
 use crate::page_request::PageRequest;
 use crate::pagination::{Next, Paginator, Response};
 use crate::partition::{ListStop, Partitions};
@@ -276,8 +277,30 @@ impl<'e> Run<'e> {
             let response = Response { url: &response.url, headers: &response.headers, body: &body, item_count, page };
             self.pass.paginator.next(cursor.as_ref(), response)?
         };
-        let items = self.tag(items_path.take(body, &keep));
+        let mut items = items_path.take(body, &keep);
+        if let Some(plan) = &self.requests.hydrate {
+            let hydrated = hydrate::hydrate(&mut self.session, plan, &self.origin, items).await;
+            self.notes.append(&mut self.session.notes);
+            items = match hydrated {
+                Ok(items) => items,
+                Err(stop) => return self.unhydrated(stop),
+            };
+        }
+        let items = self.tag(items);
         Ok(Step::Page(Some(self.page(items, next)?)))
+    }
+
+    /// A page whose items could not all be hydrated is not delivered, so its checkpoint is not
+    /// stored: the run stops (time or rate budget) or fails, and the next run fetches the page
+    /// again.
+    fn unhydrated(&mut self, stop: SendError) -> Result<Step, PollError> {
+        match stop {
+            SendError::Failed(e) => Err(e),
+            stop => {
+                let reason = self.budget_stop(stop);
+                Ok(Step::Page(self.end(reason)))
+            }
+        }
     }
 
     /// The page of `items` followed by `next`, with the checkpoint after it. In a partitioned

@@ -179,6 +179,38 @@ impl<'e> Session<'e> {
         }
     }
 
+    /// A session for a request sent beside this session's own (a detail request of a
+    /// hydration, in flight with others): the same instance, credentials, limiter, rate budget,
+    /// deadline and token cache, answering by `rules`. Hand it back to [`Session::rejoin`].
+    pub(crate) fn fork(&self, rules: &'e [ResponseRulePlan]) -> Self {
+        Self {
+            http: self.http,
+            guard: self.guard,
+            hosts: self.hosts,
+            timer: self.timer,
+            refresher: self.refresher,
+            auth: self.auth,
+            config: self.config.clone(),
+            credentials: self.credentials.clone(),
+            retry: self.retry,
+            timeout: self.timeout,
+            max_body: self.max_body,
+            limiter: self.limiter.clone(),
+            deadline: self.deadline,
+            rules,
+            budget: self.budget,
+            notes: Vec::new(),
+            refreshed_pending: None,
+            refreshed_latest: None,
+        }
+    }
+
+    /// Takes back what a [`Session::fork`] learnt: its notes and refreshed credentials.
+    pub(crate) fn rejoin(&mut self, mut fork: Self) {
+        self.notes.append(&mut fork.notes);
+        self.adopt(fork.refreshed_latest.take());
+    }
+
     /// Credentials refreshed since the last call, to persist.
     pub(crate) fn take_refreshed(&mut self) -> Option<Credentials> {
         self.refreshed_pending.take()
@@ -407,7 +439,13 @@ impl<'e> Session<'e> {
     }
 
     async fn attempt(&self, request: &HttpRequest, endpoint: &str, budget_key: Option<&str>) -> Attempt<'e> {
-        let response = match self.exchange(request).await {
+        let exchanged = self.exchange(request).await;
+        if exchanged.is_err()
+            && let (Some(key), Some((book, _))) = (budget_key, self.budget)
+        {
+            book.release(key);
+        }
+        let response = match exchanged {
             Ok(response) => response,
             Err(ExchangeError::Refused(e)) => return Attempt::Fatal(e),
             Err(ExchangeError::Failed(e)) => return network(e, &self.credentials),

@@ -14,6 +14,7 @@ use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, OAuth2ClientAuth,
 pub use super::condition::{Condition, Operator};
 use super::example::{Example, SupportedModes};
 use super::fields::{ConfigField, CredentialField};
+use super::hydration::Hydration;
 use super::partitions::PartitionsDescriptor;
 use super::polling::{BackfillDescriptor, PaginationDescriptor, RateBudgetDescriptor, RecordFilter, ResponseRule};
 use super::verification::VerificationSpec;
@@ -361,6 +362,9 @@ pub struct PollingDescriptor {
     /// How far back the first sync goes (extension; `timestamp_filter` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<BackfillDescriptor>,
+    /// A detail request per listed item, whose answer becomes the item (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hydrate: Option<Hydration>,
 }
 
 /// HTTP method used for polling.

@@ -12,6 +12,7 @@ mod condition;
 mod connector;
 mod example;
 mod fields;
+mod hydration;
 mod issue;
 mod partitions;
 mod polling;
@@ -24,6 +25,7 @@ pub use example::{
     Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
 };
 pub use fields::{ConfigField, CredentialField, FieldType};
+pub use hydration::Hydration;
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use partitions::{ConfigPartitions, PartitionSource, PartitionsDescriptor, RequestPartitions};
 pub use polling::*;

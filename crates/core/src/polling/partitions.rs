@@ -200,6 +200,7 @@ fn request_source(
         rate_budget: None,
         record_filter: None,
         backfill: None,
+        hydrate: None,
     };
     let items = ItemPlan {
         items: items?,

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use super::budget::RateBudgetPlan;
 use super::filter::RecordFilterPlan;
+use super::hydration::HydrationPlan;
 use super::paging::{PAGE_POSITION_VARIABLES, PaginationPlan};
 use super::rules::ResponseRulePlan;
 use super::scope::{POLL_VARIABLES, RequestScope, partition_variables};
@@ -50,6 +51,8 @@ pub struct RequestPlan {
     pub record_filter: Option<RecordFilterPlan>,
     /// Where a first sync starts.
     pub backfill: Option<BackfillPlan>,
+    /// The detail request per listed item, when the items are hydrated.
+    pub hydrate: Option<HydrationPlan>,
 }
 
 /// Where the first sync of an instance or a new partition starts (`timestamp_filter` only).
@@ -194,6 +197,8 @@ impl RequestPlan {
             p.record_filter.as_ref().and_then(|f| RecordFilterPlan::compile(f, &format!("{at}/recordFilter"), issues));
         let backfill =
             p.backfill.as_ref().and_then(|b| compile_backfill(b, p, &format!("{at}/backfill"), scope, issues));
+        let hydrate =
+            p.hydrate.as_ref().and_then(|h| HydrationPlan::compile(h, &format!("{at}/hydrate"), scope, issues));
         if issues.len() > before {
             return None;
         }
@@ -212,6 +217,7 @@ impl RequestPlan {
             rate_budget,
             record_filter,
             backfill,
+            hydrate,
             method: p.method,
             endpoint,
             headers,

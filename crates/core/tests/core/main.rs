@@ -7,6 +7,7 @@
 mod builtin_descriptors;
 mod common;
 mod descriptor_validation;
+mod hydration_validation;
 mod instance_values;
 mod mapping;
 mod native_connector;

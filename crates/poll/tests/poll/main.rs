@@ -11,6 +11,7 @@ mod egress;
 mod errors;
 mod guards;
 mod health;
+mod hydration;
 mod limits;
 mod oauth;
 mod paging;
