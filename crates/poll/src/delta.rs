@@ -60,14 +60,34 @@ pub fn request_value_in(
         None if required => DateTime::UNIX_EPOCH,
         None => return Ok(None),
     };
-    let since = time - filter.lookback;
-    Ok(Some(match filter.format {
-        TimestampParamFormat::Iso8601 => since.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        TimestampParamFormat::Unix => since.timestamp().to_string(),
-        TimestampParamFormat::UnixMs => since.timestamp_millis().to_string(),
+    Ok(Some(write_time(filter.format, time - filter.lookback, zone)))
+}
+
+/// A time as a timestamp filter writes it in a request.
+pub fn write_time(format: TimestampParamFormat, time: DateTime<Utc>, zone: Tz) -> String {
+    match format {
+        TimestampParamFormat::Iso8601 => time.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        TimestampParamFormat::Unix => time.timestamp().to_string(),
+        TimestampParamFormat::UnixMs => time.timestamp_millis().to_string(),
         // Leaving out the seconds rounds down: the filter starts at most a minute early.
-        TimestampParamFormat::DateTimeMinutes => since.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
-    }))
+        TimestampParamFormat::DateTimeMinutes => time.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+    }
+}
+
+/// The end of the time window a pass from `checkpoint` covers: `step` after its position, or
+/// `None` when the window reaches `now` (or there is no window, or no position to start from).
+pub fn window_end(
+    strategy: &DeltaPlan,
+    backfill: Option<&BackfillPlan>,
+    checkpoint: &Checkpoint,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, PollError> {
+    let (DeltaPlan::TimestampFilter(_), Some(window)) = (strategy, backfill.and_then(|b| b.window.as_ref())) else {
+        return Ok(None);
+    };
+    let Some(position) = checkpoint.position.as_deref() else { return Ok(None) };
+    let end = parse_position(position)? + window.step;
+    Ok((end < now).then_some(end))
 }
 
 /// The time zone a timestamp filter writes zone-less positions in: its `timeZone` (an IANA

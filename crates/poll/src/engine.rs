@@ -151,6 +151,7 @@ impl PollEngine {
             vars: Vars { config: &config, credentials: request.credentials, checkpoint: "", page_token: "" },
             page_size: requests.pagination.as_ref().map(|p| p.page_size),
             partition: probe_partition.as_ref(),
+            window_end: None,
         };
         let zone = delta::time_zone(&requests.delta, &probe.vars)?;
         let origin = render_url(&requests.endpoint, &probe)?.origin();

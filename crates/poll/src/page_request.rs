@@ -30,6 +30,8 @@ pub(crate) struct PageRequest<'a> {
     pub(crate) delta_value: Option<&'a str>,
     /// The partition's values (`{{partition.<field>}}`), in a partitioned stream.
     pub(crate) partition: Option<&'a BTreeMap<String, String>>,
+    /// The end of the pass's time window (`{{windowEnd}}`), when the API is asked in windows.
+    pub(crate) window_end: Option<&'a str>,
     /// Where the endpoint is: URLs handed out by the API must stay there.
     pub(crate) origin: &'a url::Origin,
 }
@@ -57,6 +59,7 @@ impl PageRequest<'_> {
             },
             page_size: pagination.map(|p| p.page_size),
             partition: self.partition,
+            window_end: self.window_end,
         };
         let delta_link = match (&requests.delta, delta_value) {
             (DeltaPlan::DeltaToken { .. }, Some(v)) if v.starts_with("http://") || v.starts_with("https://") => Some(v),
@@ -74,6 +77,12 @@ impl PageRequest<'_> {
                     && !requests.checkpoint_in_template
                 {
                     set_query_param(&mut url, param, value);
+                }
+                let end_param = requests.backfill.as_ref().and_then(|b| b.window.as_ref()).map(|w| &w.end_param);
+                if let (Some(end), Some(end_param)) = (self.window_end, end_param)
+                    && !end_param.is_empty()
+                {
+                    set_query_param(&mut url, end_param, end);
                 }
                 if let Some(p) = pagination {
                     if let Some(size_param) = &p.page_size_param {

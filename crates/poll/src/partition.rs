@@ -161,6 +161,7 @@ fn render_key(key: &Template, values: &BTreeMap<String, String>, session: &Sessi
         vars: Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" },
         page_size: None,
         partition: Some(values),
+        window_end: None,
     };
     render_text(key, &vars, Escape::Raw)
 }
@@ -198,6 +199,7 @@ async fn from_request<'e>(
         vars: Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" },
         page_size: requests.pagination.as_ref().map(|p| p.page_size),
         partition: None,
+        window_end: None,
     };
     let origin = render_url(&requests.endpoint, &probe)?.origin();
     let mut paginator = Paginator::new(requests.pagination.as_ref(), origin.clone());
@@ -212,6 +214,7 @@ async fn from_request<'e>(
             credentials: &session.credentials,
             delta_value: None,
             partition: None,
+            window_end: None,
             origin: &origin,
         };
         let request = build.build(cursor.as_ref())?;

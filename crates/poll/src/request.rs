@@ -101,6 +101,8 @@ pub struct PageVars<'a> {
     pub page_size: Option<u32>,
     /// The partition's values (`{{partition.<field>}}`), in a partitioned stream.
     pub partition: Option<&'a BTreeMap<String, String>>,
+    /// The end of the time window being fetched (`{{windowEnd}}`).
+    pub window_end: Option<&'a str>,
 }
 
 impl Variables for PageVars<'_> {
@@ -108,6 +110,7 @@ impl Variables for PageVars<'_> {
         match (name, self.page_size) {
             ("pageSize", Some(size)) => Ok(size.to_string()),
             ("pageSize", None) => Err(PollError::Config("{{pageSize}} needs a pagination with a pageSize".to_owned())),
+            ("windowEnd", _) => Ok(self.window_end.unwrap_or_default().to_owned()),
             _ => match name.strip_prefix("partition.") {
                 Some(field) => self
                     .partition

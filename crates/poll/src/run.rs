@@ -48,6 +48,9 @@ struct Pass<'e> {
     next: Option<Option<PageCursor>>,
     /// Pages fetched in this pass.
     pages: u32,
+    /// The end of the pass's time window, when the API is asked in bounded windows and this one
+    /// ends before now.
+    window_end: Option<DateTime<Utc>>,
 }
 
 impl<'e> Pass<'e> {
@@ -57,8 +60,10 @@ impl<'e> Pass<'e> {
         checkpoint: Checkpoint,
         zone: Tz,
         origin: url::Origin,
+        now: DateTime<Utc>,
     ) -> Result<Self, PollError> {
         let tracker = Tracker::new(&requests.delta, items, &checkpoint)?;
+        let window_end = delta::window_end(&requests.delta, requests.backfill.as_ref(), &checkpoint, now)?;
         let cutoff = delta::cutoff(&requests.delta, &checkpoint)?;
         let delta_value = delta::request_value_in(
             &requests.delta,
@@ -75,6 +80,7 @@ impl<'e> Pass<'e> {
             paginator: Paginator::new(requests.pagination.as_ref(), origin),
             next: Some(first),
             pages: 0,
+            window_end,
         })
     }
 }
@@ -148,7 +154,7 @@ impl<'e> Run<'e> {
         } else {
             checkpoint.clone()
         };
-        let pass = Pass::new(requests, items, first, zone, origin.clone())?;
+        let pass = Pass::new(requests, items, first, zone, origin.clone(), session.timer.utc_now())?;
         Ok(Self {
             session,
             requests,
@@ -310,6 +316,7 @@ impl<'e> Run<'e> {
         let pass = &self.pass;
         // A page limit holds per partition in a partitioned stream, per run otherwise.
         let counted = if self.partitions.is_some() { pass.pages } else { page_index };
+        let pass_done = next == Next::Done;
         let (pass_checkpoint, continue_at) = match next {
             Next::Done => (pass.tracker.complete(&pass.start), None),
             Next::Trip(trip) => {
@@ -327,22 +334,37 @@ impl<'e> Run<'e> {
         self.pass.pages += 1;
         self.items += items.len() as u64;
         let partition = self.partitions.as_ref().and_then(Partitions::current).map(|p| p.key.clone());
+        // A window done before now: the next window starts at its end, in this run.
+        let next_window = match (pass_done, self.pass.window_end) {
+            (true, Some(end)) => Some(next_window_start(&pass_checkpoint, end)),
+            _ => None,
+        };
+        let checkpoint_now = match (&continue_at, &next_window) {
+            (None, Some(next)) => next.clone(),
+            _ => pass_checkpoint,
+        };
         let checkpoint_after = match self.partitions.as_mut() {
             None => {
-                match continue_at {
-                    Some(c) => self.pass.next = Some(Some(c)),
-                    None => self.finish(),
+                match (continue_at, next_window) {
+                    (Some(c), _) => self.pass.next = Some(Some(c)),
+                    (None, Some(next)) => self.pass = self.new_pass(next)?,
+                    (None, None) => self.finish(),
                 }
-                pass_checkpoint
+                checkpoint_now
             }
             Some(partitions) => {
-                partitions.record(pass_checkpoint);
-                match continue_at {
-                    Some(c) => {
+                partitions.record(checkpoint_now);
+                match (continue_at, next_window) {
+                    (Some(c), _) => {
                         self.pass.next = Some(Some(c));
                         partitions.combined(partition.clone())
                     }
-                    None if partitions.advance() => {
+                    (None, Some(next)) => {
+                        let combined = partitions.combined(partition.clone());
+                        self.pass = self.new_pass(next)?;
+                        combined
+                    }
+                    (None, None) if partitions.advance() => {
                         let next = partitions.current().map(|p| p.key.clone()).unwrap_or_default();
                         let stored = partitions.stored(&next);
                         let combined = partitions.combined(Some(next));
@@ -350,11 +372,10 @@ impl<'e> Run<'e> {
                             Some(stored) => stored,
                             None => self.fresh_checkpoint()?,
                         };
-                        self.pass =
-                            Pass::new(self.requests, self.items_plan, checkpoint, self.zone, self.origin.clone())?;
+                        self.pass = self.new_pass(checkpoint)?;
                         combined
                     }
-                    None => {
+                    (None, None) => {
                         let combined = partitions.combined(None);
                         self.finish();
                         combined
@@ -371,6 +392,12 @@ impl<'e> Run<'e> {
             partition,
             refreshed_credentials: self.session.take_refreshed(),
         })
+    }
+
+    /// A pass of this run's stream from `checkpoint`.
+    fn new_pass(&self, checkpoint: Checkpoint) -> Result<Pass<'e>, PollError> {
+        let now = self.session.timer.utc_now();
+        Pass::new(self.requests, self.items_plan, checkpoint, self.zone, self.origin.clone(), now)
     }
 
     /// Ends the run after its last page.
@@ -401,7 +428,7 @@ impl<'e> Run<'e> {
         tracing::warn!(status, %rule, "the checkpoint is no longer valid: resyncing from the start");
         self.reset = true;
         self.notes.push(RunNote::CheckpointReset { status, rule });
-        self.pass = Pass::new(self.requests, self.items_plan, Checkpoint::default(), self.zone, self.origin.clone())?;
+        self.pass = self.new_pass(Checkpoint::default())?;
         Ok(())
     }
 
@@ -413,9 +440,18 @@ impl<'e> Run<'e> {
             credentials: &self.session.credentials,
             delta_value: self.pass.delta_value.as_deref(),
             partition: self.partitions.as_ref().and_then(Partitions::current).map(|p| &p.values),
+            window_end: self.pass.window_end.map(|end| self.window_text(end)).as_deref(),
             origin: &self.origin,
         }
         .build(cursor)
+    }
+
+    /// A window's end as the API expects it (the timestamp filter's format).
+    fn window_text(&self, end: DateTime<Utc>) -> String {
+        match &self.requests.delta {
+            DeltaPlan::TimestampFilter(filter) => delta::write_time(filter.format, end, self.zone),
+            _ => end.to_rfc3339(),
+        }
     }
 
     /// Marks each item with its partition's values (`_partition`), for the mapping to read.
@@ -460,7 +496,7 @@ impl<'e> Run<'e> {
             Some(stored) => stored,
             None => self.fresh_checkpoint()?,
         };
-        self.pass = Pass::new(self.requests, self.items_plan, checkpoint, self.zone, self.origin.clone())?;
+        self.pass = self.new_pass(checkpoint)?;
         Ok(true)
     }
 
@@ -496,4 +532,14 @@ impl switchboard_core::polling::PageStream for Run<'_> {
     fn summary(&self) -> RunSummary {
         Run::summary(self)
     }
+}
+
+/// Where the window after one that ended at `end` starts: at `end`, or past it when the API
+/// returned newer items anyway.
+fn next_window_start(done: &Checkpoint, end: DateTime<Utc>) -> Checkpoint {
+    let reached = done.position.as_deref().and_then(|p| delta::parse_position(p).ok());
+    if reached.is_some_and(|r| r >= end) {
+        return Checkpoint { resume: None, ..done.clone() };
+    }
+    Checkpoint::at(end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }

@@ -186,7 +186,7 @@ pub struct RecordFilter {
 /// `timestamp_filter` starts from when there is no checkpoint yet.
 ///
 /// ```json
-/// "backfill": { "defaultDays": 30, "startDateKey": "startDate" }
+/// "backfill": { "defaultDays": 30, "startDateKey": "startDate", "windowDays": 7, "windowEndParam": "until" }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -199,6 +199,14 @@ pub struct BackfillDescriptor {
     /// `startDate`). Declare it in `configFields` to offer it in the setup form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date_key: Option<String>,
+    /// For APIs that need bounded time ranges: a run walks from the checkpoint to now in windows
+    /// of this many days, one pass each, the checkpoint moving to each window's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_days: Option<u32>,
+    /// Query parameter carrying a window's end (written as the delta's `format`); or place
+    /// `{{windowEnd}}` in a request template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_end_param: Option<String>,
 }
 
 /// Pagination configuration.

@@ -30,7 +30,7 @@ pub use health::HealthCheckPlan;
 pub use hydration::HydrationPlan;
 pub use paging::{PageRule, PaginationPlan, TokenSource};
 pub use partitions::{PartitionPlan, PartitionSourcePlan};
-pub use plan::{BackfillPlan, DeltaPlan, ItemPlan, RequestPlan, TimeZonePlan, TimestampFilter};
+pub use plan::{BackfillPlan, DeltaPlan, ItemPlan, RequestPlan, TimeZonePlan, TimestampFilter, WindowPlan};
 pub use rules::{ResponseRulePlan, RuleAction, RuleInput};
 pub use run::{GuardTrip, HealthReport, Page, PageStream, PollRequest, RunNote, RunSummary, StopReason};
 pub use stream::PollingPlan;

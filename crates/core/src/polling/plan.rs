@@ -62,6 +62,17 @@ pub struct BackfillPlan {
     pub default_days: Option<u32>,
     /// The config key holding the instance's start date.
     pub start_date_key: String,
+    /// Time windows a run walks through, when the API needs bounded ranges.
+    pub window: Option<WindowPlan>,
+}
+
+/// Bounded time windows: `[position, position + step)`, up to now.
+#[derive(Debug, Clone)]
+pub struct WindowPlan {
+    /// Length of a window.
+    pub step: TimeDelta,
+    /// Query parameter carrying the window's end (empty: a template places `{{windowEnd}}`).
+    pub end_param: String,
 }
 
 /// The config key of an instance's start date when the descriptor names none.
@@ -150,8 +161,13 @@ impl RequestPlan {
     pub fn compile(p: &PollingDescriptor, at: &str, scope: &RequestScope<'_>, issues: &mut Vec<Issue>) -> Option<Self> {
         let before = issues.len();
         let partition_variables = partition_variables(p.partitions.as_ref());
-        let variables: Vec<&str> =
-            POLL_VARIABLES.iter().copied().chain(partition_variables.iter().map(String::as_str)).collect();
+        let windowed = p.backfill.as_ref().is_some_and(|b| b.window_days.is_some());
+        let variables: Vec<&str> = POLL_VARIABLES
+            .iter()
+            .copied()
+            .chain(partition_variables.iter().map(String::as_str))
+            .chain(windowed.then_some("windowEnd"))
+            .collect();
         let variables = variables.as_slice();
         let endpoint = scope.template(&p.endpoint, &format!("{at}/endpoint"), variables, issues);
         let mut headers = Vec::new();
@@ -195,8 +211,15 @@ impl RequestPlan {
             p.rate_budget.as_ref().and_then(|b| RateBudgetPlan::compile(b, &format!("{at}/rateBudget"), issues));
         let record_filter =
             p.record_filter.as_ref().and_then(|f| RecordFilterPlan::compile(f, &format!("{at}/recordFilter"), issues));
-        let backfill =
-            p.backfill.as_ref().and_then(|b| compile_backfill(b, p, &format!("{at}/backfill"), scope, issues));
+        let window_in_template = [Some(&p.endpoint), p.body.as_ref()]
+            .into_iter()
+            .flatten()
+            .chain(p.headers.values())
+            .any(|t| t.contains("{{windowEnd}}"));
+        let backfill = p
+            .backfill
+            .as_ref()
+            .and_then(|b| compile_backfill(b, p, &format!("{at}/backfill"), scope, window_in_template, issues));
         let hydrate =
             p.hydrate.as_ref().and_then(|h| HydrationPlan::compile(h, &format!("{at}/hydrate"), scope, issues));
         if issues.len() > before {
@@ -271,6 +294,7 @@ fn compile_backfill(
     p: &PollingDescriptor,
     at: &str,
     scope: &RequestScope<'_>,
+    window_in_template: bool,
     issues: &mut Vec<Issue>,
 ) -> Option<BackfillPlan> {
     let before = issues.len();
@@ -287,7 +311,29 @@ fn compile_backfill(
             format!("the start date is read from config key {start_date_key:?}: declare it in configFields"),
         ));
     }
-    (issues.len() == before).then_some(BackfillPlan { default_days: b.default_days, start_date_key })
+    let end_param = b.window_end_param.clone().unwrap_or_default();
+    let window = match b.window_days {
+        None => {
+            if b.window_end_param.is_some() {
+                issues.push(Issue::new(format!("{at}/windowEndParam"), "is only read with `windowDays`"));
+            }
+            None
+        }
+        Some(0) => {
+            issues.push(Issue::new(format!("{at}/windowDays"), "must be greater than 0"));
+            None
+        }
+        Some(days) => {
+            if end_param.is_empty() && !window_in_template {
+                issues.push(Issue::new(
+                    at,
+                    "a window's end must reach the API: set `windowEndParam`, or place {{windowEnd}} in a request template",
+                ));
+            }
+            Some(WindowPlan { step: TimeDelta::days(i64::from(days)), end_param })
+        }
+    };
+    (issues.len() == before).then_some(BackfillPlan { default_days: b.default_days, start_date_key, window })
 }
 
 /// A `timeZone`: an IANA zone name, or a template of config values.

@@ -233,3 +233,26 @@ fn a_wrong_partition_source_kind_names_the_field_and_the_valid_values() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn window_mistakes_are_reported_at_their_pointers() {
+    let with_start = |backfill: Value, endpoint: &str| {
+        let mut doc = polling(&[("/backfill", backfill), ("/endpoint", json!(endpoint))]);
+        doc["configFields"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"key": "startDate", "label": "Start", "type": "text", "required": false}));
+        doc
+    };
+    let found = problems(&with_start(json!({"windowDays": 0}), "{{baseUrl}}/items"));
+    assert!(has(&found, &format!("{AT}/backfill/windowDays"), "must be greater than 0"), "{found:#?}");
+    let found = problems(&with_start(json!({"windowDays": 7}), "{{baseUrl}}/items"));
+    assert!(has(&found, &format!("{AT}/backfill"), "set `windowEndParam`, or place {{windowEnd}}"), "{found:#?}");
+    let found = problems(&with_start(json!({"windowEndParam": "until"}), "{{baseUrl}}/items"));
+    assert!(has(&found, &format!("{AT}/backfill/windowEndParam"), "only read with `windowDays`"), "{found:#?}");
+    let found = problems(&with_start(json!({}), "{{baseUrl}}/items?until={{windowEnd}}"));
+    assert!(has(&found, &format!("{AT}/endpoint"), "unknown variable {{windowEnd}}"), "{found:#?}");
+    // With a window, the placeholder places its end.
+    let doc = with_start(json!({"windowDays": 7}), "{{baseUrl}}/items?until={{windowEnd}}");
+    Descriptor::from_value(&doc, "test.json").unwrap_or_else(|e| panic!("{e}"));
+}

@@ -158,3 +158,74 @@ async fn a_first_sync_starts_at_the_instance_start_date_or_the_default_days() {
     let error = fetch_delta(&engine, &descriptor, PollRequest::new(&config, &credentials)).await.expect_err("bad date");
     assert!(error.to_string().contains("\"startDate\" is \"last spring\": not a date (YYYY-MM-DD)"), "{error}");
 }
+
+/// An API that needs bounded ranges: `since` (at or after) and `until` (before), a bare array.
+#[derive(Clone)]
+struct RangeFake(std::sync::Arc<std::sync::Mutex<Vec<(u64, chrono::DateTime<chrono::Utc>)>>>);
+
+impl wiremock::Respond for RangeFake {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let time = |name| param(request, name).map(|t| chrono::DateTime::parse_from_rfc3339(&t).unwrap());
+        let (since, until) = (time("since"), time("until"));
+        let items: Vec<Value> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, at)| since.is_none_or(|s| *at >= s) && until.is_none_or(|u| *at < u))
+            .map(|(id, at)| json!({"id": id, "title": format!("Item {id}"), "updated_at": at.to_rfc3339()}))
+            .collect();
+        wiremock::ResponseTemplate::new(200).set_body_json(items)
+    }
+}
+
+#[tokio::test]
+async fn windows_walk_from_the_start_to_now_one_bounded_request_each() {
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc);
+    let data = std::sync::Arc::new(std::sync::Mutex::new(vec![
+        (1, at("2024-04-22T00:00:00Z")),
+        (2, at("2024-04-25T00:00:00Z")),
+        (3, at("2024-04-25T12:00:00Z")),
+        (4, at("2024-04-30T06:00:00Z")),
+    ]));
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/events")).respond_with(RangeFake(data.clone())).mount(&server).await;
+    let mut doc = descriptor_doc(
+        no_auth(),
+        json!({
+            "endpoint": "{{baseUrl}}/events",
+            "delta": {"type": "timestamp_filter", "queryParam": "since", "format": "iso8601"},
+            "backfill": {"defaultDays": 10, "windowDays": 3, "windowEndParam": "until"}
+        }),
+        "$",
+    );
+    doc["configFields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"key": "startDate", "label": "Start", "type": "text", "required": false}));
+    let descriptor = compile(&doc);
+    let config = config(&server);
+
+    // The clock reads 2024-05-01T00:00:00Z: ten days back, then three days at a time.
+    let first = run(&descriptor, &config, None, None).await;
+    let sent = server.received_requests().await.unwrap();
+    let ranges: Vec<(Option<String>, Option<String>)> =
+        sent.iter().map(|r| (param(r, "since"), param(r, "until"))).collect();
+    let day = |d: &str| Some(format!("2024-04-{d}T00:00:00Z"));
+    assert_eq!(
+        ranges,
+        [(day("21"), day("24")), (day("24"), day("27")), (day("27"), day("30")), (day("30"), None)],
+        "bounded windows, the last one open up to now"
+    );
+    assert_eq!(first.stop, StopReason::Complete);
+    assert_eq!(ids(&first.items), [1, 2, 3, 4], "every item once");
+    assert_eq!(first.new_checkpoint.position.as_deref(), Some("2024-04-30T06:00:00Z"));
+
+    data.lock().unwrap().push((5, at("2024-04-30T20:00:00Z")));
+    let before = server.received_requests().await.unwrap().len();
+    let second = run(&descriptor, &config, Some(&first.new_checkpoint), None).await;
+    let sent = server.received_requests().await.unwrap().split_off(before);
+    assert_eq!(sent.len(), 1, "the checkpoint is within one window of now");
+    assert_eq!(param(&sent[0], "until"), None);
+    assert_eq!(ids(&second.items), [5], "only what is new");
+}
