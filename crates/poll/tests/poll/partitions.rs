@@ -159,9 +159,12 @@ async fn a_first_sync_starts_at_the_instance_start_date_or_the_default_days() {
     assert!(error.to_string().contains("\"startDate\" is \"last spring\": not a date (YYYY-MM-DD)"), "{error}");
 }
 
+/// Items by id and update time.
+type Timeline = std::sync::Arc<std::sync::Mutex<Vec<(u64, chrono::DateTime<chrono::Utc>)>>>;
+
 /// An API that needs bounded ranges: `since` (at or after) and `until` (before), a bare array.
 #[derive(Clone)]
-struct RangeFake(std::sync::Arc<std::sync::Mutex<Vec<(u64, chrono::DateTime<chrono::Utc>)>>>);
+struct RangeFake(Timeline);
 
 impl wiremock::Respond for RangeFake {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
@@ -182,7 +185,7 @@ impl wiremock::Respond for RangeFake {
 #[tokio::test]
 async fn windows_walk_from_the_start_to_now_one_bounded_request_each() {
     let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc);
-    let data = std::sync::Arc::new(std::sync::Mutex::new(vec![
+    let data: Timeline = std::sync::Arc::new(std::sync::Mutex::new(vec![
         (1, at("2024-04-22T00:00:00Z")),
         (2, at("2024-04-25T00:00:00Z")),
         (3, at("2024-04-25T12:00:00Z")),
