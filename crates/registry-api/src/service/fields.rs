@@ -203,12 +203,12 @@ mod tests {
     fn missing_required_fields_and_unknown_keys_are_each_named() {
         let d = github_issues();
         let mut check = FieldCheck::new();
-        check.config(&d, &object(json!({"owner": "octo", "colour": "red"})));
+        check.config(&d, &object(json!({"repo": "hello", "colour": "red"})));
         let creds = check.credentials(&d, &object(json!({"password": "hunter2"})));
         check.required_credentials(&d, creds.keys());
         let Err(ServiceError::InvalidFields { details, message }) = check.finish("github-issues") else { panic!() };
         let pointers: Vec<&str> = details.iter().map(|i| i.pointer.as_str()).collect();
-        assert_eq!(pointers, ["/config/colour", "/config/repo", "/credentials/password", "/credentials/token"]);
+        assert_eq!(pointers, ["/config/colour", "/config/owner", "/credentials/password", "/credentials/token"]);
         assert!(!message.contains("hunter2"));
     }
 
