@@ -15,9 +15,9 @@ const SECOND_TOKEN: &str = "ghp_lifecycle_second_SECRET_2222";
 async fn an_instance_goes_through_its_lifecycle_and_no_response_ever_shows_a_credential() {
     let github = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/repos/octo/hello"))
+        .and(path("/users/octo"))
         .and(header("authorization", format!("Bearer {FIRST_TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"full_name": "octo/hello"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "octo", "type": "User"})))
         .mount(&github)
         .await;
     let world = spawn_admitting_loopback().await;
@@ -148,7 +148,7 @@ async fn deleting_an_instance_removes_its_secret_and_checkpoint() {
 async fn a_create_missing_required_fields_or_carrying_unknown_keys_names_each_one() {
     let world = spawn().await;
     let body = json!({
-        "config": {"owner": "octo", "colour": "blue"},
+        "config": {"repo": "hello", "colour": "blue"},
         "credentials": {"password": "hunter2-unknown", "token": ""}
     });
     let reply = world.send(Method::POST, "/projects/acme/connectors/github-issues", Some(ACME), Some(body)).await;
@@ -160,9 +160,9 @@ async fn a_create_missing_required_fields_or_carrying_unknown_keys_names_each_on
         .iter()
         .map(|d| d["pointer"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(pointers, ["/config/colour", "/config/repo", "/credentials/password", "/credentials/token"]);
+    assert_eq!(pointers, ["/config/colour", "/config/owner", "/credentials/password", "/credentials/token"]);
     let message = reply.json()["error"]["message"].as_str().unwrap().to_owned();
-    assert!(message.contains("repo") && message.contains("token"), "{message}");
+    assert!(message.contains("owner") && message.contains("token"), "{message}");
     assert!(!reply.text.contains("hunter2"));
     assert!(world.stores.instances.get_instance(&InstanceKey::new("acme", "github-issues")).await.unwrap().is_none());
 }
