@@ -59,7 +59,7 @@ fn unknown_or_unclosed_placeholders_are_reported() {
     assert_eq!(
         unknown,
         [format!(
-            "{AT}/signedContent: unknown placeholder {{ts}} (placeholders: {{body}}, {{timestamp}}, {{id}}, {{url}})"
+            "{AT}/signedContent: unknown placeholder {{ts}} (placeholders: {{body}}, {{timestamp}}, {{id}}, {{url}}, {{form}})"
         )]
     );
     let unclosed = issues(slack(json!({ "signedContent": "v0:{timestamp:{body}" })));
@@ -73,7 +73,7 @@ fn unknown_or_unclosed_placeholders_are_reported() {
 fn signed_content_must_include_the_body() {
     assert_eq!(
         issues(slack(json!({ "signedContent": "v0:{timestamp}" }))),
-        [format!("{AT}/signedContent: must include {{body}}, otherwise the body is not authenticated")]
+        [format!("{AT}/signedContent: must include {{body}} or {{form}}, otherwise the body is not authenticated")]
     );
 }
 
