@@ -70,7 +70,8 @@ impl Verifier {
                         issues.push("", "missing required field \"rsa\" (where the signature and certificate are)");
                         None
                     }
-                    Some(rsa) => RsaScheme::compile(rsa, &format!("{pointer}/rsa"), &mut issues.list).map(Scheme::Rsa),
+                    Some(rsa) => RsaScheme::compile(rsa, &format!("{pointer}/rsa"), &mut issues.list)
+                        .map(|r| Scheme::Rsa(Box::new(r))),
                 }
             }
             SchemeKind::Jwt => {
@@ -82,7 +83,7 @@ impl Verifier {
                         None
                     }
                     Some(jwt) => JwtScheme::compile(jwt, &format!("{pointer}/jwt"), config_keys, &mut issues.list)
-                        .map(Scheme::Jwt),
+                        .map(|j| Scheme::Jwt(Box::new(j))),
                 }
             }
         };

@@ -38,12 +38,15 @@ pub trait KeySource: Send + Sync {
     async fn key_document(&self, url: &str) -> Result<Arc<Vec<u8>>, FetchError>;
 }
 
+/// Fetched documents by URL, with when each was fetched.
+type Entries = HashMap<String, (Instant, Arc<Vec<u8>>)>;
+
 /// A [`KeySource`] over a fetcher, keeping each document for a time-to-live.
 #[derive(Debug)]
 pub struct KeyCache {
     fetcher: Arc<dyn WebhookFetcher>,
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Arc<Vec<u8>>)>>,
+    entries: Mutex<Entries>,
 }
 
 impl KeyCache {

@@ -168,7 +168,7 @@ impl CompiledWebhook {
     /// The handshake this payload is, if any, with the value to answer: the first handshake
     /// that echoes a body field and matches (what `switchboard test` and the older
     /// [`crate::Connector::handshake`] ask).
-    pub fn handshake<'v>(&self, payload: &'v Value) -> Option<(&CompiledHandshake, Value)> {
+    pub fn handshake(&self, payload: &Value) -> Option<(&CompiledHandshake, Value)> {
         let request = HandshakeRequest { headers: &Headers::default(), query: &[], payload: Some(payload) };
         self.handshakes.iter().find_map(|h| match h.reply(&request) {
             Some(HandshakeReply::Echo(value)) => Some((h, value)),

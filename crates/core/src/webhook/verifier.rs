@@ -60,9 +60,9 @@ pub(super) enum Scheme {
     /// The header holds an HMAC (or an Ed25519 signature) of the signed content.
     Hmac(HmacScheme),
     /// RSA over named payload fields, with a fetched certificate.
-    Rsa(RsaScheme),
+    Rsa(Box<RsaScheme>),
     /// JWTs checked against a fetched key set.
-    Jwt(JwtScheme),
+    Jwt(Box<JwtScheme>),
 }
 
 /// What signs the content of an [`HmacScheme`].
