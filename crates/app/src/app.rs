@@ -7,7 +7,7 @@ use switchboard_core::builtin::{BuiltInError, BuiltInSync, register_built_ins};
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::{QueueSender, Stores};
 use switchboard_normaliser::Normaliser;
-use switchboard_poll::{PollEngine, PollOptions};
+use switchboard_poll::{GuardedFetcher, PollEngine, PollOptions};
 use switchboard_poller::Poller;
 use switchboard_registry_api::{CallerResolver, RegistryState};
 use switchboard_webhook_gateway::GatewayState;
@@ -80,9 +80,18 @@ impl App {
         Ok(sync)
     }
 
-    /// The webhook gateway's state, putting envelopes on `ingest`.
+    /// The webhook gateway's state, putting envelopes on `ingest`. Verification keys (SNS
+    /// certificates, JWKS) and subscription confirmations are fetched through the polling
+    /// engine's guarded client, with the settings' egress exceptions.
     pub fn gateway(&self, ingest: Arc<dyn QueueSender>) -> GatewayState {
-        GatewayState::new(self.catalog.clone(), &self.stores, ingest, self.settings.gateway)
+        let state = GatewayState::new(self.catalog.clone(), &self.stores, ingest, self.settings.gateway);
+        match GuardedFetcher::new(self.settings.egress.clone()) {
+            Ok(fetcher) => state.with_fetcher(Arc::new(fetcher)),
+            Err(error) => {
+                tracing::error!(%error, "no webhook key fetcher: schemes that fetch keys will answer 503");
+                state
+            }
+        }
     }
 
     /// The normaliser, sending signals to `signals`.

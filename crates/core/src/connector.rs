@@ -21,7 +21,10 @@ use crate::model::ConnectorKind;
 use crate::polling::{HealthReport, PageStream, PollError, PollRequest};
 use crate::ports::Credentials;
 use crate::signal::IngestionKind;
-use crate::webhook::{DEFAULT_REPLAY_WINDOW, DeliveryId, Headers, VerifyError, WebhookEvent, WebhookRequest};
+use crate::webhook::{
+    DEFAULT_REPLAY_WINDOW, DeliveryId, HandshakeReply, HandshakeRequest, Headers, VerifyContext, VerifyError,
+    WebhookEvent, WebhookRequest,
+};
 
 /// What every connector can do, whether driven by a descriptor or written in Rust.
 ///
@@ -54,6 +57,14 @@ pub trait Connector: Send + Sync {
         None
     }
 
+    /// The reply to a handshake, seen with its headers and query too (an echoed header or query
+    /// parameter, an HMAC challenge, a subscription to confirm). Asked like
+    /// [`handshake`](Self::handshake), before and after verification; by default the body-echo
+    /// answer of [`handshake`](Self::handshake).
+    fn handshake_reply(&self, request: &HandshakeRequest<'_>, verified: bool) -> Option<HandshakeReply> {
+        request.payload.and_then(|payload| self.handshake(payload, verified)).map(HandshakeReply::Echo)
+    }
+
     /// The credential field holding the webhook secret, when deliveries are verified.
     fn webhook_secret_field(&self) -> Option<&str> {
         None
@@ -63,6 +74,17 @@ pub trait Connector: Send + Sync {
     /// previous, so rotation never drops deliveries).
     fn verify_webhook(&self, _request: &WebhookRequest<'_>, _secrets: &[&str]) -> Result<(), VerifyError> {
         Err(VerifyError::NotAWebhookConnector)
+    }
+
+    /// Verifies a webhook delivery with everything a scheme may read: the secrets, the
+    /// instance's config and fetched keys (an SNS certificate, a JWKS). By default
+    /// [`verify_webhook`](Self::verify_webhook) with the secrets.
+    async fn verify_webhook_with(
+        &self,
+        request: &WebhookRequest<'_>,
+        ctx: &VerifyContext<'_>,
+    ) -> Result<(), VerifyError> {
+        self.verify_webhook(request, ctx.secrets)
     }
 
     /// A verified delivery's event type and whether the connector handles it. The webhook
@@ -154,7 +176,11 @@ impl Connector for GenericConnector {
 
     fn handshake(&self, payload: &Value, verified: bool) -> Option<Value> {
         let (handshake, answer) = self.descriptor.webhook()?.handshake(payload)?;
-        (verified || !handshake.verify).then(|| answer.clone())
+        (verified || !handshake.verify).then_some(answer)
+    }
+
+    fn handshake_reply(&self, request: &HandshakeRequest<'_>, verified: bool) -> Option<HandshakeReply> {
+        self.descriptor.webhook()?.handshake_reply(request, verified)
     }
 
     fn webhook_secret_field(&self) -> Option<&str> {
@@ -167,6 +193,20 @@ impl Connector for GenericConnector {
             Some(webhook) => match &webhook.verifier {
                 None => Ok(()),
                 Some(verifier) => verifier.verify(request, secrets, chrono::Utc::now()),
+            },
+        }
+    }
+
+    async fn verify_webhook_with(
+        &self,
+        request: &WebhookRequest<'_>,
+        ctx: &VerifyContext<'_>,
+    ) -> Result<(), VerifyError> {
+        match self.descriptor.webhook() {
+            None => Err(VerifyError::NotAWebhookConnector),
+            Some(webhook) => match &webhook.verifier {
+                None => Ok(()),
+                Some(verifier) => verifier.verify_with(request, ctx).await,
             },
         }
     }

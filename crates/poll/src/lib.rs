@@ -53,6 +53,7 @@ pub mod timer;
 mod token;
 mod token_answer;
 mod token_http;
+pub mod webhook_fetch;
 
 use std::collections::BTreeMap;
 
@@ -66,6 +67,7 @@ pub use oauth::{AccessToken, TokenRefresher, exchange_code};
 pub use retry::RetryPolicy;
 pub use run::Run;
 pub use timer::{ManualTimer, Timer, TokioTimer};
+pub use webhook_fetch::GuardedFetcher;
 
 #[async_trait::async_trait]
 impl PollDriver for PollEngine {

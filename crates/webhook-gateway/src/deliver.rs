@@ -22,7 +22,10 @@ use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, send_batch};
 use switchboard_core::signal::IngestionKind;
-use switchboard_core::webhook::{DeliveryId, Headers, WebhookEvent, WebhookRequest};
+use switchboard_core::webhook::{
+    DeliveryId, HandshakeReply, HandshakeRequest, Headers, KeySource, VerifyContext, VerifyError, WebhookEvent,
+    WebhookRequest, form,
+};
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
@@ -86,13 +89,20 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
     let connector = &loaded.connector;
 
     let headers = core_headers(&parts.headers);
-    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+    let query = query_pairs(&parts);
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    // A form body (Twilio, Slack interactivity) is read as an object; anything else as JSON.
+    let parsed: Result<Value, _> = form::payload_of(content_type, &body);
+    let handshake = |verified| {
+        let request = HandshakeRequest { headers: &headers, query: &query, payload: parsed.as_ref().ok() };
+        connector.handshake_reply(&request, verified)
+    };
     // A handshake declared without verification is answered before any secret is read.
-    if let Some(answer) = parsed.as_ref().ok().and_then(|p| connector.handshake(p, false)) {
+    if let Some(reply) = handshake(false) {
         if let Some(retry_after) = limits::count_unverified(state, key, source).await {
             return Err(GatewayError::UnverifiedRateLimited { retry_after });
         }
-        return Ok(handshake_response(&answer));
+        return answer_handshake(state, &instance, reply).await;
     }
     let url = public_url(&instance.config, &parts);
     let request = WebhookRequest { headers: &headers, body: &body, url: url.as_deref() };
@@ -106,11 +116,10 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         }
         Err(other) => return Err(other),
     }
-    let payload = parsed.map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
-    if let Some(answer) = connector.handshake(&payload, true) {
-        tracing::info!("handshake answered");
-        return Ok(handshake_response(&answer));
+    if let Some(reply) = handshake(true) {
+        return answer_handshake(state, &instance, reply).await;
     }
+    let payload = parsed.map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
     let delivery = connector.delivery_id(&headers, &payload);
     if let Some(id) = delivery.found() {
         tracing::Span::current().record("delivery_id", id);
@@ -200,7 +209,55 @@ async fn verify(
         None => Vec::new(),
     };
     let exposed: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
-    loaded.connector.verify_webhook(request, &exposed).map_err(GatewayError::Unauthorized)
+    let keys = state.keys.as_deref().map(|keys| keys as &dyn KeySource);
+    let ctx = VerifyContext { secrets: &exposed, config: &instance.config, keys, now: Utc::now() };
+    match loaded.connector.verify_webhook_with(request, &ctx).await {
+        Ok(()) => Ok(()),
+        Err(reason @ VerifyError::KeyUnavailable(_)) => {
+            Err(GatewayError::KeyUnavailable { reason, retry_after: state.settings.unavailable_retry_after })
+        }
+        Err(reason) => Err(GatewayError::Unauthorized(reason)),
+    }
+}
+
+/// Answers a handshake; nothing is enqueued. An HMAC challenge reads the instance's current
+/// secret; a subscription is confirmed by a GET through the fetcher (the egress guard).
+async fn answer_handshake(
+    state: &GatewayState,
+    instance: &InstanceRecord,
+    reply: HandshakeReply,
+) -> Result<Response, GatewayError> {
+    tracing::info!("handshake answered");
+    match reply {
+        HandshakeReply::Echo(answer) => Ok(handshake_response(&answer)),
+        HandshakeReply::Header { name, value } => {
+            let name = header::HeaderName::try_from(name.as_str()).map_err(|_| bad_handshake("the header name"))?;
+            let value = HeaderValue::try_from(value.as_str()).map_err(|_| bad_handshake("the header value"))?;
+            Ok((StatusCode::OK, [(name, value)]).into_response())
+        }
+        HandshakeReply::Challenge(challenge) => {
+            let secrets = read_secrets(state, instance, challenge.secret_field()).await?;
+            match secrets.first() {
+                Some(secret) => Ok((StatusCode::OK, Json(challenge.answer(secret.expose_secret()))).into_response()),
+                None => Err(GatewayError::Unauthorized(VerifyError::NoSecretConfigured)),
+            }
+        }
+        HandshakeReply::Confirm { url } => {
+            let keys =
+                state.keys.as_ref().ok_or_else(|| GatewayError::HandshakeFailed("no fetcher is configured".into()))?;
+            keys.fetcher().get(&url).await.map_err(|error| GatewayError::HandshakeFailed(error.to_string()))?;
+            Ok((StatusCode::OK, Json(serde_json::json!({"status": "confirmed"}))).into_response())
+        }
+    }
+}
+
+fn bad_handshake(what: &str) -> GatewayError {
+    GatewayError::InvalidJson(format!("the handshake cannot be answered: {what} is not valid in a response header"))
+}
+
+/// The request's decoded query parameters (Microsoft Graph sends `validationToken` there).
+fn query_pairs(parts: &axum::http::request::Parts) -> Vec<(String, String)> {
+    parts.uri.query().map(|q| form::form_pairs(q.as_bytes())).unwrap_or_default()
 }
 
 /// The values of `field` in the current credentials and, within the rotation grace period, the

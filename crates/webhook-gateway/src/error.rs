@@ -92,6 +92,20 @@ pub enum GatewayError {
         #[source]
         source: StoreError,
     },
+    /// **503** `key_unavailable` with `Retry-After`: the key verifying this delivery (a
+    /// certificate, a key set) could not be fetched; the provider should retry.
+    #[error("the delivery's verification key could not be fetched right now; retry later")]
+    KeyUnavailable {
+        /// Why (logged, never returned).
+        #[source]
+        reason: VerifyError,
+        /// How long the caller is asked to wait.
+        retry_after: Duration,
+    },
+    /// **502** `handshake_failed`: a handshake that confirms a subscription by GET could not
+    /// confirm it; nothing was enqueued, and the provider may send it again.
+    #[error("the subscription could not be confirmed: {0}")]
+    HandshakeFailed(String),
     /// **500** `internal`: a stored descriptor cannot be used (it no longer validates, or
     /// needs a native implementation missing from this build).
     #[error("internal error")]
@@ -108,7 +122,10 @@ impl GatewayError {
             Self::BodyUnreadable | Self::InvalidJson(_) | Self::MissingDeliveryId { .. } => StatusCode::BAD_REQUEST,
             Self::RateLimited { .. } | Self::UnverifiedRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Unavailable { .. } | Self::DeliveryInProgress { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::DeliveryInProgress { .. } | Self::KeyUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::HandshakeFailed(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +143,8 @@ impl GatewayError {
             Self::MissingDeliveryId { .. } => "missing_delivery_id",
             Self::DeliveryInProgress { .. } => "delivery_in_progress",
             Self::Unavailable { .. } => "unavailable",
+            Self::KeyUnavailable { .. } => "key_unavailable",
+            Self::HandshakeFailed(_) => "handshake_failed",
             Self::Internal(_) => "internal",
         }
     }
@@ -136,7 +155,8 @@ impl GatewayError {
             Self::RateLimited { retry_after }
             | Self::UnverifiedRateLimited { retry_after }
             | Self::DeliveryInProgress { retry_after }
-            | Self::Unavailable { retry_after, .. } => Some(*retry_after),
+            | Self::Unavailable { retry_after, .. }
+            | Self::KeyUnavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -146,7 +166,7 @@ impl GatewayError {
     /// operator's log, not for the internet).
     fn details(&self) -> Vec<ErrorDetail> {
         match self {
-            Self::Unauthorized(VerifyError::NoSecretConfigured | VerifyError::UnusableSecret(_)) => Vec::new(),
+            Self::Unauthorized(reason) if is_configuration(reason) => Vec::new(),
             Self::Unauthorized(reason) => vec![ErrorDetail::whole(reason.to_string())],
             _ => Vec::new(),
         }
@@ -155,8 +175,11 @@ impl GatewayError {
     /// Logs what the caller is not told.
     fn log(&self) {
         match self {
-            Self::Unauthorized(reason @ (VerifyError::NoSecretConfigured | VerifyError::UnusableSecret(_))) => {
-                tracing::error!(error = %reason, "webhook refused: configuration problem, the instance has no usable webhook secret");
+            Self::Unauthorized(reason) if is_configuration(reason) => {
+                tracing::error!(error = %reason, "webhook refused: configuration problem, the instance has no usable webhook secret or key");
+            }
+            Self::KeyUnavailable { reason, .. } => {
+                tracing::error!(error = %reason, "webhook refused: its verification key could not be fetched");
             }
             Self::Unauthorized(reason) => tracing::warn!(error = %reason, "webhook refused: verification failed"),
             Self::Unavailable { action, source, .. } => {
@@ -181,6 +204,18 @@ impl IntoResponse for GatewayError {
         }
         response
     }
+}
+
+/// Whether a verification failure is the instance's own configuration (for the operator's log,
+/// not for the caller).
+fn is_configuration(reason: &VerifyError) -> bool {
+    matches!(
+        reason,
+        VerifyError::NoSecretConfigured
+            | VerifyError::UnusableSecret(_)
+            | VerifyError::InvalidKey(_)
+            | VerifyError::MissingConfig(_)
+    )
 }
 
 /// Whole seconds for `Retry-After`, rounded up and at least 1 (0 would invite an instant retry).

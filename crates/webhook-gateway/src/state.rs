@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::{DedupStore, InstanceRegistry, QueueSender, RateLimiter, SecretStore, Stores};
+use switchboard_core::webhook::{DEFAULT_KEY_TTL, KeyCache, WebhookFetcher};
 
 use crate::settings::GatewaySettings;
 
@@ -25,6 +26,9 @@ pub struct GatewayState {
     pub dedup: Arc<dyn DedupStore>,
     /// Limits.
     pub settings: GatewaySettings,
+    /// Fetched verification keys (SNS certificates, JWKS), cached, and the fetcher that
+    /// confirms subscriptions. `None`: schemes and handshakes that fetch fail (503 / 502).
+    pub keys: Option<Arc<KeyCache>>,
 }
 
 impl GatewayState {
@@ -44,6 +48,13 @@ impl GatewayState {
             rate_limiter: stores.rate_limits.clone(),
             dedup: stores.dedup.clone(),
             settings,
+            keys: None,
         }
+    }
+
+    /// This state, fetching keys and confirming subscriptions through `fetcher` (keys are kept
+    /// for [`DEFAULT_KEY_TTL`]).
+    pub fn with_fetcher(self, fetcher: Arc<dyn WebhookFetcher>) -> Self {
+        Self { keys: Some(Arc::new(KeyCache::new(fetcher, DEFAULT_KEY_TTL))), ..self }
     }
 }

@@ -26,6 +26,10 @@ pub struct Args {
     /// Project id written into the signals.
     #[arg(long, default_value = "local")]
     project: String,
+    /// The payload file is a form-encoded body (Twilio, Slack interactivity): it is read as an
+    /// object, with a `payload` field holding JSON parsed, as the webhook gateway reads it.
+    #[arg(long)]
+    form: bool,
     /// Exit 1 unless exactly this many signals come out (for scripts; 0 expects none).
     #[arg(long, value_name = "N")]
     expect: Option<usize>,
@@ -36,9 +40,12 @@ pub struct Args {
 /// is not met.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let descriptor = Descriptor::from_file(&args.descriptor)?;
-    let text = std::fs::read_to_string(&args.payload).with_context(|| format!("reading {}", args.payload.display()))?;
-    let payload: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", args.payload.display()))?;
+    let bytes = std::fs::read(&args.payload).with_context(|| format!("reading {}", args.payload.display()))?;
+    let payload: serde_json::Value = if args.form {
+        switchboard_core::webhook::form::form_object(&bytes)
+    } else {
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid JSON", args.payload.display()))?
+    };
     let ingestion = match args.mode.as_deref() {
         Some("polling") => IngestionKind::Polling,
         Some(_) => IngestionKind::Webhook,

@@ -46,8 +46,10 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
     };
     let requests =
         raw.ingestion.polling().and_then(|p| RequestPlan::compile(p, &section("polling"), &scope, &mut c.issues));
+    let config_keys: Vec<&str> = raw.config_fields.iter().map(|f| f.key.as_str()).collect();
     let webhook = raw.ingestion.webhook().and_then(|w| {
-        CompiledWebhook::compile(w, &raw.auth, &section("webhook"), &scope.credential_keys(), &mut c.issues)
+        let (at, credential_keys) = (section("webhook"), scope.credential_keys());
+        CompiledWebhook::compile_with_config(w, &raw.auth, &at, &credential_keys, &config_keys, &mut c.issues)
     });
     let partitions =
         raw.ingestion.polling().and_then(|p| p.partitions.as_ref()).and_then(|q| {

@@ -127,7 +127,7 @@ fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Obser
             if let Some((_, answer)) = webhook.handshake(payload) {
                 return Observed::ignored_for(format!(
                     "a handshake: the webhook endpoint answers it ({}) and maps nothing",
-                    text(answer)
+                    text(&answer)
                 ));
             }
             let event = match &example.event_type {

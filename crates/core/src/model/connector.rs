@@ -14,6 +14,7 @@ use super::auth::{ClientCredentialsConfig, JwtAssertionConfig, OAuth2ClientAuth,
 pub use super::condition::{Condition, Operator};
 use super::example::{Example, SupportedModes};
 use super::fields::{ConfigField, CredentialField};
+use super::handshake::HandshakeAnswer;
 use super::hydration::Hydration;
 use super::partitions::PartitionsDescriptor;
 use super::polling::{BackfillDescriptor, PaginationDescriptor, RateBudgetDescriptor, RecordFilter, ResponseRule};
@@ -507,9 +508,16 @@ pub enum VerificationKeyword {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Handshake {
     /// Condition on the payload identifying the handshake (e.g. `$.type == url_verification`).
-    pub when: Condition,
-    /// JSONPath to the value echoed back (e.g. `$.challenge`).
-    pub respond_with_path: String,
+    /// Required unless `answer` echoes a header or a query parameter (then the handshake is the
+    /// request that carries it, and `when` narrows it further).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// JSONPath to the value echoed back (e.g. `$.challenge`). One of this and `answer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respond_with_path: Option<String>,
+    /// How the handshake is answered, when it is not the echo of a body field (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<HandshakeAnswer>,
     /// Whether the request must pass signature verification first (default true).
     #[serde(default = "default_true")]
     pub verify: bool,

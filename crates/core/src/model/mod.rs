@@ -12,11 +12,13 @@ mod condition;
 mod connector;
 mod example;
 mod fields;
+mod handshake;
 mod hydration;
 mod issue;
 mod partitions;
 mod polling;
 pub mod schema;
+mod signature_family;
 mod verification;
 
 pub use auth::*;
@@ -25,10 +27,12 @@ pub use example::{
     Example, ExampleExpectation, ExampleMode, IgnoredExpectation, SIGNAL_FIELDS, SupportedModes, example_issues,
 };
 pub use fields::{ConfigField, CredentialField, FieldType};
+pub use handshake::HandshakeAnswer;
 pub use hydration::Hydration;
 pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use partitions::{ConfigPartitions, PartitionSource, PartitionsDescriptor, RequestPartitions};
 pub use polling::*;
+pub use signature_family::{JwtSpec, RsaAlgorithm, RsaSpec};
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
 };

@@ -6,6 +6,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::signature_family::{JwtSpec, RsaSpec};
+
 /// A webhook signature scheme described as data (the JSON field names are a contract: built-in
 /// descriptors use them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -15,10 +17,12 @@ pub struct VerificationSpec {
     /// (GitLab), compared in constant time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheme: Option<SchemeKind>,
-    /// Header carrying the signature (or token).
-    pub signature_header: String,
-    /// Credential field holding the secret.
-    pub secret_field: String,
+    /// Header carrying the signature (or token). Required by `hmac`, `token` and `ed25519`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_header: Option<String>,
+    /// Credential field holding the secret. Required by `hmac` and `token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_field: Option<String>,
     /// HMAC algorithm (default `hmac-sha256`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<HmacAlgorithm>,
@@ -46,6 +50,16 @@ pub struct VerificationSpec {
     /// How the stored secret is turned into the HMAC key (default `raw`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_encoding: Option<SecretEncoding>,
+    /// `ed25519`: the config or credential field holding the hex public key (Discord's
+    /// application public key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_field: Option<String>,
+    /// `rsa`: where the signature, certificate and signed fields are (Amazon SNS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsa: Option<RsaSpec>,
+    /// `jwt`: where the token is and what it must say (Google Pub/Sub push, Microsoft Graph).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtSpec>,
 }
 
 /// Verification scheme.
@@ -56,6 +70,12 @@ pub enum SchemeKind {
     Hmac,
     /// Plain shared token in a header.
     Token,
+    /// Ed25519 signature of the signed content, checked with a public key (Discord).
+    Ed25519,
+    /// RSA signature of named payload fields, checked with a fetched certificate (Amazon SNS).
+    Rsa,
+    /// A JWT checked against a fetched JSON Web Key Set (Google Pub/Sub push, Microsoft Graph).
+    Jwt,
 }
 
 /// HMAC algorithm.

@@ -5,9 +5,11 @@ use crate::model::{
     VerificationSpec, WebhookSecretConfig,
 };
 
+use super::jwt::JwtScheme;
+use super::rsa::RsaScheme;
 use super::signature_header::{Layout, Prefix};
 use super::signed_content::{Piece, SignedContent};
-use super::verifier::{HmacScheme, Scheme, TimestampRule, Verifier};
+use super::verifier::{HmacScheme, Primitive, Scheme, TimestampRule, Verifier};
 
 /// Accepted clock skew when a scheme signs a timestamp and sets no `toleranceSeconds`.
 pub const DEFAULT_TOLERANCE_SECONDS: u32 = 300;
@@ -16,20 +18,77 @@ impl Verifier {
     /// Compiles a scheme object; `pointer` locates it in the descriptor and `credential_keys` are
     /// the descriptor's credential fields (`secretField` must name one of them).
     pub fn from_spec(spec: &VerificationSpec, pointer: &str, credential_keys: &[&str]) -> Result<Self, Vec<Issue>> {
+        Self::from_spec_with_config(spec, pointer, credential_keys, &[])
+    }
+
+    /// As [`from_spec`](Self::from_spec), with the descriptor's config fields too (an Ed25519
+    /// `publicKeyField` may name one, a JWT audience may read one).
+    pub fn from_spec_with_config(
+        spec: &VerificationSpec,
+        pointer: &str,
+        credential_keys: &[&str],
+        config_keys: &[&str],
+    ) -> Result<Self, Vec<Issue>> {
         let mut issues = Issues { pointer, list: Vec::new() };
-        if !credential_keys.contains(&spec.secret_field.as_str()) {
-            issues.push(
-                "secretField",
-                format!("unknown credential field {:?} (declared: {})", spec.secret_field, quoted(credential_keys)),
-            );
-        }
-        issues.header_name(&spec.signature_header, "signatureHeader");
-        let scheme = match spec.scheme.unwrap_or(SchemeKind::Hmac) {
-            SchemeKind::Token => token_scheme(spec, &mut issues),
-            SchemeKind::Hmac => hmac_scheme(spec, &mut issues),
+        let kind = spec.scheme.unwrap_or(SchemeKind::Hmac);
+        let (mut secret_field, mut config_key_field) = (None, None);
+        let scheme = match kind {
+            SchemeKind::Token | SchemeKind::Hmac => {
+                secret_field = required_secret_field(spec, credential_keys, &mut issues);
+                not_for(kind, spec, &["publicKeyField", "rsa", "jwt"], &mut issues);
+                let header = required_header(spec, &mut issues);
+                match kind {
+                    SchemeKind::Token => token_scheme(spec, header, &mut issues),
+                    _ => hmac_scheme(spec, header, &mut issues),
+                }
+            }
+            SchemeKind::Ed25519 => {
+                not_for(kind, spec, &["secretField", "secretEncoding", "algorithm", "rsa", "jwt"], &mut issues);
+                match spec.public_key_field.as_deref() {
+                    None => {
+                        issues.push("", "missing required field \"publicKeyField\" (the ed25519 scheme's public key)")
+                    }
+                    Some(field) if credential_keys.contains(&field) => secret_field = Some(field.to_owned()),
+                    Some(field) if config_keys.contains(&field) => config_key_field = Some(field.to_owned()),
+                    Some(field) => issues.push(
+                        "publicKeyField",
+                        format!(
+                            "{field:?} is neither a config field ({}) nor a credential field ({})",
+                            quoted(config_keys),
+                            quoted(credential_keys)
+                        ),
+                    ),
+                }
+                let header = required_header(spec, &mut issues);
+                ed25519_scheme(spec, header, &mut issues)
+            }
+            SchemeKind::Rsa => {
+                not_for(kind, spec, HEADER_FIELDS, &mut issues);
+                not_for(kind, spec, &["secretField", "publicKeyField", "jwt"], &mut issues);
+                match &spec.rsa {
+                    None => {
+                        issues.push("", "missing required field \"rsa\" (where the signature and certificate are)");
+                        None
+                    }
+                    Some(rsa) => RsaScheme::compile(rsa, &format!("{pointer}/rsa"), &mut issues.list)
+                        .map(|r| Scheme::Rsa(Box::new(r))),
+                }
+            }
+            SchemeKind::Jwt => {
+                not_for(kind, spec, HEADER_FIELDS, &mut issues);
+                not_for(kind, spec, &["secretField", "publicKeyField", "rsa"], &mut issues);
+                match &spec.jwt {
+                    None => {
+                        issues.push("", "missing required field \"jwt\" (where the token is and what it must say)");
+                        None
+                    }
+                    Some(jwt) => JwtScheme::compile(jwt, &format!("{pointer}/jwt"), config_keys, &mut issues.list)
+                        .map(|j| Scheme::Jwt(Box::new(j))),
+                }
+            }
         };
         match scheme {
-            Some(scheme) if issues.list.is_empty() => Ok(Self { secret_field: spec.secret_field.clone(), scheme }),
+            Some(scheme) if issues.list.is_empty() => Ok(Self { secret_field, config_key_field, scheme }),
             _ => Err(issues.list),
         }
     }
@@ -83,7 +142,7 @@ impl Verifier {
                     };
                     Scheme::Hmac(HmacScheme {
                         header,
-                        algorithm,
+                        primitive: Primitive::Hmac(algorithm),
                         encoding: SignatureEncoding::Hex,
                         layout: Layout::Plain(Prefix::Tolerated(prefix.to_owned())),
                         content: SignedContent::body_only(),
@@ -95,14 +154,104 @@ impl Verifier {
             }
         };
         match (scheme, secret_field) {
-            (Some(scheme), Some(secret_field)) if issues.list.is_empty() => Ok(Self { secret_field, scheme }),
+            (Some(scheme), Some(secret_field)) if issues.list.is_empty() => {
+                Ok(Self { secret_field: Some(secret_field), config_key_field: None, scheme })
+            }
             _ => Err(issues.list),
         }
     }
 }
 
+/// The fields of a header-signature scheme, which `rsa` and `jwt` do not use.
+const HEADER_FIELDS: &[&str] = &[
+    "signatureHeader",
+    "algorithm",
+    "encoding",
+    "prefix",
+    "signedContent",
+    "signatureFormat",
+    "timestampHeader",
+    "idHeader",
+    "toleranceSeconds",
+    "secretEncoding",
+];
+
+/// Reports each of `fields` that is set as not applying to scheme `kind`.
+fn not_for(kind: SchemeKind, spec: &VerificationSpec, fields: &[&str], issues: &mut Issues<'_>) {
+    let name = match kind {
+        SchemeKind::Hmac => "hmac",
+        SchemeKind::Token => "token",
+        SchemeKind::Ed25519 => "ed25519",
+        SchemeKind::Rsa => "rsa",
+        SchemeKind::Jwt => "jwt",
+    };
+    for field in fields {
+        let set = match *field {
+            "signatureHeader" => spec.signature_header.is_some(),
+            "secretField" => spec.secret_field.is_some(),
+            "algorithm" => spec.algorithm.is_some(),
+            "encoding" => spec.encoding.is_some(),
+            "prefix" => spec.prefix.is_some(),
+            "signedContent" => spec.signed_content.is_some(),
+            "signatureFormat" => spec.signature_format.is_some(),
+            "timestampHeader" => spec.timestamp_header.is_some(),
+            "idHeader" => spec.id_header.is_some(),
+            "toleranceSeconds" => spec.tolerance_seconds.is_some(),
+            "secretEncoding" => spec.secret_encoding.is_some(),
+            "publicKeyField" => spec.public_key_field.is_some(),
+            "rsa" => spec.rsa.is_some(),
+            "jwt" => spec.jwt.is_some(),
+            _ => false,
+        };
+        if set {
+            issues.push(field, format!("does not apply to the {name} scheme"));
+        }
+    }
+}
+
+/// `secretField`, which must name a credential field.
+fn required_secret_field(spec: &VerificationSpec, credential_keys: &[&str], issues: &mut Issues<'_>) -> Option<String> {
+    match spec.secret_field.as_deref() {
+        None => {
+            issues.push("", "missing required field \"secretField\" (the credential field holding the secret)");
+            None
+        }
+        Some(field) if !credential_keys.contains(&field) => {
+            issues.push(
+                "secretField",
+                format!("unknown credential field {field:?} (declared: {})", quoted(credential_keys)),
+            );
+            None
+        }
+        Some(field) => Some(field.to_owned()),
+    }
+}
+
+/// `signatureHeader`, which must be a header name.
+fn required_header(spec: &VerificationSpec, issues: &mut Issues<'_>) -> String {
+    match spec.signature_header.as_deref() {
+        None => {
+            issues.push("", "missing required field \"signatureHeader\" (the header carrying the signature)");
+            String::new()
+        }
+        Some(header) => {
+            issues.header_name(header, "signatureHeader");
+            header.to_owned()
+        }
+    }
+}
+
+/// The `ed25519` scheme: the HMAC scheme's header, content and timestamp rules, with a public
+/// key instead of a secret (Discord: hex `X-Signature-Ed25519` over `{timestamp}{body}`).
+fn ed25519_scheme(spec: &VerificationSpec, header: String, issues: &mut Issues<'_>) -> Option<Scheme> {
+    match hmac_scheme(spec, header, issues)? {
+        Scheme::Hmac(scheme) => Some(Scheme::Hmac(HmacScheme { primitive: Primitive::Ed25519, ..scheme })),
+        other => Some(other),
+    }
+}
+
 /// The `token` scheme: only the header, its optional prefix and the secret field apply.
-fn token_scheme(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Scheme> {
+fn token_scheme(spec: &VerificationSpec, header: String, issues: &mut Issues<'_>) -> Option<Scheme> {
     let not_for_token = [
         ("algorithm", spec.algorithm.is_some()),
         ("encoding", spec.encoding.is_some()),
@@ -118,15 +267,15 @@ fn token_scheme(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Sche
             issues.push(field, "does not apply to the token scheme (the header holds the secret itself)");
         }
     }
-    Some(Scheme::Token { header: spec.signature_header.clone(), prefix: plain_prefix(spec.prefix.as_deref()) })
+    Some(Scheme::Token { header, prefix: plain_prefix(spec.prefix.as_deref()) })
 }
 
 /// The `hmac` scheme, with defaults resolved and every cross-field rule checked.
-fn hmac_scheme(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Scheme> {
+fn hmac_scheme(spec: &VerificationSpec, header: String, issues: &mut Issues<'_>) -> Option<Scheme> {
     let content = match SignedContent::parse(spec.signed_content.as_deref().unwrap_or("{body}")) {
         Ok(content) => {
-            if !content.uses(Piece::Body) {
-                issues.push("signedContent", "must include {body}, otherwise the body is not authenticated");
+            if !content.uses(Piece::Body) && !content.uses(Piece::Form) {
+                issues.push("signedContent", "must include {body} or {form}, otherwise the body is not authenticated");
             }
             Some(content)
         }
@@ -152,8 +301,8 @@ fn hmac_scheme(spec: &VerificationSpec, issues: &mut Issues<'_>) -> Option<Schem
     }
 
     Some(Scheme::Hmac(HmacScheme {
-        header: spec.signature_header.clone(),
-        algorithm: spec.algorithm.unwrap_or(HmacAlgorithm::HmacSha256),
+        header,
+        primitive: Primitive::Hmac(spec.algorithm.unwrap_or(HmacAlgorithm::HmacSha256)),
         encoding: spec.encoding.unwrap_or(SignatureEncoding::Hex),
         layout: layout?,
         content: content?,
@@ -277,7 +426,7 @@ impl Issues<'_> {
 }
 
 /// An RFC 9110 field name: one or more `tchar`s.
-fn is_header_name(name: &str) -> bool {
+pub(super) fn is_header_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 

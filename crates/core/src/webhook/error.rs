@@ -47,4 +47,22 @@ pub enum VerifyError {
     /// Well-formed signatures were present, but none matched any secret.
     #[error("no signature matched")]
     NoSignatureMatched,
+    /// The payload lacks what the scheme signs or names (a signed member, a certificate URL).
+    #[error("the payload is malformed: {0}")]
+    MalformedPayload(String),
+    /// The payload names a key URL outside the scheme's host patterns.
+    #[error("the key URL is not trusted: {0}")]
+    UntrustedKeyUrl(String),
+    /// A key (configured public key, fetched certificate or key set) cannot be used.
+    #[error("the verification key cannot be used: {0}")]
+    InvalidKey(String),
+    /// The key document could not be fetched (retryable: the provider should send again).
+    #[error("the verification key could not be fetched: {0}")]
+    KeyUnavailable(String),
+    /// A JWT was not accepted (signature aside: issuer, audience, expiry, key id).
+    #[error("the token is not accepted: {0}")]
+    InvalidToken(String),
+    /// The scheme reads an instance config value the instance does not set.
+    #[error("the instance config has no value for {0:?}, which verification needs")]
+    MissingConfig(String),
 }

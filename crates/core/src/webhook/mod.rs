@@ -12,7 +12,13 @@
 mod compile;
 mod delivery;
 mod error;
+pub mod form;
+mod handshake;
 mod headers;
+mod jwt;
+mod key_hosts;
+mod keys;
+mod rsa;
 mod section;
 mod signature_header;
 mod signed_content;
@@ -23,6 +29,9 @@ pub use delivery::{
     DEFAULT_REPLAY_WINDOW, DeliveryId, DeliveryIdSource, MAX_DELIVERY_ID_CHARS, MAX_REPLAY_WINDOW_SECONDS,
 };
 pub use error::VerifyError;
+pub use handshake::{ChallengeReply, CompiledHandshake, HandshakeReply, HandshakeRequest};
 pub use headers::{Headers, WebhookRequest};
-pub use section::{CompiledHandshake, CompiledWebhook, WebhookEvent};
-pub use verifier::Verifier;
+pub use key_hosts::{KeyHosts, UrlRefused};
+pub use keys::{DEFAULT_KEY_TTL, FetchError, FixedKey, KeyCache, KeySource, MAX_CACHED_KEYS, WebhookFetcher};
+pub use section::{CompiledWebhook, WebhookEvent};
+pub use verifier::{Verifier, VerifyContext};

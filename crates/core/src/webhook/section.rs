@@ -6,23 +6,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::delivery::{DEFAULT_REPLAY_WINDOW, DeliveryId, DeliveryIdSource, MAX_REPLAY_WINDOW_SECONDS};
+use super::handshake::{CompiledHandshake, HandshakeReply, HandshakeRequest};
 use super::headers::Headers;
 use super::verifier::Verifier;
 use crate::jsonpath::{CompiledPath, scalar_text};
 use crate::mapping::IssueSink;
-use crate::mapping::condition::CompiledCondition;
 use crate::model::{AuthDescriptor, Issue, Verification, VerificationKeyword, WebhookDescriptor};
-
-/// A compiled handshake: requests the webhook endpoint answers instead of ingesting.
-#[derive(Debug, Clone)]
-pub struct CompiledHandshake {
-    /// Identifies the handshake payload.
-    pub condition: CompiledCondition,
-    /// The value echoed back.
-    pub respond_with: CompiledPath,
-    /// Whether the signature must verify first.
-    pub verify: bool,
-}
 
 /// Compiled webhook settings.
 #[derive(Debug, Clone)]
@@ -77,6 +66,19 @@ impl CompiledWebhook {
         credential_keys: &[&str],
         issues: &mut Vec<Issue>,
     ) -> Option<Self> {
+        Self::compile_with_config(w, auth, at, credential_keys, &[], issues)
+    }
+
+    /// As [`compile`](Self::compile), with the descriptor's config fields (an Ed25519 public
+    /// key or a JWT audience may be read from the instance's config).
+    pub fn compile_with_config(
+        w: &WebhookDescriptor,
+        auth: &AuthDescriptor,
+        at: &str,
+        credential_keys: &[&str],
+        config_keys: &[&str],
+        issues: &mut Vec<Issue>,
+    ) -> Option<Self> {
         let before = issues.len();
         let event_type_path = IssueSink(issues).path(&w.event_type_path, format!("{at}/eventTypePath"));
         let vat = format!("{at}/verification");
@@ -93,22 +95,21 @@ impl CompiledWebhook {
                 None
             }
             (Verification::Scheme(spec), _) => {
-                Verifier::from_spec(spec, &vat, credential_keys).map_err(|mut e| issues.append(&mut e)).ok()
+                Verifier::from_spec_with_config(spec, &vat, credential_keys, config_keys)
+                    .map_err(|mut e| issues.append(&mut e))
+                    .ok()
             }
         };
         let delivery_id = compile_delivery_id(w, at, issues);
         let replay_window = compile_replay_window(w.replay_window_seconds, at, issues);
-        let mut handshakes = Vec::new();
-        for (i, h) in w.handshakes.iter().enumerate() {
-            let hat = format!("{at}/handshakes/{i}");
-            let condition = CompiledCondition::compile((&h.when).into(), &format!("{hat}/when"))
-                .map_err(|mut e| issues.append(&mut e))
-                .ok();
-            let respond_with = IssueSink(issues).path(&h.respond_with_path, format!("{hat}/respondWithPath"));
-            if let (Some(condition), Some(respond_with)) = (condition, respond_with) {
-                handshakes.push(CompiledHandshake { condition, respond_with, verify: h.verify });
-            }
-        }
+        let handshakes = w
+            .handshakes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                CompiledHandshake::compile(h, &format!("{at}/handshakes/{i}"), credential_keys, issues)
+            })
+            .collect();
         if issues.len() > before {
             return None;
         }
@@ -149,7 +150,7 @@ impl CompiledWebhook {
 
     /// The credential field holding the webhook secret, when deliveries are verified.
     pub fn secret_field(&self) -> Option<&str> {
-        self.verifier.as_ref().map(Verifier::secret_field)
+        self.verifier.as_ref().and_then(Verifier::secret_field)
     }
 
     /// Why a payload with this event type is not handled, or `None` when it is.
@@ -164,12 +165,21 @@ impl CompiledWebhook {
         }
     }
 
-    /// The handshake this payload is, if any, with the value to answer.
-    pub fn handshake<'v>(&self, payload: &'v Value) -> Option<(&CompiledHandshake, &'v Value)> {
-        self.handshakes
-            .iter()
-            .find(|h| h.condition.matches(payload))
-            .and_then(|h| h.respond_with.first(payload).map(|v| (h, v)))
+    /// The handshake this payload is, if any, with the value to answer: the first handshake
+    /// that echoes a body field and matches (what `switchboard test` and the older
+    /// [`crate::Connector::handshake`] ask).
+    pub fn handshake(&self, payload: &Value) -> Option<(&CompiledHandshake, Value)> {
+        let request = HandshakeRequest { headers: &Headers::default(), query: &[], payload: Some(payload) };
+        self.handshakes.iter().find_map(|h| match h.reply(&request) {
+            Some(HandshakeReply::Echo(value)) => Some((h, value)),
+            _ => None,
+        })
+    }
+
+    /// The first handshake `request` is, with its reply, among those that may be answered now:
+    /// before verification (`verified = false`) only handshakes declared with `verify: false`.
+    pub fn handshake_reply(&self, request: &HandshakeRequest<'_>, verified: bool) -> Option<HandshakeReply> {
+        self.handshakes.iter().filter(|h| verified || !h.verify).find_map(|h| h.reply(request))
     }
 }
 

@@ -14,10 +14,13 @@ pub(super) enum Piece<'t> {
     Id,
     /// The request URL.
     Url,
+    /// The form-encoded body's parameters sorted by name (then value), each written as its name
+    /// followed by its value (Twilio).
+    Form,
 }
 
 /// The placeholders a template may use, for error messages.
-pub(super) const PLACEHOLDERS: &str = "{body}, {timestamp}, {id}, {url}";
+pub(super) const PLACEHOLDERS: &str = "{body}, {timestamp}, {id}, {url}, {form}";
 
 /// A parsed `signedContent` template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,13 +63,14 @@ impl SignedContent {
     /// Feeds the signed content, piece by piece.
     pub fn feed(&self, values: &Values<'_>, mut update: impl FnMut(&[u8])) {
         for piece in self.pieces() {
-            update(match piece {
-                Piece::Literal(text) => text.as_bytes(),
-                Piece::Body => values.body,
-                Piece::Timestamp => values.timestamp.as_bytes(),
-                Piece::Id => values.id.as_bytes(),
-                Piece::Url => values.url.as_bytes(),
-            });
+            match piece {
+                Piece::Literal(text) => update(text.as_bytes()),
+                Piece::Body => update(values.body),
+                Piece::Timestamp => update(values.timestamp.as_bytes()),
+                Piece::Id => update(values.id.as_bytes()),
+                Piece::Url => update(values.url.as_bytes()),
+                Piece::Form => update(sorted_form(values.body).as_bytes()),
+            }
         }
     }
 
@@ -74,6 +78,15 @@ impl SignedContent {
         // `parse` accepted the source, so no piece is an error.
         Pieces(&self.source).filter_map(Result::ok)
     }
+}
+
+/// Twilio's form string: the decoded parameters sorted by name and then by value (a repeated
+/// identical pair counts once), each as name followed by value.
+fn sorted_form(body: &[u8]) -> String {
+    let mut pairs = super::form::form_pairs(body);
+    pairs.sort();
+    pairs.dedup();
+    pairs.into_iter().map(|(name, value)| name + &value).collect()
 }
 
 /// Splits a template into pieces; a `{` must open a known placeholder.
@@ -105,6 +118,7 @@ impl<'t> Iterator for Pieces<'t> {
             "timestamp" => Ok(Piece::Timestamp),
             "id" => Ok(Piece::Id),
             "url" => Ok(Piece::Url),
+            "form" => Ok(Piece::Form),
             other => Err(format!("unknown placeholder {{{other}}} (placeholders: {PLACEHOLDERS})")),
         })
     }
@@ -130,6 +144,13 @@ mod tests {
     fn trello_template_appends_the_url_to_the_body() {
         let values = Values { body: b"{}", url: "https://x.test/cb", ..Values::default() };
         assert_eq!(signed("{body}{url}", &values), b"{}https://x.test/cb");
+    }
+
+    #[test]
+    fn twilio_template_signs_the_url_and_the_sorted_form_parameters() {
+        let body = b"To=%2B18005551212&Digits=5678&Digits=1234&Caller=x";
+        let values = Values { body, url: "https://x.test/a?b=1", ..Values::default() };
+        assert_eq!(signed("{url}{form}", &values), b"https://x.test/a?b=1CallerxDigits1234Digits5678To+18005551212");
     }
 
     #[test]

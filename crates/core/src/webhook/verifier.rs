@@ -1,5 +1,8 @@
 //! A compiled verification scheme and the check it runs on each delivery.
 
+use std::collections::BTreeMap;
+
+use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
@@ -8,17 +11,40 @@ use subtle::ConstantTimeEq;
 
 use super::error::VerifyError;
 use super::headers::{Headers, WebhookRequest};
+use super::jwt::JwtScheme;
+use super::keys::KeySource;
+use super::rsa::RsaScheme;
 use super::signature_header::{Layout, Prefix};
 use super::signed_content::{Piece, SignedContent, Values};
 use crate::model::{HmacAlgorithm, SecretEncoding, SignatureEncoding};
+
+/// Length of an Ed25519 signature in bytes.
+const ED25519_SIGNATURE_LEN: usize = 64;
 
 /// A compiled verifier: built once when a descriptor is validated, then run on every delivery.
 ///
 /// Build one with [`Verifier::from_spec`] or [`Verifier::from_webhook_secret`].
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    pub(super) secret_field: String,
+    /// The credential field holding the secret (or the Ed25519 public key), when there is one.
+    pub(super) secret_field: Option<String>,
+    /// The config field holding the Ed25519 public key, when the key is in the config.
+    pub(super) config_key_field: Option<String>,
     pub(super) scheme: Scheme,
+}
+
+/// What verification may read besides the request: the instance's secrets (current, then
+/// previous), its config, and where fetched keys come from.
+#[derive(Clone, Copy)]
+pub struct VerifyContext<'a> {
+    /// Values of the scheme's credential field, current first.
+    pub secrets: &'a [&'a str],
+    /// The instance's config.
+    pub config: &'a BTreeMap<String, String>,
+    /// Where certificates and key sets come from (`None`: schemes that fetch keys fail).
+    pub keys: Option<&'a dyn KeySource>,
+    /// The current time.
+    pub now: DateTime<Utc>,
 }
 
 /// What is checked.
@@ -31,15 +57,28 @@ pub(super) enum Scheme {
         /// Text before the token.
         prefix: Prefix,
     },
-    /// The header holds an HMAC of the signed content.
+    /// The header holds an HMAC (or an Ed25519 signature) of the signed content.
     Hmac(HmacScheme),
+    /// RSA over named payload fields, with a fetched certificate.
+    Rsa(Box<RsaScheme>),
+    /// JWTs checked against a fetched key set.
+    Jwt(Box<JwtScheme>),
+}
+
+/// What signs the content of an [`HmacScheme`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Primitive {
+    /// An HMAC keyed with the shared secret.
+    Hmac(HmacAlgorithm),
+    /// An Ed25519 signature checked with a hex public key.
+    Ed25519,
 }
 
 /// An HMAC scheme with every default resolved.
 #[derive(Debug, Clone)]
 pub(super) struct HmacScheme {
     pub header: String,
-    pub algorithm: HmacAlgorithm,
+    pub primitive: Primitive,
     pub encoding: SignatureEncoding,
     pub layout: Layout,
     pub content: SignedContent,
@@ -67,9 +106,47 @@ struct SignedTimestamp<'a> {
 }
 
 impl Verifier {
-    /// The credential field holding the secret.
-    pub fn secret_field(&self) -> &str {
-        &self.secret_field
+    /// The credential field holding the secret (or public key), when the scheme reads one.
+    pub fn secret_field(&self) -> Option<&str> {
+        self.secret_field.as_deref()
+    }
+
+    /// The config field holding the Ed25519 public key, when the key is in the config.
+    pub fn config_key_field(&self) -> Option<&str> {
+        self.config_key_field.as_deref()
+    }
+
+    /// The URL of the key set a `jwt` scheme fetches (for tools that serve it from a file).
+    pub fn jwks_url(&self) -> Option<&str> {
+        match &self.scheme {
+            Scheme::Jwt(jwt) => Some(jwt.jwks_url()),
+            _ => None,
+        }
+    }
+
+    /// Verifies a delivery with everything a scheme may need: secrets, the instance config (an
+    /// Ed25519 key kept there, a JWT audience) and fetched keys (an SNS certificate, a JWKS).
+    pub async fn verify_with(&self, request: &WebhookRequest<'_>, ctx: &VerifyContext<'_>) -> Result<(), VerifyError> {
+        match &self.scheme {
+            Scheme::Rsa(rsa) => {
+                let payload = serde_json::from_slice(request.body)
+                    .map_err(|_| VerifyError::MalformedPayload("the body is not JSON".to_owned()))?;
+                let url = rsa.certificate_url(&payload)?;
+                let certificate = fetch(ctx.keys, &url).await?;
+                rsa.verify(&payload, &certificate)
+            }
+            Scheme::Jwt(jwt) => {
+                let jwks = fetch(ctx.keys, jwt.jwks_url()).await?;
+                jwt.verify(request.headers, request.body, ctx.config, &jwks, ctx.now)
+            }
+            Scheme::Token { .. } | Scheme::Hmac(_) => match &self.config_key_field {
+                Some(field) => {
+                    let key = ctx.config.get(field).map(String::as_str).unwrap_or_default();
+                    self.verify(request, &[key], ctx.now)
+                }
+                None => self.verify(request, ctx.secrets, ctx.now),
+            },
+        }
     }
 
     /// Verifies a delivery. `secrets` are tried in order (current, then previous), so a
@@ -82,6 +159,9 @@ impl Verifier {
         secrets: &[&str],
         now: DateTime<Utc>,
     ) -> Result<(), VerifyError> {
+        if matches!(self.scheme, Scheme::Rsa(_) | Scheme::Jwt(_)) {
+            return Err(VerifyError::KeyUnavailable("this scheme fetches its key, and no key source was given".into()));
+        }
         let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
         if secrets.is_empty() {
             return Err(VerifyError::NoSecretConfigured);
@@ -89,6 +169,7 @@ impl Verifier {
         match &self.scheme {
             Scheme::Token { header, prefix } => verify_token(request.headers, header, prefix, &secrets),
             Scheme::Hmac(scheme) => scheme.verify(request, &secrets, now),
+            Scheme::Rsa(_) | Scheme::Jwt(_) => Err(VerifyError::NoSignatureMatched),
         }
     }
 }
@@ -135,12 +216,15 @@ impl HmacScheme {
 
         let candidates = self.decode_signatures(&parsed.signatures);
         if candidates.is_empty() {
-            let reason =
-                format!("it has no {} signature of {} bytes", self.encoding.as_str(), self.algorithm.digest_len());
+            let reason = format!("it has no {} signature of {} bytes", self.encoding.as_str(), self.signature_len());
             return Err(malformed(&self.header, reason));
         }
 
         let values = Values { body: request.body, timestamp: timestamp.map(|t| t.raw).unwrap_or_default(), id, url };
+        let algorithm = match self.primitive {
+            Primitive::Hmac(algorithm) => algorithm,
+            Primitive::Ed25519 => return verify_ed25519(&self.content, &values, &candidates, secrets, timestamp, now),
+        };
         let mut unusable_reason = None;
         let mut usable = false;
         for secret in secrets {
@@ -152,7 +236,7 @@ impl HmacScheme {
                 }
             };
             usable = true;
-            let mac = SignedMac::new(self.algorithm, &key, &self.content, &values)?;
+            let mac = SignedMac::new(algorithm, &key, &self.content, &values)?;
             if candidates.iter().any(|candidate| mac.matches(candidate)) {
                 return check_tolerance(timestamp, now);
             }
@@ -172,9 +256,45 @@ impl HmacScheme {
                 SignatureEncoding::Hex => hex::decode(signature).ok(),
                 SignatureEncoding::Base64 => BASE64.decode(signature).ok(),
             })
-            .filter(|bytes| bytes.len() == self.algorithm.digest_len())
+            .filter(|bytes| bytes.len() == self.signature_len())
             .collect()
     }
+
+    fn signature_len(&self) -> usize {
+        match self.primitive {
+            Primitive::Hmac(algorithm) => algorithm.digest_len(),
+            Primitive::Ed25519 => ED25519_SIGNATURE_LEN,
+        }
+    }
+}
+
+/// Checks Ed25519 candidates with each configured public key (hex, 32 bytes).
+fn verify_ed25519(
+    content: &SignedContent,
+    values: &Values<'_>,
+    candidates: &[Vec<u8>],
+    public_keys: &[&str],
+    timestamp: Option<SignedTimestamp<'_>>,
+    now: DateTime<Utc>,
+) -> Result<(), VerifyError> {
+    let mut message = Vec::new();
+    content.feed(values, |bytes| message.extend_from_slice(bytes));
+    let keys: Vec<Vec<u8>> =
+        public_keys.iter().filter_map(|key| hex::decode(key.trim()).ok()).filter(|key| key.len() == 32).collect();
+    if keys.is_empty() {
+        return Err(VerifyError::InvalidKey("the public key is not 32 bytes of hex".to_owned()));
+    }
+    let verified = keys.iter().any(|key| {
+        let key = UnparsedPublicKey::new(&ED25519, key);
+        candidates.iter().any(|candidate| key.verify(&message, candidate).is_ok())
+    });
+    if verified { check_tolerance(timestamp, now) } else { Err(VerifyError::NoSignatureMatched) }
+}
+
+/// The document at `url`, from the key source.
+async fn fetch(keys: Option<&dyn KeySource>, url: &str) -> Result<std::sync::Arc<Vec<u8>>, VerifyError> {
+    let keys = keys.ok_or_else(|| VerifyError::KeyUnavailable("no key source is configured".to_owned()))?;
+    keys.key_document(url).await.map_err(|error| VerifyError::KeyUnavailable(error.to_string()))
 }
 
 /// An HMAC already fed with the signed content, ready to compare against candidates.

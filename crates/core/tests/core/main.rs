@@ -14,6 +14,7 @@ mod native_connector;
 mod polling_validation;
 mod token_verification;
 mod webhook_delivery_ids;
+mod webhook_families;
 mod webhook_never_panics;
 mod webhook_presets;
 mod webhook_providers;

@@ -42,7 +42,7 @@ fn slack(overrides: Value) -> Value {
 fn a_valid_scheme_compiles_and_names_its_secret_field() {
     assert_eq!(issues(slack(json!({}))), Vec::<String>::new());
     let spec: VerificationSpec = serde_json::from_value(slack(json!({}))).unwrap();
-    assert_eq!(Verifier::from_spec(&spec, AT, &["signingSecret"]).unwrap().secret_field(), "signingSecret");
+    assert_eq!(Verifier::from_spec(&spec, AT, &["signingSecret"]).unwrap().secret_field(), Some("signingSecret"));
 }
 
 #[test]
@@ -59,7 +59,7 @@ fn unknown_or_unclosed_placeholders_are_reported() {
     assert_eq!(
         unknown,
         [format!(
-            "{AT}/signedContent: unknown placeholder {{ts}} (placeholders: {{body}}, {{timestamp}}, {{id}}, {{url}})"
+            "{AT}/signedContent: unknown placeholder {{ts}} (placeholders: {{body}}, {{timestamp}}, {{id}}, {{url}}, {{form}})"
         )]
     );
     let unclosed = issues(slack(json!({ "signedContent": "v0:{timestamp:{body}" })));
@@ -73,7 +73,7 @@ fn unknown_or_unclosed_placeholders_are_reported() {
 fn signed_content_must_include_the_body() {
     assert_eq!(
         issues(slack(json!({ "signedContent": "v0:{timestamp}" }))),
-        [format!("{AT}/signedContent: must include {{body}}, otherwise the body is not authenticated")]
+        [format!("{AT}/signedContent: must include {{body}} or {{form}}, otherwise the body is not authenticated")]
     );
 }
 
@@ -303,7 +303,7 @@ fn a_descriptor_with_a_scheme_object_verifies_deliveries() {
     let loaded =
         Descriptor::from_value(&descriptor(slack(json!({}))), "slack.json").unwrap_or_else(|e| panic!("{e:?}"));
     let verifier = loaded.webhook().and_then(|w| w.verifier.as_ref()).expect("a verifier");
-    assert_eq!(verifier.secret_field(), "signingSecret");
+    assert_eq!(verifier.secret_field(), Some("signingSecret"));
     let slack = vector("Slack");
     let headers = slack.headers();
     let request = WebhookRequest { headers: &headers, body: slack.body, url: None };
@@ -346,7 +346,7 @@ fn the_token_keyword_needs_no_algorithm_and_signature_says_it_needs_one() {
         serde_json::from_value(json!({ "signatureHeader": "X-Gitlab-Token", "credentialFields": field })).unwrap();
     let verifier =
         Verifier::from_webhook_secret(VerificationKeyword::Token, &config, AT).expect("a token needs no algorithm");
-    assert_eq!(verifier.secret_field(), "secret");
+    assert_eq!(verifier.secret_field(), Some("secret"));
     let found: Vec<String> = Verifier::from_webhook_secret(VerificationKeyword::Signature, &config, AT)
         .unwrap_err()
         .iter()

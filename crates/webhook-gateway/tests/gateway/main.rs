@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod deliveries;
+mod families;
 mod limits;
 mod refusals;
 mod replays;

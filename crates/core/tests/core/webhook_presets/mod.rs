@@ -47,8 +47,12 @@ impl Vector {
     /// The compiled verifier.
     pub fn verifier(&self) -> Verifier {
         let spec = self.spec();
-        Verifier::from_spec(&spec, "/ingestion/webhook/verification", &[spec.secret_field.as_str()])
-            .unwrap_or_else(|issues| panic!("{}: scheme does not compile: {issues:?}", self.provider))
+        Verifier::from_spec(
+            &spec,
+            "/ingestion/webhook/verification",
+            &[spec.secret_field.as_deref().unwrap_or_default()],
+        )
+        .unwrap_or_else(|issues| panic!("{}: scheme does not compile: {issues:?}", self.provider))
     }
 
     /// The vector's headers.

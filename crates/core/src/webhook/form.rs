@@ -1,0 +1,83 @@
+//! Form-encoded bodies (`application/x-www-form-urlencoded`: Twilio, Slack interactivity): the
+//! name/value pairs a signature covers, and the object mapping reads.
+
+use serde_json::{Map, Value};
+
+/// The form field whose value is parsed as JSON when it holds an object or an array (Slack
+/// interactivity posts `payload=<JSON>`).
+pub const JSON_FORM_FIELD: &str = "payload";
+
+/// Whether a `Content-Type` value names a form-encoded body.
+pub fn is_form_content_type(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// The decoded name/value pairs of a form body, in the order received.
+pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).map(|(n, v)| (n.into_owned(), v.into_owned())).collect()
+}
+
+/// A form body as a JSON object: each field a string, a repeated field an array of strings in
+/// the order received, and a `payload` field holding a JSON object or array parsed.
+pub fn form_object(body: &[u8]) -> Value {
+    let mut object = Map::new();
+    for (name, value) in form_pairs(body) {
+        let value = if name == JSON_FORM_FIELD {
+            match serde_json::from_str::<Value>(&value) {
+                Ok(json @ (Value::Object(_) | Value::Array(_))) => json,
+                _ => Value::String(value),
+            }
+        } else {
+            Value::String(value)
+        };
+        match object.get_mut(&name) {
+            None => {
+                object.insert(name, value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => {
+                let first = first.take();
+                object.insert(name, Value::Array(vec![first, value]));
+            }
+        }
+    }
+    Value::Object(object)
+}
+
+/// The payload of a body: a form body (by its `Content-Type`) as an object, anything else as
+/// JSON.
+pub fn payload_of(content_type: Option<&str>, body: &[u8]) -> Result<Value, serde_json::Error> {
+    match content_type {
+        Some(content_type) if is_form_content_type(content_type) => Ok(form_object(body)),
+        _ => serde_json::from_slice(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn fields_are_decoded_and_repeated_ones_become_arrays() {
+        let body = b"To=%2B18005551212&Body=hello+world&Digits=5678&Digits=1234";
+        assert_eq!(form_object(body), json!({"To": "+18005551212", "Body": "hello world", "Digits": ["5678", "1234"]}));
+    }
+
+    #[test]
+    fn a_payload_field_holding_json_is_parsed_and_other_text_is_kept() {
+        let body = b"payload=%7B%22type%22%3A%22block_actions%22%2C%22user%22%3A%7B%22id%22%3A%22U1%22%7D%7D";
+        assert_eq!(form_object(body), json!({"payload": {"type": "block_actions", "user": {"id": "U1"}}}));
+        assert_eq!(form_object(b"payload=hello"), json!({"payload": "hello"}));
+        assert_eq!(form_object(b"payload=42"), json!({"payload": "42"}));
+    }
+
+    #[test]
+    fn the_content_type_decides_how_a_body_is_read() {
+        let form = Some("application/x-www-form-urlencoded; charset=utf-8");
+        assert_eq!(payload_of(form, b"a=1").unwrap(), json!({"a": "1"}));
+        assert_eq!(payload_of(Some("application/json"), b"{\"a\":1}").unwrap(), json!({"a": 1}));
+        assert!(payload_of(None, b"a=1").is_err());
+    }
+}
