@@ -40,7 +40,7 @@ mod tests {
             {"type": "paragraph", "content": [{"type": "text", "text": "Fixed in "}, {"type": "text", "text": "OPS-7"}]},
             {"type": "paragraph", "content": [{"type": "text", "text": "see ED-2"}]}
         ]});
-        assert_eq!(plain_text(&doc), "Fixed in OPS-7  see ED-2");
+        assert_eq!(plain_text(&doc), "Fixed in OPS-7 see ED-2");
         assert_eq!(plain_text(&json!("Just in time for AtlasCamp!")), "Just in time for AtlasCamp!");
         assert_eq!(plain_text(&json!(null)), "");
     }

@@ -114,7 +114,11 @@ pub struct Change {
 impl Change {
     /// The signal's external id: the issue key, plus the change id for a change that has one.
     pub fn external_id(&self) -> String {
-        if self.change_id.is_empty() { self.issue.key.clone() } else { format!("{}#{}", self.issue.key, self.change_id) }
+        if self.change_id.is_empty() {
+            self.issue.key.clone()
+        } else {
+            format!("{}#{}", self.issue.key, self.change_id)
+        }
     }
 }
 
@@ -287,7 +291,12 @@ fn facts(issue: &Value) -> IssueFacts {
         assignee: display_name(&fields["assignee"]),
         project: fields["project"]["key"].as_str().map(str::to_owned),
         issue_type: name(&fields["issuetype"]),
-        labels: fields["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(str::to_owned)).collect(),
+        labels: fields["labels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.as_str().map(str::to_owned))
+            .collect(),
     }
 }
 

@@ -31,7 +31,7 @@ pub fn myself_descriptor(jira: &Descriptor) -> Result<Descriptor, String> {
             "mode": "polling",
             "endpoint": "{{baseUrl}}/rest/api/3/myself",
             "method": "GET",
-            "delta": {"type": "timestamp_filter", "queryParam": ""},
+            "delta": {"type": "timestamp_filter", "queryParam": "", "format": "iso8601"},
             "rateLimitRpm": 60
         }),
     );
@@ -40,7 +40,7 @@ pub fn myself_descriptor(jira: &Descriptor) -> Result<Descriptor, String> {
         json!({
             "itemsPath": "$",
             "idPath": "$.accountId",
-            "timestampPath": "$.timeZone",
+            "timestampPath": "$.timestamp",
             "summaryTemplate": "{{displayName}}",
             "signalTypeRules": [{"then": "myself"}]
         }),
