@@ -62,7 +62,7 @@ pub fn signal(change: &Change, ctx: &MapContext<'_>) -> NormalisedSignal {
         signal_type: signal_type.to_owned(),
         timestamp: change.at.clone(),
         received_at: rfc3339(ctx.received_at),
-        summary: format!("{} {}{status}", issue.key, issue.summary),
+        summary: format!("{} {}", issue.key, issue.summary).trim_end().to_owned() + &status,
         priority: issue.priority.as_deref().and_then(priority),
         participants,
         tags,
