@@ -117,7 +117,8 @@ async fn the_native_jira_connector_registers_and_is_listed_as_native_with_its_fo
     let created = world.send(Method::POST, "/connectors", Some(ADMIN), Some(descriptor)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let all = world.get("/connectors", Some(ACME)).await.json();
-    let jira = all["connectors"].as_array().unwrap().iter().find(|c| c["id"] == "jira").expect("jira is listed").clone();
+    let jira =
+        all["connectors"].as_array().unwrap().iter().find(|c| c["id"] == "jira").expect("jira is listed").clone();
     assert_eq!(jira["kind"], "native", "{jira}");
     let one = world.get("/connectors/jira", Some(ACME)).await.json();
     let text = one.to_string();
