@@ -245,8 +245,10 @@ impl Connector for GenericConnector {
     }
 }
 
-/// Factory for a native connector, given its (validated) descriptor.
-pub type NativeFactory = fn(Arc<Descriptor>) -> Arc<dyn Connector>;
+/// Factory for a native connector, given its (validated) descriptor and the process's poll
+/// driver (`None` in a process that never polls): a native connector sends its requests
+/// through the same engine as the generic ones.
+pub type NativeFactory = fn(Arc<Descriptor>, Option<Arc<dyn PollDriver>>) -> Arc<dyn Connector>;
 
 /// Native connector implementations, registered by connector id.
 #[derive(Default, Clone)]
@@ -289,7 +291,7 @@ impl NativeRegistry {
         match descriptor.kind() {
             ConnectorKind::Generic => Ok(Arc::new(GenericConnector::new(descriptor, driver))),
             ConnectorKind::Native => match self.factories.get(descriptor.id()) {
-                Some(factory) => Ok(factory(descriptor)),
+                Some(factory) => Ok(factory(descriptor, driver)),
                 None => Err(ResolveError::NativeNotRegistered(descriptor.id().to_owned())),
             },
         }

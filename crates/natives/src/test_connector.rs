@@ -20,7 +20,7 @@ use switchboard_core::polling::{
     Checkpoint, HealthReport, Page, PageCursor, PageStream, PollError, PollRequest, RunSummary, StopReason,
 };
 use switchboard_core::ports::Credentials;
-use switchboard_core::{Connector, Descriptor, MapContext, MapReport};
+use switchboard_core::{Connector, Descriptor, MapContext, MapReport, PollDriver};
 
 /// The connector id.
 pub const ID: &str = "native-test";
@@ -37,8 +37,9 @@ pub struct TestConnector {
     descriptor: Arc<Descriptor>,
 }
 
-/// The [`switchboard_core::connector::NativeFactory`] of [`ID`].
-pub fn factory(descriptor: Arc<Descriptor>) -> Arc<dyn Connector> {
+/// The [`switchboard_core::connector::NativeFactory`] of [`ID`] (it makes no request, so it
+/// needs no poll driver).
+pub fn factory(descriptor: Arc<Descriptor>, _driver: Option<Arc<dyn PollDriver>>) -> Arc<dyn Connector> {
     Arc::new(TestConnector { descriptor })
 }
 
@@ -170,7 +171,7 @@ mod tests {
     use super::*;
 
     fn connector() -> Arc<dyn Connector> {
-        factory(Arc::new(Descriptor::from_json_str(DESCRIPTOR_JSON, "test_connector.json").expect("valid")))
+        factory(Arc::new(Descriptor::from_json_str(DESCRIPTOR_JSON, "test_connector.json").expect("valid")), None)
     }
 
     async fn run(connector: &dyn Connector, checkpoint: Option<Checkpoint>) -> (Vec<Vec<u64>>, Checkpoint) {

@@ -100,7 +100,7 @@ fn native_descriptor(id: &str) -> Arc<Descriptor> {
 #[test]
 fn native_descriptors_dispatch_to_their_registered_implementation() {
     let mut registry = NativeRegistry::new();
-    registry.register("echo", |descriptor| Arc::new(EchoConnector { descriptor }));
+    registry.register("echo", |descriptor, _driver| Arc::new(EchoConnector { descriptor }));
 
     let connector = registry.resolve(native_descriptor("echo"), None).expect("registered");
     let ctx = MapContext {

@@ -109,3 +109,20 @@ async fn the_catalogue_lists_built_ins_and_rejects_unknown_categories() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text.contains("project_management"));
 }
+
+#[tokio::test]
+async fn the_native_jira_connector_registers_and_is_listed_as_native_with_its_forms() {
+    let world = spawn().await;
+    let descriptor: serde_json::Value = serde_json::from_str(switchboard_natives::jira::DESCRIPTOR_JSON).unwrap();
+    let created = world.send(Method::POST, "/connectors", Some(ADMIN), Some(descriptor)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let all = world.get("/connectors", Some(ACME)).await.json();
+    let jira =
+        all["connectors"].as_array().unwrap().iter().find(|c| c["id"] == "jira").expect("jira is listed").clone();
+    assert_eq!(jira["kind"], "native", "{jira}");
+    let one = world.get("/connectors/jira", Some(ACME)).await.json();
+    let text = one.to_string();
+    for field in ["\"email\"", "\"apiToken\"", "\"webhookSecret\"", "\"baseUrl\"", "\"projects\"", "\"timeZone\""] {
+        assert!(text.contains(field), "{field} missing from {text}");
+    }
+}
