@@ -45,10 +45,14 @@ pub fn form_object(body: &[u8]) -> Value {
 }
 
 /// The payload of a body: a form body (by its `Content-Type`) as an object, anything else as
-/// JSON.
+/// JSON. A body labelled as a form that is a JSON object or array is read as JSON: clients such
+/// as `curl -d` label raw JSON that way, and a real form body is never JSON.
 pub fn payload_of(content_type: Option<&str>, body: &[u8]) -> Result<Value, serde_json::Error> {
     match content_type {
-        Some(content_type) if is_form_content_type(content_type) => Ok(form_object(body)),
+        Some(content_type) if is_form_content_type(content_type) => match serde_json::from_slice(body) {
+            Ok(json @ (Value::Object(_) | Value::Array(_))) => Ok(json),
+            _ => Ok(form_object(body)),
+        },
         _ => serde_json::from_slice(body),
     }
 }
@@ -79,5 +83,12 @@ mod tests {
         assert_eq!(payload_of(form, b"a=1").unwrap(), json!({"a": "1"}));
         assert_eq!(payload_of(Some("application/json"), b"{\"a\":1}").unwrap(), json!({"a": 1}));
         assert!(payload_of(None, b"a=1").is_err());
+    }
+
+    #[test]
+    fn json_labelled_as_a_form_is_read_as_json() {
+        let form = Some("application/x-www-form-urlencoded");
+        assert_eq!(payload_of(form, b"{\"action\":\"opened\"}").unwrap(), json!({"action": "opened"}));
+        assert_eq!(payload_of(form, b"a=%7B%7D").unwrap(), json!({"a": "{}"}));
     }
 }
