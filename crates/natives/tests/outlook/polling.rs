@@ -44,7 +44,9 @@ async fn poll(connector: &dyn Connector, server: &MockServer, checkpoint: Option
 /// The documented first round: three pages, the first without a token.
 async fn first_round(server: &MockServer, expected_calls: u64) {
     let base = server.uri();
-    for (page, token) in [("delta-page-2.json", "GwcBoTmPuoTQWfcsAbkYM"), ("delta-page-3.json", "GwcBoTmPKILK4jLH7mAd1lLU")] {
+    for (page, token) in
+        [("delta-page-2.json", "GwcBoTmPuoTQWfcsAbkYM"), ("delta-page-3.json", "GwcBoTmPKILK4jLH7mAd1lLU")]
+    {
         Mock::given(method("GET"))
             .and(path(DELTA))
             .and(query_param("$skiptoken", token))
@@ -136,8 +138,10 @@ async fn every_message_once_the_delta_link_as_checkpoint_and_a_second_poll_with_
 #[tokio::test]
 async fn an_expired_delta_link_resyncs_from_the_start_without_duplicate_signals() {
     for expired in [
-        ResponseTemplate::new(410).set_body_json(json!({"error": {"code": "syncStateNotFound", "message": "The sync state is gone."}})),
-        ResponseTemplate::new(400).set_body_json(json!({"error": {"code": "syncStateNotFound", "message": "The sync state is gone."}})),
+        ResponseTemplate::new(410)
+            .set_body_json(json!({"error": {"code": "syncStateNotFound", "message": "The sync state is gone."}})),
+        ResponseTemplate::new(400)
+            .set_body_json(json!({"error": {"code": "syncStateNotFound", "message": "The sync state is gone."}})),
         ResponseTemplate::new(410),
     ] {
         let server = MockServer::start().await;

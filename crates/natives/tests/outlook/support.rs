@@ -41,7 +41,9 @@ pub fn fixture_text(file: &str) -> String {
 
 /// A fixture as JSON, its Graph links pointing at `base` instead.
 pub fn fixture_at(file: &str, base: &str) -> Value {
-    let text = fixture_text(file)
-        .replace("https://graph.microsoft.com/v1.0/me/mailfolders('AQMkADNkNAAAgEMAAAA')", &format!("{base}/v1.0/me/mailFolders/inbox"));
+    let text = fixture_text(file).replace(
+        "https://graph.microsoft.com/v1.0/me/mailfolders('AQMkADNkNAAAgEMAAAA')",
+        &format!("{base}/v1.0/me/mailFolders/inbox"),
+    );
     serde_json::from_str(&text).expect("json")
 }

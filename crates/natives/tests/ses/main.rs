@@ -50,7 +50,11 @@ impl FakeSns {
 impl KeySource for FakeSns {
     async fn key_document(&self, url: &str) -> Result<Arc<Vec<u8>>, FetchError> {
         self.fetched.lock().expect("lock").push(url.to_owned());
-        if url == CERT_URL { Ok(Arc::new(fixture(self.certificate))) } else { Err(FetchError(format!("nothing at {url}"))) }
+        if url == CERT_URL {
+            Ok(Arc::new(fixture(self.certificate)))
+        } else {
+            Err(FetchError(format!("nothing at {url}")))
+        }
     }
 }
 
