@@ -69,8 +69,18 @@ pub enum BuiltInError {
 /// descriptor under a built-in's id is never overwritten: it is kept, with a warning naming
 /// the id, until an admin deletes it.
 pub async fn register_built_ins(registry: &dyn DescriptorRegistry) -> Result<BuiltInSync, BuiltInError> {
+    register_descriptors(registry, built_in_descriptors()?).await
+}
+
+/// Registers `descriptors` as built-ins, under the rules of [`register_built_ins`]: the
+/// assembly registers the native connectors' descriptors (`switchboard_natives`) with it, so
+/// they are listed and versioned exactly like the shipped JSON files.
+pub async fn register_descriptors(
+    registry: &dyn DescriptorRegistry,
+    descriptors: Vec<Descriptor>,
+) -> Result<BuiltInSync, BuiltInError> {
     let mut sync = BuiltInSync::default();
-    for descriptor in built_in_descriptors()? {
+    for descriptor in descriptors {
         let model: &ConnectorDescriptor = descriptor.model();
         let id = model.id.clone();
         let Some(stored) = registry.get_descriptor(&id).await? else {
