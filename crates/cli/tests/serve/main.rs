@@ -6,6 +6,7 @@
 mod support;
 
 mod crash;
+mod jira;
 mod lifecycle;
 mod natives;
 mod polling;
