@@ -196,7 +196,7 @@ pub async fn update(
     if let Some(change) = &change {
         state.stores.update_credentials(&key, change).await?;
     }
-    let update = InstanceUpdate { config, enabled: changes.enabled, credential_secret_ref: None };
+    let update = InstanceUpdate { config, enabled: changes.enabled, ..InstanceUpdate::default() };
     let record = state.stores.instances.update_instance(&key, &update).await?;
     tracing::info!(
         project_id = key.project_id.as_str(),
