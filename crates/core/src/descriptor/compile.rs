@@ -142,6 +142,8 @@ impl Checker {
             urls.push((o.token_url.as_str(), "/auth/config/tokenUrl"));
         }
         urls.extend(crate::polling::token_auth::token_urls(&raw.auth));
+        let subscription_urls = subscription_urls(raw);
+        urls.extend(subscription_urls.iter().map(|(url, pointer)| (*url, pointer.as_str())));
         for (template, pointer) in urls {
             if let Some(host) = literal_host(template).filter(|h| !allowlist.permits(h)) {
                 self.issues.push(Issue::new(
@@ -210,6 +212,19 @@ impl Checker {
         let webhook = for_mode(raw.ingestion.webhook().is_some(), base.webhook.as_deref(), "webhook");
         (polling, webhook)
     }
+}
+
+/// The URL templates of a managed webhook subscription, with their pointers.
+fn subscription_urls(raw: &ConnectorDescriptor) -> Vec<(&str, String)> {
+    let Some(s) = raw.ingestion.webhook().and_then(|w| w.subscription.as_ref()) else { return Vec::new() };
+    let at = match raw.ingestion {
+        IngestionDescriptor::PollingAndWebhook(_) => "/ingestion/webhook/subscription",
+        _ => "/ingestion/subscription",
+    };
+    let mut urls = vec![(s.create.url.as_str(), format!("{at}/create/url"))];
+    urls.extend(s.renew.iter().map(|r| (r.url.as_str(), format!("{at}/renew/url"))));
+    urls.extend(s.delete.iter().map(|d| (d.url.as_str(), format!("{at}/delete/url"))));
+    urls
 }
 
 #[cfg(test)]
