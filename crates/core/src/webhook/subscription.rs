@@ -333,7 +333,7 @@ impl Context<'_> {
         if r.renew_before_seconds == 0 {
             issues.push(Issue::new(format!("{at}/renewBeforeSeconds"), "must be greater than 0"));
         }
-        if let Some(lifetime) = s.lifetime_seconds.filter(|l| r.renew_before_seconds >= *l) {
+        if let Some(lifetime) = s.lifetime_seconds.filter(|l| *l > 0 && r.renew_before_seconds >= *l) {
             issues.push(Issue::new(
                 format!("{at}/renewBeforeSeconds"),
                 format!(
@@ -398,10 +398,8 @@ impl Context<'_> {
     /// A template of a subscription request: the request scope's variables plus the
     /// subscription's own, each only where it has a value.
     fn template(&self, text: &str, pointer: &str, with_id: bool, issues: &mut Vec<Issue>) -> Option<Template> {
-        let mut variables = vec!["baseUrl", WEBHOOK_URL, WEBHOOK_SECRET, EXPIRES_AT];
-        if with_id {
-            variables.push(SUBSCRIPTION_ID);
-        }
+        // Every variable is known here; where one has no value is reported below, more precisely.
+        let variables = ["baseUrl", WEBHOOK_URL, WEBHOOK_SECRET, EXPIRES_AT, SUBSCRIPTION_ID];
         let before = issues.len();
         let template = self.scope.template(text, pointer, &variables, issues)?;
         for name in template.placeholders() {
