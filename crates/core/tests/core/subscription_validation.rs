@@ -81,8 +81,10 @@ fn a_graph_shaped_subscription_compiles_with_what_its_requests_read() {
 
 #[test]
 fn the_built_in_github_prs_registers_its_repository_hook() {
-    let d = Descriptor::from_file(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../descriptors/github-prs.json"))
-        .expect("the built-in is valid");
+    let d = Descriptor::from_file(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../descriptors/github-prs.json"),
+    )
+    .expect("the built-in is valid");
     let plan = d.subscription().expect("github-prs declares a subscription");
     assert_eq!(plan.config_keys, ["owner", "repo"]);
     assert_eq!(plan.secret_field.as_deref(), Some("webhookSecret"));
@@ -93,7 +95,11 @@ fn the_built_in_github_prs_registers_its_repository_hook() {
 
 #[test]
 fn unknown_and_misplaced_placeholders_are_reported_where_they_are() {
-    assert_one(issues(graph_with("/create/url", json!("{{baseUrl}}/x/{{hookId}}"))), &format!("{AT}/create/url"), "unknown variable {{hookId}}");
+    assert_one(
+        issues(graph_with("/create/url", json!("{{baseUrl}}/x/{{hookId}}"))),
+        &format!("{AT}/create/url"),
+        "unknown variable {{hookId}}",
+    );
     assert_one(
         issues(graph_with("/create/body/resource", json!("{{subscriptionId}}"))),
         &format!("{AT}/create/body/resource"),
@@ -116,7 +122,11 @@ fn expires_at_needs_a_lifetime() {
     let mut doc = graph_with("/lifetimeSeconds", Value::Null);
     doc["renew"]["renewBeforeSeconds"] = json!(60);
     let found = issues(doc);
-    assert!(found.iter().any(|i| i.starts_with(&format!("{AT}/create/body/expirationDateTime: ")) && i.contains("needs `lifetimeSeconds`")), "{found:#?}");
+    assert!(
+        found.iter().any(|i| i.starts_with(&format!("{AT}/create/body/expirationDateTime: "))
+            && i.contains("needs `lifetimeSeconds`")),
+        "{found:#?}"
+    );
     assert!(found.iter().any(|i| i.starts_with(&format!("{AT}/renew/body/expirationDateTime: "))), "{found:#?}");
 }
 
@@ -127,7 +137,11 @@ fn a_renewal_needs_an_expiry_and_a_sensible_margin() {
     doc["create"]["body"].as_object_mut().expect("object").remove("expirationDateTime");
     doc["renew"]["body"] = json!({});
     assert_one(issues(doc), &format!("{AT}/renew"), "set create.expiresAtPath");
-    assert_one(issues(graph_with("/renew/renewBeforeSeconds", json!(0))), &format!("{AT}/renew/renewBeforeSeconds"), "greater than 0");
+    assert_one(
+        issues(graph_with("/renew/renewBeforeSeconds", json!(0))),
+        &format!("{AT}/renew/renewBeforeSeconds"),
+        "greater than 0",
+    );
     assert_one(
         issues(graph_with("/renew/renewBeforeSeconds", json!(250000))),
         &format!("{AT}/renew/renewBeforeSeconds"),
@@ -150,7 +164,11 @@ fn paths_hosts_and_the_secret_are_checked() {
         Ok(_) => Vec::new(),
         Err(e) => e.issues.iter().map(ToString::to_string).collect(),
     };
-    assert_one(found, &format!("{AT}/create/body/clientState"), "{{webhookSecret}} needs a webhook verification scheme");
+    assert_one(
+        found,
+        &format!("{AT}/create/body/clientState"),
+        "{{webhookSecret}} needs a webhook verification scheme",
+    );
 }
 
 #[test]
@@ -173,8 +191,13 @@ fn answers_give_the_id_and_expiry_or_say_what_is_missing() {
         "changeType": "created", "expirationDateTime": "2016-11-20T18:23:45.9356913Z"});
     let answer = plan.read_answer(SubscriptionAction::Create, &created, now).expect("readable");
     assert_eq!(answer.id.as_deref(), Some("7f105c7d-2dc5-4530-97cd-4e7ae6534c07"));
-    assert_eq!(answer.expires_at.map(|t| t.timestamp()), Some(Utc.with_ymd_and_hms(2016, 11, 20, 18, 23, 45).unwrap().timestamp()));
-    let error = plan.read_answer(SubscriptionAction::Create, &json!({"expirationDateTime": "2016-11-20T18:23:45Z"}), now).unwrap_err();
+    assert_eq!(
+        answer.expires_at.map(|t| t.timestamp()),
+        Some(Utc.with_ymd_and_hms(2016, 11, 20, 18, 23, 45).unwrap().timestamp())
+    );
+    let error = plan
+        .read_answer(SubscriptionAction::Create, &json!({"expirationDateTime": "2016-11-20T18:23:45Z"}), now)
+        .unwrap_err();
     assert!(error.contains("no subscription id at $.id"), "{error}");
     let error = plan.read_answer(SubscriptionAction::Renew, &json!({"id": "x"}), now).unwrap_err();
     assert!(error.contains("no expiry at $.expirationDateTime"), "{error}");
