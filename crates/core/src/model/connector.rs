@@ -481,7 +481,7 @@ pub struct WebhookDescriptor {
     /// The webhook registered, renewed and deleted at the provider by Switchboard through the
     /// provider's API with the instance's credentials (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<SubscriptionDescriptor>,
+    pub subscription: Option<Box<SubscriptionDescriptor>>,
 }
 
 /// Webhook authentication: the specification's keyword or a full scheme object.

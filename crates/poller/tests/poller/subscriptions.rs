@@ -67,7 +67,10 @@ async fn world(expires_at: DateTime<Utc>) -> World {
     stores.descriptors.register_descriptor(descriptor.model(), false).await.unwrap();
     let key = InstanceKey::new("p1", "graphish");
     let credentials: Credentials = [("token", TOKEN), ("clientState", "state-secret")].into_iter().collect();
-    stores.create_instance(&NewInstance { key: key.clone(), config: BTreeMap::new(), enabled: true }, &credentials).await.unwrap();
+    stores
+        .create_instance(&NewInstance { key: key.clone(), config: BTreeMap::new(), enabled: true }, &credentials)
+        .await
+        .unwrap();
     let state = SubscriptionState {
         status: SubscriptionStatus::Active,
         id: Some(SUBSCRIPTION_ID.to_owned()),
