@@ -115,14 +115,16 @@ impl App {
         Ok(Poller::new(self.stores.clone(), Arc::new(catalog), ingest, self.settings.poller.clone()))
     }
 
-    /// The registry API's state, authenticating callers with `resolver`. Its health checks
-    /// and OAuth2 token requests go through a polling engine of its own (a caller waits for
+    /// The registry API's state, authenticating callers with `resolver`, registering managed
+    /// webhooks under the settings' public URL. Its health checks, OAuth2 token requests and
+    /// webhook subscription requests go through a polling engine of its own (a caller waits for
     /// them, so requests time out sooner than the poller's).
     pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> Result<RegistryState, AssembleError> {
         let engine =
             self.engine(PollOptions { request_timeout: REGISTRY_REQUEST_TIMEOUT, ..PollOptions::default() })?;
         Ok(RegistryState {
             oauth: self.settings.oauth.clone(),
+            public_url: self.settings.public_url.clone(),
             ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry(), engine)
         })
     }

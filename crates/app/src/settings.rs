@@ -29,6 +29,10 @@ pub const ENV_DASHBOARD_ORIGIN: &str = "SWITCHBOARD_DASHBOARD_ORIGIN";
 /// blocks (the Lambda environment of the poller and the registry, `serve --egress-allow`).
 pub const ENV_EGRESS_ALLOW: &str = switchboard_poll::egress::ENV_EGRESS_ALLOW;
 
+/// Sets [`Settings::public_url`], the public URL managed webhook subscriptions are registered
+/// under (the registry's Lambda environment, `serve --public-url`).
+pub const ENV_PUBLIC_URL: &str = "SWITCHBOARD_PUBLIC_URL";
+
 /// The tunables of the four applications. `Default` gives the specification's values.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -45,6 +49,11 @@ pub struct Settings {
     /// The operator's exceptions to the egress guard of the poller and the registry (none by
     /// default: only public addresses are reachable).
     pub egress: EgressAllow,
+    /// The public URL the webhook gateway is reached at (checked by
+    /// `switchboard_registry_api::parse_public_url`): connectors that manage their webhook
+    /// subscription register `<public URL>/webhooks/{connectorId}/{projectId}` with the
+    /// provider. `None`: such webhooks are registered by hand.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -56,6 +65,7 @@ impl Default for Settings {
             poller: PollerSettings::default(),
             oauth: OAuthSettings::default(),
             egress: EgressAllow::none(),
+            public_url: None,
         }
     }
 }

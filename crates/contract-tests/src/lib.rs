@@ -35,6 +35,7 @@ macro_rules! contract_tests {
             creating_an_existing_instance_again_keeps_its_credentials,
             instances_are_listed_by_project_and_by_connector,
             updating_an_instance_changes_only_the_given_fields,
+            an_instance_keeps_its_webhook_subscription_until_it_is_cleared,
             updating_or_deleting_a_missing_instance_reports_not_found,
             health_failures_count_up_and_a_success_resets_them,
             deleting_an_instance_removes_its_secret_and_checkpoint,

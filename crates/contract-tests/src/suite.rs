@@ -11,8 +11,8 @@ use secrecy::ExposeSecret;
 use switchboard_core::ports::{
     CredentialChange, Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthUpdate, InstanceKey, InstanceUpdate,
     MAX_MESSAGE_BYTES, MessageQueue, NewInstance, OAuthState, QueueMessage, QueueSender, RateDecision, ReceiveOptions,
-    ReceivedMessage, RetryPolicy, SignalCounts, SignalPage, SignalQuery, StoreError, Stores, SyncRun, SyncStatus,
-    send_batch,
+    ReceivedMessage, RetryPolicy, SignalCounts, SignalPage, SignalQuery, StoreError, Stores, SubscriptionState,
+    SubscriptionStatus, SyncRun, SyncStatus, send_batch,
 };
 use switchboard_core::signal::NormalisedSignal;
 use tokio::task::JoinSet;
@@ -197,6 +197,32 @@ pub async fn updating_an_instance_changes_only_the_given_fields(backend: &impl B
     let read = stores.instances.get_instance(&key).await.unwrap().unwrap();
     assert!(!read.enabled);
     assert_eq!(read.config, config);
+}
+
+/// An instance's managed webhook subscription is stored, kept by other updates and cleared.
+pub async fn an_instance_keeps_its_webhook_subscription_until_it_is_cleared(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let created = stores.instances.create_instance(&new_instance("p1", GITHUB)).await.unwrap();
+    assert_eq!(created.subscription, None);
+    let key = created.key();
+    let state = SubscriptionState {
+        status: SubscriptionStatus::Active,
+        id: Some("hook-42".to_owned()),
+        expires_at: Some(Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap()),
+        webhook_url: "https://sb.example/webhooks/github-issues/p1".to_owned(),
+        message: None,
+        updated_at: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
+    };
+    let set = InstanceUpdate { subscription: Some(Some(state.clone())), ..InstanceUpdate::default() };
+    assert_eq!(stores.instances.update_instance(&key, &set).await.unwrap().subscription, Some(state.clone()));
+    stores.instances.enable_instance(&key, false).await.unwrap();
+    stores.instances.record_health(&key, &HealthUpdate::SyncFailed { error: "x".into() }).await.unwrap();
+    let read = stores.instances.get_instance(&key).await.unwrap().unwrap();
+    assert_eq!(read.subscription, Some(state), "other updates keep the subscription");
+    assert_eq!(stores.instances.list_instances_by_connector(GITHUB).await.unwrap()[0].subscription, read.subscription);
+    let clear = InstanceUpdate { subscription: Some(None), ..InstanceUpdate::default() };
+    assert_eq!(stores.instances.update_instance(&key, &clear).await.unwrap().subscription, None);
+    assert_eq!(stores.instances.get_instance(&key).await.unwrap().unwrap().subscription, None);
 }
 
 /// Updates, enables and deletes of a missing instance are errors.

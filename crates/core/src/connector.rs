@@ -22,8 +22,8 @@ use crate::polling::{HealthReport, PageStream, PollError, PollRequest};
 use crate::ports::Credentials;
 use crate::signal::IngestionKind;
 use crate::webhook::{
-    DEFAULT_REPLAY_WINDOW, DeliveryId, HandshakeReply, HandshakeRequest, Headers, VerifyContext, VerifyError,
-    WebhookEvent, WebhookRequest,
+    DEFAULT_REPLAY_WINDOW, DeliveryId, HandshakeReply, HandshakeRequest, Headers, SubscriptionAnswer, SubscriptionCall,
+    SubscriptionPlan, VerifyContext, VerifyError, WebhookEvent, WebhookRequest,
 };
 
 /// What every connector can do, whether driven by a descriptor or written in Rust.
@@ -116,6 +116,21 @@ pub trait Connector: Send + Sync {
 
     /// Checks that an instance's config and credentials work (the dashboard's "test connection").
     async fn check_health(&self, config: &BTreeMap<String, String>, credentials: &Credentials) -> HealthReport;
+
+    /// The webhook subscription Switchboard manages at the provider for this connector (its
+    /// create, renew and delete requests), if it has one. None by default.
+    fn subscription(&self) -> Option<&SubscriptionPlan> {
+        None
+    }
+
+    /// Sends one request of the managed webhook subscription (create, renew or delete) with
+    /// the instance's credentials, and reads its answer.
+    async fn call_subscription(&self, call: SubscriptionCall<'_>) -> Result<SubscriptionAnswer, PollError> {
+        Err(PollError::Config(format!(
+            "this connector manages no webhook subscription (asked to {})",
+            call.action.as_str()
+        )))
+    }
 }
 
 /// The HTTP polling engine as the core sees it: runs a descriptor's compiled polling plan and
@@ -137,6 +152,20 @@ pub trait PollDriver: Send + Sync + std::fmt::Debug {
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
     ) -> HealthReport;
+
+    /// Sends one request of `descriptor`'s managed webhook subscription for an instance. A
+    /// driver that cannot send them says so.
+    async fn subscription(
+        &self,
+        descriptor: &Descriptor,
+        call: SubscriptionCall<'_>,
+    ) -> Result<SubscriptionAnswer, PollError> {
+        Err(PollError::Config(format!(
+            "this process cannot send webhook subscription requests (asked to {} one of `{}`)",
+            call.action.as_str(),
+            descriptor.id()
+        )))
+    }
 }
 
 /// The generic, descriptor-driven connector.
@@ -242,6 +271,14 @@ impl Connector for GenericConnector {
             Ok(driver) => driver.check_health(&self.descriptor, config, credentials).await,
             Err(error) => HealthReport::failed(&error),
         }
+    }
+
+    fn subscription(&self) -> Option<&SubscriptionPlan> {
+        self.descriptor.subscription()
+    }
+
+    async fn call_subscription(&self, call: SubscriptionCall<'_>) -> Result<SubscriptionAnswer, PollError> {
+        self.driver()?.subscription(&self.descriptor, call).await
     }
 }
 

@@ -8,7 +8,7 @@
 //! 3. [`descriptor`]: the compiled [`Descriptor`], assembled from those sections.
 //! 4. [`connector`] (one runtime face per connector, generic or native), [`catalog`] (the one
 //!    place stored descriptors are compiled), [`builtin`] and [`examples`] (running a
-//!    descriptor's examples).
+//!    descriptor's examples), [`subscriptions`] (the life of a managed webhook subscription).
 //!
 //! [`ids`] ([`ConnectorId`], [`ProjectId`]) sits at the bottom beside [`model`]; [`ports`]
 //! (storage and queue traits), [`envelope`] and [`retry_class`] sit beside the layers.
@@ -31,6 +31,7 @@ pub mod polling;
 pub mod ports;
 pub mod retry_class;
 pub mod signal;
+pub mod subscriptions;
 pub mod template;
 pub mod webhook;
 

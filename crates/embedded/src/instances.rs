@@ -6,14 +6,14 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use switchboard_core::ports::{
     HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
-    StoreError, store_now,
+    StoreError, SubscriptionState, store_now,
 };
 
 use crate::SqliteStore;
 use crate::db::{DbResult, parse_opt_ts, parse_ts, ts};
 
 const COLUMNS: &str = "project_id, connector_id, enabled, credential_secret_ref, config, last_health_check, healthy, \
-                       consecutive_failures, last_error, last_sync_at, last_latency_ms, created_at, updated_at";
+                       consecutive_failures, last_error, last_sync_at, last_latency_ms, created_at, updated_at, subscription";
 
 /// The raw columns of one row.
 struct RawRow {
@@ -30,6 +30,7 @@ struct RawRow {
     last_latency_ms: Option<i64>,
     created_at: String,
     updated_at: String,
+    subscription: Option<String>,
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -47,12 +48,15 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
         last_latency_ms: row.get(10)?,
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
+        subscription: row.get(13)?,
     })
 }
 
 fn to_record(raw: RawRow) -> Result<InstanceRecord, StoreError> {
     let config: BTreeMap<String, String> = serde_json::from_str(&raw.config)
         .map_err(|err| StoreError::Corrupt(format!("stored instance config does not parse: {err}")))?;
+    let subscription =
+        raw.subscription.as_deref().map(SubscriptionState::from_json).transpose().map_err(StoreError::Corrupt)?;
     Ok(InstanceRecord {
         project_id: raw.project_id,
         connector_id: raw.connector_id,
@@ -67,6 +71,7 @@ fn to_record(raw: RawRow) -> Result<InstanceRecord, StoreError> {
             last_sync_at: parse_opt_ts(raw.last_sync_at)?,
             last_latency_ms: raw.last_latency_ms.and_then(|ms| u64::try_from(ms).ok()),
         },
+        subscription,
         created_at: parse_ts(&raw.created_at)?,
         updated_at: parse_ts(&raw.updated_at)?,
     })
@@ -95,7 +100,7 @@ fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
     conn.execute(
         "UPDATE instances SET enabled = ?3, credential_secret_ref = ?4, config = ?5, last_health_check = ?6,
              healthy = ?7, consecutive_failures = ?8, last_error = ?9, last_sync_at = ?10, last_latency_ms = ?11,
-             updated_at = ?12
+             updated_at = ?12, subscription = ?13
          WHERE project_id = ?1 AND connector_id = ?2",
         params![
             record.project_id,
@@ -110,6 +115,7 @@ fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
             h.last_sync_at.map(ts),
             h.last_latency_ms.and_then(|ms| i64::try_from(ms).ok()),
             ts(record.updated_at),
+            record.subscription.as_ref().map(SubscriptionState::to_json),
         ],
     )?;
     Ok(())
@@ -190,6 +196,9 @@ impl InstanceRegistry for SqliteStore {
                     }
                     if let Some(secret_ref) = update.credential_secret_ref {
                         record.credential_secret_ref = secret_ref;
+                    }
+                    if let Some(subscription) = update.subscription {
+                        record.subscription = subscription;
                     }
                     record.updated_at = store_now();
                 })?;

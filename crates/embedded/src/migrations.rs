@@ -136,6 +136,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE secrets ADD COLUMN previous_replaced_at TEXT;
     UPDATE secrets SET previous_replaced_at = updated_at WHERE previous IS NOT NULL;
     ",
+    // 4: the webhook subscription Switchboard manages for an instance (JSON of
+    // `SubscriptionState`; NULL when it has none).
+    r"
+    ALTER TABLE instances ADD COLUMN subscription TEXT;
+    ",
 ];
 
 /// The schema version this build writes.

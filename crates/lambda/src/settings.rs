@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use switchboard_app::{
-    ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE, ENV_SECRET_GRACE_SECONDS,
-    EgressAllow,
+    ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE,
+    ENV_SECRET_GRACE_SECONDS, EgressAllow,
 };
 use switchboard_aws::{AwsSettings, DEFAULT_SECRET_CACHE_TTL};
 use switchboard_poller::PollerSettings;
@@ -167,6 +167,16 @@ impl Environment {
                 EgressAllow::parse(&list).map_err(|e| SettingsError::new(ENV_EGRESS_ALLOW, format!("is invalid: {e}")))
             }
         }
+    }
+
+    /// The public URL managed webhook subscriptions are registered under, from
+    /// [`ENV_PUBLIC_URL`]; `None` when unset (webhooks are then registered by hand).
+    pub fn public_url(&self) -> Result<Option<String>, SettingsError> {
+        self.get(ENV_PUBLIC_URL)
+            .map(|text| {
+                switchboard_registry_api::parse_public_url(&text).map_err(|e| SettingsError::new(ENV_PUBLIC_URL, e))
+            })
+            .transpose()
     }
 
     /// The registry's OAuth2 settings, with [`ENV_OAUTH_CALLBACK_URL`] and

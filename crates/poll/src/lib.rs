@@ -49,6 +49,7 @@ pub mod request;
 pub mod retry;
 pub mod run;
 mod session;
+mod subscription;
 pub mod timer;
 mod token;
 mod token_answer;
@@ -58,6 +59,7 @@ pub mod webhook_fetch;
 use std::collections::BTreeMap;
 
 use switchboard_core::polling::{HealthReport, PageStream, PollError, PollRequest};
+use switchboard_core::webhook::{SubscriptionAnswer, SubscriptionCall};
 use switchboard_core::{Descriptor, PollDriver};
 
 pub use credentials::Credentials;
@@ -86,5 +88,13 @@ impl PollDriver for PollEngine {
         credentials: &Credentials,
     ) -> HealthReport {
         self.check(descriptor, config, credentials).await
+    }
+
+    async fn subscription(
+        &self,
+        descriptor: &Descriptor,
+        call: SubscriptionCall<'_>,
+    ) -> Result<SubscriptionAnswer, PollError> {
+        PollEngine::subscription(self, descriptor, call).await
     }
 }

@@ -8,6 +8,9 @@
 //! the next run and the normaliser's dedup drops the repeats. Runs stop cleanly before the Lambda
 //! deadline and the next run resumes from the stored resume point.
 //!
+//! Each run also renews the managed webhook subscriptions about to expire
+//! ([`Poller::renew_subscriptions`]).
+//!
 //! [`Poller::run_due`] is the entry point. It knows nothing of where it runs: the Lambda
 //! function (`switchboard-lambda`) calls it on each scheduled event and `switchboard serve` on a
 //! timer; `switchboard-app` builds it.
@@ -17,10 +20,12 @@ mod enqueue;
 mod error;
 mod lease;
 mod poller;
+mod renew;
 mod summary;
 mod sync;
 
 pub use due::{DEFAULT_INTERVAL, REAUTH_NEEDED};
 pub use error::{PollerError, RetryClass};
 pub use poller::{DEFAULT_INSTANCE_BUDGET, Poller, PollerSettings};
+pub use renew::RenewalSummary;
 pub use summary::{InstanceOutcome, InstanceReport, PollRunSummary};

@@ -116,7 +116,8 @@ impl Poller {
     /// requests `safety_margin` before `deadline`; instances not reached by then are deferred
     /// to the next run. Each instance gets at most `instance_budget` of it. Each instance's
     /// failure is recorded on the instance (sync log and health); only a failure to find the
-    /// due instances fails the run.
+    /// due instances fails the run. Then the webhook subscriptions due for renewal are renewed
+    /// ([`Self::renew_subscriptions`]).
     pub async fn run_due(&self, now: DateTime<Utc>, deadline: Instant) -> Result<PollRunSummary, PollerError> {
         let stop_at = deadline.checked_sub(self.settings.safety_margin).unwrap_or(deadline);
         let run = RunLimits { stop_at, deadline };
@@ -130,6 +131,7 @@ impl Poller {
             .collect()
             .await;
         let summary = PollRunSummary::new(reports);
+        self.renew_subscriptions(now).await;
         tracing::info!(
             due = summary.due,
             succeeded = summary.succeeded,

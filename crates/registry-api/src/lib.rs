@@ -35,7 +35,7 @@ use crate::routes::{connectors, health, instances, meta, oauth, signals};
 
 pub use auth::{BearerTokenResolver, Caller, CallerResolver, ClaimsResolver, ProjectAccess};
 pub use error::ApiError;
-pub use state::{OAuthSettings, RegistryState};
+pub use state::{OAuthSettings, RegistryState, parse_public_url};
 
 /// Every route with its OpenAPI operation. Routes are only ever added here, through `routes!`,
 /// so each one is documented.

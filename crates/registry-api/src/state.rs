@@ -1,7 +1,7 @@
 //! [`RegistryState`]: what every route shares — the stores, the connector catalogue (compiled
 //! connectors for health checks and the OAuth2 flow), the caller resolver, the polling engine
-//! (OAuth2 code exchange), the OAuth2 settings, and the hosts the operator admits for every
-//! descriptor.
+//! (OAuth2 code exchange), the OAuth2 settings, the hosts the operator admits for every
+//! descriptor, and the public URL managed webhook subscriptions are registered under.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +43,10 @@ pub struct RegistryState {
     /// Hosts admitted for every descriptor on top of its `allowedHosts` (by default those the
     /// engine's egress allowance lists by name or address).
     pub operator_admits_host: OperatorAllowance,
+    /// The public URL the webhook gateway is reached at (`SWITCHBOARD_PUBLIC_URL`, `serve
+    /// --public-url`), under which managed webhook subscriptions are registered. `None`: webhooks
+    /// are registered by hand.
+    pub public_url: Option<String>,
 }
 
 /// OAuth2 connect settings.
@@ -98,6 +102,24 @@ impl OAuthSettings {
     }
 }
 
+/// Parses the public URL webhooks are registered under (`SWITCHBOARD_PUBLIC_URL`): an absolute
+/// `https://` (or `http://`) URL with a host and no query, fragment or user name; a trailing
+/// `/` is dropped.
+pub fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| format!("{text:?} is not a URL ({e}); expected https://host[:port][/prefix]"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.has_host()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
+        return Err(format!("{text:?} is not a plain http(s) URL; expected https://host[:port][/prefix]"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 impl RegistryState {
     /// State over `stores`, authenticating with `resolver`, with default OAuth2 settings.
     /// Native connectors resolve through `natives`; health checks and OAuth2 token requests go
@@ -116,7 +138,15 @@ impl RegistryState {
             engine,
             oauth: OAuthSettings::default(),
             operator_admits_host: Arc::new(move |host: &str, port: u16| allow.admits_host(host, port)),
+            public_url: None,
         }
+    }
+
+    /// Registers managed webhook subscriptions under `public_url` (`https://host[/prefix]`; the
+    /// gateway's `/webhooks/{connectorId}/{projectId}` follows it).
+    pub fn with_public_url(mut self, public_url: impl Into<String>) -> Self {
+        self.public_url = Some(public_url.into());
+        self
     }
 
     /// Admits the hosts `admits` accepts for every descriptor instead of those of the engine's

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::ReturnValue;
 use switchboard_core::ports::{
     HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
-    StoreError, store_now,
+    StoreError, SubscriptionState, store_now,
 };
 
 use super::DynamoStore;
@@ -17,6 +17,12 @@ use crate::item::{
 use crate::keys::{GSI2, GSI2PK, GSI2SK, INSTANCE_SK_PREFIX, PK, SK, connector, instance_sk, project};
 
 fn to_record(item: &Item) -> Result<InstanceRecord, StoreError> {
+    // The managed webhook subscription is kept as its JSON text (absent: none).
+    let subscription = opt_s(item, "subscription")
+        .as_deref()
+        .map(SubscriptionState::from_json)
+        .transpose()
+        .map_err(StoreError::Corrupt)?;
     Ok(InstanceRecord {
         project_id: get_s(item, "projectId")?,
         connector_id: get_s(item, "connectorId")?,
@@ -31,6 +37,7 @@ fn to_record(item: &Item) -> Result<InstanceRecord, StoreError> {
             last_sync_at: opt_ts(item, "lastSyncAt")?,
             last_latency_ms: opt_n(item, "lastLatencyMs")?,
         },
+        subscription,
         created_at: get_ts(item, "createdAt")?,
         updated_at: get_ts(item, "updatedAt")?,
     })
@@ -157,6 +164,14 @@ impl InstanceRegistry for DynamoStore {
                 request = request.expression_attribute_values(":arn", s(arn));
             }
             Some(None) => remove.push("credentialSecretArn"),
+            None => {}
+        }
+        match &update.subscription {
+            Some(Some(subscription)) => {
+                set.push("subscription = :subscription");
+                request = request.expression_attribute_values(":subscription", s(subscription.to_json()));
+            }
+            Some(None) => remove.push("subscription"),
             None => {}
         }
         let mut expression = format!("SET {}", set.join(", "));

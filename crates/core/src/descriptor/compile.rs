@@ -13,7 +13,7 @@ use crate::model::{
     AuthDescriptor, ConnectorDescriptor, ConnectorKind, FieldMappingDescriptor, IngestionDescriptor, Issue,
 };
 use crate::polling::{AuthPlan, HealthCheckPlan, PartitionPlan, PollingPlan, RequestPlan, scope::RequestScope};
-use crate::webhook::CompiledWebhook;
+use crate::webhook::{CompiledWebhook, SubscriptionPlan};
 
 /// Every compiled section of a valid descriptor.
 #[derive(Debug, Clone)]
@@ -23,6 +23,7 @@ pub(super) struct Sections {
     pub(super) auth: AuthPlan,
     pub(super) polling: Option<PollingPlan>,
     pub(super) webhook: Option<CompiledWebhook>,
+    pub(super) subscription: Option<SubscriptionPlan>,
     pub(super) health_check: Option<HealthCheckPlan>,
     pub(super) polling_mapper: Option<FieldMapper>,
     pub(super) webhook_mapper: Option<FieldMapper>,
@@ -51,6 +52,16 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
         let (at, credential_keys) = (section("webhook"), scope.credential_keys());
         CompiledWebhook::compile_with_config(w, &raw.auth, &at, &credential_keys, &config_keys, &mut c.issues)
     });
+    let subscription = raw.ingestion.webhook().and_then(|w| w.subscription.as_ref()).and_then(|s| {
+        let secret_field = webhook.as_ref().and_then(CompiledWebhook::secret_field);
+        SubscriptionPlan::compile(
+            s,
+            &format!("{}/subscription", section("webhook")),
+            &scope,
+            secret_field,
+            &mut c.issues,
+        )
+    });
     let partitions =
         raw.ingestion.polling().and_then(|p| p.partitions.as_ref()).and_then(|q| {
             PartitionPlan::compile(q, &format!("{}/partitions", section("polling")), &scope, &mut c.issues)
@@ -75,6 +86,7 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
         auth: auth.ok_or_else(missing)?,
         polling,
         webhook,
+        subscription,
         health_check: health_check.ok_or_else(missing)?,
         polling_mapper,
         webhook_mapper,
@@ -130,6 +142,8 @@ impl Checker {
             urls.push((o.token_url.as_str(), "/auth/config/tokenUrl"));
         }
         urls.extend(crate::polling::token_auth::token_urls(&raw.auth));
+        let subscription_urls = subscription_urls(raw);
+        urls.extend(subscription_urls.iter().map(|(url, pointer)| (*url, pointer.as_str())));
         for (template, pointer) in urls {
             if let Some(host) = literal_host(template).filter(|h| !allowlist.permits(h)) {
                 self.issues.push(Issue::new(
@@ -198,6 +212,19 @@ impl Checker {
         let webhook = for_mode(raw.ingestion.webhook().is_some(), base.webhook.as_deref(), "webhook");
         (polling, webhook)
     }
+}
+
+/// The URL templates of a managed webhook subscription, with their pointers.
+fn subscription_urls(raw: &ConnectorDescriptor) -> Vec<(&str, String)> {
+    let Some(s) = raw.ingestion.webhook().and_then(|w| w.subscription.as_ref()) else { return Vec::new() };
+    let at = match raw.ingestion {
+        IngestionDescriptor::PollingAndWebhook(_) => "/ingestion/webhook/subscription",
+        _ => "/ingestion/subscription",
+    };
+    let mut urls = vec![(s.create.url.as_str(), format!("{at}/create/url"))];
+    urls.extend(s.renew.iter().map(|r| (r.url.as_str(), format!("{at}/renew/url"))));
+    urls.extend(s.delete.iter().map(|d| (d.url.as_str(), format!("{at}/delete/url"))));
+    urls
 }
 
 #[cfg(test)]

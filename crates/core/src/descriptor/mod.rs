@@ -16,7 +16,7 @@ use crate::mapping::{FieldMapper, IgnoredItem, MapContext, MapError, MapReport};
 use crate::model::{ConnectorDescriptor, ConnectorKind, DescriptorError, Issue, schema};
 use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan};
 use crate::signal::IngestionKind;
-use crate::webhook::{CompiledWebhook, Headers, WebhookEvent};
+use crate::webhook::{CompiledWebhook, Headers, SubscriptionPlan, WebhookEvent};
 
 /// A validated connector descriptor with every path, regex and template compiled.
 ///
@@ -96,6 +96,12 @@ impl Descriptor {
     /// The compiled webhook part, if the connector receives webhooks.
     pub fn webhook(&self) -> Option<&CompiledWebhook> {
         self.sections.webhook.as_ref()
+    }
+
+    /// The webhook subscription Switchboard manages at the provider, if the descriptor
+    /// declares one.
+    pub fn subscription(&self) -> Option<&SubscriptionPlan> {
+        self.sections.subscription.as_ref()
     }
 
     /// How requests to the connector's API are authenticated.

@@ -18,6 +18,7 @@ use super::handshake::HandshakeAnswer;
 use super::hydration::Hydration;
 use super::partitions::PartitionsDescriptor;
 use super::polling::{BackfillDescriptor, PaginationDescriptor, RateBudgetDescriptor, RecordFilter, ResponseRule};
+use super::subscription::SubscriptionDescriptor;
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -477,6 +478,10 @@ pub struct WebhookDescriptor {
     /// Handshakes the provider sends that must be answered rather than ingested (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handshakes: Vec<Handshake>,
+    /// The webhook registered, renewed and deleted at the provider by Switchboard through the
+    /// provider's API with the instance's credentials (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Box<SubscriptionDescriptor>>,
 }
 
 /// Webhook authentication: the specification's keyword or a full scheme object.

@@ -19,6 +19,7 @@ mod partitions;
 mod polling;
 pub mod schema;
 mod signature_family;
+mod subscription;
 mod verification;
 
 pub use auth::*;
@@ -33,6 +34,9 @@ pub use issue::{DescriptorError, Issue, escape_pointer};
 pub use partitions::{ConfigPartitions, PartitionSource, PartitionsDescriptor, RequestPartitions};
 pub use polling::*;
 pub use signature_family::{JwtSpec, RsaAlgorithm, RsaSpec};
+pub use subscription::{
+    SubscriptionCreate, SubscriptionDescriptor, SubscriptionMethod, SubscriptionRenew, SubscriptionRequest,
+};
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,
 };

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use super::key::InstanceKey;
+use super::subscription_state::SubscriptionState;
 
 /// Health as last observed by health checks and syncs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,9 @@ pub struct InstanceRecord {
     /// Health fields.
     #[serde(flatten)]
     pub health: InstanceHealth,
+    /// The webhook subscription Switchboard manages at the provider, once it tried to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionState>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
@@ -62,6 +66,7 @@ impl InstanceRecord {
             credential_secret_ref: None,
             config: new.config.clone(),
             health: InstanceHealth::default(),
+            subscription: None,
             created_at: at,
             updated_at: at,
         }
@@ -93,6 +98,8 @@ pub struct InstanceUpdate {
     pub enabled: Option<bool>,
     /// Sets (`Some(Some(..))`) or clears (`Some(None)`) the credential reference.
     pub credential_secret_ref: Option<Option<String>>,
+    /// Sets (`Some(Some(..))`) or clears (`Some(None)`) the managed webhook subscription.
+    pub subscription: Option<Option<SubscriptionState>>,
 }
 
 /// The outcome of one health check or sync, folded into [`InstanceHealth`].
@@ -114,7 +121,8 @@ pub enum HealthUpdate {
         /// When it finished.
         at: DateTime<Utc>,
     },
-    /// A sync failed.
+    /// A sync failed, or another scheduled task of the instance did (renewing its webhook
+    /// subscription): the message says which.
     SyncFailed {
         /// Why.
         error: String,

@@ -22,6 +22,7 @@ mod secrets;
 mod signals;
 mod stats;
 mod stores;
+mod subscription_state;
 
 pub use checkpoints::{Checkpoint, CheckpointStore, stale_checkpoint};
 pub use dedup::{DedupOutcome, DedupStore};
@@ -44,6 +45,7 @@ pub use secrets::{
 pub use signals::{DEFAULT_SIGNAL_PAGE, MAX_SIGNAL_PAGE, SignalPage, SignalQuery, SignalSortKey, SignalStore};
 pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};
 pub use stores::Stores;
+pub use subscription_state::{SubscriptionState, SubscriptionStatus};
 
 /// The current time at the precision every store keeps (milliseconds), so a record returned by
 /// a write equals the same record read back.

@@ -22,6 +22,7 @@ mod rsa;
 mod section;
 mod signature_header;
 mod signed_content;
+pub mod subscription;
 mod verifier;
 
 pub use compile::DEFAULT_TOLERANCE_SECONDS;
@@ -34,4 +35,7 @@ pub use headers::{Headers, WebhookRequest};
 pub use key_hosts::{KeyHosts, UrlRefused};
 pub use keys::{DEFAULT_KEY_TTL, FetchError, FixedKey, KeyCache, KeySource, MAX_CACHED_KEYS, WebhookFetcher};
 pub use section::{CompiledWebhook, WebhookEvent};
+pub use subscription::{
+    SubscriptionAction, SubscriptionAnswer, SubscriptionCall, SubscriptionPlan, SubscriptionRequestPlan,
+};
 pub use verifier::{Verifier, VerifyContext};

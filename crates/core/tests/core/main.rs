@@ -12,6 +12,7 @@ mod instance_values;
 mod mapping;
 mod native_connector;
 mod polling_validation;
+mod subscription_validation;
 mod token_verification;
 mod webhook_delivery_ids;
 mod webhook_families;

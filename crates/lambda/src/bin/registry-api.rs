@@ -11,8 +11,12 @@ use switchboard_registry_api::ClaimsResolver;
 async fn main() -> Result<(), lambda_http::Error> {
     logging::init();
     let start = ColdStart::new().await;
-    let settings =
-        Settings { oauth: start.env.oauth_settings()?, egress: start.env.egress_allow()?, ..Settings::default() };
+    let settings = Settings {
+        oauth: start.env.oauth_settings()?,
+        egress: start.env.egress_allow()?,
+        public_url: start.env.public_url()?,
+        ..Settings::default()
+    };
     let app = start.app(settings)?;
     app.register_built_ins().await?;
     lambda_http::run(api_gateway::registry_service(app.registry(Arc::new(ClaimsResolver))?)).await

@@ -8,4 +8,5 @@ mod delivery;
 mod resync;
 mod safety;
 mod scheduling;
+mod subscriptions;
 mod support;

@@ -203,7 +203,7 @@ impl World {
     }
 }
 
-fn poller(stores: &Stores, ingest: EmbeddedQueue, settings: PollerSettings) -> Poller {
+pub fn poller(stores: &Stores, ingest: EmbeddedQueue, settings: PollerSettings) -> Poller {
     let options = PollOptions {
         request_timeout: Duration::from_secs(5),
         retry: RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(10), ..RetryPolicy::default() },

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -28,6 +28,11 @@ use crate::service;
 use crate::service::health::HealthSummary;
 use crate::service::instances::{InstanceChanges, InstanceDetails, InstanceValues};
 use crate::state::RegistryState;
+use switchboard_core::ports::{SubscriptionState, SubscriptionStatus};
+
+/// Header of a `DELETE` whose managed webhook could not be removed at the provider: why, and
+/// that it must be deleted there by hand (the instance is deleted all the same).
+pub const SUBSCRIPTION_WARNING_HEADER: &str = "x-switchboard-warning";
 
 /// Body of `POST /projects/{projectId}/connectors/{connectorId}` (DESIGN.md §6).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,16 +96,62 @@ pub struct InstanceView {
     pub credentials_set: Vec<String>,
     /// Health as last observed.
     pub health: HealthSummary,
+    /// The webhook Switchboard registers at the provider, for connectors that declare a
+    /// subscription (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionView>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
 
+/// An instance's managed webhook subscription.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionView {
+    /// `active` (registered), `failed` (see `message`), `manual` (register it by hand: see
+    /// `message`) or `deleted` (the instance is disabled).
+    pub status: String,
+    /// The provider's id of the webhook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When it expires, for webhooks that do (renewed before then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The gateway URL the provider delivers to.
+    pub webhook_url: String,
+    /// Why it is not active, or what to do by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SubscriptionState> for SubscriptionView {
+    fn from(state: SubscriptionState) -> Self {
+        let status = match state.status {
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::Failed => "failed",
+            SubscriptionStatus::Manual => "manual",
+            SubscriptionStatus::Deleted => "deleted",
+        };
+        Self {
+            status: status.to_owned(),
+            id: state.id,
+            expires_at: state.expires_at,
+            webhook_url: state.webhook_url,
+            message: state.message,
+            updated_at: state.updated_at,
+        }
+    }
+}
+
 impl From<InstanceDetails> for InstanceView {
     fn from(InstanceDetails { record, credentials_set }: InstanceDetails) -> Self {
         Self {
             health: HealthSummary::from(&record.health),
+            subscription: record.subscription.map(SubscriptionView::from),
             project_id: record.project_id,
             connector_id: record.connector_id,
             enabled: record.enabled,
@@ -195,18 +246,26 @@ pub async fn update_instance(
     Ok(Json(service::instances::update(&state, &caller, record, changes).await?.into()))
 }
 
-/// Disconnects: deletes the instance, its credentials and its poll checkpoint.
+/// Disconnects: deletes the instance's managed webhook at the provider, the instance, its
+/// credentials and its poll checkpoint.
 #[utoipa::path(delete, path = "/projects/{projectId}/connectors/{connectorId}", tag = "instances",
     params(InstancePath),
-    responses((status = 204, description = "Deleted"), NoSuchInstance))]
+    responses((status = 204, description = "Deleted. When the managed webhook could not be deleted at the \
+        provider, the `X-Switchboard-Warning` header says why (delete it there by hand).",
+        headers(("X-Switchboard-Warning" = String, description = "Why the webhook was not deleted at the provider"))),
+        NoSuchInstance))]
 pub async fn delete_instance(
     State(state): State<RegistryState>,
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, HeaderMap), ApiError> {
     let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
-    service::instances::delete(&state, &caller, &record).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let warning = service::instances::delete(&state, &caller, &record).await?;
+    let mut headers = HeaderMap::new();
+    if let Some(value) = warning.and_then(|w| HeaderValue::from_str(&w.replace(['\r', '\n'], " ")).ok()) {
+        headers.insert(SUBSCRIPTION_WARNING_HEADER, value);
+    }
+    Ok((StatusCode::NO_CONTENT, headers))
 }
 
 /// Enables or disables an instance.

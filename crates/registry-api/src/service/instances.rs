@@ -7,12 +7,21 @@
 //! map when it carries one — except that credentials are bound to their destination: an update
 //! that changes where requests go (`baseUrl`, or any config that feeds a URL's host) must carry
 //! the credentials again, and they replace the stored ones (OAuth2 tokens included).
+//!
+//! A connector that manages its webhook subscription has it registered at the provider when an
+//! instance is created enabled, enabled, or given the config it lacked (a webhook secret is
+//! generated when none is set), and removed when the instance is disabled or deleted
+//! ([`switchboard_core::subscriptions`]); neither outcome fails the request.
 
+use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use switchboard_core::ProjectId;
+use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::ports::{
-    CredentialChange, Credentials, InstanceKey, InstanceRecord, InstanceUpdate, NewInstance,
+    CredentialChange, Credentials, InstanceKey, InstanceRecord, InstanceUpdate, NewInstance, SubscriptionStatus,
+    store_now,
 };
+use switchboard_core::subscriptions::{self, Decision};
 
 use crate::auth::Caller;
 use crate::service::destinations::Destinations;
@@ -122,11 +131,19 @@ pub async fn create(
     values: InstanceValues,
 ) -> Result<InstanceDetails, ServiceError> {
     let NewInstanceProject { caller, project_id } = project;
-    let compiled = connectors::compiled(state, connector_id).await?.descriptor;
+    let loaded = connectors::compiled(state, connector_id).await?;
+    let compiled = loaded.descriptor.clone();
     let descriptor = compiled.model();
+    let key = InstanceKey::new(project_id, connector_id);
     let mut check = FieldCheck::new();
     let config = check.config(descriptor, &values.config);
-    let credentials = check.credentials(descriptor, &values.credentials);
+    let mut credentials = check.credentials(descriptor, &values.credentials);
+    // May generate the webhook secret, which then counts as given.
+    let decision = if values.enabled {
+        subscriptions::prepare(&loaded, &key, &config, &mut credentials, state.public_url.as_deref())
+    } else {
+        Decision::None
+    };
     check.required_credentials(descriptor, credentials.keys());
     check.finish(connector_id)?;
 
@@ -136,10 +153,38 @@ pub async fn create(
     check.extend(destinations.check(&compiled, &effective, &credentials, state.operator_admits_host.as_ref()));
     check.finish(connector_id)?;
 
-    let new = NewInstance { key: InstanceKey::new(project_id, connector_id), config, enabled: values.enabled };
+    let new = NewInstance { key, config, enabled: values.enabled };
     let record = state.stores.create_instance(&new, &credentials).await?;
     tracing::info!(project_id, connector_id, subject = %caller.subject, "instance created");
+    let record = subscriptions::activate(&state.stores, &loaded, record, decision, store_now()).await;
     Ok(InstanceDetails { record, credentials_set: keys(&credentials) })
+}
+
+/// Registers the instance's webhook at the provider when its connector manages one and it is
+/// not registered yet (after an enable, or a config change that supplies what it lacked). A
+/// generated webhook secret is stored with the credentials first.
+async fn subscribe(
+    state: &RegistryState,
+    loaded: &LoadedConnector,
+    record: InstanceRecord,
+) -> Result<InstanceRecord, ServiceError> {
+    let active = record.subscription.as_ref().is_some_and(|s| s.status == SubscriptionStatus::Active);
+    if loaded.connector.subscription().is_none() || !record.enabled || active {
+        return Ok(record);
+    }
+    let key = record.key();
+    let stored = stored_credentials(state, &key).await?.unwrap_or_default();
+    let mut credentials = stored.clone();
+    let decision = subscriptions::prepare(loaded, &key, &record.config, &mut credentials, state.public_url.as_deref());
+    let generated: Credentials = credentials
+        .keys()
+        .filter(|k| stored.get(k).is_none())
+        .filter_map(|k| credentials.get(k).map(|v| (k.to_owned(), v.expose_secret().to_owned())))
+        .collect();
+    if !generated.is_empty() {
+        state.stores.update_credentials(&key, &CredentialChange::merge(&generated)).await?;
+    }
+    Ok(subscriptions::activate(&state.stores, loaded, record, decision, store_now()).await)
 }
 
 /// Applies `changes` to an instance found with [`find`]. A change of config that moves where
@@ -152,9 +197,11 @@ pub async fn update(
     changes: InstanceChanges,
 ) -> Result<InstanceDetails, ServiceError> {
     let key = record.key();
-    let compiled = connectors::compiled(state, &key.connector_id).await?.descriptor;
+    let loaded = connectors::compiled(state, &key.connector_id).await?;
+    let compiled = loaded.descriptor.clone();
     let descriptor = compiled.model();
     let destinations = Destinations::of(&compiled);
+    let was_enabled = record.enabled;
 
     let mut check = FieldCheck::new();
     let config = changes.config.as_ref().map(|config| check.config(descriptor, config));
@@ -196,8 +243,15 @@ pub async fn update(
     if let Some(change) = &change {
         state.stores.update_credentials(&key, change).await?;
     }
-    let update = InstanceUpdate { config, enabled: changes.enabled, credential_secret_ref: None };
+    let update = InstanceUpdate { config, enabled: changes.enabled, ..InstanceUpdate::default() };
     let record = state.stores.instances.update_instance(&key, &update).await?;
+    let record = if was_enabled && !record.enabled {
+        // The outcome is on the instance's subscription state; the disable goes on regardless.
+        let _ = subscriptions::remove(&state.stores, &loaded, &record, true, store_now()).await;
+        state.stores.instances.get_instance(&key).await?.unwrap_or(record)
+    } else {
+        subscribe(state, &loaded, record).await?
+    };
     tracing::info!(
         project_id = key.project_id.as_str(),
         connector_id = key.connector_id.as_str(),
@@ -217,8 +271,17 @@ pub async fn set_enabled(
     enabled: bool,
 ) -> Result<InstanceDetails, ServiceError> {
     let key = record.key();
+    let loaded = connectors::compiled(state, &key.connector_id).await?;
+    let was_enabled = record.enabled;
     let update = InstanceUpdate { enabled: Some(enabled), ..InstanceUpdate::default() };
     let record = state.stores.instances.update_instance(&key, &update).await?;
+    let record = if was_enabled && !enabled {
+        // The outcome is on the instance's subscription state; the disable goes on regardless.
+        let _ = subscriptions::remove(&state.stores, &loaded, &record, true, store_now()).await;
+        state.stores.instances.get_instance(&key).await?.unwrap_or(record)
+    } else {
+        subscribe(state, &loaded, record).await?
+    };
     tracing::info!(
         project_id = key.project_id.as_str(),
         connector_id = key.connector_id.as_str(),
@@ -229,8 +292,20 @@ pub async fn set_enabled(
     details(state, record).await
 }
 
-/// Disconnects: deletes the instance, its credentials and its poll checkpoint.
-pub async fn delete(state: &RegistryState, caller: &Caller, record: &InstanceRecord) -> Result<(), ServiceError> {
+/// Disconnects: removes the instance's managed webhook at the provider, then deletes the
+/// instance, its credentials and its poll checkpoint. A webhook that could not be removed does
+/// not stop the delete: the reason is logged and returned.
+pub async fn delete(
+    state: &RegistryState,
+    caller: &Caller,
+    record: &InstanceRecord,
+) -> Result<Option<String>, ServiceError> {
+    let warning = match connectors::compiled(state, &record.connector_id).await {
+        Ok(loaded) => subscriptions::remove(&state.stores, &loaded, record, false, store_now()).await.err(),
+        Err(error) => record.subscription.as_ref().and_then(|s| s.id.as_ref()).map(|id| {
+            format!("the webhook (subscription {id}) was not deleted at the provider: the connector cannot be loaded ({error}); delete it there by hand")
+        }),
+    };
     state.stores.delete_instance(&record.key()).await?;
     tracing::info!(
         project_id = record.project_id.as_str(),
@@ -238,7 +313,7 @@ pub async fn delete(state: &RegistryState, caller: &Caller, record: &InstanceRec
         subject = %caller.subject,
         "instance deleted"
     );
-    Ok(())
+    Ok(warning)
 }
 
 fn keys(credentials: &Credentials) -> Vec<String> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use switchboard_app::{
-    App, ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_RATE_LIMIT_PER_MINUTE,
+    App, ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE,
     ENV_SECRET_GRACE_SECONDS, EgressAllow, Settings,
 };
 use switchboard_embedded::Embedded;
@@ -50,9 +50,10 @@ pub struct Args {
     /// its own interval).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     poll_tick_seconds: u64,
-    /// Public base URL of this server, used for the OAuth2 redirect URI
-    /// (default `http://<addr>`).
-    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    /// Public base URL of this server, used for the OAuth2 redirect URI (default
+    /// `http://<addr>`) and, when given, for the webhooks Switchboard registers at providers
+    /// (`<URL>/webhooks/{connectorId}/{projectId}`; without it they are registered by hand).
+    #[arg(long, env = ENV_PUBLIC_URL, value_parser = switchboard_registry_api::parse_public_url)]
     public_url: Option<String>,
     /// Webhook deliveries accepted per connector instance per minute; more are answered 429.
     #[arg(long, value_name = "PER_MINUTE", env = ENV_RATE_LIMIT_PER_MINUTE, default_value_t = DEFAULT_RATE_LIMIT,
@@ -98,7 +99,8 @@ impl Args {
             ..OAuthSettings::default()
         };
         let egress = self.egress_allow.clone().unwrap_or_default();
-        Settings { gateway, normaliser, oauth, egress, ..Settings::default() }
+        let public_url = self.public_url.clone();
+        Settings { gateway, normaliser, oauth, egress, public_url, ..Settings::default() }
     }
 }
 
