@@ -77,3 +77,15 @@ fn the_documented_delta_pages_map_to_their_signals() {
     }
     insta::assert_json_snapshot!("documented_delta", all);
 }
+
+#[test]
+fn the_graph_subscription_is_managed_with_the_instance_client_state() {
+    let descriptor =
+        switchboard_natives::descriptors().expect("valid").into_iter().find(|d| d.id() == "outlook").expect("outlook");
+    let plan = descriptor.subscription().expect("outlook declares its Graph subscription");
+    assert_eq!(plan.create.url.as_str(), "{{baseUrl}}/v1.0/subscriptions");
+    let renew = plan.renew.as_ref().expect("Graph subscriptions expire: renewed");
+    assert_eq!(renew.request.url.as_str(), "{{baseUrl}}/v1.0/subscriptions/{{subscriptionId}}");
+    assert_eq!(renew.renew_before, std::time::Duration::from_secs(86_400));
+    assert!(plan.delete.is_some());
+}
