@@ -12,11 +12,14 @@ fn fixture(file: &str) -> Value {
 }
 
 #[test]
-fn the_documented_issue_updated_callback_maps_to_its_changes() {
+fn a_delivered_status_change_maps_to_one_transition() {
     let report = webhook_connector()
-        .map(&fixture("issue_updated.json"), &ctx(IngestionKind::Webhook, Some("jira:issue_updated"), None))
+        .map(
+            &fixture("issue_updated.status_changed.json"),
+            &ctx(IngestionKind::Webhook, Some("jira:issue_updated"), None),
+        )
         .expect("maps");
-    insta::assert_json_snapshot!("issue_updated", report);
+    insta::assert_json_snapshot!("issue_updated_status_changed", report);
 }
 
 #[test]

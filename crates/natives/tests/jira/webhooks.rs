@@ -27,7 +27,7 @@ fn deliveries_signed_with_the_instance_secret_are_accepted_and_any_other_is_refu
     let connector = webhook_connector();
     assert!(connector.receives_webhooks());
     assert_eq!(connector.webhook_secret_field(), Some("webhookSecret"));
-    let body = fixture_text("issue_updated.json").into_bytes();
+    let body = fixture_text("issue_updated.status_changed.json").into_bytes();
     let good = signature(SECRET, &body);
     assert!(verify(connector.as_ref(), &body, &good));
     let mut flipped = body.clone();
