@@ -12,6 +12,8 @@ pub struct ItemsPath {
     /// For a path ending in `[*]` / `.*`: the container it iterates, so that an empty container
     /// (no items) can be told apart from a missing one (a malformed response).
     container: Option<CompiledPath>,
+    /// Whether a payload the path matches nothing in has no items rather than being malformed.
+    optional: bool,
 }
 
 /// `itemsPath` selected nothing: the payload is not what the descriptor expects.
@@ -23,7 +25,14 @@ impl ItemsPath {
     /// Compiles an `itemsPath`; the error is a human-readable reason.
     pub fn parse(source: &str) -> Result<Self, String> {
         let path = CompiledPath::parse(source)?;
-        Ok(Self { path, container: container_of(source) })
+        Ok(Self { path, container: container_of(source), optional: false })
+    }
+
+    /// The same path, reading a payload it matches nothing in as one without items when
+    /// `optional` (`itemsOptional`).
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
+        self
     }
 
     /// The path as written in the descriptor.
@@ -35,7 +44,9 @@ impl ItemsPath {
     pub fn extract<'v>(&self, payload: &'v Value) -> Result<Vec<&'v Value>, NoItems> {
         let nodes = self.path.query(payload);
         match nodes.as_slice() {
-            [] if self.container.as_ref().is_some_and(|c| c.first(payload).is_some()) => Ok(Vec::new()),
+            [] if self.optional || self.container.as_ref().is_some_and(|c| c.first(payload).is_some()) => {
+                Ok(Vec::new())
+            }
             [] => Err(NoItems(self.path.as_str().to_owned())),
             [Value::Array(items)] => Ok(items.iter().collect()),
             _ => Ok(nodes),
@@ -61,4 +72,23 @@ fn container_of(items_path: &str) -> Option<CompiledPath> {
     let trimmed = items_path.trim_end();
     let parent = trimmed.strip_suffix("[*]").or_else(|| trimmed.strip_suffix(".*"))?;
     CompiledPath::parse(parent).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_path_that_matches_nothing_is_an_error_unless_items_are_optional() {
+        let path = "$.history[*].messagesAdded[*].message";
+        let nothing_changed = json!({"historyId": "1234"});
+        let strict = ItemsPath::parse(path).unwrap();
+        assert_eq!(strict.extract(&nothing_changed), Err(NoItems(path.to_owned())));
+        let optional = ItemsPath::parse(path).unwrap().optional(true);
+        assert!(optional.extract(&nothing_changed).unwrap().is_empty());
+        let changed = json!({"history": [{"messagesAdded": [{"message": {"id": "m1"}}]}]});
+        assert_eq!(optional.extract(&changed).unwrap(), [&json!({"id": "m1"})]);
+    }
 }

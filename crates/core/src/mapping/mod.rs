@@ -185,6 +185,7 @@ impl FieldMapper {
         let mut issues = Vec::new();
         let mut sink = IssueSink(&mut issues);
         let items = ItemsPath::parse(&spec.items_path)
+            .map(|items| items.optional(spec.items_optional.unwrap_or(false)))
             .map_err(|e| sink.0.push(Issue::new(format!("{pointer}/itemsPath"), e)))
             .ok();
         let id = sink.path(&spec.id_path, format!("{pointer}/idPath"));

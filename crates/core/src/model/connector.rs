@@ -548,6 +548,11 @@ pub struct PollingAndWebhookDescriptor {
 pub struct FieldMappingDescriptor {
     /// JSONPath to the items in an API response or webhook payload (`$` for the payload itself).
     pub items_path: String,
+    /// Whether a payload where `itemsPath` matches nothing has no items (extension; default
+    /// `false`: it is an error, which catches a wrong path). For APIs that leave an empty list
+    /// out, as Gmail's history list leaves out `history` when nothing changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_optional: Option<bool>,
     /// JSONPath (relative to an item) to its unique id.
     pub id_path: String,
     /// JSONPath (relative to an item) to its timestamp, or a list of candidate paths tried in

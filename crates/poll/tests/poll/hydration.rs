@@ -606,3 +606,30 @@ async fn a_time_budget_spent_mid_page_keeps_the_checkpoint_before_that_page() {
     assert_eq!(summary.pages, 1);
     assert_eq!(mailbox.detail_requests(), 4, "it stopped inside the second page");
 }
+
+#[tokio::test]
+async fn a_history_answer_without_changes_is_an_empty_page_when_items_are_optional() {
+    let mailbox = Mailbox::new();
+    mailbox.receive(2);
+    let (engine, timer) = engine();
+    let server = gmail_server(&mailbox, &timer, &Arc::default()).await;
+    let (config, credentials) = (config(&server), credentials());
+    let current = mailbox.current();
+
+    // Gmail leaves `history` out when nothing changed since the start id.
+    let strict = gmail(3, 3);
+    let error = fetch_delta(&engine, &strict, from(&config, &credentials, &current)).await.expect_err("no items");
+    assert!(error.to_string().contains("matched nothing"), "{error}");
+
+    let mut doc = gmail_doc(
+        json!({"endpoint": "{{baseUrl}}/gmail/v1/users/me/messages/{{item.id}}?format=metadata"}),
+        3,
+        json!({}),
+    );
+    doc["fieldMapping"]["itemsOptional"] = json!(true);
+    let optional = compile(&doc);
+    let delta = fetch_delta(&engine, &optional, from(&config, &credentials, &current)).await.unwrap();
+    assert!(delta.items.is_empty());
+    assert_eq!(delta.stop, StopReason::Complete);
+    assert_eq!(delta.new_checkpoint.position.as_deref(), Some(current.as_str()), "the history id stays");
+}
