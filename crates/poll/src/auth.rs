@@ -158,7 +158,7 @@ mod tests {
     fn a_header_whose_template_reads_a_credential_is_sensitive() {
         let credentials: Credentials = [("applicationKey", "app-key-value")].into_iter().collect();
         let config = BTreeMap::from([("site".to_owned(), "eu".to_owned())]);
-        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let vars = Vars::instance(&config, &credentials);
         let mut request = HttpRequest::new(Method::GET, Url::parse("https://api.example.com/").expect("valid"));
         let secret = Template::parse("{{credentials.applicationKey}}").expect("valid");
         let plain = Template::parse("site-{{config.site}}").expect("valid");

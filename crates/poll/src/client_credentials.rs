@@ -23,7 +23,7 @@ pub(crate) async fn request_token(
     limits: TokenLimits,
     now: DateTime<Utc>,
 ) -> Result<Issued, OAuthError> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(config, credentials);
     let url = render_url(&plan.token_url, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
     let client_id = expose(credentials, "clientId")
         .filter(|v| !v.is_empty())

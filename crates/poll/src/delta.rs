@@ -108,15 +108,15 @@ pub fn time_zone(strategy: &DeltaPlan, vars: &Vars<'_>) -> Result<Tz, PollError>
     name.parse().map_err(|_| PollError::Config(format!("time zone {name:?} is not an IANA time zone name")))
 }
 
-/// Where a first sync starts under `backfill`: the instance's start date (`YYYY-MM-DD`, taken
-/// as midnight UTC, or RFC 3339), else `defaultDays` before `now`; `None` without a backfill or
-/// when neither is set (the API's own beginning).
-pub fn backfill_position(
+/// The checkpoint a first sync starts from under `backfill`: the instance's start date
+/// (`YYYY-MM-DD`, taken as midnight UTC, or RFC 3339), else `defaultDays` before `now`; no
+/// checkpoint without a backfill or when neither is set (the API's own beginning).
+pub fn first_checkpoint(
     backfill: Option<&BackfillPlan>,
     config: &BTreeMap<String, String>,
     now: DateTime<Utc>,
-) -> Result<Option<String>, PollError> {
-    let Some(backfill) = backfill else { return Ok(None) };
+) -> Result<Checkpoint, PollError> {
+    let Some(backfill) = backfill else { return Ok(Checkpoint::default()) };
     let start = match config.get(&backfill.start_date_key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         Some(text) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             Ok(date) => date.and_time(chrono::NaiveTime::MIN).and_utc(),
@@ -129,10 +129,10 @@ pub fn backfill_position(
         },
         None => match backfill.default_days {
             Some(days) => now - chrono::TimeDelta::days(i64::from(days)),
-            None => return Ok(None),
+            None => return Ok(Checkpoint::default()),
         },
     };
-    Ok(Some(start.to_rfc3339_opts(SecondsFormat::Secs, true)))
+    Ok(Checkpoint::at(start.to_rfc3339_opts(SecondsFormat::Secs, true)))
 }
 
 /// With `stopAtCheckpoint`, the time before which items are already seen: the position minus
@@ -376,7 +376,7 @@ mod tests {
         let strategy = strategy("cql", TimestampParamFormat::DateTimeMinutes, 120, from_config(), false);
         let config = std::collections::BTreeMap::from([("timeZone".to_owned(), zone.to_owned())]);
         let credentials = Credentials::new();
-        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let vars = Vars::instance(&config, &credentials);
         let tz = time_zone(&strategy, &vars).expect("a zone");
         (strategy, tz)
     }
@@ -402,7 +402,7 @@ mod tests {
         let strategy = strategy("", TimestampParamFormat::DateTimeMinutes, 0, from_config(), false);
         let config = std::collections::BTreeMap::from([("timeZone".to_owned(), "Mars/Olympus_Mons".to_owned())]);
         let credentials = Credentials::new();
-        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let vars = Vars::instance(&config, &credentials);
         let err = time_zone(&strategy, &vars).expect_err("unknown zone");
         assert_eq!(err.class(), FailureClass::Config);
         assert!(err.to_string().contains("Mars/Olympus_Mons"), "{err}");

@@ -148,7 +148,7 @@ impl PollEngine {
             p.sources.iter().flat_map(|s| s.field_names()).map(|f| (f.to_owned(), "partition".to_owned())).collect()
         });
         let probe = PageVars {
-            vars: Vars { config: &config, credentials: request.credentials, checkpoint: "", page_token: "" },
+            vars: Vars::instance(&config, request.credentials),
             page_size: requests.pagination.as_ref().map(|p| p.page_size),
             partition: probe_partition.as_ref(),
             window_end: None,

@@ -81,7 +81,7 @@ impl PollEngine {
 
 /// Sends the check (refreshing an OAuth2 token once after a 401) and returns the status.
 async fn probe(session: &mut Session<'_>, plan: &HealthCheckPlan) -> Result<u16, PollError> {
-    let vars = Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(&session.config, &session.credentials);
     let url = render_url(&plan.endpoint, &vars)?;
     let method = match plan.method {
         HealthCheckMethod::Get => Method::GET,

@@ -154,12 +154,7 @@ fn detail_request(
             kind(item)
         )));
     }
-    let vars = DetailVars {
-        vars: Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" },
-        plan,
-        item,
-        index,
-    };
+    let vars = DetailVars { vars: Vars::instance(&session.config, &session.credentials), plan, item, index };
     let url = detail_url(plan, &vars)?;
     let host = url.host_str().unwrap_or_default();
     let listed_host = url.origin() == *origin;

@@ -36,7 +36,7 @@ pub(crate) async fn request_token(
     limits: TokenLimits,
     now: DateTime<Utc>,
 ) -> Result<Issued, OAuthError> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(config, credentials);
     match &plan.exchange {
         JwtExchangePlan::Grant { token_url } => {
             let url = render_url(token_url, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;

@@ -158,7 +158,7 @@ fn push(
 
 fn render_key(key: &Template, values: &BTreeMap<String, String>, session: &Session<'_>) -> Result<String, PollError> {
     let vars = PageVars {
-        vars: Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" },
+        vars: Vars::instance(&session.config, &session.credentials),
         page_size: None,
         partition: Some(values),
         window_end: None,
@@ -174,7 +174,7 @@ fn from_config(
     plan: &PartitionPlan,
 ) -> Result<Vec<Partition>, PollError> {
     let Some(list) = session.config.get(list_key) else { return Ok(Vec::new()) };
-    let vars = Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(&session.config, &session.credentials);
     let mut shared = BTreeMap::new();
     for (name, template) in values {
         shared.insert(name.clone(), render_text(template, &vars, Escape::Raw)?);
@@ -196,7 +196,7 @@ async fn from_request<'e>(
 ) -> Result<Vec<Partition>, ListStop> {
     let PartitionSourcePlan::Request { requests, items, fields } = source else { return Ok(Vec::new()) };
     let probe = PageVars {
-        vars: Vars { config: &session.config, credentials: &session.credentials, checkpoint: "", page_token: "" },
+        vars: Vars::instance(&session.config, &session.credentials),
         page_size: requests.pagination.as_ref().map(|p| p.page_size),
         partition: None,
         window_end: None,

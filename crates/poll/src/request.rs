@@ -51,6 +51,14 @@ pub struct Vars<'a> {
     pub page_token: &'a str,
 }
 
+impl<'a> Vars<'a> {
+    /// The values of a request outside a page: the instance's config and credentials, no
+    /// delta position and no page position.
+    pub fn instance(config: &'a BTreeMap<String, String>, credentials: &'a Credentials) -> Self {
+        Self { config, credentials, checkpoint: "", page_token: "" }
+    }
+}
+
 /// What request templates read their values from: [`Vars`], or [`PageVars`] for a page request.
 pub trait Variables {
     /// The value of placeholder `name`, unescaped.

@@ -147,10 +147,7 @@ impl<'e> Run<'e> {
         let first = if partitions.is_some() {
             Checkpoint::default()
         } else if checkpoint == Checkpoint::default() {
-            let now = session.timer.utc_now();
-            delta::backfill_position(requests.backfill.as_ref(), &session.config, now)?
-                .map(Checkpoint::at)
-                .unwrap_or_default()
+            delta::first_checkpoint(requests.backfill.as_ref(), &session.config, session.timer.utc_now())?
         } else {
             checkpoint.clone()
         };
@@ -502,10 +499,7 @@ impl<'e> Run<'e> {
 
     /// The checkpoint of a first sync: the backfill start, when the descriptor declares one.
     fn fresh_checkpoint(&self) -> Result<Checkpoint, PollError> {
-        let now = self.session.timer.utc_now();
-        Ok(delta::backfill_position(self.requests.backfill.as_ref(), &self.session.config, now)?
-            .map(Checkpoint::at)
-            .unwrap_or_default())
+        delta::first_checkpoint(self.requests.backfill.as_ref(), &self.session.config, self.session.timer.utc_now())
     }
 
     /// The stop reason for a budget that ended the run, noted.

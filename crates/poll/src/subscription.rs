@@ -80,7 +80,7 @@ impl PollEngine {
         })?;
         let config = descriptor.effective_config(call.config);
         let vars = SubscriptionVars {
-            vars: Vars { config: &config, credentials: call.credentials, checkpoint: "", page_token: "" },
+            vars: Vars::instance(&config, call.credentials),
             plan,
             webhook_url: call.webhook_url,
             subscription_id: call.subscription_id,

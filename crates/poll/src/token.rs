@@ -78,6 +78,6 @@ async fn refusal(
 
 /// The instance's URL from `template`, or `None` when it cannot be built.
 fn rendered(template: &Template, config: &BTreeMap<String, String>, credentials: &Credentials) -> Option<reqwest::Url> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(config, credentials);
     render_url(template, &vars).ok()
 }

@@ -45,7 +45,7 @@ pub(crate) async fn request_token(
     limits: TokenLimits,
     now: DateTime<Utc>,
 ) -> Result<Issued, OAuthError> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(config, credentials);
     let url = render_url(&plan.url, &vars).map_err(|e| OAuthError::Config(format!("token request URL: {e}")))?;
     let endpoint = display_url(&url, credentials);
     let port = url.port_or_known_default().unwrap_or(0);

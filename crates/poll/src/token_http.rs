@@ -66,7 +66,7 @@ pub(crate) async fn token_request(
     grant: &[(&str, &str)],
     limits: TokenLimits,
 ) -> Result<TokenAnswer, OAuthError> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(config, credentials);
     let url = render_url(&oauth.token_url, &vars).map_err(|e| OAuthError::Config(format!("tokenUrl: {e}")))?;
     let client_id = expose(credentials, "clientId").ok_or_else(|| OAuthError::MissingCredential("clientId".into()))?;
     let client_secret = expose(credentials, "clientSecret").unwrap_or_default();

@@ -124,7 +124,7 @@ impl Destinations {
         credentials: &Credentials,
         operator_admits: &dyn Fn(&str, u16) -> bool,
     ) -> Vec<Issue> {
-        let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+        let vars = Vars::instance(config, credentials);
         let allowed = descriptor.allowed_hosts();
         let mut issues: Vec<Issue> = Vec::new();
         for origin in &self.origins {
@@ -243,7 +243,7 @@ mod tests {
         let template = origin_of(&Template::parse("https://{{config.site}}.atlassian.net/x").expect("valid"));
         let config = BTreeMap::from([("site".to_owned(), "attacker.example/".to_owned())]);
         let credentials = Credentials::new();
-        let vars = Vars { config: &config, credentials: &credentials, checkpoint: "", page_token: "" };
+        let vars = Vars::instance(&config, &credentials);
         let url = render_url(&template, &vars).expect("renders");
         assert_eq!(host_and_port(&url), Some(("attacker.example".to_owned(), 443)));
     }

@@ -277,7 +277,7 @@ fn authorize_url(
     credentials: &Credentials,
     pending: &OAuthState,
 ) -> Result<Url, ServiceError> {
-    let vars = Vars { config, credentials, checkpoint: "", page_token: "" };
+    let vars = Vars::instance(config, credentials);
     let mut url = render_url(&oauth.authorise_url, &vars)
         .map_err(|e| ServiceError::Conflict(format!("cannot build the authorisation URL: {e}")))?;
     let client_id = credentials.get("clientId").map(secrecy::ExposeSecret::expose_secret).unwrap_or_default();
