@@ -9,61 +9,55 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use switchboard_core::descriptor::load_paths;
 use switchboard_core::hosts::literal_host;
+use switchboard_core::webhook::Headers;
 use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
-/// The ten connectors of the specification's §9, and GitLab.
-const BUILT_IN: &[&str] = &[
-    "confluence",
-    "datadog",
-    "github-issues",
-    "github-prs",
-    "gitlab",
-    "linear",
-    "notion",
-    "pagerduty",
-    "sentry",
-    "slack",
-    "trello",
-];
+/// The ids of the built-in descriptors: every `descriptors/<id>.json` but the schema.
+fn built_in() -> Vec<String> {
+    let dir = workspace_root().join("descriptors");
+    let mut ids: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json") && name != "descriptor.schema.json")
+        .map(|name| name.trim_end_matches(".json").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
 
-/// Every fixture that is mapped: connector, fixture file, and the webhook event type a real
-/// delivery carries in a header (`None` when the descriptor reads it from the payload, and for
-/// polled pages).
-const CASES: &[(&str, &str, Option<&str>)] = &[
-    ("confluence", "content_search.page1.json", None),
-    ("datadog", "events.page1.json", None),
-    ("github-issues", "issues.page1.json", None),
-    ("github-prs", "issues.opened.json", Some("issues")),
-    ("github-prs", "pull_request.closed.json", Some("pull_request")),
-    ("github-prs", "pull_request.closed.merged.json", Some("pull_request")),
-    ("github-prs", "pull_request.opened.json", Some("pull_request")),
-    ("github-prs", "pull_request_review.submitted.json", Some("pull_request_review")),
-    ("github-prs", "push.json", Some("push")),
-    ("gitlab", "comment-merge-request-event.json", Some("Note Hook")),
-    ("gitlab", "issue-event.json", Some("Issue Hook")),
-    ("gitlab", "merge-request-event.json", Some("Merge Request Hook")),
-    ("gitlab", "pipeline-event.json", Some("Pipeline Hook")),
-    ("gitlab", "push-event.json", Some("Push Hook")),
-    ("linear", "issues.page1.json", None),
-    ("notion", "search.page1.json", None),
-    ("pagerduty", "incident.priority_updated.json", None),
-    ("pagerduty", "incident.resolved.json", None),
-    ("pagerduty", "incident.triggered.json", None),
-    ("pagerduty", "incident.triggered.low_urgency.json", None),
-    ("sentry", "installation.deleted.json", Some("installation")),
-    ("sentry", "issue.assigned.json", Some("issue")),
-    ("sentry", "issue.created.json", Some("issue")),
-    ("sentry", "issue.resolved.json", Some("issue")),
-    ("slack", "app_mention.json", None),
-    ("slack", "channel_created.json", None),
-    ("slack", "message.json", None),
-    ("slack", "message.message_changed.json", None),
-    ("slack", "reaction_added.json", None),
-    ("trello", "board_actions.page1.json", None),
-];
+/// One fixture as an example of its own descriptor reads it.
+struct Case {
+    connector: String,
+    file: String,
+    /// The event type a real delivery names (header or payload), for webhook connectors.
+    event_type: Option<String>,
+    /// Whether the webhook endpoint answers the payload as a handshake instead of mapping it.
+    handshake: bool,
+}
 
-/// Fixtures that are handshakes answered by the webhook endpoint, not mapped.
-const HANDSHAKES: &[(&str, &str)] = &[("slack", "url_verification.json")];
+/// Every example of every built-in descriptor whose `payloadFile` is one of that connector's own
+/// fixtures (examples may also show another connector's payload being refused).
+fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for connector in built_in() {
+        let descriptor = descriptor(&connector);
+        let prefix = format!("../tests/fixtures/{connector}/");
+        for example in &descriptor.model().examples {
+            let Some(file) = example.payload_file.as_deref().and_then(|f| f.strip_prefix(&prefix)) else { continue };
+            let (mut event_type, mut handshake) = (example.event_type.clone(), false);
+            if let Some(webhook) = descriptor.webhook() {
+                let payload = fixture(&connector, file);
+                handshake = webhook.handshake(&payload).is_some();
+                if event_type.is_none() {
+                    let headers = Headers::new(example.headers.iter());
+                    event_type = webhook.event(&headers, &payload).event_type().map(str::to_owned);
+                }
+            }
+            cases.push(Case { connector: connector.clone(), file: file.to_owned(), event_type, handshake });
+        }
+    }
+    cases
+}
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -134,14 +128,14 @@ fn every_built_in_descriptor_loads_and_validates() {
         assert!(descriptor.version().starts_with("1."), "{}: {}", descriptor.id(), descriptor.version());
         ids.insert(descriptor.id().to_owned());
     }
-    let expected: BTreeSet<String> = BUILT_IN.iter().map(|s| (*s).to_owned()).collect();
-    assert_eq!(ids, expected);
+    let expected: BTreeSet<String> = built_in().into_iter().collect();
+    assert_eq!(ids, expected, "one descriptor per file, named after its id");
 }
 
 #[test]
 fn every_built_in_descriptor_declares_the_hosts_it_reaches() {
-    for id in BUILT_IN {
-        let descriptor = descriptor(id);
+    for id in built_in() {
+        let descriptor = descriptor(&id);
         let allowed = descriptor.allowed_hosts();
         assert!(!allowed.is_unrestricted(), "{id}: declare allowedHosts");
         if let Some(base_url) = descriptor.config_defaults().get("baseUrl") {
@@ -153,16 +147,16 @@ fn every_built_in_descriptor_declares_the_hosts_it_reaches() {
 
 #[test]
 fn every_descriptor_file_is_named_after_its_id() {
-    for id in BUILT_IN {
-        assert_eq!(descriptor(id).id(), *id);
+    for id in built_in() {
+        assert_eq!(descriptor(&id).id(), id);
     }
 }
 
 #[test]
-fn every_fixture_file_is_covered_by_a_test_case() {
+fn every_fixture_file_is_an_example_of_its_descriptor() {
     let mut on_disk = BTreeSet::new();
-    for connector in BUILT_IN {
-        let dir = workspace_root().join("tests/fixtures").join(connector);
+    for connector in built_in() {
+        let dir = workspace_root().join("tests/fixtures").join(&connector);
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         for entry in entries {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -172,21 +166,36 @@ fn every_fixture_file_is_covered_by_a_test_case() {
         }
         assert!(dir.join("SOURCES.md").is_file(), "{connector} fixtures need a SOURCES.md");
     }
-    let listed: BTreeSet<String> = CASES
-        .iter()
-        .map(|(c, f, _)| format!("{c}/{f}"))
-        .chain(HANDSHAKES.iter().map(|(c, f)| format!("{c}/{f}")))
-        .collect();
-    assert_eq!(on_disk, listed, "fixtures on disk and test cases differ");
+    let listed: BTreeSet<String> = cases().iter().map(|c| format!("{}/{}", c.connector, c.file)).collect();
+    let unlisted: Vec<&String> = on_disk.difference(&listed).collect();
+    assert!(unlisted.is_empty(), "fixtures no example of their descriptor reads: {unlisted:?}");
 }
 
 #[test]
 fn every_fixture_maps_to_its_snapshot() {
-    for (connector, file, event_type) in CASES {
-        let report = map(connector, file, *event_type);
+    for case in cases().iter().filter(|c| !c.handshake) {
+        let (connector, file) = (case.connector.as_str(), case.file.as_str());
+        let report = map(connector, file, case.event_type.as_deref());
         assert!(report.errors.is_empty(), "{connector}/{file}: {:?}", report.errors);
         let name = format!("{connector}__{}", file.trim_end_matches(".json"));
         insta::assert_json_snapshot!(name, report);
+    }
+}
+
+#[test]
+fn every_webhook_fixture_maps_to_a_signal_or_a_deliberate_ignore() {
+    for case in cases().iter().filter(|c| !c.handshake) {
+        if descriptor(&case.connector).webhook().is_none() {
+            continue;
+        }
+        let report = map(&case.connector, &case.file, case.event_type.as_deref());
+        assert!(report.errors.is_empty(), "{}/{}: {:?}", case.connector, case.file, report.errors);
+        assert!(
+            !report.signals.is_empty() || !report.ignored.is_empty(),
+            "{}/{}: neither a signal nor an ignored item",
+            case.connector,
+            case.file
+        );
     }
 }
 

@@ -101,7 +101,7 @@ async fn a_descriptor_in_use_cannot_be_deleted() {
 async fn the_catalogue_lists_built_ins_and_rejects_unknown_categories() {
     let world = spawn().await;
     let all = world.get("/connectors", Some(ACME)).await.json();
-    assert_eq!(all["connectors"].as_array().unwrap().len(), 11);
+    assert_eq!(all["connectors"].as_array().unwrap().len(), switchboard_core::builtin::BUILT_IN.len());
     let devops = world.get("/connectors?category=code_and_devops", Some(ACME)).await.json();
     assert!(devops["connectors"].as_array().unwrap().iter().all(|c| c["category"] == "code_and_devops"));
     assert!(devops["connectors"].as_array().unwrap().iter().any(|c| c["id"] == "github-prs"));
