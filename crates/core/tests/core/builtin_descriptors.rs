@@ -160,7 +160,8 @@ fn every_fixture_file_is_an_example_of_its_descriptor() {
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         for entry in entries {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json") {
+            // `signatures.json` holds signed deliveries (`catalogue_signatures.rs`), not a payload.
+            if name.ends_with(".json") && name != "signatures.json" {
                 on_disk.insert(format!("{connector}/{name}"));
             }
         }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod builtin_descriptors;
+mod catalogue_signatures;
 mod common;
 mod descriptor_validation;
 mod hydration_validation;
