@@ -8,7 +8,8 @@
 //! 3. [`descriptor`]: the compiled [`Descriptor`], assembled from those sections.
 //! 4. [`connector`] (one runtime face per connector, generic or native), [`catalog`] (the one
 //!    place stored descriptors are compiled), [`builtin`] and [`examples`] (running a
-//!    descriptor's examples), [`subscriptions`] (the life of a managed webhook subscription).
+//!    descriptor's examples), [`subscriptions`] (the life of a managed webhook subscription),
+//!    [`catalogue_table`] (the catalogue as a Markdown table).
 //!
 //! [`ids`] ([`ConnectorId`], [`ProjectId`]) sits at the bottom beside [`model`]; [`ports`]
 //! (storage and queue traits), [`envelope`] and [`retry_class`] sit beside the layers.
@@ -18,6 +19,7 @@
 
 pub mod builtin;
 pub mod catalog;
+pub mod catalogue_table;
 pub mod connector;
 pub mod descriptor;
 pub mod envelope;

@@ -25,6 +25,17 @@ pub const DESCRIPTORS: &[(&str, &str, &str)] = &[
     (ses::ID, "crates/natives/src/ses/ses.json", ses::DESCRIPTOR_JSON),
 ];
 
+/// The signal types a native connector emits (its mapping is code, not descriptor rules), for
+/// the catalogue; empty for an id that is not a native connector of this build.
+pub fn signal_types(connector_id: &str) -> Vec<&'static str> {
+    match connector_id {
+        jira::ID => jira::change::ChangeKind::ALL.iter().map(|k| k.as_str()).collect(),
+        outlook::ID => vec![outlook::message::EMAIL_RECEIVED, outlook::message::EMAIL_FLAGGED],
+        ses::ID => vec![ses::mail::EMAIL_RECEIVED],
+        _ => Vec::new(),
+    }
+}
+
 /// Every native connector compiled into this build, by connector id.
 pub fn registry() -> NativeRegistry {
     let mut natives = NativeRegistry::new();

@@ -1,5 +1,6 @@
 //! Sub-commands of `switchboard`, one module each.
 
+mod catalogue;
 mod check;
 mod init;
 mod map;
@@ -43,6 +44,9 @@ enum Command {
     Serve(serve::Args),
     /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
     Schema(schema::Args),
+    /// Print the built-in connectors as a Markdown table; `--update FILE` rewrites the table in
+    /// a file (`descriptors/README.md`), `--check FILE` fails when it is out of date.
+    Catalogue(catalogue::Args),
     /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
     Verify(verify::Args),
 }
@@ -57,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Poll(args) => poll::run(args),
         Command::Check(args) => check::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Catalogue(args) => catalogue::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify::run(args),
     }

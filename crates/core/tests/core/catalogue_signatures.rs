@@ -104,7 +104,13 @@ impl SignedDelivery {
     }
 
     /// Verifies the delivery as the gateway would, with `secret` in the scheme's credential field.
-    fn verify(&self, descriptor: &Descriptor, dir: &Path, body: &[u8], secret: Option<&str>) -> Result<(), VerifyError> {
+    fn verify(
+        &self,
+        descriptor: &Descriptor,
+        dir: &Path,
+        body: &[u8],
+        secret: Option<&str>,
+    ) -> Result<(), VerifyError> {
         let webhook = descriptor.webhook().expect("a webhook connector");
         let verifier = webhook.verifier.as_ref().expect("a verifying connector");
         let headers: Headers = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

@@ -34,6 +34,10 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// Every kind of change, in the order a change is classified.
+    pub const ALL: [Self; 5] =
+        [Self::IssueCreated, Self::IssueTransitioned, Self::IssueAssigned, Self::IssueCommented, Self::IssueUpdated];
+
     /// The signal type.
     pub fn as_str(self) -> &'static str {
         match self {
