@@ -170,6 +170,49 @@ async fn a_github_prs_instance_with_only_a_pat_registers_its_hook_verifies_deliv
 }
 
 #[tokio::test]
+async fn with_the_owner_alone_an_organisation_hook_is_registered_and_deleted() {
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orgs/octo-org/hooks"))
+        .and(header("authorization", format!("Bearer {PAT}").as_str()))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "type": "Organization", "id": HOOK_ID, "name": "web", "active": true,
+            "events": ["pull_request", "pull_request_review"],
+            "config": {"content_type": "json", "insecure_ssl": "0"},
+            "url": format!("{}/orgs/octo-org/hooks/{HOOK_ID}", github.uri())
+        })))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let world = world(Some(PUBLIC_URL)).await;
+    let (status, view, text) = create(&world, json!({"baseUrl": github.uri(), "owner": "octo-org"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert_eq!(view["subscription"]["status"], "active", "{text}");
+    let requests = github.received_requests().await.unwrap();
+    let hook: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(hook["config"]["url"], format!("{PUBLIC_URL}/webhooks/github-prs/acme"));
+    let secret = hook["config"]["secret"].as_str().unwrap().to_owned();
+
+    let body = opened_pull_request();
+    let (status, _, answer) = send(&world.gateway, delivery(&sign(&secret, &body), &body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+
+    // The organisation hook is deleted where it was created.
+    Mock::given(method("DELETE"))
+        .and(path(format!("/orgs/octo-org/hooks/{HOOK_ID}")))
+        .and(header("authorization", format!("Bearer {PAT}").as_str()))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let (status, headers, _) =
+        send(&world.registry, api(Method::DELETE, "/projects/acme/connectors/github-prs", None)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers.get("x-switchboard-warning").is_none());
+    github.verify().await;
+}
+
+#[tokio::test]
 async fn a_delete_the_provider_refuses_still_deletes_the_instance_and_says_why() {
     let github = MockServer::start().await;
     Mock::given(method("POST"))
@@ -216,7 +259,7 @@ async fn a_failed_registration_still_creates_the_instance_and_shows_on_its_healt
 }
 
 #[tokio::test]
-async fn without_a_public_url_or_the_repository_the_webhook_is_left_to_the_user() {
+async fn without_a_public_url_or_an_owner_the_webhook_is_left_to_the_user() {
     let github = MockServer::start().await;
     let world = world(None).await;
     let (status, view, text) = create(&world, json!({"baseUrl": github.uri(), "owner": "octo", "repo": "hello"})).await;
@@ -229,11 +272,11 @@ async fn without_a_public_url_or_the_repository_the_webhook_is_left_to_the_user(
     assert_eq!(view["credentialsSet"], json!(["token"]), "no secret is generated for a hook nobody registers");
 
     let world = world_with_url().await;
-    let (status, view, text) = create(&world, json!({"baseUrl": github.uri(), "owner": "octo"})).await;
+    let (status, view, text) = create(&world, json!({"baseUrl": github.uri()})).await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
     assert_eq!(view["subscription"]["status"], "manual");
     let message = view["subscription"]["message"].as_str().unwrap();
-    assert!(message.starts_with("config `repo` not set"), "{message}");
+    assert!(message.starts_with("config `owner` not set"), "{message}");
     assert!(message.contains(&format!("by hand: {PUBLIC_URL}/webhooks/github-prs/acme")), "{message}");
     assert!(github.received_requests().await.unwrap().is_empty(), "nothing was asked of GitHub");
 }

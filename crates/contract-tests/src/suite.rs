@@ -210,6 +210,8 @@ pub async fn an_instance_keeps_its_webhook_subscription_until_it_is_cleared(back
         id: Some("hook-42".to_owned()),
         expires_at: Some(Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap()),
         webhook_url: "https://sb.example/webhooks/github-issues/p1".to_owned(),
+        // The second alternative: the choice is stored, so renew and delete use it too.
+        variant: 1,
         message: None,
         updated_at: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
     };

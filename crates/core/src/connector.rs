@@ -23,7 +23,7 @@ use crate::ports::Credentials;
 use crate::signal::IngestionKind;
 use crate::webhook::{
     DEFAULT_REPLAY_WINDOW, DeliveryId, HandshakeReply, HandshakeRequest, Headers, SubscriptionAnswer, SubscriptionCall,
-    SubscriptionPlan, VerifyContext, VerifyError, WebhookEvent, WebhookRequest,
+    SubscriptionPlans, VerifyContext, VerifyError, WebhookEvent, WebhookRequest,
 };
 
 /// What every connector can do, whether driven by a descriptor or written in Rust.
@@ -119,7 +119,7 @@ pub trait Connector: Send + Sync {
 
     /// The webhook subscription Switchboard manages at the provider for this connector (its
     /// create, renew and delete requests), if it has one. None by default.
-    fn subscription(&self) -> Option<&SubscriptionPlan> {
+    fn subscription(&self) -> Option<&SubscriptionPlans> {
         None
     }
 
@@ -273,7 +273,7 @@ impl Connector for GenericConnector {
         }
     }
 
-    fn subscription(&self) -> Option<&SubscriptionPlan> {
+    fn subscription(&self) -> Option<&SubscriptionPlans> {
         self.descriptor.subscription()
     }
 

@@ -53,6 +53,8 @@ pub enum Decision {
     Create {
         /// The instance's gateway URL.
         webhook_url: String,
+        /// Which of the connector's alternative subscriptions (the first whose config is set).
+        variant: usize,
     },
 }
 
@@ -67,7 +69,10 @@ pub fn prepare(
     credentials: &mut Credentials,
     public_url: Option<&str>,
 ) -> Decision {
-    let Some(plan) = loaded.connector.subscription() else { return Decision::None };
+    let Some(plans) = loaded.connector.subscription() else { return Decision::None };
+    let effective = loaded.descriptor.effective_config(config);
+    let chosen = plans.choose(&effective);
+    let Some(plan) = plans.variant(*chosen.as_ref().unwrap_or(&0)) else { return Decision::None };
     let secret_missing = plan.secret_field.as_deref().filter(|f| credentials.get(f).is_none());
     let by_hand = |why: String| {
         let url = public_url.map_or_else(|| format!("<public URL>{}", webhook_path(key)), |p| webhook_url(p, key));
@@ -78,12 +83,13 @@ pub fn prepare(
     let Some(public_url) = public_url else {
         return by_hand("no public URL (SWITCHBOARD_PUBLIC_URL / serve --public-url)".to_owned());
     };
-    let effective = loaded.descriptor.effective_config(config);
-    let missing = plan.missing_config(&effective);
-    if !missing.is_empty() {
-        let names = missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-        return by_hand(format!("config {names} not set (Switchboard registers the webhook once they are)"));
-    }
+    let variant = match chosen {
+        Ok(variant) => variant,
+        Err(missing) => {
+            let names = missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            return by_hand(format!("config {names} not set (Switchboard registers the webhook once they are)"));
+        }
+    };
     if let Some(field) = secret_missing {
         match generate_secret() {
             Some(secret) => credentials.insert(field, secret),
@@ -94,7 +100,7 @@ pub fn prepare(
             }
         }
     }
-    Decision::Create { webhook_url: webhook_url(public_url, key) }
+    Decision::Create { webhook_url: webhook_url(public_url, key), variant }
 }
 
 /// A new random webhook secret: 32 bytes from the system's secure generator, hex; `None` when
@@ -124,16 +130,17 @@ pub async fn activate(
             id: None,
             expires_at: None,
             webhook_url,
+            variant: 0,
             message: Some(message),
             updated_at: now,
         },
-        Decision::Create { webhook_url } => {
+        Decision::Create { webhook_url, variant } => {
             if record.subscription.as_ref().is_some_and(|s| s.status == SubscriptionStatus::Active && s.id.is_some()) {
                 return record;
             }
-            let Some(plan) = loaded.connector.subscription() else { return record };
-            match call(stores, loaded, &key, &record.config, SubscriptionAction::Create, &webhook_url, None, now).await
-            {
+            let Some(plan) = loaded.connector.subscription().and_then(|p| p.variant(variant)) else { return record };
+            let target = Target { webhook_url: &webhook_url, variant, subscription_id: None };
+            match call(stores, loaded, &key, &record.config, SubscriptionAction::Create, target, now).await {
                 Ok(answer) => {
                     tracing::info!(project_id = %key.project_id, connector_id = %key.connector_id, "webhook registered at the provider");
                     SubscriptionState {
@@ -141,6 +148,7 @@ pub async fn activate(
                         id: answer.id,
                         expires_at: answer.expires_at.or_else(|| plan.requested_expiry(now)),
                         webhook_url,
+                        variant,
                         message: None,
                         updated_at: now,
                     }
@@ -153,6 +161,7 @@ pub async fn activate(
                         id: None,
                         expires_at: None,
                         webhook_url,
+                        variant,
                         message: Some(message),
                         updated_at: now,
                     }
@@ -172,23 +181,19 @@ pub async fn renew_if_due(
     record: &InstanceRecord,
     now: DateTime<Utc>,
 ) -> Option<Result<DateTime<Utc>, String>> {
-    let plan = loaded.connector.subscription()?;
     let state = record.subscription.as_ref()?;
+    let plan = loaded.connector.subscription()?.variant(state.variant)?;
     let renewable = matches!(state.status, SubscriptionStatus::Active | SubscriptionStatus::Failed);
     let (id, expires_at) = (state.id.as_deref()?, state.expires_at?);
     if !record.enabled || !renewable || !plan.renewal_due(expires_at, now) {
         return None;
     }
     let key = record.key();
+    let target = Target { webhook_url: &state.webhook_url, variant: state.variant, subscription_id: Some(id) };
     let result =
-        call(stores, loaded, &key, &record.config, SubscriptionAction::Renew, &state.webhook_url, Some(id), now)
-            .await
-            .and_then(|answer| {
-                answer
-                    .expires_at
-                    .or_else(|| plan.requested_expiry(now))
-                    .ok_or_else(|| "the renewal gave no expiry".into())
-            });
+        call(stores, loaded, &key, &record.config, SubscriptionAction::Renew, target, now).await.and_then(|answer| {
+            answer.expires_at.or_else(|| plan.requested_expiry(now)).ok_or_else(|| "the renewal gave no expiry".into())
+        });
     let next = match &result {
         Ok(new_expiry) => {
             tracing::info!(project_id = %key.project_id, connector_id = %key.connector_id, expires_at = %new_expiry, "webhook subscription renewed");
@@ -225,18 +230,19 @@ pub async fn remove(
     keep: bool,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    let Some(plan) = loaded.connector.subscription() else { return Ok(()) };
+    let Some(plans) = loaded.connector.subscription() else { return Ok(()) };
     let Some(state) = record.subscription.as_ref() else { return Ok(()) };
+    let plan = plans.variant(state.variant);
     let Some(id) = state.id.as_deref().filter(|_| state.status != SubscriptionStatus::Deleted) else { return Ok(()) };
     let key = record.key();
-    if plan.delete.is_none() {
+    if plan.is_none_or(|p| p.delete.is_none()) {
         let message =
             format!("the connector cannot delete its webhook: remove subscription {id} at the provider by hand");
         tracing::warn!(project_id = %key.project_id, connector_id = %key.connector_id, "{message}");
         return Err(message);
     }
-    let result =
-        call(stores, loaded, &key, &record.config, SubscriptionAction::Delete, &state.webhook_url, Some(id), now).await;
+    let target = Target { webhook_url: &state.webhook_url, variant: state.variant, subscription_id: Some(id) };
+    let result = call(stores, loaded, &key, &record.config, SubscriptionAction::Delete, target, now).await;
     let next = match &result {
         Ok(_) => {
             tracing::info!(project_id = %key.project_id, connector_id = %key.connector_id, "webhook deleted at the provider");
@@ -265,24 +271,33 @@ pub async fn remove(
     result.map(|_| ()).map_err(|error| format!("deleting the webhook at the provider failed: {error}"))
 }
 
+/// Which subscription a request is about: where it delivers, which alternative, and its id once
+/// created.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    webhook_url: &'a str,
+    variant: usize,
+    subscription_id: Option<&'a str>,
+}
+
 /// Sends one subscription request with the instance's stored credentials and keeps credentials
 /// the request refreshed.
-#[allow(clippy::too_many_arguments)]
 async fn call(
     stores: &Stores,
     loaded: &LoadedConnector,
     key: &InstanceKey,
     config: &BTreeMap<String, String>,
     action: SubscriptionAction,
-    webhook_url: &str,
-    subscription_id: Option<&str>,
+    target: Target<'_>,
     now: DateTime<Utc>,
 ) -> Result<SubscriptionAnswer, String> {
     let credentials = match stores.secrets.get_credentials(key).await {
         Ok(versions) => versions.map(|v| v.current).unwrap_or_default(),
         Err(error) => return Err(format!("the instance's credentials cannot be read: {error}")),
     };
-    let call = SubscriptionCall { action, config, credentials: &credentials, webhook_url, subscription_id, now };
+    let Target { webhook_url, variant, subscription_id } = target;
+    let call =
+        SubscriptionCall { action, variant, config, credentials: &credentials, webhook_url, subscription_id, now };
     let answer = loaded.connector.call_subscription(call).await.map_err(|e| e.to_string())?;
     if let Some(refreshed) = &answer.refreshed_credentials
         && let Err(error) = stores.update_credentials(key, &CredentialChange::oauth_tokens(refreshed)).await

@@ -68,8 +68,13 @@ impl PollEngine {
         call: SubscriptionCall<'_>,
     ) -> Result<SubscriptionAnswer, PollError> {
         let action = call.action;
-        let plan = descriptor.subscription().ok_or_else(|| {
-            PollError::Config(format!("connector `{}` declares no webhook subscription", descriptor.id()))
+        let plan = descriptor.subscription().and_then(|plans| plans.variant(call.variant)).ok_or_else(|| {
+            PollError::Config(format!(
+                "connector `{}` declares no webhook subscription number {} (its descriptor changed since the \
+                 subscription was created: delete the webhook at the provider by hand)",
+                descriptor.id(),
+                call.variant + 1
+            ))
         })?;
         let request = plan.request(action).ok_or_else(|| {
             PollError::Config(format!(

@@ -35,7 +35,7 @@ impl Poller {
                 .ingestion
                 .webhook()
                 .and_then(|w| w.subscription.as_ref())
-                .is_some_and(|s| s.renew.is_some())
+                .is_some_and(|s| s.variants().iter().any(|v| v.renew.is_some()))
         });
         for record in renewing {
             let connector_id = record.connector_id();

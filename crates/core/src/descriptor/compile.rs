@@ -13,7 +13,7 @@ use crate::model::{
     AuthDescriptor, ConnectorDescriptor, ConnectorKind, FieldMappingDescriptor, IngestionDescriptor, Issue,
 };
 use crate::polling::{AuthPlan, HealthCheckPlan, PartitionPlan, PollingPlan, RequestPlan, scope::RequestScope};
-use crate::webhook::{CompiledWebhook, SubscriptionPlan};
+use crate::webhook::{CompiledWebhook, SubscriptionPlan, SubscriptionPlans};
 
 /// Every compiled section of a valid descriptor.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub(super) struct Sections {
     pub(super) auth: AuthPlan,
     pub(super) polling: Option<PollingPlan>,
     pub(super) webhook: Option<CompiledWebhook>,
-    pub(super) subscription: Option<SubscriptionPlan>,
+    pub(super) subscription: Option<SubscriptionPlans>,
     pub(super) health_check: Option<HealthCheckPlan>,
     pub(super) polling_mapper: Option<FieldMapper>,
     pub(super) webhook_mapper: Option<FieldMapper>,
@@ -52,15 +52,20 @@ pub(super) fn compile(raw: &ConnectorDescriptor) -> Result<Sections, Vec<Issue>>
         let (at, credential_keys) = (section("webhook"), scope.credential_keys());
         CompiledWebhook::compile_with_config(w, &raw.auth, &at, &credential_keys, &config_keys, &mut c.issues)
     });
-    let subscription = raw.ingestion.webhook().and_then(|w| w.subscription.as_ref()).and_then(|s| {
+    let subscription = raw.ingestion.webhook().and_then(|w| w.subscription.as_ref()).and_then(|spec| {
         let secret_field = webhook.as_ref().and_then(CompiledWebhook::secret_field);
-        SubscriptionPlan::compile(
-            s,
-            &format!("{}/subscription", section("webhook")),
-            &scope,
-            secret_field,
-            &mut c.issues,
-        )
+        let at = format!("{}/subscription", section("webhook"));
+        if spec.variants().is_empty() {
+            c.issues.push(Issue::new(&at, "give one subscription, or a non-empty list of alternatives"));
+            return None;
+        }
+        let variants: Vec<Option<SubscriptionPlan>> = spec
+            .variants()
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| SubscriptionPlan::compile(s, &spec.pointer(&at, i), &scope, secret_field, &mut c.issues))
+            .collect();
+        variants.into_iter().collect::<Option<Vec<_>>>().map(|variants| SubscriptionPlans { variants })
     });
     let partitions =
         raw.ingestion.polling().and_then(|p| p.partitions.as_ref()).and_then(|q| {
@@ -216,14 +221,18 @@ impl Checker {
 
 /// The URL templates of a managed webhook subscription, with their pointers.
 fn subscription_urls(raw: &ConnectorDescriptor) -> Vec<(&str, String)> {
-    let Some(s) = raw.ingestion.webhook().and_then(|w| w.subscription.as_ref()) else { return Vec::new() };
-    let at = match raw.ingestion {
+    let Some(spec) = raw.ingestion.webhook().and_then(|w| w.subscription.as_ref()) else { return Vec::new() };
+    let base = match raw.ingestion {
         IngestionDescriptor::PollingAndWebhook(_) => "/ingestion/webhook/subscription",
         _ => "/ingestion/subscription",
     };
-    let mut urls = vec![(s.create.url.as_str(), format!("{at}/create/url"))];
-    urls.extend(s.renew.iter().map(|r| (r.url.as_str(), format!("{at}/renew/url"))));
-    urls.extend(s.delete.iter().map(|d| (d.url.as_str(), format!("{at}/delete/url"))));
+    let mut urls = Vec::new();
+    for (i, s) in spec.variants().into_iter().enumerate() {
+        let at = spec.pointer(base, i);
+        urls.push((s.create.url.as_str(), format!("{at}/create/url")));
+        urls.extend(s.renew.iter().map(|r| (r.url.as_str(), format!("{at}/renew/url"))));
+        urls.extend(s.delete.iter().map(|d| (d.url.as_str(), format!("{at}/delete/url"))));
+    }
     urls
 }
 

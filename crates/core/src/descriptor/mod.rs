@@ -16,7 +16,7 @@ use crate::mapping::{FieldMapper, IgnoredItem, MapContext, MapError, MapReport};
 use crate::model::{ConnectorDescriptor, ConnectorKind, DescriptorError, Issue, schema};
 use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan};
 use crate::signal::IngestionKind;
-use crate::webhook::{CompiledWebhook, Headers, SubscriptionPlan, WebhookEvent};
+use crate::webhook::{CompiledWebhook, Headers, SubscriptionPlans, WebhookEvent};
 
 /// A validated connector descriptor with every path, regex and template compiled.
 ///
@@ -100,7 +100,7 @@ impl Descriptor {
 
     /// The webhook subscription Switchboard manages at the provider, if the descriptor
     /// declares one.
-    pub fn subscription(&self) -> Option<&SubscriptionPlan> {
+    pub fn subscription(&self) -> Option<&SubscriptionPlans> {
         self.sections.subscription.as_ref()
     }
 

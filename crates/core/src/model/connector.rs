@@ -18,7 +18,7 @@ use super::handshake::HandshakeAnswer;
 use super::hydration::Hydration;
 use super::partitions::PartitionsDescriptor;
 use super::polling::{BackfillDescriptor, PaginationDescriptor, RateBudgetDescriptor, RecordFilter, ResponseRule};
-use super::subscription::SubscriptionDescriptor;
+use super::subscription::SubscriptionSpec;
 use super::verification::VerificationSpec;
 
 /// A connector descriptor: how to authenticate to a tool, ingest its data and map it to signals.
@@ -479,9 +479,10 @@ pub struct WebhookDescriptor {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handshakes: Vec<Handshake>,
     /// The webhook registered, renewed and deleted at the provider by Switchboard through the
-    /// provider's API with the instance's credentials (extension).
+    /// provider's API with the instance's credentials (extension): one, or alternatives of
+    /// which an instance uses the first whose config values are all set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<Box<SubscriptionDescriptor>>,
+    pub subscription: Option<SubscriptionSpec>,
 }
 
 /// Webhook authentication: the specification's keyword or a full scheme object.

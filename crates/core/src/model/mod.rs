@@ -36,6 +36,7 @@ pub use polling::*;
 pub use signature_family::{JwtSpec, RsaAlgorithm, RsaSpec};
 pub use subscription::{
     SubscriptionCreate, SubscriptionDescriptor, SubscriptionMethod, SubscriptionRenew, SubscriptionRequest,
+    SubscriptionSpec,
 };
 pub use verification::{
     HmacAlgorithm, SchemeKind, SecretEncoding, SignatureEncoding, SignatureFormat, VerificationSpec,

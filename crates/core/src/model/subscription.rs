@@ -34,6 +34,37 @@ pub struct SubscriptionDescriptor {
     pub lifetime_seconds: Option<u64>,
 }
 
+/// `subscription`: one webhook subscription, or alternatives (e.g. a repository hook and an
+/// organisation hook). Of alternatives, an instance uses the first whose config values
+/// (`{{config.<key>}}` in its requests) are all set; the choice is stored with the
+/// subscription, so it is renewed and deleted the way it was created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SubscriptionSpec {
+    /// One subscription.
+    One(Box<SubscriptionDescriptor>),
+    /// Alternatives, tried in order.
+    Alternatives(Vec<SubscriptionDescriptor>),
+}
+
+impl SubscriptionSpec {
+    /// The subscriptions, in order (one for [`SubscriptionSpec::One`]).
+    pub fn variants(&self) -> Vec<&SubscriptionDescriptor> {
+        match self {
+            Self::One(one) => vec![one.as_ref()],
+            Self::Alternatives(all) => all.iter().collect(),
+        }
+    }
+
+    /// The JSON pointer of variant `index` under the subscription's pointer `at`.
+    pub fn pointer(&self, at: &str, index: usize) -> String {
+        match self {
+            Self::One(_) => at.to_owned(),
+            Self::Alternatives(_) => format!("{at}/{index}"),
+        }
+    }
+}
+
 /// HTTP method of a subscription request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]

@@ -34,11 +34,19 @@ pub struct SubscriptionState {
     pub expires_at: Option<DateTime<Utc>>,
     /// The gateway URL the provider delivers to.
     pub webhook_url: String,
+    /// Which of the connector's alternative subscriptions was created (0: the first, or the
+    /// only one); it is renewed and deleted the same way.
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub variant: usize,
     /// Why it is not active, or what to do by hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+fn is_first(variant: &usize) -> bool {
+    *variant == 0
 }
 
 impl SubscriptionState {

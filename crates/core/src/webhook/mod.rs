@@ -36,6 +36,7 @@ pub use key_hosts::{KeyHosts, UrlRefused};
 pub use keys::{DEFAULT_KEY_TTL, FetchError, FixedKey, KeyCache, KeySource, MAX_CACHED_KEYS, WebhookFetcher};
 pub use section::{CompiledWebhook, WebhookEvent};
 pub use subscription::{
-    SubscriptionAction, SubscriptionAnswer, SubscriptionCall, SubscriptionPlan, SubscriptionRequestPlan,
+    SubscriptionAction, SubscriptionAnswer, SubscriptionCall, SubscriptionPlan, SubscriptionPlans,
+    SubscriptionRequestPlan,
 };
 pub use verifier::{Verifier, VerifyContext};

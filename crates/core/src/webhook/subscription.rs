@@ -123,6 +123,37 @@ pub struct SubscriptionPlan {
     pub config_keys: Vec<String>,
 }
 
+/// A connector's compiled subscriptions: one, or alternatives chosen per instance by its config.
+#[derive(Debug, Clone)]
+pub struct SubscriptionPlans {
+    /// The subscriptions, in the order written.
+    pub variants: Vec<SubscriptionPlan>,
+}
+
+impl SubscriptionPlans {
+    /// The variant an instance with `config` (defaults filled in) uses: the first whose config
+    /// values are all set. Otherwise the config keys missing for the variant that lacks the
+    /// fewest (the first such), so the user is told what to set.
+    pub fn choose<'a>(&'a self, config: &BTreeMap<String, String>) -> Result<usize, Vec<&'a str>> {
+        let mut fewest: Option<Vec<&str>> = None;
+        for (index, plan) in self.variants.iter().enumerate() {
+            let missing = plan.missing_config(config);
+            if missing.is_empty() {
+                return Ok(index);
+            }
+            if fewest.as_ref().is_none_or(|f| missing.len() < f.len()) {
+                fewest = Some(missing);
+            }
+        }
+        Err(fewest.unwrap_or_default())
+    }
+
+    /// Variant `index` (as stored with the subscription; 0 for a single subscription).
+    pub fn variant(&self, index: usize) -> Option<&SubscriptionPlan> {
+        self.variants.get(index)
+    }
+}
+
 /// What a subscription call does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriptionAction {
@@ -150,6 +181,8 @@ impl SubscriptionAction {
 pub struct SubscriptionCall<'a> {
     /// What to do.
     pub action: SubscriptionAction,
+    /// Which of the connector's subscriptions ([`SubscriptionPlans::variants`]).
+    pub variant: usize,
     /// The instance's config (the descriptor's defaults are filled in by the engine).
     pub config: &'a BTreeMap<String, String>,
     /// The instance's credentials, the webhook secret included.

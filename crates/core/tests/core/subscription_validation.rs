@@ -73,24 +73,47 @@ fn assert_one(found: Vec<String>, pointer: &str, fragment: &str) {
 #[test]
 fn a_graph_shaped_subscription_compiles_with_what_its_requests_read() {
     let d = Descriptor::from_value(&descriptor(graph()), "test").expect("valid");
-    let plan = d.subscription().expect("a subscription");
+    let plans = d.subscription().expect("a subscription");
+    assert_eq!(plans.variants.len(), 1);
+    let plan = &plans.variants[0];
     assert_eq!(plan.config_keys, ["resource"]);
     assert_eq!(plan.secret_field.as_deref(), Some("webhookSecret"));
     assert!(plan.renew.is_some() && plan.delete.is_some());
 }
 
 #[test]
-fn the_built_in_github_prs_registers_its_repository_hook() {
+fn the_built_in_github_prs_registers_a_repository_hook_or_else_an_organisation_hook() {
     let d = Descriptor::from_file(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../descriptors/github-prs.json"),
     )
     .expect("the built-in is valid");
-    let plan = d.subscription().expect("github-prs declares a subscription");
-    assert_eq!(plan.config_keys, ["owner", "repo"]);
-    assert_eq!(plan.secret_field.as_deref(), Some("webhookSecret"));
-    assert!(plan.renew.is_none(), "GitHub hooks do not expire");
-    assert_eq!(plan.create.url.as_str(), "{{baseUrl}}/repos/{{config.owner}}/{{config.repo}}/hooks");
-    assert!(plan.delete.as_ref().expect("a delete").url.as_str().ends_with("/hooks/{{subscriptionId}}"));
+    let plans = d.subscription().expect("github-prs declares a subscription");
+    let [repo, org] = plans.variants.as_slice() else { panic!("two alternatives: {plans:?}") };
+    assert_eq!(repo.config_keys, ["owner", "repo"]);
+    assert_eq!(org.config_keys, ["owner"]);
+    for plan in [repo, org] {
+        assert_eq!(plan.secret_field.as_deref(), Some("webhookSecret"));
+        assert!(plan.renew.is_none(), "GitHub hooks do not expire");
+        assert!(plan.delete.as_ref().expect("a delete").url.as_str().ends_with("/hooks/{{subscriptionId}}"));
+    }
+    assert_eq!(repo.create.url.as_str(), "{{baseUrl}}/repos/{{config.owner}}/{{config.repo}}/hooks");
+    assert_eq!(org.create.url.as_str(), "{{baseUrl}}/orgs/{{config.owner}}/hooks");
+
+    let config = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    };
+    assert_eq!(plans.choose(&config(&[("owner", "octo-org"), ("repo", "hello-world")])), Ok(0));
+    assert_eq!(plans.choose(&config(&[("owner", "octo-org")])), Ok(1), "the owner alone: an organisation hook");
+    assert_eq!(plans.choose(&config(&[("owner", "octo-org"), ("repo", "  ")])), Ok(1), "a blank repo is not set");
+    assert_eq!(plans.choose(&config(&[])), Err(vec!["owner"]), "the variant missing the fewest values is named");
+}
+
+#[test]
+fn alternatives_are_validated_each_at_its_own_pointer() {
+    let broken = graph_with("/create/url", json!("{{baseUrl}}/x/{{hookId}}"));
+    assert_one(issues(json!([graph(), broken])), &format!("{AT}/1/create/url"), "hookId");
+    assert!(issues(json!([graph(), graph()])).is_empty());
+    assert_one(issues(json!([])), AT, "non-empty list");
 }
 
 #[test]
@@ -184,7 +207,7 @@ fn unknown_members_and_methods_are_refused_by_the_schema() {
 #[test]
 fn answers_give_the_id_and_expiry_or_say_what_is_missing() {
     let d = Descriptor::from_value(&descriptor(graph()), "test").expect("valid");
-    let plan = d.subscription().expect("a subscription");
+    let plan = &d.subscription().expect("a subscription").variants[0];
     let now = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap();
     // Microsoft Graph's documented answer to POST /subscriptions.
     let created = json!({"id": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "resource": "me/mailFolders('Inbox')/messages",

@@ -82,7 +82,9 @@ fn the_documented_delta_pages_map_to_their_signals() {
 fn the_graph_subscription_is_managed_with_the_instance_client_state() {
     let descriptor =
         switchboard_natives::descriptors().expect("valid").into_iter().find(|d| d.id() == "outlook").expect("outlook");
-    let plan = descriptor.subscription().expect("outlook declares its Graph subscription");
+    let plans = descriptor.subscription().expect("outlook declares its Graph subscription");
+    assert_eq!(plans.variants.len(), 1);
+    let plan = &plans.variants[0];
     assert_eq!(plan.create.url.as_str(), "{{baseUrl}}/v1.0/subscriptions");
     let renew = plan.renew.as_ref().expect("Graph subscriptions expire: renewed");
     assert_eq!(renew.request.url.as_str(), "{{baseUrl}}/v1.0/subscriptions/{{subscriptionId}}");

@@ -76,6 +76,7 @@ async fn world(expires_at: DateTime<Utc>) -> World {
         id: Some(SUBSCRIPTION_ID.to_owned()),
         expires_at: Some(expires_at),
         webhook_url: "https://sb.example/webhooks/graphish/p1".to_owned(),
+        variant: 0,
         message: None,
         updated_at: Utc::now(),
     };
