@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use switchboard_core::descriptor::load_paths;
 use switchboard_core::hosts::literal_host;
+use switchboard_core::model::ExampleMode;
 use switchboard_core::webhook::Headers;
 use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
@@ -33,6 +34,8 @@ struct Case {
     event_type: Option<String>,
     /// Whether the webhook endpoint answers the payload as a handshake instead of mapping it.
     handshake: bool,
+    /// Which mapping the example runs (a connector with both modes has polled pages too).
+    ingestion: IngestionKind,
 }
 
 /// Every example of every built-in descriptor whose `payloadFile` is one of that connector's own
@@ -45,7 +48,11 @@ fn cases() -> Vec<Case> {
         for example in &descriptor.model().examples {
             let Some(file) = example.payload_file.as_deref().and_then(|f| f.strip_prefix(&prefix)) else { continue };
             let (mut event_type, mut handshake) = (example.event_type.clone(), false);
-            if let Some(webhook) = descriptor.webhook() {
+            let ingestion = match example.mode_for(descriptor.model().ingestion.supported_modes()) {
+                ExampleMode::Webhook => IngestionKind::Webhook,
+                ExampleMode::Polling => IngestionKind::Polling,
+            };
+            if let (Some(webhook), IngestionKind::Webhook) = (descriptor.webhook(), ingestion) {
                 let payload = fixture(&connector, file);
                 handshake = webhook.handshake(&payload).is_some();
                 if event_type.is_none() {
@@ -53,7 +60,7 @@ fn cases() -> Vec<Case> {
                     event_type = webhook.event(&headers, &payload).event_type().map(str::to_owned);
                 }
             }
-            cases.push(Case { connector: connector.clone(), file: file.to_owned(), event_type, handshake });
+            cases.push(Case { connector: connector.clone(), file: file.to_owned(), event_type, handshake, ingestion });
         }
     }
     cases
@@ -81,8 +88,13 @@ fn received_at() -> DateTime<Utc> {
 /// Maps a fixture the way the webhook gateway or the poller would: webhook connectors get the
 /// webhook mapping, polling connectors the polling one.
 fn map(connector: &str, file: &str, event_type: Option<&str>) -> MapReport {
+    let webhook = descriptor(connector).webhook().is_some();
+    map_as(connector, file, event_type, if webhook { IngestionKind::Webhook } else { IngestionKind::Polling })
+}
+
+/// Maps a fixture with the given mapping.
+fn map_as(connector: &str, file: &str, event_type: Option<&str>, ingestion: IngestionKind) -> MapReport {
     let descriptor = descriptor(connector);
-    let ingestion = if descriptor.webhook().is_some() { IngestionKind::Webhook } else { IngestionKind::Polling };
     let ctx = MapContext {
         connector_id: connector,
         project_id: "p1",
@@ -176,7 +188,7 @@ fn every_fixture_file_is_an_example_of_its_descriptor() {
 fn every_fixture_maps_to_its_snapshot() {
     for case in cases().iter().filter(|c| !c.handshake) {
         let (connector, file) = (case.connector.as_str(), case.file.as_str());
-        let report = map(connector, file, case.event_type.as_deref());
+        let report = map_as(connector, file, case.event_type.as_deref(), case.ingestion);
         assert!(report.errors.is_empty(), "{connector}/{file}: {:?}", report.errors);
         let name = format!("{connector}__{}", file.trim_end_matches(".json"));
         insta::assert_json_snapshot!(name, report);
@@ -185,11 +197,8 @@ fn every_fixture_maps_to_its_snapshot() {
 
 #[test]
 fn every_webhook_fixture_maps_to_a_signal_or_a_deliberate_ignore() {
-    for case in cases().iter().filter(|c| !c.handshake) {
-        if descriptor(&case.connector).webhook().is_none() {
-            continue;
-        }
-        let report = map(&case.connector, &case.file, case.event_type.as_deref());
+    for case in cases().iter().filter(|c| !c.handshake && c.ingestion == IngestionKind::Webhook) {
+        let report = map_as(&case.connector, &case.file, case.event_type.as_deref(), case.ingestion);
         assert!(report.errors.is_empty(), "{}/{}: {:?}", case.connector, case.file, report.errors);
         assert!(
             !report.signals.is_empty() || !report.ignored.is_empty(),

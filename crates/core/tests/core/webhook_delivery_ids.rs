@@ -27,6 +27,10 @@ fn problems(doc: &Value) -> Vec<(String, String)> {
     error.issues.into_iter().map(|i| (i.pointer, i.message)).collect()
 }
 
+/// Webhook connectors whose provider sends no delivery id in its headers or body: a redelivery
+/// is then caught by the deterministic signal id only.
+const WITHOUT_DELIVERY_ID: &[&str] = &["new-relic", "opsgenie"];
+
 #[test]
 fn every_built_in_webhook_descriptor_names_its_delivery_id() {
     let mut receiving = Vec::new();
@@ -38,12 +42,18 @@ fn every_built_in_webhook_descriptor_names_its_delivery_id() {
         }
         let descriptor = Descriptor::from_file(&path).unwrap();
         if let Some(webhook) = descriptor.webhook() {
-            assert!(webhook.delivery_id.is_some(), "{name} receives webhooks but names no delivery id");
+            let exempt = WITHOUT_DELIVERY_ID.contains(&descriptor.id());
+            assert_eq!(
+                webhook.delivery_id.is_some(),
+                !exempt,
+                "{name}: a webhook connector names its delivery id unless its provider sends none"
+            );
             receiving.push(descriptor.id().to_owned());
         }
     }
-    receiving.sort();
-    assert_eq!(receiving, ["github-prs", "gitlab", "pagerduty", "sentry", "slack"]);
+    for id in ["github-prs", "gitlab", "pagerduty", "sentry", "slack"] {
+        assert!(receiving.iter().any(|r| r == id), "{id} receives webhooks");
+    }
 }
 
 #[test]
