@@ -10,6 +10,7 @@
 
 pub(crate) mod support;
 
+mod clickup;
 mod confluence;
 mod datadog;
 mod github_issues;
