@@ -10,6 +10,7 @@
 
 pub(crate) mod support;
 
+mod asana;
 mod clickup;
 mod confluence;
 mod datadog;
