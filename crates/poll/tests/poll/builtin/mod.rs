@@ -10,6 +10,8 @@
 
 pub(crate) mod support;
 
+mod asana;
+mod clickup;
 mod confluence;
 mod datadog;
 mod github_issues;
