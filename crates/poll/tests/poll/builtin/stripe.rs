@@ -197,7 +197,7 @@ async fn stripe_health_check_lists_one_event_with_the_bearer_key() {
         .expect(1)
         .mount(&server)
         .await;
-    let report = check(&descriptor("stripe"), &config(&[("baseUrl", &server.uri())]), &credentials(&[("apiKey", KEY)]))
-        .await;
+    let report =
+        check(&descriptor("stripe"), &config(&[("baseUrl", &server.uri())]), &credentials(&[("apiKey", KEY)])).await;
     assert!(report.healthy, "{report:?}");
 }
