@@ -17,4 +17,5 @@ mod datadog;
 mod github_issues;
 mod linear;
 mod notion;
+mod stripe;
 mod trello;
