@@ -38,7 +38,7 @@ struct Case {
     ingestion: IngestionKind,
 }
 
-/// Every example of every built-in descriptor whose `payloadFile` is one of that connector's own
+/// For every built-in descriptor, the first example reading each of that connector's own
 /// fixtures (examples may also show another connector's payload being refused).
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
@@ -47,6 +47,11 @@ fn cases() -> Vec<Case> {
         let prefix = format!("../tests/fixtures/{connector}/");
         for example in &descriptor.model().examples {
             let Some(file) = example.payload_file.as_deref().and_then(|f| f.strip_prefix(&prefix)) else { continue };
+            // A fixture is read as its first example reads it; later ones may show it refused
+            // by the other mode.
+            if cases.iter().any(|c: &Case| c.connector == connector && c.file == file) {
+                continue;
+            }
             let (mut event_type, mut handshake) = (example.event_type.clone(), false);
             let ingestion = match example.mode_for(descriptor.model().ingestion.supported_modes()) {
                 ExampleMode::Webhook => IngestionKind::Webhook,
