@@ -215,6 +215,20 @@ impl Checker {
         };
         let polling = for_mode(raw.ingestion.polling().is_some(), base.polling.as_deref(), "polling");
         let webhook = for_mode(raw.ingestion.webhook().is_some(), base.webhook.as_deref(), "webhook");
+        // A polled item seen again would get a new time, so a new signal id, on every poll.
+        if raw.ingestion.polling().is_some() {
+            let (spec, at) = match &base.polling {
+                Some(own) => (own.as_ref(), "/fieldMapping/polling/timestampFallback"),
+                None => (base, "/fieldMapping/timestampFallback"),
+            };
+            if spec.timestamp_fallback.is_some() {
+                self.issues.push(Issue::new(
+                    at,
+                    "polled items must carry their own time (a received time would make every poll of the same \
+                     item a new signal); give the webhook mapping its own `fieldMapping.webhook` with the fallback",
+                ));
+            }
+        }
         (polling, webhook)
     }
 }

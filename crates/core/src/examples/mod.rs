@@ -16,7 +16,7 @@ use crate::descriptor::Descriptor;
 use crate::mapping::MapContext;
 use crate::model::{Example, ExampleMode};
 use crate::signal::IngestionKind;
-use crate::webhook::{Headers, WebhookEvent};
+use crate::webhook::{HandshakeReply, HandshakeRequest, Headers, WebhookEvent};
 pub use compare::Mismatch;
 pub use observed::Observed;
 use observed::text;
@@ -124,10 +124,12 @@ fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Obser
     };
     let report = match (mode, descriptor.webhook()) {
         (ExampleMode::Webhook, Some(webhook)) => {
-            if let Some((_, answer)) = webhook.handshake(payload) {
+            let headers = Headers::new(example.headers.iter());
+            let request = HandshakeRequest { headers: &headers, query: &[], payload: Some(payload) };
+            if let Some(reply) = webhook.handshake_reply(&request, true) {
                 return Observed::ignored_for(format!(
                     "a handshake: the webhook endpoint answers it ({}) and maps nothing",
-                    text(&answer)
+                    describe_reply(&reply)
                 ));
             }
             let event = match &example.event_type {
@@ -146,6 +148,19 @@ fn observe(descriptor: &Descriptor, example: &Example, payload: &Value) -> Obser
     match report {
         Ok(report) => Observed::from_report(&report),
         Err(error) => Observed { errors: vec![error.to_string()], ..Observed::default() },
+    }
+}
+
+/// What the webhook endpoint answers to a handshake, in words (an HMAC challenge's answer
+/// needs the instance's secret, so only its shape is named).
+fn describe_reply(reply: &HandshakeReply) -> String {
+    match reply {
+        HandshakeReply::Echo(answer) => text(answer),
+        HandshakeReply::Header { name, .. } => format!("the {name} header echoed"),
+        HandshakeReply::Challenge(challenge) => {
+            format!("an HMAC of the token with the `{}` credential", challenge.secret_field())
+        }
+        HandshakeReply::Confirm { url } => format!("the subscription confirmed by GET {url}"),
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::jsonpath::{CompiledPath, collect_strings, scalar_text};
-use crate::model::{FieldMappingDescriptor, Issue, OneOrMany, Priority, TimestampFormat};
+use crate::model::{FieldMappingDescriptor, Issue, OneOrMany, Priority, TimestampFallback, TimestampFormat};
 use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
 use crate::template::{Segment, Template};
 use condition::{CompiledCondition, ConditionParts};
@@ -104,6 +104,8 @@ pub struct FieldMapper {
     items: ItemsPath,
     id: CompiledPath,
     timestamp: TimestampReader,
+    /// Whether an item without a readable timestamp takes the time it was received.
+    timestamp_falls_back_to_received: bool,
     summary: Vec<SummaryPart>,
     type_rules: Vec<TypeRule>,
     priority_rules: Vec<(CompiledCondition, Priority)>,
@@ -260,6 +262,7 @@ impl FieldMapper {
                 items,
                 id,
                 timestamp,
+                timestamp_falls_back_to_received: spec.timestamp_fallback == Some(TimestampFallback::Received),
                 summary,
                 type_rules,
                 priority_rules,
@@ -356,7 +359,10 @@ impl FieldMapper {
         let Some(signal_type) = self.signal_type(item, ctx.event_type) else {
             return Ok(None);
         };
-        let time = self.timestamp.read(item).map_err(|message| ItemError {
+        let time = self.timestamp.read(item).or_else(|message| {
+            if self.timestamp_falls_back_to_received { Ok(ctx.received_at) } else { Err(message) }
+        });
+        let time = time.map_err(|message| ItemError {
             index,
             external_id: Some(external_id.clone()),
             field: "timestampPath".to_owned(),

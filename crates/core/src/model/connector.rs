@@ -568,6 +568,11 @@ pub struct FieldMappingDescriptor {
     /// pattern without a time reads a date at midnight UTC. Tried after `timestampFormat` fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_pattern: Option<String>,
+    /// When no timestamp path has a readable value: `received`, the time the delivery was
+    /// received (extension; webhook mappings only, for providers whose events carry no time,
+    /// e.g. Discord interactions and Twilio callbacks). Without it such an item is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_fallback: Option<TimestampFallback>,
     /// Summary template: `{{field.path}}` is a dotted path relative to the item, `{{$...}}` a full
     /// JSONPath (where `$` is the item, as in every path of a field mapping); `{{a ?? b}}` takes
     /// the first path with a value. Filters follow a `|`: `lower`, `upper`, `trim`, `truncate:N`,
@@ -743,6 +748,14 @@ impl OneOrMany {
             Self::Many(ps) => ps.iter().map(String::as_str).collect(),
         }
     }
+}
+
+/// What stands in for an item's timestamp when it has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampFallback {
+    /// The time the delivery was received.
+    Received,
 }
 
 /// How an item timestamp is written.

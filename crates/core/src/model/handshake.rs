@@ -45,6 +45,11 @@ pub enum HandshakeAnswer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answer_field: Option<String>,
     },
+    /// Answer 200 with this fixed JSON body (Discord's PING, answered `{"type": 1}`).
+    Respond {
+        /// The body, sent as JSON.
+        body: serde_json::Value,
+    },
     /// Confirm a subscription by a GET to a URL taken from the payload (Amazon SNS
     /// `SubscribeURL`), then answer 200. Only `https` URLs whose host matches `allowedHosts`
     /// are fetched, through the egress guard.

@@ -34,6 +34,7 @@ enum Action {
     EchoQuery(String),
     Challenge { token_path: CompiledPath, challenge: ChallengeShape },
     Confirm { url_path: CompiledPath, hosts: KeyHosts },
+    Respond(Value),
 }
 
 /// What a handshake sees of a request.
@@ -196,6 +197,7 @@ impl CompiledHandshake {
                 hosts.check(&url).ok()?;
                 Some(HandshakeReply::Confirm { url })
             }
+            Action::Respond(body) => Some(HandshakeReply::Echo(body.clone())),
         }
     }
 }
@@ -244,6 +246,10 @@ fn compile_answer(
                     answer_field,
                 },
             })
+        }
+        HandshakeAnswer::Respond { body } => {
+            needs_when(issues);
+            Some(Action::Respond(body.clone()))
         }
         HandshakeAnswer::ConfirmUrl { url_path, allowed_hosts } => {
             needs_when(issues);

@@ -10,7 +10,7 @@ use serde_json::Value;
 use switchboard_core::descriptor::load_paths;
 use switchboard_core::hosts::literal_host;
 use switchboard_core::model::ExampleMode;
-use switchboard_core::webhook::Headers;
+use switchboard_core::webhook::{HandshakeRequest, Headers};
 use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
 /// The ids of the built-in descriptors: every `descriptors/<id>.json` but the schema.
@@ -59,9 +59,10 @@ fn cases() -> Vec<Case> {
             };
             if let (Some(webhook), IngestionKind::Webhook) = (descriptor.webhook(), ingestion) {
                 let payload = fixture(&connector, file);
-                handshake = webhook.handshake(&payload).is_some();
+                let headers = Headers::new(example.headers.iter());
+                let request = HandshakeRequest { headers: &headers, query: &[], payload: Some(&payload) };
+                handshake = webhook.handshake_reply(&request, true).is_some();
                 if event_type.is_none() {
-                    let headers = Headers::new(example.headers.iter());
                     event_type = webhook.event(&headers, &payload).event_type().map(str::to_owned);
                 }
             }

@@ -194,3 +194,30 @@ fn join_separators_and_url_templates_render_as_written() {
     // T-2 has no assignee: no half-built link.
     assert_eq!(report.signals[1].url, None);
 }
+
+#[test]
+fn a_webhook_item_without_a_time_takes_its_received_time_when_the_mapping_falls_back() {
+    let delivery = json!({"event": "item.created", "item": {"id": 7, "title": "No time"}});
+    let strict = map(&descriptor(), &delivery, IngestionKind::Webhook, Some("item.created"));
+    assert_eq!(strict.errors.len(), 1, "without the fallback an item without a time is an error");
+    assert_eq!(strict.errors[0].field, "timestampPath");
+
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/webhook/timestampFallback", json!("received"));
+    let falls_back = Descriptor::from_value(&doc, "sample").expect("valid");
+    let report = map(&falls_back, &delivery, IngestionKind::Webhook, Some("item.created"));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.signals[0].timestamp, "2024-06-01T12:00:00Z", "the time the delivery was received");
+    let timed = json!({"event": "item.created", "item": {"id": 7, "title": "Timed", "changed_at": 1714557600000u64}});
+    let report = map(&falls_back, &timed, IngestionKind::Webhook, Some("item.created"));
+    assert_eq!(report.signals[0].timestamp, "2024-05-01T10:00:00Z", "a time in the item still wins");
+}
+
+#[test]
+fn a_polling_mapping_cannot_fall_back_to_the_received_time() {
+    let mut doc = sample_descriptor();
+    set(&mut doc, "/fieldMapping/timestampFallback", json!("received"));
+    let error = Descriptor::from_value(&doc, "sample").expect_err("polled items need their own time");
+    let issue = error.issues.iter().find(|i| i.pointer == "/fieldMapping/timestampFallback").expect("pointed at");
+    assert!(issue.message.contains("polled items must carry their own time"), "{}", issue.message);
+}

@@ -378,6 +378,26 @@ fn asana_and_graph_handshakes_echo_a_header_or_a_query_parameter_before_verifica
 }
 
 #[test]
+fn a_fixed_answer_is_sent_to_the_handshake_it_names_after_verification() {
+    // Discord's PING (`type` 1) is answered `{"type": 1}`, and only once its signature holds.
+    let handshakes = json!([{
+        "when": {"when": "$.type", "operator": "equals", "value": 1},
+        "answer": {"type": "respond", "body": {"type": 1}}
+    }]);
+    let d =
+        descriptor(json!({"signatureHeader": "X-Hook-Signature", "secretField": "webhookSecret"}), handshakes).unwrap();
+    let ping = json!({"type": 1, "id": "1143954436563234879", "application_id": "1143954436563234816"});
+    let none = Headers::default();
+    assert_eq!(reply(&d, &none, &[], Some(&ping), true), Some(HandshakeReply::Echo(json!({"type": 1}))));
+    assert_eq!(reply(&d, &none, &[], Some(&ping), false), None, "not before the signature is checked");
+    assert_eq!(reply(&d, &none, &[], Some(&json!({"type": 2})), true), None, "a command is no handshake");
+    let without_when = json!([{"answer": {"type": "respond", "body": {"type": 1}}}]);
+    let error = descriptor(json!({"signatureHeader": "X-Hook-Signature", "secretField": "webhookSecret"}), without_when)
+        .expect_err("a fixed answer needs to know which request it answers");
+    assert!(error.iter().any(|(_, message)| message.contains("missing required field \"when\"")), "{error:?}");
+}
+
+#[test]
 fn zoom_url_validation_is_answered_with_the_documented_hmac() {
     let handshakes = json!([{
         "when": {"when": "$.event", "operator": "equals", "value": "endpoint.url_validation"},
