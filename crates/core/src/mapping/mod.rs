@@ -359,9 +359,10 @@ impl FieldMapper {
         let Some(signal_type) = self.signal_type(item, ctx.event_type) else {
             return Ok(None);
         };
-        let time = self.timestamp.read(item).or_else(|message| {
-            if self.timestamp_falls_back_to_received { Ok(ctx.received_at) } else { Err(message) }
-        });
+        let time = self
+            .timestamp
+            .read(item)
+            .or_else(|message| if self.timestamp_falls_back_to_received { Ok(ctx.received_at) } else { Err(message) });
         let time = time.map_err(|message| ItemError {
             index,
             external_id: Some(external_id.clone()),

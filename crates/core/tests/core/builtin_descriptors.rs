@@ -202,6 +202,22 @@ fn every_fixture_maps_to_its_snapshot() {
 }
 
 #[test]
+fn every_fixture_snapshot_belongs_to_a_fixture() {
+    let expected: BTreeSet<String> = cases()
+        .iter()
+        .filter(|c| !c.handshake)
+        .map(|c| format!("core__builtin_descriptors__{}__{}.snap", c.connector, c.file.trim_end_matches(".json")))
+        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/core/snapshots");
+    let orphans: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("core__builtin_descriptors__") && !expected.contains(name))
+        .collect();
+    assert!(orphans.is_empty(), "snapshots of no fixture (delete them): {orphans:?}");
+}
+
+#[test]
 fn every_webhook_fixture_maps_to_a_signal_or_a_deliberate_ignore() {
     for case in cases().iter().filter(|c| !c.handshake && c.ingestion == IngestionKind::Webhook) {
         let report = map_as(&case.connector, &case.file, case.event_type.as_deref(), case.ingestion);

@@ -392,8 +392,9 @@ fn a_fixed_answer_is_sent_to_the_handshake_it_names_after_verification() {
     assert_eq!(reply(&d, &none, &[], Some(&ping), false), None, "not before the signature is checked");
     assert_eq!(reply(&d, &none, &[], Some(&json!({"type": 2})), true), None, "a command is no handshake");
     let without_when = json!([{"answer": {"type": "respond", "body": {"type": 1}}}]);
-    let error = descriptor(json!({"signatureHeader": "X-Hook-Signature", "secretField": "webhookSecret"}), without_when)
-        .expect_err("a fixed answer needs to know which request it answers");
+    let error =
+        descriptor(json!({"signatureHeader": "X-Hook-Signature", "secretField": "webhookSecret"}), without_when)
+            .expect_err("a fixed answer needs to know which request it answers");
     assert!(error.iter().any(|(_, message)| message.contains("missing required field \"when\"")), "{error:?}");
 }
 
