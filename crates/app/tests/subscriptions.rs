@@ -85,7 +85,7 @@ async fn create(world: &World, config: Value) -> (StatusCode, Value, String) {
 fn created_hook(server: &MockServer) -> Value {
     json!({
         "type": "Repository", "id": HOOK_ID, "name": "web", "active": true,
-        "events": ["pull_request", "pull_request_review"],
+        "events": ["pull_request", "pull_request_review", "pull_request_review_comment"],
         "config": {"content_type": "json", "insecure_ssl": "0", "url": format!("{PUBLIC_URL}/webhooks/github-prs/acme")},
         "updated_at": "2019-06-03T00:57:16Z", "created_at": "2019-06-03T00:57:16Z",
         "url": format!("{}/repos/octo/hello/hooks/{HOOK_ID}", server.uri())
@@ -139,7 +139,7 @@ async fn a_github_prs_instance_with_only_a_pat_registers_its_hook_verifies_deliv
     let requests = github.received_requests().await.unwrap();
     let hook: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(hook["name"], "web");
-    assert_eq!(hook["events"], json!(["pull_request", "pull_request_review"]));
+    assert_eq!(hook["events"], json!(["pull_request", "pull_request_review", "pull_request_review_comment"]));
     assert_eq!(hook["config"]["url"], format!("{PUBLIC_URL}/webhooks/github-prs/acme"));
     assert_eq!(hook["config"]["content_type"], "json");
     let secret = hook["config"]["secret"].as_str().unwrap().to_owned();
@@ -177,7 +177,7 @@ async fn with_the_owner_alone_an_organisation_hook_is_registered_and_deleted() {
         .and(header("authorization", format!("Bearer {PAT}").as_str()))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "type": "Organization", "id": HOOK_ID, "name": "web", "active": true,
-            "events": ["pull_request", "pull_request_review"],
+            "events": ["pull_request", "pull_request_review", "pull_request_review_comment"],
             "config": {"content_type": "json", "insecure_ssl": "0"},
             "url": format!("{}/orgs/octo-org/hooks/{HOOK_ID}", github.uri())
         })))

@@ -89,6 +89,8 @@ fn map_turns_github_pull_request_events_into_signals() {
         ("pull_request.opened.json", "pull_request", "pr_opened"),
         ("pull_request.closed.merged.json", "pull_request", "pr_merged"),
         ("pull_request_review.submitted.json", "pull_request_review", "pr_reviewed"),
+        ("pull_request.closed.json", "pull_request", "pr_closed"),
+        ("pull_request_review_comment.created.json", "pull_request_review_comment", "pr_review_comment"),
     ] {
         let (signals, stderr, code) = map_github_pr(fixture, event);
         assert_eq!(code, Some(0), "{stderr}");
@@ -124,7 +126,9 @@ fn map_without_an_event_on_a_webhook_connector_points_at_the_event_option() {
     assert!(stderr.contains("ignored: item 0: the payload has no event type"), "{stderr}");
     assert!(
         stderr.contains("the X-GitHub-Event header (a saved body does not carry it)")
-            && stderr.contains("pass it with --event <type> (handled: pull_request, pull_request_review)"),
+            && stderr.contains(
+                "pass it with --event <type> (handled: pull_request, pull_request_review, pull_request_review_comment)"
+            ),
         "{stderr}"
     );
 }

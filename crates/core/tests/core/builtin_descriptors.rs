@@ -248,8 +248,31 @@ fn github_pull_request_closed_with_merged_true_is_pr_merged() {
 }
 
 #[test]
-fn github_pull_request_closed_without_merge_is_ignored() {
-    assert_ignored("github-prs", "pull_request.closed.json", Some("pull_request"), "no signal type rule matched");
+fn github_pull_request_closed_without_merge_is_pr_closed_and_a_label_is_no_signal() {
+    let signal = only_signal("github-prs", "pull_request.closed.json", Some("pull_request"));
+    assert_eq!(signal.signal_type, "pr_closed");
+    assert_ignored("github-prs", "pull_request.labeled.json", Some("pull_request"), "no signal type rule matched");
+}
+
+#[test]
+fn github_pull_request_lifecycle_actions_have_their_own_signal_types() {
+    for (fixture, event, expected) in [
+        ("pull_request.reopened.json", "pull_request", "pr_reopened"),
+        ("pull_request.ready_for_review.json", "pull_request", "pr_ready_for_review"),
+        ("pull_request.review_requested.json", "pull_request", "pr_review_requested"),
+        ("pull_request.synchronize.json", "pull_request", "pr_synchronized"),
+        ("pull_request_review_comment.created.json", "pull_request_review_comment", "pr_review_comment"),
+    ] {
+        let signal = only_signal("github-prs", fixture, Some(event));
+        assert_eq!(signal.signal_type, expected, "{fixture}");
+        assert_eq!(signal.external_id, "279147437", "{fixture}: one pull request, one external id");
+    }
+    let comment =
+        only_signal("github-prs", "pull_request_review_comment.created.json", Some("pull_request_review_comment"));
+    assert_eq!(comment.timestamp, "2019-05-15T15:20:37Z", "the comment's own time");
+    assert!(comment.url.as_deref().is_some_and(|u| u.ends_with("#discussion_r284312630")));
+    let requested = only_signal("github-prs", "pull_request.review_requested.json", Some("pull_request"));
+    assert!(requested.participants.iter().any(|p| p == "octocat"), "{:?}", requested.participants);
 }
 
 #[test]
@@ -258,6 +281,24 @@ fn github_submitted_review_is_pr_reviewed_at_the_review_time() {
     assert_eq!(signal.signal_type, "pr_reviewed");
     assert_eq!(signal.timestamp, "2019-05-15T15:20:38Z");
     assert!(signal.url.as_deref().is_some_and(|u| u.contains("#pullrequestreview-237895671")));
+}
+
+#[test]
+fn github_pull_request_ticket_keys_in_title_branch_and_body_are_related_items() {
+    // The published examples name no ticket; a title and branch edited here show the pattern.
+    let mut payload = fixture("github-prs", "pull_request.opened.json");
+    payload["pull_request"]["title"] = "PROJ-123: fix the README".into();
+    payload["pull_request"]["head"]["ref"] = "feature/OPS-7-readme".into();
+    let ctx = MapContext {
+        connector_id: "github-prs",
+        project_id: "p1",
+        ingestion: IngestionKind::Webhook,
+        event_type: Some("pull_request"),
+        received_at: received_at(),
+        config: None,
+    };
+    let report = descriptor("github-prs").map_delivery(&payload, &ctx).expect("maps");
+    assert_eq!(report.signals[0].related_items, ["PROJ-123", "OPS-7"]);
 }
 
 #[test]
