@@ -118,6 +118,7 @@ pub fn parse_timestamp(value: &Value, format: TimestampFormat) -> Result<DateTim
             from_parts(secs, nanos)
         }
         TimestampFormat::UnixMs if numeric => from_millis(&text),
+        TimestampFormat::UnixNs if numeric => from_nanos(&text),
         _ => Err(format!("expected a numeric timestamp, found {text:?}")),
     }
 }
@@ -164,6 +165,11 @@ fn from_millis(text: &str) -> Result<DateTime<Utc>, String> {
     let secs = millis.div_euclid(1000);
     let nanos = (millis.rem_euclid(1000) as u32) * 1_000_000 + frac_nanos / 1000;
     from_parts(secs, nanos)
+}
+
+fn from_nanos(text: &str) -> Result<DateTime<Utc>, String> {
+    let (nanos, _) = split_decimal(text)?;
+    from_parts(nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000) as u32)
 }
 
 fn from_parts(secs: i64, nanos: u32) -> Result<DateTime<Utc>, String> {
@@ -228,6 +234,11 @@ mod tests {
         let s = parse_timestamp(&json!(1_000), TimestampFormat::Unix).expect("s");
         assert_eq!(rfc3339(s), "1970-01-01T00:16:40Z");
         assert!(parse_timestamp(&json!("yesterday"), TimestampFormat::Unix).is_err());
+        // Opsgenie's updatedAt, a nanosecond integer beyond f64's exact range.
+        let ns = parse_timestamp(&json!(1_420_452_374_669_001_603_i64), TimestampFormat::UnixNs).expect("ns");
+        assert_eq!(rfc3339(ns), "2015-01-05T10:06:14.669001603Z");
+        assert!(parse_timestamp(&json!("1420452374669001603"), TimestampFormat::UnixNs).is_ok());
+        assert!(parse_timestamp(&json!("soon"), TimestampFormat::UnixNs).is_err());
     }
 
     #[test]

@@ -770,6 +770,8 @@ pub enum TimestampFormat {
     Unix,
     /// Unix milliseconds.
     UnixMs,
+    /// Unix nanoseconds (Opsgenie's `updatedAt`), an integer read without float rounding.
+    UnixNs,
     /// Slack message timestamps, `"1531420618.000200"`.
     Slack,
 }
