@@ -15,6 +15,7 @@ mod clickup;
 mod confluence;
 mod datadog;
 mod github_issues;
+mod google_calendar;
 mod linear;
 mod notion;
 mod stripe;
