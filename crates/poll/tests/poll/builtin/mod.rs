@@ -15,6 +15,7 @@ mod clickup;
 mod confluence;
 mod datadog;
 mod github_issues;
+mod gmail;
 mod google_calendar;
 mod linear;
 mod notion;
