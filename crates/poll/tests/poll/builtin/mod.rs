@@ -17,6 +17,7 @@ mod datadog;
 mod github_issues;
 mod gmail;
 mod google_calendar;
+mod google_drive;
 mod linear;
 mod notion;
 mod stripe;
