@@ -83,6 +83,21 @@ async fn jira_is_polled_and_a_change_seen_by_webhook_too_is_one_signal() {
     let card = catalogue["connectors"].as_array().unwrap().iter().find(|c| c["id"] == "jira").cloned();
     assert_eq!(card.as_ref().map(|c| c["kind"].clone()), Some(json!("native")), "{catalogue}");
 
+    // The whole catalogue: every descriptor of descriptors/ and the three natives.
+    let (_, all) = api.get("/connectors").await;
+    let listed: Vec<&str> = all["connectors"].as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../descriptors")).unwrap();
+    for entry in shipped {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(id) = name.strip_suffix(".json").filter(|_| name != "descriptor.schema.json") {
+            assert!(listed.contains(&id), "{id} is not in the catalogue: {listed:?}");
+        }
+    }
+    for native in ["jira", "outlook", "ses"] {
+        assert!(listed.contains(&native), "{native}: {listed:?}");
+    }
+    assert!(listed.len() >= 40, "{} connectors: {listed:?}", listed.len());
+
     let instance = json!({
         "config": {"baseUrl": jira.uri(), "projects": "PROJ", "timeZone": "UTC", "startDate": "2024-04-01"},
         "credentials": {"email": "bot@example.com", "apiToken": "jira-api-token", "webhookSecret": SECRET}
