@@ -7,12 +7,15 @@
 //! {{object_attributes.title | capture:"[A-Z][A-Z0-9]+-\d+"}}
 //! {{created_at | date:"%Y-%m-%d"}}
 //! {{labels.*.title | lower | join:" / "}}
+//! {{updated_at | since:run_started_at}}
 //! ```
 //!
 //! Filters: `lower`, `upper`, `trim`, `truncate:N` (characters, with `…`), `default:TEXT` (when
 //! nothing else is left), `capture:REGEX` (the first match of each value: its first group when
 //! the regex has one, else the whole match; values without a match are dropped), `date:FORMAT`
-//! (the value read as a timestamp, written with a strftime-style format, in UTC) and `join:SEP`
+//! (the value read as a timestamp, written with a strftime-style format, in UTC), `since:PATH`
+//! (the time from the timestamp at the item's field `PATH` to the value read as a timestamp,
+//! written `1h 2m 3s`; dropped when either is missing or the value is earlier) and `join:SEP`
 //! (how several values are joined, `, ` by default; it must come last, and a bare separator
 //! runs to the end of the placeholder). An argument is written bare or quoted (`"..."`, needed
 //! when it contains `|`; inside, `\"` is a quote and backslashes are otherwise kept as written).
@@ -48,10 +51,11 @@ enum Filter {
     Default(String),
     Capture(Regex),
     Date(String),
+    Since(CompiledPath),
 }
 
 /// Every filter name, for error messages.
-const FILTER_NAMES: [&str; 8] = ["lower", "upper", "trim", "truncate", "default", "capture", "date", "join"];
+const FILTER_NAMES: [&str; 9] = ["lower", "upper", "trim", "truncate", "default", "capture", "date", "since", "join"];
 
 impl Expr {
     /// Compiles the inside of a `{{...}}` placeholder; the error says what is wrong.
@@ -114,7 +118,7 @@ impl Expr {
             }
         }
         for filter in &self.filters {
-            values = filter.apply(values);
+            values = filter.apply(values, item);
         }
         values
     }
@@ -160,13 +164,17 @@ impl Filter {
                 }
                 Self::Date(format)
             }
+            "since" => {
+                let start = argument.ok_or_else(|| needs("the field path of the start time"))?;
+                Self::Since(CompiledPath::parse_field(start.trim()).map_err(|e| format!("filter `since`: {e}"))?)
+            }
             other => {
                 return Err(format!("unknown filter `{other}` (filters: {})", FILTER_NAMES.join(", ")));
             }
         })
     }
 
-    fn apply(&self, values: Vec<String>) -> Vec<String> {
+    fn apply(&self, values: Vec<String>, item: &Value) -> Vec<String> {
         match self {
             Self::Lower => values.into_iter().map(|v| v.to_lowercase()).collect(),
             Self::Upper => values.into_iter().map(|v| v.to_uppercase()).collect(),
@@ -186,7 +194,32 @@ impl Filter {
                 .filter_map(|v| parse_timestamp(&Value::String(v), TimestampFormat::Auto).ok())
                 .map(|time| time.format(format).to_string())
                 .collect(),
+            Self::Since(start_path) => {
+                let mut starts = Vec::new();
+                collect_strings(&start_path.query(item), &mut starts);
+                let Some(start) =
+                    starts.first().and_then(|s| parse_timestamp(&Value::String(s.clone()), TimestampFormat::Auto).ok())
+                else {
+                    return Vec::new();
+                };
+                values
+                    .into_iter()
+                    .filter_map(|v| parse_timestamp(&Value::String(v), TimestampFormat::Auto).ok())
+                    .filter_map(|end| (end - start).to_std().ok())
+                    .map(|elapsed| human_duration(elapsed.as_secs()))
+                    .collect()
+            }
         }
+    }
+}
+
+/// `3723` seconds as `1h 2m 3s` (leading zero units left out; `0s` for nothing).
+fn human_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m {s}s"),
     }
 }
 
@@ -267,6 +300,18 @@ mod tests {
     }
 
     #[test]
+    fn since_writes_the_time_between_two_timestamps() {
+        let run = json!({"run_started_at": "2020-01-22T19:33:05Z", "updated_at": "2020-01-22T20:35:13Z",
+                         "job": {"started_at": "2020-01-22T19:33:08Z"}, "finished": "2020-01-22T19:33:10Z"});
+        assert_eq!(render("updated_at | since:run_started_at", &run).unwrap(), "1h 2m 8s");
+        assert_eq!(render("finished | since:job.started_at", &run).unwrap(), "2s");
+        assert_eq!(render("updated_at | since:job.started_at | default:?", &run).unwrap(), "1h 2m 5s");
+        assert_eq!(render("run_started_at | since:updated_at", &run), None, "an end before its start");
+        assert_eq!(render("updated_at | since:missing", &run), None, "no start time");
+        assert_eq!(human_duration(4 * 60 + 12), "4m 12s");
+    }
+
+    #[test]
     fn alternatives_take_the_first_path_with_a_value() {
         let item = json!({"user": {"name": "Ann"}, "empty": ""});
         assert_eq!(render("note.author.name ?? empty ?? user.name", &item).unwrap(), "Ann");
@@ -285,6 +330,8 @@ mod tests {
         for (text, needle) in [
             ("title | shout", "unknown filter `shout`"),
             ("title | truncate", "needs a length"),
+            ("updated_at | since", "needs the field path of the start time"),
+            ("updated_at | since:$[", "filter `since`"),
             ("title | truncate:0", "from 1 to"),
             ("title | capture:\"(\"", "invalid regular expression"),
             ("title | lower:x", "takes no argument"),
