@@ -19,6 +19,7 @@ mod gmail;
 mod google_calendar;
 mod google_drive;
 mod linear;
+mod microsoft_teams;
 mod notion;
 mod stripe;
 mod trello;
