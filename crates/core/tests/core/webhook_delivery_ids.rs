@@ -29,7 +29,7 @@ fn problems(doc: &Value) -> Vec<(String, String)> {
 
 /// Webhook connectors whose provider sends no delivery id in its headers or body: a redelivery
 /// is then caught by the deterministic signal id only.
-const WITHOUT_DELIVERY_ID: &[&str] = &["jenkins", "new-relic", "opsgenie", "rollbar", "statuspage"];
+const WITHOUT_DELIVERY_ID: &[&str] = &["hubspot", "jenkins", "new-relic", "opsgenie", "rollbar", "statuspage"];
 
 #[test]
 fn every_built_in_webhook_descriptor_names_its_delivery_id() {
