@@ -96,6 +96,7 @@ async fn jira_is_polled_and_a_change_seen_by_webhook_too_is_one_signal() {
     for native in ["jira", "outlook", "ses"] {
         assert!(listed.contains(&native), "{native}: {listed:?}");
     }
+    assert!(listed.len() >= 40, "{} connectors: {listed:?}", listed.len());
 
     let instance = json!({
         "config": {"baseUrl": jira.uri(), "projects": "PROJ", "timeZone": "UTC", "startDate": "2024-04-01"},
