@@ -92,6 +92,22 @@ fn created_hook(server: &MockServer) -> Value {
     })
 }
 
+/// Deletes the instance with GitHub expecting one `DELETE` of the hook at `hook_path`; the
+/// answer is 204 without a warning.
+async fn disconnect_deleting_the_hook(world: &World, github: &MockServer, hook_path: &str) {
+    Mock::given(method("DELETE"))
+        .and(path(hook_path))
+        .and(header("authorization", format!("Bearer {PAT}").as_str()))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(github)
+        .await;
+    let (status, headers, _) =
+        send(&world.registry, api(Method::DELETE, "/projects/acme/connectors/github-prs", None)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers.get("x-switchboard-warning").is_none());
+}
+
 fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
@@ -154,17 +170,7 @@ async fn a_github_prs_instance_with_only_a_pat_registers_its_hook_verifies_deliv
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Deleting the instance deletes the hook.
-    Mock::given(method("DELETE"))
-        .and(path(format!("/repos/octo/hello/hooks/{HOOK_ID}")))
-        .and(header("authorization", format!("Bearer {PAT}").as_str()))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&github)
-        .await;
-    let (status, headers, _) =
-        send(&world.registry, api(Method::DELETE, "/projects/acme/connectors/github-prs", None)).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(headers.get("x-switchboard-warning").is_none());
+    disconnect_deleting_the_hook(&world, &github, &format!("/repos/octo/hello/hooks/{HOOK_ID}")).await;
     assert!(world.stores.instances.get_instance(&InstanceKey::new("acme", "github-prs")).await.unwrap().is_none());
     github.verify().await;
 }
@@ -198,17 +204,7 @@ async fn with_the_owner_alone_an_organisation_hook_is_registered_and_deleted() {
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
 
     // The organisation hook is deleted where it was created.
-    Mock::given(method("DELETE"))
-        .and(path(format!("/orgs/octo-org/hooks/{HOOK_ID}")))
-        .and(header("authorization", format!("Bearer {PAT}").as_str()))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&github)
-        .await;
-    let (status, headers, _) =
-        send(&world.registry, api(Method::DELETE, "/projects/acme/connectors/github-prs", None)).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(headers.get("x-switchboard-warning").is_none());
+    disconnect_deleting_the_hook(&world, &github, &format!("/orgs/octo-org/hooks/{HOOK_ID}")).await;
     github.verify().await;
 }
 
