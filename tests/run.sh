@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: formatting, lints, the architecture rules, the SAM template
 # checks (cfn-lint, checkov, and tests/template/check_template.py on the transformed template),
 # then every test of the workspace with a local AWS-compatible server (moto) started for the
-# AWS adapter tests and the end-to-end run of the Lambda binaries, and last the examples of every
+# AWS adapter tests and the end-to-end run of the Lambda binaries, then schemathesis fuzzing the
+# registry API of `switchboard serve` against its OpenAPI document, and last the examples of every
 # built-in descriptor through the built CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,9 @@ step "template: scoped roles, gateway key prefixes, concurrency, throttling, DLQ
 
 step "cargo test (AWS adapters against moto)"
 infra/local/moto.sh cargo test --workspace --locked
+
+step "schemathesis against switchboard serve's OpenAPI (all checks, stateful phase, fixed seed)"
+SWITCHBOARD_VENV="$venv" tests/schemathesis/run.sh
 
 step "switchboard test descriptors/ (every example of every built-in descriptor)"
 cargo run --quiet --locked -p switchboard-cli -- test descriptors/

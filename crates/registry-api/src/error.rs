@@ -31,6 +31,9 @@ pub enum ApiError {
     /// 404 `unknown_route`: no route has this path.
     #[error("no route for {0}")]
     UnknownRoute(String),
+    /// 413 `payload_too_large`: the request body is over the limit (2 MiB).
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 405 `method_not_allowed`: the path exists but not with this method.
     #[error("method not allowed for this path")]
     MethodNotAllowed,
@@ -72,6 +75,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::InvalidDescriptor(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -88,6 +92,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::UnknownRoute(_) => "unknown_route",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Conflict(_) => "conflict",
             Self::InvalidDescriptor(_) => "invalid_descriptor",
             Self::Unprocessable { .. } => "invalid_request",

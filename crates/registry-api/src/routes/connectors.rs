@@ -6,7 +6,6 @@
 //! nor can descriptors still in use be deleted (409); the rules are [`service::connectors`]'.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -14,11 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_core::model::{ConnectorDescriptor, ConnectorKind, IngestionDescriptor};
 use switchboard_core::ports::DescriptorRecord;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiPath, ApiQuery, parse_json};
+use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
+use crate::routes::params::{AuthenticatedErrors, BadBody, BadPath, ConnectorPath};
 use crate::service;
 use crate::service::connectors::CatalogueFilter;
 use crate::state::RegistryState;
@@ -27,11 +28,20 @@ use crate::state::RegistryState;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CatalogueQuery {
-    /// Only this category: `project_management`, `communication`, `code_and_devops`,
-    /// `documents` or `custom`.
+    /// Only this category (empty: every category).
+    #[param(schema_with = category_schema, example = "code_and_devops")]
     pub category: Option<String>,
-    /// Case-insensitive text searched in the id, name and description.
+    /// Case-insensitive text searched in the id, name and description (empty: no filter).
+    #[param(example = "github")]
     pub q: Option<String>,
+}
+
+/// `category`'s schema: a category name, or empty for all (the values
+/// [`service::connectors::list`] accepts).
+fn category_schema() -> Object {
+    let mut names = vec![""];
+    names.extend(service::connectors::CATEGORIES.iter().map(|c| c.as_str()));
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)).build()
 }
 
 /// A catalogue card.
@@ -137,8 +147,8 @@ impl From<&DescriptorRecord> for ConnectorSummary {
 #[utoipa::path(get, path = "/connectors", tag = "catalogue", params(CatalogueQuery),
     responses(
         (status = 200, description = "Matching connectors", body = ConnectorList),
-        (status = 400, description = "Unknown category", body = ErrorBody),
-        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 400, description = "Unknown category, or a query that does not decode (`bad_request`)", body = ErrorBody),
+        AuthenticatedErrors,
     ))]
 pub async fn list_connectors(
     State(state): State<RegistryState>,
@@ -152,9 +162,11 @@ pub async fn list_connectors(
 
 /// Registers a descriptor (its id comes from the body).
 #[utoipa::path(post, path = "/connectors", tag = "catalogue",
-    request_body(content = Object, description = "A connector descriptor"),
+    request_body(content = Object, description = "A connector descriptor (see `descriptors/descriptor.schema.json`)"),
     responses(
         (status = 201, description = "Registered", body = DescriptorView),
+        BadBody,
+        AuthenticatedErrors,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "The id is taken", body = ErrorBody),
         (status = 422, description = "Invalid descriptor; `details` lists every problem", body = ErrorBody),
@@ -162,7 +174,7 @@ pub async fn list_connectors(
 pub async fn register_connector(
     State(state): State<RegistryState>,
     caller: Caller,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<DescriptorView>), ApiError> {
     let admin = service::access::admin(&caller, "registering a connector descriptor")?;
     let value: Value = parse_json(&body)?;
@@ -173,10 +185,12 @@ pub async fn register_connector(
 
 /// Registers a descriptor under the id in the path (the body's `id` must match).
 #[utoipa::path(post, path = "/connectors/{connectorId}", tag = "catalogue",
-    params(("connectorId" = String, Path, description = "Connector id")),
-    request_body(content = Object, description = "A connector descriptor"),
+    params(ConnectorPath),
+    request_body(content = Object, description = "A connector descriptor (see `descriptors/descriptor.schema.json`)"),
     responses(
         (status = 201, description = "Registered", body = DescriptorView),
+        BadBody,
+        AuthenticatedErrors,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "The id is taken", body = ErrorBody),
         (status = 422, description = "Invalid descriptor; `details` lists every problem", body = ErrorBody),
@@ -184,37 +198,41 @@ pub async fn register_connector(
 pub async fn register_connector_at(
     State(state): State<RegistryState>,
     caller: Caller,
-    ApiPath(connector_id): ApiPath<String>,
-    body: Bytes,
+    ApiPath(ConnectorPath { connector_id }): ApiPath<ConnectorPath>,
+    ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<DescriptorView>), ApiError> {
     let admin = service::access::admin(&caller, "registering a connector descriptor")?;
     let value: Value = parse_json(&body)?;
-    let descriptor = service::connectors::validate(&value, Some(&connector_id))?;
+    let descriptor = service::connectors::validate(&value, Some(connector_id.as_str()))?;
     let record = service::connectors::register(&state, admin, &descriptor).await?;
     Ok((StatusCode::CREATED, Json(record.into())))
 }
 
 /// One descriptor.
 #[utoipa::path(get, path = "/connectors/{connectorId}", tag = "catalogue",
-    params(("connectorId" = String, Path, description = "Connector id")),
+    params(ConnectorPath),
     responses(
         (status = 200, description = "The descriptor", body = DescriptorView),
+        BadPath,
+        AuthenticatedErrors,
         (status = 404, description = "No such connector", body = ErrorBody),
     ))]
 pub async fn get_connector(
     State(state): State<RegistryState>,
     _caller: Caller,
-    ApiPath(connector_id): ApiPath<String>,
+    ApiPath(ConnectorPath { connector_id }): ApiPath<ConnectorPath>,
 ) -> Result<Json<DescriptorView>, ApiError> {
-    Ok(Json(service::connectors::get(&state, &connector_id).await?.into()))
+    Ok(Json(service::connectors::get(&state, connector_id.as_str()).await?.into()))
 }
 
 /// Replaces a user-registered descriptor.
 #[utoipa::path(put, path = "/connectors/{connectorId}", tag = "catalogue",
-    params(("connectorId" = String, Path, description = "Connector id")),
+    params(ConnectorPath),
     request_body(content = Object, description = "The new descriptor (same id)"),
     responses(
         (status = 200, description = "Replaced", body = DescriptorView),
+        BadBody,
+        AuthenticatedErrors,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such connector", body = ErrorBody),
         (status = 409, description = "Built-in descriptors cannot be changed", body = ErrorBody),
@@ -223,21 +241,23 @@ pub async fn get_connector(
 pub async fn update_connector(
     State(state): State<RegistryState>,
     caller: Caller,
-    ApiPath(connector_id): ApiPath<String>,
-    body: Bytes,
+    ApiPath(ConnectorPath { connector_id }): ApiPath<ConnectorPath>,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<DescriptorView>, ApiError> {
     let admin = service::access::admin(&caller, "changing a connector descriptor")?;
-    service::connectors::check_replaceable(&state, admin, &connector_id).await?;
+    service::connectors::check_replaceable(&state, admin, connector_id.as_str()).await?;
     let value: Value = parse_json(&body)?;
-    let descriptor = service::connectors::validate(&value, Some(&connector_id))?;
+    let descriptor = service::connectors::validate(&value, Some(connector_id.as_str()))?;
     Ok(Json(service::connectors::replace(&state, admin, &descriptor).await?.into()))
 }
 
 /// Deletes a user-registered descriptor that no instance uses.
 #[utoipa::path(delete, path = "/connectors/{connectorId}", tag = "catalogue",
-    params(("connectorId" = String, Path, description = "Connector id")),
+    params(ConnectorPath),
     responses(
         (status = 204, description = "Deleted"),
+        BadPath,
+        AuthenticatedErrors,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such connector", body = ErrorBody),
         (status = 409, description = "Built in, or still used by instances", body = ErrorBody),
@@ -245,9 +265,9 @@ pub async fn update_connector(
 pub async fn delete_connector(
     State(state): State<RegistryState>,
     caller: Caller,
-    ApiPath(connector_id): ApiPath<String>,
+    ApiPath(ConnectorPath { connector_id }): ApiPath<ConnectorPath>,
 ) -> Result<StatusCode, ApiError> {
     let admin = service::access::admin(&caller, "deleting a connector descriptor")?;
-    service::connectors::delete(&state, admin, &connector_id).await?;
+    service::connectors::delete(&state, admin, connector_id.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiPath;
-use crate::routes::params::{InstancePath, NoSuchInstance};
+use crate::routes::params::{AuthenticatedErrors, BadPath, InstancePath, NoSuchInstance};
 use crate::service;
 use crate::service::health::{CountWindows, HealthSummary};
 use crate::state::RegistryState;
@@ -123,7 +123,8 @@ pub struct TestResult {
 /// Runs the connector's health check with the instance's config and credentials.
 #[utoipa::path(post, path = "/projects/{projectId}/connectors/{connectorId}/test", tag = "health",
     params(InstancePath),
-    responses((status = 200, description = "The check ran (see `healthy`)", body = TestResult), NoSuchInstance,
+    responses((status = 200, description = "The check ran (see `healthy`)", body = TestResult), BadPath,
+        AuthenticatedErrors, NoSuchInstance,
         (status = 409, description = "The connector declares no health check (a webhook-only connector)",
             body = ErrorBody)))]
 pub async fn test_instance(
@@ -131,7 +132,8 @@ pub async fn test_instance(
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
 ) -> Result<Json<TestResult>, ApiError> {
-    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let record =
+        service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
     let outcome = service::health::check(&state, &record).await?;
     let report = outcome.report;
     Ok(Json(TestResult {
@@ -148,13 +150,15 @@ pub async fn test_instance(
 /// Health, signal counts and recent syncs of an instance.
 #[utoipa::path(get, path = "/projects/{projectId}/connectors/{connectorId}/health", tag = "health",
     params(InstancePath),
-    responses((status = 200, description = "Health", body = HealthView), NoSuchInstance))]
+    responses((status = 200, description = "Health", body = HealthView), BadPath, AuthenticatedErrors,
+        NoSuchInstance))]
 pub async fn instance_health(
     State(state): State<RegistryState>,
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
 ) -> Result<Json<HealthView>, ApiError> {
-    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let record =
+        service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
     let overview = service::health::overview(&state, &record).await?;
     Ok(Json(HealthView {
         enabled: record.enabled,

@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use chrono::{DateTime, Utc};
@@ -22,8 +21,8 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiPath, parse_json};
-use crate::routes::params::{InstancePath, NoSuchInstance};
+use crate::extract::{ApiBytes, ApiPath, parse_json};
+use crate::routes::params::{AuthenticatedErrors, BadBody, BadPath, InstancePath, NoSuchInstance, ProjectPath};
 use crate::service;
 use crate::service::health::HealthSummary;
 use crate::service::instances::{InstanceChanges, InstanceDetails, InstanceValues};
@@ -172,30 +171,34 @@ pub struct InstanceList {
 
 /// Lists a project's instances.
 #[utoipa::path(get, path = "/projects/{projectId}/connectors", tag = "instances",
-    params(("projectId" = String, Path, description = "Project id")),
+    params(ProjectPath),
     responses(
         (status = 200, description = "The project's instances", body = InstanceList),
+        BadPath,
+        AuthenticatedErrors,
         (status = 404, description = "Not a project of the caller", body = ErrorBody),
     ))]
 pub async fn list_instances(
     State(state): State<RegistryState>,
     caller: Caller,
-    ApiPath(project_id): ApiPath<String>,
+    ApiPath(ProjectPath { project_id }): ApiPath<ProjectPath>,
 ) -> Result<Json<InstanceList>, ApiError> {
-    let instances = service::instances::list(&state, &caller, &project_id).await?;
+    let instances = service::instances::list(&state, &caller, project_id.as_str()).await?;
     Ok(Json(InstanceList { instances: instances.into_iter().map(InstanceView::from).collect() }))
 }
 
 /// One instance.
 #[utoipa::path(get, path = "/projects/{projectId}/connectors/{connectorId}", tag = "instances",
     params(InstancePath),
-    responses((status = 200, description = "The instance", body = InstanceView), NoSuchInstance))]
+    responses((status = 200, description = "The instance", body = InstanceView), BadPath, AuthenticatedErrors,
+        NoSuchInstance))]
 pub async fn get_instance(
     State(state): State<RegistryState>,
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
 ) -> Result<Json<InstanceView>, ApiError> {
-    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let record =
+        service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
     Ok(Json(service::instances::details(&state, record).await?.into()))
 }
 
@@ -205,6 +208,11 @@ pub async fn get_instance(
     request_body = CreateInstanceBody,
     responses(
         (status = 201, description = "Created", body = InstanceView),
+        (status = 400, description = "A project id outside the id rule, an empty body, not JSON, or not the \
+            expected shape (wrong type, unknown field), or a path id outside its pattern (`bad_request`)",
+            body = ErrorBody),
+        (status = 413, description = "The body is over 2 MiB (`payload_too_large`)", body = ErrorBody),
+        AuthenticatedErrors,
         (status = 404, description = "Unknown connector, or not a project of the caller", body = ErrorBody),
         (status = 409, description = "The instance exists", body = ErrorBody),
         (status = 422, description = "Missing or unknown config/credential keys, or a URL whose host the \
@@ -214,12 +222,12 @@ pub async fn create_instance(
     State(state): State<RegistryState>,
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<InstanceView>), ApiError> {
-    let project = service::instances::new_instance_project(&caller, &path.project_id)?;
+    let project = service::instances::new_instance_project(&caller, path.project_id.as_str())?;
     let CreateInstanceBody { config, credentials, enabled } = parse_json(&body)?;
     let values = InstanceValues { config, credentials, enabled };
-    let created = service::instances::create(&state, project, &path.connector_id, values).await?;
+    let created = service::instances::create(&state, project, path.connector_id.as_str(), values).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -229,6 +237,8 @@ pub async fn create_instance(
     request_body = UpdateInstanceBody,
     responses(
         (status = 200, description = "Updated", body = InstanceView),
+        BadBody,
+        AuthenticatedErrors,
         NoSuchInstance,
         (status = 422, description = "Missing or unknown config/credential keys, a URL whose host the \
             connector may not reach, or a config change that moves where requests go without the \
@@ -238,9 +248,10 @@ pub async fn update_instance(
     State(state): State<RegistryState>,
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<InstanceView>, ApiError> {
-    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let record =
+        service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
     let UpdateInstanceBody { config, credentials, enabled } = parse_json(&body)?;
     let changes = InstanceChanges { config, credentials, enabled };
     Ok(Json(service::instances::update(&state, &caller, record, changes).await?.into()))
@@ -253,13 +264,14 @@ pub async fn update_instance(
     responses((status = 204, description = "Deleted. When the managed webhook could not be deleted at the \
         provider, the `X-Switchboard-Warning` header says why (delete it there by hand).",
         headers(("X-Switchboard-Warning" = String, description = "Why the webhook was not deleted at the provider"))),
-        NoSuchInstance))]
+        BadPath, AuthenticatedErrors, NoSuchInstance))]
 pub async fn delete_instance(
     State(state): State<RegistryState>,
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
 ) -> Result<(StatusCode, HeaderMap), ApiError> {
-    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let record =
+        service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
     let warning = service::instances::delete(&state, &caller, &record).await?;
     let mut headers = HeaderMap::new();
     if let Some(value) = warning.and_then(|w| HeaderValue::from_str(&w.replace(['\r', '\n'], " ")).ok()) {
@@ -272,14 +284,16 @@ pub async fn delete_instance(
 #[utoipa::path(post, path = "/projects/{projectId}/connectors/{connectorId}/enable", tag = "instances",
     params(InstancePath),
     request_body = EnableBody,
-    responses((status = 200, description = "The instance", body = InstanceView), NoSuchInstance))]
+    responses((status = 200, description = "The instance", body = InstanceView), BadBody, AuthenticatedErrors,
+        NoSuchInstance))]
 pub async fn enable_instance(
     State(state): State<RegistryState>,
     caller: Caller,
     ApiPath(path): ApiPath<InstancePath>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<InstanceView>, ApiError> {
-    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let record =
+        service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
     let EnableBody { enabled } = parse_json(&body)?;
     Ok(Json(service::instances::set_enabled(&state, &caller, record, enabled).await?.into()))
 }

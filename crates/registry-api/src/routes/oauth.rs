@@ -33,7 +33,7 @@ use crate::auth::Caller;
 use crate::edge::ApiStage;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::params::{InstancePath, NoSuchInstance};
+use crate::routes::params::{AuthenticatedErrors, InstancePath, NoSuchInstance};
 use crate::service;
 use crate::service::ServiceError;
 use crate::service::oauth::CallbackInput;
@@ -68,7 +68,8 @@ pub struct StartParams {
 pub struct CallbackParams {
     /// The authorisation code.
     pub code: Option<String>,
-    /// The `state` from `oauth/start`.
+    /// The `state` from `oauth/start` (without it the callback is a 400).
+    #[param(required = true, min_length = 1)]
     pub state: Option<String>,
     /// Set by the provider when the user or provider refused.
     pub error: Option<String>,
@@ -95,8 +96,9 @@ pub struct OAuthConnected {
         (status = 200, description = "Where to send the browser; sets the browser-binding cookie the callback \
             needs (HttpOnly, SameSite=Lax, limited to the callback path)", body = OAuthStart,
             headers(("Set-Cookie" = String, description = "The browser-binding nonce"))),
-        (status = 400, description = "The connector does not use OAuth2, or `returnTo` is not on the dashboard's \
-            origin", body = ErrorBody),
+        (status = 400, description = "The connector does not use OAuth2, `returnTo` is not on the dashboard's \
+            origin, a path id outside its pattern, or a query that does not decode (`bad_request`)", body = ErrorBody),
+        AuthenticatedErrors,
         NoSuchInstance,
         (status = 409, description = "The instance has no client id yet", body = ErrorBody),
     ))]
@@ -108,7 +110,8 @@ pub async fn start(
     ApiPath(path): ApiPath<InstancePath>,
     ApiQuery(params): ApiQuery<StartParams>,
 ) -> Result<Response, ApiError> {
-    let record = service::instances::find(&state, &caller, &path.project_id, &path.connector_id).await?;
+    let record =
+        service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
     let stage = stage.as_ref().map(|Extension(ApiStage(stage))| stage.as_str());
     let started = service::oauth::start(&state, &caller, &record, params.return_to.as_deref(), || {
         callback_url(&state, &headers, stage)
@@ -134,6 +137,7 @@ pub async fn start(
         (status = 400, description = "Unknown, used or expired state; refused or invalid code", body = ErrorBody),
         (status = 403, description = "The browser is not the one that started the flow (no or another \
             binding cookie); the state is spent", body = ErrorBody),
+        (status = 500, description = "Internal error (`internal`); the cause is logged", body = ErrorBody),
         (status = 502, description = "The token endpoint failed", body = ErrorBody),
     ))]
 pub async fn callback(

@@ -6,11 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use switchboard_core::NormalisedSignal;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::params::{AuthenticatedErrors, ProjectPath};
 use crate::service;
 use crate::service::signals::SignalFilter;
 use crate::state::RegistryState;
@@ -20,7 +22,8 @@ use crate::state::RegistryState;
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct SignalsParams {
-    /// Only signals whose `timestamp` is at or after this RFC 3339 instant.
+    /// Only signals whose `timestamp` is at or after this RFC 3339 instant (empty: no filter).
+    #[param(schema_with = since_schema, example = "2025-01-31T12:00:00Z")]
     pub since: Option<String>,
     /// Only signals of this `signalType`.
     #[serde(rename = "type")]
@@ -33,6 +36,19 @@ pub struct SignalsParams {
     pub limit: Option<usize>,
     /// The `nextToken` of the previous page.
     pub next_token: Option<String>,
+}
+
+/// `since`'s schema: an RFC 3339 date-time, or empty for no filter.
+fn since_schema() -> Schema {
+    let schema = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+        .build();
+    Schema::OneOf(schema)
 }
 
 /// One page of signals.
@@ -48,20 +64,22 @@ pub struct SignalsPage {
 
 /// Lists a project's recent signals.
 #[utoipa::path(get, path = "/projects/{projectId}/signals", tag = "signals",
-    params(("projectId" = String, Path, description = "Project id"), SignalsParams),
+    params(ProjectPath, SignalsParams),
     responses(
         (status = 200, description = "A page of signals", body = SignalsPage),
-        (status = 400, description = "Bad `since`, `limit` or `nextToken`", body = ErrorBody),
+        (status = 400, description = "Bad `since`, `limit` or `nextToken`, or a path id outside its \
+            pattern (`bad_request`)", body = ErrorBody),
+        AuthenticatedErrors,
         (status = 404, description = "Not a project of the caller", body = ErrorBody),
     ))]
 pub async fn list_signals(
     State(state): State<RegistryState>,
     caller: Caller,
-    ApiPath(project_id): ApiPath<String>,
+    ApiPath(ProjectPath { project_id }): ApiPath<ProjectPath>,
     ApiQuery(params): ApiQuery<SignalsParams>,
 ) -> Result<Json<SignalsPage>, ApiError> {
     let SignalsParams { since, signal_type, related, limit, next_token } = params;
     let filter = SignalFilter { since, signal_type, related, limit, next_token };
-    let page = service::signals::list(&state, &caller, &project_id, filter).await?;
+    let page = service::signals::list(&state, &caller, project_id.as_str(), filter).await?;
     Ok(Json(SignalsPage { signals: page.signals, next_token: page.next_token }))
 }

@@ -15,7 +15,8 @@ use crate::service::access::Admin;
 use crate::service::error::ServiceError;
 use crate::state::RegistryState;
 
-const CATEGORIES: [ConnectorCategory; 5] = [
+/// The catalogue categories, in the order the dashboard shows them.
+pub const CATEGORIES: [ConnectorCategory; 5] = [
     ConnectorCategory::ProjectManagement,
     ConnectorCategory::Communication,
     ConnectorCategory::CodeAndDevops,

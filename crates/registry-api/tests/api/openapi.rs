@@ -129,3 +129,98 @@ async fn the_document_is_served_and_declares_bearer_security() {
     assert_eq!(doc["paths"]["/oauth/callback"]["get"]["security"], json!([{}]));
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
+
+/// The operations of the document, as `(method, path, operation)` in JSON.
+fn json_operations(doc: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            out.push((method.to_uppercase(), path.clone(), operation.clone()));
+        }
+    }
+    out
+}
+
+fn is_error_body(response: &serde_json::Value) -> bool {
+    response["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ErrorBody"
+}
+
+#[tokio::test]
+async fn every_authenticated_route_documents_401_and_its_error_statuses_with_the_error_body() {
+    let world = spawn().await;
+    let doc = world.get("/openapi.json", None).await.json();
+    let open = ["GET /health", "GET /openapi.json", "GET /oauth/callback"];
+    let mut authenticated = 0;
+    for (method, path, operation) in json_operations(&doc) {
+        let name = format!("{method} {path}");
+        let responses = operation["responses"].as_object().unwrap();
+        for (status, response) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert!(is_error_body(response), "{name}: {status} is not documented with ErrorBody");
+            }
+        }
+        if open.contains(&name.as_str()) {
+            assert_eq!(operation["security"], json!([{}]), "{name} is open");
+            continue;
+        }
+        authenticated += 1;
+        assert!(responses.contains_key("401"), "{name} does not document 401");
+        assert!(responses.contains_key("500"), "{name} does not document 500");
+        assert!(responses.contains_key("400"), "{name} does not document 400");
+        if operation.get("requestBody").is_some() {
+            assert!(responses.contains_key("413"), "{name} reads a body but does not document 413");
+        }
+        // The route really answers 401 without a token, with the error body.
+        let reply = world.send(Method::from_bytes(method.as_bytes()).unwrap(), &concrete(&path), None, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(reply.json()["error"]["code"], "unauthenticated", "{name}");
+    }
+    assert_eq!(authenticated, 16);
+    let error = &doc["components"]["schemas"]["ErrorBody"];
+    assert_eq!(error["required"], json!(["error"]), "{error}");
+}
+
+#[tokio::test]
+async fn path_ids_carry_the_patterns_the_code_enforces() {
+    let world = spawn().await;
+    let doc = world.get("/openapi.json", None).await.json();
+    for (method, path, operation) in json_operations(&doc) {
+        for param in operation["parameters"].as_array().into_iter().flatten() {
+            let pattern = match param["name"].as_str().unwrap() {
+                "projectId" => "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$",
+                "connectorId" => "^[a-z0-9]+(-[a-z0-9]+)*$",
+                _ => continue,
+            };
+            assert_eq!(param["schema"]["pattern"], pattern, "{method} {path} {}", param["name"]);
+            assert_eq!(param["schema"]["maxLength"], 64, "{method} {path} {}", param["name"]);
+        }
+    }
+    let category = doc["paths"]["/connectors"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "category")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        category["schema"]["enum"],
+        json!(["", "project_management", "communication", "code_and_devops", "documents", "custom"])
+    );
+    // Ids outside the patterns are refused at the path, with the error body.
+    for path in ["/projects/.hidden/connectors", "/projects/acme/connectors/Not_Kebab", "/connectors/UPPER"] {
+        let reply = world.get(path, Some(ADMIN)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}: {}", reply.text);
+        assert_eq!(reply.json()["error"]["code"], "bad_request", "{path}");
+    }
+    let reply = world.get("/connectors?category=nope", Some(ADMIN)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_with_the_error_body() {
+    let world = spawn().await;
+    let big = json!({ "config": { "x": "a".repeat(3 * 1024 * 1024) } });
+    let reply = world.send(Method::POST, "/projects/acme/connectors/linear", Some(ADMIN), Some(big)).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.text);
+    assert_eq!(reply.json()["error"]["code"], "payload_too_large");
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Fuzzes the registry API against its own OpenAPI document: starts `switchboard serve` on a
+# temporary data dir and a free port with a fixed admin token, then runs schemathesis (pinned) with
+# every check and every phase (examples, coverage, fuzzing, stateful) and a fixed seed. Exits
+# non-zero on any failure, after printing schemathesis's report.
+#
+# The server and the fuzzer run in a network namespace of their own that has only loopback, so
+# nothing the fuzzer makes the server do (health checks, polls, OAuth2 token requests of the
+# instances and descriptors it creates) can reach the internet. Where unprivileged user
+# namespaces are not available the step fails; SWITCHBOARD_FUZZ_ALLOW_NETWORK=1 runs it without
+# that isolation (the egress guard then still keeps the server off internal addresses).
+#
+# Usage: tests/schemathesis/run.sh [extra schemathesis options]
+# Env:   SWITCHBOARD_VENV (default .venv), SWITCHBOARD_BIN (default: build and use the CLI),
+#        SCHEMATHESIS_MAX_EXAMPLES (default 30), SCHEMATHESIS_SEED (default 14).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SCHEMATHESIS_VERSION="4.32.5"
+venv="${SWITCHBOARD_VENV:-$PWD/.venv}"
+
+if [[ "${1:-}" != "--inside" ]]; then
+  # Outside the namespace: install the fuzzer and build the server (both need the network).
+  if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+    schemathesis "$SCHEMATHESIS_VERSION" 2>/dev/null; then
+    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  if [[ -z "${SWITCHBOARD_BIN:-}" ]]; then
+    cargo build --quiet --locked -p switchboard-cli
+    SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard"
+  fi
+  export SWITCHBOARD_BIN SWITCHBOARD_VENV="$venv"
+  if unshare --map-root-user --net true 2>/dev/null; then
+    exec unshare --map-root-user --net "$0" --inside "$@"
+  elif [[ "${SWITCHBOARD_FUZZ_ALLOW_NETWORK:-}" == 1 ]]; then
+    echo "warning: no network namespace available; fuzzing with the network reachable" >&2
+    exec "$0" --inside "$@"
+  else
+    echo "error: cannot create a network namespace (unshare --map-root-user --net) to keep the fuzzed" >&2
+    echo "server off the internet; enable user namespaces or set SWITCHBOARD_FUZZ_ALLOW_NETWORK=1" >&2
+    exit 2
+  fi
+fi
+shift
+
+# Inside the namespace (or not isolated): loopback up, then serve and fuzz.
+if ! ip link show lo 2>/dev/null | grep -q 'UP'; then
+  ip link set lo up
+fi
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A free port: bind port 0, read what the kernel gave, release it.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+base="http://127.0.0.1:$port"
+# A fixed token for a throw-away server that only this namespace can reach.
+token="schemathesis-fuzz-admin-token-0123456789abcdef"
+
+SWITCHBOARD_ADMIN_TOKEN="$token" "$SWITCHBOARD_BIN" serve \
+  --addr "127.0.0.1:$port" --data-dir "$work/data" --log-format json --poll-tick-seconds 3600 \
+  >"$work/serve.log" 2>&1 &
+server_pid=$!
+
+for _ in $(seq 1 100); do
+  if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$base/health" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "error: switchboard serve exited before answering /health:" >&2
+    cat "$work/serve.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+
+# Run from the temporary directory, so schemathesis's own state (.schemathesis/) goes with it.
+status=0
+config="$PWD/tests/schemathesis/schemathesis.toml"
+cd "$work"
+"$SWITCHBOARD_VENV/bin/schemathesis" --config-file "$config" run "$base/openapi.json" \
+  --checks all \
+  --phases examples,coverage,fuzzing,stateful \
+  --header "Authorization: Bearer $token" \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-30}" \
+  --seed "${SCHEMATHESIS_SEED:-14}" \
+  --workers 1 \
+  --request-timeout 10 \
+  --no-color \
+  --generation-database none \
+  "$@" || status=$?
+
+if ((status != 0)); then
+  echo "schemathesis found failures (exit $status); the server's log:" >&2
+  grep -iE '"level":"(ERROR|WARN)"' "$work/serve.log" | tail -50 >&2 || true
+fi
+exit "$status"
