@@ -7,8 +7,9 @@
 # The server and the fuzzer run in a network namespace of their own that has only loopback, so
 # nothing the fuzzer makes the server do (health checks, polls, OAuth2 token requests of the
 # instances and descriptors it creates) can reach the internet. Where unprivileged user
-# namespaces are not available the step fails; SWITCHBOARD_FUZZ_ALLOW_NETWORK=1 runs it without
-# that isolation (the egress guard then still keeps the server off internal addresses).
+# namespaces (or `ip`) are not available it runs without that isolation, with a warning (the
+# egress guard still keeps the server off internal addresses);
+# SWITCHBOARD_FUZZ_REQUIRE_ISOLATION=1 makes that an error instead.
 #
 # Usage: tests/schemathesis/run.sh [extra schemathesis options]
 # Env:   SWITCHBOARD_VENV (default .venv), SWITCHBOARD_BIN (default: build and use the CLI),
@@ -31,21 +32,22 @@ if [[ "${1:-}" != "--inside" ]]; then
     SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard"
   fi
   export SWITCHBOARD_BIN SWITCHBOARD_VENV="$venv"
-  if unshare --map-root-user --net true 2>/dev/null; then
+  if command -v ip >/dev/null && unshare --map-root-user --net true 2>/dev/null; then
     exec unshare --map-root-user --net "$0" --inside "$@"
-  elif [[ "${SWITCHBOARD_FUZZ_ALLOW_NETWORK:-}" == 1 ]]; then
-    echo "warning: no network namespace available; fuzzing with the network reachable" >&2
-    exec "$0" --inside "$@"
-  else
-    echo "error: cannot create a network namespace (unshare --map-root-user --net) to keep the fuzzed" >&2
-    echo "server off the internet; enable user namespaces or set SWITCHBOARD_FUZZ_ALLOW_NETWORK=1" >&2
+  elif [[ "${SWITCHBOARD_FUZZ_REQUIRE_ISOLATION:-}" == 1 ]]; then
+    echo "error: cannot create a network namespace (unshare --map-root-user --net, and ip) to keep the" >&2
+    echo "fuzzed server off the internet; enable user namespaces or unset SWITCHBOARD_FUZZ_REQUIRE_ISOLATION" >&2
     exit 2
+  else
+    echo "warning: no network namespace available (unshare --map-root-user --net, ip); fuzzing with the" >&2
+    echo "network reachable: the egress guard keeps the server off internal addresses" >&2
+    exec "$0" --inside "$@"
   fi
 fi
 shift
 
 # Inside the namespace (or not isolated): loopback up, then serve and fuzz.
-if ! ip link show lo 2>/dev/null | grep -q 'UP'; then
+if command -v ip >/dev/null && ! ip link show lo 2>/dev/null | grep -q 'UP'; then
   ip link set lo up
 fi
 
