@@ -156,7 +156,7 @@ export async function monitor(main, id) {
           hasCheck ? test : null, disconnect)),
       hook || sub ? h('div', { class: 'panel' }, h('h2', {}, 'Webhook'),
         sub ? h('p', { id: 'subscription' }, `Managed subscription: ${sub.status}`, sub.message ? ` — ${sub.message}` : '', sub.expiresAt ? [' (expires ', time(sub.expiresAt), ')'] : '') : null,
-        copyRow('webhook URL', sub ? sub.webhookUrl : hook)) : null,
+        copyRow('webhook URL', sub && /^https?:/.test(sub.webhookUrl) ? sub.webhookUrl : hook)) : null,
       h('h2', {}, 'Signals'),
       h('div', { class: 'stats' },
         h('div', { class: 'stat' }, h('b', { id: 'count-24h' }, String(health.signals.last24h.signals)), 'last 24 h'),
