@@ -26,7 +26,7 @@ export async function catalogue(main) {
     const state = !instance ? ['none', 'Not configured'] : instance.enabled ? ['connected', 'Connected'] : ['disabled', 'Disabled'];
     const card = h('li', { class: 'card', 'data-id': c.id, 'data-category': c.category },
       h('div', { class: 'head' }, icon(c), h('div', {}, h('h2', {}, c.name), h('span', { class: 'chip' }, words(c.category)))),
-      h('p', {}, c.description),
+      h('p', { title: c.description }, c.description),
       h('div', { class: 'row' },
         h('span', { class: `status ${state[0]}` }, state[1]),
         instance

@@ -152,7 +152,7 @@ export async function monitor(main, id) {
           ['Credentials set', instance.credentialsSet.join(', ') || '—'],
         ]),
         h('div', { class: 'actions' },
-          h('label', { class: 'switch', for: 'enabled' }, toggle, instance.enabled ? 'Enabled' : 'Disabled'),
+          h('label', { class: 'switch', for: 'enabled' }, toggle, 'Enabled'),
           hasCheck ? test : null, disconnect)),
       hook || sub ? h('div', { class: 'panel' }, h('h2', {}, 'Webhook'),
         sub ? h('p', { id: 'subscription' }, `Managed subscription: ${sub.status}`, sub.message ? ` — ${sub.message}` : '', sub.expiresAt ? [' (expires ', time(sub.expiresAt), ')'] : '') : null,

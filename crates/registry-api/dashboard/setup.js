@@ -57,7 +57,8 @@ export async function setup(main, id) {
   const path = api.instancePath(id);
   const [view, existing] = await Promise.all([
     api.get(`connectors/${api.seg(id)}`),
-    api.call('GET', path).then((r) => r.body).catch((err) => { if (err.status === 404) return null; throw err; }),
+    // The project's list, not GET of the instance: a 404 would be logged by the browser.
+    api.get(`projects/${api.seg(api.project())}/connectors`).then((list) => list.instances.find((i) => i.connectorId === id) || null),
   ]);
   const d = view.descriptor;
   const summary = { id: d.id, name: d.name };
