@@ -24,7 +24,10 @@ async function recentSignals(connectorId) {
   return found;
 }
 
-/** An SVG bar chart of signals per hour over the last 24 hours. */
+/**
+ * An SVG bar chart of signals per hour over the last 24 hours, by each signal's `timestamp` (when
+ * the event happened; the counts above are by when signals were received).
+ */
 export function chart(signals, now = Date.now()) {
   const hour = 3600 * 1000;
   const end = Math.floor(now / hour) * hour + hour;
@@ -36,7 +39,7 @@ export function chart(signals, now = Date.now()) {
   const max = Math.max(1, ...buckets);
   const W = 480; const H = 120; const bw = W / 24;
   const total = buckets.reduce((a, b) => a + b, 0);
-  const label = `${total} signals in the last 24 hours; busiest hour ${Math.max(...buckets)}`;
+  const label = `${total} signals timestamped in the last 24 hours (by the time of the event), busiest hour ${Math.max(...buckets)}`;
   return svg('svg', { class: 'chart', viewBox: `0 0 ${W} ${H + 18}`, role: 'img', 'aria-label': label, id: 'signal-chart' },
     svg('title', {}, label),
     svg('line', { x1: 0, y1: H, x2: W, y2: H, stroke: '#9ca3af' }),
@@ -163,7 +166,7 @@ export async function monitor(main, id) {
         h('div', { class: 'stat' }, h('b', { id: 'count-7d' }, String(health.signals.last7d.signals)), 'last 7 days'),
         h('div', { class: 'stat' }, h('b', {}, String(health.signals.last7d.ignored)), 'ignored (7 d)'),
         h('div', { class: 'stat' }, h('b', {}, String(health.signals.last7d.failed)), 'failed to map (7 d)')),
-      h('div', { class: 'panel' }, chart(signals)),
+      h('div', { class: 'panel' }, h('p', { class: 'help' }, 'Signals per hour, by when the event happened:'), chart(signals)),
       h('h2', {}, 'Recent syncs'),
       health.recentSyncs.length
         ? h('div', { class: 'table-wrap' }, h('table', { id: 'syncs' },
