@@ -125,8 +125,13 @@ async fn unknown_assets_are_404_and_writes_are_refused() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.text);
         assert_eq!(reply.code(), "unknown_route", "{path}");
     }
-    let post = world.send(Method::POST, "/dashboard/app.js", None, None).await;
-    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED, "{}", post.text);
+    for path in ["/", "/dashboard/app.js"] {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            let reply = world.send(method.clone(), path, Some(ADMIN), None).await;
+            assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {}", reply.text);
+            assert_eq!(reply.code(), "method_not_allowed", "{method} {path}");
+        }
+    }
 }
 
 #[tokio::test]
