@@ -14,6 +14,7 @@
 
 mod access_log;
 pub mod auth;
+pub mod dashboard;
 pub mod edge;
 pub mod error;
 pub mod extract;
@@ -65,10 +66,12 @@ pub fn api() -> OpenApiRouter<RegistryState> {
         .routes(routes!(signals::list_signals))
 }
 
-/// The registry API router: resolves the caller of every request, then routes it.
+/// The registry API router: resolves the caller of every request, then routes it. The
+/// [`dashboard`]'s open asset routes (`/`, `/dashboard/{file}`) are merged in beside the API.
 pub fn router(state: RegistryState) -> Router {
     let (routes, _) = api().split_for_parts();
     routes
+        .merge(dashboard::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.resolver.clone(), auth::resolve_caller))

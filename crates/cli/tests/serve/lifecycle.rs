@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::support::{Delivery, Launch, Serve, WEBHOOK_SECRET, eventually, repo_root};
+use crate::support::{ADMIN_TOKEN, Delivery, Launch, Serve, WEBHOOK_SECRET, eventually, repo_root};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -175,6 +175,7 @@ async fn without_an_admin_token_the_first_run_prints_a_working_one_and_later_run
     let mut serve = launch.start().await;
     let stderr = banner(&serve).await;
     let token = printed_token(&stderr).unwrap_or_else(|| panic!("no token printed:\n{stderr}"));
+    assert_eq!(dashboard_link(&stderr), Some(format!("{}/#token={token}", serve.base)), "{stderr}");
     assert_eq!(serve.api(&token).get("/projects/demo/signals").await.0, 200);
     assert_eq!(serve.api("sbadm_wrong").get("/projects/demo/signals").await.0, 401);
     let stored = std::fs::read_to_string(data.path().join("admin-token.sha256")).unwrap();
@@ -196,5 +197,31 @@ async fn without_an_admin_token_the_first_run_prints_a_working_one_and_later_run
     let stderr = banner(&serve).await;
     assert_eq!(printed_token(&stderr), None, "the token is printed again:\n{stderr}");
     assert!(stderr.contains("generated on an earlier run"), "{stderr}");
+    assert_eq!(dashboard_link(&stderr), Some(format!("{}/", serve.base)), "{stderr}");
+    assert!(stderr.contains("sign in with the admin token"), "{stderr}");
     assert_eq!(serve.api(&token).get("/projects/demo/signals").await.0, 200, "the first token still works");
+}
+
+/// The dashboard link in the banner.
+fn dashboard_link(stderr: &str) -> Option<String> {
+    let line = stderr.lines().find(|l| l.trim_start().starts_with("dashboard"))?;
+    line.split_whitespace().nth(1).map(str::to_owned)
+}
+
+#[tokio::test]
+async fn the_banner_links_to_the_dashboard_signed_in_with_the_admin_token_in_the_fragment() {
+    let data = tempfile::tempdir().unwrap();
+    let mut serve = Launch::new(data.path()).start().await;
+    let stderr = banner(&serve).await;
+    let link = dashboard_link(&stderr).unwrap_or_else(|| panic!("no dashboard link:\n{stderr}"));
+    let (page, fragment) = link.split_once('#').unwrap_or_else(|| panic!("no fragment in {link}"));
+    assert_eq!(page, format!("{}/", serve.base));
+    assert_eq!(fragment, format!("token={ADMIN_TOKEN}"));
+    // The page itself needs no token (the fragment never reaches the server).
+    let reply = reqwest::get(page).await.unwrap();
+    assert_eq!(reply.status(), 200);
+    let content_type = reply.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    assert!(reply.text().await.unwrap().contains(r#"<script type="module" src="dashboard/app.js">"#));
+    assert!(serve.stop().await.success());
 }

@@ -5,6 +5,7 @@
 
 mod access;
 mod builtins;
+mod dashboard;
 mod descriptors;
 mod destinations;
 mod health_checks;

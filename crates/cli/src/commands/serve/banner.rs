@@ -1,5 +1,9 @@
-//! What `switchboard serve` prints at start: where it listens, where data lives, the admin token
-//! and a copy-paste example.
+//! What `switchboard serve` prints at start: where it listens, the dashboard link, where data
+//! lives, the admin token and a copy-paste example.
+//!
+//! The dashboard link carries the admin token in its fragment (`#token=...`), which browsers
+//! never send to a server: the page keeps it in session storage and removes it from the address
+//! bar. When only the token's hash is known, the banner says to paste the token in the sign-in form.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,6 +41,12 @@ fn render(b: &Banner<'_>) -> String {
             b.data_dir.join("admin-token.sha256").display()
         ),
     };
+    let dashboard = match b.admin.printable() {
+        Some(token) => format!(
+            "dashboard     {base}/#token={token}\n              (opens signed in; the token stays in the browser)"
+        ),
+        None => format!("dashboard     {base}/   (sign in with the admin token)"),
+    };
     let signals = match b.signals_out {
         Some(path) if path == Path::new("-") => "signals       also written to stdout as JSON lines".to_owned(),
         Some(path) => format!("signals       also appended to {} as JSON lines", path.display()),
@@ -46,6 +56,7 @@ fn render(b: &Banner<'_>) -> String {
         r#"
 Switchboard is running (embedded SQLite; no AWS needed)
   listening     {base}   (webhooks: POST {base}/webhooks/<connector>/<project>)
+  {dashboard}
   data          {data}
   {token_line}
   {signals}
@@ -63,4 +74,35 @@ Try it (in another shell; set TOKEN to the admin token):
 "#,
         data = b.data_dir.display(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn rendered(admin: &AdminToken) -> String {
+        let addr: SocketAddr = "127.0.0.1:8787".parse().unwrap();
+        render(&Banner { addr, data_dir: Path::new("/data"), admin, signals_out: None })
+    }
+
+    #[test]
+    fn a_known_token_gives_a_dashboard_link_with_the_token_in_the_fragment() {
+        let token = "sbadm_0123456789abcdef0123456789abcdef";
+        for admin in [AdminToken::Generated(SecretString::from(token)), AdminToken::FromEnv(SecretString::from(token))]
+        {
+            let text = rendered(&admin);
+            let line = text.lines().find(|l| l.trim_start().starts_with("dashboard")).expect("a dashboard line");
+            assert!(line.ends_with(&format!("http://127.0.0.1:8787/#token={token}")), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_stored_token_gives_the_plain_link_and_says_how_to_sign_in() {
+        let text = rendered(&AdminToken::Stored);
+        let line = text.lines().find(|l| l.trim_start().starts_with("dashboard")).expect("a dashboard line");
+        assert!(line.contains("http://127.0.0.1:8787/ ") && line.contains("sign in with the admin token"), "{line}");
+        assert!(!text.contains("#token="), "{text}");
+    }
 }
