@@ -41,11 +41,17 @@ fn render(b: &Banner<'_>) -> String {
             b.data_dir.join("admin-token.sha256").display()
         ),
     };
-    let dashboard = match b.admin.printable() {
-        Some(token) => format!(
-            "dashboard     {base}/#token={token}\n              (opens signed in; the token stays in the browser)"
+    // Only a token generated this run (printed above anyway) goes into the link: a token the user
+    // chose stays out of the output, which may be logged.
+    let dashboard = match b.admin {
+        AdminToken::Generated(_) => format!(
+            "dashboard     {base}/#token={}\n              (opens signed in; the token stays in the browser)",
+            b.admin.printable().unwrap_or_default()
         ),
-        None => format!("dashboard     {base}/   (sign in with the admin token)"),
+        AdminToken::FromEnv(_) => {
+            format!("dashboard     {base}/   (sign in with ${ADMIN_TOKEN_ENV}, or open {base}/#token=<that token>)")
+        }
+        AdminToken::Stored => format!("dashboard     {base}/   (sign in with the admin token)"),
     };
     let signals = match b.signals_out {
         Some(path) if path == Path::new("-") => "signals       also written to stdout as JSON lines".to_owned(),
@@ -90,12 +96,18 @@ mod tests {
     #[test]
     fn a_known_token_gives_a_dashboard_link_with_the_token_in_the_fragment() {
         let token = "sbadm_0123456789abcdef0123456789abcdef";
-        for admin in [AdminToken::Generated(SecretString::from(token)), AdminToken::FromEnv(SecretString::from(token))]
-        {
-            let text = rendered(&admin);
-            let line = text.lines().find(|l| l.trim_start().starts_with("dashboard")).expect("a dashboard line");
-            assert!(line.ends_with(&format!("http://127.0.0.1:8787/#token={token}")), "{line}");
-        }
+        let text = rendered(&AdminToken::Generated(SecretString::from(token)));
+        let line = text.lines().find(|l| l.trim_start().starts_with("dashboard")).expect("a dashboard line");
+        assert!(line.ends_with(&format!("http://127.0.0.1:8787/#token={token}")), "{line}");
+    }
+
+    #[test]
+    fn a_token_from_the_environment_is_never_printed() {
+        let token = "sbadm_0123456789abcdef0123456789abcdef";
+        let text = rendered(&AdminToken::FromEnv(SecretString::from(token)));
+        assert!(!text.contains(token), "{text}");
+        let line = text.lines().find(|l| l.trim_start().starts_with("dashboard")).expect("a dashboard line");
+        assert!(line.contains("sign in with $SWITCHBOARD_ADMIN_TOKEN"), "{line}");
     }
 
     #[test]
