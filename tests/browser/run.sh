@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The dashboard in a real browser: installs Chromium and its driver from the distribution's
+# packages when they are missing, and Selenium (pinned) into the shared venv; builds the CLI;
+# starts a fake GitHub API and `switchboard serve` (generated admin token, temporary data dir,
+# free ports, a 1-second poll tick, egress allowed to the fake only); then drives headless
+# Chromium through the dashboard link serve printed (tests/browser/test_dashboard.py). Writes a
+# screenshot of each page to docs/screenshots/. Exits non-zero on any failure, after printing
+# the server's log.
+#
+# Env: SWITCHBOARD_VENV (default .venv), SWITCHBOARD_BIN (default: build and use the CLI).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SELENIUM_VERSION="4.51.0"
+venv="${SWITCHBOARD_VENV:-$PWD/.venv}"
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "==> installing chromium and chromium-driver (Debian packages)"
+  sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends chromium chromium-driver
+fi
+
+if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+  selenium "$SELENIUM_VERSION" 2>/dev/null; then
+  [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "selenium==$SELENIUM_VERSION"
+fi
+
+if [[ -z "${SWITCHBOARD_BIN:-}" ]]; then
+  cargo build --quiet --locked -p switchboard-cli
+  SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard"
+fi
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+wait_http() { # <url> <pid>
+  for _ in $(seq 1 100); do
+    if python3 -c 'import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass' "$1" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# The fake GitHub API, with the one token it accepts.
+gh_port="$(free_port)"
+gh_token="github_pat_browser_test_$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+python3 tests/browser/fake_github.py "$gh_port" "$gh_token" "$work/github-requests.jsonl" 2>"$work/github.log" &
+pids+=($!)
+wait_http "http://127.0.0.1:$gh_port/" "${pids[-1]}" || { echo "error: the fake GitHub API did not start" >&2; cat "$work/github.log" >&2; exit 1; }
+
+# serve without SWITCHBOARD_ADMIN_TOKEN: it generates a token and prints the dashboard link.
+port="$(free_port)"
+env -u SWITCHBOARD_ADMIN_TOKEN "$SWITCHBOARD_BIN" serve \
+  --addr "127.0.0.1:$port" --data-dir "$work/data" --log-format json --poll-tick-seconds 1 \
+  --egress-allow "127.0.0.1:$gh_port" >"$work/serve.out" 2>"$work/serve.log" &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/health" "${pids[-1]}" || { echo "error: switchboard serve did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+
+link=""
+for _ in $(seq 1 50); do
+  link="$(grep -oE 'http://[^ ]+/#token=[^ ]+' "$work/serve.log" | head -n1 || true)"
+  [[ -n "$link" ]] && break
+  sleep 0.1
+done
+if [[ -z "$link" ]]; then
+  echo "error: serve printed no dashboard link with a token" >&2
+  cat "$work/serve.log" >&2
+  exit 1
+fi
+
+status=0
+DASHBOARD_LINK="$link" FAKE_GITHUB_URL="http://127.0.0.1:$gh_port" FAKE_GITHUB_TOKEN="$gh_token" \
+  FAKE_GITHUB_LOG="$work/github-requests.jsonl" SCREENSHOT_DIR="$PWD/docs/screenshots" SE_OFFLINE=true \
+  "$venv/bin/python" tests/browser/test_dashboard.py || status=$?
+if [[ "$status" != 0 ]]; then
+  echo "--- switchboard serve's log" >&2
+  cat "$work/serve.log" >&2
+  echo "--- fake GitHub requests" >&2
+  cat "$work/github-requests.jsonl" >&2 2>/dev/null || true
+fi
+exit "$status"

@@ -1,0 +1,324 @@
+"""The dashboard in headless Chromium (issue 14's acceptance), run by tests/browser/run.sh.
+
+Opens the dashboard link `switchboard serve` printed and walks the catalogue (every connector,
+search, category filter), the setup flow of github-issues against a fake GitHub API (a wrong token
+shows the failure reason, the right one passes Test connection; the instance is not polled before
+it is confirmed), monitoring after the poll (healthy, signal counts, chart, recent syncs), the
+signal feed, disable, disconnect, and a custom descriptor with two mistakes (both JSON pointers
+shown). Fails on any SEVERE browser console entry except the one 422 the custom page provokes.
+Writes docs/screenshots/{catalogue,setup,monitoring,signals,custom}.png.
+
+Env: DASHBOARD_LINK, FAKE_GITHUB_URL, FAKE_GITHUB_TOKEN, FAKE_GITHUB_LOG, SCREENSHOT_DIR.
+"""
+
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import traceback
+import urllib.request
+from urllib.parse import urlsplit
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+LINK = os.environ["DASHBOARD_LINK"]
+FAKE_URL = os.environ["FAKE_GITHUB_URL"]
+FAKE_TOKEN = os.environ["FAKE_GITHUB_TOKEN"]
+FAKE_LOG = os.environ["FAKE_GITHUB_LOG"]
+SHOTS = os.environ["SCREENSHOT_DIR"]
+BASE = LINK.split("#", 1)[0].rstrip("/")
+ADMIN = LINK.split("#token=", 1)[1]
+PROJECT = "demo"  # the dashboard's default project
+CONNECTOR = "github-issues"
+WAIT = 20
+
+# SEVERE console entries that are expected: the browser logs the 422 of the deliberately broken
+# custom descriptor as a failed resource load.
+EXPECTED_SEVERE = [re.compile(r"/connectors - Failed to load resource: the server responded with a status of 422")]
+
+
+def api(method, path, body=None):
+    """Calls the registry API as the admin; returns the decoded JSON body."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{BASE}/{path.lstrip('/')}", data=data, method=method)
+    request.add_header("Authorization", f"Bearer {ADMIN}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read()
+    return json.loads(text) if text else None
+
+
+def fake_requests(kind):
+    """The fake GitHub requests of one kind so far ("issues" or "users")."""
+    if not os.path.exists(FAKE_LOG):
+        return []
+    with open(FAKE_LOG, encoding="utf-8") as log:
+        lines = [json.loads(line) for line in log if line.strip()]
+    if kind == "issues":
+        return [r for r in lines if r["path"].endswith("/issues")]
+    return [r for r in lines if r["path"].startswith("/users/")]
+
+
+def assert_no_new_polls(seconds, before):
+    """Polls the fake's log for `seconds` (several poll ticks) and fails on any new issues request."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        now = len(fake_requests("issues"))
+        assert now == before, f"the instance was polled while disabled ({now - before} issues request(s))"
+        time.sleep(0.25)
+
+
+class Browser:
+    def __init__(self):
+        options = webdriver.ChromeOptions()
+        options.binary_location = shutil.which("chromium")
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
+                    "--disable-gpu", "--no-first-run", "--disable-extensions", "--lang=en-US"):
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+        self.wait = WebDriverWait(self.driver, WAIT)
+        self.console = []
+
+    def collect_console(self):
+        self.console.extend(self.driver.get_log("browser"))
+
+    def until(self, condition, message):
+        return self.wait.until(condition, message)
+
+    def find(self, css):
+        return self.until(EC.presence_of_element_located((By.CSS_SELECTOR, css)), f"no element {css}")
+
+    def visible(self, css):
+        return self.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)), f"{css} is not visible")
+
+    def click(self, css):
+        self.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)), f"{css} is not clickable").click()
+
+    def text_of(self, css, pattern, message=None):
+        """Waits until the element's text matches `pattern`; returns the text."""
+        regex = re.compile(pattern)
+
+        def matches(driver):
+            try:
+                text = driver.find_element(By.CSS_SELECTOR, css).text
+            except Exception:  # not there yet, or replaced while reading
+                return False
+            return text if regex.search(text) else False
+
+        return self.until(matches, message or f"{css} never matched {pattern!r}")
+
+    def fill(self, css, value):
+        field = self.visible(css)
+        field.clear()
+        field.send_keys(value)
+
+    def shot(self, name):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.driver.execute_script("window.scrollTo(0, 0)")
+        assert self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png")), f"screenshot {name} not written"
+
+    def visible_cards(self):
+        return [c for c in self.driver.find_elements(By.CSS_SELECTOR, "#connectors li.card") if c.is_displayed()]
+
+
+def catalogue(b, total):
+    b.driver.get(LINK)
+    b.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#connectors li.card")) == total,
+            f"the catalogue does not show the {total} connectors of GET /connectors")
+    assert "token=" not in b.driver.current_url, "the token stayed in the address bar"
+    assert b.driver.execute_script("return sessionStorage.getItem('switchboard.token')") == ADMIN
+    b.text_of("#count", rf"^{total} of {total} connectors")
+    card = b.find(f'#connectors li[data-id="{CONNECTOR}"]')
+    assert card.find_element(By.CSS_SELECTOR, ".status").text == "Not configured"
+    b.shot("catalogue")
+
+    # Search narrows by name.
+    b.fill("#search", "github")
+    b.until(lambda d: 0 < len(b.visible_cards()) < total, "search did not narrow the catalogue")
+    shown = b.visible_cards()
+    assert all("github" in c.text.lower() or "github" in c.get_attribute("data-id") for c in shown)
+    assert CONNECTOR in [c.get_attribute("data-id") for c in shown]
+    b.text_of("#count", rf"^{len(shown)} of {total} connectors")
+    b.fill("#search", "no connector is called this")
+    b.text_of("#count", "nothing matches")
+    b.driver.find_element(By.CSS_SELECTOR, "#search").clear()
+    b.driver.execute_script("document.getElementById('search').dispatchEvent(new Event('input'))")
+    b.text_of("#count", rf"^{total} of {total}")
+
+    # The category filter narrows to one category.
+    Select(b.find("#category")).select_by_value("communication")
+    b.until(lambda d: 0 < len(b.visible_cards()) < total, "the category filter did not narrow the catalogue")
+    assert {c.get_attribute("data-category") for c in b.visible_cards()} == {"communication"}
+    Select(b.find("#category")).select_by_value("")
+    b.text_of("#count", rf"^{total} of {total}")
+
+
+def setup(b):
+    b.click(f'a[aria-label="Connect GitHub Issues"]')
+    b.visible("#setup-form")
+    token = b.find("#cred-token")
+    assert token.get_attribute("type") == "password"
+    assert b.driver.find_element(By.CSS_SELECTOR, 'label[for="cred-token"]').text.startswith("Personal access token")
+    assert token.get_attribute("placeholder") == "github_pat_…"
+    b.fill("#conf-baseUrl", FAKE_URL)
+    b.fill("#conf-owner", "octocat")
+    b.fill("#conf-repo", "Hello-World")
+
+    # A wrong token: the health check's reason is shown.
+    b.fill("#cred-token", "github_pat_wrong")
+    b.click("#test")
+    failure = b.text_of("#test-outcome", r"Connection failed", "a wrong token did not show a failure")
+    assert "credentials were rejected" in failure and "401" in failure, failure
+    assert b.find("#test-outcome").get_attribute("class") == "error"
+
+    # The right token passes.
+    b.fill("#cred-token", FAKE_TOKEN)
+    b.click("#test")
+    b.text_of("#test-outcome", r"Connection works \(HTTP 200", "Test connection did not pass with the right token")
+    assert [r["authorised"] for r in fake_requests("users")][-2:] == [False, True]
+    b.shot("setup")
+
+    # Tested but not confirmed: the instance exists, disabled, and is never polled.
+    assert api("GET", f"projects/{PROJECT}/connectors/{CONNECTOR}")["enabled"] is False
+    assert_no_new_polls(3.5, 0)
+
+
+def monitoring(b):
+    b.click("#confirm")
+    b.until(lambda d: d.current_url.endswith(f"#/instance/{CONNECTOR}"), "Confirm did not open the instance page")
+    b.find("#health-status")
+    # The poller (1-second tick) picks the enabled instance up: both pages of issues.
+    b.until(lambda d: api("GET", f"projects/{PROJECT}/connectors/{CONNECTOR}/health")["lastSyncAt"],
+            "the instance was not polled after Confirm")
+    assert len(fake_requests("issues")) == 2, fake_requests("issues")
+    # The page's Test connection also refreshes it.
+    b.click("#test")
+    b.text_of("#test-outcome", r"Connection works")
+    b.text_of("#health-status", r"^Health: healthy$")
+    b.text_of("#count-24h", r"^3$", "the 24-hour count is not the 3 polled issues")
+    b.text_of("#count-7d", r"^3$")
+    bars = b.driver.find_elements(By.CSS_SELECTOR, "#signal-chart rect.bar")
+    assert len(bars) == 24
+    assert sum(int(r.get_attribute("data-count")) for r in bars) == 3, "the chart does not count the 3 signals"
+    assert "3 signals timestamped" in b.find("#signal-chart").get_attribute("aria-label")
+    row = b.text_of("#syncs tbody tr", r"succeeded")
+    assert re.search(r"succeeded\s+3\s+2\b", row), f"the sync row is not 3 items in 2 pages: {row!r}"
+    b.shot("monitoring")
+
+
+def feed(b):
+    b.click('a[data-nav="signals"]')
+    b.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#feed li")) == 3, "the feed does not show the 3 signals")
+    items = b.driver.find_elements(By.CSS_SELECTOR, "#feed li")
+    assert all(i.get_attribute("data-source") == CONNECTOR for i in items)
+    links = [i.find_element(By.CSS_SELECTOR, "a").get_attribute("href") for i in items]
+    assert sorted(links) == [f"https://github.com/octocat/Hello-World/issues/{n}" for n in (101, 102, 103)], links
+    assert "#103 Browser test: typo fixed" in items[0].text, "the newest signal is not first"
+    b.text_of("#feed-status", r"^3 shown of 3 loaded")
+    Select(b.find("#f-priority")).select_by_value("high")
+    b.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#feed li")) == 1, "the priority filter did not narrow the feed")
+    assert "#101" in b.find("#feed li").text
+    Select(b.find("#f-priority")).select_by_value("")
+    b.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#feed li")) == 3, "clearing the filter did not restore the feed")
+    b.shot("signals")
+
+
+def disable_and_disconnect(b):
+    b.click('a[data-nav="catalogue"]')
+    card = b.find(f'#connectors li[data-id="{CONNECTOR}"]')
+    assert card.find_element(By.CSS_SELECTOR, ".status").text == "Connected"
+    b.click('a[aria-label="Manage GitHub Issues"]')
+    toggle = b.find("#enabled")
+    assert toggle.is_selected()
+    polls = len(fake_requests("issues"))
+    b.click('label[for="enabled"]')
+    b.text_of("#monitor-result", r"Disabled: no polling")
+    b.text_of("#health-status", r"^Health: disabled$")
+    assert api("GET", f"projects/{PROJECT}/connectors/{CONNECTOR}")["enabled"] is False
+    assert_no_new_polls(3.5, polls)
+
+    b.click("#disconnect")
+    b.visible("dialog[open]")
+    b.click("dialog[open] button.danger")
+    b.until(lambda d: urlsplit(d.current_url).fragment == "/", "Disconnect did not go back to the catalogue")
+    card = b.find(f'#connectors li[data-id="{CONNECTOR}"]')
+    b.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#connectors li[data-id="{CONNECTOR}"] .status').text == "Not configured",
+            "the catalogue still shows the instance after Disconnect")
+    assert api("GET", f"projects/{PROJECT}/connectors")["instances"] == []
+
+
+def custom(b):
+    with open("descriptors/github-issues.json", encoding="utf-8") as f:
+        descriptor = json.load(f)
+    descriptor.pop("$schema")
+    descriptor.pop("examples")
+    descriptor["id"] = "browser-test-custom"
+    descriptor["ingestion"]["intervalSeconds"] = 0  # mistake 1
+    descriptor["fieldMapping"]["idPath"] = "$[oops"  # mistake 2
+    b.click('a[data-nav="custom"]')
+    area = b.visible("#descriptor")
+    b.driver.execute_script("arguments[0].value = arguments[1]", area, json.dumps(descriptor, indent=2))
+    b.click("#register")
+    b.text_of("#custom-result", r"The descriptor has problems")
+    pointers = [c.text for c in b.driver.find_elements(By.CSS_SELECTOR, "#custom-result .problems li code")]
+    assert pointers == ["/ingestion/intervalSeconds", "/fieldMapping/idPath"], pointers
+    assert "must be greater than 0" in b.find("#custom-result").text
+    ids = [c["id"] for c in api("GET", "connectors")["connectors"]]
+    assert "browser-test-custom" not in ids
+    b.shot("custom")
+
+
+def check_console(b):
+    b.collect_console()
+    unexpected = [e for e in b.console if e["level"] == "SEVERE"
+                  and not any(p.search(e["message"]) for p in EXPECTED_SEVERE)]
+    assert not unexpected, "console errors:\n" + "\n".join(e["message"] for e in unexpected)
+    expected = [e for e in b.console if e["level"] == "SEVERE"]
+    assert len(expected) == 1, f"expected exactly the custom descriptor's 422, got {expected}"
+
+
+def main():
+    started = time.monotonic()
+    total = len(api("GET", "connectors")["connectors"])
+    b = Browser()
+    steps = [("catalogue", lambda: catalogue(b, total)), ("setup", lambda: setup(b)),
+             ("monitoring", lambda: monitoring(b)), ("signals", lambda: feed(b)),
+             ("disable and disconnect", lambda: disable_and_disconnect(b)), ("custom", lambda: custom(b)),
+             ("console", lambda: check_console(b))]
+    failed = False
+    try:
+        for name, step in steps:
+            t = time.monotonic()
+            try:
+                step()
+            except Exception:
+                failed = True
+                print(f"FAIL {name}", file=sys.stderr)
+                traceback.print_exc()
+                try:
+                    os.makedirs(SHOTS, exist_ok=True)
+                    b.driver.save_screenshot(os.path.join(os.path.dirname(FAKE_LOG), "failure.png"))
+                    b.collect_console()
+                    for e in b.console:
+                        print(f"console {e['level']}: {e['message']}", file=sys.stderr)
+                except Exception:
+                    pass
+                break
+            b.collect_console()
+            print(f"ok   {name} ({time.monotonic() - t:.1f} s)")
+    finally:
+        b.driver.quit()
+    print(f"{'FAILED' if failed else 'passed'} in {time.monotonic() - started:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
