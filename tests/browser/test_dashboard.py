@@ -37,6 +37,7 @@ ADMIN = LINK.split("#token=", 1)[1]
 PROJECT = "demo"  # the dashboard's default project
 CONNECTOR = "github-issues"
 WAIT = 20
+WIDTH, HEIGHT = 1280, 900  # the fixed window size
 
 # SEVERE console entries that are expected: the browser logs the 422 of the deliberately broken
 # custom descriptor as a failed resource load.
@@ -79,7 +80,7 @@ class Browser:
     def __init__(self):
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium")
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={WIDTH},{HEIGHT}",
                     "--disable-gpu", "--no-first-run", "--disable-extensions", "--lang=en-US"):
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -121,9 +122,16 @@ class Browser:
         field.send_keys(value)
 
     def shot(self, name):
+        """Writes the whole page (the window grown to the document's height, at most 2400 px)."""
         os.makedirs(SHOTS, exist_ok=True)
         self.driver.execute_script("window.scrollTo(0, 0)")
-        assert self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png")), f"screenshot {name} not written"
+        chrome = self.driver.execute_script("return window.outerHeight - window.innerHeight")
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(WIDTH, min(height + chrome, 2400))
+        try:
+            assert self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png")), f"screenshot {name} not written"
+        finally:
+            self.driver.set_window_size(WIDTH, HEIGHT)
 
     def visible_cards(self):
         return [c for c in self.driver.find_elements(By.CSS_SELECTOR, "#connectors li.card") if c.is_displayed()]
