@@ -3,8 +3,8 @@
 # checks (cfn-lint, checkov, and tests/template/check_template.py on the transformed template),
 # then every test of the workspace with a local AWS-compatible server (moto) started for the
 # AWS adapter tests and the end-to-end run of the Lambda binaries, then schemathesis fuzzing the
-# registry API of `switchboard serve` against its OpenAPI document, and last the examples of every
-# built-in descriptor through the built CLI.
+# registry API of `switchboard serve` against its OpenAPI document, the dashboard in a real browser
+# (tests/browser/run.sh), and last the examples of every built-in descriptor through the built CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +54,9 @@ infra/local/moto.sh cargo test --workspace --locked
 
 step "schemathesis against switchboard serve's OpenAPI (all checks, stateful phase, fixed seed)"
 SWITCHBOARD_VENV="$venv" tests/schemathesis/run.sh
+
+step "the dashboard in a real browser (Chromium + Selenium against serve and a fake GitHub API)"
+SWITCHBOARD_VENV="$venv" tests/browser/run.sh
 
 step "switchboard test descriptors/ (every example of every built-in descriptor)"
 cargo run --quiet --locked -p switchboard-cli -- test descriptors/

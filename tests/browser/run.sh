@@ -4,10 +4,12 @@
 # starts a fake GitHub API and `switchboard serve` (generated admin token, temporary data dir,
 # free ports, a 1-second poll tick, egress allowed to the fake only); then drives headless
 # Chromium through the dashboard link serve printed (tests/browser/test_dashboard.py). Writes a
-# screenshot of each page to docs/screenshots/. Exits non-zero on any failure, after printing
-# the server's log.
+# screenshot of each page to $SWITCHBOARD_SCREENSHOTS (default target/screenshots; the README's
+# pictures are made with SWITCHBOARD_SCREENSHOTS=docs/screenshots). Exits non-zero on any
+# failure, after printing the server's log.
 #
-# Env: SWITCHBOARD_VENV (default .venv), SWITCHBOARD_BIN (default: build and use the CLI).
+# Env: SWITCHBOARD_VENV (default .venv), SWITCHBOARD_BIN (default: build and use the CLI),
+#      SWITCHBOARD_SCREENSHOTS (where the screenshots go).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -90,7 +92,7 @@ fi
 
 status=0
 DASHBOARD_LINK="$link" FAKE_GITHUB_URL="http://127.0.0.1:$gh_port" FAKE_GITHUB_TOKEN="$gh_token" \
-  FAKE_GITHUB_LOG="$work/github-requests.jsonl" SCREENSHOT_DIR="$PWD/docs/screenshots" SE_OFFLINE=true \
+  FAKE_GITHUB_LOG="$work/github-requests.jsonl" SCREENSHOT_DIR="$(realpath -m "${SWITCHBOARD_SCREENSHOTS:-${CARGO_TARGET_DIR:-$PWD/target}/screenshots}")" SE_OFFLINE=true \
   "$venv/bin/python" tests/browser/test_dashboard.py || status=$?
 if [[ "$status" != 0 ]]; then
   echo "--- switchboard serve's log" >&2

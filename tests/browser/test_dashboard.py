@@ -6,7 +6,7 @@ shows the failure reason, the right one passes Test connection; the instance is 
 it is confirmed), monitoring after the poll (healthy, signal counts, chart, recent syncs), the
 signal feed, disable, disconnect, and a custom descriptor with two mistakes (both JSON pointers
 shown). Fails on any SEVERE browser console entry except the one 422 the custom page provokes.
-Writes docs/screenshots/{catalogue,setup,monitoring,signals,custom}.png.
+Writes {catalogue,setup,monitoring,signals,custom}.png to $SCREENSHOT_DIR.
 
 Env: DASHBOARD_LINK, FAKE_GITHUB_URL, FAKE_GITHUB_TOKEN, FAKE_GITHUB_LOG, SCREENSHOT_DIR.
 """
