@@ -4,8 +4,9 @@ Opens the dashboard link `switchboard serve` printed and walks the catalogue (ev
 search, category filter), the setup flow of github-issues against a fake GitHub API (a wrong token
 shows the failure reason, the right one passes Test connection; the instance is not polled before
 it is confirmed), monitoring after the poll (healthy, signal counts, chart, recent syncs), the
-signal feed, disable, disconnect, and a custom descriptor with two mistakes (both JSON pointers
-shown). Fails on any SEVERE browser console entry except the one 422 the custom page provokes.
+signal feed, disable, disconnect, a pasted descriptor's examples run in the page, and a custom
+descriptor with two mistakes (both JSON pointers shown). Fails on any SEVERE browser console
+entry except the one 422 the custom page provokes.
 Writes {catalogue,setup,monitoring,signals,custom}.png to $SCREENSHOT_DIR.
 
 Env: DASHBOARD_LINK, FAKE_GITHUB_URL, FAKE_GITHUB_TOKEN, FAKE_GITHUB_LOG, SCREENSHOT_DIR.
@@ -263,6 +264,27 @@ def disable_and_disconnect(b):
     assert api("GET", f"projects/{PROJECT}/connectors")["instances"] == []
 
 
+def custom_examples(b):
+    """A pasted descriptor's inline examples run in the page: one passes, one shows its pointer."""
+    with open("descriptors/github-prs.json", encoding="utf-8") as f:
+        descriptor = json.load(f)
+    with open("tests/fixtures/github-prs/pull_request.opened.json", encoding="utf-8") as f:
+        opened = json.load(f)
+    descriptor["examples"] = [
+        {"name": "opened", "payload": opened, "headers": {"X-GitHub-Event": "pull_request"},
+         "expect": {"signals": [{"signalType": "pr_opened"}]}},
+        {"name": "opened, expected as merged", "payload": opened, "headers": {"X-GitHub-Event": "pull_request"},
+         "expect": {"signals": [{"signalType": "pr_merged"}]}},
+    ]
+    b.click('a[data-nav="custom"]')
+    area = b.visible("#descriptor")
+    b.driver.execute_script("arguments[0].value = arguments[1]", area, json.dumps(descriptor, indent=2))
+    b.click("#run-examples")
+    b.text_of("#examples-result", r"2 example\(s\): 1 passed, 1 failed")
+    text = b.find("#examples-result").text
+    assert "/examples/1/expect/signals/0/signalType" in text and '"pr_opened"' in text, text
+
+
 def custom(b):
     with open("descriptors/github-issues.json", encoding="utf-8") as f:
         descriptor = json.load(f)
@@ -299,7 +321,8 @@ def main():
     b = Browser()
     steps = [("catalogue", lambda: catalogue(b, total)), ("setup", lambda: setup(b)),
              ("monitoring", lambda: monitoring(b)), ("signals", lambda: feed(b)),
-             ("disable and disconnect", lambda: disable_and_disconnect(b)), ("custom", lambda: custom(b)),
+             ("disable and disconnect", lambda: disable_and_disconnect(b)), ("custom examples", lambda: custom_examples(b)),
+             ("custom", lambda: custom(b)),
              ("console", lambda: check_console(b))]
     failed = False
     try:

@@ -32,7 +32,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{connectors, health, instances, meta, oauth, signals};
+use crate::routes::{connectors, examples, health, instances, meta, oauth, signals};
 
 pub use auth::{BearerTokenResolver, Caller, CallerResolver, ClaimsResolver, ProjectAccess};
 pub use error::ApiError;
@@ -51,6 +51,7 @@ pub fn api() -> OpenApiRouter<RegistryState> {
             connectors::update_connector,
             connectors::delete_connector
         ))
+        .routes(routes!(examples::run_descriptor_examples))
         .routes(routes!(instances::list_instances))
         .routes(routes!(
             instances::get_instance,

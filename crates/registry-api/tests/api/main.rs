@@ -8,6 +8,7 @@ mod builtins;
 mod dashboard;
 mod descriptors;
 mod destinations;
+mod examples;
 mod health_checks;
 mod instances;
 mod oauth;

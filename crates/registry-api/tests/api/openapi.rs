@@ -59,6 +59,7 @@ fn the_document_lists_the_registry_routes() {
         "POST /connectors/{connectorId}".to_owned(),
         "PUT /connectors/{connectorId}".to_owned(),
         "DELETE /connectors/{connectorId}".to_owned(),
+        "POST /examples".to_owned(),
         "GET /projects/{projectId}/connectors".to_owned(),
         format!("GET {instance}"),
         format!("POST {instance}"),
@@ -174,7 +175,7 @@ async fn every_authenticated_route_documents_401_and_its_error_statuses_with_the
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
         assert_eq!(reply.json()["error"]["code"], "unauthenticated", "{name}");
     }
-    assert_eq!(authenticated, 16);
+    assert_eq!(authenticated, 17);
     let error = &doc["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], json!(["error"]), "{error}");
 }
