@@ -27,16 +27,10 @@ python3 tests/architecture/module_cycles.py
 
 # The template tools share the venv that infra/local/moto.sh uses; each is installed at its pinned
 # version when that version is not there.
-pinned() { # <distribution> <version>
-  if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
-    "$1" "$2" 2>/dev/null; then
-    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "$1==$2"
-  fi
-}
-pinned cfn-lint "$CFN_LINT_VERSION"
-pinned checkov "$CHECKOV_VERSION"
-pinned aws-sam-translator "$SAM_TRANSLATOR_VERSION"
+source tests/lib/tools.sh
+pinned "$venv" cfn-lint "$CFN_LINT_VERSION"
+pinned "$venv" checkov "$CHECKOV_VERSION"
+pinned "$venv" aws-sam-translator "$SAM_TRANSLATOR_VERSION"
 
 step "cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml

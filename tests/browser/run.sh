@@ -12,6 +12,7 @@
 #      SWITCHBOARD_SCREENSHOTS (where the screenshots go).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/lib/tools.sh
 
 SELENIUM_VERSION="4.51.0"
 venv="${SWITCHBOARD_VENV:-$PWD/.venv}"
@@ -24,16 +25,8 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver
 fi
 
-if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
-  selenium "$SELENIUM_VERSION" 2>/dev/null; then
-  [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "selenium==$SELENIUM_VERSION"
-fi
-
-if [[ -z "${SWITCHBOARD_BIN:-}" ]]; then
-  cargo build --quiet --locked -p switchboard-cli
-  SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard"
-fi
+pinned "$venv" selenium "$SELENIUM_VERSION"
+switchboard_bin
 
 work="$(mktemp -d)"
 pids=()

@@ -16,22 +16,16 @@
 #        SCHEMATHESIS_MAX_EXAMPLES (default 30), SCHEMATHESIS_SEED (default 14).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/lib/tools.sh
 
 SCHEMATHESIS_VERSION="4.32.5"
 venv="${SWITCHBOARD_VENV:-$PWD/.venv}"
 
 if [[ "${1:-}" != "--inside" ]]; then
   # Outside the namespace: install the fuzzer and build the server (both need the network).
-  if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
-    schemathesis "$SCHEMATHESIS_VERSION" 2>/dev/null; then
-    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-  fi
-  if [[ -z "${SWITCHBOARD_BIN:-}" ]]; then
-    cargo build --quiet --locked -p switchboard-cli
-    SWITCHBOARD_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard"
-  fi
-  export SWITCHBOARD_BIN SWITCHBOARD_VENV="$venv"
+  pinned "$venv" schemathesis "$SCHEMATHESIS_VERSION"
+  switchboard_bin
+  export SWITCHBOARD_VENV="$venv"
   if command -v ip >/dev/null && unshare --map-root-user --net true 2>/dev/null; then
     exec unshare --map-root-user --net "$0" --inside "$@"
   elif [[ "${SWITCHBOARD_FUZZ_REQUIRE_ISOLATION:-}" == 1 ]]; then
