@@ -39,23 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-
-wait_http() { # <url> <pid>
-  for _ in $(seq 1 100); do
-    if python3 -c 'import sys, urllib.request, urllib.error
-try:
-    urllib.request.urlopen(sys.argv[1], timeout=1)
-except urllib.error.HTTPError:
-    pass' "$1" 2>/dev/null; then
-      return 0
-    fi
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-
 # The fake GitHub API, with the one token it accepts.
 gh_port="$(free_port)"
 gh_token="github_pat_browser_test_$(python3 -c 'import secrets; print(secrets.token_hex(8))')"

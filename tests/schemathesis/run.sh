@@ -56,8 +56,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free port: bind port 0, read what the kernel gave, release it.
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 # A fixed token for a throw-away server that only this namespace can reach.
 token="schemathesis-fuzz-admin-token-0123456789abcdef"
@@ -67,17 +66,11 @@ SWITCHBOARD_ADMIN_TOKEN="$token" "$SWITCHBOARD_BIN" serve \
   >"$work/serve.log" 2>&1 &
 server_pid=$!
 
-for _ in $(seq 1 100); do
-  if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$base/health" 2>/dev/null; then
-    break
-  fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "error: switchboard serve exited before answering /health:" >&2
-    cat "$work/serve.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+if ! wait_http "$base/health" "$server_pid"; then
+  echo "error: switchboard serve did not answer /health:" >&2
+  cat "$work/serve.log" >&2
+  exit 1
+fi
 
 # Run from the temporary directory, so schemathesis's own state (.schemathesis/) goes with it.
 status=0

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use super::admin_token::{ADMIN_TOKEN_ENV, AdminToken};
+use secrecy::ExposeSecret;
 
 /// The facts the banner shows.
 pub struct Banner<'a> {
@@ -44,9 +45,9 @@ fn render(b: &Banner<'_>) -> String {
     // Only a token generated this run (printed above anyway) goes into the link: a token the user
     // chose stays out of the output, which may be logged.
     let dashboard = match b.admin {
-        AdminToken::Generated(_) => format!(
+        AdminToken::Generated(token) => format!(
             "dashboard     {base}/#token={}\n              (opens signed in; the token stays in the browser)",
-            b.admin.printable().unwrap_or_default()
+            token.expose_secret()
         ),
         AdminToken::FromEnv(_) => {
             format!("dashboard     {base}/   (sign in with ${ADMIN_TOKEN_ENV}, or open {base}/#token=<that token>)")
