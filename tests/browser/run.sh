@@ -15,6 +15,7 @@ cd "$(dirname "$0")/../.."
 source tests/lib/tools.sh
 
 SELENIUM_VERSION="4.51.0"
+CRYPTOGRAPHY_VERSION="51.0.1"  # signs the fake OIDC provider's ID tokens
 venv="${SWITCHBOARD_VENV:-$PWD/.venv}"
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
@@ -26,6 +27,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 pinned "$venv" selenium "$SELENIUM_VERSION"
+pinned "$venv" cryptography "$CRYPTOGRAPHY_VERSION"
 switchboard_bin
 
 work="$(mktemp -d)"
@@ -46,11 +48,20 @@ python3 tests/browser/fake_github.py "$gh_port" "$gh_token" "$work/github-reques
 pids+=($!)
 wait_http "http://127.0.0.1:$gh_port/" "${pids[-1]}" || { echo "error: the fake GitHub API did not start" >&2; cat "$work/github.log" >&2; exit 1; }
 
-# serve without SWITCHBOARD_ADMIN_TOKEN: it generates a token and prints the dashboard link.
+# The fake OIDC provider, with the dashboard (serve's page) as its one client's redirect URI.
 port="$(free_port)"
+oidc_port="$(free_port)"
+"$venv/bin/python" tests/browser/fake_oidc.py "$oidc_port" switchboard-dashboard "http://127.0.0.1:$port/" \
+  "$work/oidc-requests.jsonl" 2>"$work/oidc.log" &
+pids+=($!)
+wait_http "http://127.0.0.1:$oidc_port/" "${pids[-1]}" || { echo "error: the fake OIDC provider did not start" >&2; cat "$work/oidc.log" >&2; exit 1; }
+
+# serve without SWITCHBOARD_ADMIN_TOKEN: it generates a token and prints the dashboard link. It
+# also signs in with the fake OIDC provider.
 env -u SWITCHBOARD_ADMIN_TOKEN "$SWITCHBOARD_BIN" serve \
   --addr "127.0.0.1:$port" --data-dir "$work/data" --log-format json --poll-tick-seconds 1 \
-  --egress-allow "127.0.0.1:$gh_port" >"$work/serve.out" 2>"$work/serve.log" &
+  --egress-allow "127.0.0.1:$gh_port" --oidc-issuer "http://127.0.0.1:$oidc_port" \
+  --oidc-client-id switchboard-dashboard >"$work/serve.out" 2>"$work/serve.log" &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/health" "${pids[-1]}" || { echo "error: switchboard serve did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
 
@@ -68,7 +79,8 @@ fi
 
 status=0
 DASHBOARD_LINK="$link" FAKE_GITHUB_URL="http://127.0.0.1:$gh_port" FAKE_GITHUB_TOKEN="$gh_token" \
-  FAKE_GITHUB_LOG="$work/github-requests.jsonl" SCREENSHOT_DIR="$(realpath -m "${SWITCHBOARD_SCREENSHOTS:-${CARGO_TARGET_DIR:-$PWD/target}/screenshots}")" SE_OFFLINE=true \
+  FAKE_GITHUB_LOG="$work/github-requests.jsonl" OIDC_ISSUER="http://127.0.0.1:$oidc_port" \
+  OIDC_LOG="$work/oidc-requests.jsonl" SCREENSHOT_DIR="$(realpath -m "${SWITCHBOARD_SCREENSHOTS:-${CARGO_TARGET_DIR:-$PWD/target}/screenshots}")" SE_OFFLINE=true \
   "$venv/bin/python" tests/browser/test_dashboard.py || status=$?
 if [[ "$status" != 0 ]]; then
   echo "--- switchboard serve's log" >&2

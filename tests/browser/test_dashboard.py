@@ -5,11 +5,14 @@ search, category filter), the setup flow of github-issues against a fake GitHub 
 shows the failure reason, the right one passes Test connection; the instance is not polled before
 it is confirmed), monitoring after the poll (healthy, signal counts, chart, recent syncs), the
 signal feed, disable, disconnect, a pasted descriptor's examples run in the page, and a custom
-descriptor with two mistakes (both JSON pointers shown). Fails on any SEVERE browser console
+descriptor with two mistakes (both JSON pointers shown), and last the sign-in page's OIDC button:
+code + PKCE at a fake identity provider, back to the page it left, and the API answering the ID
+token with that user's access (one project, not admin). Fails on any SEVERE browser console
 entry except the one 422 the custom page provokes.
-Writes {catalogue,setup,monitoring,signals,custom}.png to $SCREENSHOT_DIR.
+Writes {catalogue,setup,monitoring,signals,custom,signin}.png to $SCREENSHOT_DIR.
 
-Env: DASHBOARD_LINK, FAKE_GITHUB_URL, FAKE_GITHUB_TOKEN, FAKE_GITHUB_LOG, SCREENSHOT_DIR.
+Env: DASHBOARD_LINK, FAKE_GITHUB_URL, FAKE_GITHUB_TOKEN, FAKE_GITHUB_LOG, OIDC_ISSUER, OIDC_LOG,
+SCREENSHOT_DIR.
 """
 
 import json
@@ -19,6 +22,7 @@ import shutil
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -33,6 +37,8 @@ FAKE_URL = os.environ["FAKE_GITHUB_URL"]
 FAKE_TOKEN = os.environ["FAKE_GITHUB_TOKEN"]
 FAKE_LOG = os.environ["FAKE_GITHUB_LOG"]
 SHOTS = os.environ["SCREENSHOT_DIR"]
+OIDC_ISSUER = os.environ["OIDC_ISSUER"]
+OIDC_LOG = os.environ["OIDC_LOG"]
 BASE = LINK.split("#", 1)[0].rstrip("/")
 ADMIN = LINK.split("#token=", 1)[1]
 PROJECT = "demo"  # the dashboard's default project
@@ -45,11 +51,11 @@ WIDTH, HEIGHT = 1280, 900  # the fixed window size
 EXPECTED_SEVERE = [re.compile(r"/connectors - Failed to load resource: the server responded with a status of 422")]
 
 
-def api(method, path, body=None):
-    """Calls the registry API as the admin; returns the decoded JSON body."""
+def api(method, path, body=None, token=ADMIN):
+    """Calls the registry API as the admin (or with `token`); returns the decoded JSON body."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{BASE}/{path.lstrip('/')}", data=data, method=method)
-    request.add_header("Authorization", f"Bearer {ADMIN}")
+    request.add_header("Authorization", f"Bearer {token}")
     if data is not None:
         request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -306,6 +312,42 @@ def custom(b):
     b.shot("custom")
 
 
+def status_of(path, token):
+    """The HTTP status of a GET with `token`."""
+    try:
+        api("GET", path, token=token)
+        return 200
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def oidc_sign_in(b):
+    """Signed out, the page offers the issuer; its button runs code + PKCE and comes back signed in."""
+    b.driver.execute_script("sessionStorage.clear()")
+    b.driver.get(f"{BASE}/#/signals")
+    button = b.visible("#oidc-sign-in")
+    assert button.text == f"Sign in with {urlsplit(OIDC_ISSUER).netloc}", button.text
+    b.visible("#token")  # serve also offers the admin token
+    b.shot("signin")
+    button.click()
+    b.until(lambda d: d.current_url.startswith(f"{OIDC_ISSUER}/authorize?"), "the button did not go to the issuer")
+    query = dict(p.split("=", 1) for p in urlsplit(b.driver.current_url).query.split("&"))
+    assert query["code_challenge_method"] == "S256" and query["client_id"] == "switchboard-dashboard", query
+    b.click("#continue")
+    b.until(lambda d: d.current_url == f"{BASE}/#/signals", "the sign-in did not come back to the page it left")
+    b.find("#feed-status")
+    token = b.driver.execute_script("return sessionStorage.getItem('switchboard.token')")
+    assert token and token.count(".") == 2 and token != ADMIN, "the page did not keep the ID token"
+    assert b.driver.execute_script("return sessionStorage.getItem('switchboard.oidc.pending')") is None
+    with open(OIDC_LOG, encoding="utf-8") as log:
+        exchanges = [json.loads(line) for line in log if line.strip()]
+    assert exchanges == [{"token": "issued", "reason": None}], exchanges
+    # The API takes the ID token as the user it names: project demo only, no admin rights.
+    assert status_of(f"projects/{PROJECT}/signals", token) == 200
+    assert status_of("projects/another/signals", token) in (403, 404)
+    assert status_of(f"projects/{PROJECT}/signals", token[:-4] + "AAAA") == 401
+
+
 def check_console(b):
     b.collect_console()
     unexpected = [e for e in b.console if e["level"] == "SEVERE"
@@ -322,7 +364,7 @@ def main():
     steps = [("catalogue", lambda: catalogue(b, total)), ("setup", lambda: setup(b)),
              ("monitoring", lambda: monitoring(b)), ("signals", lambda: feed(b)),
              ("disable and disconnect", lambda: disable_and_disconnect(b)), ("custom examples", lambda: custom_examples(b)),
-             ("custom", lambda: custom(b)),
+             ("custom", lambda: custom(b)), ("oidc sign-in", lambda: oidc_sign_in(b)),
              ("console", lambda: check_console(b))]
     failed = False
     try:

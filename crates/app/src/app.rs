@@ -125,6 +125,7 @@ impl App {
         Ok(RegistryState {
             oauth: self.settings.oauth.clone(),
             public_url: self.settings.public_url.clone(),
+            sign_in: self.settings.sign_in.clone(),
             ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry(), engine)
         })
     }

@@ -11,8 +11,8 @@ mod settings;
 
 pub use app::{App, AssembleError};
 pub use settings::{
-    ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE,
-    ENV_SECRET_GRACE_SECONDS, Settings,
+    ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_OIDC_CLIENT_ID, ENV_OIDC_ISSUER, ENV_OIDC_SCOPES,
+    ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE, ENV_SECRET_GRACE_SECONDS, Settings,
 };
 /// The egress exceptions type of [`Settings::egress`].
 pub use switchboard_poll::{AllowParseError, EgressAllow};

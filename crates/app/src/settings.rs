@@ -7,7 +7,7 @@ use switchboard_core::catalog::DEFAULT_CACHE_TTL;
 use switchboard_normaliser::NormaliserSettings;
 use switchboard_poll::EgressAllow;
 use switchboard_poller::PollerSettings;
-use switchboard_registry_api::OAuthSettings;
+use switchboard_registry_api::{OAuthSettings, SignIn};
 use switchboard_webhook_gateway::GatewaySettings;
 
 /// Overrides [`GatewaySettings::body_limit_bytes`] (the Lambda environment, `serve
@@ -28,6 +28,14 @@ pub const ENV_DASHBOARD_ORIGIN: &str = "SWITCHBOARD_DASHBOARD_ORIGIN";
 /// checks, OAuth2 token requests): comma-separated hosts, `host:port`s, IP addresses or CIDR
 /// blocks (the Lambda environment of the poller and the registry, `serve --egress-allow`).
 pub const ENV_EGRESS_ALLOW: &str = switchboard_poll::egress::ENV_EGRESS_ALLOW;
+
+/// The dashboard's OIDC issuer (the JWT authorizer's issuer; `serve --oidc-issuer`).
+pub const ENV_OIDC_ISSUER: &str = "SWITCHBOARD_OIDC_ISSUER";
+/// The dashboard's client id at that issuer, one of the authorizer's audiences (`serve
+/// --oidc-client-id`).
+pub const ENV_OIDC_CLIENT_ID: &str = "SWITCHBOARD_OIDC_CLIENT_ID";
+/// The scopes the dashboard asks for (space-separated; `serve --oidc-scopes`).
+pub const ENV_OIDC_SCOPES: &str = "SWITCHBOARD_OIDC_SCOPES";
 
 /// Sets [`Settings::public_url`], the public URL managed webhook subscriptions are registered
 /// under (the registry's Lambda environment, `serve --public-url`).
@@ -54,6 +62,8 @@ pub struct Settings {
     /// subscription register `<public URL>/webhooks/{connectorId}/{projectId}` with the
     /// provider. `None`: such webhooks are registered by hand.
     pub public_url: Option<String>,
+    /// How the dashboard signs in: the admin token (`serve`), an OIDC issuer, or both.
+    pub sign_in: SignIn,
 }
 
 impl Default for Settings {
@@ -66,6 +76,7 @@ impl Default for Settings {
             oauth: OAuthSettings::default(),
             egress: EgressAllow::none(),
             public_url: None,
+            sign_in: SignIn::default(),
         }
     }
 }

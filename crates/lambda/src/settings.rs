@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use switchboard_app::{
-    ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE,
-    ENV_SECRET_GRACE_SECONDS, EgressAllow,
+    ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_OIDC_CLIENT_ID, ENV_OIDC_ISSUER, ENV_OIDC_SCOPES,
+    ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE, ENV_SECRET_GRACE_SECONDS, EgressAllow,
 };
 use switchboard_aws::{AwsSettings, DEFAULT_SECRET_CACHE_TTL};
 use switchboard_poller::PollerSettings;
-use switchboard_registry_api::OAuthSettings;
+use switchboard_registry_api::{OAuthSettings, OidcSettings, OidcSignIn, SignIn};
 use switchboard_webhook_gateway::GatewaySettings;
 use url::Url;
 
@@ -177,6 +177,21 @@ impl Environment {
                 switchboard_registry_api::parse_public_url(&text).map_err(|e| SettingsError::new(ENV_PUBLIC_URL, e))
             })
             .transpose()
+    }
+
+    /// How the deployed dashboard signs in: with the OIDC issuer of [`ENV_OIDC_ISSUER`] (the JWT
+    /// authorizer's) as the client [`ENV_OIDC_CLIENT_ID`] (the admin token is never offered:
+    /// API Gateway's authorizer only admits the issuer's tokens). Without a client id the page
+    /// says sign-in is not configured; a client id without an issuer is an error.
+    pub fn dashboard_sign_in(&self) -> Result<SignIn, SettingsError> {
+        let Some(client_id) = self.get(ENV_OIDC_CLIENT_ID) else { return Ok(SignIn::default()) };
+        let issuer = self
+            .get(ENV_OIDC_ISSUER)
+            .ok_or_else(|| SettingsError::new(ENV_OIDC_ISSUER, "is unset while the dashboard's client id is set"))?;
+        let scopes = self.get(ENV_OIDC_SCOPES);
+        let settings = OidcSettings::new(&issuer, &client_id, scopes.as_deref())
+            .map_err(|e| SettingsError::new(ENV_OIDC_ISSUER, e.to_string()))?;
+        Ok(SignIn { admin_token: false, oidc: Some(std::sync::Arc::new(OidcSignIn::new(settings))) })
     }
 
     /// The registry's OAuth2 settings, with [`ENV_OAUTH_CALLBACK_URL`] and

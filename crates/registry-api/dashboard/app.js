@@ -7,6 +7,7 @@ import { setup } from './setup.js';
 import { monitor } from './monitor.js';
 import { signals } from './signals.js';
 import { custom } from './custom.js';
+import { signInOptions, startOidc, finishOidc } from './signin.js';
 
 const main = document.getElementById('main');
 const alertBox = document.getElementById('alert');
@@ -46,25 +47,54 @@ async function render() {
   }
 }
 
-function signIn(reason) {
+/** The sign-in page: the issuer's button and/or the admin token form, as the server offers. */
+async function signIn(reason) {
   projectForm.hidden = true;
-  const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
-  const form = h('form', {
-    class: 'panel signin',
-    onsubmit: (event) => {
-      event.preventDefault();
-      api.setToken(input.value);
-      render();
+  for (const link of document.querySelectorAll('[data-nav]')) link.removeAttribute('aria-current');
+  const panel = h('section', { class: 'panel signin', 'aria-labelledby': 'signin-title' },
+    h('h1', { id: 'signin-title' }, 'Sign in'),
+    reason ? errorBox(reason) : null);
+  show(main, panel);
+  let offered;
+  try {
+    offered = await signInOptions();
+  } catch (err) {
+    panel.append(errorBox(err, 'Sign-in is not available'));
+    return;
+  }
+  if (offered.oidc) {
+    const issuer = new URL(offered.oidc.issuer).host;
+    const button = h('button', { type: 'button', id: 'oidc-sign-in', onclick: () => startOidc(offered.oidc).catch(showFailure) },
+      `Sign in with ${issuer}`);
+    panel.append(h('p', {}, 'Sign in with your organisation\'s account.'), h('div', { class: 'actions' }, button));
+    if (!offered.adminToken) button.focus();
+  }
+  if (offered.adminToken) {
+    const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
+    const form = h('form', {
+      onsubmit: (event) => {
+        event.preventDefault();
+        api.setToken(input.value);
+        render();
+      },
     },
-  },
-  h('h1', {}, 'Sign in'),
-  reason ? errorBox(reason) : null,
-  h('p', {}, 'Open the dashboard link ', h('code', {}, 'switchboard serve'), ' printed (it signs you in), or paste the admin token here. ',
-    'It is kept in this browser tab only.'),
-  h('div', { class: 'field' }, h('label', { for: 'token' }, 'Admin token'), input),
-  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')));
-  show(main, form);
-  input.focus();
+    h('p', {}, 'Open the dashboard link ', h('code', {}, 'switchboard serve'), ' printed (it signs you in), or paste the admin token here. ',
+      'It is kept in this browser tab only.'),
+    h('div', { class: 'field' }, h('label', { for: 'token' }, 'Admin token'), input),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')));
+    panel.append(form);
+    input.focus();
+  }
+  if (!offered.oidc && !offered.adminToken) {
+    panel.append(h('p', {}, 'This deployment has no dashboard sign-in configured. Set the stack\'s ',
+      h('code', {}, 'DashboardClientId'), ' parameter to the dashboard\'s app client at your identity provider ',
+      '(README, "Dashboard sign-in").'));
+  }
+}
+
+function showFailure(err) {
+  api.signOut();
+  signIn(err);
 }
 
 function showAlert(message) {
@@ -99,4 +129,4 @@ window.addEventListener('error', (event) => showAlert(event.message));
 
 api.adoptTokenFromFragment();
 window.addEventListener('hashchange', () => { render(); main.focus(); });
-render();
+finishOidc().then(render, showFailure);

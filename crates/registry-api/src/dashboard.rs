@@ -5,23 +5,34 @@
 //! page before it signs in; every API route the page then calls still needs its bearer token.
 //! They are not API operations, so the OpenAPI document does not list them. Every answer
 //! carries a strict Content-Security-Policy (scripts, styles and requests only from this origin;
-//! no inline script), `nosniff`, `no-referrer`, and an `ETag` so a browser revalidates cheaply
+//! no inline script; the page itself may also reach the OIDC issuer's token endpoint when it
+//! signs in with one), `nosniff`, `no-referrer`, and an `ETag` so a browser revalidates cheaply
 //! (`Cache-Control: no-cache`: a new release is picked up on the next load).
+//!
+//! `GET /dashboard/sign-in.json` tells the page how to sign in ([`crate::sign_in`]).
 
 use std::sync::LazyLock;
 
-use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::sign_in::SignInDocument;
+use crate::state::RegistryState;
 
-/// The Content-Security-Policy of every dashboard asset.
+/// The Content-Security-Policy of every dashboard asset (the page's own adds the OIDC token
+/// endpoint's origin to `connect-src` when it signs in with an issuer).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// [`CONTENT_SECURITY_POLICY`] with `origin` also admitted in `connect-src`.
+fn policy_connecting_to(origin: &str) -> String {
+    CONTENT_SECURITY_POLICY.replace("connect-src 'self'", &format!("connect-src 'self' {origin}"))
+}
 
 /// One embedded file.
 struct Asset {
@@ -51,6 +62,7 @@ static ASSETS: &[Asset] = &[
     asset!("monitor.js", JS),
     asset!("signals.js", JS),
     asset!("custom.js", JS),
+    asset!("signin.js", JS),
 ];
 
 /// Entity tags of [`ASSETS`], in the same order.
@@ -65,27 +77,51 @@ static ETAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The dashboard's routes (`/` and `/dashboard/{file}`), to merge into the API router.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/", get(index)).route("/dashboard/{file}", get(file))
+/// The dashboard's routes (`/`, `/dashboard/sign-in.json` and `/dashboard/{file}`), to merge
+/// into the API router.
+pub fn routes() -> Router<RegistryState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/dashboard/sign-in.json", get(sign_in))
+        .route("/dashboard/{file}", get(file))
 }
 
-async fn index(headers: HeaderMap) -> Response {
-    serve(0, &headers)
+/// The page. With an OIDC issuer, its discovery document is read first (on first need), so
+/// the policy can admit the token endpoint; if it cannot be read, the page still loads and
+/// shows why when it asks for `sign-in.json`.
+async fn index(State(state): State<RegistryState>, headers: HeaderMap) -> Response {
+    if let Some(oidc) = &state.sign_in.oidc {
+        let _ = oidc.discovery().await;
+    }
+    let policy = match state.sign_in.token_origin() {
+        Some(origin) => HeaderValue::from_str(&policy_connecting_to(&origin)),
+        None => Ok(HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
+    };
+    serve(0, &headers, policy.unwrap_or(HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
+}
+
+/// How the page signs in; 502 naming the issuer when its discovery document cannot be read.
+async fn sign_in(State(state): State<RegistryState>) -> Result<Json<SignInDocument>, ApiError> {
+    state
+        .sign_in
+        .document()
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::Upstream(format!("{e}. The dashboard cannot offer OIDC sign-in until it can be read.")))
 }
 
 async fn file(Path(name): Path<String>, headers: HeaderMap) -> Response {
     match ASSETS.iter().position(|a| a.name == name) {
-        Some(i) => serve(i, &headers),
+        Some(i) => serve(i, &headers, HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
         None => ApiError::UnknownRoute(format!("/dashboard/{name}")).into_response(),
     }
 }
 
-fn serve(i: usize, request: &HeaderMap) -> Response {
+fn serve(i: usize, request: &HeaderMap, policy: HeaderValue) -> Response {
     let asset = &ASSETS[i];
     let etag = ETAGS[i].clone();
     let headers = [
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
+        (header::CONTENT_SECURITY_POLICY, policy),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),

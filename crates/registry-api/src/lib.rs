@@ -18,9 +18,11 @@ pub mod dashboard;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod jwt_resolver;
 pub mod openapi;
 pub mod routes;
 pub mod service;
+pub mod sign_in;
 pub mod state;
 
 use std::sync::LazyLock;
@@ -36,6 +38,7 @@ use crate::routes::{connectors, examples, health, instances, meta, oauth, signal
 
 pub use auth::{BearerTokenResolver, Caller, CallerResolver, ClaimsResolver, ProjectAccess};
 pub use error::ApiError;
+pub use sign_in::{OidcSettings, OidcSignIn, SignIn};
 pub use state::{OAuthSettings, RegistryState, parse_public_url};
 
 /// Every route with its OpenAPI operation. Routes are only ever added here, through `routes!`,

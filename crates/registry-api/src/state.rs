@@ -14,6 +14,7 @@ use switchboard_poll::oauth::TokenLimits;
 use url::{Origin, Url};
 
 use crate::auth::CallerResolver;
+use crate::sign_in::SignIn;
 
 /// How long a started OAuth2 authorisation may take before its `state` is refused.
 pub const DEFAULT_OAUTH_STATE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -47,6 +48,8 @@ pub struct RegistryState {
     /// --public-url`), under which managed webhook subscriptions are registered. `None`: webhooks
     /// are registered by hand.
     pub public_url: Option<String>,
+    /// How the dashboard signs in (admin token, OIDC issuer).
+    pub sign_in: SignIn,
 }
 
 /// OAuth2 connect settings.
@@ -139,6 +142,7 @@ impl RegistryState {
             oauth: OAuthSettings::default(),
             operator_admits_host: Arc::new(move |host: &str, port: u16| allow.admits_host(host, port)),
             public_url: None,
+            sign_in: SignIn::default(),
         }
     }
 

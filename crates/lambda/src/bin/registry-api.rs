@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         oauth: start.env.oauth_settings()?,
         egress: start.env.egress_allow()?,
         public_url: start.env.public_url()?,
+        sign_in: start.env.dashboard_sign_in()?,
         ..Settings::default()
     };
     let app = start.app(settings)?;

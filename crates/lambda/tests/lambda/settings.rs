@@ -121,3 +121,24 @@ fn the_dashboard_origin_must_be_an_origin() {
     let err = env(&[(switchboard_app::ENV_DASHBOARD_ORIGIN, "https://dash.example/app")]).oauth_settings().unwrap_err();
     assert!(err.to_string().contains("SWITCHBOARD_DASHBOARD_ORIGIN"), "{err}");
 }
+
+#[test]
+fn the_dashboard_signs_in_with_the_issuer_once_its_client_id_is_set() {
+    let issuer = ("SWITCHBOARD_OIDC_ISSUER", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc");
+    // The template always passes the authorizer's issuer; without a client id there is no sign-in.
+    let none = env(&[issuer, ("SWITCHBOARD_OIDC_CLIENT_ID", "")]).dashboard_sign_in().unwrap();
+    assert!(none.oidc.is_none() && !none.admin_token);
+    let sign_in = env(&[issuer, ("SWITCHBOARD_OIDC_CLIENT_ID", "dash"), ("SWITCHBOARD_OIDC_SCOPES", "email")])
+        .dashboard_sign_in()
+        .unwrap();
+    let settings = sign_in.oidc.unwrap().settings().clone();
+    assert_eq!((settings.client_id.as_str(), settings.scopes.as_str()), ("dash", "openid email"));
+    assert!(!sign_in.admin_token, "the deployed dashboard must not offer the admin token");
+    let error = env(&[("SWITCHBOARD_OIDC_CLIENT_ID", "dash")]).dashboard_sign_in().unwrap_err().to_string();
+    assert!(error.contains("SWITCHBOARD_OIDC_ISSUER"), "{error}");
+    let error = env(&[("SWITCHBOARD_OIDC_ISSUER", "http://idp.example.com"), ("SWITCHBOARD_OIDC_CLIENT_ID", "dash")])
+        .dashboard_sign_in()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("https"), "{error}");
+}

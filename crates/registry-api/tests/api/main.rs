@@ -13,5 +13,6 @@ mod health_checks;
 mod instances;
 mod oauth;
 mod openapi;
+mod sign_in;
 mod signals;
 mod support;

@@ -21,6 +21,8 @@ pub struct Banner<'a> {
     pub admin: &'a AdminToken,
     /// Where signals are written, if anywhere.
     pub signals_out: Option<&'a Path>,
+    /// The OIDC issuer the dashboard also signs in with, if any.
+    pub oidc_issuer: Option<&'a str>,
 }
 
 /// Prints the banner on standard error (standard output may carry `--signals-out -`).
@@ -53,6 +55,12 @@ fn render(b: &Banner<'_>) -> String {
             format!("dashboard     {base}/   (sign in with ${ADMIN_TOKEN_ENV}, or open {base}/#token=<that token>)")
         }
         AdminToken::Stored => format!("dashboard     {base}/   (sign in with the admin token)"),
+    };
+    let dashboard = match b.oidc_issuer {
+        Some(issuer) => {
+            format!("{dashboard}\n              (or \"Sign in with {issuer}\" on the page: OIDC, code + PKCE)")
+        }
+        None => dashboard,
     };
     let signals = match b.signals_out {
         Some(path) if path == Path::new("-") => "signals       also written to stdout as JSON lines".to_owned(),
@@ -91,7 +99,7 @@ mod tests {
 
     fn rendered(admin: &AdminToken) -> String {
         let addr: SocketAddr = "127.0.0.1:8787".parse().unwrap();
-        render(&Banner { addr, data_dir: Path::new("/data"), admin, signals_out: None })
+        render(&Banner { addr, data_dir: Path::new("/data"), admin, signals_out: None, oidc_issuer: None })
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod admin_token;
 mod banner;
 mod logging;
+mod oidc;
 mod workers;
 
 use std::net::SocketAddr;
@@ -19,8 +20,9 @@ use switchboard_app::{
 };
 use switchboard_embedded::Embedded;
 use switchboard_normaliser::NormaliserSettings;
-use switchboard_registry_api::OAuthSettings;
-use switchboard_registry_api::auth::BearerTokenResolver;
+use switchboard_registry_api::auth::{BearerTokenResolver, CallerResolver};
+use switchboard_registry_api::jwt_resolver::FirstOf;
+use switchboard_registry_api::{OAuthSettings, SignIn};
 use switchboard_webhook_gateway::{
     DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_SECRET_ROTATION_GRACE, GatewaySettings,
 };
@@ -80,6 +82,9 @@ pub struct Args {
     /// Forget the generated admin token and print a new one.
     #[arg(long)]
     reset_admin_token: bool,
+    /// Dashboard sign-in with an OIDC issuer.
+    #[command(flatten)]
+    oidc: oidc::OidcArgs,
 }
 
 impl Args {
@@ -122,13 +127,18 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.addr));
     let callback = url::Url::parse(&format!("{}/oauth/callback", public_url.trim_end_matches('/')))
         .with_context(|| format!("--public-url {public_url:?} is not a URL"))?;
-    let app = App::assemble(db.stores(), args.settings(callback));
+    let oidc = args.oidc.connect().await?;
+    let sign_in = SignIn { admin_token: true, oidc: oidc.as_ref().map(|o| o.sign_in.clone()) };
+    let app = App::assemble(db.stores(), Settings { sign_in, ..args.settings(callback) });
     app.register_built_ins().await.context("registering built-in connectors")?;
     let ingest = Arc::new(db.ingest_queue());
     let signals = Arc::new(db.signals_queue());
 
     let gateway = switchboard_webhook_gateway::router(app.gateway(ingest.clone()));
-    let resolver = Arc::new(BearerTokenResolver::admin_from_hash(admin.hash));
+    let mut resolver: Arc<dyn CallerResolver> = Arc::new(BearerTokenResolver::admin_from_hash(admin.hash));
+    if let Some(oidc) = &oidc {
+        resolver = Arc::new(FirstOf(vec![resolver, oidc.resolver.clone()]));
+    }
     let registry = switchboard_registry_api::router(app.registry(resolver)?);
     // The gateway owns /webhooks/…; everything else is the registry API (with its own 404s).
     // Each router sees the request untouched, exactly as behind API Gateway.
@@ -150,6 +160,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         tokio::spawn(workers::normalise(normaliser, ingest.clone(), stop_rx.clone())),
         tokio::spawn(workers::poll(poller, Duration::from_secs(args.poll_tick_seconds), stop_rx.clone())),
     ];
+    let oidc_issuer = oidc.as_ref().map(|o| o.sign_in.settings().issuer.clone());
+    if let Some(oidc) = oidc {
+        tasks.push(tokio::spawn(oidc::refresh_keys(oidc, stop_rx.clone())));
+    }
     if let Some(out) = &args.signals_out {
         let sink = workers::SignalSink::open(out)?;
         tasks.push(tokio::spawn(workers::write_signals(sink, signals.clone(), stop_rx.clone())));
@@ -160,6 +174,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         data_dir: &args.data_dir,
         admin: &admin.token,
         signals_out: args.signals_out.as_deref(),
+        oidc_issuer: oidc_issuer.as_deref(),
     });
     // The peer address feeds the gateway's per-source limit on unverified requests.
     let routes = routes.into_make_service_with_connect_info::<SocketAddr>();
