@@ -32,6 +32,7 @@ pub mod model;
 pub mod polling;
 pub mod ports;
 pub mod retry_class;
+pub mod scaffold;
 pub mod signal;
 pub mod subscriptions;
 pub mod template;

@@ -85,7 +85,11 @@ pub fn router(state: RegistryState) -> Router {
 
 /// The OpenAPI document of [`router`].
 pub fn openapi() -> &'static utoipa::openapi::OpenApi {
-    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| api().into_openapi());
+    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let mut doc = api().into_openapi();
+        openapi::add_request_examples(&mut doc);
+        doc
+    });
     &DOC
 }
 

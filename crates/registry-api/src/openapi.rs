@@ -1,6 +1,8 @@
 //! The OpenAPI document's frame: title, tags and the bearer security scheme. The paths are
 //! added by the router itself (`utoipa-axum`), so the document cannot drift from the routes.
 
+use serde_json::{Value, json};
+use switchboard_core::ConnectorId;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -40,5 +42,42 @@ impl Modify for BearerScheme {
             BEARER,
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+    }
+}
+
+/// Connector id of the descriptor in the request examples (not a built-in, so registering the
+/// example works on a fresh registry).
+pub const EXAMPLE_CONNECTOR: &str = "acme-tickets";
+
+/// Adds an example to the JSON body of each operation that takes one: the `switchboard init`
+/// scaffold where a descriptor is sent (it validates and its example passes), a GitHub Issues
+/// instance where an instance is created or changed.
+pub fn add_request_examples(doc: &mut OpenApiDoc) {
+    let descriptor = ConnectorId::parse(EXAMPLE_CONNECTOR)
+        .ok()
+        .and_then(|id| serde_json::from_str::<Value>(&switchboard_core::scaffold::scaffold(&id)).ok());
+    let instance = json!({
+        "config": {"owner": "octocat", "repo": "Hello-World"},
+        "credentials": {"token": "github_pat_example"},
+        "enabled": true
+    });
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let example = match operation.operation_id.as_deref() {
+                Some(
+                    "register_connector" | "register_connector_at" | "update_connector" | "run_descriptor_examples",
+                ) => descriptor.clone(),
+                Some("create_instance") => Some(instance.clone()),
+                Some("update_instance") => Some(json!({"config": {"owner": "octocat", "repo": "Spoon-Knife"},
+                    "credentials": {"token": "github_pat_example"}})),
+                Some("enable_instance") => Some(json!({"enabled": false})),
+                _ => None,
+            };
+            let body = operation.request_body.as_mut().and_then(|b| b.content.get_mut("application/json"));
+            if let (Some(example), Some(content)) = (example, body) {
+                content.example = Some(example);
+            }
+        }
     }
 }

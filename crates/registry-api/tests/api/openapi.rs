@@ -224,3 +224,52 @@ async fn a_body_over_the_limit_is_413_with_the_error_body() {
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.text);
     assert_eq!(reply.json()["error"]["code"], "payload_too_large");
 }
+
+/// Every JSON request body has an example, and each example is what the API accepts: sent in
+/// order on a fresh registry, each succeeds.
+#[tokio::test]
+async fn every_request_body_has_an_example_the_api_accepts() {
+    let world = spawn().await;
+    let doc = world.get("/openapi.json", None).await.json();
+    let mut examples = std::collections::BTreeMap::new();
+    for (method, path, operation) in json_operations(&doc) {
+        let body = &operation["requestBody"]["content"]["application/json"];
+        if body.is_object() {
+            assert!(body["example"].is_object(), "{method} {path} has no request example");
+            examples.insert((method, path), body["example"].clone());
+        }
+    }
+    let id = openapi::EXAMPLE_CONNECTOR;
+    let instance = "/projects/{projectId}/connectors/{connectorId}";
+    let calls = [
+        ("POST", "/connectors", "/connectors".to_owned(), StatusCode::CREATED),
+        ("DELETE", "", format!("/connectors/{id}"), StatusCode::NO_CONTENT),
+        ("POST", "/connectors/{connectorId}", format!("/connectors/{id}"), StatusCode::CREATED),
+        ("POST", "/examples", "/examples".to_owned(), StatusCode::OK),
+        ("PUT", "/connectors/{connectorId}", format!("/connectors/{id}"), StatusCode::OK),
+        ("POST", instance, "/projects/demo/connectors/github-issues".to_owned(), StatusCode::CREATED),
+        ("PATCH", instance, "/projects/demo/connectors/github-issues".to_owned(), StatusCode::OK),
+        (
+            "POST",
+            "/projects/{projectId}/connectors/{connectorId}/enable",
+            "/projects/demo/connectors/github-issues/enable".to_owned(),
+            StatusCode::OK,
+        ),
+    ];
+    for (method, documented, concrete, expected) in calls {
+        let example = match documented {
+            "" => None,
+            _ => Some(
+                examples
+                    .remove(&(method.to_owned(), documented.to_owned()))
+                    .unwrap_or_else(|| panic!("{method} {documented}")),
+            ),
+        };
+        let reply = world.send(method.parse().unwrap(), &concrete, Some(ADMIN), example).await;
+        assert_eq!(reply.status, expected, "{method} {concrete}: {}", reply.text);
+        if documented == "/examples" {
+            assert_eq!(reply.json()["failed"], 0, "{}", reply.text);
+        }
+    }
+    assert!(examples.is_empty(), "request examples not sent: {:?}", examples.keys().collect::<Vec<_>>());
+}
