@@ -3,7 +3,8 @@
 # packages when they are missing, and Selenium (pinned) into the shared venv; builds the CLI;
 # starts a fake GitHub API and `switchboard serve` (generated admin token, temporary data dir,
 # free ports, a 1-second poll tick, egress allowed to the fake only); then drives headless
-# Chromium through the dashboard link serve printed (tests/browser/test_dashboard.py). Writes a
+# Chromium through the dashboard link serve printed (tests/browser/test_dashboard.py), auditing
+# every page with axe-core (WCAG 2.1 A/AA) at laptop and phone widths. Writes a
 # screenshot of each page to $SWITCHBOARD_SCREENSHOTS (default target/screenshots; the README's
 # pictures are made with SWITCHBOARD_SCREENSHOTS=docs/screenshots). Exits non-zero on any
 # failure, after printing the server's log.
@@ -16,6 +17,7 @@ source tests/lib/tools.sh
 
 SELENIUM_VERSION="4.51.0"
 CRYPTOGRAPHY_VERSION="51.0.1"  # signs the fake OIDC provider's ID tokens
+AXE_VERSION="4.11.1"           # axe-core (npm), the accessibility audit run on every page
 venv="${SWITCHBOARD_VENV:-$PWD/.venv}"
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
@@ -28,6 +30,13 @@ fi
 
 pinned "$venv" selenium "$SELENIUM_VERSION"
 pinned "$venv" cryptography "$CRYPTOGRAPHY_VERSION"
+
+# axe-core from the npm registry, unpacked once per version under the target directory.
+axe_dir="${CARGO_TARGET_DIR:-$PWD/target}/axe-core-$AXE_VERSION"
+if [[ ! -f "$axe_dir/package/axe.min.js" ]]; then
+  mkdir -p "$axe_dir"
+  (cd "$axe_dir" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null && tar -xzf "axe-core-$AXE_VERSION.tgz")
+fi
 switchboard_bin
 
 work="$(mktemp -d)"
@@ -80,7 +89,7 @@ fi
 status=0
 DASHBOARD_LINK="$link" FAKE_GITHUB_URL="http://127.0.0.1:$gh_port" FAKE_GITHUB_TOKEN="$gh_token" \
   FAKE_GITHUB_LOG="$work/github-requests.jsonl" OIDC_ISSUER="http://127.0.0.1:$oidc_port" \
-  OIDC_LOG="$work/oidc-requests.jsonl" SCREENSHOT_DIR="$(realpath -m "${SWITCHBOARD_SCREENSHOTS:-${CARGO_TARGET_DIR:-$PWD/target}/screenshots}")" SE_OFFLINE=true \
+  OIDC_LOG="$work/oidc-requests.jsonl" AXE_JS="$axe_dir/package/axe.min.js" SCREENSHOT_DIR="$(realpath -m "${SWITCHBOARD_SCREENSHOTS:-${CARGO_TARGET_DIR:-$PWD/target}/screenshots}")" SE_OFFLINE=true \
   "$venv/bin/python" tests/browser/test_dashboard.py || status=$?
 if [[ "$status" != 0 ]]; then
   echo "--- switchboard serve's log" >&2

@@ -8,7 +8,8 @@ signal feed, disable, disconnect, a pasted descriptor's examples run in the page
 descriptor with two mistakes (both JSON pointers shown), and last the sign-in page's OIDC button:
 code + PKCE at a fake identity provider, back to the page it left, and the API answering the ID
 token with that user's access (one project, not admin). Fails on any SEVERE browser console
-entry except the one 422 the custom page provokes.
+entry except the one 422 the custom page provokes, and on any axe-core (WCAG 2.1 A/AA) violation
+or sideways scrolling on a page it photographs, at a laptop's width and at a phone's.
 Writes {catalogue,setup,monitoring,signals,custom,signin}.png to $SCREENSHOT_DIR.
 
 Env: DASHBOARD_LINK, FAKE_GITHUB_URL, FAKE_GITHUB_TOKEN, FAKE_GITHUB_LOG, OIDC_ISSUER, OIDC_LOG,
@@ -39,6 +40,10 @@ FAKE_LOG = os.environ["FAKE_GITHUB_LOG"]
 SHOTS = os.environ["SCREENSHOT_DIR"]
 OIDC_ISSUER = os.environ["OIDC_ISSUER"]
 OIDC_LOG = os.environ["OIDC_LOG"]
+with open(os.environ["AXE_JS"], encoding="utf-8") as axe_file:
+    AXE = axe_file.read()
+PHONE = (390, 844)  # a phone's CSS viewport
+AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BASE = LINK.split("#", 1)[0].rstrip("/")
 ADMIN = LINK.split("#token=", 1)[1]
 PROJECT = "demo"  # the dashboard's default project
@@ -94,6 +99,29 @@ class Browser:
         self.driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
         self.wait = WebDriverWait(self.driver, WAIT)
         self.console = []
+        self.findings = []  # accessibility and layout problems, by page
+
+    def audit(self, page):
+        """axe-core's WCAG 2.1 A/AA rules on the page as shown; then, at a phone's width, the page
+        must not scroll sideways and must pass them again."""
+        for width, height, label in ((WIDTH, HEIGHT, "laptop"), (*PHONE, "phone")):
+            self.driver.set_window_size(width, height)
+            overflow = self.driver.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if overflow > 0:
+                self.findings.append(f"{page} ({label}): the page scrolls sideways by {overflow} px")
+            self.driver.execute_script(AXE)
+            result = self.driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})"
+                ".then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,"
+                " nodes: v.nodes.map((n) => n.target.join(' '))})))).catch((e) => done(String(e)));",
+                AXE_RULES)
+            if isinstance(result, str):
+                raise AssertionError(f"axe-core failed on {page}: {result}")
+            for v in result:
+                self.findings.append(f"{page} ({label}): {v['id']} [{v['impact']}] {v['help']}: {', '.join(v['nodes'][:5])}")
+        self.driver.set_window_size(WIDTH, HEIGHT)
 
     def collect_console(self):
         self.console.extend(self.driver.get_log("browser"))
@@ -139,6 +167,7 @@ class Browser:
             assert self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png")), f"screenshot {name} not written"
         finally:
             self.driver.set_window_size(WIDTH, HEIGHT)
+        self.audit(name)
 
     def visible_cards(self):
         return [c for c in self.driver.find_elements(By.CSS_SELECTOR, "#connectors li.card") if c.is_displayed()]
@@ -348,6 +377,10 @@ def oidc_sign_in(b):
     assert status_of(f"projects/{PROJECT}/signals", token[:-4] + "AAAA") == 401
 
 
+def accessibility(b):
+    assert not b.findings, "accessibility and layout problems:\n" + "\n".join(b.findings)
+
+
 def check_console(b):
     b.collect_console()
     unexpected = [e for e in b.console if e["level"] == "SEVERE"
@@ -365,7 +398,7 @@ def main():
              ("monitoring", lambda: monitoring(b)), ("signals", lambda: feed(b)),
              ("disable and disconnect", lambda: disable_and_disconnect(b)), ("custom examples", lambda: custom_examples(b)),
              ("custom", lambda: custom(b)), ("oidc sign-in", lambda: oidc_sign_in(b)),
-             ("console", lambda: check_console(b))]
+             ("accessibility", lambda: accessibility(b)), ("console", lambda: check_console(b))]
     failed = False
     try:
         for name, step in steps:

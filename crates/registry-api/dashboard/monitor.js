@@ -169,7 +169,7 @@ export async function monitor(main, id) {
       h('div', { class: 'panel' }, h('p', { class: 'help' }, 'Signals per hour, by when the event happened:'), chart(signals)),
       h('h2', {}, 'Recent syncs'),
       health.recentSyncs.length
-        ? h('div', { class: 'table-wrap' }, h('table', { id: 'syncs' },
+        ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Recent sync runs (scrolls sideways)' }, h('table', { id: 'syncs' },
           h('thead', {}, h('tr', {}, ['Started', 'Status', 'Items', 'Pages', 'Duration', 'Error'].map((t) => h('th', { scope: 'col' }, t)))),
           h('tbody', {}, health.recentSyncs.map((r) => h('tr', {},
             h('td', {}, time(r.startedAt)), h('td', {}, h('span', { class: `status ${r.status === 'succeeded' ? 'healthy' : r.status === 'partial' ? 'degraded' : 'error'}` }, r.status)),
