@@ -275,19 +275,53 @@ def feed(b):
     b.shot("signals")
 
 
+FAST = "browser-test-fast-issues"
+
+
+def fast_instance():
+    """github-issues as a custom connector polled every second, connected to the fake: the control
+    that shows polling happens at all, so that its stopping on disable means something."""
+    with open("descriptors/github-issues.json", encoding="utf-8") as f:
+        descriptor = json.load(f)
+    descriptor.pop("$schema", None)
+    descriptor.pop("examples", None)
+    descriptor["id"], descriptor["name"] = FAST, "Fast Issues"
+    descriptor["ingestion"]["intervalSeconds"] = 1
+    api("POST", "connectors", descriptor)
+    api("POST", f"projects/{PROJECT}/connectors/{FAST}", {
+        "config": {"baseUrl": FAKE_URL, "owner": "octocat", "repo": "Hello-World"},
+        "credentials": {"token": FAKE_TOKEN}, "enabled": True})
+
+
 def disable_and_disconnect(b):
     b.click('a[data-nav="catalogue"]')
     card = b.find(f'#connectors li[data-id="{CONNECTOR}"]')
     assert card.find_element(By.CSS_SELECTOR, ".status").text == "Connected"
-    b.click('a[aria-label="Manage GitHub Issues"]')
-    toggle = b.find("#enabled")
-    assert toggle.is_selected()
-    polls = len(fake_requests("issues"))
+
+    # Enabled, the fast instance is polled again and again ...
+    fast_instance()
+    start = len(fake_requests("issues"))
+    b.until(lambda d: len(fake_requests("issues")) >= start + 3, "the enabled fast instance was not polled every second")
+    # ... disabled from its page, it is not polled any more.
+    b.driver.get(f"{BASE}/#/instance/{FAST}")
+    assert b.find("#enabled").is_selected()
     b.click('label[for="enabled"]')
     b.text_of("#monitor-result", r"Disabled: no polling")
     b.text_of("#health-status", r"^Health: disabled$")
+    assert api("GET", f"projects/{PROJECT}/connectors/{FAST}")["enabled"] is False
+    time.sleep(1.5)  # a poll already under way when the toggle was clicked may still finish
+    assert_no_new_polls(4, len(fake_requests("issues")))
+    api("DELETE", f"projects/{PROJECT}/connectors/{FAST}")
+    api("DELETE", f"connectors/{FAST}")
+
+    # The same toggle on github-issues, then Disconnect with confirmation.
+    b.driver.get(f"{BASE}/#/")
+    b.click('a[aria-label="Manage GitHub Issues"]')
+    toggle = b.find("#enabled")
+    assert toggle.is_selected()
+    b.click('label[for="enabled"]')
+    b.text_of("#monitor-result", r"Disabled: no polling")
     assert api("GET", f"projects/{PROJECT}/connectors/{CONNECTOR}")["enabled"] is False
-    assert_no_new_polls(3.5, polls)
 
     b.click("#disconnect")
     b.visible("dialog[open]")
