@@ -13,7 +13,7 @@ impl CheckpointStore for SqliteStore {
     async fn read_checkpoint(&self, key: &InstanceKey) -> Result<Option<Checkpoint>, StoreError> {
         let key = key.clone();
         self.db
-            .read("reading a checkpoint", move |conn| {
+            .lookup("reading a checkpoint", move |conn| {
                 let row = conn
                     .query_row(
                         "SELECT value, version, updated_at FROM checkpoints WHERE project_id = ?1 AND connector_id = ?2",

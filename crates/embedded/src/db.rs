@@ -1,12 +1,13 @@
 //! The SQLite connections of one database file (WAL mode): the writer, which commits concurrent
 //! writes together ([`crate::writer`]), and a few reader connections, which read the last
-//! committed state without waiting for the writer. Reads run in `spawn_blocking`, so async
-//! callers never block the runtime; every statement goes through the connection's statement
+//! committed state without waiting for the writer. Lookups by key run on the calling thread
+//! (they take microseconds); longer reads run in `spawn_blocking`, so async callers never block
+//! the runtime for long. Every statement goes through the connection's statement
 //! cache, so it is parsed once per connection.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -111,13 +112,24 @@ impl Db {
         let readers = Arc::clone(&self.readers);
         let joined = tokio::task::spawn_blocking(move || {
             let conn = readers.take().map_err(|_| StoreError::backend(action, "a reader mutex is poisoned"))?;
-            f(&conn).map_err(|err| match err {
-                DbError::Sql(err) => StoreError::backend(action, err),
-                DbError::Store(err) => err,
-            })
+            f(&conn).map_err(|err| into_store_error(action, err))
         })
         .await;
         joined.map_err(|err| StoreError::backend(action, err))?
+    }
+
+    /// Runs `f`, a lookup by primary key, on a free reader connection on the calling thread:
+    /// such a lookup takes microseconds, less than handing it to a blocking thread and back.
+    /// When every reader is busy it waits in a blocking task like [`Self::read`].
+    pub(crate) async fn lookup<T, F>(&self, action: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    {
+        if let Some(conn) = self.readers.try_take() {
+            return f(&conn).map_err(|err| into_store_error(action, err));
+        }
+        self.read(action, f).await
     }
 
     /// What the writer has done so far.
@@ -126,17 +138,31 @@ impl Db {
     }
 }
 
+/// A closure's error as the ports report it; `action` names a SQL failure.
+fn into_store_error(action: &'static str, err: DbError) -> StoreError {
+    match err {
+        DbError::Sql(err) => StoreError::backend(action, err),
+        DbError::Store(err) => err,
+    }
+}
+
 impl Readers {
-    /// A free reader if there is one, else waits for the next in turn.
-    fn take(&self) -> Result<std::sync::MutexGuard<'_, Connection>, std::sync::PoisonError<()>> {
+    /// A free reader, if there is one.
+    fn try_take(&self) -> Option<MutexGuard<'_, Connection>> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.conns.len();
-        for offset in 0..n {
-            if let Ok(conn) = self.conns[(start + offset) % n].try_lock() {
-                return Ok(conn);
+        (0..n).find_map(|offset| self.conns[(start + offset) % n].try_lock().ok())
+    }
+
+    /// A free reader if there is one, else waits for the next in turn.
+    fn take(&self) -> Result<MutexGuard<'_, Connection>, PoisonError<()>> {
+        match self.try_take() {
+            Some(conn) => Ok(conn),
+            None => {
+                let next = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+                self.conns[next].lock().map_err(|_| PoisonError::new(()))
             }
         }
-        self.conns[start % n].lock().map_err(|_| std::sync::PoisonError::new(()))
     }
 }
 

@@ -49,7 +49,7 @@ impl DescriptorRegistry for SqliteStore {
 
     async fn get_descriptor(&self, connector_id: &str) -> Result<Option<DescriptorRecord>, StoreError> {
         let id = connector_id.to_owned();
-        self.db.read("reading a connector descriptor", move |conn| select(conn, &id)).await
+        self.db.lookup("reading a connector descriptor", move |conn| select(conn, &id)).await
     }
 
     async fn register_descriptor(

@@ -157,7 +157,7 @@ impl InstanceRegistry for SqliteStore {
 
     async fn get_instance(&self, key: &InstanceKey) -> Result<Option<InstanceRecord>, StoreError> {
         let key = key.clone();
-        self.db.read("reading an instance", move |conn| select_one(conn, &key)).await
+        self.db.lookup("reading an instance", move |conn| select_one(conn, &key)).await
     }
 
     async fn create_instance(&self, new: &NewInstance) -> Result<InstanceRecord, StoreError> {

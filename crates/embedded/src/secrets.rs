@@ -151,7 +151,7 @@ fn reseal_as_previous(cipher: &SecretCipher, key: &InstanceKey, current: &[u8]) 
 impl SecretStore for SqliteStore {
     async fn get_credentials(&self, key: &InstanceKey) -> Result<Option<CredentialVersions>, StoreError> {
         let lookup = key.clone();
-        let row = self.db.read("reading a secret", move |conn| Ok(read_row(conn, &lookup)?)).await?;
+        let row = self.db.lookup("reading a secret", move |conn| Ok(read_row(conn, &lookup)?)).await?;
         let Some(row) = row else { return Ok(None) };
         let open = |slot: Slot, sealed: &[u8]| -> Result<Credentials, StoreError> {
             Credentials::from_json(self.cipher.decrypt(key, slot, sealed)?.expose_secret())

@@ -99,6 +99,14 @@ fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Where a submitted write's answer arrives.
+type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+/// The error of a write the writer can no longer take or answer.
+fn stopped(action: &'static str) -> StoreError {
+    StoreError::backend(action, "the database writer has stopped")
+}
+
 /// How much the writer has done: the bench prints jobs per commit.
 #[derive(Debug, Default)]
 pub(crate) struct WriterCounters {
@@ -144,11 +152,20 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
-        let stopped = || StoreError::backend(action, "the database writer has stopped");
+        let answer = self.submit(action, work)?;
+        answer.await.map_err(|_| stopped(action))?
+    }
+
+    /// Queues `work` for the next batch at once; the receiver gets the answer after the commit.
+    fn submit<T, F>(&self, action: &'static str, work: F) -> Result<Answer<T>, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(WriteJob { action, work: Some(work), result: None, reply });
-        self.jobs.as_ref().ok_or_else(stopped)?.send(job).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.jobs.as_ref().ok_or_else(|| stopped(action))?.send(job).map_err(|_| stopped(action))?;
+        Ok(answer)
     }
 
     /// The counters so far.
@@ -215,5 +232,129 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Str
             tracing::error!(error = %err, jobs = batch.len(), "a batch of writes failed to commit; every write in it is refused");
             Err(err.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// A fresh file database with one table, and its path's directory.
+    fn database() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("writer.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE)").unwrap();
+        (dir, path, conn)
+    }
+
+    fn insert(value: String) -> impl FnOnce(&Connection) -> DbResult<i64> + Send + 'static {
+        move |conn| {
+            conn.prepare_cached("INSERT INTO rows (value) VALUES (?1)")?.execute([&value])?;
+            Ok(conn.last_insert_rowid())
+        }
+    }
+
+    fn stored(path: &std::path::Path) -> Vec<String> {
+        let conn = Connection::open(path).unwrap();
+        let mut stmt = conn.prepare("SELECT value FROM rows ORDER BY value").unwrap();
+        stmt.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    /// Holds the writer thread inside a batch until the returned sender is used, so that every
+    /// job submitted meanwhile lands in the next batch together.
+    fn hold_writer(writer: &Writer) -> (mpsc::Sender<()>, Answer<()>) {
+        let (release, gate) = mpsc::channel::<()>();
+        let (entered_tx, entered) = mpsc::channel::<()>();
+        let held = writer
+            .submit("holding the writer", move |_| {
+                entered_tx.send(()).unwrap();
+                gate.recv().unwrap();
+                Ok(())
+            })
+            .unwrap();
+        entered.recv().unwrap();
+        (release, held)
+    }
+
+    #[tokio::test]
+    async fn writes_submitted_together_share_one_commit_and_are_all_answered_after_it() {
+        let (_dir, path, conn) = database();
+        let writer = Writer::spawn(conn).unwrap();
+        let (release, held) = hold_writer(&writer);
+        let answers: Vec<_> = (0..50).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        let mut ids = Vec::new();
+        for answer in answers {
+            ids.push(answer.await.unwrap().unwrap());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 50, "every write got its own row");
+        assert_eq!(stored(&path).len(), 50);
+        assert_eq!(writer.stats(), WriterStats { batches: 2, jobs: 51, failed_batches: 0 });
+    }
+
+    #[tokio::test]
+    async fn every_write_in_a_batch_whose_commit_fails_is_refused_and_none_is_stored() {
+        let (_dir, path, mut conn) = database();
+        // SQLite turns a COMMIT into a ROLLBACK when the commit hook says so: the second commit
+        // (the batch of 20 below) fails as a full disk or an I/O error would.
+        let commits = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&commits);
+        conn.commit_hook(Some(move || seen.fetch_add(1, Ordering::SeqCst) == 1)).unwrap();
+        let writer = Writer::spawn(conn).unwrap();
+        let (release, held) = hold_writer(&writer);
+        let answers: Vec<_> = (0..20).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        for answer in answers {
+            let error = answer.await.unwrap().unwrap_err();
+            assert!(error.to_string().contains("the transaction failed"), "{error}");
+        }
+        assert!(stored(&path).is_empty(), "nothing of the failed batch was stored");
+        assert_eq!(writer.stats(), WriterStats { batches: 2, jobs: 21, failed_batches: 1 });
+        // The writer goes on: the next batch commits.
+        writer.write("inserting", insert("after".into())).await.unwrap();
+        assert_eq!(stored(&path), ["after"]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_panicking_write_is_refused_alone_and_its_batch_commits() {
+        let (_dir, path, conn) = database();
+        let writer = Writer::spawn(conn).unwrap();
+        let (release, held) = hold_writer(&writer);
+        let first = writer.submit("inserting", insert("a".into())).unwrap();
+        // The same value again breaks the UNIQUE constraint: that statement fails.
+        let duplicate = writer
+            .submit("inserting twice", |conn: &Connection| {
+                conn.execute("INSERT INTO rows (value) VALUES ('b')", [])?;
+                conn.execute("INSERT INTO rows (value) VALUES ('a')", [])?;
+                Ok(())
+            })
+            .unwrap();
+        let panicking = writer
+            .submit("panicking", |conn: &Connection| -> DbResult<()> {
+                conn.execute("INSERT INTO rows (value) VALUES ('c')", [])?;
+                panic!("a bug in a write");
+            })
+            .unwrap();
+        let last = writer.submit("inserting", insert("d".into())).unwrap();
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        first.await.unwrap().unwrap();
+        assert!(duplicate.await.unwrap().unwrap_err().to_string().contains("UNIQUE"));
+        assert!(panicking.await.unwrap().unwrap_err().to_string().contains("panicked"));
+        last.await.unwrap().unwrap();
+        // `b` and `c` were rolled back with their savepoints; `a` and `d` committed together.
+        assert_eq!(stored(&path), ["a", "d"]);
+        assert_eq!(writer.stats(), WriterStats { batches: 2, jobs: 5, failed_batches: 0 });
     }
 }

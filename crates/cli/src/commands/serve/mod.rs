@@ -188,6 +188,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             tracing::error!(%error, "a worker ended abnormally");
         }
     }
+    let writes = db.writer_stats();
+    tracing::info!(
+        writes = writes.jobs,
+        commits = writes.batches,
+        failed_commits = writes.failed_batches,
+        "database writer totals"
+    );
     tracing::info!("stopped");
     Ok(())
 }
