@@ -288,7 +288,8 @@ mod tests {
         let (_dir, path, conn) = database();
         let writer = Writer::spawn(conn).unwrap();
         let (release, held) = hold_writer(&writer);
-        let answers: Vec<_> = (0..50).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
+        let answers: Vec<_> =
+            (0..50).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
         release.send(()).unwrap();
         held.await.unwrap().unwrap();
         let mut ids = Vec::new();
@@ -312,7 +313,8 @@ mod tests {
         conn.commit_hook(Some(move || seen.fetch_add(1, Ordering::SeqCst) == 1)).unwrap();
         let writer = Writer::spawn(conn).unwrap();
         let (release, held) = hold_writer(&writer);
-        let answers: Vec<_> = (0..20).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
+        let answers: Vec<_> =
+            (0..20).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
         release.send(()).unwrap();
         held.await.unwrap().unwrap();
         for answer in answers {
