@@ -283,15 +283,20 @@ mod tests {
         (release, held)
     }
 
+    /// Submits `n` inserts while the writer is held, so that they form one batch, then lets it go.
+    async fn inserts_in_one_batch(writer: &Writer, n: usize) -> Vec<Answer<i64>> {
+        let (release, held) = hold_writer(writer);
+        let answers = (0..n).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        answers
+    }
+
     #[tokio::test]
     async fn writes_submitted_together_share_one_commit_and_are_all_answered_after_it() {
         let (_dir, path, conn) = database();
         let writer = Writer::spawn(conn).unwrap();
-        let (release, held) = hold_writer(&writer);
-        let answers: Vec<_> =
-            (0..50).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
-        release.send(()).unwrap();
-        held.await.unwrap().unwrap();
+        let answers = inserts_in_one_batch(&writer, 50).await;
         let mut ids = Vec::new();
         for answer in answers {
             ids.push(answer.await.unwrap().unwrap());
@@ -312,11 +317,7 @@ mod tests {
         let seen = Arc::clone(&commits);
         conn.commit_hook(Some(move || seen.fetch_add(1, Ordering::SeqCst) == 1)).unwrap();
         let writer = Writer::spawn(conn).unwrap();
-        let (release, held) = hold_writer(&writer);
-        let answers: Vec<_> =
-            (0..20).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
-        release.send(()).unwrap();
-        held.await.unwrap().unwrap();
+        let answers = inserts_in_one_batch(&writer, 20).await;
         for answer in answers {
             let error = answer.await.unwrap().unwrap_err();
             assert!(error.to_string().contains("the transaction failed"), "{error}");
