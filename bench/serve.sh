@@ -62,6 +62,19 @@ BENCH_ACCEPTED_OUT="$WORK/accepted.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${D
   -s bench/serve/webhooks.lua "$BASE/webhooks/github-prs/$PROJECT" -- "$WORK/deliveries.tsv" "$THREADS" \
   >"$WORK/webhooks.txt"
 
+STATUS=0
 python3 bench/serve/report.py --base "$BASE" --token "$TOKEN" --project "$PROJECT" --data-dir "$WORK/data" \
   --health-result "$WORK/health.txt" --webhook-result "$WORK/webhooks.txt" --accepted "$WORK/accepted.txt" \
-  --serve-log "$WORK/serve.log" --signals-out "$WORK/signals.jsonl" --load-started "$LOAD_STARTED"
+  --serve-log "$WORK/serve.log" --signals-out "$WORK/signals.jsonl" --load-started "$LOAD_STARTED" || STATUS=$?
+
+# A clean stop logs the writer's totals: how many writes shared each commit.
+kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || true; SERVE_PID=
+python3 - "$WORK/serve.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if '"database writer totals"' in line:
+        f = json.loads(line)
+        print(f"SQLite writer: {f['writes']:,} writes in {f['commits']:,} commits "
+              f"({f['writes'] / max(f['commits'], 1):.1f} per commit), {f['failed_commits']} failed")
+PY
+exit "$STATUS"

@@ -55,6 +55,10 @@ def main() -> int:
     args = parser.parse_args()
 
     db = args.data_dir / "switchboard.db"
+    # This script starts as the load ends: what is queued now is the normaliser's backlog, which
+    # it then drains with the HTTP side idle.
+    load_ended = time.time()
+    backlog = queue_depths(db).get("ingest", 0)
     deadline = time.time() + args.drain_timeout
     while True:
         depths = queue_depths(db)
@@ -64,7 +68,9 @@ def main() -> int:
             print(f"not drained after {args.drain_timeout:.0f}s: {depths}", file=sys.stderr)
             return 1
         time.sleep(0.2)
-    drained_after = time.time() - args.load_started
+    drained_at = time.time()
+    drained_after = drained_at - args.load_started
+    backlog_seconds = drained_at - load_ended
     dlq = depths.get("ingest-dlq", 0)
 
     health, hooks = result(args.health_result), result(args.webhook_result)
@@ -102,6 +108,9 @@ def main() -> int:
     print()
     print(f"normaliser: queues drained {drained_after:.1f}s after the webhook load began "
           f"({len(accepted) / drained_after:,.0f} envelopes/s end to end)")
+    if backlog:
+        print(f"normaliser alone: {backlog:,} envelopes queued when the load ended, drained in {backlog_seconds:.1f}s"
+              f" ({backlog / backlog_seconds:,.0f} envelopes/s)")
     print(f"accepted (queued by the gateway) {len(accepted):>7,}   distinct deliveries {len(distinct):,}"
           f"   (202s seen by wrk: {len(answered):,})")
     print(f"stats: signals + dropped dups   {counts['signals']:>8,} + {counts['duplicates']:,}"

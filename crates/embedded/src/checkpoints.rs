@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use switchboard_core::ports::{Checkpoint, CheckpointStore, InstanceKey, StoreError, stale_checkpoint, store_now};
 
 use crate::SqliteStore;
+use crate::db::Cached;
 use crate::db::{parse_ts, ts};
 
 #[async_trait]
@@ -12,7 +13,7 @@ impl CheckpointStore for SqliteStore {
     async fn read_checkpoint(&self, key: &InstanceKey) -> Result<Option<Checkpoint>, StoreError> {
         let key = key.clone();
         self.db
-            .call("reading a checkpoint", move |conn| {
+            .lookup("reading a checkpoint", move |conn| {
                 let row = conn
                     .query_row(
                         "SELECT value, version, updated_at FROM checkpoints WHERE project_id = ?1 AND connector_id = ?2",
@@ -36,15 +37,15 @@ impl CheckpointStore for SqliteStore {
         let value = value.to_owned();
         let now = store_now();
         self.db
-            .call("advancing a checkpoint", move |conn| {
+            .write("advancing a checkpoint", move |conn| {
                 let changed = if expected_version == 0 {
-                    conn.execute(
+                    conn.exec(
                         "INSERT INTO checkpoints (project_id, connector_id, value, version, updated_at)
                          VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (project_id, connector_id) DO NOTHING",
                         params![key.project_id, key.connector_id, value, ts(now)],
                     )?
                 } else {
-                    conn.execute(
+                    conn.exec(
                         "UPDATE checkpoints SET value = ?3, version = version + 1, updated_at = ?4
                          WHERE project_id = ?1 AND connector_id = ?2 AND version = ?5",
                         params![key.project_id, key.connector_id, value, ts(now), expected_version],
@@ -61,8 +62,8 @@ impl CheckpointStore for SqliteStore {
     async fn delete_checkpoint(&self, key: &InstanceKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.db
-            .call("deleting a checkpoint", move |conn| {
-                conn.execute(
+            .write("deleting a checkpoint", move |conn| {
+                conn.exec(
                     "DELETE FROM checkpoints WHERE project_id = ?1 AND connector_id = ?2",
                     [&key.project_id, &key.connector_id],
                 )?;

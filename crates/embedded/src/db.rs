@@ -1,8 +1,13 @@
-//! The SQLite connection: opened once in WAL mode, migrated, shared behind a mutex and used from
-//! `spawn_blocking` so async callers never block the runtime.
+//! The SQLite connections of one database file (WAL mode): the writer, which commits concurrent
+//! writes together ([`crate::writer`]), and a few reader connections, which read the last
+//! committed state without waiting for the writer. Lookups by key run on the calling thread
+//! (they take microseconds); longer reads run in `spawn_blocking`, so async callers never block
+//! the runtime for long. Every statement goes through the connection's statement
+//! cache, so it is parsed once per connection.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -12,6 +17,13 @@ use switchboard_core::ports::StoreError;
 use crate::crypto::SecretCipher;
 use crate::error::OpenError;
 use crate::migrations;
+use crate::writer::{Writer, WriterStats};
+
+/// Reader connections. Reads are short point lookups and small pages; a few connections keep
+/// them off each other's mutex.
+const READERS: usize = 4;
+/// Prepared statements kept per connection (every statement of the crate fits).
+const STATEMENT_CACHE: usize = 128;
 
 /// An error inside a database closure: SQL, or a store-level outcome such as a conflict.
 #[derive(Debug)]
@@ -35,43 +47,165 @@ impl From<StoreError> for DbError {
 /// Result of a database closure.
 pub(crate) type DbResult<T> = Result<T, DbError>;
 
-/// The shared connection.
+/// The writer and the readers; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Db {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
+    readers: Arc<Readers>,
+}
+
+/// The reader connections, each behind its own mutex, taken round-robin.
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+/// Opens one connection with the settings every connection of the file shares.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 impl Db {
-    /// Opens (creating if needed) the database file, enables WAL, applies pending migrations and
-    /// upgrades secrets encrypted by older builds (with `cipher`).
+    /// Opens (creating if needed) the database file, enables WAL, applies pending migrations,
+    /// upgrades secrets encrypted by older builds (with `cipher`), then starts the writer
+    /// thread and opens the readers.
     pub(crate) fn open(path: &Path, cipher: &SecretCipher) -> Result<Self, OpenError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        let mut conn = connect(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // In WAL mode a commit is in the WAL file before it returns, so a process that is
+        // killed loses nothing committed; only a power cut can lose the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn)?;
         migrations::upgrade_legacy_ciphertexts(&mut conn, cipher)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = connect(path)?;
+                reader.pragma_update(None, "query_only", "ON")?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let writer = Writer::spawn(conn).map_err(OpenError::Writer)?;
+        Ok(Self { writer: Arc::new(writer), readers: Arc::new(Readers { conns: readers, next: AtomicUsize::new(0) }) })
     }
 
-    /// Runs `f` on the connection in a blocking task; `action` names it in backend errors.
-    pub(crate) async fn call<T, F>(&self, action: &'static str, f: F) -> Result<T, StoreError>
+    /// Runs `f` in the writer's next batch (see [`crate::writer`]): the answer comes once the
+    /// write is committed. `action` names it in backend errors.
+    pub(crate) async fn write<T, F>(&self, action: &'static str, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        self.writer.write(action, f).await
+    }
+
+    /// Runs `f` on a reader connection in a blocking task: it sees every write answered so far.
+    pub(crate) async fn read<T, F>(&self, action: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
         let joined = tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().map_err(|_| StoreError::backend(action, "the database mutex is poisoned"))?;
-            f(&mut conn).map_err(|err| match err {
-                DbError::Sql(err) => StoreError::backend(action, err),
-                DbError::Store(err) => err,
-            })
+            let conn = readers.take().map_err(|_| StoreError::backend(action, "a reader mutex is poisoned"))?;
+            f(&conn).map_err(|err| into_store_error(action, err))
         })
         .await;
         joined.map_err(|err| StoreError::backend(action, err))?
+    }
+
+    /// Runs `f`, a lookup by primary key, on a free reader connection on the calling thread:
+    /// such a lookup takes microseconds, less than handing it to a blocking thread and back.
+    /// When every reader is busy it waits in a blocking task like [`Self::read`].
+    pub(crate) async fn lookup<T, F>(&self, action: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    {
+        if let Some(conn) = self.readers.try_take() {
+            return f(&conn).map_err(|err| into_store_error(action, err));
+        }
+        self.read(action, f).await
+    }
+
+    /// What the writer has done so far.
+    pub(crate) fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+}
+
+/// A closure's error as the ports report it; `action` names a SQL failure.
+fn into_store_error(action: &'static str, err: DbError) -> StoreError {
+    match err {
+        DbError::Sql(err) => StoreError::backend(action, err),
+        DbError::Store(err) => err,
+    }
+}
+
+impl Readers {
+    /// A free reader, if there is one.
+    fn try_take(&self) -> Option<MutexGuard<'_, Connection>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.conns.len();
+        (0..n).find_map(|offset| self.conns[(start + offset) % n].try_lock().ok())
+    }
+
+    /// A free reader if there is one, else waits for the next in turn.
+    fn take(&self) -> Result<MutexGuard<'_, Connection>, PoisonError<()>> {
+        match self.try_take() {
+            Some(conn) => Ok(conn),
+            None => {
+                let next = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+                self.conns[next].lock().map_err(|_| PoisonError::new(()))
+            }
+        }
+    }
+}
+
+/// Statements through the connection's cache: parsed once per connection, then reused.
+pub(crate) trait Cached {
+    /// `Connection::execute` with a cached statement.
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    /// `Connection::query_row` with a cached statement.
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
+/// Counts the calls of one kind of write and says when expired rows are due to be deleted: on
+/// the first call and every [`Self::EVERY`] calls after it, so that deleting them costs a
+/// fraction of a statement per write. Expired rows are never read as live in between.
+#[derive(Debug, Default)]
+pub(crate) struct Sweep {
+    calls: AtomicU64,
+}
+
+impl Sweep {
+    /// Calls between two deletions of expired rows.
+    pub(crate) const EVERY: u64 = 256;
+
+    /// Whether this call deletes the expired rows.
+    pub(crate) fn due(&self) -> bool {
+        self.calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(Self::EVERY)
     }
 }
 

@@ -1,6 +1,5 @@
 //! Dedup records on the `dedup` table; expired rows count as absent and are purged now and then.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,10 +7,8 @@ use rusqlite::params;
 use switchboard_core::ports::{DedupOutcome, DedupStore, StoreError};
 
 use crate::SqliteStore;
+use crate::db::Cached;
 use crate::db::{millis, now_ms};
-
-/// Expired records are deleted once every this many inserts.
-const PURGE_EVERY: u64 = 256;
 
 #[async_trait]
 impl DedupStore for SqliteStore {
@@ -19,13 +16,13 @@ impl DedupStore for SqliteStore {
         let id = id.to_owned();
         let now = now_ms();
         let expires = now.saturating_add(millis(ttl));
-        let purge = self.dedup_inserts.fetch_add(1, Ordering::Relaxed).is_multiple_of(PURGE_EVERY);
+        let purge = self.dedup_sweep.due();
         self.db
-            .call("recording a dedup key", move |conn| {
+            .write("recording a dedup key", move |conn| {
                 if purge {
-                    conn.execute("DELETE FROM dedup WHERE expires_at_ms <= ?1", [now])?;
+                    conn.exec("DELETE FROM dedup WHERE expires_at_ms <= ?1", [now])?;
                 }
-                let inserted = conn.execute(
+                let inserted = conn.exec(
                     "INSERT INTO dedup (id, expires_at_ms) VALUES (?1, ?2)
                      ON CONFLICT (id) DO UPDATE SET expires_at_ms = excluded.expires_at_ms
                      WHERE dedup.expires_at_ms <= ?3",
@@ -40,8 +37,8 @@ impl DedupStore for SqliteStore {
         let id = id.to_owned();
         let expires = now_ms().saturating_add(millis(ttl));
         self.db
-            .call("confirming a dedup key", move |conn| {
-                conn.execute(
+            .write("confirming a dedup key", move |conn| {
+                conn.exec(
                     "INSERT INTO dedup (id, expires_at_ms) VALUES (?1, ?2)
                      ON CONFLICT (id) DO UPDATE SET expires_at_ms = excluded.expires_at_ms",
                     params![id, expires],
@@ -54,8 +51,8 @@ impl DedupStore for SqliteStore {
     async fn forget(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.db
-            .call("forgetting a dedup key", move |conn| {
-                conn.execute("DELETE FROM dedup WHERE id = ?1", [id])?;
+            .write("forgetting a dedup key", move |conn| {
+                conn.exec("DELETE FROM dedup WHERE id = ?1", [id])?;
                 Ok(())
             })
             .await

@@ -6,6 +6,7 @@ use switchboard_core::model::ConnectorDescriptor;
 use switchboard_core::ports::{DescriptorRecord, DescriptorRegistry, StoreError, store_now};
 
 use crate::SqliteStore;
+use crate::db::Cached;
 use crate::db::{DbResult, parse_ts, ts};
 
 const COLUMNS: &str = "descriptor, built_in, created_at, updated_at";
@@ -29,7 +30,7 @@ fn to_json(descriptor: &ConnectorDescriptor) -> Result<String, StoreError> {
 
 fn select(conn: &Connection, connector_id: &str) -> DbResult<Option<DescriptorRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM descriptors WHERE connector_id = ?1");
-    let row = conn.query_row(&sql, [connector_id], from_row).optional()?;
+    let row = conn.row(&sql, [connector_id], from_row).optional()?;
     Ok(row.map(to_record).transpose()?)
 }
 
@@ -37,9 +38,9 @@ fn select(conn: &Connection, connector_id: &str) -> DbResult<Option<DescriptorRe
 impl DescriptorRegistry for SqliteStore {
     async fn list_descriptors(&self) -> Result<Vec<DescriptorRecord>, StoreError> {
         self.db
-            .call("listing connector descriptors", |conn| {
+            .read("listing connector descriptors", |conn| {
                 let sql = format!("SELECT {COLUMNS} FROM descriptors ORDER BY connector_id");
-                let mut stmt = conn.prepare(&sql)?;
+                let mut stmt = conn.prepare_cached(&sql)?;
                 let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
                 Ok(rows.into_iter().map(to_record).collect::<Result<_, _>>()?)
             })
@@ -48,7 +49,7 @@ impl DescriptorRegistry for SqliteStore {
 
     async fn get_descriptor(&self, connector_id: &str) -> Result<Option<DescriptorRecord>, StoreError> {
         let id = connector_id.to_owned();
-        self.db.call("reading a connector descriptor", move |conn| select(conn, &id)).await
+        self.db.lookup("reading a connector descriptor", move |conn| select(conn, &id)).await
     }
 
     async fn register_descriptor(
@@ -62,8 +63,8 @@ impl DescriptorRegistry for SqliteStore {
         let now = ts(now);
         let id = descriptor.id.clone();
         self.db
-            .call("registering a connector descriptor", move |conn| {
-                let inserted = conn.execute(
+            .write("registering a connector descriptor", move |conn| {
+                let inserted = conn.exec(
                     "INSERT INTO descriptors (connector_id, descriptor, built_in, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (connector_id) DO NOTHING",
                     params![id, json, built_in, now],
@@ -82,8 +83,8 @@ impl DescriptorRegistry for SqliteStore {
         let id = descriptor.id.clone();
         let now = ts(store_now());
         self.db
-            .call("updating a connector descriptor", move |conn| {
-                let updated = conn.execute(
+            .write("updating a connector descriptor", move |conn| {
+                let updated = conn.exec(
                     "UPDATE descriptors SET descriptor = ?2, updated_at = ?3 WHERE connector_id = ?1",
                     params![id, json, now],
                 )?;
@@ -100,8 +101,8 @@ impl DescriptorRegistry for SqliteStore {
         let id = descriptor.id.clone();
         let now = ts(store_now());
         self.db
-            .call("writing a built-in connector descriptor", move |conn| {
-                conn.execute(
+            .write("writing a built-in connector descriptor", move |conn| {
+                conn.exec(
                     "INSERT INTO descriptors (connector_id, descriptor, built_in, created_at, updated_at)
                      VALUES (?1, ?2, 1, ?3, ?3)
                      ON CONFLICT (connector_id) DO UPDATE
@@ -116,9 +117,8 @@ impl DescriptorRegistry for SqliteStore {
     async fn delete_descriptor(&self, connector_id: &str) -> Result<(), StoreError> {
         let id = connector_id.to_owned();
         self.db
-            .call("deleting a connector descriptor", move |conn| {
-                let deleted =
-                    conn.execute("DELETE FROM descriptors WHERE connector_id = ?1 AND built_in = 0", [&id])?;
+            .write("deleting a connector descriptor", move |conn| {
+                let deleted = conn.exec("DELETE FROM descriptors WHERE connector_id = ?1 AND built_in = 0", [&id])?;
                 if deleted == 1 {
                     return Ok(());
                 }

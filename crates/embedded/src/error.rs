@@ -16,6 +16,9 @@ pub enum OpenError {
         /// This build's version.
         supported: usize,
     },
+    /// The writer thread could not be started.
+    #[error("cannot start the database writer thread: {0}")]
+    Writer(#[source] std::io::Error),
     /// The secret key could not be loaded.
     #[error(transparent)]
     Key(#[from] KeyError),

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use switchboard_core::ports::{
     HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
     StoreError, SubscriptionState, store_now,
 };
 
 use crate::SqliteStore;
+use crate::db::Cached;
 use crate::db::{DbResult, parse_opt_ts, parse_ts, ts};
 
 const COLUMNS: &str = "project_id, connector_id, enabled, credential_secret_ref, config, last_health_check, healthy, \
@@ -83,21 +84,21 @@ fn config_json(config: &BTreeMap<String, String>) -> Result<String, StoreError> 
 
 fn select_where(conn: &Connection, filter: &str, args: &[&str]) -> DbResult<Vec<InstanceRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM instances WHERE {filter}");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows.into_iter().map(to_record).collect::<Result<_, _>>()?)
 }
 
 fn select_one(conn: &Connection, key: &InstanceKey) -> DbResult<Option<InstanceRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM instances WHERE project_id = ?1 AND connector_id = ?2");
-    let row = conn.query_row(&sql, [&key.project_id, &key.connector_id], from_row).optional()?;
+    let row = conn.row(&sql, [&key.project_id, &key.connector_id], from_row).optional()?;
     Ok(row.map(to_record).transpose()?)
 }
 
 /// Writes every mutable column of `record` back.
 fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
     let h = &record.health;
-    conn.execute(
+    conn.exec(
         "UPDATE instances SET enabled = ?3, credential_secret_ref = ?4, config = ?5, last_health_check = ?6,
              healthy = ?7, consecutive_failures = ?8, last_error = ?9, last_sync_at = ?10, last_latency_ms = ?11,
              updated_at = ?12, subscription = ?13
@@ -121,17 +122,16 @@ fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
     Ok(())
 }
 
-/// Reads, changes and writes one instance inside an immediate transaction.
+/// Reads, changes and writes one instance (inside the writer's transaction, so nothing writes in
+/// between).
 fn modify<T>(
-    conn: &mut Connection,
+    conn: &Connection,
     key: &InstanceKey,
     change: impl FnOnce(&mut InstanceRecord) -> T,
 ) -> DbResult<(InstanceRecord, T)> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut record = select_one(&tx, key)?.ok_or_else(|| StoreError::instance_not_found(key))?;
+    let mut record = select_one(conn, key)?.ok_or_else(|| StoreError::instance_not_found(key))?;
     let out = change(&mut record);
-    write_back(&tx, &record)?;
-    tx.commit()?;
+    write_back(conn, &record)?;
     Ok((record, out))
 }
 
@@ -140,7 +140,7 @@ impl InstanceRegistry for SqliteStore {
     async fn list_instances_by_project(&self, project_id: &str) -> Result<Vec<InstanceRecord>, StoreError> {
         let project = project_id.to_owned();
         self.db
-            .call("listing a project's instances", move |conn| {
+            .read("listing a project's instances", move |conn| {
                 select_where(conn, "project_id = ?1 ORDER BY connector_id", &[&project])
             })
             .await
@@ -149,7 +149,7 @@ impl InstanceRegistry for SqliteStore {
     async fn list_instances_by_connector(&self, connector_id: &str) -> Result<Vec<InstanceRecord>, StoreError> {
         let connector = connector_id.to_owned();
         self.db
-            .call("listing a connector's instances", move |conn| {
+            .read("listing a connector's instances", move |conn| {
                 select_where(conn, "connector_id = ?1 ORDER BY project_id", &[&connector])
             })
             .await
@@ -157,7 +157,7 @@ impl InstanceRegistry for SqliteStore {
 
     async fn get_instance(&self, key: &InstanceKey) -> Result<Option<InstanceRecord>, StoreError> {
         let key = key.clone();
-        self.db.call("reading an instance", move |conn| select_one(conn, &key)).await
+        self.db.lookup("reading an instance", move |conn| select_one(conn, &key)).await
     }
 
     async fn create_instance(&self, new: &NewInstance) -> Result<InstanceRecord, StoreError> {
@@ -167,8 +167,8 @@ impl InstanceRegistry for SqliteStore {
         let key = new.key.clone();
         let enabled = new.enabled;
         self.db
-            .call("creating an instance", move |conn| {
-                let inserted = conn.execute(
+            .write("creating an instance", move |conn| {
+                let inserted = conn.exec(
                     "INSERT INTO instances (project_id, connector_id, enabled, config, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (project_id, connector_id) DO NOTHING",
                     params![key.project_id, key.connector_id, enabled, config, ts(now)],
@@ -186,7 +186,7 @@ impl InstanceRegistry for SqliteStore {
         let key = key.clone();
         let update = update.clone();
         self.db
-            .call("updating an instance", move |conn| {
+            .write("updating an instance", move |conn| {
                 let (record, ()) = modify(conn, &key, |record| {
                     if let Some(config) = update.config {
                         record.config = config;
@@ -211,7 +211,7 @@ impl InstanceRegistry for SqliteStore {
         let key = key.clone();
         let update = update.clone();
         self.db
-            .call("recording instance health", move |conn| {
+            .write("recording instance health", move |conn| {
                 let (record, ()) = modify(conn, &key, |record| record.health.apply(&update))?;
                 Ok(record.health)
             })
@@ -221,8 +221,8 @@ impl InstanceRegistry for SqliteStore {
     async fn delete_instance(&self, key: &InstanceKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.db
-            .call("deleting an instance", move |conn| {
-                let deleted = conn.execute(
+            .write("deleting an instance", move |conn| {
+                let deleted = conn.exec(
                     "DELETE FROM instances WHERE project_id = ?1 AND connector_id = ?2",
                     [&key.project_id, &key.connector_id],
                 )?;

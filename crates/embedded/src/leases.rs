@@ -9,6 +9,7 @@ use rusqlite::params;
 use switchboard_core::ports::{InstanceKey, Lease, LeaseStore, StoreError, lease_expiry, lease_lost, store_now};
 
 use crate::SqliteStore;
+use crate::db::Cached;
 
 fn expiry(ttl: Duration) -> Result<(DateTime<Utc>, i64, i64), StoreError> {
     let now = store_now();
@@ -23,8 +24,8 @@ impl LeaseStore for SqliteStore {
         let key = key.clone();
         let holder = holder.to_owned();
         self.db
-            .call("acquiring a lease", move |conn| {
-                let taken = conn.execute(
+            .write("acquiring a lease", move |conn| {
+                let taken = conn.exec(
                     "INSERT INTO leases (project_id, connector_id, holder, expires_at_ms) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (project_id, connector_id) DO UPDATE
                      SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
@@ -41,8 +42,8 @@ impl LeaseStore for SqliteStore {
         let key = key.clone();
         let holder = holder.to_owned();
         self.db
-            .call("renewing a lease", move |conn| {
-                let renewed = conn.execute(
+            .write("renewing a lease", move |conn| {
+                let renewed = conn.exec(
                     "UPDATE leases SET expires_at_ms = ?4
                      WHERE project_id = ?1 AND connector_id = ?2 AND holder = ?3 AND expires_at_ms > ?5",
                     params![key.project_id, key.connector_id, holder, expires_ms, now_ms],
@@ -59,8 +60,8 @@ impl LeaseStore for SqliteStore {
         let key = key.clone();
         let holder = holder.to_owned();
         self.db
-            .call("releasing a lease", move |conn| {
-                conn.execute(
+            .write("releasing a lease", move |conn| {
+                conn.exec(
                     "DELETE FROM leases WHERE project_id = ?1 AND connector_id = ?2 AND holder = ?3",
                     params![key.project_id, key.connector_id, holder],
                 )?;

@@ -21,10 +21,10 @@ mod rate_limit;
 mod secrets;
 mod signals;
 mod stats;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use switchboard_core::ports::{DEFAULT_MAX_RECEIVES, INGEST_QUEUE, SIGNALS_QUEUE, Stores};
 
@@ -32,20 +32,23 @@ pub use crypto::{KeyError, SECRET_KEY_ENV, SecretCipher};
 pub use error::OpenError;
 pub use migrations::SCHEMA_VERSION;
 pub use queue::{DeadLetter, EmbeddedQueue};
+pub use writer::WriterStats;
 
-use db::Db;
+use db::{Db, Sweep};
 
-/// An open embedded database. Cheap to clone; every clone shares one connection.
+/// An open embedded database. Cheap to clone; every clone shares the writer and the readers.
 #[derive(Clone)]
 pub struct Embedded {
     store: Arc<SqliteStore>,
 }
 
-/// Implements every storage port on the shared connection.
+/// Implements every storage port on the shared connections.
 pub(crate) struct SqliteStore {
     db: Db,
     cipher: SecretCipher,
-    dedup_inserts: AtomicU64,
+    dedup_sweep: Sweep,
+    rate_limit_sweep: Sweep,
+    signal_sweep: Sweep,
 }
 
 impl Embedded {
@@ -59,7 +62,14 @@ impl Embedded {
     /// Opens `path` with an explicit cipher.
     pub fn open_with_cipher(path: &Path, cipher: SecretCipher) -> Result<Self, OpenError> {
         let db = Db::open(path, &cipher)?;
-        Ok(Self { store: Arc::new(SqliteStore { db, cipher, dedup_inserts: AtomicU64::new(0) }) })
+        let store = SqliteStore {
+            db,
+            cipher,
+            dedup_sweep: Sweep::default(),
+            rate_limit_sweep: Sweep::default(),
+            signal_sweep: Sweep::default(),
+        };
+        Ok(Self { store: Arc::new(store) })
     }
 
     /// Every storage port, backed by this database.
@@ -76,6 +86,11 @@ impl Embedded {
             rate_limits: self.store.clone(),
             oauth_states: self.store.clone(),
         }
+    }
+
+    /// How many writes the writer has committed, in how many transactions (group commit).
+    pub fn writer_stats(&self) -> WriterStats {
+        self.store.db.writer_stats()
     }
 
     /// The ingest queue, whose messages move to `ingest-dlq` after

@@ -16,20 +16,19 @@ impl OAuthStateStore for SqliteStore {
         let (value, expires) = (state.state.clone(), state.expires_at.timestamp_millis());
         let now = now_ms();
         self.db
-            .call("storing an OAuth state", move |conn| {
-                let tx = conn.transaction()?;
-                tx.execute("DELETE FROM oauth_states WHERE expires_at_ms <= ?1", [now])?;
-                let stored = tx.execute(
-                    "INSERT INTO oauth_states (state, body, expires_at_ms) VALUES (?1, ?2, ?3)
+            .write("storing an OAuth state", move |conn| {
+                conn.prepare_cached("DELETE FROM oauth_states WHERE expires_at_ms <= ?1")?.execute([now])?;
+                let stored = conn
+                    .prepare_cached(
+                        "INSERT INTO oauth_states (state, body, expires_at_ms) VALUES (?1, ?2, ?3)
                      ON CONFLICT (state) DO UPDATE SET body = excluded.body, expires_at_ms = excluded.expires_at_ms
                      WHERE oauth_states.expires_at_ms <= ?4",
-                    params![value, body, expires, now],
-                )?;
+                    )?
+                    .execute(params![value, body, expires, now])?;
                 if stored == 0 {
                     // The value itself stays out of the message: it is a CSRF token.
                     return Err(StoreError::already_exists("OAuth state").into());
                 }
-                tx.commit()?;
                 Ok(())
             })
             .await
@@ -40,7 +39,7 @@ impl OAuthStateStore for SqliteStore {
         let now = now_ms();
         let taken = self
             .db
-            .call("taking an OAuth state", move |conn| {
+            .write("taking an OAuth state", move |conn| {
                 let row = conn
                     .query_row(
                         "DELETE FROM oauth_states WHERE state = ?1 RETURNING body, expires_at_ms",

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use switchboard_core::ports::{
     EntryFailure, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions,
     ReceivedMessage, StoreError,
 };
 
+use crate::db::Cached;
 use crate::db::{Db, DbResult, millis, now_ms};
 
 /// Where a queue's repeatedly failing messages go.
@@ -31,6 +32,9 @@ pub struct EmbeddedQueue {
     dead_letter: Option<DeadLetter>,
 }
 
+/// Most messages [`EmbeddedQueue::receive_batch`] and [`EmbeddedQueue::ack_batch`] take at once.
+pub const MAX_LOCAL_BATCH: usize = 500;
+
 /// How often an empty receive looks again while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -48,9 +52,8 @@ impl EmbeddedQueue {
     pub async fn depth(&self) -> Result<u64, StoreError> {
         let name = self.name.clone();
         self.db
-            .call("counting queue messages", move |conn| {
-                let n: i64 =
-                    conn.query_row("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1", [&name], |r| r.get(0))?;
+            .read("counting queue messages", move |conn| {
+                let n: i64 = conn.row("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1", [&name], |r| r.get(0))?;
                 Ok(u64::try_from(n).unwrap_or(0))
             })
             .await
@@ -58,12 +61,21 @@ impl EmbeddedQueue {
 
     /// One receive attempt without waiting.
     async fn receive_now(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, StoreError> {
+        let max = usize::try_from(options.max_messages.clamp(1, 10)).unwrap_or(MAX_BATCH_ENTRIES);
+        self.receive_batch(max, options.visibility_timeout).await
+    }
+
+    /// Claims up to `max` ready messages (at least one, at most [`MAX_LOCAL_BATCH`]) in one
+    /// write, without waiting: the batch receive of the in-process workers, which are not bound
+    /// by SQS's ten messages per call. The dead-letter rule applies as in
+    /// [`QueueReceiver::receive`].
+    pub async fn receive_batch(&self, max: usize, visibility: Duration) -> Result<Vec<ReceivedMessage>, StoreError> {
         let name = self.name.clone();
         let dead_letter = self.dead_letter.clone();
-        let max = usize::try_from(options.max_messages.clamp(1, 10)).unwrap_or(MAX_BATCH_ENTRIES);
-        let visibility = millis(options.visibility_timeout);
+        let max = max.clamp(1, MAX_LOCAL_BATCH);
+        let visibility = millis(visibility);
         self.db
-            .call("receiving queue messages", move |conn| {
+            .write("receiving queue messages", move |conn| {
                 take_ready(conn, &name, dead_letter.as_ref(), max, visibility)
             })
             .await
@@ -72,19 +84,18 @@ impl EmbeddedQueue {
 
 /// Claims up to `max` ready messages, moving over-received ones to the dead-letter queue.
 fn take_ready(
-    conn: &mut Connection,
+    conn: &Connection,
     queue: &str,
     dead_letter: Option<&DeadLetter>,
     max: usize,
     visibility_ms: i64,
 ) -> DbResult<Vec<ReceivedMessage>> {
     let now = now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut received = Vec::new();
     let mut taken_ids: Vec<i64> = Vec::new();
     loop {
         let candidates: Vec<(i64, String, String, u32)> = {
-            let mut stmt = tx.prepare(
+            let mut stmt = conn.prepare_cached(
                 "SELECT id, body, attributes, receive_count FROM queue_messages
                  WHERE queue = ?1 AND visible_at_ms <= ?2 AND id NOT IN (SELECT value FROM json_each(?4))
                  ORDER BY visible_at_ms, id LIMIT ?3",
@@ -100,7 +111,7 @@ fn take_ready(
         }
         for (id, body, attributes, receive_count) in candidates {
             if let Some(dlq) = dead_letter.filter(|d| receive_count >= d.max_receives) {
-                tx.execute(
+                conn.exec(
                     "UPDATE queue_messages SET queue = ?2, visible_at_ms = ?3, receipt = NULL WHERE id = ?1",
                     params![id, dlq.queue, now],
                 )?;
@@ -109,7 +120,7 @@ fn take_ready(
             }
             taken_ids.push(id);
             let receipt = uuid::Uuid::new_v4().to_string();
-            tx.execute(
+            conn.exec(
                 "UPDATE queue_messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1",
                 params![id, now.saturating_add(visibility_ms), receipt],
             )?;
@@ -126,7 +137,6 @@ fn take_ready(
             break;
         }
     }
-    tx.commit()?;
     Ok(received)
 }
 
@@ -153,17 +163,15 @@ impl QueueSender for EmbeddedQueue {
         }
         let name = self.name.clone();
         self.db
-            .call("sending queue messages", move |conn| {
+            .write("sending queue messages", move |conn| {
                 let now = now_ms();
-                let tx = conn.transaction()?;
                 for (body, attributes) in rows {
-                    tx.execute(
+                    conn.exec(
                         "INSERT INTO queue_messages (queue, body, attributes, visible_at_ms, sent_at_ms)
                          VALUES (?1, ?2, ?3, ?4, ?4)",
                         params![name, body, attributes, now],
                     )?;
                 }
-                tx.commit()?;
                 Ok(())
             })
             .await?;
@@ -187,22 +195,46 @@ impl QueueReceiver for EmbeddedQueue {
     async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
         let receipt = receipt.to_owned();
         self.db
-            .call("acknowledging a queue message", move |conn| {
-                conn.execute("DELETE FROM queue_messages WHERE receipt = ?1", [&receipt])?;
+            .write("acknowledging a queue message", move |conn| {
+                conn.exec("DELETE FROM queue_messages WHERE receipt = ?1", [&receipt])?;
                 Ok(())
             })
             .await
     }
 
     async fn retry_later(&self, receipt: &str, delay: Duration) -> Result<(), StoreError> {
-        let receipt = receipt.to_owned();
-        let visible_at = now_ms().saturating_add(millis(delay));
+        self.settle(&[], &[(receipt.to_owned(), delay)]).await
+    }
+}
+
+impl EmbeddedQueue {
+    /// Deletes the received messages of `receipts` in one write (the batch form of
+    /// [`QueueReceiver::ack`], at most [`MAX_LOCAL_BATCH`] at once).
+    pub async fn ack_batch(&self, receipts: &[String]) -> Result<(), StoreError> {
+        self.settle(receipts, &[]).await
+    }
+
+    /// Acks `done` and puts each of `retry` back after its delay, all in one write: how a worker
+    /// settles a whole batch.
+    pub async fn settle(&self, done: &[String], retry: &[(String, Duration)]) -> Result<(), StoreError> {
+        if done.len() + retry.len() > MAX_LOCAL_BATCH {
+            return Err(StoreError::Invalid(format!("a batch settles at most {MAX_LOCAL_BATCH} messages")));
+        }
+        let done = done.to_vec();
+        let now = now_ms();
+        let retry: Vec<(String, i64)> =
+            retry.iter().map(|(receipt, delay)| (receipt.clone(), now.saturating_add(millis(*delay)))).collect();
         self.db
-            .call("changing a queue message's visibility", move |conn| {
-                conn.execute(
-                    "UPDATE queue_messages SET visible_at_ms = ?2 WHERE receipt = ?1",
-                    params![receipt, visible_at],
-                )?;
+            .write("settling queue messages", move |conn| {
+                for receipt in &done {
+                    conn.exec("DELETE FROM queue_messages WHERE receipt = ?1", [receipt])?;
+                }
+                for (receipt, visible_at) in &retry {
+                    conn.exec(
+                        "UPDATE queue_messages SET visible_at_ms = ?2 WHERE receipt = ?1",
+                        params![receipt, visible_at],
+                    )?;
+                }
                 Ok(())
             })
             .await

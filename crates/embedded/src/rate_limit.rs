@@ -19,24 +19,26 @@ impl RateLimiter for SqliteStore {
             return Ok(RateDecision::Limited { retry_after: window.rest(now) });
         }
         let key = key.to_owned();
+        let purge = self.rate_limit_sweep.due();
         let count = self
             .db
-            .call("counting a rate-limited request", move |conn| {
-                let tx = conn.transaction()?;
-                tx.execute("DELETE FROM rate_limits WHERE expires_at_ms <= ?1", [now])?;
+            .write("counting a rate-limited request", move |conn| {
+                if purge {
+                    conn.prepare_cached("DELETE FROM rate_limits WHERE expires_at_ms <= ?1")?.execute([now])?;
+                }
                 // No row comes back when the window is full: the update's condition failed.
-                let count: Option<u32> = tx
-                    .query_row(
+                let count: Option<u32> = conn
+                    .prepare_cached(
                         "INSERT INTO rate_limits (key, window_ms, window_start_ms, count, expires_at_ms)
                          VALUES (?1, ?2, ?3, 1, ?4)
                          ON CONFLICT (key, window_ms, window_start_ms) DO UPDATE SET count = count + 1
                          WHERE rate_limits.count < ?5
                          RETURNING count",
-                        params![key, window.length_ms, window.start_ms, window.end_ms(), limit],
-                        |row| row.get(0),
-                    )
+                    )?
+                    .query_row(params![key, window.length_ms, window.start_ms, window.end_ms(), limit], |row| {
+                        row.get(0)
+                    })
                     .optional()?;
-                tx.commit()?;
                 Ok(count)
             })
             .await?;

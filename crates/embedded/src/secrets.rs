@@ -4,7 +4,9 @@
 //! compare-and-swap token of [`SecretStore::put_credentials_if`].
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::db::Cached;
 use secrecy::ExposeSecret;
 use switchboard_core::ports::{
     CredentialVersion, CredentialVersions, Credentials, InstanceKey, SecretStore, StoreError, StoredCredentials,
@@ -29,7 +31,7 @@ struct Row {
 }
 
 fn read_row(conn: &Connection, key: &InstanceKey) -> rusqlite::Result<Option<Row>> {
-    conn.query_row(
+    conn.row(
         "SELECT current, previous, version, previous_replaced_at FROM secrets WHERE project_id = ?1 AND connector_id = ?2",
         [&key.project_id, &key.connector_id],
         |row| Ok(Row { current: row.get(0)?, previous: row.get(1)?, version: row.get(2)?, previous_replaced_at: row.get(3)? }),
@@ -69,7 +71,8 @@ impl Expect {
 
 impl SqliteStore {
     /// Writes `credentials` as current if the row meets `expect`; the old current moves to the
-    /// previous slot (re-encrypted for it), all in one immediate transaction.
+    /// previous slot (re-encrypted for it), all in one write of the writer (nothing writes in
+    /// between).
     async fn write_credentials(
         &self,
         key: &InstanceKey,
@@ -81,9 +84,8 @@ impl SqliteStore {
         let row_key = key.clone();
         let version = self
             .db
-            .call("storing a secret", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let row = read_row(&tx, &row_key)?;
+            .write("storing a secret", move |conn| {
+                let row = read_row(conn, &row_key)?;
                 if !expect.holds(row.as_ref()) {
                     return Err(StoreError::ConditionFailed(format!(
                         "the credentials of {row_key} were changed by another writer"
@@ -93,7 +95,7 @@ impl SqliteStore {
                 let now = ts(store_now());
                 let version = match row {
                     None => {
-                        tx.execute(
+                        conn.exec(
                             "INSERT INTO secrets (project_id, connector_id, current, previous, updated_at, version, previous_replaced_at)
                              VALUES (?1, ?2, ?3, NULL, ?4, 1, NULL)",
                             params![row_key.project_id, row_key.connector_id, sealed, now],
@@ -103,7 +105,7 @@ impl SqliteStore {
                     Some(row) => {
                         let previous = reseal_as_previous(&cipher, &row_key, &row.current);
                         let replaced_at = previous.as_ref().map(|_| now.clone());
-                        tx.execute(
+                        conn.exec(
                             "UPDATE secrets SET current = ?3, previous = ?4, previous_replaced_at = ?5,
                              version = ?6, updated_at = ?7
                              WHERE project_id = ?1 AND connector_id = ?2",
@@ -120,7 +122,6 @@ impl SqliteStore {
                         row.version + 1
                     }
                 };
-                tx.commit()?;
                 Ok(version)
             })
             .await?;
@@ -150,7 +151,7 @@ fn reseal_as_previous(cipher: &SecretCipher, key: &InstanceKey, current: &[u8]) 
 impl SecretStore for SqliteStore {
     async fn get_credentials(&self, key: &InstanceKey) -> Result<Option<CredentialVersions>, StoreError> {
         let lookup = key.clone();
-        let row = self.db.call("reading a secret", move |conn| Ok(read_row(conn, &lookup)?)).await?;
+        let row = self.db.lookup("reading a secret", move |conn| Ok(read_row(conn, &lookup)?)).await?;
         let Some(row) = row else { return Ok(None) };
         let open = |slot: Slot, sealed: &[u8]| -> Result<Credentials, StoreError> {
             Credentials::from_json(self.cipher.decrypt(key, slot, sealed)?.expose_secret())
@@ -184,8 +185,8 @@ impl SecretStore for SqliteStore {
     async fn delete_credentials(&self, key: &InstanceKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.db
-            .call("deleting a secret", move |conn| {
-                conn.execute(
+            .write("deleting a secret", move |conn| {
+                conn.exec(
                     "DELETE FROM secrets WHERE project_id = ?1 AND connector_id = ?2",
                     [&key.project_id, &key.connector_id],
                 )?;
@@ -246,7 +247,7 @@ mod tests {
         {
             // The rows as an older build wrote them (its migration step 3 fills the new columns).
             let conn = Connection::open(&path).unwrap();
-            conn.execute(
+            conn.exec(
                 "INSERT INTO secrets (project_id, connector_id, current, previous, updated_at, previous_replaced_at)
                  VALUES ('acme', 'github-issues', ?1, ?2, '2025-01-02T03:04:05.000Z', '2025-01-02T03:04:05.000Z')",
                 params![

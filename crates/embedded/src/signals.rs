@@ -1,6 +1,6 @@
 //! Recent signals on the `signals` table: one row per project and signal id (a second put
 //! replaces it), listed newest first by [`SignalSortKey`]. Expired rows are hidden at once and
-//! deleted on the next put.
+//! deleted now and then by a put ([`crate::db::Sweep`]).
 
 use std::time::Duration;
 
@@ -21,19 +21,20 @@ impl SignalStore for SqliteStore {
         let (project_id, id, signal_type) = (signal.project_id.clone(), signal.id.clone(), signal.signal_type.clone());
         let now = now_ms();
         let expires = now.saturating_add(millis(ttl));
+        let purge = self.signal_sweep.due();
         self.db
-            .call("storing a signal", move |conn| {
-                let tx = conn.transaction()?;
-                tx.execute("DELETE FROM signals WHERE expires_at_ms <= ?1", [now])?;
-                tx.execute(
+            .write("storing a signal", move |conn| {
+                if purge {
+                    conn.prepare_cached("DELETE FROM signals WHERE expires_at_ms <= ?1")?.execute([now])?;
+                }
+                conn.prepare_cached(
                     "INSERT INTO signals (project_id, id, sort_key, signal_type, body, expires_at_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (project_id, id) DO UPDATE SET sort_key = excluded.sort_key,
                          signal_type = excluded.signal_type, body = excluded.body,
                          expires_at_ms = excluded.expires_at_ms",
-                    params![project_id, id, sort_key.as_str(), signal_type, body, expires],
-                )?;
-                tx.commit()?;
+                )?
+                .execute(params![project_id, id, sort_key.as_str(), signal_type, body, expires])?;
                 Ok(())
             })
             .await
@@ -48,8 +49,8 @@ impl SignalStore for SqliteStore {
         let now = now_ms();
         let rows = self
             .db
-            .call("listing signals", move |conn| {
-                let mut stmt = conn.prepare(
+            .read("listing signals", move |conn| {
+                let mut stmt = conn.prepare_cached(
                     "SELECT sort_key, body FROM signals
                      WHERE project_id = ?1 AND expires_at_ms > ?2
                        AND (?3 IS NULL OR sort_key >= ?3)

@@ -8,6 +8,7 @@ use switchboard_core::ports::{
 };
 
 use crate::SqliteStore;
+use crate::db::Cached;
 use crate::db::{parse_ts, ts};
 
 /// How long sync runs are kept (the AWS adapter's TTL matches).
@@ -28,8 +29,8 @@ impl StatsStore for SqliteStore {
         let key = key.clone();
         let hour = ts(hour_of(at));
         self.db
-            .call("adding signal counts", move |conn| {
-                conn.execute(
+            .write("adding signal counts", move |conn| {
+                conn.exec(
                     "INSERT INTO signal_stats (project_id, connector_id, hour, signals, ignored, duplicates, failed)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (project_id, connector_id, hour) DO UPDATE SET
@@ -59,8 +60,8 @@ impl StatsStore for SqliteStore {
         let key = key.clone();
         let (from, to) = (ts(hour_of(from)), ts(to));
         self.db
-            .call("reading signal counts", move |conn| {
-                let mut stmt = conn.prepare(
+            .read("reading signal counts", move |conn| {
+                let mut stmt = conn.prepare_cached(
                     "SELECT hour, signals, ignored, duplicates, failed FROM signal_stats
                      WHERE project_id = ?1 AND connector_id = ?2 AND hour >= ?3 AND hour < ?4 ORDER BY hour",
                 )?;
@@ -87,8 +88,8 @@ impl StatsStore for SqliteStore {
         let run = run.clone();
         let cutoff = ts(store_now() - TimeDelta::days(SYNC_RUN_RETENTION_DAYS));
         self.db
-            .call("recording a sync run", move |conn| {
-                conn.execute(
+            .write("recording a sync run", move |conn| {
+                conn.exec(
                     "INSERT INTO sync_runs (project_id, connector_id, started_at, status, pages, items, duration_ms, error)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
@@ -102,7 +103,7 @@ impl StatsStore for SqliteStore {
                         run.error
                     ],
                 )?;
-                conn.execute(
+                conn.exec(
                     "DELETE FROM sync_runs WHERE project_id = ?1 AND connector_id = ?2 AND started_at < ?3",
                     params![key.project_id, key.connector_id, cutoff],
                 )?;
@@ -114,8 +115,8 @@ impl StatsStore for SqliteStore {
     async fn recent_sync_runs(&self, key: &InstanceKey, limit: u32) -> Result<Vec<SyncRun>, StoreError> {
         let key = key.clone();
         self.db
-            .call("reading sync runs", move |conn| {
-                let mut stmt = conn.prepare(
+            .read("reading sync runs", move |conn| {
+                let mut stmt = conn.prepare_cached(
                     "SELECT started_at, status, pages, items, duration_ms, error FROM sync_runs
                      WHERE project_id = ?1 AND connector_id = ?2 ORDER BY started_at DESC, id DESC LIMIT ?3",
                 )?;

@@ -14,11 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::response::IntoResponse as _;
 use switchboard_app::{
     App, ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE,
     ENV_SECRET_GRACE_SECONDS, EgressAllow, Settings,
 };
 use switchboard_embedded::Embedded;
+use switchboard_http_error::ErrorBody;
 use switchboard_normaliser::NormaliserSettings;
 use switchboard_registry_api::auth::{BearerTokenResolver, CallerResolver};
 use switchboard_registry_api::jwt_resolver::FirstOf;
@@ -97,7 +99,11 @@ impl Args {
             secret_rotation_grace: Duration::from_secs(self.webhook_secret_grace),
             ..GatewaySettings::default()
         };
-        let normaliser = NormaliserSettings { claim_ttl: workers::DEDUP_CLAIM, ..NormaliserSettings::default() };
+        let normaliser = NormaliserSettings {
+            claim_ttl: workers::DEDUP_CLAIM,
+            concurrency: workers::NORMALISER_CONCURRENCY,
+            ..NormaliserSettings::default()
+        };
         let oauth = OAuthSettings {
             callback_url: Some(callback_url),
             dashboard_origin: self.dashboard_origin.clone(),
@@ -142,24 +148,35 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let registry = switchboard_registry_api::router(app.registry(resolver)?);
     // The gateway owns /webhooks/…; everything else is the registry API (with its own 404s).
     // Each router sees the request untouched, exactly as behind API Gateway.
+    // A delivery runs in its own task, to its end even when the client goes away (as a Lambda
+    // invocation does): an envelope that reached the queue is always recorded as accepted.
     let routes = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let target = if request.uri().path().starts_with("/webhooks/") { gateway.clone() } else { registry.clone() };
+        let webhook = request.uri().path().starts_with("/webhooks/");
+        let target = if webhook { gateway.clone() } else { registry.clone() };
         async move {
-            match target.oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
+            let answer =
+                if webhook { tokio::spawn(target.oneshot(request)).await } else { Ok(target.oneshot(request).await) };
+            match answer {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(error) => {
+                    tracing::error!(%error, "a webhook delivery task ended abnormally");
+                    let body = ErrorBody::new("internal", "the delivery failed inside the server", Vec::new());
+                    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+                }
             }
         }
     });
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let normaliser = app.normaliser(signals.clone());
+    let normaliser = Arc::new(app.normaliser(signals.clone()));
     let poller = app.poller(ingest.clone())?.with_stop(stop_rx.clone());
-    let mut tasks = vec![
-        tokio::spawn(workers::normalise(normaliser, ingest.clone(), stop_rx.clone())),
-        tokio::spawn(workers::poll(poller, Duration::from_secs(args.poll_tick_seconds), stop_rx.clone())),
-    ];
+    let mut tasks =
+        vec![tokio::spawn(workers::poll(poller, Duration::from_secs(args.poll_tick_seconds), stop_rx.clone()))];
+    for _ in 0..workers::NORMALISER_WORKERS {
+        tasks.push(tokio::spawn(workers::normalise(normaliser.clone(), ingest.clone(), stop_rx.clone())));
+    }
     let oidc_issuer = oidc.as_ref().map(|o| o.sign_in.settings().issuer.clone());
     if let Some(oidc) = oidc {
         tasks.push(tokio::spawn(oidc::refresh_keys(oidc, stop_rx.clone())));
@@ -186,6 +203,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             tracing::error!(%error, "a worker ended abnormally");
         }
     }
+    let writes = db.writer_stats();
+    tracing::info!(
+        writes = writes.jobs,
+        commits = writes.batches,
+        failed_commits = writes.failed_batches,
+        "database writer totals"
+    );
     tracing::info!("stopped");
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use switchboard_core::ports::{QueueReceiver, ReceiveOptions, ReceivedMessage};
+use switchboard_core::ports::ReceivedMessage;
 use switchboard_embedded::EmbeddedQueue;
 use switchboard_normaliser::{InboundMessage, Normaliser};
 use switchboard_poller::Poller;
@@ -28,9 +28,14 @@ pub const DEDUP_CLAIM: Duration = Duration::from_secs(5);
 /// resume point and the next tick continues.
 const POLL_RUN_BUDGET: Duration = Duration::from_secs(75);
 
-fn receive_options() -> ReceiveOptions {
-    ReceiveOptions { max_messages: 10, visibility_timeout: VISIBILITY, wait: Duration::ZERO }
-}
+/// Messages one normaliser worker takes per receive, and signals the writer takes per receive.
+/// Each batch is received in one write and settled in one write.
+const BATCH: usize = 100;
+/// Normaliser workers on the ingest queue: while one waits for the store, another maps.
+pub const NORMALISER_WORKERS: usize = 2;
+/// Messages of a batch one normaliser worker handles at the same time: their writes meet in the
+/// store's group commits.
+pub const NORMALISER_CONCURRENCY: usize = 32;
 
 /// Waits `delay`, or less if a stop is requested.
 async fn pause(delay: Duration, stop: &mut watch::Receiver<bool>) {
@@ -42,7 +47,7 @@ async fn pause(delay: Duration, stop: &mut watch::Receiver<bool>) {
 
 /// Receives a batch, or `None` (after pausing) when there is nothing to do.
 async fn next_batch(queue: &EmbeddedQueue, stop: &mut watch::Receiver<bool>) -> Option<Vec<ReceivedMessage>> {
-    match queue.receive(receive_options()).await {
+    match queue.receive_batch(BATCH, VISIBILITY).await {
         Ok(batch) if !batch.is_empty() => Some(batch),
         Ok(_) => {
             pause(IDLE, stop).await;
@@ -57,7 +62,7 @@ async fn next_batch(queue: &EmbeddedQueue, stop: &mut watch::Receiver<bool>) -> 
 }
 
 /// Maps envelopes from the ingest queue into signals until stopped.
-pub async fn normalise(normaliser: Normaliser, ingest: Arc<EmbeddedQueue>, mut stop: watch::Receiver<bool>) {
+pub async fn normalise(normaliser: Arc<Normaliser>, ingest: Arc<EmbeddedQueue>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         let Some(batch) = next_batch(&ingest, &mut stop).await else { continue };
         let inbound: Vec<InboundMessage> = batch
@@ -69,18 +74,16 @@ pub async fn normalise(normaliser: Normaliser, ingest: Arc<EmbeddedQueue>, mut s
             })
             .collect();
         let outcome = normaliser.process_batch(&inbound).await;
-        for message in &batch {
-            let result = if outcome.failed_ids.contains(&message.message_id) {
-                // Back off a little more on each receive; the queue moves it to the DLQ at its limit.
-                ingest
-                    .retry_later(&message.receipt, Duration::from_secs(u64::from(message.receive_count.min(6)) * 5))
-                    .await
-            } else {
-                ingest.ack(&message.receipt).await
-            };
-            if let Err(error) = result {
-                tracing::warn!(message_id = %message.message_id, %error, "cannot settle a message; it will be received again");
-            }
+        let (failed, done): (Vec<&ReceivedMessage>, Vec<&ReceivedMessage>) =
+            batch.iter().partition(|message| outcome.failed_ids.contains(&message.message_id));
+        let done: Vec<String> = done.into_iter().map(|message| message.receipt.clone()).collect();
+        // Back off a little more on each receive; the queue moves it to the DLQ at its limit.
+        let retry: Vec<(String, Duration)> = failed
+            .into_iter()
+            .map(|m| (m.receipt.clone(), Duration::from_secs(u64::from(m.receive_count.min(6)) * 5)))
+            .collect();
+        if let Err(error) = ingest.settle(&done, &retry).await {
+            tracing::warn!(messages = batch.len(), %error, "cannot settle a batch; its messages will be received again");
         }
     }
 }
@@ -118,35 +121,40 @@ impl SignalSink {
         Ok(Self::File(file))
     }
 
-    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+    /// Writes each line and a newline in one buffered write, then flushes.
+    fn write_lines<'a>(&mut self, lines: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
+        let mut buffer = String::new();
+        for line in lines {
+            buffer.push_str(line);
+            buffer.push('\n');
+        }
         match self {
             Self::Stdout => {
                 let mut out = std::io::stdout().lock();
-                writeln!(out, "{line}")?;
+                out.write_all(buffer.as_bytes())?;
                 out.flush()
             }
             Self::File(file) => {
-                writeln!(file, "{line}")?;
+                file.write_all(buffer.as_bytes())?;
                 file.flush()
             }
         }
     }
 }
 
-/// Drains the signals queue into `sink`, one JSON signal per line, until stopped. A message is
-/// acked only after its line is written.
+/// Drains the signals queue into `sink`, one JSON signal per line, until stopped. A batch is
+/// acked (in one write) only after its lines are written and flushed.
 pub async fn write_signals(mut sink: SignalSink, signals: Arc<EmbeddedQueue>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         let Some(batch) = next_batch(&signals, &mut stop).await else { continue };
-        for message in batch {
-            if let Err(error) = sink.write_line(&message.message.body) {
-                tracing::error!(%error, "cannot write to --signals-out; the signal stays queued");
-                pause(Duration::from_secs(1), &mut stop).await;
-                break;
-            }
-            if let Err(error) = signals.ack(&message.receipt).await {
-                tracing::warn!(%error, "cannot ack a written signal; it may be written twice");
-            }
+        if let Err(error) = sink.write_lines(batch.iter().map(|message| message.message.body.as_str())) {
+            tracing::error!(%error, "cannot write to --signals-out; the signals stay queued");
+            pause(Duration::from_secs(1), &mut stop).await;
+            continue;
+        }
+        let receipts: Vec<String> = batch.into_iter().map(|message| message.receipt).collect();
+        if let Err(error) = signals.ack_batch(&receipts).await {
+            tracing::warn!(%error, "cannot ack written signals; they may be written twice");
         }
     }
 }
