@@ -5,7 +5,7 @@
 #
 #   bash bench/coldstart.sh                 # RUNS=7 cold starts of each (bench/README.md)
 #   RUNS=15 bash bench/coldstart.sh
-#   PROFILE=lambda bash bench/coldstart.sh  # the binaries of another cargo profile
+#   PROFILE=NAME bash bench/coldstart.sh    # the binaries of another cargo profile (default release)
 #
 # For each function and run: a fresh RIE, INVOCATIONS (5) posts of the function's sample event
 # (events/), the RIE's own figures (init: process start -> first `invocation/next`; first

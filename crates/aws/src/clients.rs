@@ -13,6 +13,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -57,20 +58,37 @@ const SERVICE_ENDPOINTS: [&str; 3] =
 
 /// An SDK client built on first use (or handed in already built). Dereferences to the client;
 /// clones share it.
-pub struct LazyClient<C>(Arc<LazyLock<C, Box<dyn FnOnce() -> C + Send>>>);
+pub struct LazyClient<C>(Arc<Lazy<C>>);
+
+/// The client, and whether anything has used it yet.
+struct Lazy<C> {
+    client: LazyLock<C, Box<dyn FnOnce() -> C + Send>>,
+    used: AtomicBool,
+}
 
 impl<C: Send + 'static> LazyClient<C> {
     /// A client that `build` makes from `config` the first time it is used.
     pub fn new(config: &Arc<SdkConfig>, build: fn(&SdkConfig) -> C) -> Self {
         let config = config.clone();
-        Self(Arc::new(LazyLock::new(Box::new(move || build(&config)))))
+        Self::from_fn(Box::new(move || build(&config)))
+    }
+
+    fn from_fn(build: Box<dyn FnOnce() -> C + Send>) -> Self {
+        Self(Arc::new(Lazy { client: LazyLock::new(build), used: AtomicBool::new(false) }))
+    }
+}
+
+impl<C> LazyClient<C> {
+    /// Whether the client has been used (and so built) yet.
+    pub fn is_built(&self) -> bool {
+        self.0.used.load(Ordering::Relaxed)
     }
 }
 
 impl<C: Send + 'static> From<C> for LazyClient<C> {
     /// An already built client.
     fn from(client: C) -> Self {
-        Self(Arc::new(LazyLock::new(Box::new(move || client))))
+        Self::from_fn(Box::new(move || client))
     }
 }
 
@@ -78,7 +96,9 @@ impl<C> Deref for LazyClient<C> {
     type Target = C;
 
     fn deref(&self) -> &C {
-        &self.0
+        let client = &*self.0.client;
+        self.0.used.store(true, Ordering::Relaxed);
+        client
     }
 }
 
@@ -88,10 +108,10 @@ impl<C> Clone for LazyClient<C> {
     }
 }
 
-impl<C: fmt::Debug> fmt::Debug for LazyClient<C> {
+impl<C> fmt::Debug for LazyClient<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Shows the client once built, `<uninit>` before: looking does not build it.
-        self.0.fmt(f)
+        // Looking does not build it.
+        f.debug_struct("LazyClient").field("built", &self.is_built()).finish()
     }
 }
 
@@ -255,11 +275,11 @@ mod tests {
     #[test]
     fn clients_are_built_on_first_use_only() {
         let clients = AwsClients::from_config(config(&lambda_env(&[])).unwrap());
-        assert!(format!("{:?}", clients.secrets).contains("uninit"), "not built by AwsClients");
+        assert!(!clients.dynamodb.is_built() && !clients.sqs.is_built() && !clients.secrets.is_built());
         let _ = clients.dynamodb.config();
-        assert!(!format!("{:?}", clients.dynamodb).contains("uninit"), "built when used");
-        assert!(format!("{:?}", clients.secrets).contains("uninit"), "the others still not built");
-        let shared = clients.clone();
-        assert!(!format!("{:?}", shared.dynamodb).contains("uninit"), "clones share the built client");
+        assert!(clients.dynamodb.is_built(), "built when used");
+        assert!(!clients.sqs.is_built() && !clients.secrets.is_built(), "the others still not built");
+        assert!(clients.clone().dynamodb.is_built(), "clones share the built client");
+        assert_eq!(format!("{:?}", clients.secrets), "LazyClient { built: false }", "looking builds nothing");
     }
 }
