@@ -15,6 +15,7 @@
 #     RIE stops it);
 # (c) handler p50/p99 in-process: signed GitHub deliveries through the router over SQLite.
 # Figures land in bench/out/gateway/ and are printed as one table (bench/gateway/report.py).
+# bench/coldstart.sh measures every function's init beside a bare lambda_runtime function.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,47 +26,8 @@ OUT=bench/out/gateway
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 EVENT=events/webhook-gateway/http-api-v2-pull-request.json
 
-# One cold start of FUNCTION's BINARY under the RIE: INVOCATIONS posts of the event, the peak
-# RSS of the function process, then the RIE stopped. Leaves the RIE's log (with the function's
-# output) in $OUT/NAME-RUN.log, the function's answers in NAME-RUN.responses and the peak RSS
-# in KiB in NAME-RUN.rss; bench/gateway/report.py reads the RIE's figures from the log.
-cold_start() {
-  local name="$1" binary="$2" run="$3" emulator runtime_api pid
-  read -r emulator runtime_api < <(python3 -c '
-import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
-  AWS_LAMBDA_FUNCTION_NAME=bench AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_TIMEOUT=30 \
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/bench \
-    AWS_LAMBDA_LOG_STREAM_NAME=bench _HANDLER=bootstrap \
-    "$RIE" --log-level info --runtime-interface-emulator-address "127.0.0.1:$emulator" \
-    --runtime-api-address "127.0.0.1:$runtime_api" "$binary" >"$OUT/$name-$run.log" 2>&1 &
-  rie_pid=$!
-  trap stop_rie EXIT  # also when a step below fails
-  for _ in $(seq 200); do
-    (: <"/dev/tcp/127.0.0.1/$emulator") 2>/dev/null && break
-    sleep 0.05
-  done
-  # The RIE starts the function on the first invocation: every run below is a cold start.
-  for _ in $(seq "$INVOCATIONS"); do
-    curl --silent --show-error --max-time 60 --write-out '\n' --data-binary "@$EVENT" \
-      "http://127.0.0.1:$emulator/2015-03-31/functions/function/invocations"
-  done >"$OUT/$name-$run.responses"
-  # The RIE is a Go program: any of its threads may have started the function.
-  pid="$(cat /proc/"$rie_pid"/task/*/children | tr -s ' ' '\n' | head -n 1)"
-  [[ -n "$pid" ]] || { echo "gateway.sh: $name is not running under the RIE; see $OUT/$name-$run.log" >&2; exit 1; }
-  awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" >"$OUT/$name-$run.rss"
-  stop_rie
-}
-
-# SIGTERM makes the RIE SIGKILL the function and exit.
-stop_rie() {
-  [[ -n "${rie_pid:-}" ]] || return 0
-  kill -TERM "$rie_pid" 2>/dev/null || true
-  wait "$rie_pid" 2>/dev/null || true
-  rie_pid=""
-}
+# rie_cold_start and rie_stop.
+source bench/lib/rie.sh
 
 cold_starts() {
   # Runs inside infra/local/moto.sh: AWS_ENDPOINT_URL and the SWITCHBOARD_* variables are set.
@@ -74,8 +36,8 @@ cold_starts() {
   RIE="$(infra/local/rie.sh)"
   for run in $(seq "$RUNS"); do
     echo "== cold start $run/$RUNS" >&2
-    cold_start gateway "$TARGET/release/webhook-gateway" "$run"
-    cold_start bare "$TARGET/release/examples/bare_lambda" "$run"
+    rie_cold_start gateway "$run" "$EVENT" "$INVOCATIONS" "$OUT" "$TARGET/release/webhook-gateway"
+    rie_cold_start bare "$run" "$EVENT" "$INVOCATIONS" "$OUT" "$TARGET/release/examples/bare_lambda"
   done
 }
 

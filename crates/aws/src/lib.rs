@@ -4,9 +4,11 @@
 //!
 //! Build the SDK clients once per process with [`AwsClients::from_env`] (it honours
 //! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to a local moto server) and lend them to
-//! every invocation. Which table, prefix and queues to use is the caller's business: the Lambda
-//! functions (`switchboard-lambda`) read them from their environment.
+//! every invocation; each client is built on its first use ([`clients`]), so a function builds
+//! only the clients it calls. Which table, prefix and queues to use is the caller's business:
+//! the Lambda functions (`switchboard-lambda`) read them from their environment.
 
+pub mod clients;
 mod dynamo;
 mod error;
 mod item;
@@ -18,38 +20,15 @@ mod sqs;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use switchboard_core::ports::Stores;
 
+pub use clients::{AwsClients, LazyClient};
 pub use dynamo::DynamoStore;
 pub use secrets::SecretsManagerStore;
 pub use sqs::SqsQueue;
 
 /// Default secret cache TTL: short, so a rotation reaches every warm Lambda within a minute.
 pub const DEFAULT_SECRET_CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// The SDK clients, built once per process. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct AwsClients {
-    /// DynamoDB.
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    /// SQS.
-    pub sqs: aws_sdk_sqs::Client,
-    /// Secrets Manager.
-    pub secrets: aws_sdk_secretsmanager::Client,
-}
-
-impl AwsClients {
-    /// Loads region, credentials and endpoint (`AWS_ENDPOINT_URL`) from the environment.
-    pub async fn from_env() -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            secrets: aws_sdk_secretsmanager::Client::new(&config),
-        }
-    }
-}
 
 /// Where the stores live.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,7 @@ use switchboard_core::ports::{
     StoredCredentials,
 };
 
+use crate::LazyClient;
 use crate::error::backend;
 
 /// The version stage of the value a rotation replaced.
@@ -53,7 +54,7 @@ fn conflict(key: &InstanceKey) -> StoreError {
 /// Secrets Manager adapter of the secret port, with a warm cache.
 #[derive(Debug)]
 pub struct SecretsManagerStore {
-    client: Client,
+    client: LazyClient<Client>,
     prefix: String,
     cache_ttl: Duration,
     cache: Mutex<HashMap<String, (Instant, CredentialVersions)>>,
@@ -61,8 +62,14 @@ pub struct SecretsManagerStore {
 
 impl SecretsManagerStore {
     /// Names secrets `{prefix}/{project}/{connector}`; caches reads for `cache_ttl` (zero: never).
-    pub fn new(client: Client, prefix: impl Into<String>, cache_ttl: Duration) -> Self {
-        Self { client, prefix: prefix.into().trim_end_matches('/').to_owned(), cache_ttl, cache: Mutex::default() }
+    /// `client` is built already, or on its first use.
+    pub fn new(client: impl Into<LazyClient<Client>>, prefix: impl Into<String>, cache_ttl: Duration) -> Self {
+        Self {
+            client: client.into(),
+            prefix: prefix.into().trim_end_matches('/').to_owned(),
+            cache_ttl,
+            cache: Mutex::default(),
+        }
     }
 
     /// The secret's name for an instance.

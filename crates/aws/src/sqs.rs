@@ -14,19 +14,20 @@ use switchboard_core::ports::{
     ReceivedMessage, StoreError,
 };
 
+use crate::LazyClient;
 use crate::error::backend;
 
 /// One SQS queue, by URL.
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
-    client: Client,
+    client: LazyClient<Client>,
     url: String,
 }
 
 impl SqsQueue {
-    /// Uses the queue at `url` through an already built client.
-    pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+    /// Uses the queue at `url` through `client` (built already, or on its first use).
+    pub fn new(client: impl Into<LazyClient<Client>>, url: impl Into<String>) -> Self {
+        Self { client: client.into(), url: url.into() }
     }
 
     /// The queue's URL.

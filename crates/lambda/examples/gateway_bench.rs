@@ -7,6 +7,10 @@
 //! - `gateway_bench seed-aws`: registers the GitHub descriptor and the `demo-project` instance
 //!   (secret "It's a Secret to Everybody", as in `events/webhook-gateway/`) on the AWS-compatible
 //!   server of `AWS_ENDPOINT_URL`, for the cold-start run.
+//! - `gateway_bench seed-embedded DB`: the same in the SQLite database `DB`.
+//! - `gateway_bench lambda-embedded DB`: the webhook gateway function as the `webhook-gateway`
+//!   binary runs it (same logging, same `lambda_http` service) but over the SQLite stores of
+//!   `DB`, for `bench/coldstart.sh`'s first response without a local AWS server in the way.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,7 +32,7 @@ use switchboard_core::ports::{
     StoreError, Stores,
 };
 use switchboard_embedded::Embedded;
-use switchboard_lambda::ColdStart;
+use switchboard_lambda::{ColdStart, api_gateway, logging};
 use switchboard_webhook_gateway::{GatewaySettings, GatewayState, router};
 
 const SECRET: &str = "It's a Secret to Everybody";
@@ -44,8 +48,28 @@ async fn main() -> anyhow::Result<()> {
             handler(requests).await
         }
         Some("seed-aws") => seed_aws().await,
-        _ => bail!("usage: gateway_bench handler [REQUESTS] | gateway_bench seed-aws"),
+        Some("seed-embedded") => seed(&Embedded::open(&database(&args)?)?.stores()).await,
+        Some("lambda-embedded") => lambda_embedded(&database(&args)?).await,
+        _ => bail!(
+            "usage: gateway_bench handler [REQUESTS] | gateway_bench seed-aws | gateway_bench seed-embedded DB \
+             | gateway_bench lambda-embedded DB"
+        ),
     }
+}
+
+/// The database argument of the embedded subcommands.
+fn database(args: &[String]) -> anyhow::Result<PathBuf> {
+    args.get(1).map(PathBuf::from).context("give the SQLite database's path")
+}
+
+/// Runs the gateway function over the SQLite stores of `database` (seeded beforehand).
+async fn lambda_embedded(database: &std::path::Path) -> anyhow::Result<()> {
+    logging::init();
+    let embedded = Embedded::open(database)?;
+    let gateway = GatewaySettings { rate_limit: u32::MAX, ..GatewaySettings::default() };
+    let state = App::assemble(embedded.stores(), Settings { gateway, ..Settings::default() })
+        .gateway(Arc::new(embedded.ingest_queue()));
+    lambda_http::run(api_gateway::gateway_service(state)).await.map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Times `requests` deliveries through the gateway and through the bare peer.

@@ -1,5 +1,8 @@
 //! [`ColdStart`]: what every function builds once per cold start and lends to every
-//! invocation: the SDK clients, the settings from the environment, the stores and queues on AWS.
+//! invocation: the SDK configuration, the settings from the environment, the stores and queues
+//! on AWS. Nothing here goes over the network, and each SDK client is built on its first use
+//! (`switchboard_aws::clients`): the normaliser never builds a Secrets Manager client, the
+//! registry API never an SQS one.
 
 use std::sync::Arc;
 
@@ -10,14 +13,15 @@ use crate::settings::{Environment, SettingsError};
 
 /// The SDK clients and the environment of this process.
 pub struct ColdStart {
-    /// The SDK clients (region, credentials and `AWS_ENDPOINT_URL` from the environment).
+    /// The SDK clients (region, credentials and `AWS_ENDPOINT_URL` from the environment), each
+    /// built on its first use.
     pub clients: AwsClients,
     /// The function's settings.
     pub env: Environment,
 }
 
 impl ColdStart {
-    /// Builds the SDK clients and reads the process environment.
+    /// Reads the SDK configuration and the settings from the process environment.
     pub async fn new() -> Self {
         Self { clients: AwsClients::from_env().await, env: Environment::from_process() }
     }

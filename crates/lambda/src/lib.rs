@@ -2,13 +2,16 @@
 //!
 //! It holds the four functions (`src/bin/`, named after their SAM resources' binaries in
 //! `template.yaml`) and everything they share: settings from the environment ([`settings`]),
-//! SDK clients, stores and queues built once per cold start ([`cold_start`]), logging through
-//! `lambda_runtime` ([`logging`]), the translation of API Gateway ([`api_gateway`]), SQS
-//! ([`sqs`]) and EventBridge ([`schedule`]) events into calls on the application libraries, and
-//! the one retry-class → `Diagnostic` mapping ([`diagnostic`]). The applications themselves
-//! are built by `switchboard-app`, exactly as `switchboard serve` builds them.
+//! the SDK configuration, stores and queues of a cold start, each SDK client built on its first
+//! use ([`cold_start`]), logging through `lambda_runtime` ([`logging`]), the translation of API
+//! Gateway ([`api_gateway`]), SQS ([`sqs`]) and EventBridge ([`schedule`]) events into calls on
+//! the application libraries, the one retry-class → `Diagnostic` mapping ([`diagnostic`]), and
+//! the registry's registration of the built-in connectors on its first request ([`built_ins`]). The
+//! applications themselves are built by `switchboard-app`, exactly as `switchboard serve`
+//! builds them.
 
 pub mod api_gateway;
+pub mod built_ins;
 pub mod cold_start;
 pub mod diagnostic;
 pub mod logging;

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use switchboard_core::ports::StoreError;
 
+use crate::LazyClient;
 use crate::error::backend;
 use crate::item::Item;
 
@@ -23,14 +24,14 @@ use crate::item::Item;
 /// OAuth state ports.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
-    client: Client,
+    client: LazyClient<Client>,
     table: String,
 }
 
 impl DynamoStore {
-    /// Uses `table` through an already built client.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+    /// Uses `table` through `client` (built already, or on its first use).
+    pub fn new(client: impl Into<LazyClient<Client>>, table: impl Into<String>) -> Self {
+        Self { client: client.into(), table: table.into() }
     }
 
     /// The table's name.

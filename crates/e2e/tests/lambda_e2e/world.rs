@@ -44,11 +44,11 @@ impl World {
         let gateway = start("webhook-gateway", &stack, GATEWAY_TIMEOUT, &[]).await;
         let normaliser = start("normaliser", &stack, NORMALISER_TIMEOUT, &[]).await;
         let world = Self { clients, stack, registry, gateway, normaliser };
-        // The RIE starts a function on its first invocation, and the registry's cold start
-        // registers the built-in descriptors the other functions read: so it is invoked first.
+        // The registry's first request registers the built-in descriptors the other functions
+        // read: so it is invoked first.
         let health = world.registry.invoke(events::http_request("GET", "/health", &[], "", None)).await;
         let health = HttpReply::from_response(&health);
-        assert_eq!(health.status, 200, "the registry's cold start: {}", health.body);
+        assert_eq!(health.status, 200, "the registry's first request: {}", health.body);
         world
     }
 

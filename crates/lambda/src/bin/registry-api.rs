@@ -1,9 +1,10 @@
 //! `RegistryApiFunction`: API Gateway events (JWT authorizer) through the registry API's
-//! router. The cold start registers the built-in descriptors.
+//! router. The built-in descriptors are registered on the first request (`built_ins`).
 
 use std::sync::Arc;
 
 use switchboard_app::Settings;
+use switchboard_lambda::built_ins::{BuiltInRegistration, after_built_ins};
 use switchboard_lambda::{ColdStart, api_gateway, logging};
 use switchboard_registry_api::ClaimsResolver;
 
@@ -18,7 +19,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         sign_in: start.env.dashboard_sign_in()?,
         ..Settings::default()
     };
-    let app = start.app(settings)?;
-    app.register_built_ins().await?;
-    lambda_http::run(api_gateway::registry_service(app.registry(Arc::new(ClaimsResolver))?)).await
+    let app = Arc::new(start.app(settings)?);
+    let service = api_gateway::registry_service(app.registry(Arc::new(ClaimsResolver))?);
+    lambda_http::run(after_built_ins(service, Arc::new(BuiltInRegistration::new(app)))).await
 }

@@ -5,6 +5,7 @@
 // Test helpers outside #[test] functions unwrap too: a failed setup is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod built_ins;
 mod claims;
 mod gateway_events;
 mod normaliser_events;

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Cold start of each Lambda function beside the smallest lambda_runtime function, an echo
+# (crates/lambda/examples/bare_echo.rs), all in one run, under AWS's Lambda Runtime Interface
+# Emulator (the RIE `sam local invoke` runs; infra/local/rie.sh fetches it).
+#
+#   bash bench/coldstart.sh                 # RUNS=7 cold starts of each (bench/README.md)
+#   RUNS=15 bash bench/coldstart.sh
+#   PROFILE=NAME bash bench/coldstart.sh    # the binaries of another cargo profile (default release)
+#
+# For each function and run: a fresh RIE, INVOCATIONS (5) posts of the function's sample event
+# (events/), the RIE's own figures (init: process start -> first `invocation/next`; first
+# response: the first invocation, process start included) and the function process's peak RSS.
+# The stores are on a local moto server (infra/local/moto.sh --bootstrap); the gateway also runs
+# over SQLite (`gateway_bench lambda-embedded`) for a first response that moto's ~3 ms per call
+# does not dominate. Then one run of each function under `strace -f -e trace=connect` counts the
+# connections it opens before its first connection to the runtime API: network I/O at init.
+# Allocators: the gateway (on moto and on SQLite) runs again with mimalloc and with jemalloc
+# put in place of glibc's malloc by LD_PRELOAD (Debian's libmimalloc2.0 and libjemalloc2, when
+# installed), and `gateway_bench handler` times signed deliveries in-process with each.
+# Figures land in bench/out/coldstart/; bench/coldstart/report.py prints them with each ratio
+# to the echo function.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS="${RUNS:-7}"
+INVOCATIONS="${INVOCATIONS:-5}"
+PROFILE="${PROFILE:-release}"
+OUT=bench/out/coldstart
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+BIN="$TARGET/$PROFILE"
+GATEWAY_EVENT=events/webhook-gateway/http-api-v2-pull-request.json
+
+# rie_cold_start and rie_stop.
+source bench/lib/rie.sh
+
+# The allocators to try besides glibc's: name=library, for those installed.
+allocators() {
+  local lib
+  for lib in mimalloc=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2; do
+    [[ -e "${lib#*=}" ]] && echo "$lib"
+  done
+  return 0
+}
+
+# name, event, command: the functions measured, the echo peer first.
+functions() {
+  echo "bare $GATEWAY_EVENT $BIN/examples/bare_echo"
+  echo "webhook-gateway $GATEWAY_EVENT $BIN/webhook-gateway"
+  echo "registry-api events/registry-api/health.json $BIN/registry-api"
+  echo "normaliser events/normaliser/sqs-batch.json $BIN/normaliser"
+  echo "poller events/poller/scheduled.json $BIN/poller"
+  echo "gateway-embedded $GATEWAY_EVENT $BIN/examples/gateway_bench lambda-embedded $OUT/embedded.db"
+}
+
+cold_starts() {
+  # Runs inside infra/local/moto.sh --bootstrap: AWS_ENDPOINT_URL and SWITCHBOARD_* are set.
+  "$BIN/examples/gateway_bench" seed-aws
+  "$BIN/examples/gateway_bench" seed-embedded "$OUT/embedded.db"
+  export SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE=1000000 AWS_LAMBDA_LOG_LEVEL=INFO AWS_LAMBDA_LOG_FORMAT=JSON
+  RIE="$(infra/local/rie.sh)"
+  local name event command
+  for run in $(seq "$RUNS"); do
+    echo "== cold starts $run/$RUNS" >&2
+    # Interleaved, so a burst of load on the shared machine hits every function alike.
+    while read -r name event command; do
+      # shellcheck disable=SC2086 # the command is split into words on purpose
+      rie_cold_start "$name" "$run" "$event" "$INVOCATIONS" "$OUT" $command
+      if [[ "$name" == webhook-gateway || "$name" == gateway-embedded ]]; then
+        for allocator in $(allocators); do
+          # shellcheck disable=SC2086
+          LD_PRELOAD="${allocator#*=}" rie_cold_start "$name@${allocator%%=*}" "$run" "$event" "$INVOCATIONS" "$OUT" $command
+        done
+      fi
+    done < <(functions)
+  done
+  echo "== connections before the first /next (strace)" >&2
+  while read -r name event command; do
+    # shellcheck disable=SC2086
+    rie_cold_start "strace-$name" 1 "$event" 1 "$OUT" strace -f -qq -e trace=connect -o "$OUT/$name.strace" $command
+    echo "$RIE_RUNTIME_API_PORT" >"$OUT/$name.runtime-port"
+  done < <(functions)
+}
+
+if [[ "${1:-}" == "--cold-starts" ]]; then
+  cold_starts
+  exit 0
+fi
+
+command -v strace >/dev/null || { echo "coldstart.sh: needs strace (apt-get install strace)" >&2; exit 1; }
+mkdir -p "$OUT"
+rm -f "$OUT"/*.log "$OUT"/*.responses "$OUT"/*.rss "$OUT"/*.strace "$OUT"/*.runtime-port "$OUT"/embedded.* \
+  "$OUT"/handler@*.json
+echo "== building ($PROFILE)" >&2
+cargo build --quiet --profile "$PROFILE" -p switchboard-lambda \
+  --bin webhook-gateway --bin registry-api --bin normaliser --bin poller \
+  --example bare_echo --example gateway_bench
+while read -r name _ binary _; do
+  echo "$name $(stat -c %s "$binary")"
+done < <(functions) >"$OUT/sizes"
+cp /proc/loadavg "$OUT/loadavg-start" 2>/dev/null || true
+
+echo "== gateway handler in-process with each allocator" >&2
+"$BIN/examples/gateway_bench" handler 3000 >"$OUT/handler@system.json"
+for allocator in $(allocators); do
+  LD_PRELOAD="${allocator#*=}" "$BIN/examples/gateway_bench" handler 3000 >"$OUT/handler@${allocator%%=*}.json"
+done
+
+infra/local/moto.sh --bootstrap bash bench/coldstart.sh --cold-starts
+
+python3 bench/coldstart/report.py "$OUT" "$TARGET/lambda"

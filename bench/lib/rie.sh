@@ -1,0 +1,52 @@
+# Shared by the cold-start benchmarks (bench/gateway.sh, bench/coldstart.sh); source it.
+#
+# rie_cold_start NAME RUN EVENT INVOCATIONS OUT COMMAND...
+#   One cold start of COMMAND (a function binary and its arguments) under AWS's Lambda Runtime Interface Emulator ($RIE, from
+#   infra/local/rie.sh): INVOCATIONS posts of the JSON file EVENT, the peak RSS of the function
+#   process, then the RIE stopped. Leaves the RIE's log (with the function's output) in
+#   OUT/NAME-RUN.log, the function's answers in NAME-RUN.responses and the peak RSS in KiB in
+#   NAME-RUN.rss; bench/lib/rie_report.py reads the RIE's figures from the log. The RIE starts
+#   the function on the first invocation, so every run is a cold start. BINARY may be a wrapper
+#   script (RIE_WRAP below). Extra environment for the function: export it before calling.
+
+rie_cold_start() {
+  local name="$1" run="$2" event="$3" invocations="$4" out="$5" emulator pid
+  shift 5
+  read -r emulator RIE_RUNTIME_API_PORT < <(python3 -c '
+import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+  export RIE_RUNTIME_API_PORT
+  AWS_LAMBDA_FUNCTION_NAME=bench AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_TIMEOUT=30 \
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/bench \
+    AWS_LAMBDA_LOG_STREAM_NAME=bench _HANDLER=bootstrap \
+    "$RIE" --log-level info --runtime-interface-emulator-address "127.0.0.1:$emulator" \
+    --runtime-api-address "127.0.0.1:$RIE_RUNTIME_API_PORT" "$@" >"$out/$name-$run.log" 2>&1 &
+  rie_pid=$!
+  trap rie_stop EXIT  # also when a step below fails
+  for _ in $(seq 200); do
+    (: <"/dev/tcp/127.0.0.1/$emulator") 2>/dev/null && break
+    sleep 0.05
+  done
+  for _ in $(seq "$invocations"); do
+    curl --silent --show-error --max-time 60 --write-out '\n' --data-binary "@$event" \
+      "http://127.0.0.1:$emulator/2015-03-31/functions/function/invocations"
+  done >"$out/$name-$run.responses"
+  # The RIE is a Go program: any of its threads may have started the function.
+  pid="$(cat /proc/"$rie_pid"/task/*/children | tr -s ' ' '\n' | head -n 1)"
+  while [[ -n "$pid" && -n "$(cat /proc/"$pid"/task/*/children 2>/dev/null | tr -d ' ')" ]]; do
+    pid="$(cat /proc/"$pid"/task/*/children | tr -s ' ' '\n' | head -n 1)"
+  done
+  [[ -n "$pid" ]] || { echo "rie.sh: $name is not running under the RIE; see $out/$name-$run.log" >&2; exit 1; }
+  awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" >"$out/$name-$run.rss"
+  rie_stop
+}
+
+# SIGTERM makes the RIE SIGKILL the function and exit.
+rie_stop() {
+  [[ -n "${rie_pid:-}" ]] || return 0
+  kill -TERM "$rie_pid" 2>/dev/null || true
+  wait "$rie_pid" 2>/dev/null || true
+  rie_pid=""
+}
