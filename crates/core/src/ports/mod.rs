@@ -28,7 +28,10 @@ pub use checkpoints::{Checkpoint, CheckpointStore, stale_checkpoint};
 pub use dedup::{DedupOutcome, DedupStore};
 pub use descriptors::{DescriptorRecord, DescriptorRegistry};
 pub use error::{EntryFailure, StoreError};
-pub use instances::{HealthUpdate, InstanceHealth, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance};
+pub use instances::{
+    BackfillProgress, HealthAlert, HealthUpdate, InstanceHealth, InstanceRecord, InstanceRegistry, InstanceUpdate,
+    NewInstance, PollRecord, SyncState,
+};
 pub use key::InstanceKey;
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
 pub use oauth_state::{OAuthState, OAuthStateStore};
