@@ -16,6 +16,7 @@ mod instances;
 mod key;
 mod leases;
 mod oauth_state;
+mod poll_trigger;
 mod queue;
 mod rate_limit;
 mod secrets;
@@ -35,6 +36,7 @@ pub use instances::{
 pub use key::InstanceKey;
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
 pub use oauth_state::{OAuthState, OAuthStateStore};
+pub use poll_trigger::PollTrigger;
 pub use queue::{
     ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, DEFAULT_MAX_RECEIVES, INGEST_QUEUE, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES,
     MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage, RetryPolicy,
