@@ -158,10 +158,18 @@ async fn poll_now_polls_an_instance_whose_interval_has_not_passed() {
     world.stores.instances.record_health(&world.key, &HealthUpdate::Synced { at: Utc::now() }).await.unwrap();
     assert_eq!(world.run().await.due, 0, "not due by its schedule");
 
-    let summary = world.poller.poll_now(&[world.key.clone()], Instant::now() + Duration::from_secs(60)).await.unwrap();
+    let summary = world
+        .poller
+        .poll_now(std::slice::from_ref(&world.key), Instant::now() + Duration::from_secs(60))
+        .await
+        .unwrap();
 
     assert_eq!((summary.succeeded, summary.items), (1, 1));
     world.stores.instances.enable_instance(&world.key, false).await.unwrap();
-    let skipped = world.poller.poll_now(&[world.key.clone()], Instant::now() + Duration::from_secs(60)).await.unwrap();
+    let skipped = world
+        .poller
+        .poll_now(std::slice::from_ref(&world.key), Instant::now() + Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(skipped.due, 0, "a disabled instance is not polled");
 }
