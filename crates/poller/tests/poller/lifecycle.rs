@@ -125,16 +125,7 @@ async fn a_notified_state_another_writer_moved_is_read_fresh_before_the_compare_
 #[tokio::test]
 async fn runs_add_up_on_the_instance_and_a_backfill_shows_its_progress_until_it_completes() {
     let world = World::with(Options { delay: Duration::from_millis(300), ..Options::default() }).await;
-    world.api.add(&[
-        (1, "2024-05-01T01:00:00Z"),
-        (2, "2024-05-01T02:00:00Z"),
-        (3, "2024-05-01T03:00:00Z"),
-        (4, "2024-05-01T04:00:00Z"),
-        (5, "2024-05-01T05:00:00Z"),
-        (6, "2024-05-01T06:00:00Z"),
-    ]);
-
-    let cut_short = world.poller.run_due(Utc::now(), Instant::now() + Duration::from_millis(450)).await.unwrap();
+    let cut_short = world.cut_short_first_run_of_six_issues().await;
 
     let Some(InstanceOutcome::Polled { run }) = cut_short.outcome(&world.key) else { panic!("{cut_short:?}") };
     let record = world.stores.instances.get_instance(&world.key).await.unwrap().unwrap();
