@@ -37,6 +37,11 @@ pub const ENV_OIDC_CLIENT_ID: &str = "SWITCHBOARD_OIDC_CLIENT_ID";
 /// The scopes the dashboard asks for (space-separated; `serve --oidc-scopes`).
 pub const ENV_OIDC_SCOPES: &str = "SWITCHBOARD_OIDC_SCOPES";
 
+/// Overrides [`PollerSettings::failure_threshold`], the consecutive failures after which an
+/// instance's `connector_health` notice says it is failing (the poller's Lambda environment,
+/// `serve --health-failure-threshold`).
+pub const ENV_HEALTH_FAILURE_THRESHOLD: &str = "SWITCHBOARD_HEALTH_FAILURE_THRESHOLD";
+
 /// Sets [`Settings::public_url`], the public URL managed webhook subscriptions are registered
 /// under (the registry's Lambda environment, `serve --public-url`).
 pub const ENV_PUBLIC_URL: &str = "SWITCHBOARD_PUBLIC_URL";

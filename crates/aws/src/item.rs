@@ -59,6 +59,11 @@ pub(crate) fn get_bool(item: &Item, name: &str) -> Result<bool, StoreError> {
     item.get(name).and_then(|v| v.as_bool().ok()).copied().ok_or_else(|| missing(name))
 }
 
+/// An optional boolean attribute.
+pub(crate) fn opt_bool(item: &Item, name: &str) -> Result<Option<bool>, StoreError> {
+    item.get(name).map(|v| v.as_bool().copied().map_err(|_| missing(name))).transpose()
+}
+
 /// An optional number attribute.
 pub(crate) fn opt_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>, StoreError> {
     item.get(name).map(|v| v.as_n().ok().and_then(|text| text.parse().ok()).ok_or_else(|| missing(name))).transpose()

@@ -38,6 +38,8 @@ macro_rules! contract_tests {
             an_instance_keeps_its_webhook_subscription_until_it_is_cleared,
             updating_or_deleting_a_missing_instance_reports_not_found,
             health_failures_count_up_and_a_success_resets_them,
+            poll_runs_add_up_on_the_instance_with_its_backfill_and_reauth_flag,
+            the_notified_health_state_moves_by_compare_and_set,
             deleting_an_instance_removes_its_secret_and_checkpoint,
             the_first_checkpoint_advance_creates_version_one,
             advancing_from_a_stale_version_fails_and_never_moves_backwards,

@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use switchboard_core::ports::{
-    CredentialChange, Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthUpdate, InstanceKey, InstanceUpdate,
-    MAX_MESSAGE_BYTES, MessageQueue, NewInstance, OAuthState, QueueMessage, QueueSender, RateDecision, ReceiveOptions,
-    ReceivedMessage, RetryPolicy, SignalCounts, SignalPage, SignalQuery, StoreError, Stores, SubscriptionState,
-    SubscriptionStatus, SyncRun, SyncStatus, send_batch,
+    BackfillProgress, CredentialChange, Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthAlert,
+    HealthUpdate, InstanceKey, InstanceUpdate, MAX_MESSAGE_BYTES, MessageQueue, NewInstance, OAuthState, PollRecord,
+    QueueMessage, QueueSender, RateDecision, ReceiveOptions, ReceivedMessage, RetryPolicy, SignalCounts, SignalPage,
+    SignalQuery, StoreError, Stores, SubscriptionState, SubscriptionStatus, SyncRun, SyncStatus, send_batch,
 };
 use switchboard_core::signal::NormalisedSignal;
 use tokio::task::JoinSet;
@@ -218,7 +218,7 @@ pub async fn an_instance_keeps_its_webhook_subscription_until_it_is_cleared(back
     let set = InstanceUpdate { subscription: Some(Some(state.clone())), ..InstanceUpdate::default() };
     assert_eq!(stores.instances.update_instance(&key, &set).await.unwrap().subscription, Some(state.clone()));
     stores.instances.enable_instance(&key, false).await.unwrap();
-    stores.instances.record_health(&key, &HealthUpdate::SyncFailed { error: "x".into() }).await.unwrap();
+    stores.instances.record_health(&key, &HealthUpdate::SyncFailed { error: "x".into(), reauth: false }).await.unwrap();
     let read = stores.instances.get_instance(&key).await.unwrap().unwrap();
     assert_eq!(read.subscription, Some(state), "other updates keep the subscription");
     assert_eq!(stores.instances.list_instances_by_connector(GITHUB).await.unwrap()[0].subscription, read.subscription);
@@ -234,7 +234,7 @@ pub async fn updating_or_deleting_a_missing_instance_reports_not_found(backend: 
     let update = InstanceUpdate { enabled: Some(false), ..InstanceUpdate::default() };
     assert!(matches!(stores.instances.update_instance(&key, &update).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(stores.instances.enable_instance(&key, true).await, Err(StoreError::NotFound { .. })));
-    let health = HealthUpdate::SyncFailed { error: "x".into() };
+    let health = HealthUpdate::SyncFailed { error: "x".into(), reauth: false };
     assert!(matches!(stores.instances.record_health(&key, &health).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(stores.instances.delete_instance(&key).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(stores.delete_instance(&key).await, Err(StoreError::NotFound { .. })));
@@ -248,8 +248,11 @@ pub async fn health_failures_count_up_and_a_success_resets_them(backend: &impl B
     let at = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
     let failed = HealthUpdate::Checked { at, healthy: false, latency_ms: 900, error: Some("401 Unauthorized".into()) };
     stores.instances.record_health(&key, &failed).await.unwrap();
-    let health =
-        stores.instances.record_health(&key, &HealthUpdate::SyncFailed { error: "timeout".into() }).await.unwrap();
+    let health = stores
+        .instances
+        .record_health(&key, &HealthUpdate::SyncFailed { error: "timeout".into(), reauth: false })
+        .await
+        .unwrap();
     assert_eq!((health.consecutive_failures, health.healthy), (2, false));
     assert_eq!(health.last_error.as_deref(), Some("timeout"));
     assert_eq!((health.last_health_check, health.last_latency_ms), (Some(at), Some(900)));
@@ -264,6 +267,93 @@ pub async fn health_failures_count_up_and_a_success_resets_them(backend: &impl B
     let health = stores.instances.get_instance(&key).await.unwrap().unwrap().health;
     assert_eq!((health.consecutive_failures, health.healthy, health.last_error), (0, true, None));
     assert_eq!((health.last_sync_at, health.last_latency_ms), (Some(later), Some(120)));
+}
+
+/// A poll run is recorded in one write: last poll, counts, backfill progress and health; a
+/// re-auth failure sets the flag, an update clears it, and the instance's own interval is kept.
+pub async fn poll_runs_add_up_on_the_instance_with_its_backfill_and_reauth_flag(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let key = stores.instances.create_instance(&new_instance("p1", GITHUB)).await.unwrap().key();
+    let t0 = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+    let progress =
+        BackfillProgress { started_at: t0, pages: 2, items: 40, partitions_done: 1, partitions_total: Some(3) };
+    let first =
+        PollRecord { started_at: t0, items: 40, failed: false, health: None, backfill: Some(Some(progress.clone())) };
+    let record = stores.instances.record_poll(&key, &first).await.unwrap();
+    assert_eq!(record.sync.backfill, Some(progress.clone()));
+    assert_eq!((record.sync.last_polled_at, record.sync.change_count, record.sync.error_count), (Some(t0), 40, 0));
+    assert_eq!(record.health.last_sync_at, None, "a run that stopped early is not a sync");
+
+    let t1 = t0 + TimeDelta::minutes(1);
+    let reauth = HealthUpdate::SyncFailed { error: "re-auth needed: invalid_grant".into(), reauth: true };
+    let failed = PollRecord { started_at: t1, items: 0, failed: true, health: Some(reauth), backfill: None };
+    let record = stores.instances.record_poll(&key, &failed).await.unwrap();
+    assert!(record.health.reauth_needed && record.sync.last_poll_failed);
+    assert_eq!((record.sync.change_count, record.sync.error_count, record.health.consecutive_failures), (40, 1, 1));
+    assert_eq!(record.sync.backfill, Some(progress), "a run without backfill news keeps the progress");
+
+    let update = InstanceUpdate {
+        reauth_needed: Some(false),
+        polling_interval_seconds: Some(Some(900)),
+        ..InstanceUpdate::default()
+    };
+    let record = stores.instances.update_instance(&key, &update).await.unwrap();
+    assert!(!record.health.reauth_needed);
+    assert_eq!(record.polling_interval_seconds, Some(900));
+
+    let t2 = t1 + TimeDelta::minutes(1);
+    let synced = PollRecord {
+        started_at: t2,
+        items: 5,
+        failed: false,
+        health: Some(HealthUpdate::Synced { at: t2 }),
+        backfill: Some(None),
+    };
+    stores.instances.record_poll(&key, &synced).await.unwrap();
+    let read = stores.instances.get_instance(&key).await.unwrap().unwrap();
+    assert_eq!((read.sync.backfill, read.sync.change_count, read.sync.last_poll_failed), (None, 45, false));
+    assert_eq!((read.health.consecutive_failures, read.health.last_sync_at), (0, Some(t2)));
+    assert_eq!(read.polling_interval_seconds, Some(900), "a poll run keeps the instance's interval");
+    let update = InstanceUpdate { polling_interval_seconds: Some(None), ..InstanceUpdate::default() };
+    assert_eq!(stores.instances.update_instance(&key, &update).await.unwrap().polling_interval_seconds, None);
+    let missing = InstanceKey::new("p9", GITHUB);
+    assert!(matches!(stores.instances.record_poll(&missing, &synced).await, Err(StoreError::NotFound { .. })));
+}
+
+/// The notified health state moves by compare-and-set: of writers expecting the same state,
+/// exactly one wins; other updates never touch it.
+pub async fn the_notified_health_state_moves_by_compare_and_set(backend: &impl Backend) {
+    let stores = stores_with_connectors(backend).await;
+    let key = stores.instances.create_instance(&new_instance("p1", GITHUB)).await.unwrap().key();
+    let t0 = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+    let mut attempts = JoinSet::new();
+    for i in 0..4 {
+        let instances = stores.instances.clone();
+        let key = key.clone();
+        let at = t0 + TimeDelta::milliseconds(i);
+        attempts.spawn(async move { instances.set_health_alert(&key, None, Some(HealthAlert::Failing), at).await });
+    }
+    let won: Vec<bool> = attempts.join_all().await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    let health = stores.instances.get_instance(&key).await.unwrap().unwrap().health;
+    assert_eq!(health.alert, Some(HealthAlert::Failing));
+    let at = health.alert_changed_at.expect("set");
+
+    stores.instances.record_health(&key, &HealthUpdate::Synced { at: t0 }).await.unwrap();
+    stores.instances.enable_instance(&key, false).await.unwrap();
+    let health = stores.instances.get_instance(&key).await.unwrap().unwrap().health;
+    assert_eq!((health.alert, health.alert_changed_at), (Some(HealthAlert::Failing), Some(at)), "kept by other writes");
+
+    let t1 = t0 + TimeDelta::minutes(1);
+    assert!(!stores.instances.set_health_alert(&key, None, None, t1).await.unwrap(), "a stale expectation loses");
+    assert!(stores.instances.set_health_alert(&key, Some(at), None, t1).await.unwrap());
+    let health = stores.instances.get_instance(&key).await.unwrap().unwrap().health;
+    assert_eq!((health.alert, health.alert_changed_at), (None, Some(t1)));
+    let missing = InstanceKey::new("p9", GITHUB);
+    assert!(matches!(
+        stores.instances.set_health_alert(&missing, None, None, t1).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 /// Deleting an instance takes its credentials and checkpoint with it; other instances keep theirs.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::ids::{ConnectorId, ProjectId};
 use crate::ports::InstanceKey;
-use crate::signal::IngestionKind;
+use crate::signal::{IngestionKind, NormalisedSignal};
 
 /// Version of the envelope format, so consumers can reject what they do not understand.
 pub const ENVELOPE_VERSION: u32 = 1;
@@ -43,6 +43,11 @@ pub struct Envelope {
     /// normaliser maps without loading the instance. Absent when the mapping reads none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
+    /// A signal Switchboard raised itself about the instance (a `connector_health` notice,
+    /// [`crate::health_notice`]): the normaliser passes it on as it is, deduplicated by its id,
+    /// instead of mapping `payload`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Box<NormalisedSignal>>,
 }
 
 impl Envelope {
@@ -66,6 +71,7 @@ impl Envelope {
             delivery_id,
             payload,
             config: BTreeMap::new(),
+            notice: None,
         }
     }
 
@@ -86,7 +92,19 @@ impl Envelope {
             delivery_id: None,
             payload,
             config: BTreeMap::new(),
+            notice: None,
         }
+    }
+
+    /// A signal Switchboard raised about the instance, sent by the poller (kept to the
+    /// millisecond).
+    pub fn notice(
+        connector_id: ConnectorId,
+        project_id: ProjectId,
+        received_at: DateTime<Utc>,
+        signal: NormalisedSignal,
+    ) -> Self {
+        Self { notice: Some(Box::new(signal)), ..Self::polled(connector_id, project_id, received_at, Value::Null) }
     }
 
     /// The envelope carrying the instance config values its mapping reads.

@@ -9,7 +9,9 @@
 //! 4. [`connector`] (one runtime face per connector, generic or native), [`catalog`] (the one
 //!    place stored descriptors are compiled), [`builtin`] and [`examples`] (running a
 //!    descriptor's examples), [`subscriptions`] (the life of a managed webhook subscription),
-//!    [`catalogue_table`] (the catalogue as a Markdown table).
+//!    [`catalogue_table`] (the catalogue as a Markdown table), [`health_notice`] (the
+//!    `connector_health` signal of an instance that starts failing, needs re-authorising or
+//!    recovers) and [`sync_schedule`] (when an instance is polled next, its interval's bounds).
 //!
 //! [`ids`] ([`ConnectorId`], [`ProjectId`]) sits at the bottom beside [`model`]; [`ports`]
 //! (storage and queue traits), [`envelope`] and [`retry_class`] sit beside the layers.
@@ -24,6 +26,7 @@ pub mod connector;
 pub mod descriptor;
 pub mod envelope;
 pub mod examples;
+pub mod health_notice;
 pub mod hosts;
 pub mod ids;
 pub mod jsonpath;
@@ -35,6 +38,7 @@ pub mod retry_class;
 pub mod scaffold;
 pub mod signal;
 pub mod subscriptions;
+pub mod sync_schedule;
 pub mod template;
 pub mod webhook;
 

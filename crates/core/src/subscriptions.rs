@@ -310,7 +310,7 @@ async fn call(
 /// Records a failed subscription request on the instance's health.
 async fn fail(stores: &Stores, key: &InstanceKey, message: &str) {
     tracing::warn!(project_id = %key.project_id, connector_id = %key.connector_id, error = message, "webhook subscription failed");
-    let update = HealthUpdate::SyncFailed { error: format!("{HEALTH_PREFIX}: {message}") };
+    let update = HealthUpdate::SyncFailed { error: format!("{HEALTH_PREFIX}: {message}"), reauth: false };
     if let Err(error) = stores.instances.record_health(key, &update).await {
         tracing::error!(project_id = %key.project_id, connector_id = %key.connector_id, %error, "could not record the subscription failure");
     }

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use switchboard_core::ports::{
-    HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
-    StoreError, SubscriptionState, store_now,
+    BackfillProgress, HealthAlert, HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry,
+    InstanceUpdate, NewInstance, PollRecord, StoreError, SubscriptionState, SyncState, store_now,
 };
 
 use crate::SqliteStore;
@@ -14,7 +15,9 @@ use crate::db::Cached;
 use crate::db::{DbResult, parse_opt_ts, parse_ts, ts};
 
 const COLUMNS: &str = "project_id, connector_id, enabled, credential_secret_ref, config, last_health_check, healthy, \
-                       consecutive_failures, last_error, last_sync_at, last_latency_ms, created_at, updated_at, subscription";
+                       consecutive_failures, last_error, last_sync_at, last_latency_ms, created_at, updated_at, subscription, \
+                       reauth_needed, health_alert, health_alert_changed_at, polling_interval_seconds, last_polled_at, \
+                       last_poll_failed, change_count, error_count, backfill";
 
 /// The raw columns of one row.
 struct RawRow {
@@ -32,6 +35,15 @@ struct RawRow {
     created_at: String,
     updated_at: String,
     subscription: Option<String>,
+    reauth_needed: bool,
+    health_alert: Option<String>,
+    health_alert_changed_at: Option<String>,
+    polling_interval_seconds: Option<u32>,
+    last_polled_at: Option<String>,
+    last_poll_failed: bool,
+    change_count: i64,
+    error_count: i64,
+    backfill: Option<String>,
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -50,6 +62,15 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
         subscription: row.get(13)?,
+        reauth_needed: row.get(14)?,
+        health_alert: row.get(15)?,
+        health_alert_changed_at: row.get(16)?,
+        polling_interval_seconds: row.get(17)?,
+        last_polled_at: row.get(18)?,
+        last_poll_failed: row.get(19)?,
+        change_count: row.get(20)?,
+        error_count: row.get(21)?,
+        backfill: row.get(22)?,
     })
 }
 
@@ -58,6 +79,12 @@ fn to_record(raw: RawRow) -> Result<InstanceRecord, StoreError> {
         .map_err(|err| StoreError::Corrupt(format!("stored instance config does not parse: {err}")))?;
     let subscription =
         raw.subscription.as_deref().map(SubscriptionState::from_json).transpose().map_err(StoreError::Corrupt)?;
+    let backfill: Option<BackfillProgress> = raw
+        .backfill
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|err| StoreError::Corrupt(format!("stored backfill progress does not parse: {err}")))?;
     Ok(InstanceRecord {
         project_id: raw.project_id,
         connector_id: raw.connector_id,
@@ -71,6 +98,17 @@ fn to_record(raw: RawRow) -> Result<InstanceRecord, StoreError> {
             last_error: raw.last_error,
             last_sync_at: parse_opt_ts(raw.last_sync_at)?,
             last_latency_ms: raw.last_latency_ms.and_then(|ms| u64::try_from(ms).ok()),
+            reauth_needed: raw.reauth_needed,
+            alert: raw.health_alert.as_deref().map(HealthAlert::parse).transpose()?,
+            alert_changed_at: parse_opt_ts(raw.health_alert_changed_at)?,
+        },
+        polling_interval_seconds: raw.polling_interval_seconds,
+        sync: SyncState {
+            last_polled_at: parse_opt_ts(raw.last_polled_at)?,
+            last_poll_failed: raw.last_poll_failed,
+            change_count: u64::try_from(raw.change_count).unwrap_or_default(),
+            error_count: u64::try_from(raw.error_count).unwrap_or_default(),
+            backfill,
         },
         subscription,
         created_at: parse_ts(&raw.created_at)?,
@@ -80,6 +118,11 @@ fn to_record(raw: RawRow) -> Result<InstanceRecord, StoreError> {
 
 fn config_json(config: &BTreeMap<String, String>) -> Result<String, StoreError> {
     serde_json::to_string(config).map_err(|err| StoreError::Invalid(format!("config does not serialise: {err}")))
+}
+
+fn backfill_json(backfill: &BackfillProgress) -> Result<String, StoreError> {
+    serde_json::to_string(backfill)
+        .map_err(|err| StoreError::Invalid(format!("backfill progress does not serialise: {err}")))
 }
 
 fn select_where(conn: &Connection, filter: &str, args: &[&str]) -> DbResult<Vec<InstanceRecord>> {
@@ -101,7 +144,8 @@ fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
     conn.exec(
         "UPDATE instances SET enabled = ?3, credential_secret_ref = ?4, config = ?5, last_health_check = ?6,
              healthy = ?7, consecutive_failures = ?8, last_error = ?9, last_sync_at = ?10, last_latency_ms = ?11,
-             updated_at = ?12, subscription = ?13
+             updated_at = ?12, subscription = ?13, reauth_needed = ?14, polling_interval_seconds = ?15,
+             last_polled_at = ?16, last_poll_failed = ?17, change_count = ?18, error_count = ?19, backfill = ?20
          WHERE project_id = ?1 AND connector_id = ?2",
         params![
             record.project_id,
@@ -117,6 +161,13 @@ fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
             h.last_latency_ms.and_then(|ms| i64::try_from(ms).ok()),
             ts(record.updated_at),
             record.subscription.as_ref().map(SubscriptionState::to_json),
+            h.reauth_needed,
+            record.polling_interval_seconds,
+            record.sync.last_polled_at.map(ts),
+            record.sync.last_poll_failed,
+            i64::try_from(record.sync.change_count).unwrap_or(i64::MAX),
+            i64::try_from(record.sync.error_count).unwrap_or(i64::MAX),
+            record.sync.backfill.as_ref().map(backfill_json).transpose()?,
         ],
     )?;
     Ok(())
@@ -200,6 +251,12 @@ impl InstanceRegistry for SqliteStore {
                     if let Some(subscription) = update.subscription {
                         record.subscription = subscription;
                     }
+                    if let Some(interval) = update.polling_interval_seconds {
+                        record.polling_interval_seconds = interval;
+                    }
+                    if let Some(reauth_needed) = update.reauth_needed {
+                        record.health.reauth_needed = reauth_needed;
+                    }
                     record.updated_at = store_now();
                 })?;
                 Ok(record)
@@ -214,6 +271,51 @@ impl InstanceRegistry for SqliteStore {
             .write("recording instance health", move |conn| {
                 let (record, ()) = modify(conn, &key, |record| record.health.apply(&update))?;
                 Ok(record.health)
+            })
+            .await
+    }
+
+    async fn record_poll(&self, key: &InstanceKey, poll: &PollRecord) -> Result<InstanceRecord, StoreError> {
+        let key = key.clone();
+        let poll = poll.clone();
+        self.db
+            .write("recording a poll run", move |conn| {
+                let (record, ()) = modify(conn, &key, |record| {
+                    record.sync.apply(&poll);
+                    if let Some(update) = &poll.health {
+                        record.health.apply(update);
+                    }
+                })?;
+                Ok(record)
+            })
+            .await
+    }
+
+    async fn set_health_alert(
+        &self,
+        key: &InstanceKey,
+        expected_at: Option<DateTime<Utc>>,
+        alert: Option<HealthAlert>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = key.clone();
+        self.db
+            .write("setting the notified health state", move |conn| {
+                let changed = conn.exec(
+                    "UPDATE instances SET health_alert = ?3, health_alert_changed_at = ?4
+                     WHERE project_id = ?1 AND connector_id = ?2 AND health_alert_changed_at IS ?5",
+                    params![
+                        key.project_id,
+                        key.connector_id,
+                        alert.map(HealthAlert::as_str),
+                        ts(at),
+                        expected_at.map(ts)
+                    ],
+                )?;
+                if changed == 0 && select_one(conn, &key)?.is_none() {
+                    return Err(StoreError::instance_not_found(&key).into());
+                }
+                Ok(changed == 1)
             })
             .await
     }

@@ -141,6 +141,21 @@ const MIGRATIONS: &[&str] = &[
     r"
     ALTER TABLE instances ADD COLUMN subscription TEXT;
     ",
+    // 5: health notices and the sync lifecycle: "re-auth needed" as its own flag (taken from
+    // `last_error`, where it was written before), the notified health state, the instance's
+    // own polling interval, and what its poll runs did (backfill progress as JSON).
+    r"
+    ALTER TABLE instances ADD COLUMN reauth_needed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE instances ADD COLUMN health_alert TEXT;
+    ALTER TABLE instances ADD COLUMN health_alert_changed_at TEXT;
+    ALTER TABLE instances ADD COLUMN polling_interval_seconds INTEGER;
+    ALTER TABLE instances ADD COLUMN last_polled_at TEXT;
+    ALTER TABLE instances ADD COLUMN last_poll_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE instances ADD COLUMN change_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE instances ADD COLUMN error_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE instances ADD COLUMN backfill TEXT;
+    UPDATE instances SET reauth_needed = 1 WHERE last_error LIKE 're-auth needed%';
+    ",
 ];
 
 /// The schema version this build writes.

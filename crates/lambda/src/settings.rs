@@ -36,6 +36,9 @@ pub const ENV_POLL_CONCURRENCY: &str = "SWITCHBOARD_POLL_CONCURRENCY";
 pub const ENV_POLL_SAFETY_MARGIN: &str = "SWITCHBOARD_POLL_SAFETY_MARGIN_SECONDS";
 /// Wall-clock seconds one instance may take in a poll run (default 60).
 pub const ENV_POLL_INSTANCE_BUDGET: &str = "SWITCHBOARD_POLL_INSTANCE_BUDGET_SECONDS";
+/// Consecutive failures after which an instance's `connector_health` notice says it is failing
+/// (default 3; `serve --health-failure-threshold`).
+pub use switchboard_app::ENV_HEALTH_FAILURE_THRESHOLD;
 /// Public URL of `GET /oauth/callback` (registered with each OAuth2 provider). When unset the
 /// registry API derives it from each `oauth/start` request (`Host` header and API stage).
 pub const ENV_OAUTH_CALLBACK_URL: &str = "SWITCHBOARD_OAUTH_CALLBACK_URL";
@@ -142,7 +145,8 @@ impl Environment {
     }
 
     /// The poller's defaults with [`ENV_POLL_CONCURRENCY`] (at least 1),
-    /// [`ENV_POLL_SAFETY_MARGIN`] and [`ENV_POLL_INSTANCE_BUDGET`] (positive) applied.
+    /// [`ENV_POLL_SAFETY_MARGIN`], [`ENV_POLL_INSTANCE_BUDGET`] and
+    /// [`ENV_HEALTH_FAILURE_THRESHOLD`] (positive) applied.
     pub fn poller_settings(&self) -> Result<PollerSettings, SettingsError> {
         let mut settings = PollerSettings::default();
         if let Some(concurrency) = self.number(ENV_POLL_CONCURRENCY)? {
@@ -153,6 +157,9 @@ impl Environment {
         }
         if let Some(seconds) = self.positive(ENV_POLL_INSTANCE_BUDGET)? {
             settings.instance_budget = Duration::from_secs(seconds);
+        }
+        if let Some(count) = self.positive(ENV_HEALTH_FAILURE_THRESHOLD)? {
+            settings.failure_threshold = u32::try_from(count).unwrap_or(u32::MAX);
         }
         Ok(settings)
     }

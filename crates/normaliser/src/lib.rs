@@ -1,6 +1,8 @@
 //! The normaliser: takes raw envelopes off the ingest queue (a webhook delivery or one polled
 //! item each), maps them with their connector's descriptor, drops duplicate signals, sends the
-//! rest to the signals queue and counts what happened (DESIGN.md §1).
+//! rest to the signals queue and counts what happened (DESIGN.md §1). An envelope that carries
+//! a notice Switchboard raised itself (a `connector_health` signal from the poller,
+//! `switchboard_core::health_notice`) is not mapped: its signal is deduplicated and sent as it is.
 //!
 //! [`Normaliser::process_batch`] handles one SQS batch and returns only the ids of the messages
 //! that must come back (`ReportBatchItemFailures`). It knows nothing of where it runs: the

@@ -204,6 +204,12 @@ impl Normaliser {
         }
         let key = envelope.key();
         report.key = Some(key.clone());
+        if let Some(notice) = envelope.notice {
+            // Raised by Switchboard about the instance (a health notice): passed on as it is,
+            // deduplicated by its id, and not counted among the instance's own signals.
+            let signals = [*notice];
+            return self.deliver(&signals, &key, &mut SignalCounts::default()).await;
+        }
 
         let connector_id = envelope.connector_id.as_str();
         let loaded = self

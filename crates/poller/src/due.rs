@@ -1,18 +1,20 @@
 //! Which instances are due, found without scanning the table: the polling connectors from the
-//! registry, then each one's instances through the per-connector index.
+//! registry, then each one's instances through the per-connector index. When an instance is due
+//! is [`switchboard_core::sync_schedule`]'s rule, over the instance's own fields.
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use switchboard_core::ports::{InstanceRecord, Stores};
+use chrono::{DateTime, Utc};
+use switchboard_core::ports::{InstanceKey, InstanceRecord, Stores};
+use switchboard_core::sync_schedule::{IntervalBounds, is_due};
 
 use crate::error::PollerError;
 
-/// Polling interval of connectors whose descriptor sets no `intervalSeconds`.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+pub use switchboard_core::sync_schedule::DEFAULT_INTERVAL;
 
-/// How a sync failure that needs the user to re-authorise starts in `lastError`. Such an
-/// instance is not polled again until its credentials change.
+/// How a sync failure that needs the user to re-authorise starts in `lastError` (the instance's
+/// `reauthNeeded` flag is set too). Such an instance is not polled again until its credentials
+/// change.
 pub const REAUTH_NEEDED: &str = "re-auth needed";
 
 /// Enabled instances of polling connectors whose interval has passed at `now`, ordered by
@@ -26,7 +28,7 @@ pub(crate) async fn due_instances(
     let mut due = Vec::new();
     for record in descriptors {
         let Some(polling) = record.descriptor.ingestion.polling() else { continue };
-        let interval = polling.interval_seconds.map_or(default_interval, |s| Duration::from_secs(u64::from(s)));
+        let bounds = IntervalBounds::of(polling, default_interval);
         let instances = match stores.instances.list_instances_by_connector(record.connector_id()).await {
             Ok(instances) => instances,
             Err(error) => {
@@ -34,41 +36,31 @@ pub(crate) async fn due_instances(
                 continue;
             }
         };
-        for instance in instances {
-            if is_due(stores, &instance, interval, now).await {
-                due.push(instance);
-            }
-        }
+        due.extend(
+            instances
+                .into_iter()
+                .filter(|instance| is_due(instance, bounds.effective(instance.polling_interval_seconds), now)),
+        );
     }
     Ok(due)
 }
 
-/// Whether `instance` should be polled now.
-///
-/// A healthy instance is due once `lastSyncAt + interval` has passed (a run that stopped early
-/// leaves `lastSyncAt` alone, so the next run continues at once). A failing one also waits an
-/// interval after its last attempt, and one that needs re-authorising waits until its
-/// credentials change.
-async fn is_due(stores: &Stores, instance: &InstanceRecord, interval: Duration, now: DateTime<Utc>) -> bool {
-    let interval = TimeDelta::from_std(interval).unwrap_or(TimeDelta::MAX);
-    let passed = |since: DateTime<Utc>| since.checked_add_signed(interval).is_some_and(|at| at <= now);
-    if !instance.enabled || !instance.health.last_sync_at.is_none_or(passed) {
-        return false;
-    }
-    if instance.health.consecutive_failures == 0 {
-        return true;
-    }
-    let last_run = match stores.stats.recent_sync_runs(&instance.key(), 1).await {
-        Ok(runs) => runs.into_iter().next(),
-        Err(error) => {
-            tracing::warn!(connector_id = %instance.connector_id, project_id = %instance.project_id, %error, "cannot read the last sync run; polling anyway");
-            return true;
-        }
+/// The instance at `key` if it can be polled now whatever its schedule (a "poll now" request
+/// for a new or re-enabled instance): it exists, is enabled, does not wait for
+/// re-authorisation, and its connector polls.
+pub(crate) async fn pollable_now(stores: &Stores, key: &InstanceKey) -> Result<Option<InstanceRecord>, PollerError> {
+    let Some(instance) =
+        stores.instances.get_instance(key).await.map_err(PollerError::store("reading the instance"))?
+    else {
+        return Ok(None);
     };
-    let Some(run) = last_run else { return true };
-    if run.error.is_none() {
-        return true; // The last run stopped early but cleanly: carry on.
+    if !instance.enabled || instance.health.reauth_needed {
+        return Ok(None);
     }
-    let needs_reauth = instance.health.last_error.as_deref().is_some_and(|e| e.starts_with(REAUTH_NEEDED));
-    if needs_reauth { instance.updated_at > run.started_at } else { passed(run.started_at) }
+    let descriptor = stores
+        .descriptors
+        .get_descriptor(&key.connector_id)
+        .await
+        .map_err(PollerError::store("reading the descriptor"))?;
+    Ok(descriptor.filter(|d| d.descriptor.ingestion.polling().is_some()).map(|_| instance))
 }

@@ -8,6 +8,11 @@
 //! the next run and the normaliser's dedup drops the repeats. Runs stop cleanly before the Lambda
 //! deadline and the next run resumes from the stored resume point.
 //!
+//! After each instance's run it sends the `connector_health` notice the instance's health calls
+//! for, if any (`switchboard_core::health_notice`). [`Poller::poll_now`] polls given instances
+//! at once, whatever their schedule (a new or re-enabled instance; `serve` asks through
+//! [`poll_now_channel`]).
+//!
 //! Each run also renews the managed webhook subscriptions about to expire
 //! ([`Poller::renew_subscriptions`]).
 //!
@@ -19,6 +24,7 @@ mod due;
 mod enqueue;
 mod error;
 mod lease;
+mod poll_now;
 mod poller;
 mod renew;
 mod summary;
@@ -26,6 +32,7 @@ mod sync;
 
 pub use due::{DEFAULT_INTERVAL, REAUTH_NEEDED};
 pub use error::{PollerError, RetryClass};
+pub use poll_now::{POLL_NOW_CAPACITY, PollNowReceiver, PollNowSender, poll_now_channel};
 pub use poller::{DEFAULT_INSTANCE_BUDGET, Poller, PollerSettings};
 pub use renew::RenewalSummary;
 pub use summary::{InstanceOutcome, InstanceReport, PollRunSummary};

@@ -6,10 +6,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::ports::{QueueSender, RetryPolicy, Stores};
+use switchboard_core::ports::{InstanceRecord, QueueSender, RetryPolicy, Stores};
 use tokio::sync::watch;
 
-use crate::due::{DEFAULT_INTERVAL, due_instances};
+use switchboard_core::health_notice::DEFAULT_FAILURE_THRESHOLD;
+use switchboard_core::ports::InstanceKey;
+
+use crate::due::{DEFAULT_INTERVAL, due_instances, pollable_now};
 use crate::error::PollerError;
 use crate::summary::PollRunSummary;
 
@@ -38,6 +41,9 @@ pub struct PollerSettings {
     pub default_interval: Duration,
     /// How rejected ingest-queue entries are resent before the page fails.
     pub send_retry: RetryPolicy,
+    /// Consecutive failures after which a `connector_health` notice says the instance is failing
+    /// ([`switchboard_core::health_notice`]; at least 1).
+    pub failure_threshold: u32,
 }
 
 impl Default for PollerSettings {
@@ -49,6 +55,7 @@ impl Default for PollerSettings {
             safety_margin: Duration::from_secs(40),
             default_interval: DEFAULT_INTERVAL,
             send_retry: RetryPolicy::default(),
+            failure_threshold: DEFAULT_FAILURE_THRESHOLD,
         }
     }
 }
@@ -125,12 +132,7 @@ impl Poller {
         let holder = format!("poller-{}", uuid::Uuid::new_v4());
         let due = due_instances(&self.stores, self.settings.default_interval, now).await?;
         tracing::info!(due = due.len(), %holder, "polling due instances");
-        let reports = futures_util::stream::iter(due)
-            .map(|instance| self.poll_instance(instance, &holder, run))
-            .buffered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let summary = PollRunSummary::new(reports);
+        let summary = self.poll_all(due, &holder, run).await;
         self.renew_subscriptions(now).await;
         tracing::info!(
             due = summary.due,
@@ -143,5 +145,34 @@ impl Poller {
             "poll run finished"
         );
         Ok(summary)
+    }
+
+    /// Polls the instances at `keys` now, whatever their schedule: a new or re-enabled
+    /// instance starts its sync (a backfill from its start date) without waiting for the next
+    /// scheduled run. Instances that are missing, disabled, waiting for re-authorisation or of a
+    /// connector that does not poll are skipped; one another poller holds is reported as such.
+    pub async fn poll_now(&self, keys: &[InstanceKey], deadline: Instant) -> Result<PollRunSummary, PollerError> {
+        let stop_at = deadline.checked_sub(self.settings.safety_margin).unwrap_or(deadline);
+        let run = RunLimits { stop_at, deadline };
+        let holder = format!("poller-{}", uuid::Uuid::new_v4());
+        let mut instances = Vec::new();
+        for key in keys {
+            match pollable_now(&self.stores, key).await? {
+                Some(instance) => instances.push(instance),
+                None => tracing::info!(instance = %key, "poll-now request skipped: not a pollable, enabled instance"),
+            }
+        }
+        tracing::info!(requested = keys.len(), polled = instances.len(), %holder, "polling instances now");
+        Ok(self.poll_all(instances, &holder, run).await)
+    }
+
+    /// Polls `instances`, at most `concurrency` at a time.
+    async fn poll_all(&self, instances: Vec<InstanceRecord>, holder: &str, run: RunLimits) -> PollRunSummary {
+        let reports = futures_util::stream::iter(instances)
+            .map(|instance| self.poll_instance(instance, holder, run))
+            .buffered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        PollRunSummary::new(reports)
     }
 }

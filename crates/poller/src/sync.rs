@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
+use switchboard_core::health_notice;
 use switchboard_core::polling::{Checkpoint, GuardTrip, PollRequest, RunNote, StopReason};
 use switchboard_core::ports::{
-    CredentialChange, Credentials, HealthUpdate, InstanceKey, InstanceRecord, QueueMessage, StoreError, SyncRun,
-    SyncStatus, send_batch,
+    BackfillProgress, CredentialChange, Credentials, HealthUpdate, InstanceKey, InstanceRecord, PollRecord,
+    QueueMessage, StoreError, SyncRun, SyncStatus, send_batch,
 };
 use switchboard_core::signal::IngestionKind;
 use tokio::sync::watch;
@@ -51,6 +52,12 @@ struct Progress {
     stopped: bool,
     /// Items too large for the queue, left out.
     skipped: Vec<SkippedItem>,
+    /// The run started from no checkpoint: a backfill from the start date begins.
+    from_scratch: bool,
+    /// Partitions whose checkpoint holds a position and no resume point after the run.
+    partitions_done: u32,
+    /// Partitions the run listed, for a partitioned stream.
+    partitions_total: Option<u32>,
 }
 
 impl Poller {
@@ -112,7 +119,14 @@ impl Poller {
             }
         };
         let (run, health) = progress.conclude(started_at, clock.elapsed(), result.as_ref().err());
-        self.record(&key, &run, health, result.as_ref().err()).await;
+        let poll = PollRecord {
+            started_at,
+            items: run.items,
+            failed: result.is_err(),
+            backfill: progress.backfill(instance, &run, health.as_ref()),
+            health,
+        };
+        self.record(&key, &run, &poll, result.as_ref().err()).await;
         if let Err(error) = self.stores.leases.release_lease(&key, holder).await {
             tracing::warn!(%error, "cannot release the lease; it expires by itself");
         }
@@ -153,6 +167,7 @@ impl Poller {
             .map_err(PollerError::store("reading the checkpoint"))?;
         let (mut version, mut current) = stored.map_or((0, String::new()), |c| (c.version, c.value));
         let checkpoint = Checkpoint::parse(&current)?;
+        progress.from_scratch = checkpoint == Checkpoint::default();
         progress.resuming = checkpoint.is_resuming();
 
         let request = PollRequest {
@@ -224,6 +239,14 @@ impl Poller {
         };
 
         let summary = pages.summary();
+        if let Ok(reached) = Checkpoint::parse(&current) {
+            let done = reached.partitions.values().filter(|p| p.position.is_some() && p.resume.is_none()).count();
+            progress.partitions_done = u32::try_from(done).unwrap_or(u32::MAX);
+        }
+        progress.partitions_total = summary.notes.iter().find_map(|note| match note {
+            RunNote::Partitions { listed, .. } => Some(u32::try_from(*listed).unwrap_or(u32::MAX)),
+            _ => None,
+        });
         progress.stop = summary.stop;
         progress.guard = summary.guard;
         progress.notes = summary.notes;
@@ -269,14 +292,9 @@ impl Poller {
         Ok(())
     }
 
-    /// Appends the run to the sync log and folds it into the instance's health.
-    async fn record(
-        &self,
-        key: &InstanceKey,
-        run: &SyncRun,
-        health: Option<HealthUpdate>,
-        error: Option<&PollerError>,
-    ) {
+    /// Appends the run to the sync log, records it on the instance (counts, backfill progress,
+    /// health) and sends the health notice it calls for, if any.
+    async fn record(&self, key: &InstanceKey, run: &SyncRun, poll: &PollRecord, error: Option<&PollerError>) {
         match error {
             None => tracing::info!(
                 status = run.status.as_str(),
@@ -298,10 +316,25 @@ impl Poller {
         if let Err(error) = self.stores.stats.record_sync_run(key, run).await {
             tracing::warn!(%error, "cannot record the sync run");
         }
-        if let Some(update) = health
-            && let Err(error) = self.stores.instances.record_health(key, &update).await
-        {
-            tracing::warn!(%error, "cannot record the instance's health");
+        let record = match self.stores.instances.record_poll(key, poll).await {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::warn!(%error, "cannot record the run on the instance");
+                return;
+            }
+        };
+        let notice = health_notice::notify(
+            &*self.stores.instances,
+            &*self.ingest,
+            key,
+            &record.health,
+            self.settings.failure_threshold,
+            self.settings.send_retry,
+            tokio::time::sleep,
+        )
+        .await;
+        if let Err(error) = notice {
+            tracing::warn!(%error, "cannot send the instance's health notice; the next run tries again");
         }
     }
 }
@@ -319,7 +352,8 @@ impl Progress {
             Some(error) => {
                 let text = describe(error);
                 let status = if self.pages > 0 { SyncStatus::Partial } else { SyncStatus::Failed };
-                (status, Some(text.clone()), Some(HealthUpdate::SyncFailed { error: text }))
+                let reauth = error.needs_reauth();
+                (status, Some(text.clone()), Some(HealthUpdate::SyncFailed { error: text, reauth }))
             }
             // The credential's rate budget is spent: stopped cleanly, said why (in the notes).
             None if self.stop == Some(StopReason::RateBudget) => (SyncStatus::Partial, None, None),
@@ -365,6 +399,33 @@ impl Progress {
             error,
         };
         (run, health)
+    }
+}
+
+impl Progress {
+    /// The instance's backfill after this run: one begins when a run starts from no checkpoint
+    /// and ends with the first complete run; in between, each run adds its pages and items.
+    fn backfill(
+        &self,
+        instance: &InstanceRecord,
+        run: &SyncRun,
+        health: Option<&HealthUpdate>,
+    ) -> Option<Option<BackfillProgress>> {
+        let before = match (&instance.sync.backfill, self.from_scratch) {
+            (Some(before), _) => before.clone(),
+            (None, true) => BackfillProgress { started_at: run.started_at, ..BackfillProgress::default() },
+            (None, false) => return None,
+        };
+        if matches!(health, Some(HealthUpdate::Synced { .. })) {
+            return Some(None);
+        }
+        Some(Some(BackfillProgress {
+            pages: before.pages + u64::from(run.pages),
+            items: before.items + run.items,
+            partitions_done: self.partitions_done,
+            partitions_total: self.partitions_total.or(before.partitions_total),
+            ..before
+        }))
     }
 }
 

@@ -1,14 +1,15 @@
 //! [`RegistryState`]: what every route shares — the stores, the connector catalogue (compiled
 //! connectors for health checks and the OAuth2 flow), the caller resolver, the polling engine
 //! (OAuth2 code exchange), the OAuth2 settings, the hosts the operator admits for every
-//! descriptor, and the public URL managed webhook subscriptions are registered under.
+//! descriptor, the public URL managed webhook subscriptions are registered under, and how to ask
+//! the poller to poll an instance now.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::NativeRegistry;
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::ports::Stores;
+use switchboard_core::ports::{PollTrigger, Stores};
 use switchboard_poll::PollEngine;
 use switchboard_poll::oauth::TokenLimits;
 use url::{Origin, Url};
@@ -50,6 +51,9 @@ pub struct RegistryState {
     pub public_url: Option<String>,
     /// How the dashboard signs in (admin token, OIDC issuer).
     pub sign_in: SignIn,
+    /// Asks the poller to poll a new or re-enabled instance at once (`None`: it waits for the
+    /// next scheduled run).
+    pub poll_trigger: Option<Arc<dyn PollTrigger>>,
 }
 
 /// OAuth2 connect settings.
@@ -143,6 +147,7 @@ impl RegistryState {
             operator_admits_host: Arc::new(move |host: &str, port: u16| allow.admits_host(host, port)),
             public_url: None,
             sign_in: SignIn::default(),
+            poll_trigger: None,
         }
     }
 
@@ -157,6 +162,12 @@ impl RegistryState {
     /// egress allowance (see [`OperatorAllowance`]).
     pub fn with_operator_admits_host(mut self, admits: impl Fn(&str, u16) -> bool + Send + Sync + 'static) -> Self {
         self.operator_admits_host = Arc::new(admits);
+        self
+    }
+
+    /// Asks `trigger` to poll new and re-enabled instances (and those re-authorised) at once.
+    pub fn with_poll_trigger(mut self, trigger: Arc<dyn PollTrigger>) -> Self {
+        self.poll_trigger = Some(trigger);
         self
     }
 

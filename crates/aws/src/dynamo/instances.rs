@@ -2,17 +2,19 @@
 //! `GSI2PK=CONNECTOR#{c}, GSI2SK=PROJECT#{p}`.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::{DateTime, Utc};
 use switchboard_core::ports::{
-    HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance,
-    StoreError, SubscriptionState, store_now,
+    BackfillProgress, HealthAlert, HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry,
+    InstanceUpdate, NewInstance, PollRecord, StoreError, SubscriptionState, SyncState, store_now,
 };
 
 use super::DynamoStore;
 use crate::error::backend;
 use crate::item::{
-    Item, b, get_bool, get_n, get_s, get_string_map, get_ts, n, opt_n, opt_s, opt_ts, s, string_map, ts,
+    Item, b, get_bool, get_n, get_s, get_string_map, get_ts, n, opt_bool, opt_n, opt_s, opt_ts, s, string_map, ts,
 };
 use crate::keys::{GSI2, GSI2PK, GSI2SK, INSTANCE_SK_PREFIX, PK, SK, connector, instance_sk, project};
 
@@ -23,6 +25,12 @@ fn to_record(item: &Item) -> Result<InstanceRecord, StoreError> {
         .map(SubscriptionState::from_json)
         .transpose()
         .map_err(StoreError::Corrupt)?;
+    let backfill: Option<BackfillProgress> =
+        opt_s(item, "backfill")
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|err| StoreError::Corrupt(format!("stored backfill progress does not parse: {err}")))?;
     Ok(InstanceRecord {
         project_id: get_s(item, "projectId")?,
         connector_id: get_s(item, "connectorId")?,
@@ -36,6 +44,17 @@ fn to_record(item: &Item) -> Result<InstanceRecord, StoreError> {
             last_error: opt_s(item, "lastError"),
             last_sync_at: opt_ts(item, "lastSyncAt")?,
             last_latency_ms: opt_n(item, "lastLatencyMs")?,
+            reauth_needed: opt_bool(item, "reauthNeeded")?.unwrap_or(false),
+            alert: opt_s(item, "healthAlert").as_deref().map(HealthAlert::parse).transpose()?,
+            alert_changed_at: opt_ts(item, "healthAlertChangedAt")?,
+        },
+        polling_interval_seconds: opt_n(item, "pollingIntervalSeconds")?,
+        sync: SyncState {
+            last_polled_at: opt_ts(item, "lastPolledAt")?,
+            last_poll_failed: opt_bool(item, "lastPollFailed")?.unwrap_or(false),
+            change_count: opt_n(item, "changeCount")?.unwrap_or(0),
+            error_count: opt_n(item, "errorCount")?.unwrap_or(0),
+            backfill,
         },
         subscription,
         created_at: get_ts(item, "createdAt")?,
@@ -174,6 +193,18 @@ impl InstanceRegistry for DynamoStore {
             Some(None) => remove.push("subscription"),
             None => {}
         }
+        match update.polling_interval_seconds {
+            Some(Some(seconds)) => {
+                set.push("pollingIntervalSeconds = :interval");
+                request = request.expression_attribute_values(":interval", n(seconds));
+            }
+            Some(None) => remove.push("pollingIntervalSeconds"),
+            None => {}
+        }
+        if let Some(reauth_needed) = update.reauth_needed {
+            set.push("reauthNeeded = :reauth");
+            request = request.expression_attribute_values(":reauth", b(reauth_needed));
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -183,41 +214,74 @@ impl InstanceRegistry for DynamoStore {
 
     async fn record_health(&self, key: &InstanceKey, update: &HealthUpdate) -> Result<InstanceHealth, StoreError> {
         // Atomic update expressions, so concurrent health checks and syncs never lose a count.
-        let request = self.update_existing(key);
-        let request = match update {
-            HealthUpdate::Checked { at, healthy: true, latency_ms, .. } => request
-                .update_expression(
-                    "SET lastHealthCheck = :at, healthy = :true, lastLatencyMs = :latency, consecutiveFailures = :zero \
-                     REMOVE lastError",
-                )
-                .expression_attribute_values(":at", s(ts(*at)))
-                .expression_attribute_values(":true", b(true))
-                .expression_attribute_values(":latency", n(latency_ms))
-                .expression_attribute_values(":zero", n(0)),
-            HealthUpdate::Checked { at, healthy: false, latency_ms, error } => {
-                let request = request
-                    .expression_attribute_values(":at", s(ts(*at)))
-                    .expression_attribute_values(":false", b(false))
-                    .expression_attribute_values(":latency", n(latency_ms))
-                    .expression_attribute_values(":one", n(1));
-                let base = "SET lastHealthCheck = :at, healthy = :false, lastLatencyMs = :latency";
-                match error {
-                    Some(error) => request
-                        .update_expression(format!("{base}, lastError = :error ADD consecutiveFailures :one"))
-                        .expression_attribute_values(":error", s(error)),
-                    None => request.update_expression(format!("{base} REMOVE lastError ADD consecutiveFailures :one")),
-                }
+        let mut expr = Expr::default();
+        expr.health(update);
+        Ok(self.send_update(key, "recording instance health", expr.build(self.update_existing(key))).await?.health)
+    }
+
+    async fn record_poll(&self, key: &InstanceKey, poll: &PollRecord) -> Result<InstanceRecord, StoreError> {
+        let mut expr = Expr::default();
+        expr.set("lastPolledAt", s(ts(poll.started_at)));
+        expr.set("lastPollFailed", b(poll.failed));
+        expr.add("changeCount", n(poll.items));
+        if poll.failed {
+            expr.add("errorCount", n(1));
+        }
+        match &poll.backfill {
+            Some(Some(progress)) => {
+                let json = serde_json::to_string(progress)
+                    .map_err(|err| StoreError::Invalid(format!("backfill progress does not serialise: {err}")))?;
+                expr.set("backfill", s(json));
             }
-            HealthUpdate::Synced { at } => request
-                .update_expression("SET lastSyncAt = :at, consecutiveFailures = :zero REMOVE lastError")
-                .expression_attribute_values(":at", s(ts(*at)))
-                .expression_attribute_values(":zero", n(0)),
-            HealthUpdate::SyncFailed { error } => request
-                .update_expression("SET lastError = :error ADD consecutiveFailures :one")
-                .expression_attribute_values(":error", s(error))
-                .expression_attribute_values(":one", n(1)),
+            Some(None) => expr.remove("backfill"),
+            None => {}
+        }
+        if let Some(update) = &poll.health {
+            expr.health(update);
+        }
+        self.send_update(key, "recording a poll run", expr.build(self.update_existing(key))).await
+    }
+
+    async fn set_health_alert(
+        &self,
+        key: &InstanceKey,
+        expected_at: Option<DateTime<Utc>>,
+        alert: Option<HealthAlert>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(project(&key.project_id)))
+            .key(SK, s(instance_sk(&key.connector_id)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .expression_attribute_values(":at", s(ts(at)));
+        request = match expected_at {
+            Some(expected) => request
+                .condition_expression("attribute_exists(PK) AND healthAlertChangedAt = :expected")
+                .expression_attribute_values(":expected", s(ts(expected))),
+            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(healthAlertChangedAt)"),
         };
-        Ok(self.send_update(key, "recording instance health", request).await?.health)
+        request = match alert {
+            Some(alert) => request
+                .update_expression("SET healthAlert = :alert, healthAlertChangedAt = :at")
+                .expression_attribute_values(":alert", s(alert.as_str())),
+            None => request.update_expression("SET healthAlertChangedAt = :at REMOVE healthAlert"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    if failed.item.as_ref().is_some_and(|item| !item.is_empty()) {
+                        Ok(false)
+                    } else {
+                        Err(StoreError::instance_not_found(key))
+                    }
+                }
+                _ => Err(backend("setting the notified health state", e)),
+            },
+        }
     }
 
     async fn delete_instance(&self, key: &InstanceKey) -> Result<(), StoreError> {
@@ -237,5 +301,90 @@ impl InstanceRegistry for DynamoStore {
             }
             Err(e) => Err(backend("deleting an instance", e)),
         }
+    }
+}
+
+/// An update expression built clause by clause (`SET`, `REMOVE`, `ADD`), so one write can carry
+/// a poll run's counts and its health together.
+#[derive(Default)]
+struct Expr {
+    set: Vec<String>,
+    remove: Vec<&'static str>,
+    add: Vec<String>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl Expr {
+    fn placeholder(&mut self, value: AttributeValue) -> String {
+        let name = format!(":v{}", self.values.len());
+        self.values.push((name.clone(), value));
+        name
+    }
+
+    fn set(&mut self, attribute: &'static str, value: AttributeValue) {
+        let placeholder = self.placeholder(value);
+        self.set.push(format!("{attribute} = {placeholder}"));
+    }
+
+    fn remove(&mut self, attribute: &'static str) {
+        self.remove.push(attribute);
+    }
+
+    fn add(&mut self, attribute: &'static str, value: AttributeValue) {
+        let placeholder = self.placeholder(value);
+        self.add.push(format!("{attribute} {placeholder}"));
+    }
+
+    /// The clauses of one health event ([`InstanceHealth::apply`] in expression form).
+    fn health(&mut self, update: &HealthUpdate) {
+        match update {
+            HealthUpdate::Checked { at, healthy, latency_ms, error } => {
+                self.set("lastHealthCheck", s(ts(*at)));
+                self.set("healthy", b(*healthy));
+                self.set("lastLatencyMs", n(latency_ms));
+                match (healthy, error) {
+                    (true, _) => {
+                        self.set("consecutiveFailures", n(0));
+                        self.remove("lastError");
+                    }
+                    (false, Some(error)) => {
+                        self.set("lastError", s(error));
+                        self.add("consecutiveFailures", n(1));
+                    }
+                    (false, None) => {
+                        self.remove("lastError");
+                        self.add("consecutiveFailures", n(1));
+                    }
+                }
+            }
+            HealthUpdate::Synced { at } => {
+                self.set("lastSyncAt", s(ts(*at)));
+                self.set("consecutiveFailures", n(0));
+                self.set("reauthNeeded", b(false));
+                self.remove("lastError");
+            }
+            HealthUpdate::SyncFailed { error, reauth } => {
+                self.set("lastError", s(error));
+                if *reauth {
+                    self.set("reauthNeeded", b(true));
+                }
+                self.add("consecutiveFailures", n(1));
+            }
+        }
+    }
+
+    /// The request with this expression and its values.
+    fn build(self, request: UpdateItemFluentBuilder) -> UpdateItemFluentBuilder {
+        let mut expression = String::new();
+        for (keyword, clauses) in
+            [("SET", self.set.join(", ")), ("REMOVE", self.remove.join(", ")), ("ADD", self.add.join(", "))]
+        {
+            if !clauses.is_empty() {
+                expression.push_str(&format!("{keyword} {clauses} "));
+            }
+        }
+        self.values.into_iter().fold(request.update_expression(expression.trim_end()), |request, (name, value)| {
+            request.expression_attribute_values(name, value)
+        })
     }
 }

@@ -290,3 +290,42 @@ async fn without_an_egress_allowance_a_loopback_api_is_refused_in_test_and_in_th
     assert!(serve.stop().await.success(), "{}", serve.stderr());
     assert!(server.received_requests().await.unwrap().is_empty(), "the fake API was contacted");
 }
+
+#[tokio::test]
+async fn a_new_instance_is_polled_at_once_and_shows_its_sync_state_even_with_an_hourly_tick() {
+    let (server, _fake) = fake_api(5).await;
+    let data = tempfile::tempdir().unwrap();
+    // The scheduled run happens at start, before the instance exists, and then only in an hour.
+    let launch = Launch::new(data.path()).poll_tick(3600);
+    let serve = launch.start().await;
+    let api = serve.admin();
+    connect(&api, &server).await;
+
+    eventually("the five polled issues as signals", WAIT, || async {
+        (api.signals("acme").await.len() == 5).then_some(())
+    })
+    .await;
+    let instance = eventually("the run recorded on the instance", WAIT, || async {
+        let (status, instance) = api.get("/projects/acme/connectors/fake-issues").await;
+        assert_eq!(status, 200, "{instance}");
+        (instance["sync"]["changeCount"] == 5).then_some(instance)
+    })
+    .await;
+    let sync = &instance["sync"];
+    assert_eq!(sync["pollingIntervalSeconds"], 1, "{sync}");
+    assert_eq!(sync["errorCount"], 0, "{sync}");
+    assert!(sync["backfill"].is_null(), "a complete first run ends the backfill: {sync}");
+    let polled: DateTime<Utc> = sync["lastPolledAt"].as_str().expect("lastPolledAt").parse().unwrap();
+    let next: DateTime<Utc> = sync["nextPollAt"].as_str().expect("nextPollAt").parse().unwrap();
+    assert!(next > polled, "{sync}");
+    assert_eq!(instance["reauthNeeded"], false);
+
+    // The interval can be changed within the connector's bounds, and nowhere else.
+    let (status, body) =
+        api.patch("/projects/acme/connectors/fake-issues", &json!({"pollingIntervalSeconds": 120})).await;
+    assert_eq!((status, body["sync"]["pollingIntervalSeconds"].clone()), (200, json!(120)), "{body}");
+    let (status, body) =
+        api.patch("/projects/acme/connectors/fake-issues", &json!({"pollingIntervalSeconds": 90_000})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["details"][0]["pointer"], "/pollingIntervalSeconds", "{body}");
+}

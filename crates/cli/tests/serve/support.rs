@@ -51,6 +51,14 @@ impl Launch {
         self
     }
 
+    /// Looks for due instances every `seconds` instead of every second.
+    pub fn poll_tick(mut self, seconds: u64) -> Self {
+        if let Some(at) = self.args.iter().position(|arg| arg == "--poll-tick-seconds") {
+            self.args[at + 1] = seconds.to_string();
+        }
+        self
+    }
+
     /// Starts with no egress exception: the fakes on 127.0.0.1 are out of reach.
     pub fn without_egress_allowance(mut self) -> Self {
         if let Some(at) = self.args.iter().position(|arg| arg == "--egress-allow") {
@@ -262,6 +270,17 @@ impl Api {
         let request = self
             .http
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        into_json(request.send().await.unwrap()).await
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        let request = self
+            .http
+            .patch(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .header("Content-Type", "application/json")
             .body(body.to_string());

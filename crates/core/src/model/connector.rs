@@ -347,6 +347,13 @@ pub struct PollingDescriptor {
     /// Default polling interval in seconds (extension; default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_seconds: Option<u32>,
+    /// The shortest interval an instance may set for itself (extension; default
+    /// `intervalSeconds`: an instance may poll less often, never more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_interval_seconds: Option<u32>,
+    /// The longest interval an instance may set for itself (extension; default one day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_interval_seconds: Option<u32>,
     /// Rules for particular responses, tried in order before the engine's own handling
     /// (extension): ignore a 404, fail as auth / config / transient, retry, refresh the OAuth2
     /// token and retry, or reset an expired checkpoint.

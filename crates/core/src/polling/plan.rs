@@ -184,6 +184,14 @@ impl RequestPlan {
         if p.interval_seconds == Some(0) {
             issues.push(Issue::new(format!("{at}/intervalSeconds"), "must be greater than 0"));
         }
+        if p.min_interval_seconds == Some(0) {
+            issues.push(Issue::new(format!("{at}/minIntervalSeconds"), "must be greater than 0"));
+        }
+        if let (Some(min), Some(max)) = (p.min_interval_seconds, p.max_interval_seconds)
+            && min > max
+        {
+            issues.push(Issue::new(format!("{at}/maxIntervalSeconds"), "must not be below `minIntervalSeconds`"));
+        }
         let delta = compile_delta(&p.delta, at, scope, issues);
         let templates: Vec<&Template> =
             endpoint.iter().chain(body.as_ref()).chain(headers.iter().map(|(_, t)| t)).collect();

@@ -27,6 +27,121 @@ pub struct InstanceHealth {
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Latency of the last health check.
     pub last_latency_ms: Option<u64>,
+    /// The user must re-authorise: a sync's token refresh answered `invalid_grant`, or the API
+    /// rejected the credentials. Set by [`HealthUpdate::SyncFailed`] with `reauth`; cleared by
+    /// new credentials ([`InstanceUpdate::reauth_needed`]) or a successful sync. Such an instance
+    /// is not polled until it is cleared.
+    #[serde(default)]
+    pub reauth_needed: bool,
+    /// The health state last notified (a `connector_health` signal), `None` when the last
+    /// notice said it works (or none was ever sent). Changed only by
+    /// [`InstanceRegistry::set_health_alert`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<HealthAlert>,
+    /// When [`Self::alert`] last changed (the time of the transition its notice reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_changed_at: Option<DateTime<Utc>>,
+}
+
+/// A health state worth a notice (a `connector_health` signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthAlert {
+    /// Failing: the configured number of consecutive failures was reached.
+    Failing,
+    /// The user must re-authorise the instance.
+    ReauthNeeded,
+}
+
+impl HealthAlert {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failing => "failing",
+            Self::ReauthNeeded => "reauth_needed",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "failing" => Ok(Self::Failing),
+            "reauth_needed" => Ok(Self::ReauthNeeded),
+            other => {
+                Err(StoreError::Corrupt(format!("stored health alert `{other}` is not `failing` or `reauth_needed`")))
+            }
+        }
+    }
+}
+
+/// A backfill in progress: the runs from an empty checkpoint (the start date) to the first
+/// complete run, added up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillProgress {
+    /// When its first run started.
+    pub started_at: DateTime<Utc>,
+    /// Pages enqueued so far.
+    pub pages: u64,
+    /// Items enqueued so far.
+    pub items: u64,
+    /// Partitions (of a partitioned stream) whose backfill is done.
+    pub partitions_done: u32,
+    /// Partitions listed by the last run, for a partitioned stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions_total: Option<u32>,
+}
+
+/// What the poller observed of an instance's runs (seed `001_*`: last poll, change and error
+/// counts; the last error is [`InstanceHealth::last_error`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncState {
+    /// When the last run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_polled_at: Option<DateTime<Utc>>,
+    /// Whether the last run failed (it is then retried an interval after it started).
+    #[serde(default)]
+    pub last_poll_failed: bool,
+    /// Items enqueued by every run so far.
+    #[serde(default)]
+    pub change_count: u64,
+    /// Runs that failed so far.
+    #[serde(default)]
+    pub error_count: u64,
+    /// The backfill under way, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillProgress>,
+}
+
+/// One poll run, recorded on the instance in one atomic write ([`InstanceRegistry::record_poll`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRecord {
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// Items it enqueued.
+    pub items: u64,
+    /// Whether it failed.
+    pub failed: bool,
+    /// Its effect on health (none for a run that stopped early without failing).
+    pub health: Option<HealthUpdate>,
+    /// The backfill after it: `Some(None)` ends one, `Some(Some(..))` records its progress.
+    pub backfill: Option<Option<BackfillProgress>>,
+}
+
+impl SyncState {
+    /// Applies one poll run's counts (its health goes to [`InstanceHealth::apply`]).
+    pub fn apply(&mut self, poll: &PollRecord) {
+        self.last_polled_at = Some(poll.started_at);
+        self.last_poll_failed = poll.failed;
+        self.change_count = self.change_count.saturating_add(poll.items);
+        if poll.failed {
+            self.error_count = self.error_count.saturating_add(1);
+        }
+        if let Some(backfill) = &poll.backfill {
+            self.backfill = backfill.clone();
+        }
+    }
 }
 
 /// A stored instance. Credentials are not here: the secret store holds them and
@@ -47,6 +162,13 @@ pub struct InstanceRecord {
     /// Health fields.
     #[serde(flatten)]
     pub health: InstanceHealth,
+    /// The instance's own polling interval, within its descriptor's bounds (`None`: the
+    /// descriptor's `intervalSeconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polling_interval_seconds: Option<u32>,
+    /// What its poll runs did.
+    #[serde(flatten)]
+    pub sync: SyncState,
     /// The webhook subscription Switchboard manages at the provider, once it tried to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionState>,
@@ -66,6 +188,8 @@ impl InstanceRecord {
             credential_secret_ref: None,
             config: new.config.clone(),
             health: InstanceHealth::default(),
+            polling_interval_seconds: None,
+            sync: SyncState::default(),
             subscription: None,
             created_at: at,
             updated_at: at,
@@ -100,6 +224,11 @@ pub struct InstanceUpdate {
     pub credential_secret_ref: Option<Option<String>>,
     /// Sets (`Some(Some(..))`) or clears (`Some(None)`) the managed webhook subscription.
     pub subscription: Option<Option<SubscriptionState>>,
+    /// Sets (`Some(Some(..))`) or clears (`Some(None)`, back to the descriptor's) the instance's
+    /// polling interval in seconds.
+    pub polling_interval_seconds: Option<Option<u32>>,
+    /// Sets or clears "re-auth needed" (cleared when the user supplies new credentials).
+    pub reauth_needed: Option<bool>,
 }
 
 /// The outcome of one health check or sync, folded into [`InstanceHealth`].
@@ -126,6 +255,8 @@ pub enum HealthUpdate {
     SyncFailed {
         /// Why.
         error: String,
+        /// The user must re-authorise (sets [`InstanceHealth::reauth_needed`]).
+        reauth: bool,
     },
 }
 
@@ -149,10 +280,12 @@ impl InstanceHealth {
                 self.last_sync_at = Some(*at);
                 self.consecutive_failures = 0;
                 self.last_error = None;
+                self.reauth_needed = false;
             }
-            HealthUpdate::SyncFailed { error } => {
+            HealthUpdate::SyncFailed { error, reauth } => {
                 self.consecutive_failures = self.consecutive_failures.saturating_add(1);
                 self.last_error = Some(error.clone());
+                self.reauth_needed |= *reauth;
             }
         }
     }
@@ -184,6 +317,23 @@ pub trait InstanceRegistry: Send + Sync {
 
     /// Records a health check or sync outcome; returns the new health.
     async fn record_health(&self, key: &InstanceKey, update: &HealthUpdate) -> Result<InstanceHealth, StoreError>;
+
+    /// Records one poll run (its counts, backfill progress and health) in one atomic write, so
+    /// concurrent writers never lose a count; returns the new record.
+    async fn record_poll(&self, key: &InstanceKey, poll: &PollRecord) -> Result<InstanceRecord, StoreError>;
+
+    /// Compare-and-set of the notified health state: sets [`InstanceHealth::alert`] to `alert`
+    /// and [`InstanceHealth::alert_changed_at`] to `at` only if `alert_changed_at` is still
+    /// `expected_at` (`None`: never set). Returns whether it was set: of two writers noticing the
+    /// same transition, exactly one wins and sends its notice. [`StoreError::NotFound`] when
+    /// there is no such instance.
+    async fn set_health_alert(
+        &self,
+        key: &InstanceKey,
+        expected_at: Option<DateTime<Utc>>,
+        alert: Option<HealthAlert>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Deletes the instance row only; [`StoreError::NotFound`] when there is none.
     /// Use [`super::Stores::delete_instance`] to remove its secret and checkpoint too.

@@ -16,6 +16,7 @@ mod instances;
 mod key;
 mod leases;
 mod oauth_state;
+mod poll_trigger;
 mod queue;
 mod rate_limit;
 mod secrets;
@@ -28,10 +29,14 @@ pub use checkpoints::{Checkpoint, CheckpointStore, stale_checkpoint};
 pub use dedup::{DedupOutcome, DedupStore};
 pub use descriptors::{DescriptorRecord, DescriptorRegistry};
 pub use error::{EntryFailure, StoreError};
-pub use instances::{HealthUpdate, InstanceHealth, InstanceRecord, InstanceRegistry, InstanceUpdate, NewInstance};
+pub use instances::{
+    BackfillProgress, HealthAlert, HealthUpdate, InstanceHealth, InstanceRecord, InstanceRegistry, InstanceUpdate,
+    NewInstance, PollRecord, SyncState,
+};
 pub use key::InstanceKey;
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};
 pub use oauth_state::{OAuthState, OAuthStateStore};
+pub use poll_trigger::PollTrigger;
 pub use queue::{
     ATTR_CONNECTOR_ID, ATTR_PROJECT_ID, DEFAULT_MAX_RECEIVES, INGEST_QUEUE, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES,
     MessageQueue, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, ReceivedMessage, RetryPolicy,

@@ -62,7 +62,7 @@ impl Stores {
     }
 
     /// Replaces an existing instance's credentials (the old ones become `previous`) and records
-    /// the secret's reference on the instance.
+    /// the secret's reference on the instance. New credentials end a wait for re-authorisation.
     pub async fn store_credentials(
         &self,
         key: &InstanceKey,
@@ -72,7 +72,11 @@ impl Stores {
             return Err(StoreError::instance_not_found(key));
         }
         let secret_ref = self.secrets.put_credentials(key, credentials).await?;
-        let update = InstanceUpdate { credential_secret_ref: Some(Some(secret_ref)), ..InstanceUpdate::default() };
+        let update = InstanceUpdate {
+            credential_secret_ref: Some(Some(secret_ref)),
+            reauth_needed: Some(false),
+            ..InstanceUpdate::default()
+        };
         self.instances.update_instance(key, &update).await
     }
 

@@ -1,8 +1,7 @@
 //! Every item reaches the ingest queue exactly once per change, and the checkpoint follows it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
 use switchboard_core::polling as poll;
 use switchboard_core::ports::SyncStatus;
 use switchboard_poller::InstanceOutcome;
@@ -74,16 +73,7 @@ async fn items_enqueued_before_a_crash_are_sent_again() {
 #[tokio::test]
 async fn a_run_that_reaches_its_deadline_stops_and_the_next_run_resumes_without_gaps() {
     let world = World::with(Options { delay: Duration::from_millis(300), ..Options::default() }).await;
-    world.api.add(&[
-        (1, "2024-05-01T01:00:00Z"),
-        (2, "2024-05-01T02:00:00Z"),
-        (3, "2024-05-01T03:00:00Z"),
-        (4, "2024-05-01T04:00:00Z"),
-        (5, "2024-05-01T05:00:00Z"),
-        (6, "2024-05-01T06:00:00Z"),
-    ]);
-
-    let cut_short = world.poller.run_due(Utc::now(), Instant::now() + Duration::from_millis(450)).await.unwrap();
+    let cut_short = world.cut_short_first_run_of_six_issues().await;
 
     let Some(InstanceOutcome::Polled { run }) = cut_short.outcome(&world.key) else { panic!("{cut_short:?}") };
     assert_eq!(run.status, SyncStatus::Partial);

@@ -5,6 +5,7 @@
 
 mod auth;
 mod delivery;
+mod lifecycle;
 mod resync;
 mod safety;
 mod scheduling;

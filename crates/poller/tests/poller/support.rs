@@ -146,6 +146,20 @@ impl World {
         self.poller.run_due(now, Instant::now() + Duration::from_secs(60)).await.unwrap()
     }
 
+    /// Adds six issues and runs the poller with 450 ms to go: with a 300 ms page delay the run
+    /// stops part-way, leaving a resume point.
+    pub async fn cut_short_first_run_of_six_issues(&self) -> PollRunSummary {
+        self.api.add(&[
+            (1, "2024-05-01T01:00:00Z"),
+            (2, "2024-05-01T02:00:00Z"),
+            (3, "2024-05-01T03:00:00Z"),
+            (4, "2024-05-01T04:00:00Z"),
+            (5, "2024-05-01T05:00:00Z"),
+            (6, "2024-05-01T06:00:00Z"),
+        ]);
+        self.poller.run_due(Utc::now(), Instant::now() + Duration::from_millis(450)).await.unwrap()
+    }
+
     /// Runs the poller now, with a minute to go.
     pub async fn run(&self) -> PollRunSummary {
         self.run_at(Utc::now()).await

@@ -26,8 +26,9 @@ use crate::routes::params::{AuthenticatedErrors, BadBody, BadPath, InstancePath,
 use crate::service;
 use crate::service::health::HealthSummary;
 use crate::service::instances::{InstanceChanges, InstanceDetails, InstanceValues};
+use crate::service::schedule::Schedule;
 use crate::state::RegistryState;
-use switchboard_core::ports::{SubscriptionState, SubscriptionStatus};
+use switchboard_core::ports::{InstanceRecord, SubscriptionState, SubscriptionStatus};
 
 /// Header of a `DELETE` whose managed webhook could not be removed at the provider: why, and
 /// that it must be deleted there by hand (the instance is deleted all the same).
@@ -69,6 +70,10 @@ pub struct UpdateInstanceBody {
     pub credentials: Option<Map<String, Value>>,
     /// Enables or disables.
     pub enabled: Option<bool>,
+    /// The instance's own polling interval in seconds, within the connector's bounds (see
+    /// `sync.pollingIntervalBounds`; polling connectors only).
+    #[schema(minimum = 1)]
+    pub polling_interval_seconds: Option<u32>,
 }
 
 /// Body of `POST .../enable`.
@@ -95,6 +100,13 @@ pub struct InstanceView {
     pub credentials_set: Vec<String>,
     /// Health as last observed.
     pub health: HealthSummary,
+    /// The user must re-authorise (a token refresh answered `invalid_grant`, or the API
+    /// rejected the credentials): polling is paused until new credentials are saved (a `PATCH`
+    /// with `credentials`, or an OAuth2 connect).
+    pub reauth_needed: bool,
+    /// Its polling schedule and what its runs did, for connectors that poll (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncView>,
     /// The webhook Switchboard registers at the provider, for connectors that declare a
     /// subscription (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,9 +158,90 @@ impl From<SubscriptionState> for SubscriptionView {
     }
 }
 
-impl From<InstanceDetails> for InstanceView {
-    fn from(InstanceDetails { record, credentials_set }: InstanceDetails) -> Self {
+/// An instance's polling schedule and what its poll runs did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncView {
+    /// The interval it polls at: its own (`PATCH` `pollingIntervalSeconds`) or the connector's.
+    pub polling_interval_seconds: u64,
+    /// What `pollingIntervalSeconds` may be set to.
+    pub polling_interval_bounds: IntervalBoundsView,
+    /// When the last run started.
+    pub last_polled_at: Option<DateTime<Utc>>,
+    /// When it is polled next (at or before now: due at the next poller run); `null` while it is
+    /// disabled or waits for re-authorisation.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Items its runs have put on the ingest queue.
+    pub change_count: u64,
+    /// Runs that failed.
+    pub error_count: u64,
+    /// The last failure's message (cleared by a successful sync).
+    pub last_error: Option<String>,
+    /// The backfill under way (from the start date to the first complete run), if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillView>,
+}
+
+/// The bounds of an instance's polling interval, from its connector's descriptor.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntervalBoundsView {
+    /// The connector's interval (`intervalSeconds`).
+    pub default_seconds: u32,
+    /// The shortest allowed (`minIntervalSeconds`, default `intervalSeconds`).
+    pub min_seconds: u32,
+    /// The longest allowed (`maxIntervalSeconds`, default one day).
+    pub max_seconds: u32,
+}
+
+/// A backfill's progress, added up over its runs.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillView {
+    /// When its first run started.
+    pub started_at: DateTime<Utc>,
+    /// Pages enqueued so far.
+    pub pages: u64,
+    /// Items enqueued so far.
+    pub items: u64,
+    /// Partitions whose backfill is done (partitioned streams).
+    pub partitions_done: u32,
+    /// Partitions listed by the last run (partitioned streams).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions_total: Option<u32>,
+}
+
+impl SyncView {
+    fn new(record: &InstanceRecord, schedule: &Schedule) -> Self {
+        let sync = &record.sync;
         Self {
+            polling_interval_seconds: schedule.interval_seconds,
+            polling_interval_bounds: IntervalBoundsView {
+                default_seconds: schedule.bounds.default_seconds,
+                min_seconds: schedule.bounds.min_seconds,
+                max_seconds: schedule.bounds.max_seconds,
+            },
+            last_polled_at: sync.last_polled_at,
+            next_poll_at: schedule.next_poll_at,
+            change_count: sync.change_count,
+            error_count: sync.error_count,
+            last_error: record.health.last_error.clone(),
+            backfill: sync.backfill.as_ref().map(|b| BackfillView {
+                started_at: b.started_at,
+                pages: b.pages,
+                items: b.items,
+                partitions_done: b.partitions_done,
+                partitions_total: b.partitions_total,
+            }),
+        }
+    }
+}
+
+impl From<InstanceDetails> for InstanceView {
+    fn from(InstanceDetails { record, credentials_set, schedule }: InstanceDetails) -> Self {
+        Self {
+            sync: schedule.as_ref().map(|schedule| SyncView::new(&record, schedule)),
+            reauth_needed: record.health.reauth_needed,
             health: HealthSummary::from(&record.health),
             subscription: record.subscription.map(SubscriptionView::from),
             project_id: record.project_id,
@@ -241,8 +334,9 @@ pub async fn create_instance(
         AuthenticatedErrors,
         NoSuchInstance,
         (status = 422, description = "Missing or unknown config/credential keys, a URL whose host the \
-            connector may not reach, or a config change that moves where requests go without the \
-            credentials (pointer `/credentials`)", body = ErrorBody),
+            connector may not reach, a config change that moves where requests go without the \
+            credentials (pointer `/credentials`), or a `pollingIntervalSeconds` outside the connector's \
+            bounds or for a connector that does not poll (pointer `/pollingIntervalSeconds`)", body = ErrorBody),
     ))]
 pub async fn update_instance(
     State(state): State<RegistryState>,
@@ -252,8 +346,8 @@ pub async fn update_instance(
 ) -> Result<Json<InstanceView>, ApiError> {
     let record =
         service::instances::find(&state, &caller, path.project_id.as_str(), path.connector_id.as_str()).await?;
-    let UpdateInstanceBody { config, credentials, enabled } = parse_json(&body)?;
-    let changes = InstanceChanges { config, credentials, enabled };
+    let UpdateInstanceBody { config, credentials, enabled, polling_interval_seconds } = parse_json(&body)?;
+    let changes = InstanceChanges { config, credentials, enabled, polling_interval_seconds };
     Ok(Json(service::instances::update(&state, &caller, record, changes).await?.into()))
 }
 

@@ -196,7 +196,7 @@ mod tests {
         assert_eq!(HealthStatus::of(&health), HealthStatus::Unknown);
         health.apply(&HealthUpdate::Synced { at: Utc::now() });
         assert_eq!(HealthStatus::of(&health), HealthStatus::Healthy);
-        let fail = HealthUpdate::SyncFailed { error: "HTTP 500".into() };
+        let fail = HealthUpdate::SyncFailed { error: "HTTP 500".into(), reauth: false };
         health.apply(&fail);
         assert_eq!(HealthStatus::of(&health), HealthStatus::Degraded);
         health.apply(&fail);

@@ -27,6 +27,7 @@ use crate::auth::Caller;
 use crate::service::destinations::Destinations;
 use crate::service::error::ServiceError;
 use crate::service::fields::FieldCheck;
+use crate::service::schedule::{self, Schedule};
 use crate::service::{access, connectors};
 use crate::state::RegistryState;
 
@@ -37,6 +38,8 @@ pub struct InstanceDetails {
     pub record: InstanceRecord,
     /// Keys of the stored credentials.
     pub credentials_set: Vec<String>,
+    /// Its polling schedule (`None` when its connector does not poll).
+    pub schedule: Option<Schedule>,
 }
 
 /// A new instance's values, as sent (checked against the descriptor by [`create`]).
@@ -60,6 +63,8 @@ pub struct InstanceChanges {
     pub credentials: Option<Map<String, Value>>,
     /// Enables or disables.
     pub enabled: Option<bool>,
+    /// The instance's own polling interval, within the descriptor's bounds.
+    pub polling_interval_seconds: Option<u32>,
 }
 
 /// A project the caller may create instances in, with a valid id (from [`new_instance_project`]).
@@ -108,7 +113,8 @@ pub async fn details(state: &RegistryState, record: InstanceRecord) -> Result<In
         None => Vec::new(),
         Some(_) => stored_credentials(state, &record.key()).await?.map(|c| keys(&c)).unwrap_or_default(),
     };
-    Ok(InstanceDetails { record, credentials_set })
+    let schedule = schedule::load(state, &record).await?;
+    Ok(InstanceDetails { record, credentials_set, schedule })
 }
 
 /// Checks that the caller may use `project_id` and that the id fits storage keys and secret
@@ -157,7 +163,9 @@ pub async fn create(
     let record = state.stores.create_instance(&new, &credentials).await?;
     tracing::info!(project_id, connector_id, subject = %caller.subject, "instance created");
     let record = subscriptions::activate(&state.stores, &loaded, record, decision, store_now()).await;
-    Ok(InstanceDetails { record, credentials_set: keys(&credentials) })
+    // Its first sync (a backfill from its start date) starts now, not at the next scheduled run.
+    schedule::poll_now(state, descriptor, &record).await;
+    Ok(InstanceDetails { schedule: schedule::of(descriptor, &record), record, credentials_set: keys(&credentials) })
 }
 
 /// Registers the instance's webhook at the provider when its connector manages one and it is
@@ -228,6 +236,7 @@ pub async fn update(
         sent.as_ref().map(CredentialChange::replace_all)
     };
     check.finish(&key.connector_id)?;
+    let interval = changes.polling_interval_seconds.map(|s| schedule::check_interval(descriptor, s)).transpose()?;
 
     if config.is_some() || change.is_some() {
         let credentials = match &change {
@@ -243,8 +252,19 @@ pub async fn update(
     if let Some(change) = &change {
         state.stores.update_credentials(&key, change).await?;
     }
-    let update = InstanceUpdate { config, enabled: changes.enabled, ..InstanceUpdate::default() };
+    // New credentials end a wait for re-authorisation.
+    let reauthorised = change.is_some() && record.health.reauth_needed;
+    let update = InstanceUpdate {
+        config,
+        enabled: changes.enabled,
+        polling_interval_seconds: interval.map(Some),
+        reauth_needed: reauthorised.then_some(false),
+        ..InstanceUpdate::default()
+    };
     let record = state.stores.instances.update_instance(&key, &update).await?;
+    if (!was_enabled && record.enabled) || reauthorised {
+        schedule::poll_now(state, descriptor, &record).await;
+    }
     let record = if was_enabled && !record.enabled {
         // The outcome is on the instance's subscription state; the disable goes on regardless.
         let _ = subscriptions::remove(&state.stores, &loaded, &record, true, store_now()).await;
@@ -275,6 +295,9 @@ pub async fn set_enabled(
     let was_enabled = record.enabled;
     let update = InstanceUpdate { enabled: Some(enabled), ..InstanceUpdate::default() };
     let record = state.stores.instances.update_instance(&key, &update).await?;
+    if !was_enabled && enabled {
+        schedule::poll_now(state, loaded.descriptor.model(), &record).await;
+    }
     let record = if was_enabled && !enabled {
         // The outcome is on the instance's subscription state; the disable goes on regardless.
         let _ = subscriptions::remove(&state.stores, &loaded, &record, true, store_now()).await;

@@ -3,7 +3,8 @@
 //! on its own lives here — who may use a project or write descriptors ([`access`]), built-in
 //! and in-use descriptor protection ([`connectors`]), instance creation and update rules
 //! ([`instances`], [`fields`]), where an instance's requests may go ([`destinations`]), the health status rule and signal counts ([`health`]), the
-//! OAuth2 flow ([`oauth`]) and signal filters ([`signals`]).
+//! OAuth2 flow ([`oauth`]), the polling schedule and poll-now requests ([`schedule`]) and signal
+//! filters ([`signals`]).
 
 pub mod access;
 pub mod connectors;
@@ -13,6 +14,7 @@ pub mod fields;
 pub mod health;
 pub mod instances;
 pub mod oauth;
+pub mod schedule;
 pub mod signals;
 
 pub use error::ServiceError;

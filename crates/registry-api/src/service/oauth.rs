@@ -18,14 +18,16 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use switchboard_core::Descriptor;
 use switchboard_core::polling::{OAuth2Plan, OAuthError, PollError};
-use switchboard_core::ports::{CredentialChange, Credentials, InstanceKey, InstanceRecord, OAuthState, store_now};
+use switchboard_core::ports::{
+    CredentialChange, Credentials, InstanceKey, InstanceRecord, InstanceUpdate, OAuthState, store_now,
+};
 use switchboard_poll::oauth::CodeGrant;
 use switchboard_poll::request::{Vars, render_url};
 use url::Url;
 
 use crate::auth::Caller;
 use crate::service::error::ServiceError;
-use crate::service::{connectors, instances};
+use crate::service::{connectors, instances, schedule};
 use crate::state::RegistryState;
 
 /// A started authorisation.
@@ -174,6 +176,10 @@ pub async fn complete(
     // Only the token fields: the client id and secret stay as stored.
     state.stores.update_credentials(&key, &CredentialChange::oauth_tokens(&tokens)).await?;
     tracing::info!(project_id, connector_id, started_by = %pending.started_by, "OAuth2 connection completed");
+    // A successful connect ends a wait for re-authorisation; the instance is polled at once.
+    let update = InstanceUpdate { reauth_needed: Some(false), ..InstanceUpdate::default() };
+    let record = state.stores.instances.update_instance(&key, &update).await?;
+    schedule::poll_now(state, descriptor.model(), &record).await;
     // Checked at the start; checked again in case the dashboard origin changed meanwhile.
     let return_to = pending.return_to.as_deref().and_then(|text| checked_return_to(state, text).ok());
     Ok(Connected { key, return_to })

@@ -16,12 +16,14 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::response::IntoResponse as _;
 use switchboard_app::{
-    App, ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_PUBLIC_URL, ENV_RATE_LIMIT_PER_MINUTE,
-    ENV_SECRET_GRACE_SECONDS, EgressAllow, Settings,
+    App, ENV_BODY_LIMIT_BYTES, ENV_DASHBOARD_ORIGIN, ENV_EGRESS_ALLOW, ENV_HEALTH_FAILURE_THRESHOLD, ENV_PUBLIC_URL,
+    ENV_RATE_LIMIT_PER_MINUTE, ENV_SECRET_GRACE_SECONDS, EgressAllow, Settings,
 };
+use switchboard_core::health_notice::DEFAULT_FAILURE_THRESHOLD;
 use switchboard_embedded::Embedded;
 use switchboard_http_error::ErrorBody;
 use switchboard_normaliser::NormaliserSettings;
+use switchboard_poller::PollerSettings;
 use switchboard_registry_api::auth::{BearerTokenResolver, CallerResolver};
 use switchboard_registry_api::jwt_resolver::FirstOf;
 use switchboard_registry_api::{OAuthSettings, SignIn};
@@ -51,9 +53,14 @@ pub struct Args {
     #[arg(long, value_enum, env = "SWITCHBOARD_LOG_FORMAT")]
     log_format: Option<LogFormat>,
     /// How often the poller looks for instances that are due, in seconds (each instance keeps
-    /// its own interval).
+    /// its own interval; a new or re-enabled instance is polled at once).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     poll_tick_seconds: u64,
+    /// Consecutive failures after which an instance's `connector_health` notice says it is
+    /// failing.
+    #[arg(long, value_name = "COUNT", env = ENV_HEALTH_FAILURE_THRESHOLD, default_value_t = DEFAULT_FAILURE_THRESHOLD,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    health_failure_threshold: u32,
     /// Public base URL of this server, used for the OAuth2 redirect URI (default
     /// `http://<addr>`) and, when given, for the webhooks Switchboard registers at providers
     /// (`<URL>/webhooks/{connectorId}/{projectId}`; without it they are registered by hand).
@@ -111,7 +118,8 @@ impl Args {
         };
         let egress = self.egress_allow.clone().unwrap_or_default();
         let public_url = self.public_url.clone();
-        Settings { gateway, normaliser, oauth, egress, public_url, ..Settings::default() }
+        let poller = PollerSettings { failure_threshold: self.health_failure_threshold, ..PollerSettings::default() };
+        Settings { gateway, normaliser, oauth, egress, public_url, poller, ..Settings::default() }
     }
 }
 
@@ -145,7 +153,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if let Some(oidc) = &oidc {
         resolver = Arc::new(FirstOf(vec![resolver, oidc.resolver.clone()]));
     }
-    let registry = switchboard_registry_api::router(app.registry(resolver)?);
+    // The registry asks the poller worker to poll new and re-enabled instances at once.
+    let (poll_now, poll_requests) = switchboard_poller::poll_now_channel();
+    let registry = switchboard_registry_api::router(app.registry(resolver)?.with_poll_trigger(Arc::new(poll_now)));
     // The gateway owns /webhooks/…; everything else is the registry API (with its own 404s).
     // Each router sees the request untouched, exactly as behind API Gateway.
     // A delivery runs in its own task, to its end even when the client goes away (as a Lambda
@@ -172,8 +182,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let normaliser = Arc::new(app.normaliser(signals.clone()));
     let poller = app.poller(ingest.clone())?.with_stop(stop_rx.clone());
-    let mut tasks =
-        vec![tokio::spawn(workers::poll(poller, Duration::from_secs(args.poll_tick_seconds), stop_rx.clone()))];
+    let mut tasks = vec![tokio::spawn(workers::poll(
+        poller,
+        Duration::from_secs(args.poll_tick_seconds),
+        poll_requests,
+        stop_rx.clone(),
+    ))];
     for _ in 0..workers::NORMALISER_WORKERS {
         tasks.push(tokio::spawn(workers::normalise(normaliser.clone(), ingest.clone(), stop_rx.clone())));
     }

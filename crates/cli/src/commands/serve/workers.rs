@@ -1,5 +1,5 @@
 //! The background workers of `switchboard serve`: the normaliser on the ingest queue, the poller
-//! on a timer, and the optional signals writer. Each finishes its current batch or run when asked
+//! on a timer and on the registry's poll-now requests, and the optional signals writer. Each finishes its current batch or run when asked
 //! to stop.
 
 use std::fs::OpenOptions;
@@ -12,7 +12,7 @@ use anyhow::Context;
 use switchboard_core::ports::ReceivedMessage;
 use switchboard_embedded::EmbeddedQueue;
 use switchboard_normaliser::{InboundMessage, Normaliser};
-use switchboard_poller::Poller;
+use switchboard_poller::{PollNowReceiver, Poller};
 use tokio::sync::watch;
 
 /// How long an idle worker waits before looking at its queue again.
@@ -88,14 +88,29 @@ pub async fn normalise(normaliser: Arc<Normaliser>, ingest: Arc<EmbeddedQueue>, 
     }
 }
 
-/// Polls due instances every `tick` until stopped.
-pub async fn poll(poller: Poller, tick: Duration, mut stop: watch::Receiver<bool>) {
+/// Polls due instances every `tick`, and the instances the registry asks for (a new or
+/// re-enabled instance) as soon as it asks, until stopped.
+pub async fn poll(poller: Poller, tick: Duration, mut now: PollNowReceiver, mut stop: watch::Receiver<bool>) {
+    let mut next_tick = tokio::time::Instant::now();
+    let mut asking = true;
     while !*stop.borrow() {
-        match poller.run_due(chrono::Utc::now(), Instant::now() + POLL_RUN_BUDGET).await {
-            Ok(summary) => tracing::debug!(?summary, "poll run finished"),
-            Err(error) => tracing::warn!(%error, "poll run failed"),
+        tokio::select! {
+            () = tokio::time::sleep_until(next_tick) => {
+                match poller.run_due(chrono::Utc::now(), Instant::now() + POLL_RUN_BUDGET).await {
+                    Ok(summary) => tracing::debug!(?summary, "poll run finished"),
+                    Err(error) => tracing::warn!(%error, "poll run failed"),
+                }
+                next_tick = tokio::time::Instant::now() + tick;
+            }
+            keys = now.next_batch(), if asking => match keys {
+                Some(keys) => match poller.poll_now(&keys, Instant::now() + POLL_RUN_BUDGET).await {
+                    Ok(summary) => tracing::debug!(?summary, "poll-now run finished"),
+                    Err(error) => tracing::warn!(%error, "poll-now run failed"),
+                },
+                None => asking = false, // The registry is gone: only the timer is left.
+            },
+            _ = stop.changed() => {}
         }
-        pause(tick, &mut stop).await;
     }
 }
 
