@@ -196,6 +196,18 @@ impl BearerTokenResolver {
     }
 }
 
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive, surrounding spaces
+/// trimmed), or why there is none.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, Unauthenticated> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(Unauthenticated("no Authorization header"))?;
+    let value = value.to_str().map_err(|_| Unauthenticated("Authorization header is not text"))?;
+    let (scheme, token) = value.split_once(' ').ok_or(Unauthenticated("Authorization is not `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Unauthenticated("Authorization is not `Bearer <token>`"));
+    }
+    Ok(token.trim())
+}
+
 /// The SHA-256 hash a bearer token is known by.
 pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -203,13 +215,7 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 
 impl CallerResolver for BearerTokenResolver {
     fn resolve(&self, headers: &HeaderMap, _extensions: &Extensions) -> Result<Caller, Unauthenticated> {
-        let value = headers.get(header::AUTHORIZATION).ok_or(Unauthenticated("no Authorization header"))?;
-        let value = value.to_str().map_err(|_| Unauthenticated("Authorization header is not text"))?;
-        let (scheme, token) = value.split_once(' ').ok_or(Unauthenticated("Authorization is not `Bearer <token>`"))?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(Unauthenticated("Authorization is not `Bearer <token>`"));
-        }
-        let presented = token_hash(token.trim());
+        let presented = token_hash(bearer_token(headers)?);
         // Compare against every known hash without stopping early.
         let mut found = None;
         for (hash, caller) in &self.tokens {

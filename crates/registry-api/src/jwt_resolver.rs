@@ -10,12 +10,12 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use axum::http::{Extensions, HeaderMap, header};
+use axum::http::{Extensions, HeaderMap};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::auth::{Caller, CallerResolver, Unauthenticated, caller_from_claims};
+use crate::auth::{Caller, CallerResolver, Unauthenticated, bearer_token, caller_from_claims};
 
 /// Asymmetric algorithms only: a shared-secret (HS*) token could be forged by anyone holding the
 /// client's configuration.
@@ -93,13 +93,7 @@ fn flatten_claims(claims: &Value) -> HashMap<String, String> {
 
 impl CallerResolver for JwtResolver {
     fn resolve(&self, headers: &HeaderMap, _extensions: &Extensions) -> Result<Caller, Unauthenticated> {
-        let value = headers.get(header::AUTHORIZATION).ok_or(Unauthenticated("no Authorization header"))?;
-        let value = value.to_str().map_err(|_| Unauthenticated("Authorization header is not text"))?;
-        let (scheme, token) = value.split_once(' ').ok_or(Unauthenticated("Authorization is not `Bearer <token>`"))?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(Unauthenticated("Authorization is not `Bearer <token>`"));
-        }
-        caller_from_claims(&flatten_claims(&self.claims(token.trim())?))
+        caller_from_claims(&flatten_claims(&self.claims(bearer_token(headers)?)?))
     }
 }
 
