@@ -12,6 +12,8 @@ use serde_json_path::JsonPath;
 #[derive(Debug, Clone)]
 pub struct CompiledPath {
     source: String,
+    /// The RFC 9535 text (`source` itself, or the JSONPath a field reference stands for).
+    query: String,
     path: JsonPath,
     steps: Option<Vec<Step>>,
 }
@@ -76,7 +78,12 @@ impl CompiledPath {
     /// Compiles an RFC 9535 JSONPath; the error is a human-readable reason.
     pub fn parse(source: &str) -> Result<Self, String> {
         JsonPath::parse(source)
-            .map(|path| Self { source: source.to_owned(), path, steps: singular_steps(source) })
+            .map(|path| Self {
+                source: source.to_owned(),
+                query: source.to_owned(),
+                path,
+                steps: singular_steps(source),
+            })
             .map_err(|e| format!("invalid JSONPath {source:?}: {e}"))
     }
 
@@ -102,13 +109,23 @@ impl CompiledPath {
             }
         }
         JsonPath::parse(&path)
-            .map(|compiled| Self { source: reference.to_owned(), path: compiled, steps: singular_steps(&path) })
+            .map(|compiled| Self {
+                source: reference.to_owned(),
+                steps: singular_steps(&path),
+                query: path,
+                path: compiled,
+            })
             .map_err(|e| format!("invalid field path {reference:?}: {e}"))
     }
 
     /// The expression as written in the descriptor.
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+
+    /// The path as an RFC 9535 JSONPath (a field reference's `$['a']['b']` form).
+    pub fn jsonpath(&self) -> &str {
+        &self.query
     }
 
     /// All nodes the path selects, in document order.
