@@ -94,6 +94,37 @@ impl Projection {
         Self::of_path(items_path, &node)
     }
 
+    /// The projection of a whole response whose items (at `items_path`) are read as `item`
+    /// says, and everything else whole (cursors, tokens, totals: what a polling run reads
+    /// beside the items). Only a path of member names ending in `[*]`, `.*` or nothing is
+    /// projected; any other keeps the whole response.
+    pub fn of_items_in_page(items_path: &str, item: &Projection) -> Self {
+        let mut parser = PathParser::new(items_path.trim());
+        let names = parser.eat("$").then(|| parser.member_names()).flatten();
+        let Some((names, wildcard)) = names else { return Projection::All };
+        // A selected node is an item, or an array of items; the node `$.a` names may also be
+        // the response itself (an object read beside its items): kept whole but for its array.
+        let selected = item.clone().union(Projection::Select(Box::new(Select {
+            elements: item.clone(),
+            other: if wildcard { Projection::Skip } else { Projection::All },
+            ..Select::default()
+        })));
+        let mut out = if wildcard {
+            Projection::Select(Box::new(Select { elements: selected.clone(), other: selected, ..Select::default() }))
+        } else {
+            selected
+        };
+        for name in names.into_iter().rev() {
+            out = Projection::Select(Box::new(Select {
+                members: vec![(name, out)],
+                other: Projection::All,
+                elements: Projection::All,
+            }));
+        }
+        out.finish();
+        out
+    }
+
     /// Whether the projection keeps the whole value.
     pub fn is_all(&self) -> bool {
         matches!(self, Projection::All)
@@ -305,6 +336,33 @@ impl<'a> PathParser<'a> {
         }
         relative.extend(branches.into_iter().map(|steps| (steps, terminal.clone())));
         Some((relative, absolute))
+    }
+
+    /// The rest of a path made of member names only, and whether it ends in a wildcard;
+    /// `None` for anything else.
+    fn member_names(&mut self) -> Option<(Vec<String>, bool)> {
+        let mut names = Vec::new();
+        loop {
+            if self.rest().is_empty() {
+                return Some((names, false));
+            }
+            if self.eat(".*") || self.eat("[*]") {
+                return self.rest().is_empty().then_some((names, true));
+            }
+            if self.eat(".") {
+                names.push(self.shorthand_name()?);
+            } else if self.eat("[") {
+                if !matches!(self.peek(), Some('\'' | '"')) {
+                    return None;
+                }
+                names.push(self.string_literal()?);
+                if !self.eat("]") {
+                    return None;
+                }
+            } else {
+                return None;
+            }
+        }
     }
 
     /// A member name after `.`: RFC 9535 `member-name-shorthand`.
@@ -703,6 +761,18 @@ mod tests {
         let nested = Projection::of_items("$.data.items[*]", &item);
         let doc = json!({"data": {"items": [{"id": 1, "x": 2}], "next": "c"}, "meta": {}});
         assert_eq!(parse(&nested, &doc), json!({"data": {"items": [{"id": 1}]}}));
+    }
+
+    #[test]
+    fn a_page_keeps_everything_but_the_items_whole() {
+        let item = Projection::of_path("$.id", &Projection::All);
+        let doc = json!({"data": {"items": [{"id": 1, "x": 2}], "next": "c"}, "meta": {"total": 1}});
+        let page = Projection::of_items_in_page("$.data.items[*]", &item);
+        assert_eq!(parse(&page, &doc), json!({"data": {"items": [{"id": 1}], "next": "c"}, "meta": {"total": 1}}));
+        let top = Projection::of_items_in_page("$", &item);
+        assert_eq!(parse(&top, &json!([{"id": 1, "x": 2}])), json!([{"id": 1}]));
+        assert_eq!(parse(&top, &json!({"id": 1, "x": 2})), json!({"id": 1, "x": 2}), "a lone item is the page");
+        assert!(Projection::of_items_in_page("$.a[*].b[*]", &item).is_all());
     }
 
     #[test]
