@@ -1,6 +1,8 @@
 //! Compiled RFC 9535 JSONPath expressions (via `serde_json_path`) and the shorthand field paths
 //! used in templates.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
@@ -13,10 +15,8 @@ use serde_json_path::JsonPath;
 #[derive(Debug, Clone)]
 pub struct CompiledPath {
     source: String,
-    /// The RFC 9535 text (`source` itself, or the JSONPath a field reference stands for).
-    query: String,
     path: JsonPath,
-    steps: Option<Vec<Step>>,
+    steps: Option<Box<[Step]>>,
     /// Whether `steps` select at most one node (no wildcard).
     singular: bool,
 }
@@ -108,16 +108,16 @@ fn walk_all<'v>(value: &'v Value, steps: &[Step], out: &mut Vec<&'v Value>) {
 }
 
 impl CompiledPath {
-    fn new(source: String, query: String, path: JsonPath) -> Self {
-        let steps = simple_steps(&query);
+    fn new(source: String, query: &str, path: JsonPath) -> Self {
+        let steps = simple_steps(query).map(Vec::into_boxed_slice);
         let singular = steps.as_ref().is_some_and(|steps| !steps.contains(&Step::Wildcard));
-        Self { source, query, path, steps, singular }
+        Self { source, path, steps, singular }
     }
 
     /// Compiles an RFC 9535 JSONPath; the error is a human-readable reason.
     pub fn parse(source: &str) -> Result<Self, String> {
         JsonPath::parse(source)
-            .map(|path| Self::new(source.to_owned(), source.to_owned(), path))
+            .map(|path| Self::new(source.to_owned(), source, path))
             .map_err(|e| format!("invalid JSONPath {source:?}: {e}"))
     }
 
@@ -127,23 +127,9 @@ impl CompiledPath {
         if reference.starts_with('$') {
             return Self::parse(reference);
         }
-        if reference.is_empty() {
-            return Err("empty field reference".to_owned());
-        }
-        let mut path = String::from("$");
-        for segment in reference.split('.') {
-            if segment.is_empty() {
-                return Err(format!("invalid field path {reference:?}: empty segment"));
-            }
-            if segment.bytes().all(|b| b.is_ascii_digit()) {
-                path.push_str(&format!("[{segment}]"));
-            } else {
-                let escaped = segment.replace('\\', "\\\\").replace('\'', "\\'");
-                path.push_str(&format!("['{escaped}']"));
-            }
-        }
+        let path = field_query(reference)?;
         JsonPath::parse(&path)
-            .map(|compiled| Self::new(reference.to_owned(), path, compiled))
+            .map(|compiled| Self::new(reference.to_owned(), &path, compiled))
             .map_err(|e| format!("invalid field path {reference:?}: {e}"))
     }
 
@@ -153,8 +139,12 @@ impl CompiledPath {
     }
 
     /// The path as an RFC 9535 JSONPath (a field reference's `$['a']['b']` form).
-    pub fn jsonpath(&self) -> &str {
-        &self.query
+    pub fn jsonpath(&self) -> Cow<'_, str> {
+        if self.source.starts_with('$') {
+            return Cow::Borrowed(&self.source);
+        }
+        // A compiled field reference always converts again.
+        field_query(&self.source).map_or(Cow::Borrowed(&self.source), Cow::Owned)
     }
 
     /// All nodes the path selects, in document order.
@@ -184,6 +174,26 @@ impl CompiledPath {
         let node = self.path.query_located(value).exactly_one().ok()?;
         Some(node.location().to_json_pointer())
     }
+}
+
+/// The JSONPath a dotted field reference (`user.login`, `labels.0.name`) stands for.
+fn field_query(reference: &str) -> Result<String, String> {
+    if reference.is_empty() {
+        return Err("empty field reference".to_owned());
+    }
+    let mut path = String::from("$");
+    for segment in reference.split('.') {
+        if segment.is_empty() {
+            return Err(format!("invalid field path {reference:?}: empty segment"));
+        }
+        if segment.bytes().all(|b| b.is_ascii_digit()) {
+            path.push_str(&format!("[{segment}]"));
+        } else {
+            let escaped = segment.replace('\\', "\\\\").replace('\'', "\\'");
+            path.push_str(&format!("['{escaped}']"));
+        }
+    }
+    Ok(path)
 }
 
 /// Renders a scalar as text: strings by content, numbers and booleans by their JSON text.

@@ -131,7 +131,7 @@ impl CompiledCondition {
             Self::All(cs) | Self::Any(cs) => cs.iter().fold(Projection::Skip, |p, c| p.union(c.projection())),
             Self::Test { path, test } => {
                 let end = if matches!(test, Test::Exists) { Projection::Presence } else { Projection::All };
-                Projection::of_path(path.jsonpath(), &end)
+                Projection::of_path(&path.jsonpath(), &end)
             }
         }
     }

@@ -294,7 +294,7 @@ impl FieldMapper {
 
     /// The mapper with its projections computed from every path it reads.
     fn with_projections(mut self) -> Self {
-        let whole = |path: &CompiledPath| Projection::of_path(path.jsonpath(), &Projection::All);
+        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
         let mut item = whole(&self.id);
         let mut add = |p: Projection| item = std::mem::take(&mut item).union(p);
         self.timestamp.paths().iter().for_each(|p| add(whole(p)));

@@ -100,7 +100,7 @@ impl ItemPlan {
         if requests.hydrate.is_some() {
             return Projection::All;
         }
-        let whole = |path: &CompiledPath| Projection::of_path(path.jsonpath(), &Projection::All);
+        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
         let item = consumer.clone().union(self.item_projection(requests));
         let mut page = Projection::of_items_in_page(self.items.as_str(), &item);
         for path in requests.body_paths() {
@@ -111,7 +111,7 @@ impl ItemPlan {
 
     /// What of each item a run over `requests` reads itself: ids, timestamps, the record filter.
     fn item_projection(&self, requests: &RequestPlan) -> Projection {
-        let whole = |path: &CompiledPath| Projection::of_path(path.jsonpath(), &Projection::All);
+        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
         let mut read = whole(&self.id);
         for path in self.timestamp.paths() {
             read = read.union(whole(path));
