@@ -25,5 +25,7 @@ if [ ! -s "$PAGE" ]; then
 fi
 echo "== building switchboard (release)" >&2
 cargo build --quiet --release -p switchboard-cli
-exec "$VENV/bin/python" bench/mapping/process.py --bin "$TARGET/release/switchboard" --page "$PAGE" \
+# A copy, so that another build in a shared target directory cannot swap the binary mid-run.
+cp "$TARGET/release/switchboard" "$OUT/switchboard"
+exec "$VENV/bin/python" bench/mapping/process.py --bin "$OUT/switchboard" --page "$PAGE" \
   --runs "$RUNS" --out "$OUT"

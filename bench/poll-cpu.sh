@@ -22,12 +22,15 @@ echo "== building switchboard and the fake API (release)" >&2
 cargo build --quiet --release -p switchboard-cli
 cargo build --quiet --release -p switchboard-poll --example poll_bench
 mkdir -p "$OUT"
+# Copies, so that another build in a shared target directory cannot swap a binary mid-run.
+cp "$TARGET/release/switchboard" "$OUT/switchboard"
+cp "$TARGET/release/examples/poll_bench" "$OUT/poll_bench"
 
 # The fake API serves until its stdin closes.
-exec 3> >("$TARGET/release/examples/poll_bench" --serve --items "$ITEMS" > "$OUT/fake-url")
+exec 3> >("$OUT/poll_bench" --serve --items "$ITEMS" > "$OUT/fake-url")
 for _ in $(seq 100); do [ -s "$OUT/fake-url" ] && break; sleep 0.1; done
 BASE="$(cat "$OUT/fake-url")"
 [ -n "$BASE" ] || { echo "the fake API did not start" >&2; exit 1; }
-"$VENV/bin/python" bench/poll/cpu.py --bin "$TARGET/release/switchboard" \
+"$VENV/bin/python" bench/poll/cpu.py --bin "$OUT/switchboard" \
   --airbyte "$VENV/bin/source-declarative-manifest" --base "$BASE" --items "$ITEMS" --runs "$RUNS" --out "$OUT"
 exec 3>&-

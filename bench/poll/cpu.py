@@ -5,23 +5,12 @@ system of the process and its threads, from the kernel) with the ratio. Read ben
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
-
-
-def run(argv, out_path, env=None):
-    with open(out_path, "wb") as out, open(out_path + ".err", "wb") as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{argv[0]} failed, see {out_path}.err")
-    return wall, usage.ru_utime + usage.ru_stime
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from processes import best_of, machine, output  # noqa: E402
 
 
 def main():
@@ -60,23 +49,17 @@ def main():
                                     "--catalog", os.path.join(args.out, "catalog.json"),
                                     "--manifest-path", os.path.join(HERE, "airbyte-manifest.yaml")],
     }
-    best = {name: (float("inf"), float("inf")) for name in peers}
-    for _ in range(args.runs):
-        for name, argv in peers.items():
-            wall, cpu = run(argv, os.path.join(args.out, name.split()[0] + ".out"))
-            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
-
-    signals = open(os.path.join(args.out, "switchboard.out"), "rb").read().count(b"\n")
-    records = sum(1 for line in open(os.path.join(args.out, "airbyte-cdk.out"), "rb") if b'"type":"RECORD"' in line
-                  or b'"type": "RECORD"' in line)
+    best = best_of(args.runs, peers, args.out)
+    with open(output(args.out, "switchboard"), "rb") as f:
+        signals = f.read().count(b"\n")
+    with open(output(args.out, "airbyte-cdk"), "rb") as f:
+        records = sum(1 for line in f if b'"type":"RECORD"' in line or b'"type": "RECORD"' in line)
     if signals != args.items or records != args.items:
         sys.exit(f"expected {args.items} items from each: switchboard printed {signals} signals, "
                  f"airbyte {records} records")
-    cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"\nPolling {args.items:,} issues (100 per page, Link pagination) from the fake GitHub API at {args.base}: "
           f"{signals:,} signals / {records:,} records.")
-    print(f"Best of {args.runs} alternating runs; {os.cpu_count()} CPUs ({cpu_model}); "
-          f"load average {' '.join(open('/proc/loadavg').read().split()[:3])} after.\n")
+    print(machine(args.runs) + "\n")
     print(f"{'':<28}{'wall s':>9}{'CPU s':>9}")
     for name, (wall, cpu) in best.items():
         print(f"{name:<28}{wall:>9.3f}{cpu:>9.3f}")

@@ -41,8 +41,13 @@ pub enum Projection {
 pub struct Select {
     /// Members by name (each one also holds what `other` needs).
     members: Vec<(String, Projection)>,
-    /// Every other member (a wildcard or a filter over an object's members).
+    /// Every member, named or not (a wildcard or a filter over an object's members): merged
+    /// into each named member by `finish`.
     other: Projection,
+    /// The members not named only (the rest of a response beside its items).
+    rest: Projection,
+    /// What a member not named keeps: `other` and `rest` together (computed by `finish`).
+    unnamed: Projection,
     /// Every element of an array.
     elements: Projection,
 }
@@ -106,7 +111,7 @@ impl Projection {
         // the response itself (an object read beside its items): kept whole but for its array.
         let selected = item.clone().union(Projection::Select(Box::new(Select {
             elements: item.clone(),
-            other: if wildcard { Projection::Skip } else { Projection::All },
+            rest: if wildcard { Projection::Skip } else { Projection::All },
             ..Select::default()
         })));
         let mut out = if wildcard {
@@ -117,8 +122,9 @@ impl Projection {
         for name in names.into_iter().rev() {
             out = Projection::Select(Box::new(Select {
                 members: vec![(name, out)],
-                other: Projection::All,
+                rest: Projection::All,
                 elements: Projection::All,
+                ..Select::default()
             }));
         }
         out.finish();
@@ -160,11 +166,12 @@ impl Projection {
             (Projection::Presence, other) => *self = other,
             (Projection::Select(_), Projection::Presence) => {}
             (Projection::Select(mine), Projection::Select(theirs)) => {
-                let Select { members, other, elements } = *theirs;
+                let Select { members, other, rest, elements, .. } = *theirs;
                 for (name, projection) in members {
                     mine.member_mut(&name).merge(projection);
                 }
                 mine.other.merge(other);
+                mine.rest.merge(rest);
                 mine.elements.merge(elements);
             }
         }
@@ -179,7 +186,9 @@ impl Projection {
                 member.finish();
             }
             select.other.finish();
+            select.rest.finish();
             select.elements.finish();
+            select.unnamed = select.other.clone().union(select.rest.clone());
         }
     }
 
@@ -502,49 +511,13 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
         match self.0 {
             Projection::All => serde::Deserialize::deserialize(deserializer),
             Projection::Skip => deserializer.deserialize_ignored_any(IgnoredAny).map(|_| Value::Null),
-            Projection::Presence => deserializer.deserialize_any(PresenceVisitor),
+            // `null` stays `null`; anything else becomes `true` (objects and arrays are built
+            // empty on the way: nothing of them is selected).
+            Projection::Presence => deserializer
+                .deserialize_any(SelectVisitor(&Select::default()))
+                .map(|value| if value.is_null() { Value::Null } else { Value::Bool(true) }),
             Projection::Select(select) => deserializer.deserialize_any(SelectVisitor(select)),
         }
-    }
-}
-
-/// `null` stays `null`; anything else becomes `true`, its content skipped.
-struct PresenceVisitor;
-
-impl<'de> Visitor<'de> for PresenceVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Bool(true))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Bool(true))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Bool(true))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Bool(true))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Bool(true))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Value::Bool(true))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Value::Bool(true))
     }
 }
 
@@ -600,7 +573,7 @@ impl<'de, 'p> Visitor<'de> for SelectVisitor<'p> {
         let mut out = Map::new();
         // When the other members are only tested for being non-null (`exists` over a filter
         // such as `$[?!$.pull_request]`), one non-null member among them answers every test.
-        let witness_only = self.0.other == Projection::Presence;
+        let witness_only = self.0.unnamed == Projection::Presence;
         let mut witness_found = false;
         while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
             match key {
@@ -619,7 +592,7 @@ impl<'de, 'p> Visitor<'de> for SelectVisitor<'p> {
                     }
                 }
                 Key::Other(name) => {
-                    let value = map.next_value_seed(Seed(&self.0.other))?;
+                    let value = map.next_value_seed(Seed(&self.0.unnamed))?;
                     out.insert(name, value);
                 }
                 Key::Named(name, projection) => {
@@ -661,7 +634,7 @@ impl<'de, 'p> Visitor<'de> for KeySeed<'p> {
         if let Some((_, projection)) = select.members.iter().find(|(n, _)| n.len() == name.len() && n == name) {
             return Ok(Key::Named(name.to_owned(), projection));
         }
-        Ok(match select.other {
+        Ok(match select.unnamed {
             Projection::Skip => Key::Skip,
             _ => Key::Other(name.to_owned()),
         })

@@ -151,12 +151,10 @@ fn a_malformed_payload_is_an_error_even_where_nothing_is_read() {
     assert!(matches!(error, MapError::MalformedJson(_)), "{error:?}");
 }
 
-/// The published issue #1348 of the GitHub page in the fixtures.
+/// The published issue #1348: the second item of the GitHub Issues page among the fixtures.
 fn published_issue() -> Value {
-    let text =
-        std::fs::read_to_string(workspace_root().join("tests/fixtures/github-issues/issues.page1.json")).unwrap();
-    let page: Value = serde_json::from_str(&text).unwrap();
-    page[1].clone()
+    let (_, page) = fixtures().into_iter().find(|(name, _)| name == "github-issues/issues.page1.json").unwrap();
+    serde_json::from_str::<Value>(&page).unwrap()[1].clone()
 }
 
 /// A value of any JSON kind, shallow.
