@@ -8,7 +8,10 @@
 //! - `floor`: `serde_json` parse into `IgnoredAny`, which builds nothing;
 //! - `parse_value`: parse into `serde_json::Value` only (what the engine needs before mapping);
 //! - `engine`: parse into `Value` then `Descriptor::map` (what the normaliser does);
-//! - `engine_map_only`: `Descriptor::map` on already parsed values.
+//! - `engine_map_only`: `Descriptor::map` on already parsed values;
+//! - `projected_parse`: parse building only what the mapping reads (its projection);
+//! - `engine_projected`: `Descriptor::map_json`, that parse then the mapping (what the
+//!   normaliser and `switchboard map` do). Its report is checked equal to `engine`'s first.
 //!
 //! Each figure is the best of N timed rounds after one warm-up round, by wall clock and by the
 //! thread's CPU time. The run writes
@@ -140,6 +143,20 @@ fn main() -> BenchResult<()> {
         return Err(format!("the page maps to a different number of items than items.ndjson has ({count})").into());
     }
     std::fs::write(options.data.join("engine-report.json"), serde_json::to_vec(&report)?)?;
+    let page_text = std::str::from_utf8(&page)?;
+    if serde_json::to_vec(&descriptor.map_json(page_text, &ctx)?)? != serde_json::to_vec(&report)? {
+        return Err("the projected parse maps the page to a different report".into());
+    }
+    for (line, value) in lines.iter().zip(&item_values) {
+        let projected = descriptor.map_json(std::str::from_utf8(line)?, &ctx)?;
+        if serde_json::to_vec(&projected)? != serde_json::to_vec(&descriptor.map(value, &ctx)?)? {
+            return Err(
+                format!("the projected parse maps an item differently: {}", String::from_utf8_lossy(line)).into()
+            );
+        }
+    }
+    let mapper = descriptor.mapper(IngestionKind::Polling).ok_or("the benchmark descriptor polls")?;
+    let (page_projection, item_projection) = (mapper.payload_projection(), mapper.item_projection());
 
     let map_page = |value: &Value| -> BenchResult<usize> { Ok(descriptor.map(value, &ctx)?.signals.len()) };
     let rounds = options.rounds;
@@ -182,6 +199,20 @@ fn main() -> BenchResult<()> {
     measure("engine_map_only", "engine: map only (parsed Value)", &mut || map_page(&page_value), &mut || {
         item_values.iter().map(map_page).sum()
     })?;
+    measure(
+        "projected_parse",
+        "projected parse only",
+        &mut || Ok(usize::from(page_projection.parse_str(std::str::from_utf8(&page)?)?.is_array())),
+        &mut || {
+            lines.iter().map(|l| Ok(usize::from(item_projection.parse_str(std::str::from_utf8(l)?)?.is_object()))).sum()
+        },
+    )?;
+    measure(
+        "engine_projected",
+        "engine: projected parse + map (bytes)",
+        &mut || Ok(descriptor.map_json(std::str::from_utf8(&page)?, &ctx)?.signals.len()),
+        &mut || lines.iter().map(|l| Ok(descriptor.map_json(std::str::from_utf8(l)?, &ctx)?.signals.len())).sum(),
+    )?;
 
     if options.only.is_some() {
         return Ok(());

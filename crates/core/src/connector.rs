@@ -110,6 +110,19 @@ pub trait Connector: Send + Sync {
     /// Maps one polled item, already extracted from its page.
     fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport;
 
+    /// [`Connector::map`] from the payload's JSON text (what the normaliser holds). By default
+    /// the text is parsed whole; a connector may parse only what its mapping reads.
+    fn map_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let payload: Value = serde_json::from_str(payload).map_err(|e| MapError::MalformedJson(e.to_string()))?;
+        self.map(&payload, ctx)
+    }
+
+    /// [`Connector::map_item`] from the item's JSON text. By default the text is parsed whole.
+    fn map_item_json(&self, item: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let item: Value = serde_json::from_str(item).map_err(|e| MapError::MalformedJson(e.to_string()))?;
+        Ok(self.map_item(&item, ctx))
+    }
+
     /// Starts a polling run: pages come from [`PageStream::next_page`], each with the
     /// checkpoint to store once its items are handed on.
     fn pages<'a>(&'a self, request: PollRequest<'a>) -> Result<Box<dyn PageStream + 'a>, PollError>;
@@ -257,6 +270,14 @@ impl Connector for GenericConnector {
 
     fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport {
         self.descriptor.map_item(item, ctx)
+    }
+
+    fn map_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        self.descriptor.map_json(payload, ctx)
+    }
+
+    fn map_item_json(&self, item: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        self.descriptor.map_item_json(item, ctx)
     }
 
     fn pages<'a>(&'a self, request: PollRequest<'a>) -> Result<Box<dyn PageStream + 'a>, PollError> {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ids::{ConnectorId, ProjectId};
 use crate::ports::InstanceKey;
@@ -14,10 +15,12 @@ use crate::signal::{IngestionKind, NormalisedSignal};
 /// Version of the envelope format, so consumers can reject what they do not understand.
 pub const ENVELOPE_VERSION: u32 = 1;
 
-/// One unit of raw input: a webhook delivery or one polled item.
+/// One unit of raw input: a webhook delivery or one polled item. The payload is parsed JSON
+/// (`P = Value`), or its text borrowed from the message ([`BorrowedEnvelope`]), for a consumer
+/// that parses only the parts it reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Envelope {
+pub struct Envelope<P = Value> {
     /// Envelope format version ([`ENVELOPE_VERSION`]).
     pub version: u32,
     /// Connector id.
@@ -36,8 +39,8 @@ pub struct Envelope {
     /// The provider's delivery id (e.g. `X-GitHub-Delivery`), for tracing duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
-    /// The webhook body (parsed JSON) or the polled item.
-    pub payload: Value,
+    /// The webhook body or the polled item.
+    pub payload: P,
     /// The instance config values the connector's mapping reads (`{{baseUrl}}` /
     /// `{{config.<key>}}` in a `urlTemplate`; see `Descriptor::mapping_config`), so the
     /// normaliser maps without loading the instance. Absent when the mapping reads none.
@@ -113,18 +116,9 @@ impl Envelope {
         self
     }
 
-    /// The key of the instance the envelope belongs to.
-    pub fn key(&self) -> InstanceKey {
-        InstanceKey::from_ids(&self.connector_id, &self.project_id)
-    }
-
     /// Parses a queue message body, naming what is wrong.
     pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
-        let envelope: Self = serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-        if envelope.version != ENVELOPE_VERSION {
-            return Err(EnvelopeError::UnsupportedVersion(envelope.version));
-        }
-        Ok(envelope)
+        parse(text)
     }
 
     /// Serialises for the queue.
@@ -132,6 +126,32 @@ impl Envelope {
         // Serialising plain strings and a `Value` cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// An envelope whose payload is its JSON text in the queue message, not parsed yet.
+pub type BorrowedEnvelope<'a> = Envelope<&'a RawValue>;
+
+impl<P> Envelope<P> {
+    /// The key of the instance the envelope belongs to.
+    pub fn key(&self) -> InstanceKey {
+        InstanceKey::from_ids(&self.connector_id, &self.project_id)
+    }
+}
+
+impl<'a> Envelope<&'a RawValue> {
+    /// Parses a queue message body, leaving the payload as text (checked to be JSON); names
+    /// what is wrong as [`Envelope::from_json`] does.
+    pub fn from_json_borrowed(text: &'a str) -> Result<Self, EnvelopeError> {
+        parse(text)
+    }
+}
+
+fn parse<'a, P: Deserialize<'a>>(text: &'a str) -> Result<Envelope<P>, EnvelopeError> {
+    let envelope: Envelope<P> = serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+    if envelope.version != ENVELOPE_VERSION {
+        return Err(EnvelopeError::UnsupportedVersion(envelope.version));
+    }
+    Ok(envelope)
 }
 
 /// `receivedAt` on the wire: written in one format, read in any RFC 3339 form (messages queued
@@ -188,6 +208,24 @@ mod tests {
         let newer = envelope.to_json().replace("\"version\":1", "\"version\":9");
         assert_eq!(Envelope::from_json(&newer), Err(EnvelopeError::UnsupportedVersion(9)));
         assert!(matches!(Envelope::from_json("{"), Err(EnvelopeError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_borrowed_envelope_holds_the_payload_text() {
+        let (connector_id, project_id) = ids();
+        let received_at = "2024-01-01T00:00:00Z".parse().unwrap();
+        let envelope = Envelope::polled(connector_id, project_id, received_at, json!({"id": 7, "t": "x"}));
+        let text = envelope.to_json();
+        let borrowed = Envelope::from_json_borrowed(&text).unwrap();
+        assert_eq!(borrowed.key(), envelope.key());
+        assert_eq!(borrowed.received_at, envelope.received_at);
+        assert_eq!(serde_json::from_str::<Value>(borrowed.payload.get()).unwrap(), envelope.payload);
+        let newer = text.replace("\"version\":1", "\"version\":9");
+        assert_eq!(Envelope::from_json_borrowed(&newer).unwrap_err(), EnvelopeError::UnsupportedVersion(9));
+        assert!(matches!(
+            Envelope::from_json_borrowed(r#"{"version":1,"payload":{"#),
+            Err(EnvelopeError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -1,35 +1,45 @@
 //! Compiled RFC 9535 JSONPath expressions (via `serde_json_path`) and the shorthand field paths
 //! used in templates.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
 /// A JSONPath compiled once at descriptor validation time.
 ///
-/// Most descriptor paths are plain member/index chains (`$.pull_request.user.login`); those are
-/// also kept as a list of steps and walked directly, which avoids the general engine's
-/// allocations on the mapping hot path. Both give the same result (checked by a test).
+/// Most descriptor paths are plain member/index/wildcard chains (`$.pull_request.user.login`,
+/// `$.labels[*].name`); those are also kept as a list of steps and walked directly, which
+/// avoids the general engine's allocations on the mapping hot path. Both give the same result
+/// (checked by a test).
 #[derive(Debug, Clone)]
 pub struct CompiledPath {
     source: String,
     path: JsonPath,
-    steps: Option<Vec<Step>>,
+    steps: Option<Box<[Step]>>,
+    /// Whether `steps` select at most one node (no wildcard).
+    singular: bool,
 }
 
-/// One step of a singular path.
+/// One step of a simple path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
     Member(String),
     Index(usize),
+    /// `[*]` / `.*`: every element or member value, in order.
+    Wildcard,
 }
 
-/// Parses `$`, `.name`, `['name']` and `[n]` steps (n ≥ 0); `None` for anything else, which the
-/// general engine handles.
-fn singular_steps(source: &str) -> Option<Vec<Step>> {
+/// Parses `$`, `.name`, `['name']`, `[n]` (n ≥ 0), `[*]` and `.*` steps; `None` for anything
+/// else, which the general engine handles.
+fn simple_steps(source: &str) -> Option<Vec<Step>> {
     let mut rest = source.strip_prefix('$')?;
     let mut steps = Vec::new();
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('.') {
+        if let Some(after) = rest.strip_prefix(".*").or_else(|| rest.strip_prefix("[*]")) {
+            steps.push(Step::Wildcard);
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('.') {
             let end = after.find(['.', '[']).unwrap_or(after.len());
             let name = &after[..end];
             let shorthand = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii())
@@ -65,18 +75,49 @@ fn singular_steps(source: &str) -> Option<Vec<Step>> {
     Some(steps)
 }
 
+/// The one node a path without wildcards selects.
 fn walk<'v>(value: &'v Value, steps: &[Step]) -> Option<&'v Value> {
     steps.iter().try_fold(value, |node, step| match step {
         Step::Member(name) => node.as_object()?.get(name),
         Step::Index(i) => node.as_array()?.get(*i),
+        Step::Wildcard => None,
     })
 }
 
+/// Every node a simple path selects, in document order.
+fn walk_all<'v>(value: &'v Value, steps: &[Step], out: &mut Vec<&'v Value>) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(value);
+        return;
+    };
+    match (step, value) {
+        (Step::Wildcard, Value::Array(items)) => items.iter().for_each(|item| walk_all(item, rest, out)),
+        (Step::Wildcard, Value::Object(map)) => map.values().for_each(|item| walk_all(item, rest, out)),
+        (Step::Member(name), Value::Object(map)) => {
+            if let Some(item) = map.get(name) {
+                walk_all(item, rest, out);
+            }
+        }
+        (Step::Index(i), Value::Array(items)) => {
+            if let Some(item) = items.get(*i) {
+                walk_all(item, rest, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl CompiledPath {
+    fn new(source: String, query: &str, path: JsonPath) -> Self {
+        let steps = simple_steps(query).map(Vec::into_boxed_slice);
+        let singular = steps.as_ref().is_some_and(|steps| !steps.contains(&Step::Wildcard));
+        Self { source, path, steps, singular }
+    }
+
     /// Compiles an RFC 9535 JSONPath; the error is a human-readable reason.
     pub fn parse(source: &str) -> Result<Self, String> {
         JsonPath::parse(source)
-            .map(|path| Self { source: source.to_owned(), path, steps: singular_steps(source) })
+            .map(|path| Self::new(source.to_owned(), source, path))
             .map_err(|e| format!("invalid JSONPath {source:?}: {e}"))
     }
 
@@ -86,23 +127,9 @@ impl CompiledPath {
         if reference.starts_with('$') {
             return Self::parse(reference);
         }
-        if reference.is_empty() {
-            return Err("empty field reference".to_owned());
-        }
-        let mut path = String::from("$");
-        for segment in reference.split('.') {
-            if segment.is_empty() {
-                return Err(format!("invalid field path {reference:?}: empty segment"));
-            }
-            if segment.bytes().all(|b| b.is_ascii_digit()) {
-                path.push_str(&format!("[{segment}]"));
-            } else {
-                let escaped = segment.replace('\\', "\\\\").replace('\'', "\\'");
-                path.push_str(&format!("['{escaped}']"));
-            }
-        }
+        let path = field_query(reference)?;
         JsonPath::parse(&path)
-            .map(|compiled| Self { source: reference.to_owned(), path: compiled, steps: singular_steps(&path) })
+            .map(|compiled| Self::new(reference.to_owned(), &path, compiled))
             .map_err(|e| format!("invalid field path {reference:?}: {e}"))
     }
 
@@ -111,10 +138,24 @@ impl CompiledPath {
         &self.source
     }
 
+    /// The path as an RFC 9535 JSONPath (a field reference's `$['a']['b']` form).
+    pub fn jsonpath(&self) -> Cow<'_, str> {
+        if self.source.starts_with('$') {
+            return Cow::Borrowed(&self.source);
+        }
+        // A compiled field reference always converts again.
+        field_query(&self.source).map_or(Cow::Borrowed(&self.source), Cow::Owned)
+    }
+
     /// All nodes the path selects, in document order.
     pub fn query<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
         match &self.steps {
-            Some(steps) => walk(value, steps).into_iter().collect(),
+            Some(steps) if self.singular => walk(value, steps).into_iter().collect(),
+            Some(steps) => {
+                let mut out = Vec::new();
+                walk_all(value, steps, &mut out);
+                out
+            }
             None => self.path.query(value).all(),
         }
     }
@@ -122,8 +163,8 @@ impl CompiledPath {
     /// The first selected node that is not `null`.
     pub fn first<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         match &self.steps {
-            Some(steps) => walk(value, steps).filter(|v| !v.is_null()),
-            None => self.path.query(value).all().into_iter().find(|v| !v.is_null()),
+            Some(steps) if self.singular => walk(value, steps).filter(|v| !v.is_null()),
+            _ => self.query(value).into_iter().find(|v| !v.is_null()),
         }
     }
 
@@ -133,6 +174,26 @@ impl CompiledPath {
         let node = self.path.query_located(value).exactly_one().ok()?;
         Some(node.location().to_json_pointer())
     }
+}
+
+/// The JSONPath a dotted field reference (`user.login`, `labels.0.name`) stands for.
+fn field_query(reference: &str) -> Result<String, String> {
+    if reference.is_empty() {
+        return Err("empty field reference".to_owned());
+    }
+    let mut path = String::from("$");
+    for segment in reference.split('.') {
+        if segment.is_empty() {
+            return Err(format!("invalid field path {reference:?}: empty segment"));
+        }
+        if segment.bytes().all(|b| b.is_ascii_digit()) {
+            path.push_str(&format!("[{segment}]"));
+        } else {
+            let escaped = segment.replace('\\', "\\\\").replace('\'', "\\'");
+            path.push_str(&format!("['{escaped}']"));
+        }
+    }
+    Ok(path)
 }
 
 /// Renders a scalar as text: strings by content, numbers and booleans by their JSON text.
@@ -211,15 +272,21 @@ mod tests {
             "$.missing.deeper",
             "$.a['b-c'][0].e",
             "$[0]",
+            "$.a['b-c'][*]",
+            "$.a.*",
+            "$.*['b-c'][*].e",
+            "$[*]",
+            "$.a['b-c'][*].d",
         ];
         for source in paths {
             let fast = CompiledPath::parse(source).expect("valid");
             assert!(fast.steps.is_some(), "{source} should take the fast path");
             let general = JsonPath::parse(source).expect("valid").query(&doc).all();
+            assert_eq!(fast.first(&doc), general.iter().copied().find(|v| !v.is_null()), "{source}");
             assert_eq!(fast.query(&doc), general, "{source}");
         }
-        for source in ["$.a[-1]", "$.a[*]", "$..e", "$.a['x\\'y']", "$[01]", "$.1a"] {
-            assert!(singular_steps(source).is_none(), "{source} must use the general engine");
+        for source in ["$.a[-1]", "$.a[?@.e]", "$..e", "$.a['x\\'y']", "$[01]", "$.1a", "$.a[*, 0]"] {
+            assert!(simple_steps(source).is_none(), "{source} must use the general engine");
         }
     }
 

@@ -27,7 +27,7 @@ pub enum NormaliserError {
         #[source]
         source: CatalogError,
     },
-    /// The payload has no items to map (non-retryable).
+    /// The payload has no items to map, or is not JSON (non-retryable).
     #[error("the payload cannot be mapped: {0}")]
     Unmappable(#[from] MapError),
     /// Some items could not be mapped (non-retryable); each is logged.

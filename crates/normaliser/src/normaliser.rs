@@ -196,7 +196,8 @@ impl Normaliser {
     }
 
     async fn normalise(&self, message: &InboundMessage, report: &mut MessageReport) -> Result<(), NormaliserError> {
-        let envelope = Envelope::from_json(&message.body)?;
+        // The payload stays text here: the connector parses only what its mapping reads.
+        let envelope = Envelope::from_json_borrowed(&message.body)?;
         Span::current().record("connector_id", envelope.connector_id.as_str());
         Span::current().record("project_id", envelope.project_id.as_str());
         if let Some(delivery_id) = &envelope.delivery_id {
@@ -230,8 +231,8 @@ impl Normaliser {
         };
         let first_receive = message.receive_count <= 1;
         let mapped = match envelope.ingestion {
-            IngestionKind::Webhook => loaded.connector.map(&envelope.payload, &ctx),
-            IngestionKind::Polling => Ok(loaded.connector.map_item(&envelope.payload, &ctx)),
+            IngestionKind::Webhook => loaded.connector.map_json(envelope.payload.get(), &ctx),
+            IngestionKind::Polling => loaded.connector.map_item_json(envelope.payload.get(), &ctx),
         };
         let mapped: MapReport = match mapped {
             Ok(mapped) => mapped,

@@ -2,6 +2,9 @@
 //! collected in memory, and collected with each item mapped to a signal), side by side with the same fetch loop
 //! written with plain `reqwest` + `serde_json`. Run through `bench/poll.sh`.
 //!
+//! With `--serve` it only serves the fake (printing its URL) until stdin closes, for peers
+//! measured in their own processes (`bench/poll-cpu.sh`).
+//!
 //! The fake serves GitHub-like issues (about 700 bytes each) with RFC 8288 `Link` pagination;
 //! page bodies are rendered once up front so the server costs as little as possible.
 
@@ -21,12 +24,18 @@ struct Args {
     items: usize,
     page_size: usize,
     rounds: usize,
+    /// Only serve the fake API (for peers in other processes, `bench/poll-cpu.sh`).
+    serve: bool,
 }
 
 fn args() -> Args {
-    let mut args = Args { items: 10_000, page_size: 100, rounds: 9 };
+    let mut args = Args { items: 10_000, page_size: 100, rounds: 9, serve: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--serve" {
+            args.serve = true;
+            continue;
+        }
         let value = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage());
         match flag.as_str() {
             "--items" => args.items = value,
@@ -39,7 +48,7 @@ fn args() -> Args {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: poll_bench [--items N] [--page-size N] [--rounds N]");
+    eprintln!("usage: poll_bench [--items N] [--page-size N] [--rounds N] [--serve]");
     std::process::exit(2)
 }
 
@@ -217,6 +226,12 @@ fn main() {
             .respond_with(Pages { bodies, base: base.clone() })
             .mount(&server)
             .await;
+        if args.serve {
+            // The fake alone: its URL on stdout, then serve until stdin closes.
+            println!("{base}");
+            let _ = tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink())).await;
+            return;
+        }
 
         // The fake listens on loopback: open exactly that in the egress guard. The plain
         // contender uses the engine's client too, so both pay for the same guard.

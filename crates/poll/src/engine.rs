@@ -11,8 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use switchboard_core::Descriptor;
+use switchboard_core::mapping::FieldMapper;
+use switchboard_core::mapping::projection::Projection;
 use switchboard_core::polling::{OAuth2Plan, PollError, PollRequest};
+use switchboard_core::{Descriptor, IngestionKind};
 
 use crate::budget::BudgetBook;
 use crate::client;
@@ -58,6 +60,12 @@ pub struct PollOptions {
     pub max_items_per_page: usize,
     /// The clock (a [`crate::ManualTimer`] in tests).
     pub timer: Arc<dyn Timer>,
+    /// Whether the consumer only maps the items with the descriptor's polling mapping (as
+    /// `switchboard poll` does) instead of forwarding them whole (as the poller does). Each
+    /// page is then parsed building only what that mapping and the run read
+    /// (`switchboard_core::mapping::projection`), and [`Page::items`](switchboard_core::polling::Page)
+    /// hold only those parts. Off by default.
+    pub mapped_items_only: bool,
 }
 
 impl Default for PollOptions {
@@ -72,6 +80,7 @@ impl Default for PollOptions {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_items_per_page: DEFAULT_MAX_ITEMS_PER_PAGE,
             timer: Arc::new(TokioTimer),
+            mapped_items_only: false,
         }
     }
 }
@@ -175,10 +184,17 @@ impl PollEngine {
         session.deadline = request.time_budget.map(|budget| timer.now() + budget);
         session.rules = &requests.responses;
         session.budget = requests.rate_budget.as_ref().map(|budget| (&self.budgets, budget));
+        let projection = if self.options.mapped_items_only {
+            let mapping = descriptor.mapper(IngestionKind::Polling).map(FieldMapper::item_projection);
+            plan.items.page_projection(requests, mapping.unwrap_or(&Projection::All))
+        } else {
+            Projection::All
+        };
         Run::start(RunSetup {
             session,
             requests,
             items: &plan.items,
+            projection,
             partitions: plan.partitions.as_ref(),
             checkpoint,
             zone,

@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use switchboard_core::jsonpath::scalar_text;
+use switchboard_core::mapping::projection::Projection;
 use switchboard_core::polling::{
     Checkpoint, DeltaPlan, FailureClass, GuardTrip, ItemPlan, Page, PageCursor, PartitionPlan, PollError, RequestPlan,
     RunNote, RunSummary, StopReason,
@@ -107,6 +108,8 @@ pub struct Run<'e> {
     session: Session<'e>,
     requests: &'e RequestPlan,
     items_plan: &'e ItemPlan,
+    /// What of a response is built when it is parsed.
+    projection: Projection,
     origin: url::Origin,
     zone: Tz,
     needs_ids: bool,
@@ -130,6 +133,8 @@ pub(crate) struct RunSetup<'e> {
     pub(crate) session: Session<'e>,
     pub(crate) requests: &'e RequestPlan,
     pub(crate) items: &'e ItemPlan,
+    /// What of a response is built when it is parsed.
+    pub(crate) projection: Projection,
     pub(crate) partitions: Option<&'e PartitionPlan>,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) zone: Tz,
@@ -141,7 +146,18 @@ pub(crate) struct RunSetup<'e> {
 impl<'e> Run<'e> {
     /// A run from `setup.checkpoint`.
     pub(crate) fn start(setup: RunSetup<'e>) -> Result<Self, PollError> {
-        let RunSetup { session, requests, items, partitions, checkpoint, zone, origin, max_pages, max_items } = setup;
+        let RunSetup {
+            session,
+            requests,
+            items,
+            projection,
+            partitions,
+            checkpoint,
+            zone,
+            origin,
+            max_pages,
+            max_items,
+        } = setup;
         let partitions = partitions.map(|plan| Partitions::new(plan, &checkpoint));
         // A partitioned run lists its partitions before its first pass starts.
         let first = if partitions.is_some() {
@@ -156,6 +172,7 @@ impl<'e> Run<'e> {
             session,
             requests,
             items_plan: items,
+            projection,
             origin,
             zone,
             needs_ids: matches!(requests.delta, DeltaPlan::TimestampFilter(_)),
@@ -237,8 +254,12 @@ impl<'e> Run<'e> {
         let endpoint = display_url(&response.url, &self.session.credentials);
         let body: Value = match response.json {
             Some(json) => json,
-            None => serde_json::from_slice(&response.body)
+            None if self.projection.is_all() => serde_json::from_slice(&response.body)
                 .map_err(|e| PollError::MalformedJson { endpoint: endpoint.clone(), message: e.to_string() })?,
+            None => self
+                .projection
+                .parse_slice(&response.body)
+                .map_err(|e| PollError::MalformedJson { endpoint: endpoint.clone(), message: e.0 })?,
         };
         let items_path = &self.items_plan.items;
         let found = items_path.extract(&body).map_err(|_| PollError::NoItems {

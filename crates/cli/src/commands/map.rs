@@ -1,11 +1,14 @@
 //! `switchboard map`: run the field mapping of a descriptor on a saved payload, and say why
 //! nothing came out when nothing did.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use switchboard_core::{Descriptor, IngestionKind, MapReport};
+use chrono::{DateTime, Utc};
+use switchboard_core::mapping::MapError;
+use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
 /// Arguments of `switchboard map`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +33,10 @@ pub struct Args {
     /// object, with a `payload` field holding JSON parsed, as the webhook gateway reads it.
     #[arg(long)]
     form: bool,
+    /// The time written as the signals' `receivedAt` (RFC 3339); now by default. A fixed value
+    /// makes the output reproducible, for comparing runs.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    received_at: Option<DateTime<Utc>>,
     /// Exit 1 unless exactly this many signals come out (for scripts; 0 expects none).
     #[arg(long, value_name = "N")]
     expect: Option<usize>,
@@ -41,18 +48,32 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let descriptor = Descriptor::from_file(&args.descriptor)?;
     let bytes = std::fs::read(&args.payload).with_context(|| format!("reading {}", args.payload.display()))?;
-    let payload: serde_json::Value = if args.form {
-        switchboard_core::webhook::form::form_object(&bytes)
-    } else {
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid JSON", args.payload.display()))?
-    };
     let ingestion = match args.mode.as_deref() {
         Some("polling") => IngestionKind::Polling,
         Some(_) => IngestionKind::Webhook,
         None if descriptor.webhook().is_some() => IngestionKind::Webhook,
         None => IngestionKind::Polling,
     };
-    let report = match descriptor.map_now(&payload, &args.project, ingestion, args.event.as_deref()) {
+    let ctx = MapContext {
+        connector_id: descriptor.id(),
+        project_id: &args.project,
+        ingestion,
+        event_type: args.event.as_deref(),
+        received_at: args.received_at.unwrap_or_else(Utc::now),
+        config: Some(descriptor.config_defaults()),
+    };
+    let mapped = if args.form {
+        descriptor.map_delivery(&switchboard_core::webhook::form::form_object(&bytes), &ctx)
+    } else {
+        // Only the parts of the payload the mapping reads are built.
+        let not_json = || format!("{} is not valid JSON", args.payload.display());
+        let text = std::str::from_utf8(&bytes).with_context(not_json)?;
+        match descriptor.map_delivery_json(text, &ctx) {
+            Err(MapError::MalformedJson(error)) => return Err(anyhow::anyhow!(error).context(not_json())),
+            mapped => mapped,
+        }
+    };
+    let report = match mapped {
         Ok(report) => report,
         Err(error) => {
             eprintln!("error: {error}");
@@ -60,9 +81,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for signal in &report.signals {
-        println!("{}", serde_json::to_string(signal)?);
+        serde_json::to_writer(&mut out, signal)?;
+        out.write_all(b"\n")?;
     }
+    out.flush()?;
+    drop(out);
     for ignored in &report.ignored {
         let id = ignored.external_id.as_ref().map(|id| format!(" (id {id})")).unwrap_or_default();
         eprintln!("ignored: item {}{id}: {}", ignored.index, ignored.reason);
@@ -83,6 +108,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => !report.signals.is_empty(),
     };
     Ok(if report.errors.is_empty() && expected { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))
 }
 
 /// Says why no signal came out, and how to pass the event type when that may be why.

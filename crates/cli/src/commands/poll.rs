@@ -67,11 +67,13 @@ pub struct Instance {
 impl InstanceArgs {
     /// Loads the descriptor and gathers config and credentials.
     pub fn load(self) -> anyhow::Result<Instance> {
-        self.load_with_timer(None)
+        self.load_with_timer(None, false)
     }
 
-    /// [`Self::load`], with the engine on `timer` instead of the real clock (to report waits).
-    pub fn load_with_timer(self, timer: Option<Arc<dyn Timer>>) -> anyhow::Result<Instance> {
+    /// [`Self::load`], with the engine on `timer` instead of the real clock (to report waits);
+    /// with `mapped_items_only` the engine builds only the parts of each page the polling
+    /// mapping reads (for a command that prints signals, not items).
+    pub fn load_with_timer(self, timer: Option<Arc<dyn Timer>>, mapped_items_only: bool) -> anyhow::Result<Instance> {
         let descriptor = Descriptor::from_file(&self.descriptor)?;
         let mut credentials = Credentials::new();
         if let Some(file) = &self.credentials_file {
@@ -90,6 +92,7 @@ impl InstanceArgs {
         let mut options = PollOptions {
             request_timeout: Duration::from_secs(self.timeout),
             egress: self.egress_allow.unwrap_or_default(),
+            mapped_items_only,
             ..PollOptions::default()
         };
         if let Some(timer) = timer {
@@ -158,7 +161,8 @@ pub struct Args {
 /// Polls once; exit 1 when the poll fails or an item cannot be mapped.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let progress = Progress::on_stderr();
-    let instance = args.instance.load_with_timer(Some(progress.timer()))?;
+    // Without --raw only signals are printed: the pages need not be built whole.
+    let instance = args.instance.load_with_timer(Some(progress.timer()), !args.raw)?;
     let checkpoint = args.checkpoint.as_deref().map(Checkpoint::parse).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let options = Options { checkpoint, max_pages: args.max_pages, project: &args.project, raw: args.raw };

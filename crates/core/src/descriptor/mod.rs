@@ -12,6 +12,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::hosts::HostAllowlist;
+use crate::mapping::projection::Projection;
 use crate::mapping::{FieldMapper, IgnoredItem, MapContext, MapError, MapReport};
 use crate::model::{ConnectorDescriptor, ConnectorKind, DescriptorError, Issue, schema};
 use crate::polling::{AuthPlan, HealthCheckPlan, PollingPlan};
@@ -165,6 +166,32 @@ impl Descriptor {
             return Ok(ignored(reason));
         }
         mapper.map_payload(payload, ctx)
+    }
+
+    /// [`Self::map`] from the payload's JSON text, building only the parts the mapping reads
+    /// (see [`crate::mapping::projection`]): the same report as parsing the whole payload.
+    pub fn map_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let projection = self.mapper(ctx.ingestion).map_or(&Projection::Skip, FieldMapper::payload_projection);
+        self.map(&crate::mapping::parse(projection, payload)?, ctx)
+    }
+
+    /// [`Self::map_item`] from the item's JSON text, building only the parts the mapping reads.
+    pub fn map_item_json(&self, item: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let projection = self.mapper(ctx.ingestion).map_or(&Projection::Skip, FieldMapper::item_projection);
+        Ok(self.map_item(&crate::mapping::parse(projection, item)?, ctx))
+    }
+
+    /// [`Self::map_delivery`] from the payload's JSON text, building only the parts the mapping
+    /// (and, for a webhook without `ctx.event_type`, the event type's path) reads.
+    pub fn map_delivery_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let mapping = self.mapper(ctx.ingestion).map_or(&Projection::Skip, FieldMapper::payload_projection).clone();
+        let projection = match (ctx.ingestion, self.webhook(), ctx.event_type) {
+            (IngestionKind::Webhook, Some(webhook), None) => {
+                mapping.union(Projection::of_path(&webhook.event_type_path.jsonpath(), &Projection::All))
+            }
+            _ => mapping,
+        };
+        self.map_delivery(&crate::mapping::parse(&projection, payload)?, ctx)
     }
 
     /// Maps a payload as the webhook gateway and the normaliser do together, for tools and

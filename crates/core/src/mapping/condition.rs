@@ -4,6 +4,7 @@
 use regex::Regex;
 use serde_json::Value;
 
+use super::projection::Projection;
 use crate::jsonpath::{CompiledPath, scalar_text};
 use crate::model::Issue;
 use crate::model::{Condition, Operator, PriorityRule, SignalTypeRule};
@@ -120,6 +121,19 @@ impl CompiledCondition {
             Self::Always
         };
         if issues.is_empty() { Ok(compiled) } else { Err(issues) }
+    }
+
+    /// What of an item the condition reads: an `exists` test only whether its nodes are null,
+    /// every other test the nodes whole.
+    pub fn projection(&self) -> Projection {
+        match self {
+            Self::Always => Projection::Skip,
+            Self::All(cs) | Self::Any(cs) => cs.iter().fold(Projection::Skip, |p, c| p.union(c.projection())),
+            Self::Test { path, test } => {
+                let end = if matches!(test, Test::Exists) { Projection::Presence } else { Projection::All };
+                Projection::of_path(&path.jsonpath(), &end)
+            }
+        }
     }
 
     /// Evaluates the condition against an item.

@@ -108,6 +108,14 @@ impl Expr {
         &self.paths
     }
 
+    /// Every path the placeholder reads: its alternatives and the start of a `since` filter.
+    pub fn read_paths(&self) -> impl Iterator<Item = &CompiledPath> {
+        self.paths.iter().chain(self.filters.iter().filter_map(|f| match f {
+            Filter::Since(start) => Some(start),
+            _ => None,
+        }))
+    }
+
     /// The placeholder's values for `item`, after every filter (empty when nothing is left).
     pub fn values(&self, item: &Value) -> Vec<String> {
         let mut values = Vec::new();

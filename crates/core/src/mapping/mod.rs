@@ -4,6 +4,7 @@
 pub mod condition;
 pub mod expr;
 pub mod items;
+pub mod projection;
 pub mod reduce;
 pub mod timestamp;
 
@@ -20,6 +21,7 @@ use crate::template::{Segment, Template};
 use condition::{CompiledCondition, ConditionParts};
 use expr::Expr;
 use items::ItemsPath;
+use projection::Projection;
 pub use timestamp::TimestampReader;
 
 /// Who and what a mapping run is for.
@@ -89,6 +91,9 @@ pub enum MapError {
     /// `itemsPath` selected nothing.
     #[error("itemsPath {0:?} matched nothing in the payload")]
     NoItems(String),
+    /// The payload is not JSON (mapping from text).
+    #[error("the payload is not valid JSON: {0}")]
+    MalformedJson(String),
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +124,10 @@ pub struct FieldMapper {
     raw_fields: Vec<(String, CompiledPath)>,
     /// Mappings of the event types with overrides (`byEventType`), each complete.
     by_event: BTreeMap<String, FieldMapper>,
+    /// What of an item this mapping and its `byEventType` mappings read.
+    item_projection: Projection,
+    /// What of a payload they read: `itemsPath`, and under it `item_projection`.
+    payload_projection: Projection,
 }
 
 #[derive(Debug, Clone)]
@@ -275,9 +284,54 @@ impl FieldMapper {
                 url_template,
                 raw_fields,
                 by_event,
-            }),
+                item_projection: Projection::Skip,
+                payload_projection: Projection::Skip,
+            }
+            .with_projections()),
             _ => Err(issues),
         }
+    }
+
+    /// The mapper with its projections computed from every path it reads.
+    fn with_projections(mut self) -> Self {
+        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
+        let mut item = whole(&self.id);
+        let mut add = |p: Projection| item = std::mem::take(&mut item).union(p);
+        self.timestamp.paths().iter().for_each(|p| add(whole(p)));
+        let templates = [Some(&self.summary), self.id_template.as_ref().map(|(_, t)| t), self.url_template.as_ref()];
+        for part in templates.into_iter().flatten().flatten() {
+            if let SummaryPart::Field(expr) = part {
+                expr.read_paths().for_each(|p| add(whole(p)));
+            }
+        }
+        self.type_rules.iter().for_each(|rule| add(rule.condition.projection()));
+        self.priority_rules.iter().for_each(|(condition, _)| add(condition.projection()));
+        let lists = [&self.participants, &self.tags, &self.related_items, &self.url];
+        lists.into_iter().flatten().for_each(|p| add(whole(p)));
+        self.related_patterns.iter().flat_map(|r| &r.paths).for_each(|p| add(whole(p)));
+        self.raw_fields.iter().for_each(|(_, p)| add(whole(p)));
+        self.by_event.values().for_each(|m| add(m.item_projection.clone()));
+        self.payload_projection = Projection::of_items(self.items.as_str(), &item);
+        self.item_projection = item;
+        self
+    }
+
+    /// What of an item the mapping reads (its `byEventType` mappings included): an item parsed
+    /// with it maps exactly as the whole item does.
+    pub fn item_projection(&self) -> &Projection {
+        &self.item_projection
+    }
+
+    /// What of a payload the mapping reads: `itemsPath`, and under it what of each item.
+    pub fn payload_projection(&self) -> &Projection {
+        &self.payload_projection
+    }
+
+    /// [`Self::map_payload`] from JSON text, building only the parts of the payload the mapping
+    /// reads: the same report as parsing the whole payload first.
+    pub fn map_payload_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
+        let payload = parse(&self.payload_projection, payload)?;
+        self.map_payload(&payload, ctx)
     }
 
     /// Extracts the items of a payload: each element of a single selected array, or each
@@ -634,6 +688,11 @@ fn render(
         }
     }
     Some(out)
+}
+
+/// Parses JSON text with a projection; the error says why the text is not JSON.
+pub(crate) fn parse(projection: &Projection, text: &str) -> Result<Value, MapError> {
+    projection.parse_str(text).map_err(|e| MapError::MalformedJson(e.to_string()))
 }
 
 fn strings(paths: &[CompiledPath], item: &Value) -> Vec<String> {

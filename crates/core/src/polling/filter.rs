@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::mapping::condition::CompiledCondition;
+use crate::mapping::projection::Projection;
 use crate::model::{Condition, Issue, RecordFilter};
 
 /// Items kept: those matching `include` (when given) and not matching `exclude` (when given).
@@ -23,6 +24,12 @@ impl RecordFilterPlan {
         let include = filter.include.as_ref().and_then(|c| condition(c, &format!("{at}/include"), issues));
         let exclude = filter.exclude.as_ref().and_then(|c| condition(c, &format!("{at}/exclude"), issues));
         (issues.len() == before).then_some(Self { include, exclude })
+    }
+
+    /// What of an item the filter reads.
+    pub fn projection(&self) -> Projection {
+        let read = |c: &Option<CompiledCondition>| c.as_ref().map_or(Projection::Skip, CompiledCondition::projection);
+        read(&self.include).union(read(&self.exclude))
     }
 
     /// Whether `item` is handed on.

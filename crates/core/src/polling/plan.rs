@@ -8,11 +8,12 @@ use chrono_tz::Tz;
 use super::budget::RateBudgetPlan;
 use super::filter::RecordFilterPlan;
 use super::hydration::HydrationPlan;
-use super::paging::{PAGE_POSITION_VARIABLES, PaginationPlan};
+use super::paging::{PAGE_POSITION_VARIABLES, PageRule, PaginationPlan, TokenSource};
 use super::rules::ResponseRulePlan;
 use super::scope::{POLL_VARIABLES, RequestScope, partition_variables};
 use crate::jsonpath::CompiledPath;
 use crate::mapping::items::ItemsPath;
+use crate::mapping::projection::Projection;
 use crate::mapping::{IssueSink, TimestampReader};
 use crate::model::{
     BackfillDescriptor, DeltaStrategy, Issue, PollMethod, PollingDescriptor, TimestampParamFormat, escape_pointer,
@@ -90,6 +91,41 @@ pub struct ItemPlan {
     pub timestamp: TimestampReader,
 }
 
+impl ItemPlan {
+    /// What of a response a run over `requests` needs when its consumer reads `consumer` of
+    /// each item (a mapping's item projection): the items as the run and the consumer read
+    /// them, everything else whole, and the body paths of pagination and delta. The whole
+    /// response when items are hydrated (hydration fills templates from them and replaces them).
+    pub fn page_projection(&self, requests: &RequestPlan, consumer: &Projection) -> Projection {
+        if requests.hydrate.is_some() {
+            return Projection::All;
+        }
+        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
+        let item = consumer.clone().union(self.item_projection(requests));
+        let mut page = Projection::of_items_in_page(self.items.as_str(), &item);
+        for path in requests.body_paths() {
+            page = page.union(whole(path));
+        }
+        page
+    }
+
+    /// What of each item a run over `requests` reads itself: ids, timestamps, the record filter.
+    fn item_projection(&self, requests: &RequestPlan) -> Projection {
+        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
+        let mut read = whole(&self.id);
+        for path in self.timestamp.paths() {
+            read = read.union(whole(path));
+        }
+        if let DeltaPlan::SinceId { path, .. } = &requests.delta {
+            read = read.union(whole(path));
+        }
+        if let Some(filter) = &requests.record_filter {
+            read = read.union(filter.projection());
+        }
+        read
+    }
+}
+
 /// A compiled delta strategy (spec §4.2).
 #[derive(Debug, Clone)]
 pub enum DeltaPlan {
@@ -156,6 +192,24 @@ impl DeltaPlan {
 }
 
 impl RequestPlan {
+    /// The paths pagination and delta read in a response body.
+    pub fn body_paths(&self) -> Vec<&CompiledPath> {
+        let mut paths = Vec::new();
+        if let Some(pagination) = &self.pagination {
+            paths.extend(pagination.has_more.iter().chain(&pagination.is_last));
+            match &pagination.rule {
+                PageRule::Offset { next_path, total_path } => paths.extend(next_path.iter().chain(total_path)),
+                PageRule::Cursor { next: TokenSource::Body(path) } | PageRule::NextUrl { path } => paths.push(path),
+                PageRule::PageNumber { total_pages, .. } => paths.extend(total_pages),
+                PageRule::Cursor { next: TokenSource::Header(_) } | PageRule::LinkHeader => {}
+            }
+        }
+        if let DeltaPlan::DeltaToken { path, .. } | DeltaPlan::Cursor { path, .. } = &self.delta {
+            paths.push(path);
+        }
+        paths
+    }
+
     /// Checks and compiles the request side of a polling section found at `at`; problems go to
     /// `issues`.
     pub fn compile(p: &PollingDescriptor, at: &str, scope: &RequestScope<'_>, issues: &mut Vec<Issue>) -> Option<Self> {

@@ -13,6 +13,7 @@ mod instance_values;
 mod mapping;
 mod native_connector;
 mod polling_validation;
+mod projected_mapping;
 mod subscription_validation;
 mod token_verification;
 mod webhook_delivery_ids;

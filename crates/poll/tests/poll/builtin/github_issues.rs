@@ -186,6 +186,38 @@ async fn github_issues_polls_every_page_then_only_what_changed_since() {
     assert_repo_checkpoint(&second, "octocat/Hello-World", "2011-05-03T11:00:00Z", &["3003"]);
 }
 
+#[tokio::test]
+async fn github_issues_polled_for_mapping_only_give_the_same_signals_and_checkpoints() {
+    let server = MockServer::start().await;
+    let fake = repository(&server);
+    mount(&server, &fake).await;
+    let descriptor = descriptor("github-issues");
+    let (config, credentials) = (instance(&server), credentials(&[("token", TOKEN)]));
+    let (whole_engine, _) = engine();
+    let (projected_engine, _) = engine_with(|options| options.mapped_items_only = true);
+
+    let whole = poll(&whole_engine, &descriptor, &config, &credentials, None).await;
+    let projected = poll(&projected_engine, &descriptor, &config, &credentials, None).await;
+
+    assert_eq!(projected.pages, whole.pages);
+    assert_eq!(projected.new_checkpoint, whole.new_checkpoint);
+    let signals = |delta: &Delta| delta.items.iter().map(|item| map(&descriptor, item)).collect::<Vec<_>>();
+    assert_eq!(signals(&projected), signals(&whole));
+    assert_eq!(projected.items.len(), 204);
+    // Only what the mapping and the run read is built: not the body, not the users' other fields.
+    assert!(whole.items.iter().all(|item| item.get("body").is_some() && item["user"].get("type").is_some()));
+    assert!(projected.items.iter().all(|item| item.get("body").is_none() && item["user"].get("type").is_none()));
+
+    // A second run from the checkpoint, after an update, agrees too.
+    let commented = with(&fake.issues.lock().unwrap()[3], &[("/updated_at", json!("2011-05-04T00:00:00Z"))]);
+    fake.push(commented);
+    let whole_again = poll(&whole_engine, &descriptor, &config, &credentials, Some(&whole.new_checkpoint)).await;
+    let projected_again =
+        poll(&projected_engine, &descriptor, &config, &credentials, Some(&projected.new_checkpoint)).await;
+    assert_eq!(projected_again.new_checkpoint, whole_again.new_checkpoint);
+    assert_eq!(signals(&projected_again), signals(&whole_again));
+}
+
 /// A complete run's checkpoint of one repository.
 fn assert_repo_checkpoint(delta: &Delta, repo: &str, position: &str, seen: &[&str]) {
     let repository = Delta { new_checkpoint: delta.new_checkpoint.partitions[repo].clone(), ..delta.clone() };

@@ -58,13 +58,19 @@ pub fn with(item: &Value, changes: &[(&str, Value)]) -> Value {
 
 /// An engine on a manual clock: rate-limit waits are recorded, not slept.
 pub fn engine() -> (PollEngine, ManualTimer) {
+    engine_with(|_| {})
+}
+
+/// [`engine`] with options changed by `change`.
+pub fn engine_with(change: impl FnOnce(&mut PollOptions)) -> (PollEngine, ManualTimer) {
     let timer = ManualTimer::new(at("2024-01-01T00:00:00Z"));
-    let options = PollOptions {
+    let mut options = PollOptions {
         timer: Arc::new(timer.clone()),
         request_timeout: Duration::from_secs(5),
         egress: crate::support::loopback_fakes(),
         ..PollOptions::default()
     };
+    change(&mut options);
     (PollEngine::new(options).unwrap(), timer)
 }
 
