@@ -16,6 +16,7 @@ use switchboard_core::ports::StoreError;
 
 use crate::crypto::SecretCipher;
 use crate::error::OpenError;
+pub(crate) use crate::error::{DbError, DbResult};
 use crate::migrations;
 use crate::writer::{Writer, WriterStats};
 
@@ -24,28 +25,6 @@ use crate::writer::{Writer, WriterStats};
 const READERS: usize = 4;
 /// Prepared statements kept per connection (every statement of the crate fits).
 const STATEMENT_CACHE: usize = 128;
-
-/// An error inside a database closure: SQL, or a store-level outcome such as a conflict.
-#[derive(Debug)]
-pub(crate) enum DbError {
-    Sql(rusqlite::Error),
-    Store(StoreError),
-}
-
-impl From<rusqlite::Error> for DbError {
-    fn from(err: rusqlite::Error) -> Self {
-        Self::Sql(err)
-    }
-}
-
-impl From<StoreError> for DbError {
-    fn from(err: StoreError) -> Self {
-        Self::Store(err)
-    }
-}
-
-/// Result of a database closure.
-pub(crate) type DbResult<T> = Result<T, DbError>;
 
 /// The writer and the readers; cheap to clone.
 #[derive(Clone)]

@@ -1,4 +1,6 @@
-//! Why the embedded database could not be opened.
+//! Why the embedded database could not be opened, and the error of a database closure.
+
+use switchboard_core::ports::StoreError;
 
 use crate::crypto::KeyError;
 
@@ -23,3 +25,25 @@ pub enum OpenError {
     #[error(transparent)]
     Key(#[from] KeyError),
 }
+
+/// An error inside a database closure: SQL, or a store-level outcome such as a conflict.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    Sql(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Sql(err)
+    }
+}
+
+impl From<StoreError> for DbError {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// Result of a database closure.
+pub(crate) type DbResult<T> = Result<T, DbError>;

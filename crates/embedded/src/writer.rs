@@ -23,7 +23,7 @@ use rusqlite::Connection;
 use switchboard_core::ports::StoreError;
 use tokio::sync::oneshot;
 
-use crate::db::{DbError, DbResult};
+use crate::error::{DbError, DbResult};
 
 /// Most jobs committed together. Bounds how long a batch holds the write lock and how many
 /// answers wait on one commit.
