@@ -17,7 +17,9 @@ import json
 import sys
 import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from fake_http import FakeHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 PORT, TOKEN, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -61,20 +63,7 @@ def pages():
     ]
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):  # quiet: the request log below is what matters
-        pass
-
-    def answer(self, status, body, headers=()):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
+class Handler(FakeHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         parts = url.path.strip("/").split("/")
@@ -93,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
                 query = dict(parse_qs(url.query), page=[str(page + 1)])
                 next_query = urlencode({k: v[0] for k, v in query.items()})
                 headers.append(("Link", f'<http://127.0.0.1:{PORT}{url.path}?{next_query}>; rel="next"'))
-            self.answer(200, all_pages[page - 1] if 0 < page <= len(all_pages) else [], headers)
+            self.answer(200, all_pages[page - 1] if 0 < page <= len(all_pages) else [], headers=headers)
         else:
             self.answer(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"})
 
