@@ -214,16 +214,20 @@ async fn poll(instance: &Instance, options: Options<'_>, progress: &Progress) ->
             received_at: Utc::now(),
             config: Some(&config),
         };
+        // A page's lines are written at once: one write per page, not per item.
+        let mut lines = String::new();
         for (index, item) in page.items.iter().enumerate() {
             if options.raw {
-                progress.println(&serde_json::to_string(item)?);
+                lines.push_str(&serde_json::to_string(item)?);
+                lines.push('\n');
                 continue;
             }
             match mapper.map_item(index, item, &ctx) {
                 Ok(Some(signal)) => {
                     counts.signals += 1;
                     progress.signal();
-                    progress.println(&serde_json::to_string(&signal)?);
+                    lines.push_str(&serde_json::to_string(&signal)?);
+                    lines.push('\n');
                 }
                 Ok(None) => counts.ignored += 1,
                 Err(e) => {
@@ -231,6 +235,9 @@ async fn poll(instance: &Instance, options: Options<'_>, progress: &Progress) ->
                     progress.eprintln(&format!("error: page {}: {e}", page.index + 1));
                 }
             }
+        }
+        if !lines.is_empty() {
+            progress.println(lines.trim_end_matches('\n'));
         }
     };
     progress.finish();
