@@ -12,21 +12,7 @@ let options = null;
 
 /** How this server lets the page sign in: `{ adminToken, oidc }` (GET dashboard/sign-in.json). */
 export async function signInOptions() {
-  if (!options) {
-    let response;
-    try {
-      response = await fetch(api.apiUrl('dashboard/sign-in.json'), { headers: { Accept: 'application/json' } });
-    } catch (e) {
-      throw new api.ApiError(0, 'network', `The Switchboard server did not answer (${e.message}). Is it still running?`);
-    }
-    const json = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = json && json.error;
-      throw new api.ApiError(response.status, error ? error.code : 'http',
-        error ? error.message : `The sign-in settings could not be read (HTTP ${response.status})`);
-    }
-    options = json;
-  }
+  if (!options) options = await api.get('dashboard/sign-in.json');
   return options;
 }
 
