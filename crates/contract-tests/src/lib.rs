@@ -60,6 +60,7 @@ macro_rules! contract_tests {
             sync_runs_are_listed_newest_first,
             signals_are_listed_newest_first_per_project,
             signals_can_be_filtered_by_since_type_and_related_item,
+            signals_can_be_filtered_by_source_and_priority,
             paging_through_signals_returns_each_signal_once,
             a_sparse_filter_still_pages_through_every_match,
             expired_signals_are_hidden,

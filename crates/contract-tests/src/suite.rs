@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use secrecy::ExposeSecret;
+use switchboard_core::model::Priority;
 use switchboard_core::ports::{
     BackfillProgress, CredentialChange, Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthAlert,
     HealthUpdate, InstanceKey, InstanceUpdate, MAX_MESSAGE_BYTES, MessageQueue, NewInstance, OAuthState, PollRecord,
@@ -805,6 +806,31 @@ pub async fn signals_can_be_filtered_by_since_type_and_related_item(backend: &im
     assert_eq!(ids(&list(&stores, "p1", query(Some(nine), Some("opened"), Some("PROJ-2"))).await), ["s3"]);
     assert!(list(&stores, "p1", query(None, None, Some("PROJ"))).await.signals.is_empty());
     assert!(list(&stores, "p1", query(None, Some("merged"), None)).await.signals.is_empty());
+}
+
+/// `source` and `priority` narrow the listing to one connector's signals and one priority.
+pub async fn signals_can_be_filtered_by_source_and_priority(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let mut urgent_pr = signal("p1", "s1", "opened", "2025-03-01T08:00:00Z", &[]);
+    urgent_pr.source = "github-prs".into();
+    urgent_pr.priority = Some(Priority::High);
+    let mut urgent_issue = signal("p1", "s2", "opened", "2025-03-01T09:00:00Z", &[]);
+    urgent_issue.priority = Some(Priority::High);
+    let mut calm_pr = signal("p1", "s3", "opened", "2025-03-01T10:00:00Z", &[]);
+    calm_pr.source = "github-prs".into();
+    calm_pr.priority = Some(Priority::Low);
+    let unranked = signal("p1", "s4", "opened", "2025-03-01T11:00:00Z", &[]);
+    put_signals(&stores, &[urgent_pr, urgent_issue, calm_pr, unranked], DAY).await;
+    let query = |source: Option<&str>, priority| SignalQuery {
+        source: source.map(str::to_owned),
+        priority,
+        ..SignalQuery::default()
+    };
+    assert_eq!(ids(&list(&stores, "p1", query(Some("github-prs"), None)).await), ["s3", "s1"]);
+    assert_eq!(ids(&list(&stores, "p1", query(None, Some(Priority::High))).await), ["s2", "s1"]);
+    assert_eq!(ids(&list(&stores, "p1", query(Some("github-prs"), Some(Priority::High))).await), ["s1"]);
+    assert!(list(&stores, "p1", query(Some("github"), None)).await.signals.is_empty());
+    assert!(list(&stores, "p1", query(None, Some(Priority::Critical))).await.signals.is_empty());
 }
 
 /// Page by page, every signal comes exactly once and in order (ties in `timestamp` too), with

@@ -46,6 +46,7 @@ impl SignalStore for SqliteStore {
         let page_size = query.page_size();
         let (project_id, signal_type, related) =
             (project_id.to_owned(), query.signal_type.clone(), query.related.clone());
+        let (source, priority) = (query.source.clone(), query.priority.map(|p| p.as_str()));
         let now = now_ms();
         let rows = self
             .db
@@ -58,13 +59,16 @@ impl SignalStore for SqliteStore {
                        AND (?5 IS NULL OR signal_type = ?5)
                        AND (?6 IS NULL OR EXISTS
                             (SELECT 1 FROM json_each(signals.body, '$.relatedItems') WHERE value = ?6))
+                       AND (?8 IS NULL OR json_extract(signals.body, '$.source') = ?8)
+                       AND (?9 IS NULL OR json_extract(signals.body, '$.priority') = ?9)
                      ORDER BY sort_key DESC LIMIT ?7",
                 )?;
                 // One row more than the page tells whether another page follows.
                 let rows = stmt
-                    .query_map(params![project_id, now, since, after, signal_type, related, page_size + 1], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                    })?
+                    .query_map(
+                        params![project_id, now, since, after, signal_type, related, page_size + 1, source, priority],
+                        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                    )?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(rows)
             })

@@ -1,10 +1,11 @@
 //! Recent signals: `PK=PROJECT#{p}#SIGNALS, SK={timestamp}#{signalId}` (a [`SignalSortKey`]), the
-//! signal as JSON in `signal`, with `signalType` and `relatedItems` copied out for filters.
+//! signal as JSON in `signal`, with `signalType`, `relatedItems`, `source` and `priority` copied
+//! out for filters.
 //! A second put of a signal overwrites the first: its id is a hash that includes its timestamp
 //! (`signal::signal_id`), so the same id always has the same key.
 //!
 //! Listing queries the partition newest first. `since` and the page token bound the sort key;
-//! type, related item and expiry are filters, which DynamoDB applies after `Limit`, so the
+//! type, related item, source, priority and expiry are filters, which DynamoDB applies after `Limit`, so the
 //! listing reads on until the page is full, the partition ends, or [`MAX_READS`] requests were
 //! made (then the page is short and its token continues after the last record read).
 
@@ -34,14 +35,17 @@ impl SignalStore for DynamoStore {
             .map_err(|e| StoreError::Invalid(format!("signal `{}` cannot be serialised: {e}", signal.id)))?;
         let now_ms = store_now().timestamp_millis();
         let expires_ms = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-        self.client
-            .put_item()
-            .table_name(&self.table)
+        let mut put = self.client.put_item();
+        if let Some(priority) = signal.priority {
+            put = put.item("priority", s(priority.as_str()));
+        }
+        put.table_name(&self.table)
             .item(PK, s(signals_pk(&signal.project_id)))
             .item(SK, s(sort_key.as_str()))
             .item("type", s("signal"))
             .item("signalType", s(&signal.signal_type))
             .item("relatedItems", AttributeValue::L(signal.related_items.iter().map(s).collect()))
+            .item("source", s(&signal.source))
             .item("signal", s(body))
             .item("expiresAtMs", n(expires_ms))
             .item(TTL_ATTRIBUTE, n(ttl_epoch_seconds(expires_ms)))
@@ -91,7 +95,22 @@ impl SignalStore for DynamoStore {
             request = request.expression_attribute_values(":related", s(related));
             filters.push("contains(relatedItems, :related)");
         }
-        let filtered = query.signal_type.is_some() || query.related.is_some();
+        if let Some(source) = &query.source {
+            request = request
+                .expression_attribute_names("#source", "source")
+                .expression_attribute_values(":source", s(source));
+            filters.push("#source = :source");
+        }
+        if let Some(priority) = query.priority {
+            request = request
+                .expression_attribute_names("#priority", "priority")
+                .expression_attribute_values(":priority", s(priority.as_str()));
+            filters.push("#priority = :priority");
+        }
+        let filtered = query.signal_type.is_some()
+            || query.related.is_some()
+            || query.source.is_some()
+            || query.priority.is_some();
         let per_read = (page_size + 1) * if filtered { FILTERED_READ_FACTOR } else { 1 };
         let request = request
             .key_condition_expression(key_condition)

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::StoreError;
+use crate::model::Priority;
 use crate::signal::NormalisedSignal;
 
 /// Page size when [`SignalQuery::limit`] is 0.
@@ -26,6 +27,10 @@ pub struct SignalQuery {
     pub signal_type: Option<String>,
     /// Only signals whose `relatedItems` contain this reference.
     pub related: Option<String>,
+    /// Only signals of this connector (`source`).
+    pub source: Option<String>,
+    /// Only signals of this priority.
+    pub priority: Option<Priority>,
     /// At most this many signals in the page (adapters cap it at 100; 0 means 50).
     pub limit: usize,
     /// Continue after the page that returned this token.

@@ -31,6 +31,11 @@ pub struct SignalsParams {
     pub signal_type: Option<String>,
     /// Only signals whose `relatedItems` contain this reference.
     pub related: Option<String>,
+    /// Only signals of this connector (their `source`), e.g. `github-prs`.
+    pub source: Option<String>,
+    /// Only signals of this priority: `critical`, `high`, `medium` or `low`.
+    #[param(example = "high")]
+    pub priority: Option<String>,
     /// Page size, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
@@ -67,7 +72,7 @@ pub struct SignalsPage {
     params(ProjectPath, SignalsParams),
     responses(
         (status = 200, description = "A page of signals", body = SignalsPage),
-        (status = 400, description = "Bad `since`, `limit` or `nextToken`, or a path id outside its \
+        (status = 400, description = "Bad `since`, `priority`, `limit` or `nextToken`, or a path id outside its \
             pattern (`bad_request`)", body = ErrorBody),
         AuthenticatedErrors,
         (status = 404, description = "Not a project of the caller", body = ErrorBody),
@@ -78,8 +83,8 @@ pub async fn list_signals(
     ApiPath(ProjectPath { project_id }): ApiPath<ProjectPath>,
     ApiQuery(params): ApiQuery<SignalsParams>,
 ) -> Result<Json<SignalsPage>, ApiError> {
-    let SignalsParams { since, signal_type, related, limit, next_token } = params;
-    let filter = SignalFilter { since, signal_type, related, limit, next_token };
+    let SignalsParams { since, signal_type, related, source, priority, limit, next_token } = params;
+    let filter = SignalFilter { since, signal_type, related, source, priority, limit, next_token };
     let page = service::signals::list(&state, &caller, project_id.as_str(), filter).await?;
     Ok(Json(SignalsPage { signals: page.signals, next_token: page.next_token }))
 }

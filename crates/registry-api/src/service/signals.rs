@@ -2,6 +2,7 @@
 //! [`MAX_SIGNAL_PAGE`] signals) and the caller's access to the project.
 
 use chrono::{DateTime, Utc};
+use switchboard_core::model::Priority;
 use switchboard_core::ports::{MAX_SIGNAL_PAGE, SignalPage, SignalQuery};
 
 use crate::auth::Caller;
@@ -18,6 +19,10 @@ pub struct SignalFilter {
     pub signal_type: Option<String>,
     /// Only signals related to this reference.
     pub related: Option<String>,
+    /// Only signals of this connector.
+    pub source: Option<String>,
+    /// Only signals of this priority (`critical`, `high`, `medium`, `low`).
+    pub priority: Option<String>,
     /// Page size.
     pub limit: Option<usize>,
     /// The previous page's token.
@@ -45,10 +50,18 @@ pub async fn list(
         Some(n) if (1..=MAX_SIGNAL_PAGE).contains(&n) => n,
         Some(n) => return Err(ServiceError::Invalid(format!("`limit` must be 1 to {MAX_SIGNAL_PAGE}, not {n}"))),
     };
+    let priority = match filter.priority.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(serde_json::from_value::<Priority>(serde_json::Value::from(text)).map_err(|_| {
+            ServiceError::Invalid(format!("`priority` must be critical, high, medium or low, not `{text}`"))
+        })?),
+    };
     let query = SignalQuery {
         since,
         signal_type: filter.signal_type.filter(|s| !s.is_empty()),
         related: filter.related.filter(|s| !s.is_empty()),
+        source: filter.source.filter(|s| !s.is_empty()),
+        priority,
         limit,
         next_token: filter.next_token.filter(|s| !s.is_empty()),
     };

@@ -59,6 +59,21 @@ async fn signals_filter_by_type_related_item_and_time() {
 }
 
 #[tokio::test]
+async fn signals_filter_by_source_and_priority() {
+    let world = seeded().await;
+    let mut pr = signal("p1", "acme", "pr_opened", "2025-03-05T10:00:00Z", &[]);
+    pr.source = "github-prs".into();
+    pr.priority = Some(switchboard_core::model::Priority::High);
+    world.stores.signals.put_signal(&pr, Duration::from_secs(86_400 * 3650)).await.unwrap();
+    let by_source = world.get("/projects/acme/signals?source=github-prs", Some(ACME)).await.json();
+    assert_eq!(ids(&by_source), ["p1"]);
+    let by_priority = world.get("/projects/acme/signals?priority=high", Some(ACME)).await.json();
+    assert_eq!(ids(&by_priority), ["p1"]);
+    let issues = world.get("/projects/acme/signals?source=github-issues&priority=", Some(ACME)).await.json();
+    assert_eq!(ids(&issues), ["s4", "s3", "s2", "s1"]);
+}
+
+#[tokio::test]
 async fn signals_page_with_next_token() {
     let world = seeded().await;
     let mut seen = Vec::new();
@@ -77,7 +92,8 @@ async fn signals_page_with_next_token() {
 #[tokio::test]
 async fn bad_signal_queries_are_bad_requests() {
     let world = seeded().await;
-    for query in ["since=yesterday", "limit=0", "limit=1000", "limit=many", "nextToken=not-a-token"] {
+    for query in ["since=yesterday", "limit=0", "limit=1000", "limit=many", "nextToken=not-a-token", "priority=urgent"]
+    {
         let reply = world.get(&format!("/projects/acme/signals?{query}"), Some(ACME)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}: {}", reply.text);
         assert_eq!(reply.code(), "bad_request");
