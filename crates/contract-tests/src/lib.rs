@@ -72,6 +72,7 @@ macro_rules! contract_tests {
             a_reference_hides_expired_signals,
             a_signal_is_indexed_under_its_first_references_only,
             a_reference_listing_does_not_read_past_unrelated_signals,
+            concurrent_puts_of_a_signal_leave_its_index_consistent,
             a_rate_limit_allows_limit_requests_then_refuses_for_the_rest_of_the_window,
             concurrent_acquires_never_exceed_the_limit,
             a_new_window_resets_the_count,

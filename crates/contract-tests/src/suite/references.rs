@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use switchboard_core::model::Priority;
-use switchboard_core::ports::{MAX_INDEXED_REFERENCES, SignalQuery};
+use switchboard_core::ports::{MAX_INDEXED_REFERENCES, SignalQuery, StoreError};
 use switchboard_core::signal::{NormalisedSignal, rfc3339};
+use tokio::task::JoinSet;
 
 use super::{DAY, all_pages, ids, list, put_signals};
 use crate::backend::Backend;
@@ -157,4 +158,28 @@ pub async fn a_reference_listing_does_not_read_past_unrelated_signals(backend: &
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5, 2], "{pages:?}");
     let expected: Vec<String> = (0..12).rev().map(|i| format!("rel-{i:02}")).collect();
     assert_eq!(pages.concat(), expected);
+}
+
+/// Concurrent puts of one signal with different references leave the index agreeing with the
+/// signal stored last: it is listed under each reference it has and under no other. A store may
+/// refuse a put that keeps losing such a race (`ConditionFailed`), never leave stale entries.
+pub async fn concurrent_puts_of_a_signal_leave_its_index_consistent(backend: &impl Backend) {
+    let stores = backend.stores().await;
+    let mut racers = JoinSet::new();
+    for i in 0..6 {
+        let stores = stores.clone();
+        let racer = from("jira", "p1", "raced", 10, &["PROJ-1", &format!("RACE-{i}")]);
+        racers.spawn(async move { stores.signals.put_signal(&racer, DAY).await });
+    }
+    let results = racers.join_all().await;
+    assert!(results.iter().any(Result::is_ok), "{results:?}");
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, StoreError::ConditionFailed(_))));
+    let stored = list(&stores, "p1", SignalQuery::default()).await;
+    assert_eq!(ids(&stored), ["raced"]);
+    assert_eq!(ids(&list(&stores, "p1", related("PROJ-1", 0)).await), ["raced"]);
+    for i in 0..6 {
+        let key = format!("RACE-{i}");
+        let listed = !list(&stores, "p1", related(&key, 0)).await.signals.is_empty();
+        assert_eq!(listed, stored.signals[0].related_items.contains(&key), "{key}");
+    }
 }
