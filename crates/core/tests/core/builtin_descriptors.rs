@@ -283,22 +283,75 @@ fn github_submitted_review_is_pr_reviewed_at_the_review_time() {
     assert!(signal.url.as_deref().is_some_and(|u| u.contains("#pullrequestreview-237895671")));
 }
 
-#[test]
-fn github_pull_request_ticket_keys_in_title_branch_and_body_are_related_items() {
-    // The published examples name no ticket; a title and branch edited here show the pattern.
-    let mut payload = fixture("github-prs", "pull_request.opened.json");
-    payload["pull_request"]["title"] = "PROJ-123: fix the README".into();
-    payload["pull_request"]["head"]["ref"] = "feature/OPS-7-readme".into();
+/// The related items of a published fixture edited by `edit` (the published examples seldom
+/// name a ticket), mapped as the connector's gateway or poller would.
+fn related_after_edit(
+    connector: &str,
+    file: &str,
+    event_type: Option<&str>,
+    edit: impl FnOnce(&mut Value),
+) -> Vec<String> {
+    let descriptor = descriptor(connector);
+    let ingestion = if descriptor.webhook().is_some() { IngestionKind::Webhook } else { IngestionKind::Polling };
     let ctx = MapContext {
-        connector_id: "github-prs",
+        connector_id: connector,
         project_id: "p1",
-        ingestion: IngestionKind::Webhook,
-        event_type: Some("pull_request"),
+        ingestion,
+        event_type,
         received_at: received_at(),
         config: None,
     };
-    let report = descriptor("github-prs").map_delivery(&payload, &ctx).expect("maps");
-    assert_eq!(report.signals[0].related_items, ["PROJ-123", "OPS-7"]);
+    let mut payload = fixture(connector, file);
+    edit(&mut payload);
+    let report = descriptor.map_delivery(&payload, &ctx).expect("maps");
+    report.signals.into_iter().next().expect("a signal").related_items
+}
+
+#[test]
+fn github_pull_request_ticket_keys_in_title_branch_and_body_are_related_items() {
+    let related = related_after_edit("github-prs", "pull_request.opened.json", Some("pull_request"), |payload| {
+        payload["pull_request"]["title"] = "PROJ-123: fix the README".into();
+        payload["pull_request"]["head"]["ref"] = "feature/OPS-7-readme".into();
+        payload["pull_request"]["body"] = "Fixes #1; not a mention: a/b#3, &#35;4".into();
+    });
+    // Its own key first, scoped to its repository; `#1` in the body scoped the same way.
+    assert_eq!(related, ["Codertocat/Hello-World#2", "PROJ-123", "OPS-7", "Codertocat/Hello-World#1"]);
+}
+
+#[test]
+fn a_slack_message_relates_to_the_tickets_and_pull_requests_it_names() {
+    let related = related_after_edit("slack", "message.json", None, |payload| {
+        payload["event"]["text"] =
+            "Is PROJ-123 blocked? See <https://github.com/octo/app/pull/7> and octo/lib#12 (PROJ-123 again)".into();
+    });
+    assert_eq!(related, ["PROJ-123", "octo/app#7", "octo/lib#12"]);
+}
+
+#[test]
+fn a_linear_issue_relates_to_its_own_identifier_first_then_the_keys_it_names() {
+    let related = related_after_edit("linear", "issues.page1.json", None, |payload| {
+        payload["data"]["issues"]["nodes"][0]["title"] = "Card payments time out (see PROJ-9)".into();
+        payload["data"]["issues"]["nodes"][0]["description"] = "Blocked by ENG-87".into();
+    });
+    assert_eq!(related, ["ENG-101", "Checkout revamp", "PROJ-9", "ENG-87"]);
+}
+
+#[test]
+fn a_github_issue_relates_to_its_own_key_first_then_the_keys_and_numbers_it_names() {
+    let related = related_after_edit("github-issues", "issues.page1.json", None, |payload| {
+        payload[1]["title"] = "Crash when the config file is empty (PROJ-5)".into();
+        payload[1]["body"] = "Same as #1347, unlike other/repo#2.".into();
+    });
+    assert_eq!(related, ["octocat/Hello-World#1348", "PROJ-5", "octocat/Hello-World#1347", "v1.0"]);
+}
+
+#[test]
+fn a_github_actions_run_scopes_the_numbers_it_names_to_its_repository() {
+    let related =
+        related_after_edit("github-actions", "workflow_run.completed.json", Some("workflow_run"), |payload| {
+            payload["workflow_run"]["display_title"] = "PROJ-123: fix the build (#42)".into();
+        });
+    assert_eq!(related, ["PROJ-123", "octo-org/octo-repo#42"]);
 }
 
 #[test]
