@@ -499,20 +499,12 @@ fn gitlab_merge_requests_issues_pipelines_and_comments_have_their_own_summaries_
 #[test]
 fn a_jira_key_in_a_gitlab_title_or_branch_becomes_a_related_item() {
     // The published merge request example carries no ticket key; this variation of it (title and
-    // branch edited here, not a fixture) shows the pattern at work.
-    let mut payload = fixture("gitlab", "merge-request-event.json");
-    payload["object_attributes"]["title"] = "PROJ-123: fix the viewport on mobile".into();
-    payload["object_attributes"]["source_branch"] = "feature/OPS-7-viewport".into();
-    let ctx = MapContext {
-        connector_id: "gitlab",
-        project_id: "p1",
-        ingestion: IngestionKind::Webhook,
-        event_type: Some("Merge Request Hook"),
-        received_at: received_at(),
-        config: None,
-    };
-    let report = descriptor("gitlab").map_delivery(&payload, &ctx).expect("maps");
-    assert_eq!(report.signals[0].related_items, ["PROJ-123", "OPS-7"]);
+    // branch edited here, not a fixture) shows the pattern at work, after the request's own key.
+    let related = related_after_edit("gitlab", "merge-request-event.json", Some("Merge Request Hook"), |payload| {
+        payload["object_attributes"]["title"] = "PROJ-123: fix the viewport on mobile".into();
+        payload["object_attributes"]["source_branch"] = "feature/OPS-7-viewport".into();
+    });
+    assert_eq!(related, ["gitlabhq/gitlab-test!1", "PROJ-123", "OPS-7"]);
     let published = only_signal("gitlab", "merge-request-event.json", Some("Merge Request Hook"));
-    assert!(published.related_items.is_empty(), "`MS-Viewport` is not a ticket key");
+    assert_eq!(published.related_items, ["gitlabhq/gitlab-test!1"], "`MS-Viewport` is not a ticket key");
 }
