@@ -76,6 +76,17 @@ impl World {
         receive_all(&self.clients, &self.stack.ingest.url).await
     }
 
+    /// Everything currently on the poll-now queue (received, as the poller's event source
+    /// mapping would hold it).
+    pub async fn take_poll_now(&self) -> Vec<Message> {
+        receive_all(&self.clients, &self.stack.poll_now.url).await
+    }
+
+    /// The SQS event the poll-now queue's event source mapping would send for `messages`.
+    pub async fn poll_now_event(&self, messages: &[Message]) -> Value {
+        events::sqs_event(&self.queue_arn(&self.stack.poll_now.url).await, messages)
+    }
+
     /// Everything currently on the ingest queue, removed from it.
     pub async fn drain_ingest(&self) -> Vec<Message> {
         let messages = receive_all(&self.clients, &self.stack.ingest.url).await;
