@@ -40,6 +40,7 @@ const REGISTRY_SAMPLES: &[(&str, u16)] = &[
 
 const NORMALISER_SAMPLE: &str = "sqs-batch.json";
 const POLLER_SAMPLE: &str = "scheduled.json";
+const POLL_NOW_SAMPLE: &str = "poll-now.json";
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
@@ -69,6 +70,7 @@ fn every_sample_event_file_is_invoked_here() {
     invoked.extend(REGISTRY_SAMPLES.iter().map(|(name, _)| format!("registry-api/{name}")));
     invoked.insert(format!("normaliser/{NORMALISER_SAMPLE}"));
     invoked.insert(format!("poller/{POLLER_SAMPLE}"));
+    invoked.insert(format!("poller/{POLL_NOW_SAMPLE}"));
     assert_eq!(files, invoked);
 }
 
@@ -166,4 +168,10 @@ async fn the_poller_sample_polls_what_is_due() {
     assert_eq!(summary["instances"][0]["connectorId"], "github-issues", "{summary:#}");
     assert_eq!(summary["instances"][0]["run"]["status"], "succeeded", "{summary:#}");
     assert_eq!(world.drain_ingest().await.len(), 4, "the page is on the ingest queue");
+
+    // The poll-now sample names the same instance: polled again at once, nothing new since.
+    let response = poller.invoke(sample("poller", POLL_NOW_SAMPLE)).await;
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let listings = github.received_requests().await.unwrap_or_default();
+    assert_eq!(listings.iter().filter(|r| r.url.path().ends_with("/issues")).count(), 2, "polled twice");
 }
