@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::checkpoint_trap::CheckpointTrap;
 use crate::events::{claims, scheduled_event};
-use crate::github::{OWNER, REPO, fake_issues_api};
 use crate::world::World;
 
 const TOKEN: &str = "github_pat_e2e_issues_token_42";
@@ -16,15 +15,7 @@ const TOKEN: &str = "github_pat_e2e_issues_token_42";
 #[tokio::test]
 async fn polled_issues_become_one_signal_each_even_when_the_poller_crashes_before_its_checkpoint() {
     let world = World::start().await;
-    let github = fake_issues_api(TOKEN).await;
-    let body = json!({
-        "config": {"baseUrl": github.uri(), "owner": OWNER, "repo": REPO},
-        "credentials": {"token": TOKEN}
-    });
-    let created = world
-        .registry("POST", "/projects/p1/connectors/github-issues", &body.to_string(), claims("alice", "p1", false))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    let _github = world.github_issues_instance("p1", TOKEN).await;
 
     // The first run enqueues the page, then dies as it writes the checkpoint.
     let moto = std::env::var("AWS_ENDPOINT_URL").unwrap();
@@ -72,15 +63,7 @@ async fn polled_issues_become_one_signal_each_even_when_the_poller_crashes_befor
 #[tokio::test]
 async fn a_new_instance_is_polled_at_once_through_the_poll_now_queue() {
     let world = World::start().await;
-    let github = fake_issues_api(TOKEN).await;
-    let body = json!({
-        "config": {"baseUrl": github.uri(), "owner": OWNER, "repo": REPO},
-        "credentials": {"token": TOKEN}
-    });
-    let created = world
-        .registry("POST", "/projects/p1/connectors/github-issues", &body.to_string(), claims("alice", "p1", false))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    let _github = world.github_issues_instance("p1", TOKEN).await;
 
     // The registry asked for it: one request on the poll-now queue, naming the instance.
     let requests = world.take_poll_now().await;

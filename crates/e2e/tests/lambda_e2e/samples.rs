@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use crate::events::{HttpReply, claims};
 use crate::function::Reply;
-use crate::github::{OWNER, REPO, fake_issues_api};
 use crate::world::World;
 
 /// Each webhook-gateway sample and its status: all deliver a signed GitHub `pull_request` to
@@ -149,15 +148,7 @@ async fn an_event_the_handler_cannot_read_comes_back_as_its_error_document() {
 async fn the_poller_sample_polls_what_is_due() {
     const TOKEN: &str = "github_pat_e2e_sample_token_7";
     let world = World::start().await;
-    let github = fake_issues_api(TOKEN).await;
-    let body = json!({
-        "config": {"baseUrl": github.uri(), "owner": OWNER, "repo": REPO},
-        "credentials": {"token": TOKEN}
-    });
-    let created = world
-        .registry("POST", "/projects/p1/connectors/github-issues", &body.to_string(), claims("alice", "p1", false))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    let github = world.github_issues_instance("p1", TOKEN).await;
     let poller = world.start_poller(&[]).await;
 
     let summary = poller.invoke(sample("poller", POLLER_SAMPLE)).await;
