@@ -54,6 +54,9 @@ async fn connect_all(api: &Api, project: &str, jira: &str) {
     }
 }
 
+/// A connector, its payload and the headers it is sent with (besides its signature).
+type Delivery = (&'static str, Value, Vec<(&'static str, String)>);
+
 /// Delivers the four payloads to `project`'s webhooks, signed as each provider signs them.
 async fn deliver_all(base: &str, project: &str) {
     let http = reqwest::Client::new();
@@ -69,7 +72,7 @@ async fn deliver_all(base: &str, project: &str) {
     message["event"]["text"] = json!("Is PROJ-123 still blocked?");
 
     let hub = |body: &[u8]| ("X-Hub-Signature-256", sign(SECRET, body));
-    let deliveries: [(&str, Value, Vec<(&str, String)>); 4] = [
+    let deliveries: [Delivery; 4] = [
         ("jira", issue, vec![("X-Atlassian-Webhook-Identifier", format!("{project}-jira"))]),
         (
             "github-prs",
