@@ -6,54 +6,43 @@ use switchboard_core::NormalisedSignal;
 
 use crate::support::{ACME, ADMIN, GLOBEX, World, spawn};
 
-struct Seed {
-    id: &'static str,
-    project: &'static str,
-    source: &'static str,
-    signal_type: &'static str,
-    timestamp: &'static str,
-    related: &'static [&'static str],
-    participants: &'static [&'static str],
-}
+/// id, project, source, signal type, timestamp, related items, participants.
+type Seed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 
-fn signal(seed: &Seed) -> NormalisedSignal {
+fn signal(&(id, project, source, signal_type, timestamp, related, participants): &Seed) -> NormalisedSignal {
     serde_json::from_value(json!({
-        "id": seed.id, "source": seed.source, "projectId": seed.project, "externalId": format!("ext-{}", seed.id),
-        "signalType": seed.signal_type, "timestamp": seed.timestamp, "receivedAt": seed.timestamp,
-        "summary": format!("signal {}", seed.id), "ingestion": "webhook", "relatedItems": seed.related,
-        "participants": seed.participants, "url": format!("https://{}.example/{}", seed.source, seed.id)
+        "id": id, "source": source, "projectId": project, "externalId": format!("ext-{id}"),
+        "signalType": signal_type, "timestamp": timestamp, "receivedAt": timestamp,
+        "summary": format!("signal {id}"), "ingestion": "webhook", "relatedItems": related,
+        "participants": participants, "url": format!("https://{source}.example/{id}")
     }))
     .unwrap()
-}
-
-const fn seed(
-    id: &'static str,
-    project: &'static str,
-    source: &'static str,
-    signal_type: &'static str,
-    timestamp: &'static str,
-    related: &'static [&'static str],
-    participants: &'static [&'static str],
-) -> Seed {
-    Seed { id, project, source, signal_type, timestamp, related, participants }
 }
 
 /// PROJ-123 in acme: three changes of the issue itself (Jira), another issue mentioning it, a
 /// PR, a build of its branch, a Slack message, a PagerDuty incident and a health signal; the same
 /// key in globex; and an acme signal about something else.
 const SEEDS: &[Seed] = &[
-    seed("j-created", "acme", "jira", "issue_created", "2025-03-01T09:00:00Z", &["PROJ-123"], &["rita"]),
-    seed("j-moved", "acme", "jira", "issue_transitioned", "2025-03-01T11:00:00Z", &["PROJ-123"], &["ann", "rita"]),
-    seed("j-other", "acme", "jira", "issue_commented", "2025-03-01T12:00:00Z", &["PROJ-124", "PROJ-123"], &["cora"]),
-    seed("pr", "acme", "github-prs", "pr_opened", "2025-03-01T13:00:00Z", &["PROJ-123"], &["ann"]),
-    seed("build", "acme", "github-actions", "build_failed", "2025-03-01T14:00:00Z", &["PROJ-123", "55"], &["ann"]),
-    seed("chat", "acme", "slack", "message_received", "2025-03-01T15:00:00Z", &["PROJ-123"], &["U1"]),
-    seed("page", "acme", "pagerduty", "incident_triggered", "2025-03-01T16:00:00Z", &["PROJ-123"], &[]),
-    seed("health", "acme", "switchboard", "connector_health", "2025-03-01T16:30:00Z", &["PROJ-123"], &[]),
-    seed("j-comment", "acme", "jira", "issue_commented", "2025-03-01T17:00:00Z", &["PROJ-123"], &["cora", "ann"]),
-    seed("unrelated", "acme", "github-prs", "pr_opened", "2025-03-01T18:00:00Z", &["PROJ-9"], &["zed"]),
-    seed("g-issue", "globex", "jira", "issue_created", "2025-03-01T19:00:00Z", &["PROJ-123"], &["mallory"]),
-    seed("g-pr", "globex", "github-prs", "pr_opened", "2025-03-01T19:30:00Z", &["PROJ-123"], &["mallory"]),
+    ("j-created", "acme", "jira", "issue_created", "2025-03-01T09:00:00Z", &["PROJ-123"], &["rita"]),
+    ("j-moved", "acme", "jira", "issue_transitioned", "2025-03-01T11:00:00Z", &["PROJ-123"], &["ann", "rita"]),
+    ("j-other", "acme", "jira", "issue_commented", "2025-03-01T12:00:00Z", &["PROJ-124", "PROJ-123"], &["cora"]),
+    ("pr", "acme", "github-prs", "pr_opened", "2025-03-01T13:00:00Z", &["PROJ-123"], &["ann"]),
+    ("build", "acme", "github-actions", "build_failed", "2025-03-01T14:00:00Z", &["PROJ-123", "55"], &["ann"]),
+    ("chat", "acme", "slack", "message_received", "2025-03-01T15:00:00Z", &["PROJ-123"], &["U1"]),
+    ("page", "acme", "pagerduty", "incident_triggered", "2025-03-01T16:00:00Z", &["PROJ-123"], &[]),
+    ("health", "acme", "switchboard", "connector_health", "2025-03-01T16:30:00Z", &["PROJ-123"], &[]),
+    ("j-comment", "acme", "jira", "issue_commented", "2025-03-01T17:00:00Z", &["PROJ-123"], &["cora", "ann"]),
+    ("unrelated", "acme", "github-prs", "pr_opened", "2025-03-01T18:00:00Z", &["PROJ-9"], &["zed"]),
+    ("g-issue", "globex", "jira", "issue_created", "2025-03-01T19:00:00Z", &["PROJ-123"], &["mallory"]),
+    ("g-pr", "globex", "github-prs", "pr_opened", "2025-03-01T19:30:00Z", &["PROJ-123"], &["mallory"]),
 ];
 
 async fn seeded() -> World {
@@ -182,8 +171,10 @@ async fn since_bounds_the_related_signals_but_not_the_item() {
 async fn a_key_with_a_slash_and_a_hash_is_read_percent_encoded() {
     let world = spawn().await;
     let day = Duration::from_secs(86_400 * 3650);
-    let issue = seed("gh-12", "acme", "github-issues", "issue_created", "2025-03-01T09:00:00Z", &["octo/repo#12"], &[]);
-    let build = seed("ci", "acme", "github-actions", "build_succeeded", "2025-03-01T10:00:00Z", &["octo/repo#12"], &[]);
+    let issue: Seed =
+        ("gh-12", "acme", "github-issues", "issue_created", "2025-03-01T09:00:00Z", &["octo/repo#12"], &[]);
+    let build: Seed =
+        ("ci", "acme", "github-actions", "build_succeeded", "2025-03-01T10:00:00Z", &["octo/repo#12"], &[]);
     world.stores.signals.put_signal(&signal(&issue), day).await.unwrap();
     world.stores.signals.put_signal(&signal(&build), day).await.unwrap();
     let packet = world.get("/projects/acme/context/octo%2Frepo%2312", Some(ACME)).await.json();
