@@ -10,11 +10,15 @@
 //! | hourly stats | `PROJECT#{p}` | `STATS#{c}#{hour}` | – | 90 days |
 //! | sync run | `PROJECT#{p}` | `SYNCRUN#{c}#{startedAt}#{n}` | – | 30 days |
 //! | recent signal | `PROJECT#{p}#SIGNALS` | `{timestamp}#{signalId}` | – | the caller's TTL |
+//! | signal by reference | `PROJECT#{p}#REF#{reference}` | `{timestamp}#{signalId}` | – | its signal's |
 //! | rate limit counter | `RATE#{key}` | `WINDOW#{windowMs}#{windowStartMs}` | – | end of the window |
 //! | OAuth state | `OAUTH_STATE#{state}` | `OAUTH_STATE` | – | state expiry |
 //!
 //! A recent signal's `{timestamp}` is UTC at fixed nanosecond width
-//! ([`switchboard_core::ports::SignalSortKey`]), so the sort key orders signals in time.
+//! ([`switchboard_core::ports::SignalSortKey`]), so the sort key orders signals in time. Each of
+//! its first related items ([`switchboard_core::ports::indexed_references`]) has an index item
+//! with a copy of the signal, written in the signal's transaction; project ids hold no `#`, so
+//! `PROJECT#{p}#REF#` cannot be confused with another project's key.
 //!
 //! `GSI2` is overloaded: the seed's per-connector instance listing, plus one partition listing
 //! every descriptor so that no operation scans the table.
@@ -74,6 +78,10 @@ pub(crate) fn sync_run_sk_prefix(key: &InstanceKey) -> String {
 
 pub(crate) fn signals_pk(project_id: &str) -> String {
     format!("PROJECT#{project_id}#SIGNALS")
+}
+
+pub(crate) fn signal_ref_pk(project_id: &str, reference: &str) -> String {
+    format!("PROJECT#{project_id}#REF#{reference}")
 }
 
 pub(crate) fn rate_pk(key: &str) -> String {

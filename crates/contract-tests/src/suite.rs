@@ -21,6 +21,9 @@ use tokio::task::JoinSet;
 use crate::backend::Backend;
 use crate::fixtures::{descriptor, signal};
 
+mod references;
+pub use references::*;
+
 const GITHUB: &str = "github-issues";
 const JIRA: &str = "jira";
 

@@ -156,6 +156,25 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE instances ADD COLUMN backfill TEXT;
     UPDATE instances SET reauth_needed = 1 WHERE last_error LIKE 're-auth needed%';
     ",
+    // 6: recent signals indexed by reference (`indexed_references`: their first related items),
+    // written with each signal, so that listing one reference reads only its own signals. The
+    // signals already stored are indexed under their first 20 related items.
+    r"
+    CREATE TABLE signal_references (
+        project_id    TEXT NOT NULL,
+        reference     TEXT NOT NULL,
+        sort_key      TEXT NOT NULL,
+        signal_id     TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (project_id, reference, sort_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX signal_references_by_signal ON signal_references (project_id, signal_id);
+    CREATE INDEX signal_references_by_expiry ON signal_references (expires_at_ms);
+    INSERT OR IGNORE INTO signal_references (project_id, reference, sort_key, signal_id, expires_at_ms)
+        SELECT s.project_id, r.value, s.sort_key, s.id, s.expires_at_ms
+        FROM signals AS s, json_each(s.body, '$.relatedItems') AS r
+        WHERE r.type = 'text' AND r.value <> '' AND length(CAST(r.value AS BLOB)) <= 512 AND r.key < 20;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -1,12 +1,18 @@
 //! Recent signals on the `signals` table: one row per project and signal id (a second put
 //! replaces it), listed newest first by [`SignalSortKey`]. Expired rows are hidden at once and
 //! deleted now and then by a put ([`crate::db::Sweep`]).
+//!
+//! `signal_references` indexes them by reference: one row per project, reference and signal
+//! ([`indexed_references`]), keyed `(project_id, reference, sort_key)`, written in the same
+//! transaction as the signal (a put first drops the signal's previous rows) and expiring with it.
+//! A listing with `related` walks that key newest first and joins each row to its signal, so it
+//! reads only the reference's own signals, however many others the project has.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::params;
-use switchboard_core::ports::{SignalPage, SignalQuery, SignalSortKey, SignalStore, StoreError};
+use switchboard_core::ports::{SignalPage, SignalQuery, SignalSortKey, SignalStore, StoreError, indexed_references};
 use switchboard_core::signal::NormalisedSignal;
 
 use crate::SqliteStore;
@@ -19,6 +25,7 @@ impl SignalStore for SqliteStore {
         let body = serde_json::to_string(signal)
             .map_err(|e| StoreError::Invalid(format!("signal `{}` cannot be serialised: {e}", signal.id)))?;
         let (project_id, id, signal_type) = (signal.project_id.clone(), signal.id.clone(), signal.signal_type.clone());
+        let references: Vec<String> = indexed_references(signal).into_iter().map(str::to_owned).collect();
         let now = now_ms();
         let expires = now.saturating_add(millis(ttl));
         let purge = self.signal_sweep.due();
@@ -26,6 +33,7 @@ impl SignalStore for SqliteStore {
             .write("storing a signal", move |conn| {
                 if purge {
                     conn.prepare_cached("DELETE FROM signals WHERE expires_at_ms <= ?1")?.execute([now])?;
+                    conn.prepare_cached("DELETE FROM signal_references WHERE expires_at_ms <= ?1")?.execute([now])?;
                 }
                 conn.prepare_cached(
                     "INSERT INTO signals (project_id, id, sort_key, signal_type, body, expires_at_ms)
@@ -35,6 +43,15 @@ impl SignalStore for SqliteStore {
                          expires_at_ms = excluded.expires_at_ms",
                 )?
                 .execute(params![project_id, id, sort_key.as_str(), signal_type, body, expires])?;
+                conn.prepare_cached("DELETE FROM signal_references WHERE project_id = ?1 AND signal_id = ?2")?
+                    .execute(params![project_id, id])?;
+                let mut insert = conn.prepare_cached(
+                    "INSERT INTO signal_references (project_id, reference, sort_key, signal_id, expires_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for reference in &references {
+                    insert.execute(params![project_id, reference, sort_key.as_str(), id, expires])?;
+                }
                 Ok(())
             })
             .await
@@ -51,18 +68,7 @@ impl SignalStore for SqliteStore {
         let rows = self
             .db
             .read("listing signals", move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT sort_key, body FROM signals
-                     WHERE project_id = ?1 AND expires_at_ms > ?2
-                       AND (?3 IS NULL OR sort_key >= ?3)
-                       AND (?4 IS NULL OR sort_key < ?4)
-                       AND (?5 IS NULL OR signal_type = ?5)
-                       AND (?6 IS NULL OR EXISTS
-                            (SELECT 1 FROM json_each(signals.body, '$.relatedItems') WHERE value = ?6))
-                       AND (?8 IS NULL OR json_extract(signals.body, '$.source') = ?8)
-                       AND (?9 IS NULL OR json_extract(signals.body, '$.priority') = ?9)
-                     ORDER BY sort_key DESC LIMIT ?7",
-                )?;
+                let mut stmt = conn.prepare_cached(if related.is_some() { BY_REFERENCE } else { ALL })?;
                 // One row more than the page tells whether another page follows.
                 let rows = stmt
                     .query_map(
@@ -76,6 +82,28 @@ impl SignalStore for SqliteStore {
         page(rows, page_size)
     }
 }
+
+/// A project's signals, newest first (`?6`, the reference, is not read: SQLite numbers
+/// parameters up to the largest, so both statements take one parameter list).
+const ALL: &str = "SELECT sort_key, body FROM signals
+     WHERE project_id = ?1 AND expires_at_ms > ?2
+       AND (?3 IS NULL OR sort_key >= ?3)
+       AND (?4 IS NULL OR sort_key < ?4)
+       AND (?5 IS NULL OR signal_type = ?5)
+       AND (?8 IS NULL OR json_extract(signals.body, '$.source') = ?8)
+       AND (?9 IS NULL OR json_extract(signals.body, '$.priority') = ?9)
+     ORDER BY sort_key DESC LIMIT ?7";
+
+/// The signals of one reference (`?6`), newest first, through the `signal_references` key.
+const BY_REFERENCE: &str = "SELECT r.sort_key, s.body FROM signal_references AS r
+     JOIN signals AS s ON s.project_id = r.project_id AND s.id = r.signal_id
+     WHERE r.project_id = ?1 AND r.reference = ?6 AND r.expires_at_ms > ?2
+       AND (?3 IS NULL OR r.sort_key >= ?3)
+       AND (?4 IS NULL OR r.sort_key < ?4)
+       AND (?5 IS NULL OR s.signal_type = ?5)
+       AND (?8 IS NULL OR json_extract(s.body, '$.source') = ?8)
+       AND (?9 IS NULL OR json_extract(s.body, '$.priority') = ?9)
+     ORDER BY r.sort_key DESC LIMIT ?7";
 
 /// The first `page_size` rows as signals, and a token if more rows were found.
 fn page(mut rows: Vec<(String, String)>, page_size: usize) -> Result<SignalPage, StoreError> {

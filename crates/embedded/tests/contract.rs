@@ -130,6 +130,34 @@ async fn reopening_a_database_keeps_its_data_and_schema_version() {
     assert_eq!(mode, "wal");
 }
 
+/// Signals stored before the reference index existed (schema 5) are listed by reference after
+/// the upgrade, under their first related items only.
+#[tokio::test]
+async fn upgrading_to_the_reference_index_indexes_the_signals_already_stored() {
+    use switchboard_core::ports::SignalQuery;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.db");
+    let keys: Vec<String> = (0..25).map(|i| format!("K-{i}")).collect();
+    let mut old = switchboard_contract_tests::fixtures::signal("p1", "old", "opened", "2025-03-01T10:00:00Z", &[]);
+    old.related_items = keys.clone();
+    let day = std::time::Duration::from_secs(86_400);
+    {
+        let db = Embedded::open_with_cipher(&path, test_cipher()).unwrap();
+        db.stores().signals.put_signal(&old, day).await.unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE signal_references; PRAGMA user_version = 5;").unwrap();
+    drop(conn);
+    let stores = Embedded::open_with_cipher(&path, test_cipher()).unwrap().stores();
+    let by = |key: &str| SignalQuery { related: Some(key.to_owned()), ..SignalQuery::default() };
+    for key in ["K-0", "K-19"] {
+        let page = stores.signals.list_signals("p1", &by(key)).await.unwrap();
+        assert_eq!(page.signals, [old.clone()], "{key}");
+    }
+    assert!(stores.signals.list_signals("p1", &by("K-20")).await.unwrap().signals.is_empty());
+    assert!(stores.signals.list_signals("p2", &by("K-0")).await.unwrap().signals.is_empty());
+}
+
 #[tokio::test]
 async fn a_database_from_a_newer_build_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@ pub mod expr;
 pub mod items;
 pub mod projection;
 pub mod reduce;
+mod related;
 pub mod timestamp;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +23,7 @@ use condition::{CompiledCondition, ConditionParts};
 use expr::Expr;
 use items::ItemsPath;
 use projection::Projection;
+use related::RelatedPattern;
 pub use timestamp::TimestampReader;
 
 /// Who and what a mapping run is for.
@@ -158,13 +160,6 @@ enum TemplateKind {
     Url,
 }
 
-/// Every match of a regular expression over the values of some paths, as related items.
-#[derive(Debug, Clone)]
-struct RelatedPattern {
-    paths: Vec<CompiledPath>,
-    regex: regex::Regex,
-}
-
 /// Collects issues while compiling, so every problem of a descriptor is reported at once.
 pub(crate) struct IssueSink<'a>(pub(crate) &'a mut Vec<Issue>);
 
@@ -247,7 +242,7 @@ impl FieldMapper {
         let participants = sink.paths(spec.participants_path.as_ref(), &format!("{pointer}/participantsPath"));
         let tags = sink.paths(spec.tags_path.as_ref(), &format!("{pointer}/tagsPath"));
         let related_items = sink.paths(spec.related_items_path.as_ref(), &format!("{pointer}/relatedItemsPath"));
-        let related_patterns = compile_related_patterns(spec, pointer, &mut sink);
+        let related_patterns = related::compile(spec, pointer, &scope, &mut sink);
         let id_template = spec.id_template.as_ref().and_then(|t| {
             compile_template(t, &format!("{pointer}/idTemplate"), TemplateKind::Item, &scope, sink.0)
                 .map(|parts| (t.clone(), parts))
@@ -308,7 +303,7 @@ impl FieldMapper {
         self.priority_rules.iter().for_each(|(condition, _)| add(condition.projection()));
         let lists = [&self.participants, &self.tags, &self.related_items, &self.url];
         lists.into_iter().flatten().for_each(|p| add(whole(p)));
-        self.related_patterns.iter().flat_map(|r| &r.paths).for_each(|p| add(whole(p)));
+        self.related_patterns.iter().flat_map(RelatedPattern::read_paths).for_each(|p| add(whole(p)));
         self.raw_fields.iter().for_each(|(_, p)| add(whole(p)));
         self.by_event.values().for_each(|m| add(m.item_projection.clone()));
         self.payload_projection = Projection::of_items(self.items.as_str(), &item);
@@ -460,19 +455,12 @@ impl FieldMapper {
             .map(|rule| rule.signal_type.as_str())
     }
 
-    /// `relatedItemsPath` values, then every match of each `relatedItemsPatterns` entry (its
-    /// first group when it has one), without repeats.
+    /// `relatedItemsPath` values, then what each `relatedItemsPatterns` entry finds (see
+    /// [`related`]), without repeats.
     fn related_items(&self, item: &Value) -> Vec<String> {
         let mut out = strings(&self.related_items, item);
         for pattern in &self.related_patterns {
-            for text in strings(&pattern.paths, item) {
-                for found in pattern.regex.captures_iter(&text) {
-                    let Some(m) = found.get(1).or_else(|| found.get(0)) else { continue };
-                    if !m.as_str().is_empty() && !out.iter().any(|o| o == m.as_str()) {
-                        out.push(m.as_str().to_owned());
-                    }
-                }
-            }
+            pattern.extend(item, &mut out);
         }
         out
     }
@@ -566,27 +554,6 @@ fn compile_overrides(
                 out.insert(event.clone(), mapper);
             }
             Err(mut found) => issues.append(&mut found),
-        }
-    }
-    out
-}
-
-fn compile_related_patterns(
-    spec: &FieldMappingDescriptor,
-    pointer: &str,
-    sink: &mut IssueSink<'_>,
-) -> Vec<RelatedPattern> {
-    let mut out = Vec::new();
-    for (i, pattern) in spec.related_items_patterns.iter().enumerate() {
-        let at = format!("{pointer}/relatedItemsPatterns/{i}");
-        let paths = sink.paths(Some(&pattern.paths), &format!("{at}/paths"));
-        let regex = regex::Regex::new(&pattern.pattern)
-            .map_err(|e| sink.0.push(Issue::new(format!("{at}/pattern"), format!("invalid regular expression: {e}"))))
-            .ok();
-        if let Some(regex) = regex
-            && paths.len() == pattern.paths.paths().len()
-        {
-            out.push(RelatedPattern { paths, regex });
         }
     }
     out

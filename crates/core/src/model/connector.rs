@@ -732,9 +732,15 @@ impl FieldMappingDescriptor {
 pub struct RelatedItemsPattern {
     /// JSONPath(s) (relative to the item) of the text to search.
     pub paths: OneOrMany,
-    /// The regular expression (Rust `regex` syntax; no look-around). Its first capture group,
-    /// when it has one, is the related item; otherwise the whole match.
+    /// The regular expression (Rust `regex` syntax; no look-around). Without `key`, its first
+    /// capture group, when it has one, is the related item; otherwise the whole match.
     pub pattern: String,
+    /// How a match becomes the related item (extension): `$0` (the whole match), `$1`, `${1}`,
+    /// `${name}` are the match's groups, `$$` a dollar sign, and `{{...}}` placeholders read the
+    /// item as in `summaryTemplate` (paths and filters), e.g. `{{repository.full_name}}#$1` scopes
+    /// `#(\d+)` to its repository. A match whose placeholders have no value adds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// One JSONPath or several, whose matches are concatenated.

@@ -47,7 +47,10 @@ pub use secrets::{
     CredentialChange, CredentialVersion, CredentialVersions, Credentials, DEFAULT_ROTATION_GRACE,
     MAX_CREDENTIAL_UPDATE_ATTEMPTS, OAUTH_TOKEN_FIELDS, SecretStore, StoredCredentials,
 };
-pub use signals::{DEFAULT_SIGNAL_PAGE, MAX_SIGNAL_PAGE, SignalPage, SignalQuery, SignalSortKey, SignalStore};
+pub use signals::{
+    DEFAULT_SIGNAL_PAGE, MAX_INDEXED_REFERENCES, MAX_REFERENCE_BYTES, MAX_SIGNAL_PAGE, SignalPage, SignalQuery,
+    SignalSortKey, SignalStore, indexed_references,
+};
 pub use stats::{HourlyStats, SignalCounts, StatsStore, SyncRun, SyncStatus, hour_of};
 pub use stores::Stores;
 pub use subscription_state::{SubscriptionState, SubscriptionStatus};

@@ -17,6 +17,10 @@ use crate::signal::NormalisedSignal;
 pub const DEFAULT_SIGNAL_PAGE: usize = 50;
 /// The largest page a store returns.
 pub const MAX_SIGNAL_PAGE: usize = 100;
+/// How many references of one signal the stores index (see [`indexed_references`]).
+pub const MAX_INDEXED_REFERENCES: usize = 20;
+/// The longest reference, in bytes, the stores index (a DynamoDB partition key holds 2 KiB).
+pub const MAX_REFERENCE_BYTES: usize = 512;
 
 /// Which of a project's signals to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +29,10 @@ pub struct SignalQuery {
     pub since: Option<DateTime<Utc>>,
     /// Only signals of this `signalType`.
     pub signal_type: Option<String>,
-    /// Only signals whose `relatedItems` contain this reference.
+    /// Only signals that have this reference among their [`indexed_references`]: the first
+    /// [`MAX_INDEXED_REFERENCES`] distinct `relatedItems` of at most [`MAX_REFERENCE_BYTES`]
+    /// (a tracker's own key comes first, so it is always among them). Stores answer it from an
+    /// index by reference, not by reading the project's other signals.
     pub related: Option<String>,
     /// Only signals of this connector (`source`).
     pub source: Option<String>,
@@ -70,10 +77,29 @@ pub struct SignalPage {
     pub next_token: Option<String>,
 }
 
+/// The references under which a store indexes `signal`: its `relatedItems` in order, without
+/// repeats, empty ones or ones longer than [`MAX_REFERENCE_BYTES`], at most
+/// [`MAX_INDEXED_REFERENCES`]. A listing by a reference beyond these does not find the signal
+/// (the signal itself keeps every related item).
+pub fn indexed_references(signal: &NormalisedSignal) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for reference in &signal.related_items {
+        if out.len() == MAX_INDEXED_REFERENCES {
+            break;
+        }
+        if !reference.is_empty() && reference.len() <= MAX_REFERENCE_BYTES && !out.contains(&reference.as_str()) {
+            out.push(reference);
+        }
+    }
+    out
+}
+
 /// Stores recent signals.
 #[async_trait]
 pub trait SignalStore: Send + Sync {
-    /// Stores a signal for `ttl`. Storing the same signal id again replaces it (idempotent).
+    /// Stores a signal for `ttl`, indexed by its [`indexed_references`] in the same write.
+    /// Storing the same signal id again replaces it (idempotent), references included: one it
+    /// no longer has no longer lists it.
     async fn put_signal(&self, signal: &NormalisedSignal, ttl: Duration) -> Result<(), StoreError>;
 
     /// Lists a project's unexpired signals matching `query`, newest first. A malformed
@@ -164,6 +190,21 @@ mod tests {
     #[test]
     fn an_unparseable_timestamp_is_invalid() {
         assert!(matches!(SignalSortKey::of(&signal("a", "yesterday")), Err(StoreError::Invalid(_))));
+    }
+
+    #[test]
+    fn indexed_references_skip_repeats_empty_and_long_ones_and_stop_at_the_bound() {
+        let mut s = signal("a", "2025-01-01T00:00:00Z");
+        let long = "x".repeat(MAX_REFERENCE_BYTES + 1);
+        s.related_items = vec!["PROJ-1".into(), String::new(), long, "PROJ-1".into(), "o/r#2".into()];
+        assert_eq!(indexed_references(&s), ["PROJ-1", "o/r#2"]);
+        s.related_items = (0..MAX_INDEXED_REFERENCES + 5).map(|i| format!("K-{i}")).collect();
+        let indexed = indexed_references(&s);
+        let last = format!("K-{}", MAX_INDEXED_REFERENCES - 1);
+        assert_eq!(
+            (indexed.len(), indexed[0], indexed[MAX_INDEXED_REFERENCES - 1]),
+            (MAX_INDEXED_REFERENCES, "K-0", &*last)
+        );
     }
 
     #[test]

@@ -182,6 +182,34 @@ fn template_filters_id_templates_and_related_patterns_are_checked_at_their_point
 }
 
 #[test]
+fn a_related_pattern_key_is_checked_at_its_pointer() {
+    let cases = [
+        ("{{repo.name}}#$2", "#(\\d+)", "refers to group \"2\", which the pattern does not have"),
+        ("#$1a", "#(\\d+)", "write ${1}"),
+        ("{{repo.name}}#${n}", "#(\\d+)", "group \"n\""),
+        ("{{repo.name}}#12", "#(\\d+)", "does not use the match"),
+        ("US$ $1", "(\\d+)", "names no group"),
+        ("{{repo.name | shout}}#$1", "#(\\d+)", "unknown filter `shout`"),
+        ("{{config.projectKey}}#$1", "#(\\d+)", "available in urlTemplate only"),
+        ("{{credentials.apiKey}}#$1", "#(\\d+)", "credentials are never put in a signal"),
+    ];
+    for (key, pattern, message) in cases {
+        let mut doc = sample_descriptor();
+        set(
+            &mut doc,
+            "/fieldMapping/relatedItemsPatterns",
+            json!([{"paths": "$.title", "pattern": pattern, "key": key}]),
+        );
+        let found = problems(&doc);
+        assert!(has(&found, "/fieldMapping/relatedItemsPatterns/0/key", message), "{key}: {found:?}");
+    }
+    let mut doc = sample_descriptor();
+    let valid = json!([{"paths": "$.title", "pattern": "#(?<n>\\d+)", "key": "{{repo.name ?? key}}#${n}$$$0"}]);
+    set(&mut doc, "/fieldMapping/relatedItemsPatterns", valid);
+    Descriptor::from_value(&doc, "test.json").expect("a key with groups, fields and $$ is valid");
+}
+
+#[test]
 fn per_event_type_overrides_are_checked_at_their_own_pointers() {
     let mut doc = sample_descriptor();
     let event = doc["ingestion"]["webhook"]["eventTypes"][0].clone();

@@ -221,3 +221,35 @@ fn a_polling_mapping_cannot_fall_back_to_the_received_time() {
     let issue = error.issues.iter().find(|i| i.pointer == "/fieldMapping/timestampFallback").expect("pointed at");
     assert!(issue.message.contains("polled items must carry their own time"), "{}", issue.message);
 }
+
+#[test]
+fn a_related_pattern_key_builds_references_from_groups_and_item_fields() {
+    let mut doc = sample_descriptor();
+    set(
+        &mut doc,
+        "/fieldMapping/relatedItemsPatterns",
+        json!([
+            {"paths": "$.key", "pattern": "^.+$", "key": "$0"},
+            {"paths": "$.title", "pattern": "#(?<n>\\d+)", "key": "{{repo.name | lower}}#${n}"},
+            {"paths": "$.title", "pattern": "\\b([A-Z]+)-(\\d+)\\b", "key": "$1-$2"}
+        ]),
+    );
+    set(
+        &mut doc,
+        "/fieldMapping/signalTypeRules",
+        json!([{"when": "$.id", "operator": "exists", "then": "item_updated"}]),
+    );
+    let d = Descriptor::from_value(&doc, "sample").expect("valid");
+    let items = json!({"items": [
+        {"id": 1, "key": "T-1", "title": "Fixes #12 and #7 (see ABC-3, #12 again)", "repo": {"name": "Octo/Repo$1"},
+         "updated_at": "2024-05-01T10:00:00Z", "links": [{"key": "T-9"}]},
+        {"id": 2, "key": "T-2", "title": "Fixes #12, no repository, ABC-4", "updated_at": "2024-05-01T10:00:00Z"}
+    ]});
+    let report = map(&d, &items, IngestionKind::Polling, None);
+    let related: Vec<&[String]> = report.signals.iter().map(|s| s.related_items.as_slice()).collect();
+    // relatedItemsPath first, then each pattern in order; an item value's `$` is copied as is;
+    // `T-1` is the item's own key (the first pattern), `T-3` is not a match of `[A-Z]+-\d+`.
+    assert_eq!(related[0], ["T-9", "T-1", "octo/repo$1#12", "octo/repo$1#7", "ABC-3"]);
+    // Without a repository the `#12` key cannot be built: nothing, never an unscoped `#12`.
+    assert_eq!(related[1], ["T-2", "ABC-4"]);
+}
