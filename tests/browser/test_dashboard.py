@@ -4,13 +4,14 @@ Opens the dashboard link `switchboard serve` printed and walks the catalogue (ev
 search, category filter), the setup flow of github-issues against a fake GitHub API (a wrong token
 shows the failure reason, the right one passes Test connection; the instance is not polled before
 it is confirmed), monitoring after the poll (healthy, signal counts, chart, recent syncs), the
-signal feed, disable, disconnect, a pasted descriptor's examples run in the page, and a custom
+signal feed, a related item's context packet (a PR and a CI build naming PROJ-123, delivered
+as signed webhooks), disable, disconnect, a pasted descriptor's examples run in the page, and a custom
 descriptor with two mistakes (both JSON pointers shown), and last the sign-in page's OIDC button:
 code + PKCE at a fake identity provider, back to the page it left, and the API answering the ID
 token with that user's access (one project, not admin). Fails on any SEVERE browser console
 entry except the one 422 the custom page provokes, and on any axe-core (WCAG 2.1 A/AA) violation
 or sideways scrolling on a page it photographs, at a laptop's width and at a phone's.
-Writes {catalogue,setup,monitoring,signals,custom,signin}.png to $SCREENSHOT_DIR.
+Writes {catalogue,setup,monitoring,signals,context,custom,signin}.png to $SCREENSHOT_DIR.
 
 Env: DASHBOARD_LINK, FAKE_GITHUB_URL, FAKE_GITHUB_TOKEN, FAKE_GITHUB_LOG, OIDC_ISSUER, OIDC_LOG,
 SCREENSHOT_DIR.
@@ -275,6 +276,61 @@ def feed(b):
     b.shot("signals")
 
 
+WEBHOOK_SECRET = "browser-test-webhook-secret"
+
+
+def deliver(connector, event, fixture, edit):
+    """Posts a published GitHub payload (tests/fixtures/<fixture>, changed by `edit`) to the
+    project's webhook, signed as GitHub signs it."""
+    import hashlib
+    import hmac
+    with open(os.path.join("tests/fixtures", fixture), encoding="utf-8") as f:
+        payload = json.load(f)
+    edit(payload)
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{BASE}/webhooks/{connector}/{PROJECT}", data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": f"browser-{connector}",
+        "X-Hub-Signature-256": signature})
+    with urllib.request.urlopen(request) as response:
+        assert response.status in (200, 202), response.status
+
+
+def context_packet(b):
+    """A pull request and a CI build naming PROJ-123 (the published fixtures with the PR's title
+    and branch and the run's branch changed to name it): the key shows on both signals in the
+    feed, and clicking it opens the packet, grouped, with source links."""
+    for connector in ("github-prs", "github-actions"):
+        api("POST", f"projects/{PROJECT}/connectors/{connector}",
+            {"config": {}, "credentials": {"token": FAKE_TOKEN, "webhookSecret": WEBHOOK_SECRET}})
+
+    def pr(p):
+        p["pull_request"]["title"] = "PROJ-123 " + p["pull_request"]["title"]
+        p["pull_request"]["head"]["ref"] = "PROJ-123-readme"
+
+    def run(p):
+        p["workflow_run"]["head_branch"] = "PROJ-123-readme"
+
+    deliver("github-prs", "pull_request", "github-prs/pull_request.opened.json", pr)
+    deliver("github-actions", "workflow_run", "github-actions/workflow_run.completed.json", run)
+    b.click('a[data-nav="signals"]')
+    b.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#feed a.ref")) >= 2, "the feed shows no PROJ-123 keys")
+    b.click("#feed a.ref[href='#/context/PROJ-123']")
+    b.until(lambda d: d.current_url.endswith("#/context/PROJ-123"), "clicking the key did not open its packet")
+    b.text_of("h1", r"^Context of PROJ-123$")
+    b.text_of("#ctx-code_changes h2", r"^Code changes \(1\)$")
+    b.text_of("#ctx-builds h2", r"^Builds \(1\)$")
+    links = {s: b.find(f"#ctx-{s} li p a").get_attribute("href") for s in ("code_changes", "builds")}
+    assert links == {"code_changes": "https://github.com/Codertocat/Hello-World/pull/2",
+                     "builds": "https://github.com/octo-org/octo-repo/actions/runs/289782451"}, links
+    b.text_of("#ctx-item", r"No tracker item")
+    b.text_of("#ctx-people", r"Codertocat \(2\)")
+    b.shot("context")
+    # The later steps expect github-issues to be the project's only instance.
+    for connector in ("github-prs", "github-actions"):
+        api("DELETE", f"projects/{PROJECT}/connectors/{connector}")
+
+
 FAST = "browser-test-fast-issues"
 
 
@@ -430,6 +486,7 @@ def main():
     b = Browser()
     steps = [("catalogue", lambda: catalogue(b, total)), ("setup", lambda: setup(b)),
              ("monitoring", lambda: monitoring(b)), ("signals", lambda: feed(b)),
+             ("context packet", lambda: context_packet(b)),
              ("disable and disconnect", lambda: disable_and_disconnect(b)), ("custom examples", lambda: custom_examples(b)),
              ("custom", lambda: custom(b)), ("oidc sign-in", lambda: oidc_sign_in(b)),
              ("accessibility", lambda: accessibility(b)), ("console", lambda: check_console(b))]

@@ -24,6 +24,11 @@ pub const MAX_RECEIVE_COUNT: u32 = switchboard_core::ports::DEFAULT_MAX_RECEIVES
 pub const INGEST_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(180);
 /// Signals queue visibility timeout.
 pub const SIGNALS_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Poll-now queue visibility timeout: a little more than the poller's 900 s timeout, as an SQS
+/// event source requires.
+pub const POLL_NOW_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(960);
+/// Receives before a poll-now request moves to the poller's dead-letter queue.
+pub const POLL_NOW_MAX_RECEIVES: u32 = 3;
 /// How long the main queues keep a message (4 days, SQS's default).
 pub const QUEUE_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
 /// How long dead-letter queues keep a message (14 days, SQS's maximum).
@@ -54,6 +59,16 @@ impl ResourceNames {
     /// `switchboard-{stage}-signals`.
     pub fn signals_queue(&self) -> String {
         format!("switchboard-{}-{SIGNALS_QUEUE}", self.stage)
+    }
+
+    /// `switchboard-{stage}-poll-now`: poll-now requests from the registry API to the poller.
+    pub fn poll_now_queue(&self) -> String {
+        format!("switchboard-{}-poll-now", self.stage)
+    }
+
+    /// `switchboard-{stage}-poller-dlq`: failed poll runs and poll-now requests.
+    pub fn poller_dead_letter_queue(&self) -> String {
+        format!("switchboard-{}-poller-dlq", self.stage)
     }
 
     /// `{queue}-dlq`.
@@ -170,9 +185,21 @@ pub async fn create_queue_with_dlq(
     max_receives: u32,
 ) -> Result<QueueUrls, BootstrapError> {
     let dlq_name = ResourceNames::dead_letter_queue(name);
+    create_queue_redriving_to(client, name, &dlq_name, visibility_timeout, max_receives).await
+}
+
+/// Creates (or reuses) `name` and the dead-letter queue `dlq_name`, with a redrive policy moving
+/// a message to it after `max_receives` receives.
+pub async fn create_queue_redriving_to(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    dlq_name: &str,
+    visibility_timeout: Duration,
+    max_receives: u32,
+) -> Result<QueueUrls, BootstrapError> {
     let dead_letter_url = create_queue(
         client,
-        &dlq_name,
+        dlq_name,
         HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION.as_secs().to_string())]),
     )
     .await?;
@@ -224,6 +251,8 @@ pub struct Bootstrapped {
     pub ingest: QueueUrls,
     /// The signals queue and its DLQ.
     pub signals: QueueUrls,
+    /// The poll-now queue and its DLQ (the poller's).
+    pub poll_now: QueueUrls,
     /// Prefix of secret names.
     pub secret_prefix: String,
 }
@@ -239,11 +268,13 @@ impl Bootstrapped {
             ("SWITCHBOARD_INGEST_DLQ_URL", self.ingest.dead_letter_url.clone()),
             ("SWITCHBOARD_SIGNALS_QUEUE_URL", self.signals.url.clone()),
             ("SWITCHBOARD_SIGNALS_DLQ_URL", self.signals.dead_letter_url.clone()),
+            ("SWITCHBOARD_POLL_NOW_QUEUE_URL", self.poll_now.url.clone()),
         ]
     }
 }
 
-/// Creates the table and both queues with their DLQs for `names`; safe to run again.
+/// Creates the table, the ingest, signals and poll-now queues and their DLQs for `names`; safe
+/// to run again.
 pub async fn bootstrap(clients: &crate::AwsClients, names: &ResourceNames) -> Result<Bootstrapped, BootstrapError> {
     create_table(&clients.dynamodb, &names.table()).await?;
     let ingest =
@@ -252,5 +283,13 @@ pub async fn bootstrap(clients: &crate::AwsClients, names: &ResourceNames) -> Re
     let signals =
         create_queue_with_dlq(&clients.sqs, &names.signals_queue(), SIGNALS_VISIBILITY_TIMEOUT, MAX_RECEIVE_COUNT)
             .await?;
-    Ok(Bootstrapped { table: names.table(), ingest, signals, secret_prefix: names.secret_prefix() })
+    let poll_now = create_queue_redriving_to(
+        &clients.sqs,
+        &names.poll_now_queue(),
+        &names.poller_dead_letter_queue(),
+        POLL_NOW_VISIBILITY_TIMEOUT,
+        POLL_NOW_MAX_RECEIVES,
+    )
+    .await?;
+    Ok(Bootstrapped { table: names.table(), ingest, signals, poll_now, secret_prefix: names.secret_prefix() })
 }

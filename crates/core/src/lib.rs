@@ -11,7 +11,8 @@
 //!    descriptor's examples), [`subscriptions`] (the life of a managed webhook subscription),
 //!    [`catalogue_table`] (the catalogue as a Markdown table), [`health_notice`] (the
 //!    `connector_health` signal of an instance that starts failing, needs re-authorising or
-//!    recovers) and [`sync_schedule`] (when an instance is polled next, its interval's bounds).
+//!    recovers), [`sync_schedule`] (when an instance is polled next, its interval's bounds) and
+//!    [`context`] (the groups of a reference key's context packet).
 //!
 //! [`ids`] ([`ConnectorId`], [`ProjectId`]) sits at the bottom beside [`model`]; [`ports`]
 //! (storage and queue traits), [`envelope`] and [`retry_class`] sit beside the layers.
@@ -23,6 +24,7 @@ pub mod builtin;
 pub mod catalog;
 pub mod catalogue_table;
 pub mod connector;
+pub mod context;
 pub mod descriptor;
 pub mod envelope;
 pub mod examples;

@@ -36,4 +36,9 @@ impl ColdStart {
     pub fn queue(&self, url_variable: &'static str) -> Result<Arc<SqsQueue>, SettingsError> {
         Ok(Arc::new(SqsQueue::new(self.clients.sqs.clone(), self.env.required(url_variable)?)))
     }
+
+    /// The SQS queue whose URL is in variable `url_variable`, if it is set.
+    pub fn optional_queue(&self, url_variable: &'static str) -> Option<Arc<SqsQueue>> {
+        self.queue(url_variable).ok()
+    }
 }

@@ -30,6 +30,9 @@ pub const ENV_INGEST_DLQ_URL: &str = "SWITCHBOARD_INGEST_DLQ_URL";
 pub const ENV_SIGNALS_QUEUE_URL: &str = "SWITCHBOARD_SIGNALS_QUEUE_URL";
 /// Signals dead-letter queue URL.
 pub const ENV_SIGNALS_DLQ_URL: &str = "SWITCHBOARD_SIGNALS_DLQ_URL";
+/// Poll-now queue URL (optional; the registry API asks the poller to poll a new or re-enabled
+/// instance at once through it).
+pub const ENV_POLL_NOW_QUEUE_URL: &str = "SWITCHBOARD_POLL_NOW_QUEUE_URL";
 /// Instances the poller polls at the same time (default 4).
 pub const ENV_POLL_CONCURRENCY: &str = "SWITCHBOARD_POLL_CONCURRENCY";
 /// Seconds the poller keeps free before the Lambda deadline (default 40).

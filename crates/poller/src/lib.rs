@@ -32,7 +32,10 @@ mod sync;
 
 pub use due::{DEFAULT_INTERVAL, REAUTH_NEEDED};
 pub use error::{PollerError, RetryClass};
-pub use poll_now::{POLL_NOW_CAPACITY, PollNowReceiver, PollNowSender, poll_now_channel};
+pub use poll_now::{
+    POLL_NOW_CAPACITY, PollNowMessageError, PollNowReceiver, PollNowRequest, PollNowSender, QueuePollTrigger,
+    poll_now_channel,
+};
 pub use poller::{DEFAULT_INSTANCE_BUDGET, Poller, PollerSettings};
 pub use renew::RenewalSummary;
 pub use summary::{InstanceOutcome, InstanceReport, PollRunSummary};

@@ -6,6 +6,7 @@ import { catalogue } from './catalogue.js';
 import { setup } from './setup.js';
 import { monitor } from './monitor.js';
 import { signals } from './signals.js';
+import { context } from './context.js';
 import { custom } from './custom.js';
 import { signInOptions, startOidc, finishOidc } from './signin.js';
 
@@ -14,12 +15,13 @@ const alertBox = document.getElementById('alert');
 const projectForm = document.getElementById('project-form');
 const projectInput = document.getElementById('project');
 
-/** Routes: `#/`, `#/connect/<id>`, `#/instance/<id>`, `#/signals`, `#/custom`. */
+/** Routes: `#/`, `#/connect/<id>`, `#/instance/<id>`, `#/signals`, `#/context/<key>`, `#/custom`. */
 const routes = [
   [/^#?\/?$/, 'catalogue', () => catalogue(main)],
   [/^#\/connect\/([^/]+)$/, 'catalogue', (id) => setup(main, decodeURIComponent(id))],
   [/^#\/instance\/([^/]+)$/, 'catalogue', (id) => monitor(main, decodeURIComponent(id))],
   [/^#\/signals$/, 'signals', () => signals(main)],
+  [/^#\/context\/(.+)$/, 'signals', (key) => context(main, decodeURIComponent(key))],
   [/^#\/custom$/, 'custom', () => custom(main)],
 ];
 

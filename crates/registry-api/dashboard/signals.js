@@ -1,5 +1,6 @@
 // The signals feed: the project's recent signals, refreshed every 5 seconds, filtered by source,
-// type (asked of the API) and priority, each linking back to its source item.
+// type (asked of the API) and priority, each linking back to its source item; a related item's
+// key opens its context packet (context.js).
 
 import * as api from './api.js';
 import { h, show, errorBox, time, onLeave } from './ui.js';
@@ -7,14 +8,19 @@ import { h, show, errorBox, time, onLeave } from './ui.js';
 const REFRESH_MS = 5000;
 const PRIORITIES = ['critical', 'high', 'medium', 'low'];
 
-function item(s) {
+/** One signal as a list item: time, source, type, priority, the summary linking to the source
+ * item, and its related items' keys, each opening that key's context packet. */
+export function item(s) {
+  const related = (s.relatedItems || []).filter((key) => key);
   return h('li', { 'data-source': s.source, 'data-type': s.signalType },
     h('div', { class: 'meta' },
       time(s.timestamp),
       h('span', { class: 'chip' }, s.source),
       h('span', { class: 'chip' }, s.signalType),
       s.priority ? h('span', { class: `chip prio-${s.priority}` }, s.priority) : null),
-    h('p', {}, s.url ? h('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer' }, s.summary) : s.summary));
+    h('p', {}, s.url ? h('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer' }, s.summary) : s.summary),
+    related.length ? h('p', { class: 'refs' }, 'Related: ',
+      related.map((key) => h('a', { class: 'ref', href: `#/context/${encodeURIComponent(key)}`, title: `Context of ${key}` }, key))) : null);
 }
 
 /** Renders the feed into `main`. */

@@ -61,6 +61,7 @@ static ASSETS: &[Asset] = &[
     asset!("setup.js", JS),
     asset!("monitor.js", JS),
     asset!("signals.js", JS),
+    asset!("context.js", JS),
     asset!("custom.js", JS),
     asset!("signin.js", JS),
 ];

@@ -34,7 +34,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{connectors, examples, health, instances, meta, oauth, signals};
+use crate::routes::{connectors, context, examples, health, instances, meta, oauth, signals};
 
 pub use auth::{BearerTokenResolver, Caller, CallerResolver, ClaimsResolver, ProjectAccess};
 pub use error::ApiError;
@@ -68,6 +68,7 @@ pub fn api() -> OpenApiRouter<RegistryState> {
         .routes(routes!(oauth::start))
         .routes(routes!(oauth::callback))
         .routes(routes!(signals::list_signals))
+        .routes(routes!(context::context_packet))
 }
 
 /// The registry API router: resolves the caller of every request, then routes it. The

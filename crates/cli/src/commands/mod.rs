@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod check;
+mod context;
 mod init;
 mod map;
 mod poll;
@@ -47,6 +48,9 @@ enum Command {
     /// Print the built-in connectors as a Markdown table; `--update FILE` rewrites the table in
     /// a file (`descriptors/README.md`), `--check FILE` fails when it is out of date.
     Catalogue(catalogue::Args),
+    /// Print a reference key's context packet (the tracker item, then every signal that
+    /// references it, grouped, with source links) from a running `switchboard serve`.
+    Context(context::Args),
     /// Verify a saved webhook delivery against a descriptor's signature scheme; prints `ok` or why not.
     Verify(verify::Args),
 }
@@ -64,5 +68,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalogue(args) => catalogue::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Context(args) => context::run(args),
     }
 }

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod context;
 mod crash;
 mod jira;
 mod lifecycle;

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::checkpoint_trap::CheckpointTrap;
 use crate::events::{claims, scheduled_event};
-use crate::github::{OWNER, REPO, fake_issues_api};
 use crate::world::World;
 
 const TOKEN: &str = "github_pat_e2e_issues_token_42";
@@ -16,15 +15,7 @@ const TOKEN: &str = "github_pat_e2e_issues_token_42";
 #[tokio::test]
 async fn polled_issues_become_one_signal_each_even_when_the_poller_crashes_before_its_checkpoint() {
     let world = World::start().await;
-    let github = fake_issues_api(TOKEN).await;
-    let body = json!({
-        "config": {"baseUrl": github.uri(), "owner": OWNER, "repo": REPO},
-        "credentials": {"token": TOKEN}
-    });
-    let created = world
-        .registry("POST", "/projects/p1/connectors/github-issues", &body.to_string(), claims("alice", "p1", false))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    let _github = world.github_issues_instance("p1", TOKEN).await;
 
     // The first run enqueues the page, then dies as it writes the checkpoint.
     let moto = std::env::var("AWS_ENDPOINT_URL").unwrap();
@@ -67,6 +58,27 @@ async fn polled_issues_become_one_signal_each_even_when_the_poller_crashes_befor
     let again = poller.invoke(scheduled_event()).await;
     assert_eq!(again["due"], 0, "polled within its interval: {again:#}");
     assert!(poller.logs().iter().chain(&world.logs()).all(|line| !line.contains(TOKEN)), "a function logged the token");
+}
+
+#[tokio::test]
+async fn a_new_instance_is_polled_at_once_through_the_poll_now_queue() {
+    let world = World::start().await;
+    let _github = world.github_issues_instance("p1", TOKEN).await;
+
+    // The registry asked for it: one request on the poll-now queue, naming the instance.
+    let requests = world.take_poll_now().await;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let request: serde_json::Value = serde_json::from_str(requests[0].body().unwrap()).unwrap();
+    assert_eq!(request, json!({"projectId": "p1", "connectorId": "github-issues"}));
+
+    // The poll-now event polls it, and its first signals are on their way.
+    let poller = world.start_poller(&[]).await;
+    let response = poller.invoke(world.poll_now_event(&requests).await).await;
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert_eq!(world.take_ingest().await.len(), 4, "the first page, without waiting for the schedule");
+    let instance =
+        world.registry("GET", "/projects/p1/connectors/github-issues", "", claims("alice", "p1", false)).await;
+    assert!(instance.json()["sync"]["lastPolledAt"].is_string(), "{}", instance.body);
 }
 
 /// Removes the dead poller's lease, as its expiry (two minutes) would.

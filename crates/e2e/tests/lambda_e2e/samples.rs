@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use crate::events::{HttpReply, claims};
 use crate::function::Reply;
-use crate::github::{OWNER, REPO, fake_issues_api};
 use crate::world::World;
 
 /// Each webhook-gateway sample and its status: all deliver a signed GitHub `pull_request` to
@@ -40,6 +39,7 @@ const REGISTRY_SAMPLES: &[(&str, u16)] = &[
 
 const NORMALISER_SAMPLE: &str = "sqs-batch.json";
 const POLLER_SAMPLE: &str = "scheduled.json";
+const POLL_NOW_SAMPLE: &str = "poll-now.json";
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
@@ -69,6 +69,7 @@ fn every_sample_event_file_is_invoked_here() {
     invoked.extend(REGISTRY_SAMPLES.iter().map(|(name, _)| format!("registry-api/{name}")));
     invoked.insert(format!("normaliser/{NORMALISER_SAMPLE}"));
     invoked.insert(format!("poller/{POLLER_SAMPLE}"));
+    invoked.insert(format!("poller/{POLL_NOW_SAMPLE}"));
     assert_eq!(files, invoked);
 }
 
@@ -147,15 +148,7 @@ async fn an_event_the_handler_cannot_read_comes_back_as_its_error_document() {
 async fn the_poller_sample_polls_what_is_due() {
     const TOKEN: &str = "github_pat_e2e_sample_token_7";
     let world = World::start().await;
-    let github = fake_issues_api(TOKEN).await;
-    let body = json!({
-        "config": {"baseUrl": github.uri(), "owner": OWNER, "repo": REPO},
-        "credentials": {"token": TOKEN}
-    });
-    let created = world
-        .registry("POST", "/projects/p1/connectors/github-issues", &body.to_string(), claims("alice", "p1", false))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    let github = world.github_issues_instance("p1", TOKEN).await;
     let poller = world.start_poller(&[]).await;
 
     let summary = poller.invoke(sample("poller", POLLER_SAMPLE)).await;
@@ -166,4 +159,10 @@ async fn the_poller_sample_polls_what_is_due() {
     assert_eq!(summary["instances"][0]["connectorId"], "github-issues", "{summary:#}");
     assert_eq!(summary["instances"][0]["run"]["status"], "succeeded", "{summary:#}");
     assert_eq!(world.drain_ingest().await.len(), 4, "the page is on the ingest queue");
+
+    // The poll-now sample names the same instance: polled again at once, nothing new since.
+    let response = poller.invoke(sample("poller", POLL_NOW_SAMPLE)).await;
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let listings = github.received_requests().await.unwrap_or_default();
+    assert_eq!(listings.iter().filter(|r| r.url.path().ends_with("/issues")).count(), 2, "polled twice");
 }

@@ -5,13 +5,15 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchboard_aws::AwsClients;
 use switchboard_aws::resources::{Bootstrapped, ResourceNames, bootstrap};
+use wiremock::MockServer;
 
 use crate::binaries::binary;
 use crate::events::{self, HttpReply};
 use crate::function::Function;
+use crate::github::{OWNER, REPO, fake_issues_api};
 
 /// The functions' timeouts in `template.yaml` (each invocation's deadline).
 const GATEWAY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,6 +66,20 @@ impl World {
         HttpReply::from_response(&self.registry.invoke(event).await)
     }
 
+    /// A fake GitHub issues API answering `token`, and a `github-issues` instance of `project`
+    /// polling it, created through the registry API.
+    pub async fn github_issues_instance(&self, project: &str, token: &str) -> MockServer {
+        let github = fake_issues_api(token).await;
+        let body = json!({
+            "config": {"baseUrl": github.uri(), "owner": OWNER, "repo": REPO},
+            "credentials": {"token": token}
+        });
+        let path = format!("/projects/{project}/connectors/github-issues");
+        let created = self.registry("POST", &path, &body.to_string(), events::claims("alice", project, false)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        github
+    }
+
     /// Posts a webhook delivery through the gateway.
     pub async fn deliver(&self, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
         let event = events::http_request("POST", path, headers, body, None);
@@ -74,6 +90,17 @@ impl World {
     /// timeout, as the event source mapping would hold it).
     pub async fn take_ingest(&self) -> Vec<Message> {
         receive_all(&self.clients, &self.stack.ingest.url).await
+    }
+
+    /// Everything currently on the poll-now queue (received, as the poller's event source
+    /// mapping would hold it).
+    pub async fn take_poll_now(&self) -> Vec<Message> {
+        receive_all(&self.clients, &self.stack.poll_now.url).await
+    }
+
+    /// The SQS event the poll-now queue's event source mapping would send for `messages`.
+    pub async fn poll_now_event(&self, messages: &[Message]) -> Value {
+        events::sqs_event(&self.queue_arn(&self.stack.poll_now.url).await, messages)
     }
 
     /// Everything currently on the ingest queue, removed from it.

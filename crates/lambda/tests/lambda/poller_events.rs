@@ -1,5 +1,5 @@
-//! The sample event in `events/poller/` through the Lambda handler, in process, against a fake
-//! GitHub issues API.
+//! The sample events in `events/poller/` (scheduled, poll-now) through the Lambda handlers, in
+//! process, against a fake GitHub issues API.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,6 +8,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use switchboard_app::Settings;
+use switchboard_lambda::poll_now::{self, PollerEvent};
 use switchboard_lambda::schedule;
 use switchboard_poller::{Poller, PollerSettings};
 use wiremock::matchers::{method, path};
@@ -87,6 +88,62 @@ async fn a_context_whose_deadline_has_passed_defers_every_instance() {
 }
 
 #[test]
-fn the_sample_is_the_only_poller_event() {
-    assert_eq!(event_files("poller"), ["scheduled.json"]);
+fn the_samples_are_the_poller_events() {
+    assert_eq!(event_files("poller"), ["poll-now.json", "scheduled.json"]);
+}
+
+fn context_with_a_minute_left() -> Context {
+    let mut context = Context::default();
+    let deadline = SystemTime::now() + Duration::from_secs(60);
+    context.deadline = u64::try_from(deadline.duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    context
+}
+
+#[tokio::test]
+async fn the_sample_poll_now_event_polls_the_instance_it_names_whatever_its_schedule() {
+    let (world, server, poller) = world(&[(1, "2024-05-01T01:00:00Z")]).await;
+    let listings = || async {
+        let requests = server.received_requests().await.unwrap_or_default();
+        requests.iter().filter(|r| r.url.path() == ISSUES_PATH).count()
+    };
+    // Polled just now: the schedule would not poll it again before its interval has passed.
+    let first = schedule::handle(&poller, LambdaEvent::new(scheduled_event(), context_with_a_minute_left())).await;
+    assert_eq!(first.unwrap().succeeded, 1);
+    let again = schedule::handle(&poller, LambdaEvent::new(scheduled_event(), context_with_a_minute_left())).await;
+    assert_eq!(again.unwrap().due, 0, "not due by its schedule");
+    assert_eq!(listings().await, 1);
+
+    let event: PollerEvent = serde_json::from_str(&read("events/poller/poll-now.json")).unwrap();
+    assert!(matches!(event, PollerEvent::PollNow(_)));
+    let response = poll_now::handle(&poller, LambdaEvent::new(event, context_with_a_minute_left())).await.unwrap();
+
+    assert_eq!(serde_json::to_value(&response).unwrap(), json!({"batchItemFailures": []}));
+    assert_eq!(listings().await, 2, "polled again when asked");
+    assert_eq!(world.ingested().await.len(), 1, "nothing new since: the checkpoint held");
+}
+
+#[tokio::test]
+async fn an_unreadable_poll_now_message_comes_back_and_the_others_are_polled() {
+    let (world, _server, poller) = world(&[(1, "2024-05-01T01:00:00Z")]).await;
+    let mut event: serde_json::Value = serde_json::from_str(&read("events/poller/poll-now.json")).unwrap();
+    let mut bad = event["Records"][0].clone();
+    bad["messageId"] = json!("bad-1");
+    bad["body"] = json!("{\"projectId\": \"p1\"}");
+    event["Records"].as_array_mut().unwrap().push(bad);
+    let event: PollerEvent = serde_json::from_value(event).unwrap();
+
+    let response = poll_now::handle(&poller, LambdaEvent::new(event, context_with_a_minute_left())).await.unwrap();
+
+    let response = serde_json::to_value(&response).unwrap();
+    assert_eq!(response, json!({"batchItemFailures": [{"itemIdentifier": "bad-1"}]}));
+    assert_eq!(world.ingested().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_scheduled_sample_still_runs_through_the_poller_functions_handler() {
+    let (_world, _server, poller) = world(&[(1, "2024-05-01T01:00:00Z")]).await;
+    let event: PollerEvent = serde_json::from_str(&read("events/poller/scheduled.json")).unwrap();
+    assert!(matches!(event, PollerEvent::Scheduled(_)));
+    let response = poll_now::handle(&poller, LambdaEvent::new(event, context_with_a_minute_left())).await.unwrap();
+    assert_eq!(serde_json::to_value(&response).unwrap()["succeeded"], 1);
 }

@@ -19,6 +19,7 @@ fn the_environment_the_bootstrap_prints_configures_every_function() {
         table: "switchboard-local".into(),
         ingest: urls("ingest"),
         signals: urls("signals"),
+        poll_now: urls("poll-now"),
         secret_prefix: "switchboard/local".into(),
     };
     let printed: HashMap<String, String> = stack.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -31,6 +32,7 @@ fn the_environment_the_bootstrap_prints_configures_every_function() {
         ENV_INGEST_DLQ_URL,
         ENV_SIGNALS_QUEUE_URL,
         ENV_SIGNALS_DLQ_URL,
+        ENV_POLL_NOW_QUEUE_URL,
     ];
     read.sort_unstable();
     assert_eq!(names, read);

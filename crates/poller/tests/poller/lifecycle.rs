@@ -1,13 +1,17 @@
 //! The instance's life as the poller sees it: health notices sent once per transition, runs
-//! recorded on the instance (counts, backfill progress), and polling at once on request.
+//! recorded on the instance (counts, backfill progress), and polling at once on request. A notice
+//! the ingest queue refused is sent again by the next run.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use switchboard_core::envelope::Envelope;
-use switchboard_core::health_notice::{SIGNAL_TYPE, SOURCE};
+use switchboard_core::health_notice::{self, SIGNAL_TYPE, SOURCE};
 use switchboard_core::model::Priority;
-use switchboard_core::ports::{HealthAlert, HealthUpdate};
+use switchboard_core::ports::{
+    EntryFailure, HealthAlert, HealthUpdate, InstanceHealth, QueueMessage, QueueSender, RetryPolicy as CoreRetryPolicy,
+    StoreError,
+};
 use switchboard_core::signal::NormalisedSignal;
 use switchboard_poller::InstanceOutcome;
 
@@ -163,4 +167,43 @@ async fn poll_now_polls_an_instance_whose_interval_has_not_passed() {
         .await
         .unwrap();
     assert_eq!(skipped.due, 0, "a disabled instance is not polled");
+}
+
+/// An ingest queue that refuses every send, as SQS does when it is unreachable.
+struct RefusingQueue;
+
+#[async_trait::async_trait]
+impl QueueSender for RefusingQueue {
+    async fn send_entries(&self, _entries: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        Err(StoreError::backend("sending to the ingest queue", "connection refused"))
+    }
+}
+
+#[tokio::test]
+async fn a_notice_the_ingest_queue_refused_is_sent_by_the_next_run() {
+    let world = World::new().await;
+    world.api.fail_with(Some(503));
+    world.run_at(hours_later(1)).await;
+    world.run_at(hours_later(2)).await;
+    assert!(notices(&world.envelopes().await).is_empty(), "two failures: no notice yet");
+
+    // The third failure is due while the queue refuses: the notice is not sent, and the notified
+    // state is moved back rather than claiming a notice nobody received.
+    let health = InstanceHealth { consecutive_failures: 3, ..world.health().await };
+    let refused = health_notice::notify(
+        world.stores.instances.as_ref(),
+        &RefusingQueue,
+        &world.key,
+        &health,
+        3,
+        CoreRetryPolicy { max_attempts: 2, initial_backoff: Duration::ZERO },
+        |_| async {},
+    )
+    .await;
+    assert!(matches!(refused, Err(health_notice::NoticeError::Enqueue(_))), "{refused:?}");
+    assert_eq!(world.health().await.alert, None, "the notified state is moved back");
+
+    world.run_at(hours_later(3)).await;
+    assert_eq!(states(&notices(&world.envelopes().await)), ["failing"], "the next run sends it");
+    assert_eq!(world.health().await.alert, Some(HealthAlert::Failing));
 }

@@ -3,6 +3,7 @@
 //! with each other except the path parameters and response lists of [`params`].
 
 pub mod connectors;
+pub mod context;
 pub mod examples;
 pub mod health;
 pub mod instances;

@@ -1,4 +1,4 @@
-//! Path parameters and error responses that several routes document alike.
+//! Path parameters, error responses and parameter schemas that several routes document alike.
 //!
 //! The id patterns are the rules of `switchboard_core::ids` (a connector id is lower-case kebab
 //! case, a project id 1 to 64 of `[A-Za-z0-9_.-]` not starting with `.`), so the document says
@@ -7,6 +7,7 @@
 
 use serde::Deserialize;
 use switchboard_core::ids::{ConnectorId, ProjectId};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
 use utoipa::{IntoParams, IntoResponses};
 
 use crate::error::ErrorBody;
@@ -92,4 +93,17 @@ pub enum BadBody {
     /// The body is over the 2 MiB limit.
     #[response(status = 413, description = "The body is over 2 MiB (`payload_too_large`)")]
     PayloadTooLarge(ErrorBody),
+}
+
+/// `since`'s schema: an RFC 3339 date-time, or empty for no filter.
+pub fn since_schema() -> Schema {
+    let schema = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+        .build();
+    Schema::OneOf(schema)
 }

@@ -6,13 +6,12 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use switchboard_core::NormalisedSignal;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::params::{AuthenticatedErrors, ProjectPath};
+use crate::routes::params::{AuthenticatedErrors, ProjectPath, since_schema};
 use crate::service;
 use crate::service::signals::SignalFilter;
 use crate::state::RegistryState;
@@ -41,19 +40,6 @@ pub struct SignalsParams {
     pub limit: Option<usize>,
     /// The `nextToken` of the previous page.
     pub next_token: Option<String>,
-}
-
-/// `since`'s schema: an RFC 3339 date-time, or empty for no filter.
-fn since_schema() -> Schema {
-    let schema = OneOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-        )
-        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
-        .build();
-    Schema::OneOf(schema)
 }
 
 /// One page of signals.

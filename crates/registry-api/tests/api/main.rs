@@ -5,6 +5,7 @@
 
 mod access;
 mod builtins;
+mod context;
 mod dashboard;
 mod descriptors;
 mod destinations;

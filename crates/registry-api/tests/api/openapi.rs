@@ -29,7 +29,7 @@ fn documented() -> Vec<(String, Vec<Method>)> {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{projectId}", "acme").replace("{connectorId}", "linear")
+    path.replace("{projectId}", "acme").replace("{connectorId}", "linear").replace("{key}", "PROJ-1")
 }
 
 async fn probe(world: &World, method: &Method, path: &str) -> (StatusCode, String) {
@@ -71,6 +71,7 @@ fn the_document_lists_the_registry_routes() {
         format!("GET {instance}/oauth/start"),
         "GET /oauth/callback".to_owned(),
         "GET /projects/{projectId}/signals".to_owned(),
+        "GET /projects/{projectId}/context/{key}".to_owned(),
     ];
     expected.sort();
     assert_eq!(listed, expected);
@@ -175,7 +176,7 @@ async fn every_authenticated_route_documents_401_and_its_error_statuses_with_the
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
         assert_eq!(reply.json()["error"]["code"], "unauthenticated", "{name}");
     }
-    assert_eq!(authenticated, 17);
+    assert_eq!(authenticated, 18);
     let error = &doc["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], json!(["error"]), "{error}");
 }
