@@ -14,6 +14,7 @@
 
 mod backend;
 pub mod fixtures;
+pub mod signal_listing;
 pub mod suite;
 
 pub use backend::{Backend, QueuePair};

@@ -12,14 +12,15 @@ use switchboard_core::model::Priority;
 use switchboard_core::ports::{
     BackfillProgress, CredentialChange, Credentials, DedupOutcome, EntryFailure, FixedWindow, HealthAlert,
     HealthUpdate, InstanceKey, InstanceUpdate, MAX_MESSAGE_BYTES, MessageQueue, NewInstance, OAuthState, PollRecord,
-    QueueMessage, QueueSender, RateDecision, ReceiveOptions, ReceivedMessage, RetryPolicy, SignalCounts, SignalPage,
-    SignalQuery, StoreError, Stores, SubscriptionState, SubscriptionStatus, SyncRun, SyncStatus, send_batch,
+    QueueMessage, QueueSender, RateDecision, ReceiveOptions, ReceivedMessage, RetryPolicy, SignalCounts, SignalQuery,
+    StoreError, Stores, SubscriptionState, SubscriptionStatus, SyncRun, SyncStatus, send_batch,
 };
 use switchboard_core::signal::NormalisedSignal;
 use tokio::task::JoinSet;
 
 use crate::backend::Backend;
 use crate::fixtures::{descriptor, signal};
+use crate::signal_listing::{DAY, all_pages, ids, list, put_signals};
 
 mod references;
 pub use references::*;
@@ -730,36 +731,6 @@ pub async fn sync_runs_are_listed_newest_first(backend: &impl Backend) {
 }
 
 // ---------------------------------------------------------------- recent signals
-
-const DAY: Duration = Duration::from_secs(86_400);
-
-async fn put_signals(stores: &Stores, signals: &[NormalisedSignal], ttl: Duration) {
-    for signal in signals {
-        stores.signals.put_signal(signal, ttl).await.unwrap();
-    }
-}
-
-fn ids(page: &SignalPage) -> Vec<&str> {
-    page.signals.iter().map(|s| s.id.as_str()).collect()
-}
-
-async fn list(stores: &Stores, project: &str, query: SignalQuery) -> SignalPage {
-    stores.signals.list_signals(project, &query).await.unwrap()
-}
-
-/// Follows `next_token` to the end; returns the ids of each page.
-async fn all_pages(stores: &Stores, project: &str, mut query: SignalQuery) -> Vec<Vec<String>> {
-    let mut pages = Vec::new();
-    loop {
-        let page = list(stores, project, query.clone()).await;
-        pages.push(ids(&page).into_iter().map(str::to_owned).collect());
-        assert!(pages.len() <= 20, "paging does not end: {pages:?}");
-        match page.next_token {
-            Some(token) => query.next_token = Some(token),
-            None => return pages,
-        }
-    }
-}
 
 /// Newest `timestamp` first, whatever the write order, fraction digits or UTC offset; another
 /// project's signals stay out; a signal reads back as written.

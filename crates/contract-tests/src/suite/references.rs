@@ -9,9 +9,9 @@ use switchboard_core::ports::{MAX_INDEXED_REFERENCES, SignalQuery, StoreError};
 use switchboard_core::signal::{NormalisedSignal, rfc3339};
 use tokio::task::JoinSet;
 
-use super::{DAY, all_pages, ids, list, put_signals};
 use crate::backend::Backend;
 use crate::fixtures::signal;
+use crate::signal_listing::{DAY, all_pages, ids, list, put_signals};
 
 fn at(minute: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap() + TimeDelta::minutes(minute)

@@ -10,7 +10,8 @@
 use regex::{Captures, Regex};
 use serde_json::Value;
 
-use super::{IssueSink, MappingScope, SummaryPart, TemplateKind, compile_template, strings};
+use super::issue_sink::IssueSink;
+use super::template::{MappingScope, SummaryPart, TemplateKind, compile_template, strings};
 use crate::jsonpath::CompiledPath;
 use crate::model::{FieldMappingDescriptor, Issue};
 
