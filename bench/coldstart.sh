@@ -5,7 +5,7 @@
 #
 #   bash bench/coldstart.sh                 # RUNS=7 cold starts of each (bench/README.md)
 #   RUNS=15 bash bench/coldstart.sh
-#   PROFILE=NAME bash bench/coldstart.sh    # the binaries of another cargo profile (default release)
+#   PROFILE=lambda-release bash bench/coldstart.sh   # the binaries of another cargo profile (default release)
 #
 # For each function and run: a fresh RIE, INVOCATIONS (5) posts of the function's sample event
 # (events/), the RIE's own figures (init: process start -> first `invocation/next`; first
@@ -57,6 +57,9 @@ cold_starts() {
   "$BIN/examples/gateway_bench" seed-aws
   "$BIN/examples/gateway_bench" seed-embedded "$OUT/embedded.db"
   export SWITCHBOARD_WEBHOOK_RATE_LIMIT_PER_MINUTE=1000000 AWS_LAMBDA_LOG_LEVEL=INFO AWS_LAMBDA_LOG_FORMAT=JSON
+  # Some shells (this development machine's) set SSL_CERT_DIR, which makes a TLS client read
+  # every file of the directory besides the bundle; Lambda's environment does not set it.
+  unset SSL_CERT_DIR
   RIE="$(infra/local/rie.sh)"
   local name event command
   for run in $(seq "$RUNS"); do
@@ -94,8 +97,15 @@ echo "== building ($PROFILE)" >&2
 cargo build --quiet --profile "$PROFILE" -p switchboard-lambda \
   --bin webhook-gateway --bin registry-api --bin normaliser --bin poller \
   --example bare_echo --example gateway_bench
+# Each binary's size, and the size of a bootstrap.zip of it as cargo-lambda packs one (deflate,
+# level 6): the zips of this machine's architecture; infra/build-lambdas.sh makes the arm64 ones.
 while read -r name _ binary _; do
-  echo "$name $(stat -c %s "$binary")"
+  echo "$name $(stat -c %s "$binary") $(python3 -c '
+import io, sys, zipfile
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+    z.write(sys.argv[1], "bootstrap")
+print(len(buffer.getvalue()))' "$binary")"
 done < <(functions) >"$OUT/sizes"
 cp /proc/loadavg "$OUT/loadavg-start" 2>/dev/null || true
 

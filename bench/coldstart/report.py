@@ -39,26 +39,29 @@ def connections_before_next(name):
 
 
 bare = runs(out, "bare")
-sizes = dict(line.split() for line in (out / "sizes").read_text().splitlines()) if (out / "sizes").exists() else {}
+# name -> (binary bytes, bootstrap.zip bytes of this machine's architecture)
+sizes = {line.split()[0]: line.split()[1:] for line in (out / "sizes").read_text().splitlines()} if (out / "sizes").exists() else {}
 load = (out / "loadavg-start").read_text().split()[:3] if (out / "loadavg-start").exists() else ["?"]
 bare_init, bare_first, bare_rss = median(bare, "init_ms"), median(bare, "cold_start_ms"), peak_rss_mib(bare)
 
 print(f"\ncold starts under the RIE, {len(bare)} runs each, medians (load at start {' '.join(load)})")
 print(f"{'function':18} {'init ms':>8} {'x bare':>7} {'first resp ms':>14} {'x bare':>7} "
-      f"{'peak RSS MiB':>13} {'x bare':>7} {'binary MiB':>11} {'zip MiB':>8} {'net before /next':>17}")
+      f"{'peak RSS MiB':>13} {'x bare':>7} {'binary MiB':>11} {'zip MiB':>8} {'arm64 zip':>9} {'net before /next':>17}")
 
 
 def row(name, rows):
     init, first, rss = median(rows, "init_ms"), median(rows, "cold_start_ms"), peak_rss_mib(rows)
-    size = f"{int(sizes[name]) / 2**20:.1f}" if name in sizes and name != "gateway-embedded" else "-"
+    measured = sizes.get(name) if name != "gateway-embedded" else None
+    size = f"{int(measured[0]) / 2**20:.1f}" if measured else "-"
+    zipped = f"{int(measured[1]) / 2**20:.2f}" if measured and len(measured) > 1 else "-"
     zip_file = lambda_dir / name / "bootstrap.zip" if lambda_dir else None
-    zipped = f"{zip_file.stat().st_size / 2**20:.2f}" if zip_file and zip_file.exists() else "-"
+    arm64 = f"{zip_file.stat().st_size / 2**20:.2f}" if zip_file and zip_file.exists() else "-"
     connections = connections_before_next(name)
     net = "-" if connections is None else (str(len(connections)) + (f" {connections[:3]}" if connections else ""))
     ratio = "" if name == "bare" else None
     print(f"{name:18} {init:8.2f} {ratio or f'{init / bare_init:.2f}x':>7} {first:14.2f} "
           f"{ratio or f'{first / bare_first:.2f}x':>7} {rss:13.1f} {ratio or f'{rss / bare_rss:.2f}x':>7} "
-          f"{size:>11} {zipped:>8} {net:>17}")
+          f"{size:>11} {zipped:>8} {arm64:>9} {net:>17}")
 
 
 row("bare", bare)

@@ -10,24 +10,33 @@
 #   script (RIE_WRAP below). Extra environment for the function: export it before calling.
 
 rie_cold_start() {
-  local name="$1" run="$2" event="$3" invocations="$4" out="$5" emulator pid
+  local name="$1" run="$2" event="$3" invocations="$4" out="$5" emulator pid attempt
   shift 5
-  read -r emulator RIE_RUNTIME_API_PORT < <(python3 -c '
+  # The two free ports are picked before the RIE binds them, so another process may take one
+  # in between (the RIE then exits, "address already in use"): start it again on new ports.
+  for attempt in 1 2 3 4 5; do
+    read -r emulator RIE_RUNTIME_API_PORT < <(python3 -c '
 import socket
 a, b = socket.socket(), socket.socket()
 a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
 print(a.getsockname()[1], b.getsockname()[1])')
-  export RIE_RUNTIME_API_PORT
-  AWS_LAMBDA_FUNCTION_NAME=bench AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_TIMEOUT=30 \
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/bench \
-    AWS_LAMBDA_LOG_STREAM_NAME=bench _HANDLER=bootstrap \
-    "$RIE" --log-level info --runtime-interface-emulator-address "127.0.0.1:$emulator" \
-    --runtime-api-address "127.0.0.1:$RIE_RUNTIME_API_PORT" "$@" >"$out/$name-$run.log" 2>&1 &
-  rie_pid=$!
-  trap rie_stop EXIT  # also when a step below fails
-  for _ in $(seq 200); do
-    (: <"/dev/tcp/127.0.0.1/$emulator") 2>/dev/null && break
-    sleep 0.05
+    export RIE_RUNTIME_API_PORT
+    AWS_LAMBDA_FUNCTION_NAME=bench AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_TIMEOUT=30 \
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/bench \
+      AWS_LAMBDA_LOG_STREAM_NAME=bench _HANDLER=bootstrap \
+      "$RIE" --log-level info --runtime-interface-emulator-address "127.0.0.1:$emulator" \
+      --runtime-api-address "127.0.0.1:$RIE_RUNTIME_API_PORT" "$@" >"$out/$name-$run.log" 2>&1 &
+    rie_pid=$!
+    trap rie_stop EXIT  # also when a step below fails
+    for _ in $(seq 200); do
+      (: <"/dev/tcp/127.0.0.1/$emulator") 2>/dev/null && break
+      kill -0 "$rie_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -0 "$rie_pid" 2>/dev/null && break
+    wait "$rie_pid" 2>/dev/null || true
+    rie_pid=""
+    echo "rie.sh: the RIE did not start (attempt $attempt, see $out/$name-$run.log); new ports" >&2
   done
   for _ in $(seq "$invocations"); do
     curl --silent --show-error --max-time 60 --write-out '\n' --data-binary "@$event" \

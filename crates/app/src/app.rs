@@ -18,18 +18,17 @@ use crate::settings::Settings;
 /// their own).
 const REGISTRY_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// An application could not be built.
+/// An application could not be built. Nothing at assembly can fail: the HTTP clients are built
+/// by their first request (`PollEngine::lazy`, `GuardedFetcher::lazy`), which reports a client
+/// that cannot be built. The type has no value; it keeps the `Result` of [`App::poller`] and
+/// [`App::registry`] for their callers.
 #[derive(Debug, thiserror::Error)]
-pub enum AssembleError {
-    /// The HTTP client of the poller or the registry could not be built (its TLS setup
-    /// failed).
-    #[error("cannot build the polling engine: {0}")]
-    PollEngine(#[source] switchboard_core::PollError),
-}
+pub enum AssembleError {}
 
 /// Everything the applications are built from. Build it once per process; each part is built
 /// when asked for, so a process builds only what it runs (the webhook gateway's Lambda never
-/// builds the poller's HTTP client). Each part takes the queue it sends to: in Lambda every
+/// builds the poller's HTTP client), and each HTTP client (root certificates loaded) only when
+/// a request first needs it. Each part takes the queue it sends to: in Lambda every
 /// function is configured with that queue only.
 pub struct App {
     stores: Stores,
@@ -85,16 +84,10 @@ impl App {
 
     /// The webhook gateway's state, putting envelopes on `ingest`. Verification keys (SNS
     /// certificates, JWKS) and subscription confirmations are fetched through the polling
-    /// engine's guarded client, with the settings' egress exceptions.
+    /// engine's guarded client, with the settings' egress exceptions, built on the first fetch.
     pub fn gateway(&self, ingest: Arc<dyn QueueSender>) -> GatewayState {
-        let state = GatewayState::new(self.catalog.clone(), &self.stores, ingest, self.settings.gateway);
-        match GuardedFetcher::new(self.settings.egress.clone()) {
-            Ok(fetcher) => state.with_fetcher(Arc::new(fetcher)),
-            Err(error) => {
-                tracing::error!(%error, "no webhook key fetcher: schemes that fetch keys will answer 503");
-                state
-            }
-        }
+        GatewayState::new(self.catalog.clone(), &self.stores, ingest, self.settings.gateway)
+            .with_fetcher(Arc::new(GuardedFetcher::lazy(self.settings.egress.clone())))
     }
 
     /// The normaliser, sending signals to `signals`.
@@ -103,9 +96,10 @@ impl App {
     }
 
     /// The poller, putting envelopes on `ingest`. Its catalogue hands generic connectors the
-    /// HTTP polling engine; native connectors poll in their own code.
+    /// HTTP polling engine; native connectors poll in their own code. Never fails
+    /// ([`AssembleError`] has no value).
     pub fn poller(&self, ingest: Arc<dyn QueueSender>) -> Result<Poller, AssembleError> {
-        let engine = self.engine(PollOptions::default())?;
+        let engine = self.engine(PollOptions::default());
         let catalog = ConnectorCatalog::new(
             self.stores.descriptors.clone(),
             switchboard_natives::registry(),
@@ -118,10 +112,10 @@ impl App {
     /// The registry API's state, authenticating callers with `resolver`, registering managed
     /// webhooks under the settings' public URL. Its health checks, OAuth2 token requests and
     /// webhook subscription requests go through a polling engine of its own (a caller waits for
-    /// them, so requests time out sooner than the poller's).
+    /// them, so requests time out sooner than the poller's). Never fails ([`AssembleError`] has no
+    /// value).
     pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> Result<RegistryState, AssembleError> {
-        let engine =
-            self.engine(PollOptions { request_timeout: REGISTRY_REQUEST_TIMEOUT, ..PollOptions::default() })?;
+        let engine = self.engine(PollOptions { request_timeout: REGISTRY_REQUEST_TIMEOUT, ..PollOptions::default() });
         Ok(RegistryState {
             oauth: self.settings.oauth.clone(),
             public_url: self.settings.public_url.clone(),
@@ -130,9 +124,30 @@ impl App {
         })
     }
 
-    /// A polling engine with `options` and the settings' egress exceptions.
-    fn engine(&self, options: PollOptions) -> Result<PollEngine, AssembleError> {
-        PollEngine::new(PollOptions { egress: self.settings.egress.clone(), ..options })
-            .map_err(AssembleError::PollEngine)
+    /// A polling engine with `options` and the settings' egress exceptions, its HTTP client
+    /// built by its first request.
+    fn engine(&self, options: PollOptions) -> PollEngine {
+        PollEngine::lazy(PollOptions { egress: self.settings.egress.clone(), ..options })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use switchboard_embedded::Embedded;
+    use switchboard_registry_api::ClaimsResolver;
+
+    use super::*;
+
+    #[test]
+    fn assembling_the_registry_builds_no_http_client_until_a_request_needs_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Embedded::open(&dir.path().join("switchboard.db")).unwrap();
+        let app = App::assemble(db.stores(), Settings::default());
+        let Ok(registry) = app.registry(Arc::new(ClaimsResolver));
+        assert!(!registry.engine.http_is_built(), "no root certificates loaded at assembly");
+        registry.engine.http().unwrap();
+        assert!(registry.engine.http_is_built());
     }
 }

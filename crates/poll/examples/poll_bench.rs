@@ -237,7 +237,7 @@ fn main() {
         // contender uses the engine's client too, so both pay for the same guard.
         let egress = switchboard_poll::EgressAllow::parse("127.0.0.1").unwrap();
         let engine = PollEngine::new(PollOptions { egress, ..PollOptions::default() }).unwrap();
-        let http = engine.http().clone();
+        let http = engine.http().expect("the HTTP client").clone();
         let descriptor = descriptor();
         // Warm up connections and caches.
         engine_rounds(&engine, &descriptor, &base, 1, false).await;

@@ -17,7 +17,7 @@ use switchboard_core::polling::{OAuth2Plan, PollError, PollRequest};
 use switchboard_core::{Descriptor, IngestionKind};
 
 use crate::budget::BudgetBook;
-use crate::client;
+use crate::client::{self, LazyHttp};
 use crate::credentials::{self, Credentials};
 use crate::delta;
 use crate::egress::{EgressAllow, EgressGuard};
@@ -90,7 +90,7 @@ impl Default for PollOptions {
 /// per-instance rate limiters.
 #[derive(Debug)]
 pub struct PollEngine {
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: LazyHttp,
     pub(crate) guard: EgressGuard,
     pub(crate) options: PollOptions,
     pub(crate) refresher: TokenRefresher,
@@ -100,29 +100,38 @@ pub struct PollEngine {
 }
 
 impl PollEngine {
-    /// An engine with its own HTTP client ([`crate::client::build`]): every request it makes
-    /// passes the egress guard with `options.egress`'s exceptions, follows no redirect by
-    /// itself, and times out (`options.connect_timeout`, `options.request_timeout`).
+    /// An engine with its own HTTP client ([`crate::client::build`]), built now: every request
+    /// it makes passes the egress guard with `options.egress`'s exceptions, follows no redirect
+    /// by itself, and times out (`options.connect_timeout`, `options.request_timeout`). Fails
+    /// when the client cannot be built (its TLS setup).
     pub fn new(options: PollOptions) -> Result<Self, PollError> {
+        let engine = Self::lazy(options);
+        engine.http()?;
+        Ok(engine)
+    }
+
+    /// The same engine as [`PollEngine::new`], whose HTTP client is built by the first request
+    /// that needs it ([`LazyHttp`]): a process that never polls never loads the root
+    /// certificates. A client that cannot be built fails that request with a configuration
+    /// error.
+    pub fn lazy(options: PollOptions) -> Self {
         let guard = EgressGuard::new(options.egress.clone());
-        let http = client::build(&guard, options.connect_timeout, options.request_timeout)
-            .map_err(|e| PollError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = LazyHttp::guarded(&guard, options.connect_timeout, options.request_timeout);
         let refresher =
             TokenRefresher::new(http.clone(), options.timer.clone(), options.refresh_buffer).with_retry(options.retry);
-        Ok(Self {
-            http,
-            guard,
-            options,
-            refresher,
-            limiters: Mutex::new(HashMap::new()),
-            budgets: BudgetBook::default(),
-        })
+        Self { http, guard, options, refresher, limiters: Mutex::new(HashMap::new()), budgets: BudgetBook::default() }
     }
 
     /// The engine's guarded HTTP client, for requests made on a tenant's behalf outside a poll
-    /// (prefer [`PollEngine::exchange_code`] for the OAuth2 code exchange).
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// (prefer [`PollEngine::exchange_code`] for the OAuth2 code exchange); built now if no
+    /// request has needed it yet.
+    pub fn http(&self) -> Result<&reqwest::Client, PollError> {
+        self.http.get().map_err(client::build_error)
+    }
+
+    /// Whether the engine's HTTP client has been built yet.
+    pub fn http_is_built(&self) -> bool {
+        self.http.is_built()
     }
 
     /// The engine's egress guard.
@@ -244,7 +253,7 @@ impl PollEngine {
         limits: crate::oauth::TokenLimits,
     ) -> Result<Credentials, PollError> {
         token::admit_token_url(&self.guard, oauth, config, credentials)?;
-        match crate::oauth::exchange_code(&self.http, oauth, config, credentials, grant, limits).await {
+        match crate::oauth::exchange_code(self.http()?, oauth, config, credentials, grant, limits).await {
             Ok(credentials) => Ok(credentials),
             Err(e) => Err(token::explain(&self.guard, oauth, config, credentials, e).await),
         }

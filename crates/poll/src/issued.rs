@@ -90,19 +90,19 @@ impl TokenRefresher {
         config: &BTreeMap<String, String>,
         credentials: &Credentials,
     ) -> Result<Issued, OAuthError> {
+        let http = self.client()?;
         let mut attempt = 1;
         loop {
             let now = self.timer.utc_now();
             let result = match auth {
                 AuthPlan::ClientCredentials(plan) => {
-                    client_credentials::request_token(&self.http, plan, config, credentials, self.limits, now).await
+                    client_credentials::request_token(http, plan, config, credentials, self.limits, now).await
                 }
                 AuthPlan::JwtAssertion(plan) => {
-                    jwt::request_token(&self.http, plan, config, credentials, self.limits, now).await
+                    jwt::request_token(http, plan, config, credentials, self.limits, now).await
                 }
                 AuthPlan::SessionToken(plan) => {
-                    token_answer::request_token(&self.http, &plan.login, config, credentials, None, self.limits, now)
-                        .await
+                    token_answer::request_token(http, &plan.login, config, credentials, None, self.limits, now).await
                 }
                 _ => Err(OAuthError::Config("this auth method obtains no token".to_owned())),
             };

@@ -24,6 +24,7 @@ use switchboard_core::mapping::timestamp::parse_timestamp;
 use switchboard_core::model::TimestampFormat;
 use switchboard_core::polling::{FailureClass, OAuth2Plan, OAuthError};
 
+use crate::client::LazyHttp;
 use crate::credentials::{Credentials, expose, without};
 use crate::retry::RetryPolicy;
 use crate::timer::Timer;
@@ -88,7 +89,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<TokenSet>>>;
 /// gets the rotated tokens instead of a failing refresh.
 #[derive(Debug)]
 pub struct TokenRefresher {
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: LazyHttp,
     pub(crate) timer: Arc<dyn Timer>,
     pub(crate) buffer: Duration,
     pub(crate) retry: RetryPolicy,
@@ -99,10 +100,11 @@ pub struct TokenRefresher {
 }
 
 impl TokenRefresher {
-    /// A refresher that renews tokens `buffer` before they expire.
-    pub fn new(http: reqwest::Client, timer: Arc<dyn Timer>, buffer: Duration) -> Self {
+    /// A refresher that renews tokens `buffer` before they expire, sending through `http` (a
+    /// client, or a [`LazyHttp`] built on the first token request).
+    pub fn new(http: impl Into<LazyHttp>, timer: Arc<dyn Timer>, buffer: Duration) -> Self {
         Self {
-            http,
+            http: http.into(),
             timer,
             buffer,
             retry: RetryPolicy::default(),
@@ -110,6 +112,11 @@ impl TokenRefresher {
             slots: Mutex::new(HashMap::new()),
             issued: crate::issued_cache::IssuedTokens::default(),
         }
+    }
+
+    /// The refresher's HTTP client, built now if no request has needed it yet.
+    pub(crate) fn client(&self) -> Result<&reqwest::Client, OAuthError> {
+        self.http.get().map_err(|e| OAuthError::Config(format!("cannot build the HTTP client: {e}")))
     }
 
     /// Bounds each refresh request by `limits` instead of [`TokenLimits::default`].
@@ -190,7 +197,7 @@ impl TokenRefresher {
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
         let mut attempt = 1;
         loop {
-            match token_request(&self.http, oauth, config, credentials, &form, self.limits).await {
+            match token_request(self.client()?, oauth, config, credentials, &form, self.limits).await {
                 Ok(answer) => return Ok(merge(credentials, answer, self.timer.utc_now())),
                 Err(e) if e.class() == FailureClass::Transient && attempt < self.retry.max_attempts => {
                     self.timer.sleep(self.retry.backoff(attempt)).await;

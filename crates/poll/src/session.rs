@@ -21,6 +21,7 @@ use switchboard_core::polling::{
 
 use crate::auth::{self, HttpRequest};
 use crate::budget::{Admission, BudgetBook};
+use crate::client::{self, LazyHttp};
 use crate::credentials::{Credentials, redact};
 use crate::egress::{self, EgressDenied, EgressGuard};
 use crate::oauth::TokenRefresher;
@@ -111,7 +112,7 @@ enum Attempt<'r> {
 /// What a session borrows from the engine.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Parts<'e> {
-    pub(crate) http: &'e reqwest::Client,
+    pub(crate) http: &'e LazyHttp,
     pub(crate) guard: &'e EgressGuard,
     pub(crate) timer: &'e Arc<dyn Timer>,
     pub(crate) refresher: &'e TokenRefresher,
@@ -122,7 +123,7 @@ pub(crate) struct Parts<'e> {
 /// The HTTP side of one run (or one health check).
 #[derive(Debug)]
 pub struct Session<'e> {
-    pub(crate) http: &'e reqwest::Client,
+    pub(crate) http: &'e LazyHttp,
     pub(crate) guard: &'e EgressGuard,
     /// The descriptor's `allowedHosts`, which every redirect hop to another host must match.
     pub(crate) hosts: &'e HostAllowlist,
@@ -424,7 +425,8 @@ impl<'e> Session<'e> {
             self.admit(&current.url).map_err(ExchangeError::Refused)?;
             self.admit_hop(&request.url, &current.url).map_err(ExchangeError::Refused)?;
             let port = current.url.port_or_known_default().unwrap_or(0);
-            let sending = current.build(self.http).timeout(self.timeout).send();
+            let http = self.http.get().map_err(|e| ExchangeError::Refused(client::build_error(e)))?;
+            let sending = current.build(http).timeout(self.timeout).send();
             let response = egress::to_port(port, sending).await.map_err(ExchangeError::Failed)?;
             match next_hop(&current, response.status(), response.headers(), &self.credentials) {
                 Ok(None) => return Ok(response),

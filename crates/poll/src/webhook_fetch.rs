@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard_core::webhook::{FetchError, WebhookFetcher};
 use url::Url;
 
-use crate::client;
+use crate::client::LazyHttp;
 use crate::egress::{EgressAllow, EgressGuard};
 
 /// Largest document fetched (a certificate or a key set is a few KB).
@@ -18,17 +18,36 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// Fetches webhook key documents and confirmation URLs through the egress guard.
 #[derive(Debug, Clone)]
 pub struct GuardedFetcher {
-    http: reqwest::Client,
+    http: LazyHttp,
     guard: EgressGuard,
 }
 
 impl GuardedFetcher {
-    /// A fetcher whose guard has `allow`'s exceptions.
+    /// A fetcher whose guard has `allow`'s exceptions, with its client built now. Fails when
+    /// the client cannot be built (its TLS setup).
     pub fn new(allow: EgressAllow) -> Result<Self, FetchError> {
+        let fetcher = Self::lazy(allow);
+        fetcher.client()?;
+        Ok(fetcher)
+    }
+
+    /// The same fetcher as [`GuardedFetcher::new`], whose client is built by the first fetch
+    /// ([`LazyHttp`]): a gateway that never fetches a key never loads the root certificates.
+    pub fn lazy(allow: EgressAllow) -> Self {
         let guard = EgressGuard::new(allow);
-        let http = client::build(&guard, CONNECT_TIMEOUT, TIMEOUT)
-            .map_err(|_| FetchError("the HTTP client could not be built".to_owned()))?;
-        Ok(Self { http, guard })
+        Self { http: LazyHttp::guarded(&guard, CONNECT_TIMEOUT, TIMEOUT), guard }
+    }
+
+    /// Whether the fetcher's client has been built yet.
+    pub fn is_built(&self) -> bool {
+        self.http.is_built()
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, FetchError> {
+        self.http.get().map_err(|error| {
+            tracing::error!(%error, "the webhook key fetcher's HTTP client could not be built");
+            FetchError("the HTTP client could not be built".to_owned())
+        })
     }
 }
 
@@ -38,11 +57,12 @@ impl WebhookFetcher for GuardedFetcher {
         let parsed = Url::parse(url).map_err(|_| FetchError("the URL is not valid".to_owned()))?;
         let host = parsed.host_str().unwrap_or_default().to_owned();
         self.guard.check_url(&parsed).map_err(|denied| FetchError(denied.to_string()))?;
-        let mut response =
-            self.http.get(parsed).send().await.map_err(|error| match crate::egress::EgressDenied::find(&error) {
+        let mut response = self.client()?.get(parsed).send().await.map_err(|error| {
+            match crate::egress::EgressDenied::find(&error) {
                 Some(denied) => FetchError(denied.to_string()),
                 None => FetchError(format!("GET to {host} failed")),
-            })?;
+            }
+        })?;
         if !response.status().is_success() {
             return Err(FetchError(format!("GET to {host} answered {}", response.status().as_u16())));
         }
@@ -77,8 +97,12 @@ mod tests {
         let refused = GuardedFetcher::new(EgressAllow::none()).unwrap().get(&url).await.unwrap_err();
         assert!(refused.0.starts_with("egress_denied"), "{refused}");
 
-        let allowed = GuardedFetcher::new(EgressAllow::parse("127.0.0.1").unwrap()).unwrap();
+        let allowed = GuardedFetcher::lazy(EgressAllow::parse("127.0.0.1").unwrap());
+        assert!(!allowed.is_built(), "no client before the first fetch");
         assert_eq!(allowed.get(&url).await.unwrap(), b"PEM");
+        assert!(allowed.is_built());
+        assert_eq!(allowed.get(&url).await.unwrap(), b"PEM");
+        assert_eq!(allowed.http.builds(), 1, "one client for every fetch");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::TimeDelta;
 use serde_json::json;
 use switchboard_core::polling::{FailureClass, PollError, PollRequest};
-use switchboard_poll::{Credentials, EgressAllow, EgressDenied, PollEngine};
+use switchboard_poll::{Credentials, EgressAllow, EgressDenied, PollEngine, PollOptions};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -130,13 +130,42 @@ async fn a_health_check_of_an_internal_address_is_a_config_error_naming_the_host
 }
 
 #[tokio::test]
+async fn a_lazy_engine_builds_its_guarded_client_on_the_first_request_only() {
+    let server = fake().await;
+    let p = port(&server);
+    let lazy = |allow: &str| {
+        PollEngine::lazy(PollOptions { egress: EgressAllow::parse(allow).unwrap(), ..PollOptions::default() })
+    };
+
+    let refusing = lazy("");
+    assert!(!refusing.http_is_built(), "nothing built at assembly");
+    let err = poll(&refusing, &format!("http://127.0.0.1:{p}")).await.unwrap_err();
+    assert_denied(&err, "127.0.0.1");
+    assert_eq!(hits(&server).await, 0, "the same guard refuses before anything is sent");
+
+    let engine = lazy(&format!("127.0.0.1:{p}"));
+    assert!(!engine.http_is_built(), "nothing built at assembly");
+    poll(&engine, &format!("http://127.0.0.1:{p}")).await.unwrap();
+    assert!(engine.http_is_built(), "the first request built it");
+    let first: *const reqwest::Client = engine.http().unwrap();
+    poll(&engine, &format!("http://127.0.0.1:{p}")).await.unwrap();
+    assert_eq!(first, engine.http().unwrap() as *const reqwest::Client, "every request shares the one client");
+    assert_eq!(hits(&server).await, 2);
+    // Its client refuses internal peers for callers outside the engine too.
+    let other = lazy("");
+    let err = other.http().unwrap().get(format!("http://127.0.0.1:{p}/items")).send().await.unwrap_err();
+    assert!(EgressDenied::find(&err).is_some(), "{err}");
+    assert_eq!(hits(&server).await, 2);
+}
+
+#[tokio::test]
 async fn the_client_itself_refuses_internal_peers_for_callers_outside_the_engine() {
     let server = fake().await;
     let engine = guarded("");
     for url in
         [format!("http://127.0.0.1:{}/health", port(&server)), format!("http://localhost:{}/health", port(&server))]
     {
-        let err = engine.http().get(&url).send().await.expect_err(&url);
+        let err = engine.http().unwrap().get(&url).send().await.expect_err(&url);
         assert!(EgressDenied::find(&err).is_some(), "{url}: {err:?}");
     }
     assert_eq!(hits(&server).await, 0, "no request reached the fake");

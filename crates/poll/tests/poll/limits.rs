@@ -113,7 +113,7 @@ async fn a_request_through_the_engine_client_times_out_by_default() {
         PollOptions { request_timeout: Duration::from_millis(300), egress: loopback_fakes(), ..PollOptions::default() };
     let engine = PollEngine::new(options).unwrap();
     let started = Instant::now();
-    let err = engine.http().get(format!("{}/slow", server.uri())).send().await.unwrap_err();
+    let err = engine.http().unwrap().get(format!("{}/slow", server.uri())).send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }

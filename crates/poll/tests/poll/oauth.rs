@@ -160,7 +160,7 @@ async fn exchanging_an_authorisation_code_returns_credentials_to_store() {
     let client =
         [("clientId", "client"), ("clientSecret", "s3cret")].into_iter().collect::<switchboard_poll::Credentials>();
     let engine = PollEngine::new(PollOptions { egress: loopback_fakes(), ..PollOptions::default() }).unwrap();
-    let http = engine.http();
+    let http = engine.http().unwrap();
     let config = BTreeMap::new();
     let grant = |code| CodeGrant { code, redirect_uri: "https://app/callback", code_verifier: None };
     let stored =
