@@ -18,13 +18,6 @@ use crate::settings::Settings;
 /// their own).
 const REGISTRY_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// An application could not be built. Nothing at assembly can fail: the HTTP clients are built
-/// by their first request (`PollEngine::lazy`, `GuardedFetcher::lazy`), which reports a client
-/// that cannot be built. The type has no value; it keeps the `Result` of [`App::poller`] and
-/// [`App::registry`] for their callers.
-#[derive(Debug, thiserror::Error)]
-pub enum AssembleError {}
-
 /// Everything the applications are built from. Build it once per process; each part is built
 /// when asked for, so a process builds only what it runs (the webhook gateway's Lambda never
 /// builds the poller's HTTP client), and each HTTP client (root certificates loaded) only when
@@ -96,9 +89,10 @@ impl App {
     }
 
     /// The poller, putting envelopes on `ingest`. Its catalogue hands generic connectors the
-    /// HTTP polling engine; native connectors poll in their own code. Never fails
-    /// ([`AssembleError`] has no value).
-    pub fn poller(&self, ingest: Arc<dyn QueueSender>) -> Result<Poller, AssembleError> {
+    /// HTTP polling engine; native connectors poll in their own code. Nothing here can fail: the
+    /// HTTP client is built by the first request (`PollEngine::lazy`), which reports a client
+    /// that cannot be built.
+    pub fn poller(&self, ingest: Arc<dyn QueueSender>) -> Poller {
         let engine = self.engine(PollOptions::default());
         let catalog = ConnectorCatalog::new(
             self.stores.descriptors.clone(),
@@ -106,22 +100,22 @@ impl App {
             self.settings.catalog_ttl,
         )
         .with_poll_driver(Arc::new(engine));
-        Ok(Poller::new(self.stores.clone(), Arc::new(catalog), ingest, self.settings.poller.clone()))
+        Poller::new(self.stores.clone(), Arc::new(catalog), ingest, self.settings.poller.clone())
     }
 
     /// The registry API's state, authenticating callers with `resolver`, registering managed
     /// webhooks under the settings' public URL. Its health checks, OAuth2 token requests and
     /// webhook subscription requests go through a polling engine of its own (a caller waits for
-    /// them, so requests time out sooner than the poller's). Never fails ([`AssembleError`] has no
-    /// value).
-    pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> Result<RegistryState, AssembleError> {
+    /// them, so requests time out sooner than the poller's), its HTTP client built by its first
+    /// request.
+    pub fn registry(&self, resolver: Arc<dyn CallerResolver>) -> RegistryState {
         let engine = self.engine(PollOptions { request_timeout: REGISTRY_REQUEST_TIMEOUT, ..PollOptions::default() });
-        Ok(RegistryState {
+        RegistryState {
             oauth: self.settings.oauth.clone(),
             public_url: self.settings.public_url.clone(),
             sign_in: self.settings.sign_in.clone(),
             ..RegistryState::new(self.stores.clone(), resolver, switchboard_natives::registry(), engine)
-        })
+        }
     }
 
     /// A polling engine with `options` and the settings' egress exceptions, its HTTP client
@@ -145,7 +139,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Embedded::open(&dir.path().join("switchboard.db")).unwrap();
         let app = App::assemble(db.stores(), Settings::default());
-        let Ok(registry) = app.registry(Arc::new(ClaimsResolver));
+        let registry = app.registry(Arc::new(ClaimsResolver));
         assert!(!registry.engine.http_is_built(), "no root certificates loaded at assembly");
         registry.engine.http().unwrap();
         assert!(registry.engine.http_is_built());

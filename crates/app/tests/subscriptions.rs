@@ -52,7 +52,7 @@ async fn world(public_url: Option<&str>) -> World {
     let app = App::assemble(db.stores(), settings);
     app.register_built_ins().await.unwrap();
     let resolver = Arc::new(BearerTokenResolver::admin(&SecretString::from(ADMIN)));
-    let registry = switchboard_registry_api::router(app.registry(resolver).unwrap());
+    let registry = switchboard_registry_api::router(app.registry(resolver));
     let gateway = switchboard_webhook_gateway::router(app.gateway(Arc::new(db.ingest_queue())));
     World { stores: db.stores(), registry, gateway, _dir: dir }
 }

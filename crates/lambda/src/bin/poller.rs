@@ -12,6 +12,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let start = ColdStart::new().await;
     let settings =
         Settings { poller: start.env.poller_settings()?, egress: start.env.egress_allow()?, ..Settings::default() };
-    let poller = start.app(settings)?.poller(start.queue(ENV_INGEST_QUEUE_URL)?)?;
+    let poller = start.app(settings)?.poller(start.queue(ENV_INGEST_QUEUE_URL)?);
     lambda_runtime::run(service_fn(|event| poll_now::handle(&poller, event))).await
 }

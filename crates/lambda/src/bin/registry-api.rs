@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         ..Settings::default()
     };
     let app = Arc::new(start.app(settings)?);
-    let mut registry = app.registry(Arc::new(ClaimsResolver))?;
+    let mut registry = app.registry(Arc::new(ClaimsResolver));
     if let Some(queue) = start.optional_queue(ENV_POLL_NOW_QUEUE_URL) {
         registry = registry.with_poll_trigger(Arc::new(QueuePollTrigger::new(queue)));
     }

@@ -82,7 +82,7 @@ async fn send(
     request: lambda_http::Request,
 ) -> (StatusCode, Value) {
     let app = App::assemble(stores.clone(), Settings::default());
-    let service = api_gateway::registry_service(app.registry(Arc::new(ClaimsResolver)).unwrap());
+    let service = api_gateway::registry_service(app.registry(Arc::new(ClaimsResolver)));
     let response = after_built_ins(service, registration.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();

@@ -50,7 +50,7 @@ async fn world(issues: &[(u64, &str)]) -> (World, MockServer, Poller) {
     let config = [("baseUrl", server.uri()), ("owner", "octo".to_owned()), ("repo", "hello".to_owned())];
     let config: Vec<(&str, &str)> = config.iter().map(|(k, v)| (*k, v.as_str())).collect();
     world.add_instance("github-issues", "p1", &config, &[("token", "ghp_good_token_value")]).await;
-    let poller = world.app.poller(Arc::new(world.db.ingest_queue())).unwrap();
+    let poller = world.app.poller(Arc::new(world.db.ingest_queue()));
     (world, server, poller)
 }
 

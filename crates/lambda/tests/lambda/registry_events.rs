@@ -33,7 +33,7 @@ const SAMPLES: &[(&str, StatusCode)] = &[
 async fn lambda_world() -> (World, RegistryState) {
     let world = World::new(Settings::default());
     world.app.register_built_ins().await.unwrap();
-    let state = world.app.registry(Arc::new(ClaimsResolver)).unwrap();
+    let state = world.app.registry(Arc::new(ClaimsResolver));
     (world, state)
 }
 

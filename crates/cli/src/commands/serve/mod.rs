@@ -155,7 +155,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     // The registry asks the poller worker to poll new and re-enabled instances at once.
     let (poll_now, poll_requests) = switchboard_poller::poll_now_channel();
-    let registry = switchboard_registry_api::router(app.registry(resolver)?.with_poll_trigger(Arc::new(poll_now)));
+    let registry = switchboard_registry_api::router(app.registry(resolver).with_poll_trigger(Arc::new(poll_now)));
     // The gateway owns /webhooks/…; everything else is the registry API (with its own 404s).
     // Each router sees the request untouched, exactly as behind API Gateway.
     // A delivery runs in its own task, to its end even when the client goes away (as a Lambda
@@ -181,7 +181,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let normaliser = Arc::new(app.normaliser(signals.clone()));
-    let poller = app.poller(ingest.clone())?.with_stop(stop_rx.clone());
+    let poller = app.poller(ingest.clone()).with_stop(stop_rx.clone());
     let mut tasks = vec![tokio::spawn(workers::poll(
         poller,
         Duration::from_secs(args.poll_tick_seconds),
