@@ -370,13 +370,7 @@ impl InstanceRegistry for SqliteStore {
         let poll = poll.clone();
         self.db
             .write("recording a poll run", move |conn| {
-                let (record, ()) = modify(conn, &key, |record| {
-                    record.sync.apply(&poll);
-                    if let Some(update) = &poll.health {
-                        record.health.apply(update);
-                    }
-                    record.next_poll_at = poll.next_poll_at;
-                })?;
+                let (record, ()) = modify(conn, &key, |record| record.apply_poll(&poll))?;
                 Ok(record)
             })
             .await

@@ -208,6 +208,16 @@ impl InstanceRecord {
         }
     }
 
+    /// Applies one poll run: its counts ([`SyncState::apply`]), its health
+    /// ([`InstanceHealth::apply`]) and the stored schedule it carries.
+    pub fn apply_poll(&mut self, poll: &PollRecord) {
+        self.sync.apply(poll);
+        if let Some(update) = &poll.health {
+            self.health.apply(update);
+        }
+        self.next_poll_at = poll.next_poll_at;
+    }
+
     /// This instance's key.
     pub fn key(&self) -> InstanceKey {
         InstanceKey::new(&self.project_id, &self.connector_id)
