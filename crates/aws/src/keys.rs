@@ -4,6 +4,7 @@
 //! |---|---|---|---|---|
 //! | descriptor | `CONNECTOR#{c}` | `DESCRIPTOR` | `DESCRIPTORS` / `CONNECTOR#{c}` | – |
 //! | instance | `PROJECT#{p}` | `CONNECTOR_INSTANCE#{c}` | `CONNECTOR#{c}` / `PROJECT#{p}` | – |
+//! | schedule sweep | `SCHEDULE_SWEEP#{c}` | `SCHEDULE_SWEEP` | – | – |
 //! | checkpoint | `PROJECT#{p}` | `CHECKPOINT#{c}` | – | – |
 //! | lease | `PROJECT#{p}` | `LEASE#{c}` | – | lease expiry |
 //! | dedup record | `DEDUP#{id}` | `DEDUP` | – | record expiry |
@@ -22,6 +23,12 @@
 //!
 //! `GSI2` is overloaded: the seed's per-connector instance listing, plus one partition listing
 //! every descriptor so that no operation scans the table.
+//!
+//! `GSI3` is sparse: an instance that can be scheduled carries `GSI3PK=SCHEDULE#{c}`,
+//! `GSI3SK={nextPollAt}#{p}` (`nextPollAt` in epoch milliseconds, zero-padded to 20 digits, so
+//! the sort key orders by time), written in the same update as what moves its schedule and
+//! removed when it cannot be scheduled. A scheduled run queries `GSI3SK` below the next
+//! millisecond: only the instances due.
 
 use switchboard_core::ports::InstanceKey;
 
@@ -35,6 +42,12 @@ pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
 /// The GSI's name.
 pub const GSI2: &str = "GSI2";
+/// The schedule index's partition key attribute.
+pub const GSI3PK: &str = "GSI3PK";
+/// The schedule index's sort key attribute.
+pub const GSI3SK: &str = "GSI3SK";
+/// The schedule index's name (sparse: instances that can be scheduled).
+pub const GSI3: &str = "GSI3";
 /// The TTL attribute (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
@@ -43,6 +56,7 @@ pub(crate) const DESCRIPTORS_GSI2PK: &str = "DESCRIPTORS";
 pub(crate) const INSTANCE_SK_PREFIX: &str = "CONNECTOR_INSTANCE#";
 pub(crate) const DEDUP_SK: &str = "DEDUP";
 pub(crate) const OAUTH_STATE_SK: &str = "OAUTH_STATE";
+pub(crate) const SCHEDULE_SWEEP_SK: &str = "SCHEDULE_SWEEP";
 
 pub(crate) fn connector(connector_id: &str) -> String {
     format!("CONNECTOR#{connector_id}")
@@ -94,4 +108,23 @@ pub(crate) fn rate_sk(length_ms: i64, start_ms: i64) -> String {
 
 pub(crate) fn oauth_state_pk(state: &str) -> String {
     format!("OAUTH_STATE#{state}")
+}
+
+pub(crate) fn schedule_sweep_pk(connector_id: &str) -> String {
+    format!("SCHEDULE_SWEEP#{connector_id}")
+}
+
+pub(crate) fn schedule_pk(connector_id: &str) -> String {
+    format!("SCHEDULE#{connector_id}")
+}
+
+/// The schedule index's sort key: the time rounded down to the millisecond (times before 1970
+/// sort first), then the project.
+pub(crate) fn schedule_sk(at: chrono::DateTime<chrono::Utc>, project_id: &str) -> String {
+    format!("{:020}#{project_id}", at.timestamp_millis().max(0))
+}
+
+/// Every schedule sort key at or before `now` is below this one.
+pub(crate) fn schedule_until(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{:020}", now.timestamp_millis().max(0).saturating_add(1))
 }

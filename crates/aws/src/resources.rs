@@ -8,15 +8,16 @@ use std::time::Duration;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use switchboard_core::ports::{INGEST_QUEUE, SIGNALS_QUEUE};
 
 use crate::error::backend;
-use crate::keys::{GSI2, GSI2PK, GSI2SK, PK, SK, TTL_ATTRIBUTE};
+use crate::keys::{GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK, PK, SK, TTL_ATTRIBUTE};
 
 /// Receives before a message moves to its dead-letter queue (`maxReceiveCount`).
 pub const MAX_RECEIVE_COUNT: u32 = switchboard_core::ports::DEFAULT_MAX_RECEIVES;
@@ -97,8 +98,10 @@ fn invalid(what: &str, err: impl std::fmt::Display) -> BootstrapError {
     BootstrapError(format!("building {what}: {err}"))
 }
 
-/// Creates the single table (keys `PK`/`SK`, `GSI2` on `GSI2PK`/`GSI2SK` projecting all, on-demand
-/// billing) if it does not exist, waits until it is active and enables TTL on `expiresAt`.
+/// Creates the single table (keys `PK`/`SK`, `GSI2` on `GSI2PK`/`GSI2SK` and the sparse schedule
+/// index `GSI3` on `GSI3PK`/`GSI3SK`, both projecting all, on-demand billing) if it does not
+/// exist, adds `GSI3` to a table created before it had one, waits until it is active and enables
+/// TTL on `expiresAt`.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
     let attribute = |name: &str| {
         AttributeDefinition::builder()
@@ -110,13 +113,21 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
     let key = |name: &str, key_type| {
         KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(|e| invalid("a key", e))
     };
+    let all = || Projection::builder().projection_type(ProjectionType::All).build();
     let gsi = GlobalSecondaryIndex::builder()
         .index_name(GSI2)
         .key_schema(key(GSI2PK, KeyType::Hash)?)
         .key_schema(key(GSI2SK, KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(all())
         .build()
         .map_err(|e| invalid("the GSI", e))?;
+    let schedule = GlobalSecondaryIndex::builder()
+        .index_name(GSI3)
+        .key_schema(key(GSI3PK, KeyType::Hash)?)
+        .key_schema(key(GSI3SK, KeyType::Range)?)
+        .projection(all())
+        .build()
+        .map_err(|e| invalid("the schedule index", e))?;
     let created = client
         .create_table()
         .table_name(table)
@@ -125,14 +136,38 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
         .attribute_definitions(attribute(SK)?)
         .attribute_definitions(attribute(GSI2PK)?)
         .attribute_definitions(attribute(GSI2SK)?)
+        .attribute_definitions(attribute(GSI3PK)?)
+        .attribute_definitions(attribute(GSI3SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(gsi)
+        .global_secondary_indexes(schedule.clone())
         .send()
         .await;
     match created {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
+            let described =
+                client.describe_table().table_name(table).send().await.map_err(|e| backend("reading the table", e))?;
+            let indexes = described.table().map(|t| t.global_secondary_indexes()).unwrap_or_default();
+            if !indexes.iter().any(|index| index.index_name() == Some(GSI3)) {
+                let create = CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(GSI3)
+                    .set_key_schema(Some(schedule.key_schema().to_vec()))
+                    .projection(all())
+                    .build()
+                    .map_err(|e| invalid("the schedule index", e))?;
+                client
+                    .update_table()
+                    .table_name(table)
+                    .attribute_definitions(attribute(GSI3PK)?)
+                    .attribute_definitions(attribute(GSI3SK)?)
+                    .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+                    .send()
+                    .await
+                    .map_err(|e| backend("adding the schedule index", e))?;
+            }
+        }
         Err(e) => return Err(backend("creating the table", e).into()),
     }
     client

@@ -75,9 +75,10 @@ async fn bootstrap_creates_the_table_and_queues_and_can_run_twice() {
     assert!(first.ingest.url.ends_with(&format!("switchboard-boot-{}-ingest", moto.run)));
     assert!(first.signals.dead_letter_url.ends_with("-signals-dlq"));
     let table = moto.clients.dynamodb.describe_table().table_name(&first.table).send().await.unwrap();
-    let gsis = table.table().unwrap().global_secondary_indexes();
-    assert_eq!(gsis.len(), 1);
-    assert_eq!(gsis[0].index_name(), Some("GSI2"));
+    let mut gsis: Vec<_> =
+        table.table().unwrap().global_secondary_indexes().iter().filter_map(|g| g.index_name()).collect();
+    gsis.sort_unstable();
+    assert_eq!(gsis, ["GSI2", "GSI3"]);
     let ttl = moto.clients.dynamodb.describe_time_to_live().table_name(&first.table).send().await.unwrap();
     assert_eq!(ttl.time_to_live_description().unwrap().attribute_name(), Some("expiresAt"));
     let redrive = moto
@@ -91,4 +92,47 @@ async fn bootstrap_creates_the_table_and_queues_and_can_run_twice() {
         .unwrap();
     let policy = redrive.attributes().unwrap().values().next().unwrap();
     assert!(policy.contains("-ingest-dlq") && policy.contains('5'), "{policy}");
+}
+
+/// A table created before the schedule index existed gets it from the bootstrap.
+#[tokio::test]
+async fn bootstrap_adds_the_schedule_index_to_a_table_made_before_it() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+        ScalarAttributeType,
+    };
+    let moto = Moto::new().await;
+    let table = format!("switchboard-old-{}", moto.run);
+    let attribute = |name: &str| {
+        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+    };
+    let key =
+        |name: &str, key_type| KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().unwrap();
+    let gsi2 = GlobalSecondaryIndex::builder()
+        .index_name("GSI2")
+        .key_schema(key("GSI2PK", KeyType::Hash))
+        .key_schema(key("GSI2SK", KeyType::Range))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .unwrap();
+    moto.clients
+        .dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(["PK", "SK", "GSI2PK", "GSI2SK"].map(attribute).to_vec()))
+        .key_schema(key("PK", KeyType::Hash))
+        .key_schema(key("SK", KeyType::Range))
+        .global_secondary_indexes(gsi2)
+        .send()
+        .await
+        .unwrap();
+
+    switchboard_aws::resources::create_table(&moto.clients.dynamodb, &table).await.unwrap();
+
+    let described = moto.clients.dynamodb.describe_table().table_name(&table).send().await.unwrap();
+    let mut gsis: Vec<_> =
+        described.table().unwrap().global_secondary_indexes().iter().filter_map(|g| g.index_name()).collect();
+    gsis.sort_unstable();
+    assert_eq!(gsis, ["GSI2", "GSI3"]);
 }

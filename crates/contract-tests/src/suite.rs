@@ -23,7 +23,9 @@ use crate::fixtures::{descriptor, signal};
 use crate::signal_listing::{DAY, all_pages, ids, list, put_signals};
 
 mod references;
+mod schedule;
 pub use references::*;
+pub use schedule::*;
 
 const GITHUB: &str = "github-issues";
 const JIRA: &str = "jira";
@@ -282,8 +284,14 @@ pub async fn poll_runs_add_up_on_the_instance_with_its_backfill_and_reauth_flag(
     let t0 = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
     let progress =
         BackfillProgress { started_at: t0, pages: 2, items: 40, partitions_done: 1, partitions_total: Some(3) };
-    let first =
-        PollRecord { started_at: t0, items: 40, failed: false, health: None, backfill: Some(Some(progress.clone())) };
+    let first = PollRecord {
+        started_at: t0,
+        items: 40,
+        failed: false,
+        health: None,
+        backfill: Some(Some(progress.clone())),
+        next_poll_at: None,
+    };
     let record = stores.instances.record_poll(&key, &first).await.unwrap();
     assert_eq!(record.sync.backfill, Some(progress.clone()));
     assert_eq!((record.sync.last_polled_at, record.sync.change_count, record.sync.error_count), (Some(t0), 40, 0));
@@ -291,7 +299,8 @@ pub async fn poll_runs_add_up_on_the_instance_with_its_backfill_and_reauth_flag(
 
     let t1 = t0 + TimeDelta::minutes(1);
     let reauth = HealthUpdate::SyncFailed { error: "re-auth needed: invalid_grant".into(), reauth: true };
-    let failed = PollRecord { started_at: t1, items: 0, failed: true, health: Some(reauth), backfill: None };
+    let failed =
+        PollRecord { started_at: t1, items: 0, failed: true, health: Some(reauth), backfill: None, next_poll_at: None };
     let record = stores.instances.record_poll(&key, &failed).await.unwrap();
     assert!(record.health.reauth_needed && record.sync.last_poll_failed);
     assert_eq!((record.sync.change_count, record.sync.error_count, record.health.consecutive_failures), (40, 1, 1));
@@ -313,6 +322,7 @@ pub async fn poll_runs_add_up_on_the_instance_with_its_backfill_and_reauth_flag(
         failed: false,
         health: Some(HealthUpdate::Synced { at: t2 }),
         backfill: Some(None),
+        next_poll_at: Some(t2 + TimeDelta::minutes(15)),
     };
     stores.instances.record_poll(&key, &synced).await.unwrap();
     let read = stores.instances.get_instance(&key).await.unwrap().unwrap();

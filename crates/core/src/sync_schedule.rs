@@ -11,13 +11,21 @@
 //! - after a failed run, one interval after that run started;
 //! - otherwise one interval after the last complete sync (a run that stopped early leaves that
 //!   time alone, so the next run continues at once).
+//!
+//! Each instance also carries this time as its stored schedule
+//! ([`InstanceRecord::next_poll_at`]), indexed per connector, so that a scheduled run reads only
+//! the instances due ([`crate::ports::InstanceRegistry::list_due_instances`]) rather than the
+//! whole registry. Whoever changes what the rule reads writes it: the poller with each run's
+//! record, the registry after an enable, a new interval or new credentials ([`reschedule`]).
+//! The stored time is an index, not the decision: the poller applies [`is_due`] to what it
+//! finds, and sweeps a connector's full listing now and then to correct drifted times.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::model::PollingDescriptor;
-use crate::ports::InstanceRecord;
+use crate::ports::{InstanceRecord, InstanceRegistry, StoreError};
 
 /// Polling interval of connectors whose descriptor sets no `intervalSeconds`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
@@ -65,6 +73,12 @@ impl IntervalBounds {
         let seconds = instance.map_or(self.default_seconds, |s| s.clamp(self.min_seconds, self.max_seconds));
         Duration::from_secs(u64::from(seconds))
     }
+
+    /// A short text naming these bounds, stored with a schedule sweep
+    /// ([`crate::ports::ScheduleSweep`]) so that a change of bounds calls for a new one.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.default_seconds, self.min_seconds, self.max_seconds)
+    }
 }
 
 /// When `instance` is polled next at `interval` (module docs): `None` when it is not (disabled,
@@ -86,6 +100,26 @@ pub fn next_poll_at(instance: &InstanceRecord, interval: Duration) -> Option<Dat
 /// Whether `instance` is due at `now`.
 pub fn is_due(instance: &InstanceRecord, interval: Duration, now: DateTime<Utc>) -> bool {
     next_poll_at(instance, interval).is_some_and(|at| at <= now)
+}
+
+/// Whether two schedules are the same at the precision stores keep (milliseconds).
+pub fn same_schedule(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
+    a.map(|at| at.timestamp_millis()) == b.map(|at| at.timestamp_millis())
+}
+
+/// Writes the stored schedule of `record` when it differs from what the rule gives at
+/// `interval` (one write, only then); returns the record with it.
+pub async fn reschedule(
+    instances: &dyn InstanceRegistry,
+    mut record: InstanceRecord,
+    interval: Duration,
+) -> Result<InstanceRecord, StoreError> {
+    let expected = next_poll_at(&record, interval);
+    if !same_schedule(record.next_poll_at, expected) {
+        instances.set_next_poll_at(&record.key(), expected).await?;
+        record.next_poll_at = expected;
+    }
+    Ok(record)
 }
 
 #[cfg(test)]
@@ -132,15 +166,30 @@ mod tests {
         let minute = Duration::from_secs(60);
         let mut record = instance(t0);
         assert_eq!(next_poll_at(&record, minute), Some(t0));
+        assert_eq!(record.next_poll_at, next_poll_at(&record, minute), "a new record carries its schedule");
         assert!(is_due(&record, minute, t0));
         let done = t0 + TimeDelta::seconds(5);
         record.health.apply(&HealthUpdate::Synced { at: done });
-        record.sync.apply(&PollRecord { started_at: t0, items: 3, failed: false, health: None, backfill: None });
+        record.sync.apply(&PollRecord {
+            started_at: t0,
+            items: 3,
+            failed: false,
+            health: None,
+            backfill: None,
+            next_poll_at: None,
+        });
         assert_eq!(next_poll_at(&record, minute), Some(done + TimeDelta::seconds(60)));
         assert!(!is_due(&record, minute, done + TimeDelta::seconds(59)));
         // A failed run is retried an interval after it started.
         let failed_at = t0 + TimeDelta::seconds(100);
-        record.sync.apply(&PollRecord { started_at: failed_at, items: 0, failed: true, health: None, backfill: None });
+        record.sync.apply(&PollRecord {
+            started_at: failed_at,
+            items: 0,
+            failed: true,
+            health: None,
+            backfill: None,
+            next_poll_at: None,
+        });
         assert_eq!(next_poll_at(&record, minute), Some(failed_at + TimeDelta::seconds(60)));
         // Waiting for re-authorisation, or disabled: not polled.
         record.health.reauth_needed = true;
@@ -148,5 +197,19 @@ mod tests {
         record.health.reauth_needed = false;
         record.enabled = false;
         assert_eq!(next_poll_at(&record, minute), None);
+    }
+
+    #[test]
+    fn a_disabled_new_record_has_no_schedule_and_schedules_compare_to_the_millisecond() {
+        let t0: DateTime<Utc> = "2024-05-01T10:00:00.123456Z".parse().unwrap();
+        let new = NewInstance { key: InstanceKey::new("p1", "c1"), config: Default::default(), enabled: false };
+        assert_eq!(InstanceRecord::created(&new, t0).next_poll_at, None);
+        let stored: DateTime<Utc> = "2024-05-01T10:00:00.123Z".parse().unwrap();
+        assert!(same_schedule(Some(t0), Some(stored)));
+        assert!(!same_schedule(Some(t0), Some(stored + TimeDelta::milliseconds(1))));
+        assert!(!same_schedule(Some(t0), None));
+        assert!(same_schedule(None, None));
+        let bounds = IntervalBounds { default_seconds: 300, min_seconds: 60, max_seconds: 600 };
+        assert_eq!(bounds.key(), "300/60/600");
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use switchboard_core::ports::{
     BackfillProgress, HealthAlert, HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry,
-    InstanceUpdate, NewInstance, PollRecord, StoreError, SubscriptionState, SyncState, store_now,
+    InstanceUpdate, NewInstance, PollRecord, ScheduleSweep, StoreError, SubscriptionState, SyncState, store_now,
 };
 
 use crate::SqliteStore;
@@ -17,7 +17,7 @@ use crate::db::{DbResult, parse_opt_ts, parse_ts, ts};
 const COLUMNS: &str = "project_id, connector_id, enabled, credential_secret_ref, config, last_health_check, healthy, \
                        consecutive_failures, last_error, last_sync_at, last_latency_ms, created_at, updated_at, subscription, \
                        reauth_needed, health_alert, health_alert_changed_at, polling_interval_seconds, last_polled_at, \
-                       last_poll_failed, change_count, error_count, backfill";
+                       last_poll_failed, change_count, error_count, backfill, next_poll_at_ms";
 
 /// The raw columns of one row.
 struct RawRow {
@@ -44,6 +44,7 @@ struct RawRow {
     change_count: i64,
     error_count: i64,
     backfill: Option<String>,
+    next_poll_at_ms: Option<i64>,
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -71,6 +72,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
         change_count: row.get(20)?,
         error_count: row.get(21)?,
         backfill: row.get(22)?,
+        next_poll_at_ms: row.get(23)?,
     })
 }
 
@@ -111,9 +113,22 @@ fn to_record(raw: RawRow) -> Result<InstanceRecord, StoreError> {
             backfill,
         },
         subscription,
+        next_poll_at: raw.next_poll_at_ms.map(from_millis).transpose()?,
         created_at: parse_ts(&raw.created_at)?,
         updated_at: parse_ts(&raw.updated_at)?,
     })
+}
+
+/// A stored schedule (epoch milliseconds) as a time.
+fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("stored next poll time {ms} is out of range")))
+}
+
+/// A schedule as stored: epoch milliseconds, rounded down (so an index range up to a time
+/// finds every instance due by then).
+fn to_millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
 }
 
 fn config_json(config: &BTreeMap<String, String>) -> Result<String, StoreError> {
@@ -145,7 +160,8 @@ fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
         "UPDATE instances SET enabled = ?3, credential_secret_ref = ?4, config = ?5, last_health_check = ?6,
              healthy = ?7, consecutive_failures = ?8, last_error = ?9, last_sync_at = ?10, last_latency_ms = ?11,
              updated_at = ?12, subscription = ?13, reauth_needed = ?14, polling_interval_seconds = ?15,
-             last_polled_at = ?16, last_poll_failed = ?17, change_count = ?18, error_count = ?19, backfill = ?20
+             last_polled_at = ?16, last_poll_failed = ?17, change_count = ?18, error_count = ?19, backfill = ?20,
+             next_poll_at_ms = ?21
          WHERE project_id = ?1 AND connector_id = ?2",
         params![
             record.project_id,
@@ -168,6 +184,7 @@ fn write_back(conn: &Connection, record: &InstanceRecord) -> DbResult<()> {
             i64::try_from(record.sync.change_count).unwrap_or(i64::MAX),
             i64::try_from(record.sync.error_count).unwrap_or(i64::MAX),
             record.sync.backfill.as_ref().map(backfill_json).transpose()?,
+            record.next_poll_at.map(to_millis),
         ],
     )?;
     Ok(())
@@ -206,6 +223,72 @@ impl InstanceRegistry for SqliteStore {
             .await
     }
 
+    async fn list_due_instances(
+        &self,
+        connector_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let connector = connector_id.to_owned();
+        let until = to_millis(now);
+        self.db
+            .read("listing a connector's due instances", move |conn| {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM instances INDEXED BY instances_by_schedule
+                     WHERE connector_id = ?1 AND next_poll_at_ms <= ?2 ORDER BY project_id"
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let rows = stmt.query_map(params![connector, until], from_row)?.collect::<Result<Vec<_>, _>>()?;
+                Ok(rows.into_iter().map(to_record).collect::<Result<_, _>>()?)
+            })
+            .await
+    }
+
+    async fn set_next_poll_at(&self, key: &InstanceKey, at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.db
+            .write("storing an instance's next poll time", move |conn| {
+                let changed = conn.exec(
+                    "UPDATE instances SET next_poll_at_ms = ?3 WHERE project_id = ?1 AND connector_id = ?2",
+                    params![key.project_id, key.connector_id, at.map(to_millis)],
+                )?;
+                if changed == 0 {
+                    return Err(StoreError::instance_not_found(&key).into());
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn schedule_sweep(&self, connector_id: &str) -> Result<Option<ScheduleSweep>, StoreError> {
+        let connector = connector_id.to_owned();
+        let row = self
+            .db
+            .lookup("reading a connector's schedule sweep", move |conn| {
+                Ok(conn
+                    .row("SELECT bounds, swept_at FROM schedule_sweeps WHERE connector_id = ?1", [&connector], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .optional()?)
+            })
+            .await?;
+        row.map(|(bounds, swept_at)| Ok(ScheduleSweep { bounds, swept_at: parse_ts(&swept_at)? })).transpose()
+    }
+
+    async fn record_schedule_sweep(&self, connector_id: &str, sweep: &ScheduleSweep) -> Result<(), StoreError> {
+        let connector = connector_id.to_owned();
+        let sweep = sweep.clone();
+        self.db
+            .write("recording a connector's schedule sweep", move |conn| {
+                conn.exec(
+                    "INSERT INTO schedule_sweeps (connector_id, bounds, swept_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (connector_id) DO UPDATE SET bounds = excluded.bounds, swept_at = excluded.swept_at",
+                    params![connector, sweep.bounds, ts(sweep.swept_at)],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn get_instance(&self, key: &InstanceKey) -> Result<Option<InstanceRecord>, StoreError> {
         let key = key.clone();
         self.db.lookup("reading an instance", move |conn| select_one(conn, &key)).await
@@ -217,12 +300,14 @@ impl InstanceRegistry for SqliteStore {
         let config = config_json(&record.config)?;
         let key = new.key.clone();
         let enabled = new.enabled;
+        let next_poll_at = record.next_poll_at.map(to_millis);
         self.db
             .write("creating an instance", move |conn| {
                 let inserted = conn.exec(
-                    "INSERT INTO instances (project_id, connector_id, enabled, config, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (project_id, connector_id) DO NOTHING",
-                    params![key.project_id, key.connector_id, enabled, config, ts(now)],
+                    "INSERT INTO instances (project_id, connector_id, enabled, config, created_at, updated_at,
+                         next_poll_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (project_id, connector_id) DO NOTHING",
+                    params![key.project_id, key.connector_id, enabled, config, ts(now), next_poll_at],
                 )?;
                 if inserted == 0 {
                     return Err(StoreError::instance_exists(&key).into());
@@ -257,6 +342,11 @@ impl InstanceRegistry for SqliteStore {
                     if let Some(reauth_needed) = update.reauth_needed {
                         record.health.reauth_needed = reauth_needed;
                     }
+                    // Disabled or waiting for re-authorisation: no schedule, whatever its interval
+                    // (the other changes are rescheduled by the caller, who knows it).
+                    if update.enabled == Some(false) || update.reauth_needed == Some(true) {
+                        record.next_poll_at = None;
+                    }
                     record.updated_at = store_now();
                 })?;
                 Ok(record)
@@ -280,12 +370,7 @@ impl InstanceRegistry for SqliteStore {
         let poll = poll.clone();
         self.db
             .write("recording a poll run", move |conn| {
-                let (record, ()) = modify(conn, &key, |record| {
-                    record.sync.apply(&poll);
-                    if let Some(update) = &poll.health {
-                        record.health.apply(update);
-                    }
-                })?;
+                let (record, ()) = modify(conn, &key, |record| record.apply_poll(&poll))?;
                 Ok(record)
             })
             .await

@@ -175,6 +175,20 @@ const MIGRATIONS: &[&str] = &[
         FROM signals AS s, json_each(s.body, '$.relatedItems') AS r
         WHERE r.type = 'text' AND r.value <> '' AND length(CAST(r.value AS BLOB)) <= 512 AND r.key < 20;
     ",
+    // 7: each instance's stored schedule (when the poller's due listing finds it, epoch
+    // milliseconds; NULL: not schedulable, or written before this step), indexed per connector so
+    // that a scheduled run reads only the due instances; and each connector's last schedule sweep.
+    // Rows written before have no schedule: with no sweep recorded, the poller's first run
+    // sweeps each connector and writes them.
+    r"
+    ALTER TABLE instances ADD COLUMN next_poll_at_ms INTEGER;
+    CREATE INDEX instances_by_schedule ON instances (connector_id, next_poll_at_ms);
+    CREATE TABLE schedule_sweeps (
+        connector_id TEXT PRIMARY KEY,
+        bounds       TEXT NOT NULL,
+        swept_at     TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -146,7 +146,12 @@ async fn upgrading_to_the_reference_index_indexes_the_signals_already_stored() {
         db.stores().signals.put_signal(&old, day).await.unwrap();
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE signal_references; PRAGMA user_version = 5;").unwrap();
+    // Back to schema 5: undo steps 7 (the schedule index) and 6.
+    conn.execute_batch(
+        "DROP INDEX instances_by_schedule; ALTER TABLE instances DROP COLUMN next_poll_at_ms;
+         DROP TABLE schedule_sweeps; DROP TABLE signal_references; PRAGMA user_version = 5;",
+    )
+    .unwrap();
     drop(conn);
     let stores = Embedded::open_with_cipher(&path, test_cipher()).unwrap().stores();
     let by = |key: &str| SignalQuery { related: Some(key.to_owned()), ..SignalQuery::default() };

@@ -13,6 +13,10 @@
 //! at once, whatever their schedule (a new or re-enabled instance; `serve` asks through
 //! [`poll_now_channel`]).
 //!
+//! A run finds the due instances through the schedule index, so it reads about as many
+//! instance records as are due rather than the whole registry ([`due_instances`]; the summary
+//! says how many it read and which connectors it swept).
+//!
 //! Each run also renews the managed webhook subscriptions about to expire
 //! ([`Poller::renew_subscriptions`]).
 //!
@@ -30,7 +34,7 @@ mod renew;
 mod summary;
 mod sync;
 
-pub use due::{DEFAULT_INTERVAL, REAUTH_NEEDED};
+pub use due::{DEFAULT_INTERVAL, DEFAULT_SWEEP_INTERVAL, DueInstance, DueListing, REAUTH_NEEDED, due_instances};
 pub use error::{PollerError, RetryClass};
 pub use poll_now::{
     POLL_NOW_CAPACITY, PollNowMessageError, PollNowReceiver, PollNowRequest, PollNowSender, QueuePollTrigger,

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::ports::{InstanceRecord, QueueSender, RetryPolicy, Stores};
+use switchboard_core::ports::{QueueSender, RetryPolicy, Stores};
 use tokio::sync::watch;
 
 use switchboard_core::health_notice::DEFAULT_FAILURE_THRESHOLD;
 use switchboard_core::ports::InstanceKey;
 
-use crate::due::{DEFAULT_INTERVAL, due_instances, pollable_now};
+use crate::due::{DEFAULT_INTERVAL, DEFAULT_SWEEP_INTERVAL, DueInstance, due_instances, pollable_now};
 use crate::error::PollerError;
 use crate::summary::PollRunSummary;
 
@@ -39,6 +39,10 @@ pub struct PollerSettings {
     pub safety_margin: Duration,
     /// Interval of connectors whose descriptor sets none.
     pub default_interval: Duration,
+    /// How often each polling connector's stored schedules are checked against a full listing
+    /// of its instances (a sweep: [`crate::due_instances`]); between sweeps a run reads only
+    /// the due instances.
+    pub schedule_sweep_interval: Duration,
     /// How rejected ingest-queue entries are resent before the page fails.
     pub send_retry: RetryPolicy,
     /// Consecutive failures after which a `connector_health` notice says the instance is failing
@@ -54,6 +58,7 @@ impl Default for PollerSettings {
             instance_budget: DEFAULT_INSTANCE_BUDGET,
             safety_margin: Duration::from_secs(40),
             default_interval: DEFAULT_INTERVAL,
+            schedule_sweep_interval: DEFAULT_SWEEP_INTERVAL,
             send_retry: RetryPolicy::default(),
             failure_threshold: DEFAULT_FAILURE_THRESHOLD,
         }
@@ -130,12 +135,26 @@ impl Poller {
         let run = RunLimits { stop_at, deadline };
         // Unique per run: a lease is re-entrant for its holder, so two runs must not share one.
         let holder = format!("poller-{}", uuid::Uuid::new_v4());
-        let due = due_instances(&self.stores, self.settings.default_interval, now).await?;
-        tracing::info!(due = due.len(), %holder, "polling due instances");
-        let summary = self.poll_all(due, &holder, run).await;
+        let settings = &self.settings;
+        let listing =
+            due_instances(&self.stores, settings.default_interval, settings.schedule_sweep_interval, now).await?;
+        tracing::info!(
+            due = listing.instances.len(),
+            instances_read = listing.instances_read,
+            swept = ?listing.swept,
+            rescheduled = listing.rescheduled,
+            %holder,
+            "polling due instances"
+        );
+        let mut summary = self.poll_all(listing.instances, &holder, run).await;
+        summary.instances_read = listing.instances_read;
+        summary.swept = listing.swept;
+        summary.rescheduled = listing.rescheduled;
         self.renew_subscriptions(now).await;
         tracing::info!(
             due = summary.due,
+            instances_read = summary.instances_read,
+            swept = ?summary.swept,
             succeeded = summary.succeeded,
             partial = summary.partial,
             failed = summary.failed,
@@ -157,7 +176,7 @@ impl Poller {
         let holder = format!("poller-{}", uuid::Uuid::new_v4());
         let mut instances = Vec::new();
         for key in keys {
-            match pollable_now(&self.stores, key).await? {
+            match pollable_now(&self.stores, key, self.settings.default_interval).await? {
                 Some(instance) => instances.push(instance),
                 None => tracing::info!(instance = %key, "poll-now request skipped: not a pollable, enabled instance"),
             }
@@ -167,7 +186,7 @@ impl Poller {
     }
 
     /// Polls `instances`, at most `concurrency` at a time.
-    async fn poll_all(&self, instances: Vec<InstanceRecord>, holder: &str, run: RunLimits) -> PollRunSummary {
+    async fn poll_all(&self, instances: Vec<DueInstance>, holder: &str, run: RunLimits) -> PollRunSummary {
         let reports = futures_util::stream::iter(instances)
             .map(|instance| self.poll_instance(instance, holder, run))
             .buffered(self.settings.concurrency.max(1))

@@ -54,6 +54,14 @@ pub struct PollRunSummary {
     pub deferred: usize,
     /// Items put on the ingest queue.
     pub items: u64,
+    /// Instance records read to find the due ones: about as many as are due, plus the full
+    /// listings of the connectors swept (0 for a poll-now request).
+    pub instances_read: usize,
+    /// The connectors whose stored schedules this run checked against a full listing (none
+    /// for most runs; see [`crate::due_instances`]).
+    pub swept: Vec<String>,
+    /// Stored next poll times this run corrected.
+    pub rescheduled: usize,
     /// Every due instance, in the order they were found.
     pub instances: Vec<InstanceReport>,
 }

@@ -14,10 +14,11 @@ use switchboard_core::ports::{
     QueueMessage, StoreError, SyncRun, SyncStatus, send_batch,
 };
 use switchboard_core::signal::IngestionKind;
+use switchboard_core::sync_schedule::{next_poll_at, reschedule};
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
-use crate::due::REAUTH_NEEDED;
+use crate::due::{DueInstance, REAUTH_NEEDED};
 use crate::enqueue::{EnvelopeBuilder, SkippedItem};
 use crate::error::PollerError;
 use crate::lease::keep_lease;
@@ -62,14 +63,20 @@ struct Progress {
 
 impl Poller {
     /// Polls one instance under its lease and records the outcome.
-    pub(crate) async fn poll_instance(&self, instance: InstanceRecord, holder: &str, run: RunLimits) -> InstanceReport {
-        let key = instance.key();
+    pub(crate) async fn poll_instance(&self, due: DueInstance, holder: &str, run: RunLimits) -> InstanceReport {
+        let key = due.record.key();
         let span = tracing::info_span!("instance", connector_id = %key.connector_id, project_id = %key.project_id);
-        let outcome = self.poll_leased(&instance, holder, run).instrument(span).await;
+        let outcome = self.poll_leased(&due.record, due.interval, holder, run).instrument(span).await;
         InstanceReport { key, outcome }
     }
 
-    async fn poll_leased(&self, instance: &InstanceRecord, holder: &str, run: RunLimits) -> InstanceOutcome {
+    async fn poll_leased(
+        &self,
+        instance: &InstanceRecord,
+        interval: Duration,
+        holder: &str,
+        run: RunLimits,
+    ) -> InstanceOutcome {
         if Instant::now() >= run.stop_at {
             tracing::info!("deadline reached before this instance's turn; deferred to the next run");
             return InstanceOutcome::Deferred;
@@ -119,14 +126,19 @@ impl Poller {
             }
         };
         let (run, health) = progress.conclude(started_at, clock.elapsed(), result.as_ref().err());
-        let poll = PollRecord {
+        let mut poll = PollRecord {
             started_at,
             items: run.items,
             failed: result.is_err(),
             backfill: progress.backfill(instance, &run, health.as_ref()),
             health,
+            next_poll_at: None,
         };
-        self.record(&key, &run, &poll, result.as_ref().err()).await;
+        // The next poll time after this run, stored in the same write as the run.
+        let mut after = instance.clone();
+        after.apply_poll(&poll);
+        poll.next_poll_at = next_poll_at(&after, interval);
+        self.record(&key, &run, &poll, interval, result.as_ref().err()).await;
         if let Err(error) = self.stores.leases.release_lease(&key, holder).await {
             tracing::warn!(%error, "cannot release the lease; it expires by itself");
         }
@@ -294,7 +306,14 @@ impl Poller {
 
     /// Appends the run to the sync log, records it on the instance (counts, backfill progress,
     /// health) and sends the health notice it calls for, if any.
-    async fn record(&self, key: &InstanceKey, run: &SyncRun, poll: &PollRecord, error: Option<&PollerError>) {
+    async fn record(
+        &self,
+        key: &InstanceKey,
+        run: &SyncRun,
+        poll: &PollRecord,
+        interval: Duration,
+        error: Option<&PollerError>,
+    ) {
         match error {
             None => tracing::info!(
                 status = run.status.as_str(),
@@ -321,6 +340,16 @@ impl Poller {
             Err(error) => {
                 tracing::warn!(%error, "cannot record the run on the instance");
                 return;
+            }
+        };
+        // A change that landed while this instance was polled (disabled, new interval) moves the
+        // next poll time from the one written with the run: stored again from the record as it
+        // now is (no write when they agree, the usual case).
+        let record = match reschedule(&*self.stores.instances, record.clone(), interval).await {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::warn!(%error, "cannot correct the stored next poll time; the next sweep does");
+                record
             }
         };
         let notice = health_notice::notify(

@@ -1,5 +1,7 @@
 //! Instances: `PK=PROJECT#{p}, SK=CONNECTOR_INSTANCE#{c}`, listed per connector through
-//! `GSI2PK=CONNECTOR#{c}, GSI2SK=PROJECT#{p}`.
+//! `GSI2PK=CONNECTOR#{c}, GSI2SK=PROJECT#{p}`, and the due ones through the sparse schedule
+//! index `GSI3PK=SCHEDULE#{c}, GSI3SK={nextPollAt}#{p}`. Each connector's last schedule sweep
+//! is its own item (`PK=SCHEDULE_SWEEP#{c}`).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -8,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::{DateTime, Utc};
 use switchboard_core::ports::{
     BackfillProgress, HealthAlert, HealthUpdate, InstanceHealth, InstanceKey, InstanceRecord, InstanceRegistry,
-    InstanceUpdate, NewInstance, PollRecord, StoreError, SubscriptionState, SyncState, store_now,
+    InstanceUpdate, NewInstance, PollRecord, ScheduleSweep, StoreError, SubscriptionState, SyncState, store_now,
 };
 
 use super::DynamoStore;
@@ -16,7 +18,10 @@ use crate::error::backend;
 use crate::item::{
     Item, b, get_bool, get_n, get_s, get_string_map, get_ts, n, opt_bool, opt_n, opt_s, opt_ts, s, string_map, ts,
 };
-use crate::keys::{GSI2, GSI2PK, GSI2SK, INSTANCE_SK_PREFIX, PK, SK, connector, instance_sk, project};
+use crate::keys::{
+    GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK, INSTANCE_SK_PREFIX, PK, SCHEDULE_SWEEP_SK, SK, connector, instance_sk,
+    project, schedule_pk, schedule_sk, schedule_sweep_pk, schedule_until,
+};
 
 fn to_record(item: &Item) -> Result<InstanceRecord, StoreError> {
     // The managed webhook subscription is kept as its JSON text (absent: none).
@@ -57,6 +62,7 @@ fn to_record(item: &Item) -> Result<InstanceRecord, StoreError> {
             backfill,
         },
         subscription,
+        next_poll_at: opt_ts(item, "nextPollAt")?,
         created_at: get_ts(item, "createdAt")?,
         updated_at: get_ts(item, "updatedAt")?,
     })
@@ -119,6 +125,71 @@ impl InstanceRegistry for DynamoStore {
         self.query_all("listing a connector's instances", query).await?.iter().map(to_record).collect()
     }
 
+    async fn list_due_instances(
+        &self,
+        connector_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI3)
+            .key_condition_expression("#pk = :pk AND #sk < :until")
+            .expression_attribute_names("#pk", GSI3PK)
+            .expression_attribute_names("#sk", GSI3SK)
+            .expression_attribute_values(":pk", s(schedule_pk(connector_id)))
+            .expression_attribute_values(":until", s(schedule_until(now)));
+        let mut due: Vec<InstanceRecord> = self
+            .query_all("listing a connector's due instances", query)
+            .await?
+            .iter()
+            .map(to_record)
+            .collect::<Result<_, _>>()?;
+        due.sort_by(|a, b| a.project_id.cmp(&b.project_id));
+        Ok(due)
+    }
+
+    async fn set_next_poll_at(&self, key: &InstanceKey, at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        let mut expr = Expr::default();
+        expr.schedule(key, at);
+        self.send_update(key, "storing an instance's next poll time", expr.build(self.update_existing(key))).await?;
+        Ok(())
+    }
+
+    async fn schedule_sweep(&self, connector_id: &str) -> Result<Option<ScheduleSweep>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(schedule_sweep_pk(connector_id)))
+            .key(SK, s(SCHEDULE_SWEEP_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("reading a connector's schedule sweep", e))?;
+        out.item
+            .as_ref()
+            .map(|item| Ok(ScheduleSweep { bounds: get_s(item, "bounds")?, swept_at: get_ts(item, "sweptAt")? }))
+            .transpose()
+    }
+
+    async fn record_schedule_sweep(&self, connector_id: &str, sweep: &ScheduleSweep) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(schedule_sweep_pk(connector_id)))
+            .item(SK, s(SCHEDULE_SWEEP_SK))
+            .item("type", s("schedule_sweep"))
+            .item("connectorId", s(connector_id))
+            .item("bounds", s(&sweep.bounds))
+            .item("sweptAt", s(ts(sweep.swept_at)))
+            .send()
+            .await
+            .map_err(|e| backend("recording a connector's schedule sweep", e))?;
+        Ok(())
+    }
+
     async fn get_instance(&self, key: &InstanceKey) -> Result<Option<InstanceRecord>, StoreError> {
         let out = self
             .client
@@ -136,9 +207,15 @@ impl InstanceRegistry for DynamoStore {
     async fn create_instance(&self, new: &NewInstance) -> Result<InstanceRecord, StoreError> {
         let now = store_now();
         let key = &new.key;
-        let result = self
-            .client
-            .put_item()
+        let record = InstanceRecord::created(new, now);
+        let mut put = self.client.put_item();
+        if let Some(at) = record.next_poll_at {
+            put = put
+                .item("nextPollAt", s(ts(at)))
+                .item(GSI3PK, s(schedule_pk(&key.connector_id)))
+                .item(GSI3SK, s(schedule_sk(at, &key.project_id)));
+        }
+        let result = put
             .table_name(&self.table)
             .item(PK, s(project(&key.project_id)))
             .item(SK, s(instance_sk(&key.connector_id)))
@@ -157,7 +234,7 @@ impl InstanceRegistry for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(InstanceRecord::created(new, now)),
+            Ok(_) => Ok(record),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Err(StoreError::instance_exists(key))
             }
@@ -205,6 +282,11 @@ impl InstanceRegistry for DynamoStore {
             set.push("reauthNeeded = :reauth");
             request = request.expression_attribute_values(":reauth", b(reauth_needed));
         }
+        // Disabled or waiting for re-authorisation: out of the schedule index at once, whatever
+        // its interval (the other changes are rescheduled by the caller, who knows it).
+        if update.enabled == Some(false) || update.reauth_needed == Some(true) {
+            remove.extend(["nextPollAt", GSI3PK, GSI3SK]);
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -239,6 +321,7 @@ impl InstanceRegistry for DynamoStore {
         if let Some(update) = &poll.health {
             expr.health(update);
         }
+        expr.schedule(key, poll.next_poll_at);
         self.send_update(key, "recording a poll run", expr.build(self.update_existing(key))).await
     }
 
@@ -369,6 +452,23 @@ impl Expr {
                     self.set("reauthNeeded", b(true));
                 }
                 self.add("consecutiveFailures", n(1));
+            }
+        }
+    }
+
+    /// The clauses of a stored schedule: the time and the schedule index's keys, or none of
+    /// them (out of the index) when the instance cannot be scheduled.
+    fn schedule(&mut self, key: &InstanceKey, at: Option<DateTime<Utc>>) {
+        match at {
+            Some(at) => {
+                self.set("nextPollAt", s(ts(at)));
+                self.set(GSI3PK, s(schedule_pk(&key.connector_id)));
+                self.set(GSI3SK, s(schedule_sk(at, &key.project_id)));
+            }
+            None => {
+                self.remove("nextPollAt");
+                self.remove(GSI3PK);
+                self.remove(GSI3SK);
             }
         }
     }

@@ -127,6 +127,9 @@ pub struct PollRecord {
     pub health: Option<HealthUpdate>,
     /// The backfill after it: `Some(None)` ends one, `Some(Some(..))` records its progress.
     pub backfill: Option<Option<BackfillProgress>>,
+    /// The instance's stored schedule after it ([`InstanceRecord::next_poll_at`]), written in
+    /// the same write.
+    pub next_poll_at: Option<DateTime<Utc>>,
 }
 
 impl SyncState {
@@ -172,6 +175,13 @@ pub struct InstanceRecord {
     /// The webhook subscription Switchboard manages at the provider, once it tried to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionState>,
+    /// The stored schedule: when the poller's due listing
+    /// ([`InstanceRegistry::list_due_instances`]) finds the instance; `None`: it does not
+    /// (disabled, waiting for re-authorisation). Written by whoever knows the interval
+    /// (`switchboard_core::sync_schedule::reschedule`, the poller's [`PollRecord`]); the poller
+    /// still applies the schedule rule to what it finds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_poll_at: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
@@ -179,7 +189,8 @@ pub struct InstanceRecord {
 }
 
 impl InstanceRecord {
-    /// The record of a just-created instance: no credentials yet, no health observed.
+    /// The record of a just-created instance: no credentials yet, no health observed; when
+    /// enabled, due at once (its backfill starts), whatever its interval.
     pub fn created(new: &NewInstance, at: DateTime<Utc>) -> Self {
         Self {
             project_id: new.key.project_id.clone(),
@@ -191,9 +202,20 @@ impl InstanceRecord {
             polling_interval_seconds: None,
             sync: SyncState::default(),
             subscription: None,
+            next_poll_at: new.enabled.then_some(at),
             created_at: at,
             updated_at: at,
         }
+    }
+
+    /// Applies one poll run: its counts ([`SyncState::apply`]), its health
+    /// ([`InstanceHealth::apply`]) and the stored schedule it carries.
+    pub fn apply_poll(&mut self, poll: &PollRecord) {
+        self.sync.apply(poll);
+        if let Some(update) = &poll.health {
+            self.health.apply(update);
+        }
+        self.next_poll_at = poll.next_poll_at;
     }
 
     /// This instance's key.
@@ -229,6 +251,17 @@ pub struct InstanceUpdate {
     pub polling_interval_seconds: Option<Option<u32>>,
     /// Sets or clears "re-auth needed" (cleared when the user supplies new credentials).
     pub reauth_needed: Option<bool>,
+}
+
+/// When the poller last checked a connector's stored schedules against a full listing of its
+/// instances (a sweep), and under which interval bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSweep {
+    /// The interval bounds the sweep applied (`IntervalBounds::key` of
+    /// `switchboard_core::sync_schedule`): a sweep under other bounds does not count.
+    pub bounds: String,
+    /// When it ran.
+    pub swept_at: DateTime<Utc>,
 }
 
 /// The outcome of one health check or sync, folded into [`InstanceHealth`].
@@ -299,6 +332,25 @@ pub trait InstanceRegistry: Send + Sync {
 
     /// Instances of one connector across projects, ordered by project id (the `GSI2` query).
     async fn list_instances_by_connector(&self, connector_id: &str) -> Result<Vec<InstanceRecord>, StoreError>;
+
+    /// The instances of one connector whose stored schedule ([`InstanceRecord::next_poll_at`])
+    /// is at or before `now`, ordered by project id. Reads only those (an index range), so its
+    /// cost follows the number of due instances, not the registry's size.
+    async fn list_due_instances(
+        &self,
+        connector_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<InstanceRecord>, StoreError>;
+
+    /// Replaces the stored schedule of an instance (and nothing else: `updatedAt` stays);
+    /// [`StoreError::NotFound`] when there is no such instance.
+    async fn set_next_poll_at(&self, key: &InstanceKey, at: Option<DateTime<Utc>>) -> Result<(), StoreError>;
+
+    /// The connector's last schedule sweep, if one was recorded.
+    async fn schedule_sweep(&self, connector_id: &str) -> Result<Option<ScheduleSweep>, StoreError>;
+
+    /// Records a schedule sweep of the connector (replacing the previous one).
+    async fn record_schedule_sweep(&self, connector_id: &str, sweep: &ScheduleSweep) -> Result<(), StoreError>;
 
     /// One instance, or `None`.
     async fn get_instance(&self, key: &InstanceKey) -> Result<Option<InstanceRecord>, StoreError>;

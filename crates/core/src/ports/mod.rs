@@ -31,7 +31,7 @@ pub use descriptors::{DescriptorRecord, DescriptorRegistry};
 pub use error::{EntryFailure, StoreError};
 pub use instances::{
     BackfillProgress, HealthAlert, HealthUpdate, InstanceHealth, InstanceRecord, InstanceRegistry, InstanceUpdate,
-    NewInstance, PollRecord, SyncState,
+    NewInstance, PollRecord, ScheduleSweep, SyncState,
 };
 pub use key::InstanceKey;
 pub use leases::{Lease, LeaseStore, lease_expiry, lease_lost};

@@ -262,6 +262,7 @@ pub async fn update(
         ..InstanceUpdate::default()
     };
     let record = state.stores.instances.update_instance(&key, &update).await?;
+    let record = schedule::store(state, descriptor, record).await;
     if (!was_enabled && record.enabled) || reauthorised {
         schedule::poll_now(state, descriptor, &record).await;
     }
@@ -295,6 +296,7 @@ pub async fn set_enabled(
     let was_enabled = record.enabled;
     let update = InstanceUpdate { enabled: Some(enabled), ..InstanceUpdate::default() };
     let record = state.stores.instances.update_instance(&key, &update).await?;
+    let record = schedule::store(state, loaded.descriptor.model(), record).await;
     if !was_enabled && enabled {
         schedule::poll_now(state, loaded.descriptor.model(), &record).await;
     }

@@ -179,6 +179,7 @@ pub async fn complete(
     // A successful connect ends a wait for re-authorisation; the instance is polled at once.
     let update = InstanceUpdate { reauth_needed: Some(false), ..InstanceUpdate::default() };
     let record = state.stores.instances.update_instance(&key, &update).await?;
+    let record = schedule::store(state, descriptor.model(), record).await;
     schedule::poll_now(state, descriptor.model(), &record).await;
     // Checked at the start; checked again in case the dashboard origin changed meanwhile.
     let return_to = pending.return_to.as_deref().and_then(|text| checked_return_to(state, text).ok());

@@ -1,13 +1,15 @@
 //! An instance's polling schedule: its interval (the descriptor's, or its own within the
 //! descriptor's bounds: [`switchboard_core::sync_schedule`]), when it is polled next, and asking
 //! the poller to poll it at once (a new or re-enabled instance, or one just re-authorised,
-//! starts its sync without waiting for the next scheduled run).
+//! starts its sync without waiting for the next scheduled run). After a change of what the
+//! schedule reads (enabled, interval, re-authorisation), [`store`] writes the instance's stored
+//! next poll time, which the poller's due listing reads.
 
 use chrono::{DateTime, Utc};
 use switchboard_core::Issue;
 use switchboard_core::model::ConnectorDescriptor;
 use switchboard_core::ports::InstanceRecord;
-use switchboard_core::sync_schedule::{DEFAULT_INTERVAL, IntervalBounds, next_poll_at};
+use switchboard_core::sync_schedule::{DEFAULT_INTERVAL, IntervalBounds, next_poll_at, reschedule};
 
 use crate::service::error::ServiceError;
 use crate::state::RegistryState;
@@ -40,6 +42,22 @@ pub fn of(descriptor: &ConnectorDescriptor, record: &InstanceRecord) -> Option<S
 pub async fn load(state: &RegistryState, record: &InstanceRecord) -> Result<Option<Schedule>, ServiceError> {
     let descriptor = state.stores.descriptors.get_descriptor(&record.connector_id).await?;
     Ok(descriptor.and_then(|stored| of(&stored.descriptor, record)))
+}
+
+/// Stores the next poll time of `record` (just written) under `descriptor`'s interval when it
+/// differs from the stored one; returns the record with it. A failure is logged, not returned:
+/// the change itself is made, and the poller's next schedule sweep corrects the time.
+pub async fn store(state: &RegistryState, descriptor: &ConnectorDescriptor, record: InstanceRecord) -> InstanceRecord {
+    let Some(bounds) = bounds(descriptor) else { return record };
+    let interval = bounds.effective(record.polling_interval_seconds);
+    let key = record.key();
+    match reschedule(&*state.stores.instances, record.clone(), interval).await {
+        Ok(record) => record,
+        Err(error) => {
+            tracing::warn!(instance = %key, %error, "cannot store the next poll time; the poller's next sweep does");
+            record
+        }
+    }
 }
 
 /// Checks a `pollingIntervalSeconds` sent for an instance of `descriptor`: the connector must

@@ -200,3 +200,42 @@ async fn malformed_bodies_and_bad_project_ids_are_bad_requests_that_do_not_echo_
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
 }
+
+/// The next poll time the poller's due listing reads is stored by the registry on each change
+/// of what the schedule reads: an interval, a disable, a re-enable.
+#[tokio::test]
+async fn the_stored_next_poll_time_follows_an_interval_change_a_disable_and_a_re_enable() {
+    use switchboard_core::ports::{HealthUpdate, PollRecord, store_now};
+    let world = spawn_admitting_loopback().await;
+    let base = "/projects/acme/connectors/github-issues";
+    let body = json!({"config": {"owner": "octo", "repo": "hello"}, "credentials": {"token": FIRST_TOKEN}});
+    let created = world.send(Method::POST, base, Some(ACME), Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let key = InstanceKey::new("acme", "github-issues");
+    let stored = || async { world.stores.instances.get_instance(&key).await.unwrap().unwrap() };
+    let record = stored().await;
+    assert_eq!(record.next_poll_at, Some(record.created_at), "a new instance is due at once");
+
+    let synced = store_now();
+    let run = PollRecord {
+        started_at: synced,
+        items: 0,
+        failed: false,
+        health: Some(HealthUpdate::Synced { at: synced }),
+        backfill: None,
+        next_poll_at: Some(synced + TimeDelta::seconds(300)),
+    };
+    world.stores.instances.record_poll(&key, &run).await.unwrap();
+
+    let patched = world.send(Method::PATCH, base, Some(ACME), Some(json!({"pollingIntervalSeconds": 3600}))).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(stored().await.next_poll_at, Some(synced + TimeDelta::seconds(3600)));
+
+    let enable = format!("{base}/enable");
+    let off = world.send(Method::POST, &enable, Some(ACME), Some(json!({"enabled": false}))).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text);
+    assert_eq!(stored().await.next_poll_at, None, "a disabled instance is out of the schedule");
+    let on = world.send(Method::POST, &enable, Some(ACME), Some(json!({"enabled": true}))).await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.text);
+    assert_eq!(stored().await.next_poll_at, Some(synced + TimeDelta::seconds(3600)));
+}
