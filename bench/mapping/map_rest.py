@@ -12,6 +12,10 @@ PRIORITY = [(re.compile(r"(?i)^(p0|critical|priority[: /-]*(critical|urgent))$")
             (re.compile(r"(?i)^(p1|priority[: /-]*high)$"), "high"),
             (re.compile(r"(?i)^(p2|priority[: /-]*medium)$"), "medium"),
             (re.compile(r"(?i)^(p3|priority[: /-]*low)$"), "low")]
+ISSUE_URL = re.compile(r"^https?://[^/]+/([^/]+/[^/]+)/issues/(\d+)$")
+REPO = re.compile(r"^https?://[^/]+/([^/]+/[^/]+)/")
+TICKET = re.compile(r"\b([A-Z][A-Z0-9]+-\d+)\b")
+REFERENCE = re.compile(r"(?:^|[^\w/&])#(\d+)\b")
 RAW = ("author_association", "closed_at", "comments", "created_at", "number", "state", "state_reason")
 
 
@@ -20,6 +24,25 @@ def signal_id(*parts):
     for part in parts:
         h.update(struct.pack(">Q", len(part.encode())) + part.encode())
     return "sig_" + h.hexdigest()[:32]
+
+
+def related(it):
+    """relatedItemsPatterns in order: the issue's own owner/repo#N, ticket keys and #N references
+    in the title and body (scoped to the repository), the milestone title; no repeats."""
+    out = []
+    add = lambda ref: ref and ref not in out and out.append(ref)  # noqa: E731
+    url = it["html_url"] or ""
+    if m := ISSUE_URL.search(url):
+        add(f"{m[1]}#{m[2]}")
+    texts = list(dict.fromkeys(t for t in (it["title"], it["body"]) if t))
+    for m in (m for t in texts for m in TICKET.finditer(t)):
+        add(m[1])
+    if repo := REPO.search(url):
+        for m in (m for t in texts for m in REFERENCE.finditer(t)):
+            add(f"{repo[1]}#{m[1]}")
+    if it["milestone"] and it["milestone"]["title"]:
+        add(it["milestone"]["title"])
+    return out
 
 
 def main(path, project, received_at):
@@ -40,7 +63,7 @@ def main(path, project, received_at):
         if priority:
             signal["priority"] = priority
         signal.update(participants=list(dict.fromkeys(p for p in people if p)), tags=names,
-                      relatedItems=[it["milestone"]["title"]] if it["milestone"] else [], url=it["html_url"],
+                      relatedItems=related(it), url=it["html_url"],
                       ingestion="polling", raw={k: it[k] for k in RAW if k in it})
         out.append(orjson.dumps(signal))
     sys.stdout.buffer.write(b"\n".join(out) + b"\n")

@@ -160,6 +160,34 @@ impl CompiledPath {
         }
     }
 
+    /// Whether some selected node satisfies `test`; a path without wildcards is walked without
+    /// collecting its nodes.
+    pub fn any_node(&self, value: &Value, test: impl FnMut(&Value) -> bool) -> bool {
+        match &self.steps {
+            Some(steps) if self.singular => walk(value, steps).is_some_and(test),
+            _ => self.query(value).into_iter().any(test),
+        }
+    }
+
+    /// Adds the strings under the selected nodes to `out`, as [`collect_strings`] does; a path
+    /// without wildcards is walked without collecting its nodes.
+    pub fn collect_strings(&self, value: &Value, out: &mut Vec<String>) {
+        match &self.steps {
+            Some(steps) if self.singular => {
+                if let Some(node) = walk(value, steps) {
+                    collect_strings(&[node], out);
+                }
+            }
+            _ => collect_strings(&self.query(value), out),
+        }
+    }
+
+    /// Whether the general engine evaluates this path (a filter, a slice, a descendant
+    /// segment...): the paths worth evaluating only once per item.
+    pub fn is_general(&self) -> bool {
+        self.steps.is_none()
+    }
+
     /// The first selected node that is not `null`.
     pub fn first<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         match &self.steps {
@@ -199,10 +227,15 @@ fn field_query(reference: &str) -> Result<String, String> {
 /// Renders a scalar as text: strings by content, numbers and booleans by their JSON text.
 /// Returns `None` for `null`, arrays and objects.
 pub fn scalar_text(value: &Value) -> Option<String> {
+    scalar_str(value).map(Cow::into_owned)
+}
+
+/// [`scalar_text`] borrowing a string's content instead of copying it.
+pub fn scalar_str(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
@@ -223,11 +256,11 @@ pub fn collect_strings(nodes: &[&Value], out: &mut Vec<String>) {
 }
 
 fn push_unique(value: &Value, out: &mut Vec<String>) {
-    if let Some(text) = scalar_text(value)
+    if let Some(text) = scalar_str(value)
         && !text.is_empty()
-        && !out.contains(&text)
+        && !out.iter().any(|seen| *seen == *text)
     {
-        out.push(text);
+        out.push(text.into_owned());
     }
 }
 
@@ -284,6 +317,11 @@ mod tests {
             let general = JsonPath::parse(source).expect("valid").query(&doc).all();
             assert_eq!(fast.first(&doc), general.iter().copied().find(|v| !v.is_null()), "{source}");
             assert_eq!(fast.query(&doc), general, "{source}");
+            assert_eq!(fast.any_node(&doc, Value::is_string), general.iter().any(|v| v.is_string()), "{source}");
+            let (mut walked, mut collected) = (Vec::new(), Vec::new());
+            fast.collect_strings(&doc, &mut walked);
+            collect_strings(&general, &mut collected);
+            assert_eq!(walked, collected, "{source}");
         }
         for source in ["$.a[-1]", "$.a[?@.e]", "$..e", "$.a['x\\'y']", "$[01]", "$.1a", "$.a[*, 0]"] {
             assert!(simple_steps(source).is_none(), "{source} must use the general engine");

@@ -5,7 +5,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::projection::Projection;
-use crate::jsonpath::{CompiledPath, scalar_text};
+use crate::jsonpath::{CompiledPath, scalar_str};
 use crate::model::Issue;
 use crate::model::{Condition, Operator, PriorityRule, SignalTypeRule};
 
@@ -138,15 +138,43 @@ impl CompiledCondition {
 
     /// Evaluates the condition against an item.
     pub fn matches(&self, item: &Value) -> bool {
+        self.matches_with(item, &mut NodeMemo::default())
+    }
+
+    /// [`Self::matches`], reusing (and filling) `memo`'s nodes of general-engine paths: the
+    /// conditions of one item's rules share one memo.
+    pub fn matches_with<'p, 'v>(&'p self, item: &'v Value, memo: &mut NodeMemo<'p, 'v>) -> bool {
         match self {
             Self::Always => true,
-            Self::All(cs) => cs.iter().all(|c| c.matches(item)),
-            Self::Any(cs) => cs.iter().any(|c| c.matches(item)),
-            Self::Test { path, test } => {
-                let nodes = path.query(item);
-                nodes.iter().any(|node| test.holds(node))
+            Self::All(cs) => cs.iter().all(|c| c.matches_with(item, memo)),
+            Self::Any(cs) => cs.iter().any(|c| c.matches_with(item, memo)),
+            Self::Test { path, test } if path.is_general() => {
+                memo.nodes(path, item).iter().any(|node| test.holds(node))
             }
+            Self::Test { path, test } => path.any_node(item, |node| test.holds(node)),
         }
+    }
+}
+
+/// The nodes that general-engine paths (filters, slices, `..`) selected in one item, so that
+/// rules testing the same path (`$[?!$.pull_request]` in every rule of a descriptor) evaluate
+/// it once per item. Paths are told apart by their text; a memo serves one item only.
+#[derive(Debug, Default)]
+pub struct NodeMemo<'p, 'v> {
+    entries: Vec<(&'p str, Vec<&'v Value>)>,
+}
+
+impl<'p, 'v> NodeMemo<'p, 'v> {
+    /// The nodes `path` selects in `item`, evaluated on first use.
+    fn nodes(&mut self, path: &'p CompiledPath, item: &'v Value) -> &[&'v Value] {
+        let at = match self.entries.iter().position(|(source, _)| *source == path.as_str()) {
+            Some(at) => at,
+            None => {
+                self.entries.push((path.as_str(), path.query(item)));
+                self.entries.len() - 1
+            }
+        };
+        &self.entries[at].1
     }
 }
 
@@ -234,9 +262,9 @@ impl Test {
             Self::Exists => !node.is_null(),
             Self::Equals(v) => loose_eq(node, v),
             Self::In(values) => values.iter().any(|v| loose_eq(node, v)),
-            Self::Matches(re) => scalar_text(node).is_some_and(|t| re.is_match(&t)),
+            Self::Matches(re) => scalar_str(node).is_some_and(|t| re.is_match(&t)),
             Self::Contains(v) => match node {
-                Value::String(s) => scalar_text(v).is_some_and(|needle| s.contains(&needle)),
+                Value::String(s) => scalar_str(v).is_some_and(|needle| s.contains(&*needle)),
                 Value::Array(items) => items.iter().any(|item| loose_eq(item, v)),
                 _ => false,
             },
@@ -247,7 +275,7 @@ impl Test {
 /// Strings compare by content; other scalars by their JSON text, so `"true"` equals `true` and
 /// `"5"` equals `5`; arrays and objects compare structurally.
 fn loose_eq(node: &Value, expected: &Value) -> bool {
-    match (scalar_text(node), scalar_text(expected)) {
+    match (scalar_str(node), scalar_str(expected)) {
         (Some(a), Some(b)) => a == b,
         _ => node == expected,
     }
@@ -286,6 +314,31 @@ mod tests {
         assert!(check(json!({"when": "$.title", "operator": "exists"})));
         assert!(!check(json!({"when": "$.x", "operator": "exists"})));
         assert!(!check(json!({"when": "$.missing", "operator": "equals", "value": ""})));
+    }
+
+    #[test]
+    fn rules_sharing_a_memo_decide_as_each_rule_alone() {
+        let rules: Vec<CompiledCondition> = [
+            json!({"all": [{"when": "$[?!$.pull_request]", "operator": "exists"},
+                           {"when": "$[?$.created_at == $.updated_at]", "operator": "exists"}]}),
+            json!({"when": "$[?!$.pull_request]", "operator": "exists"}),
+            json!({"when": "$.labels[?@.n > 1].name", "operator": "in", "value": ["p1", "bug"]}),
+            json!({"when": "$.labels[?@.n > 1].name", "operator": "contains", "value": "p"}),
+        ]
+        .into_iter()
+        .map(|j| condition(j).expect("compiles"))
+        .collect();
+        let items = [
+            json!({"created_at": "a", "updated_at": "a", "labels": [{"name": "p1", "n": 2}]}),
+            json!({"created_at": "a", "updated_at": "b", "pull_request": {}, "labels": [{"name": "bug", "n": 1}]}),
+            json!({"pull_request": null, "labels": []}),
+        ];
+        for item in &items {
+            let mut memo = NodeMemo::default();
+            let shared: Vec<bool> = rules.iter().map(|r| r.matches_with(item, &mut memo)).collect();
+            let alone: Vec<bool> = rules.iter().map(|r| r.matches(item)).collect();
+            assert_eq!(shared, alone, "{item}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::timestamp::parse_timestamp;
-use crate::jsonpath::{CompiledPath, collect_strings};
+use crate::jsonpath::CompiledPath;
 use crate::model::TimestampFormat;
 
 /// Separator between several values of one placeholder.
@@ -120,7 +120,7 @@ impl Expr {
     pub fn values(&self, item: &Value) -> Vec<String> {
         let mut values = Vec::new();
         for path in &self.paths {
-            collect_strings(&path.query(item), &mut values);
+            path.collect_strings(item, &mut values);
             if !values.is_empty() {
                 break;
             }
@@ -204,7 +204,7 @@ impl Filter {
                 .collect(),
             Self::Since(start_path) => {
                 let mut starts = Vec::new();
-                collect_strings(&start_path.query(item), &mut starts);
+                start_path.collect_strings(item, &mut starts);
                 let Some(start) =
                     starts.first().and_then(|s| parse_timestamp(&Value::String(s.clone()), TimestampFormat::Auto).ok())
                 else {

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::jsonpath::{CompiledPath, scalar_text};
 use crate::model::{FieldMappingDescriptor, Issue, OneOrMany, Priority, TimestampFallback, TimestampFormat};
 use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
-use condition::CompiledCondition;
+use condition::{CompiledCondition, NodeMemo};
 pub(crate) use issue_sink::IssueSink;
 use items::ItemsPath;
 use projection::Projection;
@@ -357,7 +357,8 @@ impl FieldMapper {
                 message: "a placeholder of the template has no value".to_owned(),
             })?;
         }
-        let Some(signal_type) = self.signal_type(item, ctx.event_type) else {
+        let mut memo = NodeMemo::default();
+        let Some(signal_type) = self.signal_type(item, ctx.event_type, &mut memo) else {
             return Ok(None);
         };
         let time = self
@@ -382,7 +383,7 @@ impl FieldMapper {
             timestamp,
             received_at: rfc3339(ctx.received_at),
             summary: self.summary(item),
-            priority: self.priority_rules.iter().find(|(c, _)| c.matches(item)).map(|(_, p)| *p),
+            priority: self.priority_rules.iter().find(|(c, _)| c.matches_with(item, &mut memo)).map(|(_, p)| *p),
             participants: strings(&self.participants, item),
             tags: strings(&self.tags, item),
             related_items: self.related_items(item),
@@ -393,7 +394,12 @@ impl FieldMapper {
         }))
     }
 
-    fn signal_type(&self, item: &Value, event_type: Option<&str>) -> Option<&str> {
+    fn signal_type<'p, 'v>(
+        &'p self,
+        item: &'v Value,
+        event_type: Option<&str>,
+        memo: &mut NodeMemo<'p, 'v>,
+    ) -> Option<&'p str> {
         self.type_rules
             .iter()
             .find(|rule| {
@@ -402,7 +408,7 @@ impl FieldMapper {
                     (Some(allowed), Some(event)) => allowed.iter().any(|a| a == event),
                     (Some(_), None) => false,
                 };
-                event_ok && rule.condition.matches(item)
+                event_ok && rule.condition.matches_with(item, memo)
             })
             .map(|rule| rule.signal_type.as_str())
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::expr::Expr;
-use crate::jsonpath::{CompiledPath, collect_strings};
+use crate::jsonpath::CompiledPath;
 use crate::model::Issue;
 use crate::template::{Segment, Template};
 
@@ -142,7 +142,7 @@ pub(crate) fn render(
 pub(crate) fn strings(paths: &[CompiledPath], item: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for path in paths {
-        collect_strings(&path.query(item), &mut out);
+        path.collect_strings(item, &mut out);
     }
     out
 }

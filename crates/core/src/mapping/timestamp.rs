@@ -101,9 +101,9 @@ const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
 /// Parses a timestamp value written in `format`; the error says what was found.
 pub fn parse_timestamp(value: &Value, format: TimestampFormat) -> Result<DateTime<Utc>, String> {
-    let text = match value {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
+    let text: std::borrow::Cow<'_, str> = match value {
+        Value::String(s) => s.trim().into(),
+        Value::Number(n) => n.to_string().into(),
         other => return Err(format!("expected a timestamp string or number, found {}", kind(other))),
     };
     let numeric = is_decimal(&text);
