@@ -37,6 +37,9 @@ pub const ENV_POLL_NOW_QUEUE_URL: &str = "SWITCHBOARD_POLL_NOW_QUEUE_URL";
 pub const ENV_POLL_CONCURRENCY: &str = "SWITCHBOARD_POLL_CONCURRENCY";
 /// Seconds the poller keeps free before the Lambda deadline (default 40).
 pub const ENV_POLL_SAFETY_MARGIN: &str = "SWITCHBOARD_POLL_SAFETY_MARGIN_SECONDS";
+/// Seconds between two full listings of a connector's instances that correct their stored next
+/// poll times (the schedule sweep; default 3600).
+pub const ENV_POLL_SCHEDULE_SWEEP: &str = "SWITCHBOARD_POLL_SCHEDULE_SWEEP_SECONDS";
 /// Wall-clock seconds one instance may take in a poll run (default 60).
 pub const ENV_POLL_INSTANCE_BUDGET: &str = "SWITCHBOARD_POLL_INSTANCE_BUDGET_SECONDS";
 /// Consecutive failures after which an instance's `connector_health` notice says it is failing
@@ -160,6 +163,9 @@ impl Environment {
         }
         if let Some(seconds) = self.positive(ENV_POLL_INSTANCE_BUDGET)? {
             settings.instance_budget = Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = self.positive(ENV_POLL_SCHEDULE_SWEEP)? {
+            settings.schedule_sweep_interval = Duration::from_secs(seconds);
         }
         if let Some(count) = self.positive(ENV_HEALTH_FAILURE_THRESHOLD)? {
             settings.failure_threshold = u32::try_from(count).unwrap_or(u32::MAX);

@@ -83,6 +83,17 @@ fn poller_overrides_apply_and_concurrency_is_at_least_one() {
 }
 
 #[test]
+fn the_schedule_sweep_interval_is_read_in_seconds_and_must_be_positive() {
+    assert_eq!(env(&[]).poller_settings().unwrap().schedule_sweep_interval, Duration::from_secs(3600));
+    let settings = env(&[(ENV_POLL_SCHEDULE_SWEEP, "900")]).poller_settings().unwrap();
+    assert_eq!(settings.schedule_sweep_interval, Duration::from_secs(900));
+    for bad in ["0", "hourly"] {
+        let err = env(&[(ENV_POLL_SCHEDULE_SWEEP, bad)]).poller_settings().unwrap_err();
+        assert!(err.to_string().contains(ENV_POLL_SCHEDULE_SWEEP), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn the_oauth_callback_url_must_be_a_url() {
     assert_eq!(env(&[]).oauth_settings().unwrap().callback_url, None);
     let settings = env(&[(ENV_OAUTH_CALLBACK_URL, "https://api.example/oauth/callback")]).oauth_settings().unwrap();
