@@ -108,18 +108,20 @@ pub fn same_schedule(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool
 }
 
 /// Writes the stored schedule of `record` when it differs from what the rule gives at
-/// `interval` (one write, only then); returns the record with it.
+/// `interval` (one write, only then) and updates `record` once it is written; returns whether
+/// it wrote. On an error `record` is left as it was.
 pub async fn reschedule(
     instances: &dyn InstanceRegistry,
-    mut record: InstanceRecord,
+    record: &mut InstanceRecord,
     interval: Duration,
-) -> Result<InstanceRecord, StoreError> {
-    let expected = next_poll_at(&record, interval);
-    if !same_schedule(record.next_poll_at, expected) {
-        instances.set_next_poll_at(&record.key(), expected).await?;
-        record.next_poll_at = expected;
+) -> Result<bool, StoreError> {
+    let expected = next_poll_at(record, interval);
+    if same_schedule(record.next_poll_at, expected) {
+        return Ok(false);
     }
-    Ok(record)
+    instances.set_next_poll_at(&record.key(), expected).await?;
+    record.next_poll_at = expected;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use switchboard_core::ports::{InstanceKey, InstanceRecord, ScheduleSweep, Stores};
-use switchboard_core::sync_schedule::{IntervalBounds, is_due, next_poll_at, same_schedule};
+use switchboard_core::sync_schedule::{IntervalBounds, is_due, reschedule};
 
 use crate::error::PollerError;
 
@@ -134,21 +134,14 @@ async fn correct_schedule(
     due: bool,
     now: DateTime<Utc>,
 ) -> bool {
-    let expected = next_poll_at(instance, interval);
     let listed = instance.next_poll_at.is_some_and(|at| at.timestamp_millis() <= now.timestamp_millis());
-    if same_schedule(instance.next_poll_at, expected) || (due && listed) {
+    if due && listed {
         return false;
     }
-    match stores.instances.set_next_poll_at(&instance.key(), expected).await {
-        Ok(()) => {
-            instance.next_poll_at = expected;
-            true
-        }
-        Err(error) => {
-            tracing::warn!(instance = %instance.key(), %error, "cannot correct the stored next poll time");
-            false
-        }
-    }
+    reschedule(&*stores.instances, instance, interval).await.unwrap_or_else(|error| {
+        tracing::warn!(instance = %instance.key(), %error, "cannot correct the stored next poll time");
+        false
+    })
 }
 
 /// The instance at `key` if it can be polled now whatever its schedule (a "poll now" request

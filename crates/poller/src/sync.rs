@@ -335,7 +335,7 @@ impl Poller {
         if let Err(error) = self.stores.stats.record_sync_run(key, run).await {
             tracing::warn!(%error, "cannot record the sync run");
         }
-        let record = match self.stores.instances.record_poll(key, poll).await {
+        let mut record = match self.stores.instances.record_poll(key, poll).await {
             Ok(record) => record,
             Err(error) => {
                 tracing::warn!(%error, "cannot record the run on the instance");
@@ -345,13 +345,9 @@ impl Poller {
         // A change that landed while this instance was polled (disabled, new interval) moves the
         // next poll time from the one written with the run: stored again from the record as it
         // now is (no write when they agree, the usual case).
-        let record = match reschedule(&*self.stores.instances, record.clone(), interval).await {
-            Ok(record) => record,
-            Err(error) => {
-                tracing::warn!(%error, "cannot correct the stored next poll time; the next sweep does");
-                record
-            }
-        };
+        if let Err(error) = reschedule(&*self.stores.instances, &mut record, interval).await {
+            tracing::warn!(%error, "cannot correct the stored next poll time; the next sweep does");
+        }
         let notice = health_notice::notify(
             &*self.stores.instances,
             &*self.ingest,

@@ -141,9 +141,9 @@ async fn add(world: &World, project: &str, enabled: bool) -> InstanceKey {
 
 /// Applies an update the way the registry does: then stores the next poll time.
 async fn update(world: &World, key: &InstanceKey, update: InstanceUpdate) {
-    let record = world.stores.instances.update_instance(key, &update).await.unwrap();
+    let mut record = world.stores.instances.update_instance(key, &update).await.unwrap();
     let interval = interval(world, record.polling_interval_seconds).await;
-    reschedule(&*world.stores.instances, record, interval).await.unwrap();
+    reschedule(&*world.stores.instances, &mut record, interval).await.unwrap();
 }
 
 /// What a run polled before the schedule index: every instance of every polling connector,

@@ -47,17 +47,17 @@ pub async fn load(state: &RegistryState, record: &InstanceRecord) -> Result<Opti
 /// Stores the next poll time of `record` (just written) under `descriptor`'s interval when it
 /// differs from the stored one; returns the record with it. A failure is logged, not returned:
 /// the change itself is made, and the poller's next schedule sweep corrects the time.
-pub async fn store(state: &RegistryState, descriptor: &ConnectorDescriptor, record: InstanceRecord) -> InstanceRecord {
+pub async fn store(
+    state: &RegistryState,
+    descriptor: &ConnectorDescriptor,
+    mut record: InstanceRecord,
+) -> InstanceRecord {
     let Some(bounds) = bounds(descriptor) else { return record };
     let interval = bounds.effective(record.polling_interval_seconds);
-    let key = record.key();
-    match reschedule(&*state.stores.instances, record.clone(), interval).await {
-        Ok(record) => record,
-        Err(error) => {
-            tracing::warn!(instance = %key, %error, "cannot store the next poll time; the poller's next sweep does");
-            record
-        }
+    if let Err(error) = reschedule(&*state.stores.instances, &mut record, interval).await {
+        tracing::warn!(instance = %record.key(), %error, "cannot store the next poll time; the poller's next sweep does");
     }
+    record
 }
 
 /// Checks a `pollingIntervalSeconds` sent for an instance of `descriptor`: the connector must
