@@ -67,8 +67,10 @@ async fn lambda_embedded(database: &std::path::Path) -> anyhow::Result<()> {
     logging::init();
     let embedded = Embedded::open(database)?;
     let gateway = GatewaySettings { rate_limit: u32::MAX, ..GatewaySettings::default() };
+    let ingest = Arc::new(embedded.ingest_queue());
     let state = App::assemble(embedded.stores(), Settings { gateway, ..Settings::default() })
-        .gateway(Arc::new(embedded.ingest_queue()));
+        .gateway(ingest.clone())
+        .with_send_once(ingest);
     lambda_http::run(api_gateway::gateway_service(state)).await.map_err(|e| anyhow::anyhow!(e))
 }
 
@@ -79,10 +81,17 @@ async fn handler(requests: usize) -> anyhow::Result<()> {
     let stores = embedded.stores();
     seed(&stores).await?;
     let gateway = GatewaySettings { rate_limit: u32::MAX, ..GatewaySettings::default() };
-    let state =
-        App::assemble(stores, Settings { gateway, ..Settings::default() }).gateway(Arc::new(embedded.ingest_queue()));
+    let ingest = Arc::new(embedded.ingest_queue());
+    let state = App::assemble(stores, Settings { gateway, ..Settings::default() })
+        .gateway(ingest.clone())
+        .with_send_once(ingest);
     let gateway = router(state.clone());
-    let no_writes = router(GatewayState { ingest: Arc::new(NoopQueue), rate_limiter: Arc::new(AllowAll), ..state });
+    let no_writes = router(GatewayState {
+        ingest: Arc::new(NoopQueue),
+        ingest_once: None,
+        rate_limiter: Arc::new(AllowAll),
+        ..state
+    });
     let bare = Router::new()
         .route("/webhooks/{connector_id}/{project_id}", post(|_body: Bytes| async { StatusCode::ACCEPTED }));
 

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_core::catalog::LoadedConnector;
 use switchboard_core::envelope::Envelope;
-use switchboard_core::ports::{InstanceKey, InstanceRecord, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, send_batch};
+use switchboard_core::ports::InstanceRecord;
 use switchboard_core::signal::IngestionKind;
 use switchboard_core::webhook::{
     DeliveryId, HandshakeReply, HandshakeRequest, Headers, KeySource, VerifyContext, VerifyError, WebhookEvent,
@@ -29,9 +29,10 @@ use switchboard_core::webhook::{
 use tracing::Instrument as _;
 
 use crate::error::GatewayError;
+use crate::ingest;
 use crate::limits;
 use crate::lookup::{Target, enabled_instance, webhook_connector};
-use crate::replay::{self, Claimed};
+use crate::replay::{self, Enqueued};
 use crate::request_url::public_url;
 use crate::source::Source;
 use crate::state::GatewayState;
@@ -141,18 +142,11 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
     };
 
     // Replay protection: the delivery id alone identifies the delivery (an edited event header
-    // does not make a replay new). Recorded only once the envelope is in the queue.
-    let (delivery_id, claim) = match delivery {
-        DeliveryId::NotNamed => (None, None),
+    // does not make a replay new). Recorded only with, or once, the envelope is in the queue.
+    let delivery_id = match delivery {
+        DeliveryId::NotNamed => None,
         DeliveryId::Missing { expected_in } => return Err(GatewayError::MissingDeliveryId { expected_in }),
-        DeliveryId::Found(id) => match replay::claim(state, key, &id, connector.replay_window()).await? {
-            Claimed::Fresh(claim) => (Some(id), Some(claim)),
-            Claimed::Duplicate => {
-                tracing::info!("webhook already accepted: duplicate delivery");
-                let outcome = Outcome { status: "duplicate", delivery_id: Some(id), event_type, reason: None };
-                return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
-            }
-        },
+        DeliveryId::Found(id) => Some(id),
     };
     let envelope = Envelope::webhook(
         target.connector_id,
@@ -163,14 +157,16 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         payload,
     )
     .with_config(connector.mapping_config(IngestionKind::Webhook, &instance.config));
-    let enqueued = enqueue(state, key, &envelope).await;
-    match (enqueued, claim) {
-        (Ok(()), Some(claim)) => claim.accepted(state).await,
-        (Err(error), Some(claim)) => {
-            claim.release(state).await;
-            return Err(error);
+    let message = ingest::message(state, key, &envelope)?;
+    match &delivery_id {
+        None => ingest::send(state, &message).await?,
+        Some(id) => {
+            if replay::enqueue_once(state, key, id, connector.replay_window(), &message).await? == Enqueued::Duplicate {
+                tracing::info!("webhook already accepted: duplicate delivery");
+                let outcome = Outcome { status: "duplicate", delivery_id, event_type, reason: None };
+                return Ok((StatusCode::ACCEPTED, Json(outcome)).into_response());
+            }
         }
-        (result, None) => result?,
     }
     tracing::info!("webhook accepted");
     let outcome = Outcome { status: "accepted", delivery_id, event_type, reason: None };
@@ -277,22 +273,6 @@ async fn read_secrets(
     let previous =
         versions.previous_within(state.settings.secret_rotation_grace, Utc::now()).and_then(|p| p.get(field));
     Ok(versions.current.get(field).into_iter().chain(previous).cloned().collect())
-}
-
-/// Puts the envelope on the ingest queue, tagged with its instance; 503 if the queue refuses.
-async fn enqueue(state: &GatewayState, key: &InstanceKey, envelope: &Envelope) -> Result<(), GatewayError> {
-    let message = QueueMessage::for_instance(envelope.to_json(), key);
-    if message.size_bytes() > MAX_MESSAGE_BYTES {
-        // Only reachable when the body limit is configured above the queue's message limit.
-        return Err(GatewayError::PayloadTooLarge { limit_bytes: state.settings.body_limit_bytes });
-    }
-    send_batch(state.ingest.as_ref(), std::slice::from_ref(&message), RetryPolicy::default(), tokio::time::sleep)
-        .await
-        .map_err(|source| GatewayError::Unavailable {
-            action: "sending the envelope to the ingest queue",
-            retry_after: state.settings.unavailable_retry_after,
-            source,
-        })
 }
 
 /// 200 with the value a handshake echoes: a string as plain text, anything else as JSON.

@@ -8,6 +8,7 @@
 
 mod deliver;
 mod error;
+mod ingest;
 mod limits;
 mod lookup;
 mod probe;

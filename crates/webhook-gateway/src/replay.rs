@@ -1,6 +1,12 @@
 //! Replay protection: each provider delivery id is accepted once per instance within the
 //! connector's replay window.
 //!
+//! When the ingest queue can send a message and record its key in one write
+//! ([`GatewayState::ingest_once`], the embedded database), that one write is all: the envelope
+//! and the record of its delivery are stored together or not at all, and of two concurrent
+//! copies one is sent and the other is a duplicate. Otherwise (SQS and DynamoDB, which share no
+//! transaction) the claim protocol below runs.
+//!
 //! Two dedup records per delivery id (`DedupStore`), both per instance:
 //! - the **claim**, held while one request enqueues the envelope. It is taken with an
 //!   insert-if-absent, so of two concurrent copies only one proceeds; the other is answered 503
@@ -19,16 +25,69 @@
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
-use switchboard_core::ports::{DedupOutcome, InstanceKey};
+use switchboard_core::ports::{DedupOutcome, InstanceKey, QueueMessage};
 
 use crate::error::GatewayError;
+use crate::ingest;
 use crate::state::GatewayState;
 
 /// How long the record probe's own insert lives (see the module documentation).
 const PROBE_TTL: Duration = Duration::from_millis(1);
 
+/// What sending a delivery once did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Enqueued {
+    /// The envelope is on the ingest queue and the delivery is recorded for the window.
+    Accepted,
+    /// The delivery was accepted before within the window: nothing was sent.
+    Duplicate,
+}
+
+/// Puts `message` on the ingest queue unless `delivery_id` was accepted for `key` within
+/// `window`: 503 when the queue or the dedup store fails, or (claim protocol only) while
+/// another copy of the delivery is being enqueued.
+pub(crate) async fn enqueue_once(
+    state: &GatewayState,
+    key: &InstanceKey,
+    delivery_id: &str,
+    window: Duration,
+    message: &QueueMessage,
+) -> Result<Enqueued, GatewayError> {
+    let Some(once) = &state.ingest_once else {
+        return match claim(state, key, delivery_id, window).await? {
+            Claimed::Fresh(claim) => match ingest::send(state, message).await {
+                Ok(()) => {
+                    claim.accepted(state).await;
+                    Ok(Enqueued::Accepted)
+                }
+                Err(error) => {
+                    claim.release(state).await;
+                    Err(error)
+                }
+            },
+            Claimed::Duplicate => Ok(Enqueued::Duplicate),
+        };
+    };
+    match once.send_once(&record_key(key, delivery_id), window, message).await {
+        Ok(DedupOutcome::Inserted) => Ok(Enqueued::Accepted),
+        Ok(DedupOutcome::Duplicate) => Ok(Enqueued::Duplicate),
+        Err(source) => Err(ingest::unavailable(state, source)),
+    }
+}
+
+/// The instance's part of both dedup keys: project, connector and a digest of the delivery id.
+fn instance_part(key: &InstanceKey, delivery_id: &str) -> String {
+    let digest = hex::encode(Sha256::digest(delivery_id.as_bytes()));
+    format!("{}/{}/{}", key.project_id, key.connector_id, digest)
+}
+
+/// The key of the record that `delivery_id` was accepted for `key`.
+fn record_key(key: &InstanceKey, delivery_id: &str) -> String {
+    format!("webhook-delivery/{}", instance_part(key, delivery_id))
+}
+
 /// What claiming a delivery id found.
-pub(crate) enum Claimed {
+enum Claimed {
     /// First time within the window: enqueue, then [`Claim::accepted`] or [`Claim::release`].
     Fresh(Claim),
     /// Accepted before within the window: answer 2xx, enqueue nothing.
@@ -36,7 +95,7 @@ pub(crate) enum Claimed {
 }
 
 /// The right to enqueue one delivery, held until accepted or released.
-pub(crate) struct Claim {
+struct Claim {
     claim_key: String,
     record_key: String,
     window: Duration,
@@ -45,17 +104,15 @@ pub(crate) struct Claim {
 /// Claims `delivery_id` for `key`: [`Claimed::Fresh`] when no copy was accepted within the
 /// window, [`Claimed::Duplicate`] when one was, 503 when another copy is being enqueued right now
 /// or the dedup store fails.
-pub(crate) async fn claim(
+async fn claim(
     state: &GatewayState,
     key: &InstanceKey,
     delivery_id: &str,
     window: Duration,
 ) -> Result<Claimed, GatewayError> {
-    let digest = hex::encode(Sha256::digest(delivery_id.as_bytes()));
-    let instance = format!("{}/{}/{}", key.project_id, key.connector_id, digest);
     let claim = Claim {
-        claim_key: format!("webhook-claim/{instance}"),
-        record_key: format!("webhook-delivery/{instance}"),
+        claim_key: format!("webhook-claim/{}", instance_part(key, delivery_id)),
+        record_key: record_key(key, delivery_id),
         window,
     };
     let unavailable = |source| GatewayError::Unavailable {
@@ -85,7 +142,7 @@ impl Claim {
     /// The envelope is in the queue: records the delivery for the window and frees the claim. A
     /// record that cannot be written is logged (the delivery is accepted all the same; the claim
     /// is kept until it expires, so copies arriving meanwhile still get no second envelope).
-    pub(crate) async fn accepted(self, state: &GatewayState) {
+    async fn accepted(self, state: &GatewayState) {
         if let Err(error) = state.dedup.confirm(&self.record_key, self.window).await {
             tracing::error!(%error, "could not record an accepted delivery id; a later copy may be enqueued again");
             return;
@@ -94,7 +151,7 @@ impl Claim {
     }
 
     /// The envelope was not enqueued: frees the claim so the provider's retry is accepted.
-    pub(crate) async fn release(self, state: &GatewayState) {
+    async fn release(self, state: &GatewayState) {
         if let Err(error) = state.dedup.forget(&self.claim_key).await {
             tracing::warn!(%error, "could not free a delivery claim; retries wait until it expires");
         }

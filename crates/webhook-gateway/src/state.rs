@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use switchboard_core::catalog::ConnectorCatalog;
-use switchboard_core::ports::{DedupStore, InstanceRegistry, QueueSender, RateLimiter, SecretStore, Stores};
+use switchboard_core::ports::{DedupStore, InstanceRegistry, QueueSender, RateLimiter, SecretStore, SendOnce, Stores};
 use switchboard_core::webhook::{DEFAULT_KEY_TTL, KeyCache, WebhookFetcher};
 
 use crate::settings::GatewaySettings;
@@ -24,6 +24,10 @@ pub struct GatewayState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Delivery ids accepted within their replay window, and the claims of those being enqueued.
     pub dedup: Arc<dyn DedupStore>,
+    /// The ingest queue's atomic send, when its backend has one (the embedded database): a
+    /// delivery's envelope and its replay record are then written together, without a claim.
+    /// `None`: the claim protocol over [`Self::dedup`] and [`Self::ingest`] (SQS and DynamoDB).
+    pub ingest_once: Option<Arc<dyn SendOnce>>,
     /// Limits.
     pub settings: GatewaySettings,
     /// Fetched verification keys (SNS certificates, JWKS), cached, and the fetcher that
@@ -47,9 +51,16 @@ impl GatewayState {
             ingest,
             rate_limiter: stores.rate_limits.clone(),
             dedup: stores.dedup.clone(),
+            ingest_once: None,
             settings,
             keys: None,
         }
+    }
+
+    /// This state, enqueueing deliveries with an id through `ingest_once` (the same queue as
+    /// [`Self::ingest`], sending and recording in one write) instead of the claim protocol.
+    pub fn with_send_once(self, ingest_once: Arc<dyn SendOnce>) -> Self {
+        Self { ingest_once: Some(ingest_once), ..self }
     }
 
     /// This state, fetching keys and confirming subscriptions through `fetcher` (keys are kept

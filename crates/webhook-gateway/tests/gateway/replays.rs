@@ -215,3 +215,83 @@ async fn a_delivery_id_is_accepted_again_once_its_replay_window_has_passed() {
     assert_eq!(after.json()["status"], "accepted");
     assert_eq!(world.ingested().await.len(), 2);
 }
+
+#[tokio::test]
+async fn with_the_atomic_send_a_resent_delivery_is_a_duplicate_per_instance() {
+    let world = World::new().await.with_github().await.sending_once();
+    world.add_instance("github-prs", "p2", &[("webhookSecret", GITHUB_SECRET)], true).await;
+    let body = fixture("github-prs/pull_request.opened.json");
+
+    let first = world.send(github_delivery("p1", "pull_request", &body, GITHUB_SECRET, "d-1")).await;
+    let again = world.send(github_delivery("p1", "pull_request_review", &body, GITHUB_SECRET, "d-1")).await;
+    let to_p2 = world.send(github_delivery("p2", "pull_request", &body, GITHUB_SECRET, "d-1")).await;
+
+    let statuses = [&first, &again, &to_p2].map(|answer| (answer.status, answer.json()["status"].clone()));
+    assert_eq!(
+        statuses,
+        [
+            (StatusCode::ACCEPTED, "accepted".into()),
+            (StatusCode::ACCEPTED, "duplicate".into()),
+            (StatusCode::ACCEPTED, "accepted".into())
+        ]
+    );
+    assert_eq!(again.json()["deliveryId"], "d-1");
+    let ingested = world.ingested().await;
+    assert_eq!(ingested.len(), 2);
+    assert_eq!(ingested[0].0.delivery_id.as_deref(), Some("d-1"));
+}
+
+#[tokio::test]
+async fn with_the_atomic_send_concurrent_copies_make_one_envelope_and_every_copy_gets_a_2xx() {
+    let world = Arc::new(World::new().await.with_github().await.sending_once());
+
+    let copies: Vec<_> = (0..16)
+        .map(|_| {
+            let world = world.clone();
+            tokio::spawn(async move { world.send(signed_pr_opened("d-race")).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for copy in copies {
+        let answer = copy.await.unwrap();
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+        statuses.push(answer.json()["status"].as_str().unwrap().to_owned());
+    }
+
+    assert_eq!(statuses.iter().filter(|s| *s == "accepted").count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| *s == "duplicate").count(), 15, "{statuses:?}");
+    assert_eq!(world.ingested().await.len(), 1);
+}
+
+#[tokio::test]
+async fn with_the_atomic_send_a_failed_send_records_nothing_so_the_providers_retry_is_accepted() {
+    let mut world = World::new().await.with_github().await.sending_once();
+    let working = world.state.ingest_once.clone();
+    world.state.ingest_once = Some(Arc::new(BrokenQueue));
+    let failed = world.send(signed_pr_opened("d-retry")).await;
+    world.state.ingest_once = working;
+
+    let retried = world.send(signed_pr_opened("d-retry")).await;
+
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE, "{}", failed.text);
+    assert!(failed.header("retry-after").is_some());
+    assert_eq!((retried.status, retried.json()["status"].as_str()), (StatusCode::ACCEPTED, Some("accepted")));
+    assert_eq!(world.ingested().await.len(), 1);
+}
+
+#[tokio::test]
+async fn with_the_atomic_send_a_delivery_costs_two_writes_its_rate_count_and_its_envelope_with_its_record() {
+    let world = World::new().await.with_github().await.sending_once();
+    world.send(signed_pr_opened("d-warm-up")).await;
+    let before = world.embedded.writer_stats().jobs;
+
+    let accepted = world.send(signed_pr_opened("d-1")).await;
+    let duplicate = world.send(signed_pr_opened("d-1")).await;
+
+    assert_eq!(
+        (accepted.json()["status"].as_str(), duplicate.json()["status"].as_str()),
+        (Some("accepted"), Some("duplicate"))
+    );
+    // The claim protocol would take five writes for the first and four for the second.
+    assert_eq!(world.embedded.writer_stats().jobs - before, 4);
+}

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::body::Body;
@@ -16,8 +17,9 @@ use sha2::Sha256;
 use switchboard_core::catalog::{ConnectorCatalog, DEFAULT_CACHE_TTL};
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
-    CredentialVersion, CredentialVersions, Credentials, EntryFailure, InstanceKey, NewInstance, QueueMessage,
-    QueueReceiver as _, QueueSender, ReceiveOptions, SecretStore, StoreError, StoredCredentials, Stores,
+    CredentialVersion, CredentialVersions, Credentials, DedupOutcome, EntryFailure, InstanceKey, NewInstance,
+    QueueMessage, QueueReceiver as _, QueueSender, ReceiveOptions, SecretStore, SendOnce, StoreError,
+    StoredCredentials, Stores,
 };
 use switchboard_core::{Descriptor, NativeRegistry};
 use switchboard_embedded::Embedded;
@@ -71,6 +73,13 @@ impl World {
     /// Adds an enabled GitHub instance in project `p1` with [`GITHUB_SECRET`].
     pub async fn with_github(self) -> Self {
         self.add_instance("github-prs", "p1", &[("token", "ghp_x"), ("webhookSecret", GITHUB_SECRET)], true).await;
+        self
+    }
+
+    /// This world, its gateway enqueueing deliveries with an id through the embedded queue's
+    /// atomic send (as `switchboard serve` does) instead of the claim protocol.
+    pub fn sending_once(mut self) -> Self {
+        self.state = self.state.with_send_once(Arc::new(self.embedded.ingest_queue()));
         self
     }
 
@@ -240,6 +249,13 @@ pub struct BrokenQueue;
 #[async_trait]
 impl QueueSender for BrokenQueue {
     async fn send_entries(&self, _: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        Err(StoreError::backend("sending to the ingest queue", "connection refused"))
+    }
+}
+
+#[async_trait]
+impl SendOnce for BrokenQueue {
+    async fn send_once(&self, _: &str, _: Duration, _: &QueueMessage) -> Result<DedupOutcome, StoreError> {
         Err(StoreError::backend("sending to the ingest queue", "connection refused"))
     }
 }

@@ -148,7 +148,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let ingest = Arc::new(db.ingest_queue());
     let signals = Arc::new(db.signals_queue());
 
-    let gateway = switchboard_webhook_gateway::router(app.gateway(ingest.clone()));
+    // One write per delivery: the envelope and its replay record go in together.
+    let gateway = switchboard_webhook_gateway::router(app.gateway(ingest.clone()).with_send_once(ingest.clone()));
     let mut resolver: Arc<dyn CallerResolver> = Arc::new(BearerTokenResolver::admin_from_hash(admin.hash));
     if let Some(oidc) = &oidc {
         resolver = Arc::new(FirstOf(vec![resolver, oidc.resolver.clone()]));
