@@ -10,7 +10,7 @@ use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::mapping::{MapContext, MapReport};
 use switchboard_core::ports::{
-    DedupOutcome, DedupStore, InstanceKey, QueueMessage, QueueSender, RetryPolicy, SignalCounts, SignalStore,
+    DedupOutcome, DedupStore, InstanceKey, QueueMessage, QueueSender, RetryPolicy, SendOnce, SignalCounts, SignalStore,
     StatsStore, StoreError, Stores, send_batch,
 };
 use switchboard_core::signal::{IngestionKind, NormalisedSignal};
@@ -111,6 +111,9 @@ pub struct Normaliser {
     catalog: Arc<ConnectorCatalog>,
     dedup: Arc<dyn DedupStore>,
     signals_queue: Arc<dyn QueueSender>,
+    /// The signals queue's atomic send, when its backend has one (the embedded database): each
+    /// signal is then sent and recorded in one write, without a claim.
+    signals_once: Option<Arc<dyn SendOnce>>,
     signal_store: Arc<dyn SignalStore>,
     stats: Arc<dyn StatsStore>,
     settings: NormaliserSettings,
@@ -128,10 +131,18 @@ impl Normaliser {
             catalog,
             dedup: stores.dedup.clone(),
             signals_queue,
+            signals_once: None,
             signal_store: stores.signals.clone(),
             stats: stores.stats.clone(),
             settings,
         }
+    }
+
+    /// This normaliser, sending each signal and recording its id in one write through
+    /// `signals_once` (the same queue it was built with) instead of claim, send and confirm.
+    #[must_use]
+    pub fn with_send_once(self, signals_once: Arc<dyn SendOnce>) -> Self {
+        Self { signals_once: Some(signals_once), ..self }
     }
 
     /// Handles a batch: every message in its own span, signals sent, stats added once per
@@ -280,6 +291,9 @@ impl Normaliser {
         key: &InstanceKey,
         counts: &mut SignalCounts,
     ) -> Result<(), NormaliserError> {
+        if let Some(once) = &self.signals_once {
+            return self.deliver_once(once.as_ref(), signals, key, counts).await;
+        }
         let mut fresh: Vec<&NormalisedSignal> = Vec::new();
         for signal in signals {
             match self.dedup.insert_if_absent(&signal.id, self.settings.claim_ttl).await {
@@ -319,6 +333,30 @@ impl Normaliser {
         self.store_recent(&sent, counts).await;
         self.confirm(&sent).await;
         Err(NormaliserError::SignalsQueue(error))
+    }
+
+    /// [`Self::deliver`] through an atomic send: each signal and its dedup record in one write.
+    /// A failure leaves the signals before it sent and recorded, and nothing of the rest: the
+    /// message's retry finds the first as duplicates and sends the others.
+    async fn deliver_once(
+        &self,
+        once: &dyn SendOnce,
+        signals: &[NormalisedSignal],
+        key: &InstanceKey,
+        counts: &mut SignalCounts,
+    ) -> Result<(), NormaliserError> {
+        for signal in signals {
+            let message = signal_message(signal, key);
+            match once.send_once(&signal.id, self.settings.dedup_ttl, &message).await {
+                Ok(DedupOutcome::Inserted) => self.store_recent(&[signal], counts).await,
+                Ok(DedupOutcome::Duplicate) => {
+                    counts.duplicates += 1;
+                    tracing::debug!(signal_id = %signal.id, "duplicate signal dropped");
+                }
+                Err(error) => return Err(NormaliserError::SignalsQueue(error)),
+            }
+        }
+        Ok(())
     }
 
     /// Counts sent signals and keeps them in the recent-signals store. That store is a window

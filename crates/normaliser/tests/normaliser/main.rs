@@ -6,4 +6,5 @@
 mod batches;
 mod faults;
 mod instance_config;
+mod send_once;
 mod support;

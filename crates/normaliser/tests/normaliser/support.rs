@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
-    EntryFailure, InstanceKey, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, SignalCounts, StoreError,
-    Stores,
+    DedupOutcome, EntryFailure, InstanceKey, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, SendOnce,
+    SignalCounts, StoreError, Stores,
 };
 use switchboard_core::{ConnectorId, Descriptor, IngestionKind, NativeRegistry, NormalisedSignal, ProjectId};
 use switchboard_embedded::{Embedded, EmbeddedQueue};
@@ -24,6 +24,7 @@ pub const PROJECT: &str = "p1";
 
 pub struct World {
     _dir: TempDir,
+    pub db: Embedded,
     pub stores: Stores,
     pub signals_queue: EmbeddedQueue,
     pub normaliser: Normaliser,
@@ -56,7 +57,15 @@ impl World {
         let catalog =
             Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60)));
         let normaliser = Normaliser::new(catalog, &stores, wrap(signals_queue.clone()), settings);
-        Self { _dir: dir, stores, signals_queue, normaliser }
+        Self { _dir: dir, db, stores, signals_queue, normaliser }
+    }
+
+    /// This world, its normaliser sending each signal and recording its id in one write through
+    /// `once` (as `switchboard serve` does with the embedded signals queue).
+    pub fn sending_once(mut self, once: impl FnOnce(EmbeddedQueue) -> Arc<dyn SendOnce>) -> Self {
+        let once = once(self.signals_queue.clone());
+        self.normaliser = self.normaliser.with_send_once(once);
+        self
     }
 
     /// Receives and acks everything on the signals queue.
@@ -167,14 +176,30 @@ pub struct FlakySender {
     pub failures: AtomicU32,
 }
 
-#[async_trait]
-impl QueueSender for FlakySender {
-    async fn send_entries(&self, entries: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+impl FlakySender {
+    /// Counts a send down; `Err` while failures are left.
+    fn fail_now(&self) -> Result<(), StoreError> {
         let left = self.failures.load(Ordering::SeqCst);
         if left > 0 {
             self.failures.store(left - 1, Ordering::SeqCst);
             return Err(StoreError::backend("sending queue messages", "connection reset by peer"));
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SendOnce for FlakySender {
+    async fn send_once(&self, key: &str, ttl: Duration, message: &QueueMessage) -> Result<DedupOutcome, StoreError> {
+        self.fail_now()?;
+        self.inner.send_once(key, ttl, message).await
+    }
+}
+
+#[async_trait]
+impl QueueSender for FlakySender {
+    async fn send_entries(&self, entries: &[QueueMessage]) -> Result<Vec<EntryFailure>, StoreError> {
+        self.fail_now()?;
         self.inner.send_entries(entries).await
     }
 }

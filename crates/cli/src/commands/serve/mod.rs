@@ -181,7 +181,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let normaliser = Arc::new(app.normaliser(signals.clone()));
+    // One write per signal sent: the signal and its dedup record go in together.
+    let normaliser = Arc::new(app.normaliser(signals.clone()).with_send_once(signals.clone()));
     let poller = app.poller(ingest.clone()).with_stop(stop_rx.clone());
     let mut tasks = vec![tokio::spawn(workers::poll(
         poller,
