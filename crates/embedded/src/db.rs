@@ -14,6 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 use switchboard_core::ports::StoreError;
 
+use crate::checkpointer::{self, BACKSTOP_PAGES, Checkpointer};
 use crate::crypto::SecretCipher;
 use crate::error::OpenError;
 pub(crate) use crate::error::{DbError, DbResult};
@@ -26,11 +27,12 @@ const READERS: usize = 4;
 /// Prepared statements kept per connection (every statement of the crate fits).
 const STATEMENT_CACHE: usize = 128;
 
-/// The writer and the readers; cheap to clone.
+/// The writer, the readers and the checkpointer; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Db {
     writer: Arc<Writer>,
     readers: Arc<Readers>,
+    _checkpointer: Arc<Checkpointer>,
 }
 
 /// The reader connections, each behind its own mutex, taken round-robin.
@@ -59,6 +61,8 @@ impl Db {
         // killed loses nothing committed; only a power cut can lose the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The checkpointer thread copies the WAL into the file; the writer only as a backstop.
+        conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)?;
         migrations::apply(&mut conn)?;
         migrations::upgrade_legacy_ciphertexts(&mut conn, cipher)?;
         let readers = (0..READERS)
@@ -68,8 +72,13 @@ impl Db {
                 Ok(Mutex::new(reader))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let checkpointer = Checkpointer::spawn(checkpointer::connect(path)?).map_err(OpenError::Checkpointer)?;
         let writer = Writer::spawn(conn).map_err(OpenError::Writer)?;
-        Ok(Self { writer: Arc::new(writer), readers: Arc::new(Readers { conns: readers, next: AtomicUsize::new(0) }) })
+        Ok(Self {
+            writer: Arc::new(writer),
+            readers: Arc::new(Readers { conns: readers, next: AtomicUsize::new(0) }),
+            _checkpointer: Arc::new(checkpointer),
+        })
     }
 
     /// Runs `f` in the writer's next batch (see [`crate::writer`]): the answer comes once the

@@ -21,6 +21,9 @@ pub enum OpenError {
     /// The writer thread could not be started.
     #[error("cannot start the database writer thread: {0}")]
     Writer(#[source] std::io::Error),
+    /// The WAL checkpointer thread could not be started.
+    #[error("cannot start the database checkpointer thread: {0}")]
+    Checkpointer(#[source] std::io::Error),
     /// The secret key could not be loaded.
     #[error(transparent)]
     Key(#[from] KeyError),

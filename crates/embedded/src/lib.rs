@@ -6,6 +6,7 @@
 //! Open it with [`Embedded::open`], then take the ports with [`Embedded::stores`] and queues
 //! with [`Embedded::queue`].
 
+mod checkpointer;
 mod checkpoints;
 mod crypto;
 mod db;

@@ -158,3 +158,27 @@ async fn crash_child_writes_until_killed() {
         println!("acked {body}");
     }
 }
+
+#[tokio::test]
+async fn committed_writes_reach_the_database_file_without_the_writer_checkpointing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.db");
+    let db = open(&path);
+    let queue = db.ingest_queue();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+
+    // About 2 MB of messages: far below the writer's own checkpoint threshold (64 MB of WAL).
+    for batch in 0..50 {
+        let messages: Vec<QueueMessage> =
+            (0..10).map(|i| QueueMessage::new(format!("{batch}-{i}-{}", "x".repeat(4096)))).collect();
+        queue.send_entries(&messages).await.unwrap();
+    }
+
+    // The checkpointer copies them from the WAL into the file within a few of its intervals.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while size() < before + 2_000_000 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(size() >= before + 2_000_000, "database file {} bytes, was {before}", size());
+}
