@@ -1,8 +1,8 @@
 //! Group commit: one thread owns the only writing connection and runs every write of the process.
 //!
 //! Callers hand it a job (a closure over the connection) and wait for its answer. The thread takes
-//! every job that is waiting, up to [`MAX_BATCH`], runs them in one `BEGIN IMMEDIATE` transaction,
-//! each inside its own savepoint, and commits once; only after that commit does any of them get
+//! every job that is waiting, and those that arrive while it runs them, up to [`MAX_BATCH`], runs
+//! them in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint, and commits once; only after that commit does any of them get
 //! its answer. So concurrent writers share one commit (one WAL append) instead of taking turns,
 //! and an answer always means the write is in the database:
 //!
@@ -189,21 +189,15 @@ impl Drop for Writer {
     }
 }
 
-/// Takes every waiting job (up to [`MAX_BATCH`]), commits them together, answers them; repeats
-/// until every sender is gone.
+/// Takes the next job, runs it and every job that arrives while the transaction is open (up to
+/// [`MAX_BATCH`]), commits them together, answers them; repeats until every sender is gone.
 fn write_loop(conn: &Connection, receiver: &Receiver<Box<dyn Job>>, counters: &WriterCounters) {
     while let Ok(first) = receiver.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
+        let committed = commit_batch(conn, &mut batch, receiver);
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let committed = commit_batch(conn, &mut batch);
         if committed.is_err() {
             counters.failed_batches.fetch_add(1, Ordering::Relaxed);
         }
@@ -214,12 +208,31 @@ fn write_loop(conn: &Connection, receiver: &Receiver<Box<dyn Job>>, counters: &W
     }
 }
 
-/// Runs every job of `batch` in one transaction and commits it; on any failure of the
-/// transaction itself the batch is rolled back and the reason returned.
-fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+/// Runs the jobs of `batch`, and those `receiver` has waiting once they are done (again and
+/// again, up to [`MAX_BATCH`]: a batch grows with the load, without waiting for anything), in one
+/// transaction and commits it; on any failure of the transaction itself the batch is rolled back
+/// and the reason returned.
+fn commit_batch(
+    conn: &Connection,
+    batch: &mut Vec<Box<dyn Job>>,
+    receiver: &Receiver<Box<dyn Job>>,
+) -> Result<(), String> {
     run_cached(conn, "BEGIN IMMEDIATE").map_err(|err| err.to_string())?;
-    for job in batch.iter_mut() {
-        job.run(conn);
+    let mut run = 0;
+    loop {
+        for job in &mut batch[run..] {
+            job.run(conn);
+        }
+        run = batch.len();
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        if batch.len() == run {
+            break;
+        }
     }
     match run_cached(conn, "COMMIT") {
         Ok(()) => Ok(()),
@@ -267,8 +280,8 @@ mod tests {
         stmt.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
     }
 
-    /// Holds the writer thread inside a batch until the returned sender is used, so that every
-    /// job submitted meanwhile lands in the next batch together.
+    /// Holds the writer thread inside a batch until the returned sender is used: every job
+    /// submitted meanwhile joins that batch (the writer runs what arrived before committing).
     fn hold_writer(writer: &Writer) -> (mpsc::Sender<()>, Answer<()>) {
         let (release, gate) = mpsc::channel::<()>();
         let (entered_tx, entered) = mpsc::channel::<()>();
@@ -283,20 +296,21 @@ mod tests {
         (release, held)
     }
 
-    /// Submits `n` inserts while the writer is held, so that they form one batch, then lets it go.
-    async fn inserts_in_one_batch(writer: &Writer, n: usize) -> Vec<Answer<i64>> {
+    /// Submits `n` inserts while the writer is held, so that they join its batch, then lets it
+    /// go; returns their answers after the holding job's.
+    async fn inserts_in_one_batch(writer: &Writer, n: usize) -> (Result<(), StoreError>, Vec<Answer<i64>>) {
         let (release, held) = hold_writer(writer);
         let answers = (0..n).map(|i| writer.submit("inserting", insert(format!("v{i:02}"))).unwrap()).collect();
         release.send(()).unwrap();
-        held.await.unwrap().unwrap();
-        answers
+        (held.await.unwrap(), answers)
     }
 
     #[tokio::test]
     async fn writes_submitted_together_share_one_commit_and_are_all_answered_after_it() {
         let (_dir, path, conn) = database();
         let writer = Writer::spawn(conn).unwrap();
-        let answers = inserts_in_one_batch(&writer, 50).await;
+        let (held, answers) = inserts_in_one_batch(&writer, 50).await;
+        held.unwrap();
         let mut ids = Vec::new();
         for answer in answers {
             ids.push(answer.await.unwrap().unwrap());
@@ -305,25 +319,27 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), 50, "every write got its own row");
         assert_eq!(stored(&path).len(), 50);
-        assert_eq!(writer.stats(), WriterStats { batches: 2, jobs: 51, failed_batches: 0 });
+        // The 50 arrived while the holding job ran: they joined its transaction.
+        assert_eq!(writer.stats(), WriterStats { batches: 1, jobs: 51, failed_batches: 0 });
     }
 
     #[tokio::test]
     async fn every_write_in_a_batch_whose_commit_fails_is_refused_and_none_is_stored() {
         let (_dir, path, mut conn) = database();
-        // SQLite turns a COMMIT into a ROLLBACK when the commit hook says so: the second commit
+        // SQLite turns a COMMIT into a ROLLBACK when the commit hook says so: the first commit
         // (the batch of 20 below) fails as a full disk or an I/O error would.
         let commits = Arc::new(AtomicUsize::new(0));
         let seen = Arc::clone(&commits);
-        conn.commit_hook(Some(move || seen.fetch_add(1, Ordering::SeqCst) == 1)).unwrap();
+        conn.commit_hook(Some(move || seen.fetch_add(1, Ordering::SeqCst) == 0)).unwrap();
         let writer = Writer::spawn(conn).unwrap();
-        let answers = inserts_in_one_batch(&writer, 20).await;
+        let (held, answers) = inserts_in_one_batch(&writer, 20).await;
+        assert!(held.is_err(), "the holding job was in the failed batch too");
         for answer in answers {
             let error = answer.await.unwrap().unwrap_err();
             assert!(error.to_string().contains("the transaction failed"), "{error}");
         }
         assert!(stored(&path).is_empty(), "nothing of the failed batch was stored");
-        assert_eq!(writer.stats(), WriterStats { batches: 2, jobs: 21, failed_batches: 1 });
+        assert_eq!(writer.stats(), WriterStats { batches: 1, jobs: 21, failed_batches: 1 });
         // The writer goes on: the next batch commits.
         writer.write("inserting", insert("after".into())).await.unwrap();
         assert_eq!(stored(&path), ["after"]);
@@ -358,6 +374,6 @@ mod tests {
         last.await.unwrap().unwrap();
         // `b` and `c` were rolled back with their savepoints; `a` and `d` committed together.
         assert_eq!(stored(&path), ["a", "d"]);
-        assert_eq!(writer.stats(), WriterStats { batches: 2, jobs: 5, failed_batches: 0 });
+        assert_eq!(writer.stats(), WriterStats { batches: 1, jobs: 5, failed_batches: 0 });
     }
 }
