@@ -11,6 +11,7 @@ mod checkpoints;
 mod crypto;
 mod db;
 mod dedup;
+mod dedup_record;
 mod descriptors;
 mod error;
 mod instances;

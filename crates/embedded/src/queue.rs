@@ -15,7 +15,7 @@ use switchboard_core::ports::{
 
 use crate::db::Cached;
 use crate::db::{Db, DbResult, Sweep, millis, now_ms};
-use crate::dedup::record_if_absent;
+use crate::dedup_record::record_if_absent;
 
 /// Where a queue's repeatedly failing messages go.
 #[derive(Debug, Clone, PartialEq, Eq)]
