@@ -20,7 +20,12 @@ async fn one_bad_message_in_a_batch_of_ten_fails_only_that_message() {
 
 #[tokio::test]
 async fn the_same_envelope_twice_gives_one_signal() {
-    let world = World::new().await;
+    the_same_envelope_twice_gives_one_signal_and_a_counted_duplicate(&World::new().await).await;
+}
+
+/// Two messages with one envelope through `world`: one signal, kept as a recent signal too, and
+/// one counted duplicate.
+pub async fn the_same_envelope_twice_gives_one_signal_and_a_counted_duplicate(world: &World) {
     let body = envelope(
         "github-prs",
         IngestionKind::Webhook,
@@ -32,12 +37,15 @@ async fn the_same_envelope_twice_gives_one_signal() {
     let second = world.normaliser.process_batch(&[InboundMessage::new("b", body)]).await;
 
     assert!(first.failed_ids.is_empty() && second.failed_ids.is_empty());
-    assert_eq!((second.signals, second.duplicates), (0, 1));
+    assert_eq!((first.signals, second.signals, second.duplicates), (1, 0, 1));
     let signals = world.drain_signals().await;
     assert_eq!(signals.len(), 1);
     assert_eq!(signals[0].signal_type, "pr_opened");
     assert_eq!(signals[0].project_id, PROJECT);
     assert_eq!(signals[0].event_type.as_deref(), Some("pull_request"));
+    let recent = world.stores.signals.list_signals(PROJECT, &Default::default()).await.unwrap();
+    assert_eq!(recent.signals, signals);
+    assert_eq!(world.counts("github-prs").await.duplicates, 1);
 }
 
 #[tokio::test]

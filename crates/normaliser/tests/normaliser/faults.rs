@@ -11,6 +11,11 @@ use crate::support::{FlakySender, HangingSender, World, issue, polled};
 #[tokio::test]
 async fn a_failed_signals_queue_send_fails_the_message_and_its_retry_sends_the_signal_once() {
     let world = World::with_sender(|queue| Arc::new(FlakySender { inner: queue, failures: AtomicU32::new(1) })).await;
+    a_failed_send_fails_the_message_and_its_retry_sends_the_signal_once(&world).await;
+}
+
+/// `world`'s signals queue fails its first send: the message fails, its retries send one signal.
+pub async fn a_failed_send_fails_the_message_and_its_retry_sends_the_signal_once(world: &World) {
     let message = InboundMessage::new("m1", polled(issue(7, "2024-05-01T10:00:00Z")));
 
     let failed = world.normaliser.process_batch(std::slice::from_ref(&message)).await;
