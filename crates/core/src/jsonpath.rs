@@ -6,6 +6,10 @@ use std::borrow::Cow;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+mod root_filter;
+
+use root_filter::RootFilter;
+
 /// A JSONPath compiled once at descriptor validation time.
 ///
 /// Most descriptor paths are plain member/index/wildcard chains (`$.pull_request.user.login`,
@@ -17,6 +21,8 @@ pub struct CompiledPath {
     source: String,
     path: JsonPath,
     steps: Option<Box<[Step]>>,
+    /// A `$[?…]` filter that reads only the root, evaluated once instead of once per member.
+    root_filter: Option<Box<RootFilter>>,
     /// Whether `steps` select at most one node (no wildcard).
     singular: bool,
 }
@@ -111,7 +117,8 @@ impl CompiledPath {
     fn new(source: String, query: &str, path: JsonPath) -> Self {
         let steps = simple_steps(query).map(Vec::into_boxed_slice);
         let singular = steps.as_ref().is_some_and(|steps| !steps.contains(&Step::Wildcard));
-        Self { source, path, steps, singular }
+        let root_filter = if steps.is_none() { RootFilter::parse(query).map(Box::new) } else { None };
+        Self { source, path, steps, root_filter, singular }
     }
 
     /// Compiles an RFC 9535 JSONPath; the error is a human-readable reason.
@@ -156,7 +163,10 @@ impl CompiledPath {
                 walk_all(value, steps, &mut out);
                 out
             }
-            None => self.path.query(value).all(),
+            None => match &self.root_filter {
+                Some(filter) => filter.select(value),
+                None => self.path.query(value).all(),
+            },
         }
     }
 
@@ -325,6 +335,59 @@ mod tests {
         }
         for source in ["$.a[-1]", "$.a[?@.e]", "$..e", "$.a['x\\'y']", "$[01]", "$.1a", "$.a[*, 0]"] {
             assert!(simple_steps(source).is_none(), "{source} must use the general engine");
+        }
+    }
+
+    #[test]
+    fn root_filters_agree_with_the_general_engine() {
+        let docs = [
+            json!({"id": 1, "pull_request": {"url": "u"}, "created_at": "2024-01-01", "updated_at": "2024-01-01"}),
+            json!({"id": 2, "created_at": "2024-01-01", "updated_at": "2024-02-01", "closed_at": null, "n": 2.0}),
+            json!({"id": 3, "pull_request": null, "comments": 0, "n": 2, "tags": ["a", "b"], "o": {"k": [1]}}),
+            json!({"a": {"b": 5}, "t": true, "f": false, "s": "x y", "list": [1, 2], "same": [1, 2]}),
+            json!({}),
+            json!([1, "two", null]),
+            json!("scalar"),
+            json!(null),
+        ];
+        let filters = [
+            "$[?!$.pull_request]",
+            "$[?$.pull_request]",
+            "$[?$.created_at == $.updated_at]",
+            "$[?$.closed_at == $.updated_at]",
+            "$[?$.missing == $.also_missing]",
+            "$[?$.missing != $.id]",
+            "$[?$.closed_at == null]",
+            "$[?$.n == 2]",
+            "$[?$.n >= 2 && $.n < 3]",
+            "$[?$.n > 2 || $.id <= 1]",
+            "$[?$.created_at < $.updated_at]",
+            "$[?$.s == 'x y']",
+            "$[?$.s == \"x y\"]",
+            "$[?$.t == true && !($.f == true)]",
+            "$[?$.a.b == 5]",
+            "$[?$['a']['b'] > 4.5]",
+            "$[?$.list == $.same]",
+            "$[?$.o == $.o]",
+            "$[?$[0] == 1]",
+            "$[?$.list < $.same]",
+            "$[?$.s < 'y']",
+            "$[?(!$.pull_request || $.comments == 0) && $.id]",
+            "$[?$.id == -1e0 || $.id == 1.0]",
+        ];
+        for source in filters {
+            let compiled = CompiledPath::parse(source).expect("valid");
+            assert!(compiled.root_filter.is_some(), "{source} should be evaluated once");
+            let general = JsonPath::parse(source).expect("valid");
+            for doc in &docs {
+                assert_eq!(compiled.query(doc), general.query(doc).all(), "{source} on {doc}");
+            }
+        }
+        for source in
+            ["$[?@.id]", "$.a[?$.b]", "$[?length($.s) > 1]", "$[?$.s == 'a\\'b']", "$[?$.tags[*]]", "$[?$..id]"]
+        {
+            let compiled = CompiledPath::parse(source).expect("valid");
+            assert!(compiled.root_filter.is_none(), "{source} must use the general engine");
         }
     }
 
