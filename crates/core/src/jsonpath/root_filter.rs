@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::{Step, simple_steps, walk};
+use super::steps::{Step, simple_steps, walk};
 
 /// A compiled `$[?expr]` whose `expr` reads only the root.
 #[derive(Debug, Clone)]
