@@ -53,25 +53,29 @@ pub(crate) async fn enqueue_once(
     window: Duration,
     message: &QueueMessage,
 ) -> Result<Enqueued, GatewayError> {
-    let Some(once) = &state.ingest_once else {
-        return match claim(state, key, delivery_id, window).await? {
-            Claimed::Fresh(claim) => match ingest::send(state, message).await {
-                Ok(()) => {
-                    claim.accepted(state).await;
-                    Ok(Enqueued::Accepted)
-                }
-                Err(error) => {
-                    claim.release(state).await;
-                    Err(error)
-                }
-            },
-            Claimed::Duplicate => Ok(Enqueued::Duplicate),
+    let instance = instance_part(key, delivery_id);
+    let record_key = format!("webhook-delivery/{instance}");
+    if let Some(once) = &state.ingest_once {
+        return match once.send_once(&record_key, window, message).await {
+            Ok(DedupOutcome::Inserted) => Ok(Enqueued::Accepted),
+            Ok(DedupOutcome::Duplicate) => Ok(Enqueued::Duplicate),
+            Err(source) => Err(ingest::unavailable(state, source)),
         };
+    }
+    let claim = Claim { claim_key: format!("webhook-claim/{instance}"), record_key, window };
+    let claim = match claim.take(state).await? {
+        Claimed::Fresh(claim) => claim,
+        Claimed::Duplicate => return Ok(Enqueued::Duplicate),
     };
-    match once.send_once(&record_key(key, delivery_id), window, message).await {
-        Ok(DedupOutcome::Inserted) => Ok(Enqueued::Accepted),
-        Ok(DedupOutcome::Duplicate) => Ok(Enqueued::Duplicate),
-        Err(source) => Err(ingest::unavailable(state, source)),
+    match ingest::send(state, message).await {
+        Ok(()) => {
+            claim.accepted(state).await;
+            Ok(Enqueued::Accepted)
+        }
+        Err(error) => {
+            claim.release(state).await;
+            Err(error)
+        }
     }
 }
 
@@ -79,11 +83,6 @@ pub(crate) async fn enqueue_once(
 fn instance_part(key: &InstanceKey, delivery_id: &str) -> String {
     let digest = hex::encode(Sha256::digest(delivery_id.as_bytes()));
     format!("{}/{}/{}", key.project_id, key.connector_id, digest)
-}
-
-/// The key of the record that `delivery_id` was accepted for `key`.
-fn record_key(key: &InstanceKey, delivery_id: &str) -> String {
-    format!("webhook-delivery/{}", instance_part(key, delivery_id))
 }
 
 /// What claiming a delivery id found.
@@ -101,44 +100,34 @@ struct Claim {
     window: Duration,
 }
 
-/// Claims `delivery_id` for `key`: [`Claimed::Fresh`] when no copy was accepted within the
-/// window, [`Claimed::Duplicate`] when one was, 503 when another copy is being enqueued right now
-/// or the dedup store fails.
-async fn claim(
-    state: &GatewayState,
-    key: &InstanceKey,
-    delivery_id: &str,
-    window: Duration,
-) -> Result<Claimed, GatewayError> {
-    let claim = Claim {
-        claim_key: format!("webhook-claim/{}", instance_part(key, delivery_id)),
-        record_key: record_key(key, delivery_id),
-        window,
-    };
-    let unavailable = |source| GatewayError::Unavailable {
-        action: "checking the delivery id",
-        retry_after: state.settings.unavailable_retry_after,
-        source,
-    };
-    let claimed =
-        state.dedup.insert_if_absent(&claim.claim_key, state.settings.delivery_claim).await.map_err(unavailable)?;
-    if claimed == DedupOutcome::Duplicate {
-        return Err(GatewayError::DeliveryInProgress { retry_after: state.settings.unavailable_retry_after });
-    }
-    match state.dedup.insert_if_absent(&claim.record_key, PROBE_TTL).await {
-        Ok(DedupOutcome::Inserted) => Ok(Claimed::Fresh(claim)),
-        Ok(DedupOutcome::Duplicate) => {
-            claim.release(state).await;
-            Ok(Claimed::Duplicate)
-        }
-        Err(source) => {
-            claim.release(state).await;
-            Err(unavailable(source))
-        }
-    }
-}
-
 impl Claim {
+    /// Takes the claim: [`Claimed::Fresh`] when no copy of the delivery was accepted within the
+    /// window, [`Claimed::Duplicate`] when one was, 503 when another copy is being enqueued right
+    /// now or the dedup store fails.
+    async fn take(self, state: &GatewayState) -> Result<Claimed, GatewayError> {
+        let unavailable = |source| GatewayError::Unavailable {
+            action: "checking the delivery id",
+            retry_after: state.settings.unavailable_retry_after,
+            source,
+        };
+        let claimed =
+            state.dedup.insert_if_absent(&self.claim_key, state.settings.delivery_claim).await.map_err(unavailable)?;
+        if claimed == DedupOutcome::Duplicate {
+            return Err(GatewayError::DeliveryInProgress { retry_after: state.settings.unavailable_retry_after });
+        }
+        match state.dedup.insert_if_absent(&self.record_key, PROBE_TTL).await {
+            Ok(DedupOutcome::Inserted) => Ok(Claimed::Fresh(self)),
+            Ok(DedupOutcome::Duplicate) => {
+                self.release(state).await;
+                Ok(Claimed::Duplicate)
+            }
+            Err(source) => {
+                self.release(state).await;
+                Err(unavailable(source))
+            }
+        }
+    }
+
     /// The envelope is in the queue: records the delivery for the window and frees the claim. A
     /// record that cannot be written is logged (the delivery is accepted all the same; the claim
     /// is kept until it expires, so copies arriving meanwhile still get no second envelope).

@@ -60,15 +60,14 @@ impl RootFilter {
 
     /// The nodes the filter selects from `root`: its members (values in order) or none.
     pub(super) fn select<'v>(&self, root: &'v Value) -> Vec<&'v Value> {
-        let members: Vec<&Value> = match root {
-            Value::Object(map) => map.values().collect(),
-            Value::Array(items) => items.iter().collect(),
-            _ => return Vec::new(),
-        };
-        if members.is_empty() || !self.expr.holds(root) {
+        if !self.expr.holds(root) {
             return Vec::new();
         }
-        members
+        match root {
+            Value::Object(map) => map.values().collect(),
+            Value::Array(items) => items.iter().collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
