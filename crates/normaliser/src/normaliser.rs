@@ -220,7 +220,8 @@ impl Normaliser {
             // Raised by Switchboard about the instance (a health notice): passed on as it is,
             // deduplicated by its id, and not counted among the instance's own signals.
             let signals = [*notice];
-            return self.deliver(&signals, &key, &mut SignalCounts::default()).await;
+            let redelivered = message.receive_count > 1;
+            return self.deliver(&signals, &key, redelivered, &mut SignalCounts::default()).await;
         }
 
         let connector_id = envelope.connector_id.as_str();
@@ -260,7 +261,7 @@ impl Normaliser {
         }
         // Signals of the good items go out even when other items failed: the message's retry
         // finds them in the dedup store and does not send them twice.
-        self.deliver(&mapped.signals, &key, &mut report.counts).await?;
+        self.deliver(&mapped.signals, &key, !first_receive, &mut report.counts).await?;
 
         let Some(first) = mapped.errors.first() else { return Ok(()) };
         for error in &mapped.errors {
@@ -285,14 +286,16 @@ impl Normaliser {
     /// Each id is first claimed for [`NormaliserSettings::claim_ttl`] and only confirmed for the
     /// full dedup time to live once its signal is sent and stored: if the process dies in
     /// between, the claim expires before the message comes back, and the retry sends it.
+    /// `redelivered`: the message was received before (see [`Self::deliver_once`]).
     async fn deliver(
         &self,
         signals: &[NormalisedSignal],
         key: &InstanceKey,
+        redelivered: bool,
         counts: &mut SignalCounts,
     ) -> Result<(), NormaliserError> {
         if let Some(once) = &self.signals_once {
-            return self.deliver_once(once.as_ref(), signals, key, counts).await;
+            return self.deliver_once(once.as_ref(), signals, key, redelivered, counts).await;
         }
         let mut fresh: Vec<&NormalisedSignal> = Vec::new();
         for signal in signals {
@@ -337,12 +340,16 @@ impl Normaliser {
 
     /// [`Self::deliver`] through an atomic send: each signal and its dedup record in one write.
     /// A failure leaves the signals before it sent and recorded, and nothing of the rest: the
-    /// message's retry finds the first as duplicates and sends the others.
+    /// message's retry finds the first as duplicates and sends the others. A run that died
+    /// between a signal's send and its recent copy leaves the signal recorded but not stored:
+    /// so a redelivered message stores the recent copy of its duplicates again (a put replaces
+    /// the same signal), without counting them as sent.
     async fn deliver_once(
         &self,
         once: &dyn SendOnce,
         signals: &[NormalisedSignal],
         key: &InstanceKey,
+        redelivered: bool,
         counts: &mut SignalCounts,
     ) -> Result<(), NormaliserError> {
         for signal in signals {
@@ -352,6 +359,9 @@ impl Normaliser {
                 Ok(DedupOutcome::Duplicate) => {
                     counts.duplicates += 1;
                     tracing::debug!(signal_id = %signal.id, "duplicate signal dropped");
+                    if redelivered {
+                        self.keep_recent(signal).await;
+                    }
                 }
                 Err(error) => return Err(NormaliserError::SignalsQueue(error)),
             }
@@ -366,9 +376,14 @@ impl Normaliser {
         counts.signals += sent.len() as u64;
         for signal in sent {
             tracing::info!(signal_id = %signal.id, signal_type = %signal.signal_type, "signal sent");
-            if let Err(error) = self.signal_store.put_signal(signal, self.settings.recent_signal_ttl).await {
-                tracing::warn!(signal_id = %signal.id, %error, "could not store the signal in the recent-signals store");
-            }
+            self.keep_recent(signal).await;
+        }
+    }
+
+    /// Puts `signal` in the recent-signals store; a failure is logged (see [`Self::store_recent`]).
+    async fn keep_recent(&self, signal: &NormalisedSignal) {
+        if let Err(error) = self.signal_store.put_signal(signal, self.settings.recent_signal_ttl).await {
+            tracing::warn!(signal_id = %signal.id, %error, "could not store the signal in the recent-signals store");
         }
     }
 

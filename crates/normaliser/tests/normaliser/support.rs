@@ -13,7 +13,7 @@ use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
     DedupOutcome, EntryFailure, InstanceKey, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, SendOnce,
-    SignalCounts, StoreError, Stores,
+    SignalCounts, SignalPage, SignalQuery, SignalStore, StoreError, Stores,
 };
 use switchboard_core::{ConnectorId, Descriptor, IngestionKind, NativeRegistry, NormalisedSignal, ProjectId};
 use switchboard_embedded::{Embedded, EmbeddedQueue};
@@ -58,6 +58,16 @@ impl World {
             Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60)));
         let normaliser = Normaliser::new(catalog, &stores, wrap(signals_queue.clone()), settings);
         Self { _dir: dir, db, stores, signals_queue, normaliser }
+    }
+
+    /// This world, its normaliser's recent-signals store replaced by `wrap(the world's store)`.
+    pub fn with_signal_store(mut self, wrap: impl FnOnce(Arc<dyn SignalStore>) -> Arc<dyn SignalStore>) -> Self {
+        let stores = Stores { signals: wrap(self.stores.signals.clone()), ..self.stores.clone() };
+        let catalog =
+            Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60)));
+        let signals_queue: Arc<dyn QueueSender> = Arc::new(self.signals_queue.clone());
+        self.normaliser = Normaliser::new(catalog, &stores, signals_queue, NormaliserSettings::default());
+        self
     }
 
     /// This world, its normaliser sending each signal and recording its id in one write through
@@ -167,6 +177,26 @@ impl QueueSender for HangingSender {
             std::future::pending::<()>().await;
         }
         self.inner.send_entries(entries).await
+    }
+}
+
+/// A recent-signals store whose first put never returns, as if the process died before it.
+pub struct HangingSignalStore {
+    pub inner: Arc<dyn SignalStore>,
+    pub hung: AtomicBool,
+}
+
+#[async_trait]
+impl SignalStore for HangingSignalStore {
+    async fn put_signal(&self, signal: &NormalisedSignal, ttl: Duration) -> Result<(), StoreError> {
+        if !self.hung.swap(true, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.put_signal(signal, ttl).await
+    }
+
+    async fn list_signals(&self, project_id: &str, query: &SignalQuery) -> Result<SignalPage, StoreError> {
+        self.inner.list_signals(project_id, query).await
     }
 }
 
