@@ -59,6 +59,12 @@ impl LazyHttp {
         Self::from_builder(Box::new(move || build(&guard, connect_timeout, timeout)))
     }
 
+    /// A client that `build` makes the first time it is asked for (a client of another
+    /// purpose than polling, with its own settings).
+    pub fn new(build: impl Fn() -> Result<reqwest::Client, reqwest::Error> + Send + Sync + 'static) -> Self {
+        Self::from_builder(Box::new(build))
+    }
+
     fn from_builder(build: Builder) -> Self {
         Self(Arc::new(Inner { client: OnceCell::new(), build, builds: AtomicUsize::new(0) }))
     }

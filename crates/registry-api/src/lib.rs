@@ -28,11 +28,13 @@ pub mod state;
 use std::sync::LazyLock;
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::http::Uri;
 use axum::middleware;
+use axum::routing::MethodRouter;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use utoipa_axum::{PathItemExt as _, routes};
 
 use crate::routes::{connectors, context, examples, health, instances, meta, oauth, signals};
 
@@ -41,41 +43,62 @@ pub use error::ApiError;
 pub use sign_in::{OidcSettings, OidcSignIn, SignIn};
 pub use state::{OAuthSettings, RegistryState, parse_public_url};
 
-/// Every route with its OpenAPI operation. Routes are only ever added here, through `routes!`,
-/// so each one is documented.
-pub fn api() -> OpenApiRouter<RegistryState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(meta::service_health))
-        .routes(routes!(meta::openapi_json))
-        .routes(routes!(connectors::list_connectors, connectors::register_connector))
-        .routes(routes!(
-            connectors::get_connector,
-            connectors::register_connector_at,
-            connectors::update_connector,
-            connectors::delete_connector
-        ))
-        .routes(routes!(examples::run_descriptor_examples))
-        .routes(routes!(instances::list_instances))
-        .routes(routes!(
-            instances::get_instance,
-            instances::create_instance,
-            instances::update_instance,
-            instances::delete_instance
-        ))
-        .routes(routes!(instances::enable_instance))
-        .routes(routes!(health::test_instance))
-        .routes(routes!(health::instance_health))
-        .routes(routes!(oauth::start))
-        .routes(routes!(oauth::callback))
-        .routes(routes!(signals::list_signals))
-        .routes(routes!(context::context_packet))
+/// Declares the registry's routes once, as groups of handlers that share a path, and from that
+/// one list both [`api`] (each route with its OpenAPI operation, through `routes!`, so every
+/// route is documented) and `routes` (the same routes alone, for [`router`]). Building an
+/// operation runs the schema code of every type it names, half a millisecond in all: the
+/// router of a cold start should not pay for a document it serves only on request.
+macro_rules! route_table {
+    ($( [ $( $module:ident :: $handler:ident ),+ ] )*) => {
+        /// Every route with its OpenAPI operation. Routes are only ever added to the table
+        /// below, so each one is documented.
+        pub fn api() -> OpenApiRouter<RegistryState> {
+            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+                $( .routes(routes!($( $module::$handler ),+)) )*
+        }
+
+        /// The routes of [`api`] without their OpenAPI operations: each handler at the path
+        /// and methods its `#[utoipa::path]` declares.
+        fn routes() -> Router<RegistryState> {
+            Router::new()
+                $( $( .route(
+                    &utoipa_axum::paste!(<$module::[<__path_ $handler>] as utoipa::Path>::path()),
+                    method_router(utoipa_axum::paste!(<$module::[<__path_ $handler>] as utoipa::Path>::methods()), $module::$handler),
+                ) )+ )*
+        }
+    };
+}
+
+route_table! {
+    [meta::service_health]
+    [meta::openapi_json]
+    [connectors::list_connectors, connectors::register_connector]
+    [connectors::get_connector, connectors::register_connector_at, connectors::update_connector, connectors::delete_connector]
+    [examples::run_descriptor_examples]
+    [instances::list_instances]
+    [instances::get_instance, instances::create_instance, instances::update_instance, instances::delete_instance]
+    [instances::enable_instance]
+    [health::test_instance]
+    [health::instance_health]
+    [oauth::start]
+    [oauth::callback]
+    [signals::list_signals]
+    [context::context_packet]
+}
+
+/// `handler` on each of `methods`.
+fn method_router<H, T>(methods: Vec<utoipa::openapi::HttpMethod>, handler: H) -> MethodRouter<RegistryState>
+where
+    H: Handler<T, RegistryState>,
+    T: 'static,
+{
+    methods.iter().fold(MethodRouter::new(), |router, method| router.on(method.to_method_filter(), handler.clone()))
 }
 
 /// The registry API router: resolves the caller of every request, then routes it. The
 /// [`dashboard`]'s open asset routes (`/`, `/dashboard/{file}`) are merged in beside the API.
 pub fn router(state: RegistryState) -> Router {
-    let (routes, _) = api().split_for_parts();
-    routes
+    routes()
         .merge(dashboard::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use switchboard_poll::client::LazyHttp;
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -130,19 +131,24 @@ pub struct DiscoveryError {
 #[derive(Debug)]
 pub struct OidcSignIn {
     settings: OidcSettings,
-    http: reqwest::Client,
+    /// Built by the first fetch: building one loads the platform's root certificates, which a
+    /// cold start should not pay for a document it may never read.
+    http: LazyHttp,
     discovery: OnceCell<Discovery>,
 }
 
 impl OidcSignIn {
     /// Signs in with the issuer of `settings`; nothing is fetched until [`Self::discovery`].
     pub fn new(settings: OidcSettings) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(DISCOVERY_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        let http = LazyHttp::new(|| {
+            reqwest::Client::builder().timeout(DISCOVERY_TIMEOUT).redirect(reqwest::redirect::Policy::none()).build()
+        });
         Self { settings, http, discovery: OnceCell::new() }
+    }
+
+    /// Whether the HTTP client of the issuer's documents has been built (by a first fetch).
+    pub fn http_client_built(&self) -> bool {
+        self.http.is_built()
     }
 
     /// The operator's settings.
@@ -188,8 +194,8 @@ impl OidcSignIn {
     /// GETs a JSON document of the issuer, at most [`MAX_DISCOVERY_BYTES`].
     async fn fetch_json(&self, url: &str) -> Result<Vec<u8>, DiscoveryError> {
         let fail = |reason: String| DiscoveryError { url: url.to_owned(), reason };
-        let response = self
-            .http
+        let http = self.http.get().map_err(|e| fail(format!("could not be fetched: no HTTP client ({e})")))?;
+        let response = http
             .get(url)
             .header("accept", "application/json")
             .send()

@@ -92,6 +92,16 @@ async fn with_an_issuer_the_page_gets_its_endpoints_and_may_reach_only_its_token
 }
 
 #[tokio::test]
+async fn the_issuers_http_client_is_built_by_the_first_read_not_at_start() {
+    let issuer = issuer_answering(1, discovery).await;
+    let sign_in = OidcSignIn::new(OidcSettings::new(&issuer.uri(), CLIENT, None).unwrap());
+    // Building a client loads the platform's root certificates: a cold start must not pay it.
+    assert!(!sign_in.http_client_built(), "built before any read");
+    sign_in.discovery().await.unwrap();
+    assert!(sign_in.http_client_built());
+}
+
+#[tokio::test]
 async fn a_discovery_document_of_another_issuer_is_refused_with_the_reason_and_the_page_still_loads() {
     // A refused document is not kept: the page load and sign-in.json each read it again.
     let issuer = issuer_answering(2, |_| discovery("https://evil.example.com")).await;
