@@ -145,6 +145,22 @@ mod tests {
     }
 
     #[test]
+    fn a_registered_descriptor_compiles_to_the_same_descriptor_without_the_schema_check() {
+        for descriptor in built_in_descriptors().expect("all valid") {
+            let registered =
+                Descriptor::from_registered(descriptor.model().clone(), descriptor.id()).expect("compiles");
+            assert_eq!(format!("{registered:?}"), format!("{descriptor:?}"), "{}", descriptor.id());
+        }
+        // The compilation itself still checks what the runtime needs: a broken JSONPath fails.
+        let (_, json) = BUILT_IN.iter().find(|(name, _)| *name == "github-issues.json").expect("shipped");
+        let mut value: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        value["ingestion"]["recordFilter"]["exclude"]["when"] = "$[".into();
+        let model: ConnectorDescriptor = serde_json::from_value(value).expect("still the model's shape");
+        let error = Descriptor::from_registered(model, "github-issues").expect_err("the path does not compile");
+        assert!(error.to_string().contains("recordFilter"), "{error}");
+    }
+
+    #[test]
     fn versions_compare_as_semantic_versions() {
         assert_eq!(compare_versions("1.10.0", "1.9.0"), Ordering::Greater);
         assert_eq!(compare_versions("1.9.0", "1.10.0"), Ordering::Less);

@@ -2,7 +2,9 @@
 //! resolved to their runtime (generic or native) and cached per warm process for a short time.
 //!
 //! This is the one place where stored descriptors are compiled: every function (and the
-//! registry API's health checks and OAuth2 flow) gets its connectors from here.
+//! registry API's health checks and OAuth2 flow) gets its connectors from here. A stored
+//! descriptor was checked against the schema when it was registered, so it is compiled without
+//! that check ([`Descriptor::from_registered`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,7 +39,7 @@ pub enum CatalogError {
     /// The registry could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A stored descriptor no longer validates (e.g. written by an older build).
+    /// A stored descriptor no longer compiles (e.g. written by an older build).
     #[error(transparent)]
     Invalid(#[from] DescriptorError),
     /// A native descriptor has no implementation in this build.
@@ -79,7 +81,7 @@ impl ConnectorCatalog {
         let loaded = match self.registry.get_descriptor(connector_id).await? {
             None => None,
             Some(record) => {
-                let descriptor = Arc::new(Descriptor::from_model(record.descriptor, connector_id)?);
+                let descriptor = Arc::new(Descriptor::from_registered(record.descriptor, connector_id)?);
                 let connector = self.natives.resolve(Arc::clone(&descriptor), self.driver.clone())?;
                 Some(LoadedConnector { descriptor, connector })
             }

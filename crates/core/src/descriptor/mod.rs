@@ -64,6 +64,19 @@ impl Descriptor {
         Self::from_value(&value, origin)
     }
 
+    /// Compiles a descriptor the registry accepted: every section compiled as [`from_value`]
+    /// does (paths, regexes, templates, plans), without checking the document's shape against
+    /// the JSON Schema again — the registry checked it when the descriptor was registered, and
+    /// checking costs a function's first delivery about 10 ms (the schema is generated and
+    /// compiled on first use).
+    ///
+    /// [`from_value`]: Self::from_value
+    pub fn from_registered(raw: ConnectorDescriptor, origin: &str) -> Result<Self, DescriptorError> {
+        let sections =
+            compile::compile(&raw).map_err(|issues| DescriptorError { origin: origin.to_owned(), issues })?;
+        Ok(Self { raw, sections })
+    }
+
     /// The descriptor as authored, as registration stores it.
     pub fn model(&self) -> &ConnectorDescriptor {
         &self.raw
