@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds the four Lambda functions (the binaries of crates/lambda, package switchboard-lambda) as
-# AWS runs them (release, arm64, provided.al2023) with cargo-lambda, one bootstrap.zip per
-# function, and prints each zip's size and the build time.
+# AWS runs them (the workspace's `lambda-release` profile: the release profile optimised for size; arm64,
+# provided.al2023) with cargo-lambda, one bootstrap.zip per function, and prints each zip's size
+# and the build time.
 #
 #   infra/build-lambdas.sh               # -> <target>/lambda/<function>/bootstrap.zip
 #   infra/build-lambdas.sh --x86-64      # extra arguments go to `cargo lambda build`
 #
 # `sam build` runs the same cargo-lambda build per function (template.yaml, BuildMethod
-# rust-cargolambda); this script is for measuring sizes and checking the cross build quickly.
+# rust-cargolambda), always with `--release`; the README's SAM section gives the environment
+# that makes its release build the `lambda-release` profile's. This script is for measuring sizes and
+# checking the cross build quickly.
 # cargo-lambda comes from the repository venv (.venv/, SWITCHBOARD_VENV overrides), installed
 # there when missing together with its zig; the venv goes first on PATH because cargo-lambda
 # finds zig through `python3 -m ziglang`.
@@ -32,7 +35,7 @@ fi
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 bins=()
 for function in "${FUNCTIONS[@]}"; do bins+=(--bin "$function"); done
-args=(--release --output-format zip "$@")
+args=(--profile lambda-release --output-format zip "$@")
 [[ " $* " == *" --x86-64 "* ]] || args=(--arm64 "${args[@]}")
 
 start=$(date +%s)

@@ -8,6 +8,8 @@
 mod built_ins;
 mod claims;
 mod gateway_events;
+#[cfg(target_os = "linux")]
+mod linking;
 mod normaliser_events;
 mod poller_events;
 mod registry_events;
