@@ -5,7 +5,7 @@
 #
 #   bash bench/coldstart.sh                 # RUNS=7 cold starts of each (bench/README.md)
 #   RUNS=15 bash bench/coldstart.sh
-#   PROFILE=lambda-release bash bench/coldstart.sh   # the binaries of another cargo profile (default release)
+#   PROFILE=release bash bench/coldstart.sh # another cargo profile (default lambda-release, as deployed)
 #
 # For each function and run: a fresh RIE, INVOCATIONS (5) posts of the function's sample event
 # (events/), the RIE's own figures (init: process start -> first `invocation/next`; first
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-7}"
 INVOCATIONS="${INVOCATIONS:-5}"
-PROFILE="${PROFILE:-release}"
+PROFILE="${PROFILE:-lambda-release}"
 OUT=bench/out/coldstart
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 BIN="$TARGET/$PROFILE"
