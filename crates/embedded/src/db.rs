@@ -5,7 +5,7 @@
 //! the runtime for long. Every statement goes through the connection's statement
 //! cache, so it is parsed once per connection.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -35,9 +35,12 @@ pub(crate) struct Db {
     _checkpointer: Arc<Checkpointer>,
 }
 
-/// The reader connections, each behind its own mutex, taken round-robin.
+/// The reader connections, each behind its own mutex, taken round-robin. Each is opened by its
+/// first use: a process that reads little (a Lambda function's cold start on this store) opens
+/// only the connections it needs.
 struct Readers {
-    conns: Vec<Mutex<Connection>>,
+    path: PathBuf,
+    conns: Vec<Mutex<Option<Connection>>>,
     next: AtomicUsize,
 }
 
@@ -53,7 +56,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
 impl Db {
     /// Opens (creating if needed) the database file, enables WAL, applies pending migrations,
     /// upgrades secrets encrypted by older builds (with `cipher`), then starts the writer
-    /// thread and opens the readers.
+    /// thread; each reader connection opens on its first use.
     pub(crate) fn open(path: &Path, cipher: &SecretCipher) -> Result<Self, OpenError> {
         let mut conn = connect(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -65,20 +68,14 @@ impl Db {
         conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)?;
         migrations::apply(&mut conn)?;
         migrations::upgrade_legacy_ciphertexts(&mut conn, cipher)?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let reader = connect(path)?;
-                reader.pragma_update(None, "query_only", "ON")?;
-                Ok(Mutex::new(reader))
-            })
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let readers = Readers {
+            path: path.to_owned(),
+            conns: (0..READERS).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        };
         let checkpointer = Checkpointer::spawn(checkpointer::connect(path)?).map_err(OpenError::Checkpointer)?;
         let writer = Writer::spawn(conn).map_err(OpenError::Writer)?;
-        Ok(Self {
-            writer: Arc::new(writer),
-            readers: Arc::new(Readers { conns: readers, next: AtomicUsize::new(0) }),
-            _checkpointer: Arc::new(checkpointer),
-        })
+        Ok(Self { writer: Arc::new(writer), readers: Arc::new(readers), _checkpointer: Arc::new(checkpointer) })
     }
 
     /// Runs `f` in the writer's next batch (see [`crate::writer`]): the answer comes once the
@@ -99,8 +96,9 @@ impl Db {
     {
         let readers = Arc::clone(&self.readers);
         let joined = tokio::task::spawn_blocking(move || {
-            let conn = readers.take().map_err(|_| StoreError::backend(action, "a reader mutex is poisoned"))?;
-            f(&conn).map_err(|err| into_store_error(action, err))
+            let mut slot = readers.take().map_err(|_| StoreError::backend(action, "a reader mutex is poisoned"))?;
+            let conn = readers.opened(&mut slot).map_err(|err| StoreError::backend(action, err))?;
+            f(conn).map_err(|err| into_store_error(action, err))
         })
         .await;
         joined.map_err(|err| StoreError::backend(action, err))?
@@ -114,8 +112,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
-        if let Some(conn) = self.readers.try_take() {
-            return f(&conn).map_err(|err| into_store_error(action, err));
+        if let Some(mut slot) = self.readers.try_take() {
+            let conn = self.readers.opened(&mut slot).map_err(|err| StoreError::backend(action, err))?;
+            return f(conn).map_err(|err| into_store_error(action, err));
         }
         self.read(action, f).await
     }
@@ -136,14 +135,14 @@ fn into_store_error(action: &'static str, err: DbError) -> StoreError {
 
 impl Readers {
     /// A free reader, if there is one.
-    fn try_take(&self) -> Option<MutexGuard<'_, Connection>> {
+    fn try_take(&self) -> Option<MutexGuard<'_, Option<Connection>>> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.conns.len();
         (0..n).find_map(|offset| self.conns[(start + offset) % n].try_lock().ok())
     }
 
     /// A free reader if there is one, else waits for the next in turn.
-    fn take(&self) -> Result<MutexGuard<'_, Connection>, PoisonError<()>> {
+    fn take(&self) -> Result<MutexGuard<'_, Option<Connection>>, PoisonError<()>> {
         match self.try_take() {
             Some(conn) => Ok(conn),
             None => {
@@ -151,6 +150,19 @@ impl Readers {
                 self.conns[next].lock().map_err(|_| PoisonError::new(()))
             }
         }
+    }
+
+    /// The connection of a taken reader, opened now if this is its first use.
+    fn opened<'a>(&self, slot: &'a mut Option<Connection>) -> rusqlite::Result<&'a Connection> {
+        let conn = match slot.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = connect(&self.path)?;
+                conn.pragma_update(None, "query_only", "ON")?;
+                conn
+            }
+        };
+        Ok(slot.insert(conn))
     }
 }
 
@@ -222,4 +234,39 @@ pub(crate) fn parse_opt_ts(text: Option<String>) -> Result<Option<DateTime<Utc>>
 /// Milliseconds in a duration, saturating.
 pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use base64::Engine as _;
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn opened_readers(db: &Db) -> usize {
+        db.readers.conns.iter().filter(|slot| slot.lock().unwrap().is_some()).count()
+    }
+
+    #[tokio::test]
+    async fn reader_connections_open_on_first_use_not_with_the_store() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+        let cipher = SecretCipher::from_base64(&SecretString::from(key), "test key").unwrap();
+        let db = Db::open(&dir.path().join("store.db"), &cipher).unwrap();
+        // A cold start that reads once should not pay for every reader's open.
+        assert_eq!(opened_readers(&db), 0);
+        let tables: i64 = db
+            .lookup("count tables", |conn| Ok(conn.row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))?))
+            .await
+            .unwrap();
+        assert!(tables > 0, "the reader sees the migrated schema");
+        assert_eq!(opened_readers(&db), 1);
+        db.read("read again", |conn| Ok(conn.row("SELECT 1", [], |row| row.get::<_, i64>(0))?)).await.unwrap();
+        assert!(opened_readers(&db) <= 2);
+        // A reader refuses writes, as when they were opened with the store.
+        let refused = db.lookup("write", |conn| Ok(conn.exec("CREATE TABLE t (x)", [])?)).await;
+        assert!(refused.is_err());
+    }
 }
