@@ -8,7 +8,7 @@
 #   PROFILE=release bash bench/coldstart.sh # another cargo profile (default lambda-release, as deployed)
 #
 # For each function and run: a fresh RIE, INVOCATIONS (5) posts of the function's sample event
-# (events/), the RIE's own figures (init: process start -> first `invocation/next`; first
+# (events/; a gateway's under a delivery id of its own per cold start), the RIE's own figures (init: process start -> first `invocation/next`; first
 # response: the first invocation, process start included) and the function process's peak RSS.
 # The stores are on a local moto server (infra/local/moto.sh --bootstrap); the gateway also runs
 # over SQLite (`gateway_bench lambda-embedded`) for a first response that moto's ~3 ms per call
@@ -52,6 +52,20 @@ functions() {
   echo "gateway-embedded $GATEWAY_EVENT $BIN/examples/gateway_bench lambda-embedded $OUT/embedded.db"
 }
 
+# The gateway's sample event under a delivery id of its own for this cold start (GitHub signs
+# the body, not the id): every first response is then a delivery the store accepts and
+# enqueues, not the duplicate of an earlier run's. Prints the event file's path.
+new_delivery() {
+  local file="$OUT/event-$1-$2.json"
+  python3 - "$GATEWAY_EVENT" "$file" "$1-$2" <<'PY'
+import json, sys
+event = json.load(open(sys.argv[1]))
+event["headers"]["x-github-delivery"] += "-" + sys.argv[3]
+json.dump(event, open(sys.argv[2], "w"))
+PY
+  echo "$file"
+}
+
 cold_starts() {
   # Runs inside infra/local/moto.sh --bootstrap: AWS_ENDPOINT_URL and SWITCHBOARD_* are set.
   "$BIN/examples/gateway_bench" seed-aws
@@ -66,13 +80,17 @@ cold_starts() {
     echo "== cold starts $run/$RUNS" >&2
     # Interleaved, so a burst of load on the shared machine hits every function alike.
     while read -r name event command; do
-      # shellcheck disable=SC2086 # the command is split into words on purpose
-      rie_cold_start "$name" "$run" "$event" "$INVOCATIONS" "$OUT" $command
       if [[ "$name" == webhook-gateway || "$name" == gateway-embedded ]]; then
+        # shellcheck disable=SC2086 # the command is split into words on purpose
+        rie_cold_start "$name" "$run" "$(new_delivery "$name" "$run")" "$INVOCATIONS" "$OUT" $command
         for allocator in $(allocators); do
           # shellcheck disable=SC2086
-          LD_PRELOAD="${allocator#*=}" rie_cold_start "$name@${allocator%%=*}" "$run" "$event" "$INVOCATIONS" "$OUT" $command
+          LD_PRELOAD="${allocator#*=}" rie_cold_start "$name@${allocator%%=*}" "$run" \
+            "$(new_delivery "$name@${allocator%%=*}" "$run")" "$INVOCATIONS" "$OUT" $command
         done
+      else
+        # shellcheck disable=SC2086
+        rie_cold_start "$name" "$run" "$event" "$INVOCATIONS" "$OUT" $command
       fi
     done < <(functions)
   done
@@ -92,7 +110,7 @@ fi
 command -v strace >/dev/null || { echo "coldstart.sh: needs strace (apt-get install strace)" >&2; exit 1; }
 mkdir -p "$OUT"
 rm -f "$OUT"/*.log "$OUT"/*.responses "$OUT"/*.rss "$OUT"/*.strace "$OUT"/*.runtime-port "$OUT"/embedded.* \
-  "$OUT"/handler@*.json
+  "$OUT"/handler@*.json "$OUT"/event-*.json
 echo "== building ($PROFILE)" >&2
 cargo build --quiet --profile "$PROFILE" -p switchboard-lambda \
   --bin webhook-gateway --bin registry-api --bin normaliser --bin poller \
