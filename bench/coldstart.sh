@@ -8,8 +8,9 @@
 #   PROFILE=release bash bench/coldstart.sh # another cargo profile (default lambda-release, as deployed)
 #
 # For each function and run: a fresh RIE, INVOCATIONS (5) posts of the function's sample event
-# (events/; a gateway's under a delivery id of its own per cold start), the RIE's own figures (init: process start -> first `invocation/next`; first
-# response: the first invocation, process start included) and the function process's peak RSS.
+# (events/; a gateway's under a delivery id of its own per cold start), the RIE's own figures
+# (init: process start -> first `invocation/next`; first response: the first invocation,
+# process start included) and the function process's peak RSS.
 # The stores are on a local moto server (infra/local/moto.sh --bootstrap); the gateway also runs
 # over SQLite (`gateway_bench lambda-embedded`) for a first response that moto's ~3 ms per call
 # does not dominate. Then one run of each function under `strace -f -e trace=connect` counts the
