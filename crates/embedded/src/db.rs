@@ -97,8 +97,7 @@ impl Db {
         let readers = Arc::clone(&self.readers);
         let joined = tokio::task::spawn_blocking(move || {
             let mut slot = readers.take().map_err(|_| StoreError::backend(action, "a reader mutex is poisoned"))?;
-            let conn = readers.opened(&mut slot).map_err(|err| StoreError::backend(action, err))?;
-            f(conn).map_err(|err| into_store_error(action, err))
+            readers.run(&mut slot, action, f)
         })
         .await;
         joined.map_err(|err| StoreError::backend(action, err))?
@@ -113,8 +112,7 @@ impl Db {
         F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
         if let Some(mut slot) = self.readers.try_take() {
-            let conn = self.readers.opened(&mut slot).map_err(|err| StoreError::backend(action, err))?;
-            return f(conn).map_err(|err| into_store_error(action, err));
+            return self.readers.run(&mut slot, action, f);
         }
         self.read(action, f).await
     }
@@ -160,6 +158,17 @@ impl Readers {
                 self.conns[next].lock().map_err(|_| PoisonError::new(()))
             }
         }
+    }
+
+    /// Runs `f` on the taken reader `slot`; `action` names a failure.
+    fn run<T>(
+        &self,
+        slot: &mut Option<Connection>,
+        action: &'static str,
+        f: impl FnOnce(&Connection) -> DbResult<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.opened(slot).map_err(|err| StoreError::backend(action, err))?;
+        f(conn).map_err(|err| into_store_error(action, err))
     }
 
     /// The connection of a taken reader, opened now if this is its first use.
