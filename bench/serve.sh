@@ -4,7 +4,8 @@
 # (the server's floor); then waits for the normaliser to drain and checks that every accepted
 # delivery is a signal or in the DLQ, and that no signal exists twice.
 # Usage: bench/serve.sh   (env: DURATION=10 CONNECTIONS=32 THREADS=2 COUNT=60000 DUP_PERCENT=10;
-#                          KEEP=1 keeps the data directory, logs and wrk output)
+#                          KEEP=1 keeps the data directory, logs and wrk output;
+#                          BIN=path measures that switchboard binary instead of building one)
 # Only 127.0.0.1 is contacted; each run is bounded by DURATION and by COUNT prepared deliveries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +28,11 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 
-cargo build --quiet --release -p switchboard-cli
-BIN=${CARGO_TARGET_DIR:-target}/release/switchboard
+# BIN=path/to/switchboard measures another build (an A/B comparison) instead of this checkout's.
+if [ -z "${BIN:-}" ]; then
+  cargo build --quiet --release -p switchboard-cli
+  BIN=${CARGO_TARGET_DIR:-target}/release/switchboard
+fi
 
 WORK=$(mktemp -d)
 SERVE_PID=
@@ -55,8 +59,13 @@ curl -fs -X POST "$BASE/projects/$PROJECT/connectors/github-prs" -H "Authorizati
 python3 bench/serve/generate.py --count "$COUNT" --duplicate-percent "$DUP_PERCENT" --secret "$SECRET" \
   --fixture tests/fixtures/github-prs/pull_request.opened.json --out "$WORK/deliveries.tsv"
 
+# serve's CPU time so far (user + system, all threads), in seconds: read around each load.
+serve_cpu() { python3 -c 'import os, sys; f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split(); print((int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"))' "$SERVE_PID"; }
+
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on 127.0.0.1 ($(nproc) cores shared by wrk and serve)"
+CPU_BEFORE_HEALTH=$(serve_cpu)
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s bench/serve/health.lua "$BASE/health" >"$WORK/health.txt"
+CPU_BEFORE_WEBHOOKS=$(serve_cpu)
 LOAD_STARTED=$(date +%s.%N)
 BENCH_ACCEPTED_OUT="$WORK/accepted.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" \
   -s bench/serve/webhooks.lua "$BASE/webhooks/github-prs/$PROJECT" -- "$WORK/deliveries.tsv" "$THREADS" \
@@ -65,7 +74,8 @@ BENCH_ACCEPTED_OUT="$WORK/accepted.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${D
 STATUS=0
 python3 bench/serve/report.py --base "$BASE" --token "$TOKEN" --project "$PROJECT" --data-dir "$WORK/data" \
   --health-result "$WORK/health.txt" --webhook-result "$WORK/webhooks.txt" --accepted "$WORK/accepted.txt" \
-  --serve-log "$WORK/serve.log" --signals-out "$WORK/signals.jsonl" --load-started "$LOAD_STARTED" || STATUS=$?
+  --serve-log "$WORK/serve.log" --signals-out "$WORK/signals.jsonl" --load-started "$LOAD_STARTED" \
+  --serve-pid "$SERVE_PID" --serve-cpu "$CPU_BEFORE_HEALTH" "$CPU_BEFORE_WEBHOOKS" || STATUS=$?
 
 # A clean stop logs the writer's totals: how many writes shared each commit.
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || true; SERVE_PID=

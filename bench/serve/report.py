@@ -10,6 +10,7 @@ twice, in the API or in --signals-out. Exits 1 if the accounting does not hold.
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -34,6 +35,12 @@ def result(path: Path) -> dict[str, str]:
     return dict(field.split("=", 1) for field in line.split()[1:])
 
 
+def serve_cpu(pid: int) -> float:
+    """The process's CPU seconds so far: user + system time of all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def row(name: str, r: dict[str, str]) -> tuple[str, float, float, float]:
     rate = int(r["requests"]) / (int(r["duration_us"]) / 1e6)
     return name, rate, int(r["p50_us"]) / 1000, int(r["p99_us"]) / 1000
@@ -52,6 +59,9 @@ def main() -> int:
     parser.add_argument("--signals-out", type=Path, required=True)
     parser.add_argument("--load-started", type=float, required=True, help="unix time the webhook load began")
     parser.add_argument("--drain-timeout", type=float, default=300)
+    parser.add_argument("--serve-pid", type=int, required=True, help="serve's process, for its CPU time")
+    parser.add_argument("--serve-cpu", type=float, nargs=2, required=True, metavar=("BEFORE_HEALTH", "BEFORE_WEBHOOKS"),
+                        help="serve's CPU seconds before the /health load and before the webhook load")
     args = parser.parse_args()
 
     db = args.data_dir / "switchboard.db"
@@ -69,6 +79,7 @@ def main() -> int:
             return 1
         time.sleep(0.2)
     drained_at = time.time()
+    cpu_drained = serve_cpu(args.serve_pid)
     drained_after = drained_at - args.load_started
     backlog_seconds = drained_at - load_ended
     dlq = depths.get("ingest-dlq", 0)
@@ -103,6 +114,10 @@ def main() -> int:
     _, floor_rate, _, floor_p99 = row("", health)
     _, hook_rate, _, hook_p99 = row("", hooks)
     print(f"{'webhooks / floor':34}{'':>10}{hook_rate / floor_rate:>9.2f}x{'':>10}{hook_p99 / floor_p99:>9.1f}x")
+    health_cpu = (args.serve_cpu[1] - args.serve_cpu[0]) / int(health["requests"]) * 1e6
+    hook_cpu = (cpu_drained - args.serve_cpu[1]) / int(hooks["requests"]) * 1e6
+    print(f"{'serve CPU per request, µs':34}{'':>10}{'/health':>10}{health_cpu:>10.1f}"
+          f"   webhook {hook_cpu:.1f} (gateway + normaliser, to the drain): {hook_cpu / health_cpu:.1f}x")
     if hooks["capped"] == "true":
         print("warning: the deliveries ran out before the time was up; raise COUNT for a timed run")
     print()

@@ -26,6 +26,10 @@ use crate::writer::{Writer, WriterStats};
 const READERS: usize = 4;
 /// Prepared statements kept per connection (every statement of the crate fits).
 const STATEMENT_CACHE: usize = 128;
+/// The writer's page cache, in KiB (SQLite's negative `cache_size`): every write reads the pages
+/// it changes, and a page already cached is not read again from the WAL or the file. SQLite's
+/// default is 2 MiB; the readers keep it.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
 /// The writer, the readers and the checkpointer; cheap to clone.
 #[derive(Clone)]
@@ -66,6 +70,10 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // The checkpointer thread copies the WAL into the file; the writer only as a backstop.
         conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)?;
+        // Each write runs in a savepoint (see `crate::writer`); the pages a savepoint would
+        // restore are kept in memory rather than in a temporary file.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         migrations::apply(&mut conn)?;
         migrations::upgrade_legacy_ciphertexts(&mut conn, cipher)?;
         let readers = Readers {
