@@ -8,7 +8,8 @@ use crate::db::{Cached, DbResult};
 /// Records `id` until `expires` (epoch ms) unless an unexpired record of it exists at `now`;
 /// with `purge`, deletes the expired records first. Shared by
 /// [`DedupStore::insert_if_absent`](switchboard_core::ports::DedupStore::insert_if_absent)
-/// and the queue's atomic send (`SendOnce` on [`crate::queue::EmbeddedQueue`]).
+/// and the queue's atomic sends (`SendOnce` and `SendSignalOnce` on
+/// [`crate::queue::EmbeddedQueue`]).
 pub(crate) fn record_if_absent(
     conn: &rusqlite::Connection,
     id: &str,

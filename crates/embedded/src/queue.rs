@@ -10,12 +10,14 @@ use async_trait::async_trait;
 use rusqlite::{Connection, params};
 use switchboard_core::ports::{
     DedupOutcome, EntryFailure, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, QueueMessage, QueueReceiver, QueueSender,
-    ReceiveOptions, ReceivedMessage, SendOnce, StoreError,
+    ReceiveOptions, ReceivedMessage, SendOnce, SendSignalOnce, StoreError,
 };
+use switchboard_core::signal::NormalisedSignal;
 
 use crate::db::Cached;
 use crate::db::{Db, DbResult, Sweep, millis, now_ms};
 use crate::dedup_record::record_if_absent;
+use crate::signals::RecentSignal;
 
 /// Where a queue's repeatedly failing messages go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct EmbeddedQueue {
     dead_letter: Option<DeadLetter>,
     /// When [`SendOnce::send_once`] deletes expired dedup records.
     dedup_sweep: Arc<Sweep>,
+    /// When [`SendSignalOnce::send_signal_once`] deletes expired recent signals.
+    recent_sweep: Arc<Sweep>,
 }
 
 /// Most messages [`EmbeddedQueue::receive_batch`] and [`EmbeddedQueue::ack_batch`] take at once.
@@ -44,7 +48,13 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 impl EmbeddedQueue {
     pub(crate) fn new(db: Db, name: &str, dead_letter: Option<DeadLetter>) -> Self {
-        Self { db, name: name.to_owned(), dead_letter, dedup_sweep: Arc::new(Sweep::default()) }
+        Self {
+            db,
+            name: name.to_owned(),
+            dead_letter,
+            dedup_sweep: Arc::new(Sweep::default()),
+            recent_sweep: Arc::new(Sweep::default()),
+        }
     }
 
     /// The queue's name.
@@ -194,12 +204,8 @@ fn insert_message(conn: &Connection, queue: &str, body: &str, attributes: &str, 
 #[async_trait]
 impl SendOnce for EmbeddedQueue {
     async fn send_once(&self, key: &str, ttl: Duration, message: &QueueMessage) -> Result<DedupOutcome, StoreError> {
-        if message.size_bytes() > MAX_MESSAGE_BYTES {
-            return Err(StoreError::Invalid(format!("message is larger than {MAX_MESSAGE_BYTES} bytes")));
-        }
-        let attributes = serde_json::to_string(&message.attributes)
-            .map_err(|err| StoreError::Invalid(format!("message attributes do not serialise: {err}")))?;
-        let (key, body, name) = (key.to_owned(), message.body.clone(), self.name.clone());
+        let (body, attributes) = message_row(message)?;
+        let (key, name) = (key.to_owned(), self.name.clone());
         let purge = self.dedup_sweep.due();
         self.db
             .write("sending a message once", move |conn| {
@@ -212,6 +218,46 @@ impl SendOnce for EmbeddedQueue {
             })
             .await
     }
+}
+
+/// The signal's message, its dedup record and its recent copy in one write of the group
+/// commit: the normaliser's one write per signal.
+#[async_trait]
+impl SendSignalOnce for EmbeddedQueue {
+    async fn send_signal_once(
+        &self,
+        signal: &NormalisedSignal,
+        message: &QueueMessage,
+        dedup_ttl: Duration,
+        recent_ttl: Duration,
+    ) -> Result<DedupOutcome, StoreError> {
+        let (body, attributes) = message_row(message)?;
+        let recent = RecentSignal::of(signal, recent_ttl)?;
+        let name = self.name.clone();
+        let (purge_dedup, purge_recent) = (self.dedup_sweep.due(), self.recent_sweep.due());
+        self.db
+            .write("sending a signal once", move |conn| {
+                let now = now_ms();
+                let expires = now.saturating_add(millis(dedup_ttl));
+                let outcome = record_if_absent(conn, recent.id(), expires, now, purge_dedup)?;
+                if outcome == DedupOutcome::Inserted {
+                    insert_message(conn, &name, &body, &attributes, now)?;
+                    recent.store(conn, purge_recent)?;
+                }
+                Ok(outcome)
+            })
+            .await
+    }
+}
+
+/// A message's body and serialised attributes, refused when it is larger than a queue takes.
+fn message_row(message: &QueueMessage) -> Result<(String, String), StoreError> {
+    if message.size_bytes() > MAX_MESSAGE_BYTES {
+        return Err(StoreError::Invalid(format!("message is larger than {MAX_MESSAGE_BYTES} bytes")));
+    }
+    let attributes = serde_json::to_string(&message.attributes)
+        .map_err(|err| StoreError::Invalid(format!("message attributes do not serialise: {err}")))?;
+    Ok((message.body.clone(), attributes))
 }
 
 #[async_trait]

@@ -11,49 +11,19 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{Connection, params};
 use switchboard_core::ports::{SignalPage, SignalQuery, SignalSortKey, SignalStore, StoreError, indexed_references};
 use switchboard_core::signal::NormalisedSignal;
 
 use crate::SqliteStore;
-use crate::db::{millis, now_ms};
+use crate::db::{DbResult, millis, now_ms};
 
 #[async_trait]
 impl SignalStore for SqliteStore {
     async fn put_signal(&self, signal: &NormalisedSignal, ttl: Duration) -> Result<(), StoreError> {
-        let sort_key = SignalSortKey::of(signal)?;
-        let body = serde_json::to_string(signal)
-            .map_err(|e| StoreError::Invalid(format!("signal `{}` cannot be serialised: {e}", signal.id)))?;
-        let (project_id, id, signal_type) = (signal.project_id.clone(), signal.id.clone(), signal.signal_type.clone());
-        let references: Vec<String> = indexed_references(signal).into_iter().map(str::to_owned).collect();
-        let now = now_ms();
-        let expires = now.saturating_add(millis(ttl));
+        let recent = RecentSignal::of(signal, ttl)?;
         let purge = self.signal_sweep.due();
-        self.db
-            .write("storing a signal", move |conn| {
-                if purge {
-                    conn.prepare_cached("DELETE FROM signals WHERE expires_at_ms <= ?1")?.execute([now])?;
-                    conn.prepare_cached("DELETE FROM signal_references WHERE expires_at_ms <= ?1")?.execute([now])?;
-                }
-                conn.prepare_cached(
-                    "INSERT INTO signals (project_id, id, sort_key, signal_type, body, expires_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (project_id, id) DO UPDATE SET sort_key = excluded.sort_key,
-                         signal_type = excluded.signal_type, body = excluded.body,
-                         expires_at_ms = excluded.expires_at_ms",
-                )?
-                .execute(params![project_id, id, sort_key.as_str(), signal_type, body, expires])?;
-                conn.prepare_cached(DROP_REFERENCES_OF_SIGNAL)?.execute(params![project_id, id])?;
-                let mut insert = conn.prepare_cached(
-                    "INSERT INTO signal_references (project_id, reference, sort_key, signal_id, expires_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for reference in &references {
-                    insert.execute(params![project_id, reference, sort_key.as_str(), id, expires])?;
-                }
-                Ok(())
-            })
-            .await
+        self.db.write("storing a signal", move |conn| recent.store(conn, purge)).await
     }
 
     async fn list_signals(&self, project_id: &str, query: &SignalQuery) -> Result<SignalPage, StoreError> {
@@ -79,6 +49,70 @@ impl SignalStore for SqliteStore {
             })
             .await?;
         page(rows, page_size)
+    }
+}
+
+/// A signal as its recent-signals rows: prepared before the write, stored inside it (by
+/// [`SignalStore::put_signal`], or with the signal's send by the signals queue's
+/// `SendSignalOnce`).
+pub(crate) struct RecentSignal {
+    project_id: String,
+    id: String,
+    sort_key: SignalSortKey,
+    signal_type: String,
+    body: String,
+    references: Vec<String>,
+    expires_at_ms: i64,
+}
+
+impl RecentSignal {
+    /// `signal`'s rows, expiring `ttl` from now.
+    pub(crate) fn of(signal: &NormalisedSignal, ttl: Duration) -> Result<Self, StoreError> {
+        let sort_key = SignalSortKey::of(signal)?;
+        let body = serde_json::to_string(signal)
+            .map_err(|e| StoreError::Invalid(format!("signal `{}` cannot be serialised: {e}", signal.id)))?;
+        Ok(Self {
+            project_id: signal.project_id.clone(),
+            id: signal.id.clone(),
+            sort_key,
+            signal_type: signal.signal_type.clone(),
+            body,
+            references: indexed_references(signal).into_iter().map(str::to_owned).collect(),
+            expires_at_ms: now_ms().saturating_add(millis(ttl)),
+        })
+    }
+
+    /// The signal's id.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Stores the signal (replacing an earlier put of the same id) and its reference rows;
+    /// `purge` first deletes the expired signals and references.
+    pub(crate) fn store(&self, conn: &Connection, purge: bool) -> DbResult<()> {
+        if purge {
+            let now = now_ms();
+            conn.prepare_cached("DELETE FROM signals WHERE expires_at_ms <= ?1")?.execute([now])?;
+            conn.prepare_cached("DELETE FROM signal_references WHERE expires_at_ms <= ?1")?.execute([now])?;
+        }
+        let Self { project_id, id, sort_key, signal_type, body, references, expires_at_ms } = self;
+        conn.prepare_cached(
+            "INSERT INTO signals (project_id, id, sort_key, signal_type, body, expires_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (project_id, id) DO UPDATE SET sort_key = excluded.sort_key,
+                 signal_type = excluded.signal_type, body = excluded.body,
+                 expires_at_ms = excluded.expires_at_ms",
+        )?
+        .execute(params![project_id, id, sort_key.as_str(), signal_type, body, expires_at_ms])?;
+        conn.prepare_cached(DROP_REFERENCES_OF_SIGNAL)?.execute(params![project_id, id])?;
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO signal_references (project_id, reference, sort_key, signal_id, expires_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for reference in references {
+            insert.execute(params![project_id, reference, sort_key.as_str(), id, expires_at_ms])?;
+        }
+        Ok(())
     }
 }
 

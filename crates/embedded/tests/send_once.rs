@@ -1,6 +1,7 @@
 //! The embedded queue's atomic send: a message and its dedup record are stored by one write, so
 //! a key is sent at most once within its time to live, however many senders race, and a send
-//! that fails leaves no record behind.
+//! that fails leaves no record behind. The signals queue's send also stores the signal's recent
+//! copy in the same write.
 
 // Test setup helpers unwrap too: a broken setup is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -8,7 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_core::ports::{DedupOutcome, MAX_MESSAGE_BYTES, QueueMessage, SendOnce as _};
+use switchboard_core::NormalisedSignal;
+use switchboard_core::ports::{
+    DedupOutcome, MAX_MESSAGE_BYTES, QueueMessage, SendOnce as _, SendSignalOnce as _, SignalQuery,
+};
 use switchboard_embedded::Embedded;
 use tempfile::TempDir;
 
@@ -103,4 +107,66 @@ async fn a_message_the_queue_refuses_records_nothing() {
     assert!(error.to_string().contains("larger than"), "{error}");
     assert_eq!(retried, DedupOutcome::Inserted);
     assert_eq!(drain(&db).await, vec![message("retried")]);
+}
+
+/// A signal as the normaliser sends it: its id, its project and one related item.
+fn signal(id: &str) -> NormalisedSignal {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "source": "github-issues", "projectId": "acme", "externalId": "acme/api#7",
+        "signalType": "issue_updated", "timestamp": "2024-05-01T10:00:00Z",
+        "receivedAt": "2024-05-01T10:00:01Z", "summary": "Issue #7 updated",
+        "relatedItems": ["acme/api#7"], "ingestion": "polling",
+    }))
+    .unwrap()
+}
+
+/// The project's recent signals, by id.
+async fn recent_ids(db: &Embedded) -> Vec<String> {
+    let page = db.stores().signals.list_signals("acme", &SignalQuery::default()).await.unwrap();
+    page.signals.into_iter().map(|s| s.id).collect()
+}
+
+/// Every message in the signals queue, in the order sent.
+async fn drain_signals(db: &Embedded) -> Vec<QueueMessage> {
+    let batch = db.signals_queue().receive_batch(500, Duration::from_secs(60)).await.unwrap();
+    batch.into_iter().map(|m| m.message).collect()
+}
+
+#[tokio::test]
+async fn a_signal_is_sent_recorded_and_kept_as_recent_by_one_write_and_a_duplicate_writes_nothing() {
+    let (_dir, db) = open();
+    let queue = db.signals_queue();
+    let before = db.writer_stats().jobs;
+
+    let first = queue.send_signal_once(&signal("s1"), &message("s1"), HOUR, HOUR).await.unwrap();
+    let again = queue.send_signal_once(&signal("s1"), &message("s1 again"), HOUR, HOUR).await.unwrap();
+
+    assert_eq!((first, again), (DedupOutcome::Inserted, DedupOutcome::Duplicate));
+    assert_eq!(db.writer_stats().jobs - before, 2, "one write each");
+    assert_eq!(drain_signals(&db).await, vec![message("s1")]);
+    assert_eq!(recent_ids(&db).await, ["s1"]);
+    let related = SignalQuery { related: Some("acme/api#7".into()), ..SignalQuery::default() };
+    let by_reference = db.stores().signals.list_signals("acme", &related).await.unwrap();
+    assert_eq!(by_reference.signals.len(), 1, "the recent copy is indexed by its related item");
+}
+
+#[tokio::test]
+async fn a_signal_whose_recent_copy_cannot_be_stored_is_neither_sent_nor_recorded() {
+    let (dir, db) = open();
+    // Another connection makes every insert of a recent signal fail, as a full disk would.
+    let other = rusqlite::Connection::open(dir.path().join("switchboard.db")).unwrap();
+    other
+        .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON signals BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        .unwrap();
+    let queue = db.signals_queue();
+
+    let error = queue.send_signal_once(&signal("s1"), &message("s1"), HOUR, HOUR).await.unwrap_err();
+
+    assert!(error.to_string().contains("refused"), "{error}");
+    assert!(drain_signals(&db).await.is_empty(), "the message was rolled back with the copy");
+    other.execute_batch("DROP TRIGGER refuse").unwrap();
+    // Nor was the id recorded: the retry sends the signal.
+    let retry = queue.send_signal_once(&signal("s1"), &message("s1"), HOUR, HOUR).await.unwrap();
+    assert_eq!(retry, DedupOutcome::Inserted);
+    assert_eq!(recent_ids(&db).await, ["s1"]);
 }

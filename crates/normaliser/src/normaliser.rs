@@ -10,8 +10,8 @@ use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::mapping::{MapContext, MapReport};
 use switchboard_core::ports::{
-    DedupOutcome, DedupStore, InstanceKey, QueueMessage, QueueSender, RetryPolicy, SendOnce, SignalCounts, SignalStore,
-    StatsStore, StoreError, Stores, send_batch,
+    DedupOutcome, DedupStore, InstanceKey, QueueMessage, QueueSender, RetryPolicy, SendSignalOnce, SignalCounts,
+    SignalStore, StatsStore, StoreError, Stores, send_batch,
 };
 use switchboard_core::signal::{IngestionKind, NormalisedSignal};
 use tracing::{Instrument as _, Span, field};
@@ -112,8 +112,8 @@ pub struct Normaliser {
     dedup: Arc<dyn DedupStore>,
     signals_queue: Arc<dyn QueueSender>,
     /// The signals queue's atomic send, when its backend has one (the embedded database): each
-    /// signal is then sent and recorded in one write, without a claim.
-    signals_once: Option<Arc<dyn SendOnce>>,
+    /// signal is then sent, recorded and kept as a recent signal in one write, without a claim.
+    signals_once: Option<Arc<dyn SendSignalOnce>>,
     signal_store: Arc<dyn SignalStore>,
     stats: Arc<dyn StatsStore>,
     settings: NormaliserSettings,
@@ -138,10 +138,11 @@ impl Normaliser {
         }
     }
 
-    /// This normaliser, sending each signal and recording its id in one write through
-    /// `signals_once` (the same queue it was built with) instead of claim, send and confirm.
+    /// This normaliser, sending each signal, recording its id and storing its recent copy in one
+    /// write through `signals_once` (the same queue it was built with, over the same database as
+    /// its recent-signals store) instead of claim, send, store and confirm.
     #[must_use]
-    pub fn with_send_once(self, signals_once: Arc<dyn SendOnce>) -> Self {
+    pub fn with_send_once(self, signals_once: Arc<dyn SendSignalOnce>) -> Self {
         Self { signals_once: Some(signals_once), ..self }
     }
 
@@ -220,8 +221,7 @@ impl Normaliser {
             // Raised by Switchboard about the instance (a health notice): passed on as it is,
             // deduplicated by its id, and not counted among the instance's own signals.
             let signals = [*notice];
-            let redelivered = message.receive_count > 1;
-            return self.deliver(&signals, &key, redelivered, &mut SignalCounts::default()).await;
+            return self.deliver(&signals, &key, &mut SignalCounts::default()).await;
         }
 
         let connector_id = envelope.connector_id.as_str();
@@ -261,7 +261,7 @@ impl Normaliser {
         }
         // Signals of the good items go out even when other items failed: the message's retry
         // finds them in the dedup store and does not send them twice.
-        self.deliver(&mapped.signals, &key, !first_receive, &mut report.counts).await?;
+        self.deliver(&mapped.signals, &key, &mut report.counts).await?;
 
         let Some(first) = mapped.errors.first() else { return Ok(()) };
         for error in &mapped.errors {
@@ -285,17 +285,16 @@ impl Normaliser {
     ///
     /// Each id is first claimed for [`NormaliserSettings::claim_ttl`] and only confirmed for the
     /// full dedup time to live once its signal is sent and stored: if the process dies in
-    /// between, the claim expires before the message comes back, and the retry sends it.
-    /// `redelivered`: the message was received before (see [`Self::deliver_once`]).
+    /// between, the claim expires before the message comes back, and the retry sends it. With an
+    /// atomic send, [`Self::deliver_once`] instead.
     async fn deliver(
         &self,
         signals: &[NormalisedSignal],
         key: &InstanceKey,
-        redelivered: bool,
         counts: &mut SignalCounts,
     ) -> Result<(), NormaliserError> {
         if let Some(once) = &self.signals_once {
-            return self.deliver_once(once.as_ref(), signals, key, redelivered, counts).await;
+            return self.deliver_once(once.as_ref(), signals, key, counts).await;
         }
         let mut fresh: Vec<&NormalisedSignal> = Vec::new();
         for signal in signals {
@@ -338,30 +337,28 @@ impl Normaliser {
         Err(NormaliserError::SignalsQueue(error))
     }
 
-    /// [`Self::deliver`] through an atomic send: each signal and its dedup record in one write.
-    /// A failure leaves the signals before it sent and recorded, and nothing of the rest: the
-    /// message's retry finds the first as duplicates and sends the others. A run that died
-    /// between a signal's send and its recent copy leaves the signal recorded but not stored:
-    /// so a redelivered message stores the recent copy of its duplicates again (a put replaces
-    /// the same signal), without counting them as sent.
+    /// [`Self::deliver`] through an atomic send: each signal, its dedup record and its recent
+    /// copy in one write. A failure leaves the signals before it sent, recorded and stored, and
+    /// nothing of the rest: the message's retry finds the first as duplicates and sends the
+    /// others. A duplicate's recent copy was stored by the write that sent it.
     async fn deliver_once(
         &self,
-        once: &dyn SendOnce,
+        once: &dyn SendSignalOnce,
         signals: &[NormalisedSignal],
         key: &InstanceKey,
-        redelivered: bool,
         counts: &mut SignalCounts,
     ) -> Result<(), NormaliserError> {
+        let (dedup_ttl, recent_ttl) = (self.settings.dedup_ttl, self.settings.recent_signal_ttl);
         for signal in signals {
             let message = signal_message(signal, key);
-            match once.send_once(&signal.id, self.settings.dedup_ttl, &message).await {
-                Ok(DedupOutcome::Inserted) => self.store_recent(&[signal], counts).await,
+            match once.send_signal_once(signal, &message, dedup_ttl, recent_ttl).await {
+                Ok(DedupOutcome::Inserted) => {
+                    counts.signals += 1;
+                    tracing::info!(signal_id = %signal.id, signal_type = %signal.signal_type, "signal sent");
+                }
                 Ok(DedupOutcome::Duplicate) => {
                     counts.duplicates += 1;
                     tracing::debug!(signal_id = %signal.id, "duplicate signal dropped");
-                    if redelivered {
-                        self.keep_recent(signal).await;
-                    }
                 }
                 Err(error) => return Err(NormaliserError::SignalsQueue(error)),
             }

@@ -48,7 +48,7 @@ pub use secrets::{
     CredentialChange, CredentialVersion, CredentialVersions, Credentials, DEFAULT_ROTATION_GRACE,
     MAX_CREDENTIAL_UPDATE_ATTEMPTS, OAUTH_TOKEN_FIELDS, SecretStore, StoredCredentials,
 };
-pub use send_once::SendOnce;
+pub use send_once::{SendOnce, SendSignalOnce};
 pub use signals::{
     DEFAULT_SIGNAL_PAGE, MAX_INDEXED_REFERENCES, MAX_REFERENCE_BYTES, MAX_SIGNAL_PAGE, SignalPage, SignalQuery,
     SignalSortKey, SignalStore, indexed_references,

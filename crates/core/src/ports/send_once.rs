@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{DedupOutcome, QueueMessage, StoreError};
+use crate::signal::NormalisedSignal;
 
 /// A queue that sends a message together with a dedup record, as one write: either both are
 /// stored or neither, and a key already recorded within its time to live sends nothing.
@@ -19,4 +20,25 @@ pub trait SendOnce: Send + Sync {
     /// [`DedupOutcome::Inserted`] when sent, [`DedupOutcome::Duplicate`] when nothing was sent.
     /// The record lives in the same dedup records as [`DedupStore`](super::DedupStore)'s.
     async fn send_once(&self, key: &str, ttl: Duration, message: &QueueMessage) -> Result<DedupOutcome, StoreError>;
+}
+
+/// A signals queue that sends a signal, records its id and keeps it among the recent signals
+/// (the [`SignalStore`](super::SignalStore) the dashboard lists), all in one write: either all
+/// three are stored or none, and an id already recorded writes nothing.
+///
+/// The embedded database's signals queue offers it: the normaliser then makes one write per
+/// signal instead of a send and a separate recent copy.
+#[async_trait]
+pub trait SendSignalOnce: Send + Sync {
+    /// Sends `message` (the queue message of `signal`), records the signal's id for `dedup_ttl`
+    /// and stores `signal` as a recent signal for `recent_ttl`, unless an unexpired record of the
+    /// id exists: [`DedupOutcome::Inserted`] when all three were stored,
+    /// [`DedupOutcome::Duplicate`] when nothing was written.
+    async fn send_signal_once(
+        &self,
+        signal: &NormalisedSignal,
+        message: &QueueMessage,
+        dedup_ttl: Duration,
+        recent_ttl: Duration,
+    ) -> Result<DedupOutcome, StoreError>;
 }

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{
-    DedupOutcome, EntryFailure, InstanceKey, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, SendOnce,
-    SignalCounts, SignalPage, SignalQuery, SignalStore, StoreError, Stores,
+    DedupOutcome, EntryFailure, InstanceKey, QueueMessage, QueueReceiver, QueueSender, ReceiveOptions, SendSignalOnce,
+    SignalCounts, StoreError, Stores,
 };
 use switchboard_core::{ConnectorId, Descriptor, IngestionKind, NativeRegistry, NormalisedSignal, ProjectId};
 use switchboard_embedded::{Embedded, EmbeddedQueue};
@@ -60,19 +60,10 @@ impl World {
         Self { _dir: dir, db, stores, signals_queue, normaliser }
     }
 
-    /// This world, its normaliser's recent-signals store replaced by `wrap(the world's store)`.
-    pub fn with_signal_store(mut self, wrap: impl FnOnce(Arc<dyn SignalStore>) -> Arc<dyn SignalStore>) -> Self {
-        let stores = Stores { signals: wrap(self.stores.signals.clone()), ..self.stores.clone() };
-        let catalog =
-            Arc::new(ConnectorCatalog::new(stores.descriptors.clone(), NativeRegistry::new(), Duration::from_secs(60)));
-        let signals_queue: Arc<dyn QueueSender> = Arc::new(self.signals_queue.clone());
-        self.normaliser = Normaliser::new(catalog, &stores, signals_queue, NormaliserSettings::default());
-        self
-    }
-
-    /// This world, its normaliser sending each signal and recording its id in one write through
-    /// `once` (as `switchboard serve` does with the embedded signals queue).
-    pub fn sending_once(mut self, once: impl FnOnce(EmbeddedQueue) -> Arc<dyn SendOnce>) -> Self {
+    /// This world, its normaliser sending each signal, recording its id and storing its recent
+    /// copy in one write through `once` (as `switchboard serve` does with the embedded signals
+    /// queue).
+    pub fn sending_once(mut self, once: impl FnOnce(EmbeddedQueue) -> Arc<dyn SendSignalOnce>) -> Self {
         let once = once(self.signals_queue.clone());
         self.normaliser = self.normaliser.with_send_once(once);
         self
@@ -180,26 +171,6 @@ impl QueueSender for HangingSender {
     }
 }
 
-/// A recent-signals store whose first put never returns, as if the process died before it.
-pub struct HangingSignalStore {
-    pub inner: Arc<dyn SignalStore>,
-    pub hung: AtomicBool,
-}
-
-#[async_trait]
-impl SignalStore for HangingSignalStore {
-    async fn put_signal(&self, signal: &NormalisedSignal, ttl: Duration) -> Result<(), StoreError> {
-        if !self.hung.swap(true, Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-        self.inner.put_signal(signal, ttl).await
-    }
-
-    async fn list_signals(&self, project_id: &str, query: &SignalQuery) -> Result<SignalPage, StoreError> {
-        self.inner.list_signals(project_id, query).await
-    }
-}
-
 /// A signals queue that fails its first `failures` sends, as if SQS were unreachable.
 pub struct FlakySender {
     pub inner: EmbeddedQueue,
@@ -219,10 +190,16 @@ impl FlakySender {
 }
 
 #[async_trait]
-impl SendOnce for FlakySender {
-    async fn send_once(&self, key: &str, ttl: Duration, message: &QueueMessage) -> Result<DedupOutcome, StoreError> {
+impl SendSignalOnce for FlakySender {
+    async fn send_signal_once(
+        &self,
+        signal: &NormalisedSignal,
+        message: &QueueMessage,
+        dedup_ttl: Duration,
+        recent_ttl: Duration,
+    ) -> Result<DedupOutcome, StoreError> {
         self.fail_now()?;
-        self.inner.send_once(key, ttl, message).await
+        self.inner.send_signal_once(signal, message, dedup_ttl, recent_ttl).await
     }
 }
 
