@@ -20,6 +20,7 @@ mod migrations;
 mod oauth_state;
 mod queue;
 mod rate_limit;
+mod recent_signal;
 mod secrets;
 mod signals;
 mod stats;

@@ -17,7 +17,7 @@ use switchboard_core::signal::NormalisedSignal;
 use crate::db::Cached;
 use crate::db::{Db, DbResult, Sweep, millis, now_ms};
 use crate::dedup_record::record_if_absent;
-use crate::signals::RecentSignal;
+use crate::recent_signal::RecentSignal;
 
 /// Where a queue's repeatedly failing messages go.
 #[derive(Debug, Clone, PartialEq, Eq)]
