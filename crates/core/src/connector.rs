@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::descriptor::Descriptor;
+use crate::mapping::projection::Projection;
 use crate::mapping::{MapContext, MapError, MapReport};
 use crate::model::ConnectorKind;
 use crate::polling::{HealthReport, PageStream, PollError, PollRequest};
@@ -25,6 +26,9 @@ use crate::webhook::{
     DEFAULT_REPLAY_WINDOW, DeliveryId, HandshakeReply, HandshakeRequest, Headers, SubscriptionAnswer, SubscriptionCall,
     SubscriptionPlans, VerifyContext, VerifyError, WebhookEvent, WebhookRequest,
 };
+
+/// Every part of a payload: what a connector written in Rust may read.
+static WHOLE_BODY: Projection = Projection::All;
 
 /// What every connector can do, whether driven by a descriptor or written in Rust.
 ///
@@ -91,6 +95,14 @@ pub trait Connector: Send + Sync {
     /// gateway decides it once; the envelope carries it to [`Connector::map`].
     fn webhook_event(&self, _headers: &Headers, _payload: &Value) -> WebhookEvent {
         WebhookEvent::Handled(None)
+    }
+
+    /// What of a JSON webhook body [`delivery_id`](Self::delivery_id),
+    /// [`webhook_event`](Self::webhook_event) and the handshakes read: the webhook gateway
+    /// parses only that much (the envelope carries the body's text as it came). The whole
+    /// body by default, for a connector whose Rust code reads any part of it.
+    fn webhook_projection(&self) -> &Projection {
+        &WHOLE_BODY
     }
 
     /// The instance config values mapping reads in `ingestion` mode, out of the instance's
@@ -258,6 +270,10 @@ impl Connector for GenericConnector {
             Some(webhook) => webhook.event(headers, payload),
             None => WebhookEvent::Handled(None),
         }
+    }
+
+    fn webhook_projection(&self) -> &Projection {
+        self.descriptor.webhook().map_or(&WHOLE_BODY, |webhook| &webhook.projection)
     }
 
     fn mapping_config(&self, ingestion: IngestionKind, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {

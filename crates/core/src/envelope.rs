@@ -53,16 +53,17 @@ pub struct Envelope<P = Value> {
     pub notice: Option<Box<NormalisedSignal>>,
 }
 
-impl Envelope {
+impl<P> Envelope<P> {
     /// A verified webhook delivery, received at `received_at` (kept to the millisecond, the
-    /// precision of the wire format).
+    /// precision of the wire format). The payload is parsed JSON, or the body's JSON text as it
+    /// came (`&RawValue`): both are written alike.
     pub fn webhook(
         connector_id: ConnectorId,
         project_id: ProjectId,
         received_at: DateTime<Utc>,
         event_type: Option<String>,
         delivery_id: Option<String>,
-        payload: Value,
+        payload: P,
     ) -> Self {
         Self {
             version: ENVELOPE_VERSION,
@@ -78,6 +79,56 @@ impl Envelope {
         }
     }
 
+    /// The envelope carrying the instance config values its mapping reads.
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The same envelope carrying `payload` instead.
+    pub fn with_payload<Q>(self, payload: Q) -> Envelope<Q> {
+        let Self {
+            version,
+            connector_id,
+            project_id,
+            ingestion,
+            received_at,
+            event_type,
+            delivery_id,
+            config,
+            notice,
+            ..
+        } = self;
+        Envelope {
+            version,
+            connector_id,
+            project_id,
+            ingestion,
+            received_at,
+            event_type,
+            delivery_id,
+            payload,
+            config,
+            notice,
+        }
+    }
+
+    /// Serialises for the queue.
+    pub fn to_json(&self) -> String
+    where
+        P: Serialize,
+    {
+        // Serialising plain strings and a `Value` or a `RawValue` cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The key of the instance the envelope belongs to.
+    pub fn key(&self) -> InstanceKey {
+        InstanceKey::from_ids(&self.connector_id, &self.project_id)
+    }
+}
+
+impl Envelope {
     /// One polled item, received at `received_at` (kept to the millisecond).
     pub fn polled(
         connector_id: ConnectorId,
@@ -110,33 +161,14 @@ impl Envelope {
         Self { notice: Some(Box::new(signal)), ..Self::polled(connector_id, project_id, received_at, Value::Null) }
     }
 
-    /// The envelope carrying the instance config values its mapping reads.
-    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
-        self.config = config;
-        self
-    }
-
     /// Parses a queue message body, naming what is wrong.
     pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
         parse(text)
-    }
-
-    /// Serialises for the queue.
-    pub fn to_json(&self) -> String {
-        // Serialising plain strings and a `Value` cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
 /// An envelope whose payload is its JSON text in the queue message, not parsed yet.
 pub type BorrowedEnvelope<'a> = Envelope<&'a RawValue>;
-
-impl<P> Envelope<P> {
-    /// The key of the instance the envelope belongs to.
-    pub fn key(&self) -> InstanceKey {
-        InstanceKey::from_ids(&self.connector_id, &self.project_id)
-    }
-}
 
 impl<'a> Envelope<&'a RawValue> {
     /// Parses a queue message body, leaving the payload as text (checked to be JSON); names

@@ -92,10 +92,12 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
     let headers = core_headers(&parts.headers);
     let query = query_pairs(&parts);
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    // A form body (Twilio, Slack interactivity) is read as an object; anything else as JSON.
-    let parsed: Result<Value, _> = form::payload_of(content_type, &body);
+    // A form body (Twilio, Slack interactivity) is read as an object; anything else as JSON, of
+    // which only what the connector's checks read is built (its text goes in the envelope).
+    let parsed = form::read_payload(content_type, &body, connector.webhook_projection());
     let handshake = |verified| {
-        let request = HandshakeRequest { headers: &headers, query: &query, payload: parsed.as_ref().ok() };
+        let payload = parsed.as_ref().ok().map(|payload| &payload.read);
+        let request = HandshakeRequest { headers: &headers, query: &query, payload };
         connector.handshake_reply(&request, verified)
     };
     // A handshake declared without verification is answered before any secret is read.
@@ -121,13 +123,13 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         return answer_handshake(state, &instance, reply).await;
     }
     let payload = parsed.map_err(|e| GatewayError::InvalidJson(e.to_string()))?;
-    let delivery = connector.delivery_id(&headers, &payload);
+    let delivery = connector.delivery_id(&headers, &payload.read);
     if let Some(id) = delivery.found() {
         tracing::Span::current().record("delivery_id", id);
     }
 
     // The event type is decided here, once; the envelope carries it to the normaliser.
-    let event = connector.webhook_event(&headers, &payload);
+    let event = connector.webhook_event(&headers, &payload.read);
     if let Some(event_type) = event.event_type() {
         tracing::Span::current().record("event_type", event_type);
     }
@@ -154,10 +156,13 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         received_at,
         event_type.clone(),
         delivery_id.clone(),
-        payload,
+        (),
     )
     .with_config(connector.mapping_config(IngestionKind::Webhook, &instance.config));
-    let message = ingest::message(state, key, &envelope)?;
+    let message = match payload.json {
+        Some(json) => ingest::message(state, key, &envelope.with_payload(json))?,
+        None => ingest::message(state, key, &envelope.with_payload(payload.read))?,
+    };
     match &delivery_id {
         None => ingest::send(state, &message).await?,
         Some(id) => {

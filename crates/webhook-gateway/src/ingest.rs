@@ -1,5 +1,6 @@
 //! The envelope as an ingest-queue message, and its send.
 
+use serde::Serialize;
 use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{InstanceKey, MAX_MESSAGE_BYTES, QueueMessage, RetryPolicy, StoreError, send_batch};
 
@@ -7,10 +8,10 @@ use crate::error::GatewayError;
 use crate::state::GatewayState;
 
 /// The envelope as a message tagged with its instance; 413 if the queue could not take it.
-pub(crate) fn message(
+pub(crate) fn message<P: Serialize>(
     state: &GatewayState,
     key: &InstanceKey,
-    envelope: &Envelope,
+    envelope: &Envelope<P>,
 ) -> Result<QueueMessage, GatewayError> {
     let message = QueueMessage::for_instance(envelope.to_json(), key);
     if message.size_bytes() > MAX_MESSAGE_BYTES {

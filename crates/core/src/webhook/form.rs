@@ -1,7 +1,10 @@
 //! Form-encoded bodies (`application/x-www-form-urlencoded`: Twilio, Slack interactivity): the
 //! name/value pairs a signature covers, and the object mapping reads.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use crate::mapping::projection::Projection;
 
 /// The form field whose value is parsed as JSON when it holds an object or an array (Slack
 /// interactivity posts `payload=<JSON>`).
@@ -55,6 +58,39 @@ pub fn payload_of(content_type: Option<&str>, body: &[u8]) -> Result<Value, serd
         },
         _ => serde_json::from_slice(body),
     }
+}
+
+/// A webhook body as the webhook gateway reads it ([`read_payload`]).
+#[derive(Debug)]
+pub struct BodyPayload<'a> {
+    /// What the connector's checks read: the projected parts of a JSON body, or a form body's
+    /// whole object.
+    pub read: Value,
+    /// A JSON body's text as it came, passed on in the envelope; `None` for a form body, whose
+    /// object is passed on instead.
+    pub json: Option<&'a RawValue>,
+}
+
+/// [`payload_of`], building only what `projection` names of a JSON body (the rest is checked to
+/// be JSON and skipped) and keeping the body's text: the envelope passes it on unchanged, and
+/// the normaliser reads what its mapping needs from it.
+pub fn read_payload<'a>(
+    content_type: Option<&str>,
+    body: &'a [u8],
+    projection: &Projection,
+) -> Result<BodyPayload<'a>, serde_json::Error> {
+    if content_type.is_some_and(is_form_content_type) {
+        return match serde_json::from_slice::<&RawValue>(body) {
+            Ok(json) if json.get().starts_with(['{', '[']) => json_payload(json, projection),
+            _ => Ok(BodyPayload { read: form_object(body), json: None }),
+        };
+    }
+    json_payload(serde_json::from_slice(body)?, projection)
+}
+
+/// A JSON body's projected parts, and its text.
+fn json_payload<'a>(json: &'a RawValue, projection: &Projection) -> Result<BodyPayload<'a>, serde_json::Error> {
+    Ok(BodyPayload { read: projection.parse_str(json.get())?, json: Some(json) })
 }
 
 #[cfg(test)]

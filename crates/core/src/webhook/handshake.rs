@@ -13,6 +13,7 @@ use super::key_hosts::KeyHosts;
 use crate::jsonpath::{CompiledPath, scalar_text};
 use crate::mapping::IssueSink;
 use crate::mapping::condition::CompiledCondition;
+use crate::mapping::projection::Projection;
 use crate::model::{Handshake, HandshakeAnswer, HmacAlgorithm, Issue, SignatureEncoding};
 
 /// A compiled handshake.
@@ -168,6 +169,19 @@ impl CompiledHandshake {
             return None;
         }
         Some(Self { condition, action: action?, verify: h.verify })
+    }
+
+    /// What of a payload this handshake reads: its condition's paths and the path its answer
+    /// comes from (the webhook gateway parses only that much of a body).
+    pub fn projection(&self) -> Projection {
+        let condition = self.condition.as_ref().map_or(Projection::Skip, CompiledCondition::projection);
+        let answer = match &self.action {
+            Action::EchoPath(path)
+            | Action::Challenge { token_path: path, .. }
+            | Action::Confirm { url_path: path, .. } => Projection::of_path(&path.jsonpath(), &Projection::All),
+            Action::EchoHeader(_) | Action::EchoQuery(_) | Action::Respond(_) => Projection::Skip,
+        };
+        condition.union(answer)
     }
 
     /// The reply to `request` when it is this handshake.

@@ -11,6 +11,7 @@ use super::headers::Headers;
 use super::verifier::Verifier;
 use crate::jsonpath::{CompiledPath, scalar_text};
 use crate::mapping::IssueSink;
+use crate::mapping::projection::Projection;
 use crate::model::{AuthDescriptor, Issue, Verification, VerificationKeyword, WebhookDescriptor};
 
 /// Compiled webhook settings.
@@ -30,6 +31,9 @@ pub struct CompiledWebhook {
     pub verifier: Option<Verifier>,
     /// Handshakes answered directly.
     pub handshakes: Vec<CompiledHandshake>,
+    /// What of a payload the fields above read (event type, delivery id, handshakes): the
+    /// webhook gateway parses only that much of a body.
+    pub projection: Projection,
 }
 
 /// A delivery's event type, decided once (by the webhook gateway) and carried in its envelope.
@@ -102,7 +106,7 @@ impl CompiledWebhook {
         };
         let delivery_id = compile_delivery_id(w, at, issues);
         let replay_window = compile_replay_window(w.replay_window_seconds, at, issues);
-        let handshakes = w
+        let handshakes: Vec<CompiledHandshake> = w
             .handshakes
             .iter()
             .enumerate()
@@ -113,14 +117,17 @@ impl CompiledWebhook {
         if issues.len() > before {
             return None;
         }
+        let event_type_path = event_type_path?;
+        let projection = payload_projection(&event_type_path, delivery_id.as_ref(), &handshakes);
         Some(Self {
             event_types: w.event_types.clone(),
-            event_type_path: event_type_path?,
+            event_type_path,
             event_type_header: w.event_type_header.clone(),
             delivery_id,
             replay_window,
             verifier,
             handshakes,
+            projection,
         })
     }
 
@@ -181,6 +188,20 @@ impl CompiledWebhook {
     pub fn handshake_reply(&self, request: &HandshakeRequest<'_>, verified: bool) -> Option<HandshakeReply> {
         self.handshakes.iter().filter(|h| verified || !h.verify).find_map(|h| h.reply(request))
     }
+}
+
+/// What the event type path, the delivery id's path and the handshakes read of a payload.
+fn payload_projection(
+    event_type_path: &CompiledPath,
+    delivery_id: Option<&DeliveryIdSource>,
+    handshakes: &[CompiledHandshake],
+) -> Projection {
+    let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
+    let mut projection = whole(event_type_path);
+    if let Some(DeliveryIdSource::Path(path)) = delivery_id {
+        projection = projection.union(whole(path));
+    }
+    handshakes.iter().fold(projection, |projection, handshake| projection.union(handshake.projection()))
 }
 
 /// Where deliveries carry their id: `deliveryIdHeader` or `deliveryIdPath`, not both.

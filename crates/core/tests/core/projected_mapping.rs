@@ -1,7 +1,9 @@
 //! Mapping from JSON text with a projection (only the parts a mapping reads are built) gives
 //! byte for byte the report of parsing the whole payload first: on every payload under
 //! `tests/fixtures/` (the payloads of every descriptor's examples among them), mapped by every built-in descriptor in each of
-//! its modes and event types, and on generated variations of a published GitHub issue.
+//! its modes and event types, and on generated variations of a published GitHub issue. The
+//! webhook gateway's reading of a body (only what the event type, delivery id and handshakes
+//! read) decides every fixture as the whole payload does.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -11,6 +13,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use switchboard_core::descriptor::load_paths;
 use switchboard_core::mapping::MapError;
+use switchboard_core::mapping::projection::Projection;
+use switchboard_core::webhook::{HandshakeRequest, Headers, form};
 use switchboard_core::{Descriptor, IngestionKind, MapContext, MapReport};
 
 fn workspace_root() -> PathBuf {
@@ -149,6 +153,58 @@ fn a_malformed_payload_is_an_error_even_where_nothing_is_read() {
     };
     let error = descriptor.map_json(r#"[{"id": 1, "body": "unterminated}]"#, &ctx).unwrap_err();
     assert!(matches!(error, MapError::MalformedJson(_)), "{error:?}");
+}
+
+/// What the webhook gateway decides from a payload with `descriptor`: the event type, the
+/// delivery id and the handshake reply (verified or not), from the payload alone (no headers).
+fn webhook_decisions(descriptor: &Descriptor, payload: &Value) -> String {
+    let webhook = descriptor.webhook().unwrap();
+    let headers = Headers::default();
+    let request = HandshakeRequest { headers: &headers, query: &[], payload: Some(payload) };
+    format!(
+        "{:?} {:?} {:?} {:?} {:?}",
+        webhook.event(&headers, payload),
+        webhook.delivery_id(&headers, payload),
+        webhook.handshake_reply(&request, false),
+        webhook.handshake_reply(&request, true),
+        webhook.handshake(payload),
+    )
+}
+
+#[test]
+fn every_fixture_gets_the_same_webhook_decisions_from_the_parts_the_gateway_reads() {
+    let mut compared = 0;
+    let mut projected = 0;
+    for descriptor in descriptors().iter().filter(|d| d.webhook().is_some()) {
+        let projection = &descriptor.webhook().unwrap().projection;
+        projected += usize::from(!projection.is_all());
+        for (name, payload) in fixtures() {
+            let whole: Value = serde_json::from_str(&payload).unwrap();
+            let read = form::read_payload(None, payload.as_bytes(), projection).unwrap();
+            assert_eq!(
+                webhook_decisions(descriptor, &read.read),
+                webhook_decisions(descriptor, &whole),
+                "{} on {name}",
+                descriptor.id()
+            );
+            assert_eq!(read.json.map(|json| json.get()), Some(payload.trim()), "the body's text is kept as it came");
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "{compared}");
+    assert!(projected > 20, "only {projected} webhook sections read part of a body");
+}
+
+#[test]
+fn a_form_body_is_read_whole_and_a_malformed_json_body_is_refused() {
+    let nothing = Projection::Skip;
+    let form_body = b"From=%2B15005550006&Body=Hello&MediaUrl0=a&MediaUrl0=b";
+    let read = form::read_payload(Some("application/x-www-form-urlencoded"), form_body, &nothing).unwrap();
+    assert_eq!(read.read, form::form_object(form_body));
+    assert!(read.json.is_none(), "a form's object, not its text, goes in the envelope");
+    let labelled = form::read_payload(Some("application/x-www-form-urlencoded"), br#" {"a": 1}"#, &nothing).unwrap();
+    assert_eq!(labelled.json.map(|json| json.get()), Some(r#"{"a": 1}"#), "JSON labelled as a form is JSON");
+    assert!(form::read_payload(None, br#"{"id": 1, "body": "unterminated}"#, &nothing).is_err());
 }
 
 /// The published issue #1348: the second item of the GitHub Issues page among the fixtures.

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use switchboard_core::IngestionKind;
+use switchboard_core::envelope::Envelope;
 use switchboard_core::ports::{Credentials, InstanceKey};
 use switchboard_webhook_gateway::GatewaySettings;
 
@@ -25,8 +26,11 @@ async fn signed_github_pull_request_is_accepted_and_enqueued_exactly_once() {
     assert_eq!(envelope.ingestion, IngestionKind::Webhook);
     assert_eq!(envelope.event_type.as_deref(), Some("pull_request"));
     assert_eq!(envelope.delivery_id.as_deref(), Some("d-72d3162e"));
-    let sent: Value = serde_json::from_slice(&fixture("github-prs/pull_request.opened.json")).unwrap();
+    let body = fixture("github-prs/pull_request.opened.json");
+    let sent: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(envelope.payload, sent);
+    let passed_on = Envelope::from_json_borrowed(&message.body).unwrap().payload;
+    assert_eq!(passed_on.get().as_bytes(), body.trim_ascii(), "the body's JSON text is passed on as it came");
     let wire: Value = serde_json::from_str(&message.body).unwrap();
     assert!(chrono::DateTime::parse_from_rfc3339(wire["receivedAt"].as_str().unwrap()).is_ok());
     assert_eq!(message.attributes["connectorId"], "github-prs");
