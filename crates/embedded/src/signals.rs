@@ -3,8 +3,9 @@
 //! deleted now and then by a put ([`crate::db::Sweep`]).
 //!
 //! `signal_references` indexes them by reference: one row per project, reference and signal
-//! ([`indexed_references`](switchboard_core::ports::indexed_references)), keyed `(project_id, reference, sort_key)`, written in the same
-//! transaction as the signal (a put first drops the signal's previous rows) and expiring with it.
+//! ([`indexed_references`](switchboard_core::ports::indexed_references)), keyed
+//! `(project_id, reference, sort_key)`, written in the same transaction as the signal (a put
+//! first drops the signal's previous rows; see [`crate::recent_signal`]) and expiring with it.
 //! A listing with `related` walks that key newest first and joins each row to its signal, so it
 //! reads only the reference's own signals, however many others the project has.
 
