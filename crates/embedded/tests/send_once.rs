@@ -13,7 +13,7 @@ use switchboard_core::NormalisedSignal;
 use switchboard_core::ports::{
     DedupOutcome, MAX_MESSAGE_BYTES, QueueMessage, SendOnce as _, SendSignalOnce as _, SignalQuery,
 };
-use switchboard_embedded::Embedded;
+use switchboard_embedded::{Embedded, EmbeddedQueue};
 use tempfile::TempDir;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -28,9 +28,9 @@ fn message(body: &str) -> QueueMessage {
     QueueMessage::new(body).with_attribute("projectId", "acme")
 }
 
-/// Every message in the ingest queue, in the order sent.
-async fn drain(db: &Embedded) -> Vec<QueueMessage> {
-    let batch = db.ingest_queue().receive_batch(500, Duration::from_secs(60)).await.unwrap();
+/// Every message in `queue`, in the order sent.
+async fn drain(queue: &EmbeddedQueue) -> Vec<QueueMessage> {
+    let batch = queue.receive_batch(500, Duration::from_secs(60)).await.unwrap();
     batch.into_iter().map(|m| m.message).collect()
 }
 
@@ -44,7 +44,7 @@ async fn a_key_sends_its_message_once_within_its_time_to_live() {
     let other = queue.send_once("delivery-2", HOUR, &message("other")).await.unwrap();
 
     assert_eq!((first, again, other), (DedupOutcome::Inserted, DedupOutcome::Duplicate, DedupOutcome::Inserted));
-    let sent = drain(&db).await;
+    let sent = drain(&db.ingest_queue()).await;
     assert_eq!(sent, vec![message("first"), message("other")]);
 }
 
@@ -58,7 +58,7 @@ async fn a_key_sends_again_once_its_record_expired() {
     let later = queue.send_once("delivery-1", HOUR, &message("later")).await.unwrap();
 
     assert_eq!(later, DedupOutcome::Inserted);
-    assert_eq!(drain(&db).await, vec![message("first"), message("later")]);
+    assert_eq!(drain(&db.ingest_queue()).await, vec![message("first"), message("later")]);
 }
 
 #[tokio::test]
@@ -72,7 +72,7 @@ async fn the_records_are_the_dedup_stores_own() {
     let seen = dedup.insert_if_absent("sent-once", HOUR).await.unwrap();
 
     assert_eq!((refused, seen), (DedupOutcome::Duplicate, DedupOutcome::Duplicate));
-    assert_eq!(drain(&db).await, vec![message("sent")]);
+    assert_eq!(drain(&db.ingest_queue()).await, vec![message("sent")]);
 }
 
 #[tokio::test]
@@ -92,7 +92,7 @@ async fn of_many_concurrent_senders_of_one_key_exactly_one_sends() {
     }
 
     assert_eq!(outcomes.iter().filter(|o| **o == DedupOutcome::Inserted).count(), 1, "{outcomes:?}");
-    assert_eq!(drain(&db).await.len(), 1);
+    assert_eq!(drain(&db.ingest_queue()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -106,7 +106,7 @@ async fn a_message_the_queue_refuses_records_nothing() {
 
     assert!(error.to_string().contains("larger than"), "{error}");
     assert_eq!(retried, DedupOutcome::Inserted);
-    assert_eq!(drain(&db).await, vec![message("retried")]);
+    assert_eq!(drain(&db.ingest_queue()).await, vec![message("retried")]);
 }
 
 /// A signal as the normaliser sends it: its id, its project and one related item.
@@ -126,12 +126,6 @@ async fn recent_ids(db: &Embedded) -> Vec<String> {
     page.signals.into_iter().map(|s| s.id).collect()
 }
 
-/// Every message in the signals queue, in the order sent.
-async fn drain_signals(db: &Embedded) -> Vec<QueueMessage> {
-    let batch = db.signals_queue().receive_batch(500, Duration::from_secs(60)).await.unwrap();
-    batch.into_iter().map(|m| m.message).collect()
-}
-
 #[tokio::test]
 async fn a_signal_is_sent_recorded_and_kept_as_recent_by_one_write_and_a_duplicate_writes_nothing() {
     let (_dir, db) = open();
@@ -143,7 +137,7 @@ async fn a_signal_is_sent_recorded_and_kept_as_recent_by_one_write_and_a_duplica
 
     assert_eq!((first, again), (DedupOutcome::Inserted, DedupOutcome::Duplicate));
     assert_eq!(db.writer_stats().jobs - before, 2, "one write each");
-    assert_eq!(drain_signals(&db).await, vec![message("s1")]);
+    assert_eq!(drain(&db.signals_queue()).await, vec![message("s1")]);
     assert_eq!(recent_ids(&db).await, ["s1"]);
     let related = SignalQuery { related: Some("acme/api#7".into()), ..SignalQuery::default() };
     let by_reference = db.stores().signals.list_signals("acme", &related).await.unwrap();
@@ -163,7 +157,7 @@ async fn a_signal_whose_recent_copy_cannot_be_stored_is_neither_sent_nor_recorde
     let error = queue.send_signal_once(&signal("s1"), &message("s1"), HOUR, HOUR).await.unwrap_err();
 
     assert!(error.to_string().contains("refused"), "{error}");
-    assert!(drain_signals(&db).await.is_empty(), "the message was rolled back with the copy");
+    assert!(drain(&db.signals_queue()).await.is_empty(), "the message was rolled back with the copy");
     other.execute_batch("DROP TRIGGER refuse").unwrap();
     // Nor was the id recorded: the retry sends the signal.
     let retry = queue.send_signal_once(&signal("s1"), &message("s1"), HOUR, HOUR).await.unwrap();
