@@ -55,8 +55,8 @@ pub struct Envelope<P = Value> {
 
 impl<P> Envelope<P> {
     /// A verified webhook delivery, received at `received_at` (kept to the millisecond, the
-    /// precision of the wire format). The payload is parsed JSON, or the body's JSON text as it
-    /// came (`&RawValue`): both are written alike.
+    /// precision of the wire format). The payload is parsed JSON, or what the gateway passes on
+    /// of a body (`webhook::form::PassedOn`): both are written alike.
     pub fn webhook(
         connector_id: ConnectorId,
         project_id: ProjectId,
@@ -83,34 +83,6 @@ impl<P> Envelope<P> {
     pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
         self.config = config;
         self
-    }
-
-    /// The same envelope carrying `payload` instead.
-    pub fn with_payload<Q>(self, payload: Q) -> Envelope<Q> {
-        let Self {
-            version,
-            connector_id,
-            project_id,
-            ingestion,
-            received_at,
-            event_type,
-            delivery_id,
-            config,
-            notice,
-            ..
-        } = self;
-        Envelope {
-            version,
-            connector_id,
-            project_id,
-            ingestion,
-            received_at,
-            event_type,
-            delivery_id,
-            payload,
-            config,
-            notice,
-        }
     }
 
     /// Serialises for the queue.

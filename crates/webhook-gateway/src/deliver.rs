@@ -156,13 +156,10 @@ async fn handle(state: &GatewayState, path: (&str, &str), request: Request) -> R
         received_at,
         event_type.clone(),
         delivery_id.clone(),
-        (),
+        payload.passed_on(),
     )
     .with_config(connector.mapping_config(IngestionKind::Webhook, &instance.config));
-    let message = match payload.json {
-        Some(json) => ingest::message(state, key, &envelope.with_payload(json))?,
-        None => ingest::message(state, key, &envelope.with_payload(payload.read))?,
-    };
+    let message = ingest::message(state, key, &envelope)?;
     match &delivery_id {
         None => ingest::send(state, &message).await?,
         Some(id) => {

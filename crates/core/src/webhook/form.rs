@@ -1,6 +1,7 @@
 //! Form-encoded bodies (`application/x-www-form-urlencoded`: Twilio, Slack interactivity): the
 //! name/value pairs a signature covers, and the object mapping reads.
 
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -69,6 +70,26 @@ pub struct BodyPayload<'a> {
     /// A JSON body's text as it came, passed on in the envelope; `None` for a form body, whose
     /// object is passed on instead.
     pub json: Option<&'a RawValue>,
+}
+
+impl BodyPayload<'_> {
+    /// What the envelope carries of the body: a JSON body's text, else the form's object.
+    pub fn passed_on(&self) -> PassedOn<'_> {
+        match self.json {
+            Some(json) => PassedOn::Text(json),
+            None => PassedOn::Object(&self.read),
+        }
+    }
+}
+
+/// A webhook body as its envelope carries it; both are written as the JSON value itself.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PassedOn<'a> {
+    /// A JSON body's text as it came.
+    Text(&'a RawValue),
+    /// A form body read as an object.
+    Object(&'a Value),
 }
 
 /// [`payload_of`], building only what `projection` names of a JSON body (the rest is checked to
