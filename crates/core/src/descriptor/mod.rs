@@ -200,7 +200,7 @@ impl Descriptor {
         let mapping = self.mapper(ctx.ingestion).map_or(&Projection::Skip, FieldMapper::payload_projection).clone();
         let projection = match (ctx.ingestion, self.webhook(), ctx.event_type) {
             (IngestionKind::Webhook, Some(webhook), None) => {
-                mapping.union(Projection::of_path(&webhook.event_type_path.jsonpath(), &Projection::All))
+                mapping.union(Projection::of_whole(&webhook.event_type_path))
             }
             _ => mapping,
         };

@@ -241,22 +241,21 @@ impl FieldMapper {
 
     /// The mapper with its projections computed from every path it reads.
     fn with_projections(mut self) -> Self {
-        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
-        let mut item = whole(&self.id);
+        let mut item = Projection::of_whole(&self.id);
         let mut add = |p: Projection| item = std::mem::take(&mut item).union(p);
-        self.timestamp.paths().iter().for_each(|p| add(whole(p)));
+        self.timestamp.paths().iter().for_each(|p| add(Projection::of_whole(p)));
         let templates = [Some(&self.summary), self.id_template.as_ref().map(|(_, t)| t), self.url_template.as_ref()];
         for part in templates.into_iter().flatten().flatten() {
             if let SummaryPart::Field(expr) = part {
-                expr.read_paths().for_each(|p| add(whole(p)));
+                expr.read_paths().for_each(|p| add(Projection::of_whole(p)));
             }
         }
         self.type_rules.iter().for_each(|rule| add(rule.condition.projection()));
         self.priority_rules.iter().for_each(|(condition, _)| add(condition.projection()));
         let lists = [&self.participants, &self.tags, &self.related_items, &self.url];
-        lists.into_iter().flatten().for_each(|p| add(whole(p)));
-        self.related_patterns.iter().flat_map(RelatedPattern::read_paths).for_each(|p| add(whole(p)));
-        self.raw_fields.iter().for_each(|(_, p)| add(whole(p)));
+        lists.into_iter().flatten().for_each(|p| add(Projection::of_whole(p)));
+        self.related_patterns.iter().flat_map(RelatedPattern::read_paths).for_each(|p| add(Projection::of_whole(p)));
+        self.raw_fields.iter().for_each(|(_, p)| add(Projection::of_whole(p)));
         self.by_event.values().for_each(|m| add(m.item_projection.clone()));
         self.payload_projection = Projection::of_items(self.items.as_str(), &item);
         self.item_projection = item;

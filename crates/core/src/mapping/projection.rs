@@ -22,6 +22,8 @@
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+use crate::jsonpath::CompiledPath;
+
 /// Which parts of a JSON value are read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Projection {
@@ -67,6 +69,11 @@ type Need = (Vec<Step>, Projection);
 const MAX_BRANCHES: usize = 64;
 
 impl Projection {
+    /// What `path` reads when each node it selects is read whole.
+    pub fn of_whole(path: &CompiledPath) -> Self {
+        Self::of_path(&path.jsonpath(), &Projection::All)
+    }
+
     /// What the JSONPath `path` (RFC 9535, as validated by `CompiledPath`) reads when its
     /// selected nodes are read as `terminal` says. Unknown syntax reads everything.
     pub fn of_path(path: &str, terminal: &Projection) -> Self {

@@ -100,24 +100,22 @@ impl ItemPlan {
         if requests.hydrate.is_some() {
             return Projection::All;
         }
-        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
         let item = consumer.clone().union(self.item_projection(requests));
         let mut page = Projection::of_items_in_page(self.items.as_str(), &item);
         for path in requests.body_paths() {
-            page = page.union(whole(path));
+            page = page.union(Projection::of_whole(path));
         }
         page
     }
 
     /// What of each item a run over `requests` reads itself: ids, timestamps, the record filter.
     fn item_projection(&self, requests: &RequestPlan) -> Projection {
-        let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
-        let mut read = whole(&self.id);
+        let mut read = Projection::of_whole(&self.id);
         for path in self.timestamp.paths() {
-            read = read.union(whole(path));
+            read = read.union(Projection::of_whole(path));
         }
         if let DeltaPlan::SinceId { path, .. } = &requests.delta {
-            read = read.union(whole(path));
+            read = read.union(Projection::of_whole(path));
         }
         if let Some(filter) = &requests.record_filter {
             read = read.union(filter.projection());

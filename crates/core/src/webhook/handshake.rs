@@ -178,7 +178,7 @@ impl CompiledHandshake {
         let answer = match &self.action {
             Action::EchoPath(path)
             | Action::Challenge { token_path: path, .. }
-            | Action::Confirm { url_path: path, .. } => Projection::of_path(&path.jsonpath(), &Projection::All),
+            | Action::Confirm { url_path: path, .. } => Projection::of_whole(path),
             Action::EchoHeader(_) | Action::EchoQuery(_) | Action::Respond(_) => Projection::Skip,
         };
         condition.union(answer)

@@ -196,10 +196,9 @@ fn payload_projection(
     delivery_id: Option<&DeliveryIdSource>,
     handshakes: &[CompiledHandshake],
 ) -> Projection {
-    let whole = |path: &CompiledPath| Projection::of_path(&path.jsonpath(), &Projection::All);
-    let mut projection = whole(event_type_path);
+    let mut projection = Projection::of_whole(event_type_path);
     if let Some(DeliveryIdSource::Path(path)) = delivery_id {
-        projection = projection.union(whole(path));
+        projection = projection.union(Projection::of_whole(path));
     }
     handshakes.iter().fold(projection, |projection, handshake| projection.union(handshake.projection()))
 }
