@@ -189,6 +189,11 @@ const MIGRATIONS: &[&str] = &[
         swept_at     TEXT NOT NULL
     );
     ",
+    // 8: a signal's previous references are found from its stored version by the table's key
+    // (`recent_signal.rs`), so the index by signal, a write to a random page on every put, goes.
+    r"
+    DROP INDEX signal_references_by_signal;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension as _, params};
 use switchboard_core::ports::{SignalSortKey, StoreError, indexed_references};
 use switchboard_core::signal::NormalisedSignal;
 
@@ -54,6 +54,7 @@ impl RecentSignal {
             conn.prepare_cached("DELETE FROM signal_references WHERE expires_at_ms <= ?1")?.execute([now])?;
         }
         let Self { project_id, id, sort_key, signal_type, body, references, expires_at_ms } = self;
+        drop_previous_references(conn, project_id, id)?;
         conn.prepare_cached(
             "INSERT INTO signals (project_id, id, sort_key, signal_type, body, expires_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -62,7 +63,6 @@ impl RecentSignal {
                  expires_at_ms = excluded.expires_at_ms",
         )?
         .execute(params![project_id, id, sort_key.as_str(), signal_type, body, expires_at_ms])?;
-        conn.prepare_cached(DROP_REFERENCES_OF_SIGNAL)?.execute(params![project_id, id])?;
         let mut insert = conn.prepare_cached(
             "INSERT INTO signal_references (project_id, reference, sort_key, signal_id, expires_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -74,9 +74,28 @@ impl RecentSignal {
     }
 }
 
-/// Drops one signal's reference rows before a put writes its current ones. `INDEXED BY`: without
-/// it SQLite 3.54's planner searches the primary key by project instead (every reference of the
-/// project, read on every put: the put's cost then grows with the project's recent signals).
-pub(crate) const DROP_REFERENCES_OF_SIGNAL: &str =
-    "DELETE FROM signal_references INDEXED BY signal_references_by_signal
-     WHERE project_id = ?1 AND signal_id = ?2";
+/// Drops the reference rows of the signal's stored version, if there is one, before a put writes
+/// its current ones. They are found from that version's own related items and sort key, by the
+/// table's key: an index by signal would cost every put a write to a random page of it, for the
+/// few puts that replace a signal.
+fn drop_previous_references(conn: &Connection, project_id: &str, id: &str) -> DbResult<()> {
+    let stored: Option<(String, String)> = conn
+        .prepare_cached(STORED_VERSION)?
+        .query_row(params![project_id, id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((sort_key, body)) = stored else { return Ok(()) };
+    let previous: NormalisedSignal = serde_json::from_str(&body)
+        .map_err(|e| StoreError::Corrupt(format!("stored signal `{id}` is unreadable: {e}")))?;
+    let mut delete = conn.prepare_cached(DROP_REFERENCE)?;
+    for reference in indexed_references(&previous) {
+        delete.execute(params![project_id, reference, sort_key, id])?;
+    }
+    Ok(())
+}
+
+/// The stored version of a signal: its sort key and body.
+pub(crate) const STORED_VERSION: &str = "SELECT sort_key, body FROM signals WHERE project_id = ?1 AND id = ?2";
+
+/// One reference row of a signal, by the table's key.
+pub(crate) const DROP_REFERENCE: &str = "DELETE FROM signal_references
+     WHERE project_id = ?1 AND reference = ?2 AND sort_key = ?3 AND signal_id = ?4";

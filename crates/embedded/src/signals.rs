@@ -100,7 +100,7 @@ mod tests {
     use rusqlite::Connection;
 
     use crate::Embedded;
-    use crate::recent_signal::DROP_REFERENCES_OF_SIGNAL;
+    use crate::recent_signal::{DROP_REFERENCE, STORED_VERSION};
 
     /// What SQLite's planner does with `sql` (one line per step of `EXPLAIN QUERY PLAN`).
     fn plan(conn: &Connection, sql: &str, parameters: usize) -> Vec<String> {
@@ -110,18 +110,29 @@ mod tests {
     }
 
     #[test]
-    fn a_put_finds_the_old_references_of_its_own_signal_only() {
+    fn a_put_finds_its_signal_and_drops_its_old_references_by_key_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchboard.db");
         drop(Embedded::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
 
-        let steps = plan(&conn, DROP_REFERENCES_OF_SIGNAL, 2);
-
-        // Searching by project alone would read every reference of the project on every put.
+        // Searching by project alone would read every signal or reference of the project on
+        // every put.
         assert_eq!(
-            steps,
-            ["SEARCH signal_references USING INDEX signal_references_by_signal (project_id=? AND signal_id=?)"]
+            plan(&conn, STORED_VERSION, 2),
+            ["SEARCH signals USING INDEX sqlite_autoindex_signals_1 (project_id=? AND id=?)"]
         );
+        assert_eq!(
+            plan(&conn, DROP_REFERENCE, 4),
+            ["SEARCH signal_references USING PRIMARY KEY (project_id=? AND reference=? AND sort_key=?)"]
+        );
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'signal_references'")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(indexes, ["signal_references_by_expiry"], "no index by signal to write on every put");
     }
 }
