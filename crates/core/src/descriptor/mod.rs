@@ -173,19 +173,29 @@ impl Descriptor {
         let Some(mapper) = self.mapper(ctx.ingestion) else {
             return Ok(unsupported(ctx.ingestion));
         };
-        if let (IngestionKind::Webhook, Some(webhook)) = (ctx.ingestion, self.webhook())
-            && let WebhookEvent::Ignored { reason, .. } = webhook.judge(ctx.event_type.map(str::to_owned))
-        {
+        if let Some(reason) = self.ignores_event(ctx) {
             return Ok(ignored(reason));
         }
         mapper.map_payload(payload, ctx)
     }
 
+    /// Why a webhook's event type (`ctx.event_type`) is not handled, when it is not.
+    fn ignores_event(&self, ctx: &MapContext<'_>) -> Option<String> {
+        let (IngestionKind::Webhook, Some(webhook)) = (ctx.ingestion, self.webhook()) else { return None };
+        match webhook.judge(ctx.event_type.map(str::to_owned)) {
+            WebhookEvent::Ignored { reason, .. } => Some(reason),
+            WebhookEvent::Handled(_) => None,
+        }
+    }
+
     /// [`Self::map`] from the payload's JSON text, building only the parts the mapping reads
     /// (see [`crate::mapping::projection`]): the same report as parsing the whole payload.
     pub fn map_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
-        let projection = self.mapper(ctx.ingestion).map_or(&Projection::Skip, FieldMapper::payload_projection);
-        self.map(&crate::mapping::parse(projection, payload)?, ctx)
+        let Some(mapper) = self.mapper(ctx.ingestion).filter(|_| self.ignores_event(ctx).is_none()) else {
+            // Nothing of it is mapped; it must still be JSON, as a mapped payload must.
+            return self.map(&crate::mapping::parse(&Projection::Skip, payload)?, ctx);
+        };
+        mapper.map_payload_json(payload, ctx)
     }
 
     /// [`Self::map_item`] from the item's JSON text, building only the parts the mapping reads.
@@ -197,13 +207,12 @@ impl Descriptor {
     /// [`Self::map_delivery`] from the payload's JSON text, building only the parts the mapping
     /// (and, for a webhook without `ctx.event_type`, the event type's path) reads.
     pub fn map_delivery_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
-        let mapping = self.mapper(ctx.ingestion).map_or(&Projection::Skip, FieldMapper::payload_projection).clone();
-        let projection = match (ctx.ingestion, self.webhook(), ctx.event_type) {
-            (IngestionKind::Webhook, Some(webhook), None) => {
-                mapping.union(Projection::of_whole(&webhook.event_type_path))
-            }
-            _ => mapping,
+        let (IngestionKind::Webhook, Some(webhook), None) = (ctx.ingestion, self.webhook(), ctx.event_type) else {
+            // The event type is given or there is none: this is what the normaliser does.
+            return self.map_json(payload, ctx);
         };
+        let mapping = self.mapper(ctx.ingestion).map_or(&Projection::Skip, FieldMapper::payload_projection).clone();
+        let projection = mapping.union(Projection::of_whole(&webhook.event_type_path));
         self.map_delivery(&crate::mapping::parse(&projection, payload)?, ctx)
     }
 

@@ -35,6 +35,11 @@ impl ItemsPath {
         self
     }
 
+    /// Whether a payload the path matches nothing in has no items (`itemsOptional`).
+    pub fn is_optional(&self) -> bool {
+        self.optional
+    }
+
     /// The path as written in the descriptor.
     pub fn as_str(&self) -> &str {
         self.path.as_str()

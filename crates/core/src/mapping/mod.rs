@@ -4,6 +4,7 @@
 pub mod condition;
 pub mod expr;
 mod issue_sink;
+mod item_stream;
 pub mod items;
 pub mod projection;
 pub mod reduce;
@@ -22,6 +23,7 @@ use crate::model::{FieldMappingDescriptor, Issue, OneOrMany, Priority, Timestamp
 use crate::signal::{IngestionKind, NormalisedSignal, rfc3339, signal_id};
 use condition::{CompiledCondition, NodeMemo};
 pub(crate) use issue_sink::IssueSink;
+use item_stream::{Found, ItemSink, ItemStream};
 use items::ItemsPath;
 use projection::Projection;
 use related::RelatedPattern;
@@ -133,6 +135,8 @@ pub struct FieldMapper {
     item_projection: Projection,
     /// What of a payload they read: `itemsPath`, and under it `item_projection`.
     payload_projection: Projection,
+    /// How a payload's items are mapped while it is parsed, when `itemsPath` allows it.
+    item_stream: Option<ItemStream>,
 }
 
 impl FieldMapper {
@@ -233,6 +237,7 @@ impl FieldMapper {
                 by_event,
                 item_projection: Projection::Skip,
                 payload_projection: Projection::Skip,
+                item_stream: None,
             }
             .with_projections()),
             _ => Err(issues),
@@ -258,6 +263,7 @@ impl FieldMapper {
         self.raw_fields.iter().for_each(|(_, p)| add(Projection::of_whole(p)));
         self.by_event.values().for_each(|m| add(m.item_projection.clone()));
         self.payload_projection = Projection::of_items(self.items.as_str(), &item);
+        self.item_stream = ItemStream::for_path(self.items.as_str(), &item);
         self.item_projection = item;
         self
     }
@@ -274,10 +280,19 @@ impl FieldMapper {
     }
 
     /// [`Self::map_payload`] from JSON text, building only the parts of the payload the mapping
-    /// reads: the same report as parsing the whole payload first.
+    /// reads: the same report as parsing the whole payload first. When `itemsPath` is a chain
+    /// of member names, each item is mapped as soon as it is parsed, and dropped.
     pub fn map_payload_json(&self, payload: &str, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
-        let payload = parse(&self.payload_projection, payload)?;
-        self.map_payload(&payload, ctx)
+        let Some(stream) = &self.item_stream else {
+            let payload = parse(&self.payload_projection, payload)?;
+            return self.map_payload(&payload, ctx);
+        };
+        let mut sink = ReportSink { mapper: self, ctx, report: MapReport::default(), next_index: 0 };
+        let found = stream.run(payload, &mut sink).map_err(|e| MapError::MalformedJson(e.to_string()))?;
+        if found == Found::Nothing && !self.items.is_optional() {
+            return Err(MapError::NoItems(self.items.as_str().to_owned()));
+        }
+        Ok(sink.report)
     }
 
     /// Extracts the items of a payload: each element of a single selected array, or each
@@ -310,17 +325,22 @@ impl FieldMapper {
     pub fn map_payload(&self, payload: &Value, ctx: &MapContext<'_>) -> Result<MapReport, MapError> {
         let mut report = MapReport::default();
         for (index, item) in self.items(payload)?.into_iter().enumerate() {
-            match self.map_item(index, item, ctx) {
-                Ok(Some(signal)) => report.signals.push(signal),
-                Ok(None) => report.ignored.push(IgnoredItem {
-                    index,
-                    external_id: self.external_id(item),
-                    reason: "no signal type rule matched".to_owned(),
-                }),
-                Err(e) => report.errors.push(e),
-            }
+            self.map_into(&mut report, index, item, ctx);
         }
         Ok(report)
+    }
+
+    /// Maps the item at `index` into `report`: a signal, an ignored item or an item error.
+    pub fn map_into(&self, report: &mut MapReport, index: usize, item: &Value, ctx: &MapContext<'_>) {
+        match self.map_item(index, item, ctx) {
+            Ok(Some(signal)) => report.signals.push(signal),
+            Ok(None) => report.ignored.push(IgnoredItem {
+                index,
+                external_id: self.external_id(item),
+                reason: "no signal type rule matched".to_owned(),
+            }),
+            Err(e) => report.errors.push(e),
+        }
     }
 
     /// Maps one item: `Ok(None)` when no signal type rule matches.
@@ -514,6 +534,26 @@ fn compile_overrides(
         }
     }
     out
+}
+
+/// Maps each streamed item into a report as it arrives.
+struct ReportSink<'m, 'c> {
+    mapper: &'m FieldMapper,
+    ctx: &'m MapContext<'c>,
+    report: MapReport,
+    next_index: usize,
+}
+
+impl ItemSink for ReportSink<'_, '_> {
+    fn item(&mut self, item: Value) {
+        self.mapper.map_into(&mut self.report, self.next_index, &item, self.ctx);
+        self.next_index += 1;
+    }
+
+    fn reset(&mut self) {
+        self.report = MapReport::default();
+        self.next_index = 0;
+    }
 }
 
 /// Parses JSON text with a projection; the error says why the text is not JSON.

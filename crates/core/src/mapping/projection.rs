@@ -101,9 +101,25 @@ impl Projection {
     /// The projection of an `itemsPath`: each node it selects (or each element of the one array
     /// it selects) is read as `item` says.
     pub fn of_items(items_path: &str, item: &Projection) -> Self {
-        let node =
-            item.clone().union(Projection::Select(Box::new(Select { elements: item.clone(), ..Select::default() })));
-        Self::of_path(items_path, &node)
+        Self::of_path(items_path, &Self::of_item_node(item))
+    }
+
+    /// What of a node `itemsPath` selects is read: the node as an item, or each of its
+    /// elements as an item when it is an array.
+    pub(crate) fn of_item_node(item: &Projection) -> Self {
+        item.clone().union(Projection::Select(Box::new(Select { elements: item.clone(), ..Select::default() })))
+    }
+
+    /// The member names of a path of names only (`$`, `$.a['b']`), and whether it ends in a
+    /// wildcard (`[*]` or `.*`); `None` for any other path.
+    pub(crate) fn member_names_of(path: &str) -> Option<(Vec<String>, bool)> {
+        let mut parser = PathParser::new(path.trim());
+        parser.eat("$").then(|| parser.member_names()).flatten()
+    }
+
+    /// A seed that deserialises a value with this projection.
+    pub(crate) fn seed(&self) -> Seed<'_> {
+        Seed(self)
     }
 
     /// The projection of a whole response whose items (at `items_path`) are read as `item`
@@ -111,9 +127,7 @@ impl Projection {
     /// beside the items). Only a path of member names ending in `[*]`, `.*` or nothing is
     /// projected; any other keeps the whole response.
     pub fn of_items_in_page(items_path: &str, item: &Projection) -> Self {
-        let mut parser = PathParser::new(items_path.trim());
-        let names = parser.eat("$").then(|| parser.member_names()).flatten();
-        let Some((names, wildcard)) = names else { return Projection::All };
+        let Some((names, wildcard)) = Self::member_names_of(items_path) else { return Projection::All };
         // A selected node is an item, or an array of items; the node `$.a` names may also be
         // the response itself (an object read beside its items): kept whole but for its array.
         let selected = item.clone().union(Projection::Select(Box::new(Select {
@@ -509,7 +523,7 @@ enum Child {
 }
 
 /// Deserialises the projected part of a value.
-struct Seed<'p>(&'p Projection);
+pub(crate) struct Seed<'p>(&'p Projection);
 
 impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Value;
