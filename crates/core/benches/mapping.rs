@@ -10,8 +10,9 @@
 //! - `engine`: parse into `Value` then `Descriptor::map` (what the normaliser does);
 //! - `engine_map_only`: `Descriptor::map` on already parsed values;
 //! - `projected_parse`: parse building only what the mapping reads (its projection);
-//! - `engine_projected`: `Descriptor::map_json`, that parse then the mapping (what the
-//!   normaliser and `switchboard map` do). Its report is checked equal to `engine`'s first.
+//! - `engine_projected`: `Descriptor::map_json`, that parse and the mapping, a page's items
+//!   mapped one by one as they are parsed (what the normaliser and `switchboard map` do). Its
+//!   report is checked equal to `engine`'s first.
 //!
 //! Each figure is the best of N timed rounds after one warm-up round, by wall clock and by the
 //! thread's CPU time. The run writes
