@@ -239,19 +239,11 @@ impl Descriptor {
     /// Maps one item already extracted with `itemsPath` (a polled item travels alone in its
     /// envelope, so one bad item fails only its own message).
     pub fn map_item(&self, item: &Value, ctx: &MapContext<'_>) -> MapReport {
-        let mut report = MapReport::default();
         let Some(mapper) = self.mapper(ctx.ingestion) else {
             return unsupported(ctx.ingestion);
         };
-        match mapper.map_item(0, item, ctx) {
-            Ok(Some(signal)) => report.signals.push(signal),
-            Ok(None) => report.ignored.push(IgnoredItem {
-                index: 0,
-                external_id: mapper.external_id(item),
-                reason: "no signal type rule matched".to_owned(),
-            }),
-            Err(error) => report.errors.push(error),
-        }
+        let mut report = MapReport::default();
+        mapper.map_into(&mut report, 0, item, ctx);
         report
     }
 
