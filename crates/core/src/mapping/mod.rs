@@ -331,7 +331,7 @@ impl FieldMapper {
     }
 
     /// Maps the item at `index` into `report`: a signal, an ignored item or an item error.
-    pub fn map_into(&self, report: &mut MapReport, index: usize, item: &Value, ctx: &MapContext<'_>) {
+    pub(crate) fn map_into(&self, report: &mut MapReport, index: usize, item: &Value, ctx: &MapContext<'_>) {
         match self.map_item(index, item, ctx) {
             Ok(Some(signal)) => report.signals.push(signal),
             Ok(None) => report.ignored.push(IgnoredItem {
