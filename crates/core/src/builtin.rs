@@ -161,6 +161,34 @@ mod tests {
     }
 
     #[test]
+    fn a_registered_descriptor_builds_its_regular_expressions_when_it_first_maps() {
+        use crate::pattern::built_on_this_thread as built;
+        let (_, json) = BUILT_IN.iter().find(|(name, _)| *name == "github-prs.json").expect("shipped");
+        let value: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        let before = built();
+        let validated = Descriptor::from_value(&value, "github-prs").expect("valid");
+        assert!(built() - before >= 7, "registration builds every expression: {}", built() - before);
+        let before = built();
+        let registered = Descriptor::from_registered(validated.model().clone(), "github-prs").expect("compiles");
+        assert_eq!(built(), before, "loading a registered descriptor builds none");
+        // A published delivery (tests/fixtures/github-prs/SOURCES.md) with a label, mapped to a signal.
+        let payload = include_str!("../../../tests/fixtures/github-prs/pull_request.closed.json");
+        let ctx = crate::MapContext {
+            connector_id: "github-prs",
+            project_id: "p1",
+            ingestion: crate::IngestionKind::Webhook,
+            event_type: Some("pull_request"),
+            received_at: chrono::Utc::now(),
+            config: None,
+        };
+        let report = serde_json::to_value(registered.map_json(payload, &ctx).expect("maps")).expect("JSON");
+        assert!(built() > before, "mapping builds what it evaluates: {report}");
+        let expected = serde_json::to_value(validated.map_json(payload, &ctx).expect("maps")).expect("JSON");
+        assert_eq!(report, expected);
+        assert_eq!(report["signals"].as_array().map(Vec::len), Some(1), "{report}");
+    }
+
+    #[test]
     fn versions_compare_as_semantic_versions() {
         assert_eq!(compare_versions("1.10.0", "1.9.0"), Ordering::Greater);
         assert_eq!(compare_versions("1.9.0", "1.10.0"), Ordering::Less);

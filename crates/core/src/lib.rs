@@ -34,6 +34,7 @@ pub mod ids;
 pub mod jsonpath;
 pub mod mapping;
 pub mod model;
+pub mod pattern;
 pub mod polling;
 pub mod ports;
 pub mod retry_class;

@@ -67,13 +67,14 @@ impl Descriptor {
     /// Compiles a descriptor the registry accepted: every section compiled as [`from_value`]
     /// does (paths, regexes, templates, plans), without checking the document's shape against
     /// the JSON Schema again — the registry checked it when the descriptor was registered, and
-    /// checking costs a function's first delivery about 10 ms (the schema is generated and
-    /// compiled on first use).
+    /// checking costs a function's first delivery about 10 ms (the schema is parsed and
+    /// compiled on first use). Its regular expressions are checked, and their matchers built
+    /// when first used ([`crate::pattern`]).
     ///
     /// [`from_value`]: Self::from_value
     pub fn from_registered(raw: ConnectorDescriptor, origin: &str) -> Result<Self, DescriptorError> {
-        let sections =
-            compile::compile(&raw).map_err(|issues| DescriptorError { origin: origin.to_owned(), issues })?;
+        let sections = crate::pattern::deferred(|| compile::compile(&raw))
+            .map_err(|issues| DescriptorError { origin: origin.to_owned(), issues })?;
         Ok(Self { raw, sections })
     }
 

@@ -1,7 +1,7 @@
 //! Conditions of signal-type, priority and handshake rules: single tests and `all` / `any`
 //! groups, compiled once (paths and regexes) and evaluated against an item.
 
-use regex::Regex;
+use crate::pattern::Pattern;
 use serde_json::Value;
 
 use super::projection::Projection;
@@ -88,7 +88,7 @@ pub enum Test {
     /// A non-null value is present.
     Exists,
     /// Regex match on the text of a value.
-    Matches(Regex),
+    Matches(Pattern),
     /// Loose equality with one of several values.
     In(Vec<Value>),
 }
@@ -223,7 +223,7 @@ fn compile_test(parts: ConditionParts<'_>, pointer: &str) -> Result<CompiledCond
         }
         (Some(Operator::Equals), Some(v)) => Some(Test::Equals(v.clone())),
         (Some(Operator::Contains), Some(v)) => Some(Test::Contains(v.clone())),
-        (Some(Operator::Matches), Some(v)) => match v.as_str().map(Regex::new) {
+        (Some(Operator::Matches), Some(v)) => match v.as_str().map(Pattern::new) {
             Some(Ok(re)) => Some(Test::Matches(re)),
             Some(Err(e)) => {
                 issues.push(Issue::new(&value_pointer, format!("invalid regular expression: {e}")));

@@ -20,8 +20,8 @@
 //! runs to the end of the placeholder). An argument is written bare or quoted (`"..."`, needed
 //! when it contains `|`; inside, `\"` is a quote and backslashes are otherwise kept as written).
 
+use crate::pattern::Pattern;
 use chrono::format::{Item, StrftimeItems};
-use regex::Regex;
 use serde_json::Value;
 
 use super::timestamp::parse_timestamp;
@@ -49,7 +49,7 @@ enum Filter {
     Trim,
     Truncate(usize),
     Default(String),
-    Capture(Regex),
+    Capture(Pattern),
     Date(String),
     Since(CompiledPath),
 }
@@ -162,7 +162,7 @@ impl Filter {
             "capture" => {
                 let pattern = argument.ok_or_else(|| needs("a regular expression"))?;
                 Self::Capture(
-                    Regex::new(&pattern).map_err(|e| format!("filter `capture`: invalid regular expression: {e}"))?,
+                    Pattern::new(&pattern).map_err(|e| format!("filter `capture`: invalid regular expression: {e}"))?,
                 )
             }
             "date" => {
@@ -193,7 +193,7 @@ impl Filter {
             Self::Capture(regex) => values
                 .iter()
                 .filter_map(|v| {
-                    let found = regex.captures(v)?;
+                    let found = regex.matcher()?.captures(v)?;
                     found.get(1).or_else(|| found.get(0)).map(|m| m.as_str().to_owned())
                 })
                 .collect(),

@@ -7,7 +7,9 @@
 //! `summaryTemplate`), and each `$` refers to a group the regex has, so a typo is an error at the
 //! key's JSON pointer rather than an empty reference at run time.
 
-use regex::{Captures, Regex};
+use regex::Captures;
+
+use crate::pattern::Pattern;
 use serde_json::Value;
 
 use super::issue_sink::IssueSink;
@@ -19,7 +21,7 @@ use crate::model::{FieldMappingDescriptor, Issue};
 #[derive(Debug, Clone)]
 pub(super) struct RelatedPattern {
     paths: Vec<CompiledPath>,
-    regex: Regex,
+    regex: Pattern,
     /// The `key` template: literals (expanded with the match's groups) and item placeholders.
     key: Option<Vec<SummaryPart>>,
 }
@@ -49,8 +51,9 @@ impl RelatedPattern {
                 None => return,
             },
         };
+        let Some(regex) = self.regex.matcher() else { return };
         for text in &texts {
-            for found in self.regex.captures_iter(text) {
+            for found in regex.captures_iter(text) {
                 let reference = match &key {
                     Some(parts) => expand(parts, &found),
                     None => match found.get(1).or_else(|| found.get(0)) {
@@ -107,7 +110,7 @@ pub(super) fn compile(
     for (i, pattern) in spec.related_items_patterns.iter().enumerate() {
         let at = format!("{pointer}/relatedItemsPatterns/{i}");
         let paths = sink.paths(Some(&pattern.paths), &format!("{at}/paths"));
-        let regex = Regex::new(&pattern.pattern)
+        let regex = Pattern::new(&pattern.pattern)
             .map_err(|e| sink.0.push(Issue::new(format!("{at}/pattern"), format!("invalid regular expression: {e}"))))
             .ok();
         let key = match (&pattern.key, &regex) {
@@ -127,7 +130,7 @@ pub(super) fn compile(
 
 fn compile_key(
     key: &str,
-    regex: &Regex,
+    regex: &Pattern,
     pointer: &str,
     scope: &MappingScope<'_>,
     sink: &mut IssueSink<'_>,
@@ -191,10 +194,10 @@ fn group_references(text: &str) -> Result<Vec<String>, String> {
     Ok(groups)
 }
 
-fn check_group(group: &str, regex: &Regex) -> Result<(), String> {
+fn check_group(group: &str, regex: &Pattern) -> Result<(), String> {
     let known = match group.parse::<usize>() {
         Ok(index) => index < regex.captures_len(),
-        Err(_) => regex.capture_names().flatten().any(|name| name == group),
+        Err(_) => regex.has_group_named(group),
     };
     if known {
         return Ok(());
@@ -229,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_group_the_regex_lacks_is_named_with_a_hint() {
-        let regex = Regex::new(r"#(?<n>\d+)").unwrap();
+        let regex = Pattern::new(r"#(?<n>\d+)").unwrap();
         assert!(check_group("0", &regex).is_ok());
         assert!(check_group("1", &regex).is_ok());
         assert!(check_group("n", &regex).is_ok());

@@ -2,7 +2,7 @@
 //! condition on the JSON body, a header) and what the engine then does. Data and matching only;
 //! the engine in `switchboard-poll` carries the actions out.
 
-use regex::Regex;
+use crate::pattern::Pattern;
 use serde_json::Value;
 
 use super::error::FailureClass;
@@ -60,7 +60,7 @@ enum StatusTest {
 struct HeaderTest {
     name: String,
     value: Option<String>,
-    matches: Option<Regex>,
+    matches: Option<Pattern>,
 }
 
 /// A response as the rules see it.
@@ -224,7 +224,7 @@ fn status_test(pattern: &StatusPattern, pointer: &str, issues: &mut Vec<Issue>) 
 
 fn header_test(h: &HeaderMatch, pointer: &str, issues: &mut Vec<Issue>) -> Option<HeaderTest> {
     let name_ok = valid_header(&h.name, &format!("{pointer}/name"), issues);
-    let matches = match h.matches.as_deref().map(Regex::new) {
+    let matches = match h.matches.as_deref().map(Pattern::new) {
         None => None,
         Some(Ok(re)) => Some(re),
         Some(Err(e)) => {

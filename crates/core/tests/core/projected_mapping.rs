@@ -127,6 +127,39 @@ fn every_fixture_maps_the_same_projected_as_whole_with_every_descriptor() {
     assert!(compared > descriptors.len() * fixtures.len());
 }
 
+/// A descriptor as the functions load it from the registry builds its regular expressions on
+/// first use (`switchboard_core::pattern`); it maps every fixture as the validated one does.
+#[test]
+fn every_fixture_maps_the_same_with_the_descriptor_as_registered() {
+    let fixtures = fixtures();
+    let mut compared = 0;
+    for descriptor in descriptors() {
+        let registered = Descriptor::from_registered(descriptor.model().clone(), descriptor.id()).unwrap();
+        for ingestion in modes(descriptor) {
+            for event_type in event_types(descriptor) {
+                let ctx = MapContext {
+                    connector_id: descriptor.id(),
+                    project_id: "p1",
+                    ingestion,
+                    event_type: event_type.as_deref(),
+                    received_at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+                    config: Some(descriptor.config_defaults()),
+                };
+                for (name, payload) in &fixtures {
+                    assert_eq!(
+                        text(registered.map_json(payload, &ctx)),
+                        text(descriptor.map_json(payload, &ctx)),
+                        "{} on {name} ({ingestion:?}, event {event_type:?})",
+                        descriptor.id()
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > descriptors().len() * fixtures.len());
+}
+
 #[test]
 fn most_built_in_mappings_read_only_part_of_an_item() {
     let projected: Vec<&str> = descriptors()
