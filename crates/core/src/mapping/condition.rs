@@ -128,7 +128,7 @@ impl CompiledCondition {
     pub fn projection(&self) -> Projection {
         match self {
             Self::Always => Projection::Skip,
-            Self::All(cs) | Self::Any(cs) => cs.iter().fold(Projection::Skip, |p, c| p.union(c.projection())),
+            Self::All(cs) | Self::Any(cs) => Projection::union_all(cs.iter().map(Self::projection)),
             Self::Test { path, test } => {
                 let end = if matches!(test, Test::Exists) { Projection::Presence } else { Projection::All };
                 Projection::of_path(&path.jsonpath(), &end)

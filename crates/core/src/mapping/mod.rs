@@ -246,8 +246,8 @@ impl FieldMapper {
 
     /// The mapper with its projections computed from every path it reads.
     fn with_projections(mut self) -> Self {
-        let mut item = Projection::of_whole(&self.id);
-        let mut add = |p: Projection| item = std::mem::take(&mut item).union(p);
+        let mut parts = vec![Projection::of_whole(&self.id)];
+        let mut add = |p: Projection| parts.push(p);
         self.timestamp.paths().iter().for_each(|p| add(Projection::of_whole(p)));
         let templates = [Some(&self.summary), self.id_template.as_ref().map(|(_, t)| t), self.url_template.as_ref()];
         for part in templates.into_iter().flatten().flatten() {
@@ -262,6 +262,7 @@ impl FieldMapper {
         self.related_patterns.iter().flat_map(RelatedPattern::read_paths).for_each(|p| add(Projection::of_whole(p)));
         self.raw_fields.iter().for_each(|(_, p)| add(Projection::of_whole(p)));
         self.by_event.values().for_each(|m| add(m.item_projection.clone()));
+        let item = Projection::union_all(parts);
         self.payload_projection = Projection::of_items(self.items.as_str(), &item);
         self.item_stream = ItemStream::for_path(self.items.as_str(), &item);
         self.item_projection = item;

@@ -92,8 +92,14 @@ impl Projection {
 
     /// This projection or `other`, whichever keeps more, member by member.
     pub fn union(self, other: Projection) -> Projection {
-        let mut out = self;
-        out.merge(other);
+        Self::union_all([self, other])
+    }
+
+    /// The union of every projection of `parts` (`Skip` when there are none): the same as
+    /// folding them with [`Self::union`], finished once instead of after each one.
+    pub fn union_all(parts: impl IntoIterator<Item = Projection>) -> Projection {
+        let mut out = Projection::Skip;
+        parts.into_iter().for_each(|part| out.merge(part));
         out.finish();
         out
     }
@@ -685,6 +691,38 @@ mod tests {
         for path in paths {
             let compiled = CompiledPath::parse(path).unwrap();
             assert_eq!(compiled.query(&projected), compiled.query(doc), "{path} over {projected}");
+        }
+    }
+
+    #[test]
+    fn a_union_of_many_finished_once_is_the_fold_of_unions() {
+        let paths = [
+            "$.a",
+            "$.a.b",
+            "$.*.c",
+            "$..d",
+            "$.e[*].f",
+            "$.e[0]",
+            "$['g','h'].i",
+            "$.a[?@.x == 1].y",
+            "$.k.*",
+            "$.a.*.b",
+            "$.*",
+            "$",
+        ];
+        let mut parts: Vec<Projection> = paths.iter().map(|p| Projection::of_path(p, &Projection::All)).collect();
+        parts.push(Projection::of_path("$.a.z", &Projection::Presence));
+        parts.push(Projection::of_items_in_page("$.items[*]", &Projection::of_path("$.id", &Projection::All)));
+        for start in 0..parts.len() {
+            for len in 0..=parts.len() {
+                let some: Vec<Projection> = parts.iter().cycle().skip(start).take(len).cloned().collect();
+                let folded = some.iter().cloned().fold(Projection::Skip, |mut out, part| {
+                    out.merge(part);
+                    out.finish();
+                    out
+                });
+                assert_eq!(Projection::union_all(some), folded, "{len} parts from {start}");
+            }
         }
     }
 
