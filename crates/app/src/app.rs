@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_core::builtin::{BuiltInError, BuiltInSync, built_in_descriptors, register_descriptors};
+use switchboard_core::builtin::{BuiltInError, BuiltInSync, built_in_models, register_descriptors};
 use switchboard_core::catalog::ConnectorCatalog;
 use switchboard_core::ports::{QueueSender, Stores};
 use switchboard_normaliser::Normaliser;
@@ -47,12 +47,12 @@ impl App {
     }
 
     /// Registers the built-in descriptors and the native connectors' descriptors
-    /// (`switchboard_natives::descriptors`) that are missing or at another version than this
+    /// (`switchboard_natives::models`) that are missing or at another version than this
     /// build ships, and logs what changed. Run once at start: nothing else fills a fresh
     /// registry's catalogue, and an unchanged registry costs one read per built-in.
     pub async fn register_built_ins(&self) -> Result<BuiltInSync, BuiltInError> {
-        let mut shipped = built_in_descriptors()?;
-        shipped.extend(switchboard_natives::descriptors()?);
+        let mut shipped = built_in_models()?;
+        shipped.extend(switchboard_natives::models()?);
         let sync = register_descriptors(self.stores.descriptors.as_ref(), shipped).await?;
         tracing::info!(
             added = sync.added.len(),

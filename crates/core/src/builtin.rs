@@ -18,6 +18,21 @@ pub fn built_in_descriptors() -> Result<Vec<Descriptor>, DescriptorError> {
     BUILT_IN.iter().map(|(name, json)| Descriptor::from_json_str(json, &format!("descriptors/{name}"))).collect()
 }
 
+/// Every built-in descriptor as authored: read, not validated or compiled, which is all that
+/// registering them needs ([`register_built_ins`]). Validating the 38 shipped files costs a
+/// process 50-120 ms and most of the registry API's first-request memory; the tests validate
+/// every one of them (`tests::every_descriptor_file_is_built_in_and_valid`), so a running
+/// process need not. [`built_in_descriptors`] validates and compiles them.
+pub fn built_in_models() -> Result<Vec<ConnectorDescriptor>, DescriptorError> {
+    BUILT_IN.iter().map(|(name, json)| read_shipped(json, &format!("descriptors/{name}"))).collect()
+}
+
+/// Reads the JSON text of a descriptor this build ships (a built-in or a native connector's)
+/// into the model, without validating it; `origin` names it in the error.
+pub fn read_shipped(json: &str, origin: &str) -> Result<ConnectorDescriptor, DescriptorError> {
+    serde_json::from_str(json).map_err(|e| DescriptorError::whole(origin, format!("not a descriptor: {e}")))
+}
+
 /// Whether this build ships a built-in descriptor with this connector id (each file is named
 /// after its id: `descriptors/<id>.json`).
 pub fn is_built_in_id(connector_id: &str) -> bool {
@@ -44,7 +59,7 @@ pub struct BuiltInSync {
 /// Why built-ins could not be registered.
 #[derive(Debug, thiserror::Error)]
 pub enum BuiltInError {
-    /// A shipped descriptor does not validate (a build defect; the tests prevent it).
+    /// A shipped descriptor does not read or validate (a build defect; the tests prevent it).
     #[error(transparent)]
     Invalid(#[from] DescriptorError),
     /// The registry failed.
@@ -58,7 +73,7 @@ pub enum BuiltInError {
 /// descriptor under a built-in's id is never overwritten: it is kept, with a warning naming
 /// the id, until an admin deletes it.
 pub async fn register_built_ins(registry: &dyn DescriptorRegistry) -> Result<BuiltInSync, BuiltInError> {
-    register_descriptors(registry, built_in_descriptors()?).await
+    register_descriptors(registry, built_in_models()?).await
 }
 
 /// Registers `descriptors` as built-ins, under the rules of [`register_built_ins`]: the
@@ -66,11 +81,10 @@ pub async fn register_built_ins(registry: &dyn DescriptorRegistry) -> Result<Bui
 /// they are listed and versioned exactly like the shipped JSON files.
 pub async fn register_descriptors(
     registry: &dyn DescriptorRegistry,
-    descriptors: Vec<Descriptor>,
+    descriptors: Vec<ConnectorDescriptor>,
 ) -> Result<BuiltInSync, BuiltInError> {
     let mut sync = BuiltInSync::default();
-    for descriptor in descriptors {
-        let model: &ConnectorDescriptor = descriptor.model();
+    for model in &descriptors {
         let id = model.id.clone();
         let Some(stored) = registry.get_descriptor(&id).await? else {
             registry.upsert_built_in(model).await?;
@@ -133,6 +147,13 @@ mod tests {
         on_disk.sort();
         let listed: Vec<String> = BUILT_IN.iter().map(|(n, _)| (*n).to_owned()).collect();
         assert_eq!(on_disk, listed, "build.rs lists every descriptors/*.json file");
+        // What registration stores (read, not validated) is what validates.
+        let validated: Vec<ConnectorDescriptor> = built_in_descriptors()
+            .expect("every shipped descriptor validates")
+            .iter()
+            .map(|d| d.model().clone())
+            .collect();
+        assert_eq!(built_in_models().expect("read"), validated);
         assert_eq!(built_in_descriptors().expect("all valid").len(), BUILT_IN.len());
     }
 

@@ -14,7 +14,7 @@ pub mod ses;
 #[cfg(feature = "test-connector")]
 pub mod test_connector;
 
-use switchboard_core::model::DescriptorError;
+use switchboard_core::model::{ConnectorDescriptor, DescriptorError};
 use switchboard_core::{Descriptor, NativeRegistry};
 
 /// Connector id, source path (for validation messages) and JSON of every native descriptor
@@ -47,10 +47,17 @@ pub fn registry() -> NativeRegistry {
     natives
 }
 
-/// The descriptors of [`DESCRIPTORS`], validated: the assembly registers them like the
-/// built-in descriptors (`switchboard_core::builtin::register_descriptors`), so the natives are
-/// listed by `GET /connectors` with `kind: native` and instances are created through the same
-/// API. The test connector is not among them: tests register it themselves.
+/// The descriptors of [`DESCRIPTORS`], validated. The assembly registers them ([`models`]) like
+/// the built-in descriptors (`switchboard_core::builtin::register_descriptors`), so the natives
+/// are listed by `GET /connectors` with `kind: native` and instances are created through the
+/// same API. The test connector is not among them: tests register it themselves.
 pub fn descriptors() -> Result<Vec<Descriptor>, DescriptorError> {
     DESCRIPTORS.iter().map(|(_, source, json)| Descriptor::from_json_str(json, source)).collect()
+}
+
+/// The descriptors of [`DESCRIPTORS`] as authored, read but not validated: what registering
+/// them needs (`switchboard_core::builtin::built_in_models` says why). `tests/registration.rs`
+/// validates each one through [`descriptors`].
+pub fn models() -> Result<Vec<ConnectorDescriptor>, DescriptorError> {
+    DESCRIPTORS.iter().map(|(_, source, json)| switchboard_core::builtin::read_shipped(json, source)).collect()
 }
