@@ -70,6 +70,18 @@ fn event_types(descriptor: &Descriptor) -> Vec<Option<String>> {
     out
 }
 
+/// The context every comparison maps with: a fixed time, the descriptor's config defaults.
+fn context<'a>(descriptor: &'a Descriptor, ingestion: IngestionKind, event_type: Option<&'a str>) -> MapContext<'a> {
+    MapContext {
+        connector_id: descriptor.id(),
+        project_id: "p1",
+        ingestion,
+        event_type,
+        received_at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+        config: Some(descriptor.config_defaults()),
+    }
+}
+
 /// Maps `payload` with `descriptor` every way the engine can, whole and projected, and checks
 /// that both give the same text. Returns how many comparisons were made.
 fn compare(descriptor: &Descriptor, name: &str, payload: &str) -> usize {
@@ -77,14 +89,7 @@ fn compare(descriptor: &Descriptor, name: &str, payload: &str) -> usize {
     let mut compared = 0;
     for ingestion in modes(descriptor) {
         for event_type in event_types(descriptor) {
-            let ctx = MapContext {
-                connector_id: descriptor.id(),
-                project_id: "p1",
-                ingestion,
-                event_type: event_type.as_deref(),
-                received_at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
-                config: Some(descriptor.config_defaults()),
-            };
+            let ctx = context(descriptor, ingestion, event_type.as_deref());
             let at = || format!("{} on {name} ({ingestion:?}, event {event_type:?})", descriptor.id());
             assert_eq!(
                 text(descriptor.map_delivery_json(payload, &ctx)),
@@ -137,14 +142,7 @@ fn every_fixture_maps_the_same_with_the_descriptor_as_registered() {
         let registered = Descriptor::from_registered(descriptor.model().clone(), descriptor.id()).unwrap();
         for ingestion in modes(descriptor) {
             for event_type in event_types(descriptor) {
-                let ctx = MapContext {
-                    connector_id: descriptor.id(),
-                    project_id: "p1",
-                    ingestion,
-                    event_type: event_type.as_deref(),
-                    received_at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
-                    config: Some(descriptor.config_defaults()),
-                };
+                let ctx = context(descriptor, ingestion, event_type.as_deref());
                 for (name, payload) in &fixtures {
                     assert_eq!(
                         text(registered.map_json(payload, &ctx)),
