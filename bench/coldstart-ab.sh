@@ -9,15 +9,17 @@
 #
 # Build each side with `cargo build --profile lambda-release -p switchboard-lambda --example
 # gateway_bench` (copy the binary out between checkouts). The three are started in turn, run by
-# run, so load on the shared machine falls on all three alike; every gateway cold start accepts
+# run, the two gateways in alternating order, so load on the shared machine and the position in
+# a round fall on both builds alike; every gateway cold start accepts
 # and enqueues a delivery id of its own into one seeded SQLite store per side. Prints the medians
 # of init, first response and peak RSS, each also as a multiple of the echo's.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The binaries' paths are read from the caller's directory, before moving to the repository.
 [[ $# -eq 2 && -x "$1" && -x "$2" ]] || { echo "usage: bash bench/coldstart-ab.sh OLD_GATEWAY_BENCH NEW_GATEWAY_BENCH" >&2; exit 2; }
 OLD="$(realpath "$1")"
 NEW="$(realpath "$2")"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS="${RUNS:-15}"
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 OUT=bench/out/coldstart-ab
@@ -46,8 +48,11 @@ event["headers"]["x-github-delivery"] += "-" + sys.argv[3]
 json.dump(event, open(sys.argv[2], "w"))
 PY
   rie_cold_start bare "$run" "$OUT/event-$run.json" 1 "$OUT" "$BARE"
-  rie_cold_start old "$run" "$OUT/event-$run.json" 1 "$OUT" "$OLD" lambda-embedded "$OUT/old.db"
-  rie_cold_start new "$run" "$OUT/event-$run.json" 1 "$OUT" "$NEW" lambda-embedded "$OUT/new.db"
+  if (( run % 2 )); then order=(old new); else order=(new old); fi
+  for side in "${order[@]}"; do
+    binary="$OLD"; [[ "$side" == new ]] && binary="$NEW"
+    rie_cold_start "$side" "$run" "$OUT/event-$run.json" 1 "$OUT" "$binary" lambda-embedded "$OUT/$side.db"
+  done
 done
 cp /proc/loadavg "$OUT/loadavg-end"
 
@@ -58,7 +63,7 @@ sys.path.insert(0, "bench/lib")
 from rie_report import runs
 
 out = Path(sys.argv[1])
-figures = {name: [run for run in runs(out, name)] for name in ("bare", "old", "new")}
+figures = {name: runs(out, name) for name in ("bare", "old", "new")}
 for name in ("old", "new"):
     codes = {code for run in figures[name] for code in run["statuses"]}
     if codes != {"202"}:

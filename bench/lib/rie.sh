@@ -1,4 +1,5 @@
-# Shared by the cold-start benchmarks (bench/gateway.sh, bench/coldstart.sh); source it.
+# Shared by the cold-start benchmarks (bench/gateway.sh, bench/coldstart.sh,
+# bench/coldstart-ab.sh); source it.
 #
 # rie_cold_start NAME RUN EVENT INVOCATIONS OUT COMMAND...
 #   One cold start of COMMAND (a function binary and its arguments) under AWS's Lambda Runtime Interface Emulator ($RIE, from

@@ -78,7 +78,8 @@ pub async fn register_built_ins(registry: &dyn DescriptorRegistry) -> Result<Bui
 
 /// Registers `descriptors` as built-ins, under the rules of [`register_built_ins`]: the
 /// assembly registers the native connectors' descriptors (`switchboard_natives`) with it, so
-/// they are listed and versioned exactly like the shipped JSON files.
+/// they are listed and versioned exactly like the shipped JSON files. They are stored as given,
+/// not validated: only descriptors this build ships, which its tests validate, belong here.
 pub async fn register_descriptors(
     registry: &dyn DescriptorRegistry,
     descriptors: Vec<ConnectorDescriptor>,

@@ -10,8 +10,9 @@
 //!
 //! So a [`Pattern`] is always checked for syntax when its descriptor compiles, and its matcher is
 //! built then too, except inside [`deferred`]: [`crate::Descriptor::from_registered`] compiles a
-//! descriptor the registry already compiled in full when it accepted it, and leaves each matcher
-//! to its first use.
+//! stored descriptor and leaves each matcher to its first use. A descriptor a user registered was
+//! compiled in full when the registry accepted it; a shipped one (built in or native) is
+//! registered as written, and the tests compile every one of them in full.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -78,7 +79,8 @@ impl std::fmt::Debug for Pattern {
 
 impl Pattern {
     /// Checks `source` as [`Regex::new`] does and, unless inside [`deferred`], builds its
-    /// matcher. The error reads as `Regex::new`'s.
+    /// matcher. The error reads as `Regex::new`'s. Inside [`deferred`] only the syntax is
+    /// checked: an expression over the size limit of a built matcher is found at first use.
     pub fn new(source: &str) -> Result<Self, regex::Error> {
         let matcher = OnceLock::new();
         if !DEFERRED.with(Cell::get) {
@@ -90,9 +92,9 @@ impl Pattern {
         }
         // The same parser and settings as `Regex::new`, whose syntax errors are this error's text.
         let hir = regex_syntax::Parser::new().parse(source).map_err(|e| regex::Error::Syntax(e.to_string()))?;
-        let mut names = Vec::new();
-        group_names(&hir, &mut names);
-        Ok(Self { source: source.to_owned(), groups: hir.properties().explicit_captures_len() + 1, names, matcher })
+        let (mut names, mut last) = (Vec::new(), 0);
+        groups(&hir, &mut names, &mut last);
+        Ok(Self { source: source.to_owned(), groups: last + 1, names, matcher })
     }
 
     /// The expression as written.
@@ -111,9 +113,10 @@ impl Pattern {
         self.names.iter().any(|known| known == name)
     }
 
-    /// The matcher, built on first use. `None` only when a deferred build fails, which a
-    /// descriptor the registry compiled in full cannot do with this build of the code: the
-    /// expression then matches nothing, and the failure is logged once.
+    /// The matcher, built on first use. `None` only when a deferred build fails, which cannot
+    /// happen to an expression compiled in full by this build of the code (at registration, or
+    /// by the tests for a shipped descriptor): the expression then matches nothing, and the
+    /// failure is logged once.
     pub fn matcher(&self) -> Option<&Regex> {
         self.matcher
             .get_or_init(|| match build(&self.source) {
@@ -137,16 +140,19 @@ impl Pattern {
     }
 }
 
-/// Appends the names of the named groups in `hir`.
-fn group_names(hir: &Hir, names: &mut Vec<String>) {
+/// Appends the names of the groups in `hir`, and raises `last` to the highest group index.
+/// Groups are numbered as written, so a group the parser drops (one repeated `{0}` times) still
+/// leaves its number taken, as `Regex::captures_len` counts it.
+fn groups(hir: &Hir, names: &mut Vec<String>, last: &mut usize) {
     match hir.kind() {
         HirKind::Capture(capture) => {
             names.extend(capture.name.as_deref().map(str::to_owned));
-            group_names(&capture.sub, names);
+            *last = (*last).max(capture.index as usize);
+            groups(&capture.sub, names, last);
         }
-        HirKind::Repetition(repetition) => group_names(&repetition.sub, names),
+        HirKind::Repetition(repetition) => groups(&repetition.sub, names, last),
         HirKind::Concat(parts) | HirKind::Alternation(parts) => {
-            parts.iter().for_each(|part| group_names(part, names));
+            parts.iter().for_each(|part| groups(part, names, last));
         }
         HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
     }
@@ -156,7 +162,7 @@ fn group_names(hir: &Hir, names: &mut Vec<String>) {
 mod tests {
     use super::*;
 
-    const EXPRESSIONS: [&str; 8] = [
+    const EXPRESSIONS: [&str; 11] = [
         r"(?i)^(p0|critical|priority[: /-]*(critical|urgent))$",
         r"^\d+$",
         r"\b([A-Z][A-Z0-9]+-\d+)\b",
@@ -165,6 +171,9 @@ mod tests {
         r"(a(?<inner>b)*)+|c{2,}(?:d)",
         r"",
         r"(?x) a (?<spaced> b ) # comment",
+        r"(a){0}(b)",
+        r"(?<n>a){0}(?<m>b)",
+        r"x(?:(a)|(?<q>b)){0,0}(c)",
     ];
 
     #[test]
@@ -177,8 +186,12 @@ mod tests {
             let regex = Regex::new(source).expect("valid");
             assert_eq!(deferred.captures_len(), regex.captures_len(), "{source}");
             assert_eq!(built.captures_len(), regex.captures_len(), "{source}");
-            for name in regex.capture_names().flatten() {
+            let known: Vec<&str> = regex.capture_names().flatten().collect();
+            for name in &known {
                 assert!(deferred.has_group_named(name) && built.has_group_named(name), "{source}: {name}");
+            }
+            for name in ["n", "m", "q", "inner", "owner", "spaced", "solo"] {
+                assert_eq!(deferred.has_group_named(name), known.contains(&name), "{source}: {name}");
             }
             assert!(!deferred.has_group_named("absent"));
             for text in ["P0", "critical", "12", "see ABC-12 and #4", "o/r#9", "abab", "cc", " b"] {

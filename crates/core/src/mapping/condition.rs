@@ -1,13 +1,13 @@
 //! Conditions of signal-type, priority and handshake rules: single tests and `all` / `any`
 //! groups, compiled once (paths and regexes) and evaluated against an item.
 
-use crate::pattern::Pattern;
 use serde_json::Value;
 
 use super::projection::Projection;
 use crate::jsonpath::{CompiledPath, scalar_str};
 use crate::model::Issue;
 use crate::model::{Condition, Operator, PriorityRule, SignalTypeRule};
+use crate::pattern::Pattern;
 
 /// The fields every condition-shaped object shares, borrowed from a rule or a condition.
 #[derive(Debug, Clone, Copy)]

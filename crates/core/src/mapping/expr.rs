@@ -20,13 +20,13 @@
 //! runs to the end of the placeholder). An argument is written bare or quoted (`"..."`, needed
 //! when it contains `|`; inside, `\"` is a quote and backslashes are otherwise kept as written).
 
-use crate::pattern::Pattern;
 use chrono::format::{Item, StrftimeItems};
 use serde_json::Value;
 
 use super::timestamp::parse_timestamp;
 use crate::jsonpath::CompiledPath;
 use crate::model::TimestampFormat;
+use crate::pattern::Pattern;
 
 /// Separator between several values of one placeholder.
 pub const DEFAULT_JOIN: &str = ", ";

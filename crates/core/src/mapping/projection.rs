@@ -204,9 +204,12 @@ impl Projection {
         }
     }
 
-    /// Makes every named member also keep what `other` keeps (a wildcard selects it too).
+    /// Makes every named member also keep what `other` keeps (a wildcard selects it too), and
+    /// orders the members by name, so that equal projections compare equal however they were
+    /// put together.
     fn finish(&mut self) {
         if let Projection::Select(select) = self {
+            select.members.sort_by(|(a, _), (b, _)| a.cmp(b));
             let other = select.other.clone();
             for (_, member) in &mut select.members {
                 member.merge(other.clone());
@@ -706,12 +709,15 @@ mod tests {
             "$['g','h'].i",
             "$.a[?@.x == 1].y",
             "$.k.*",
+            "$.a.x",
+            "$.*.y",
+            "$.a.z",
             "$.a.*.b",
             "$.*",
             "$",
         ];
         let mut parts: Vec<Projection> = paths.iter().map(|p| Projection::of_path(p, &Projection::All)).collect();
-        parts.push(Projection::of_path("$.a.z", &Projection::Presence));
+        parts.push(Projection::of_path("$.a.w", &Projection::Presence));
         parts.push(Projection::of_items_in_page("$.items[*]", &Projection::of_path("$.id", &Projection::All)));
         for start in 0..parts.len() {
             for len in 0..=parts.len() {

@@ -8,14 +8,13 @@
 //! key's JSON pointer rather than an empty reference at run time.
 
 use regex::Captures;
-
-use crate::pattern::Pattern;
 use serde_json::Value;
 
 use super::issue_sink::IssueSink;
 use super::template::{MappingScope, SummaryPart, TemplateKind, compile_template, strings};
 use crate::jsonpath::CompiledPath;
 use crate::model::{FieldMappingDescriptor, Issue};
+use crate::pattern::Pattern;
 
 /// One compiled `relatedItemsPatterns` entry.
 #[derive(Debug, Clone)]

@@ -1,4 +1,5 @@
-//! The descriptor JSON Schema (generated from the model) and structural validation against it,
+//! The descriptor JSON Schema (generated from the model by `switchboard schema`, committed as
+//! `descriptors/descriptor.schema.json`) and structural validation against the committed file,
 //! which reports every shape error of a document with its JSON pointer.
 
 use std::sync::OnceLock;

@@ -2,13 +2,13 @@
 //! condition on the JSON body, a header) and what the engine then does. Data and matching only;
 //! the engine in `switchboard-poll` carries the actions out.
 
-use crate::pattern::Pattern;
 use serde_json::Value;
 
 use super::error::FailureClass;
 use super::paging::valid_header;
 use crate::mapping::condition::CompiledCondition;
 use crate::model::{FailAs, HeaderMatch, Issue, ResponseAction, ResponseRule, StatusPattern};
+use crate::pattern::Pattern;
 
 /// Attempts a `retry` rule makes when it does not say (the first included).
 pub const DEFAULT_RULE_ATTEMPTS: u32 = 4;
