@@ -25,7 +25,7 @@ TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 OUT=bench/out/coldstart-ab
 EVENT=events/webhook-gateway/http-api-v2-pull-request.json
 
-# rie_cold_start and rie_stop.
+# rie_cold_start, rie_stop and rie_new_delivery.
 source bench/lib/rie.sh
 
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -41,12 +41,7 @@ RIE="$(infra/local/rie.sh)"
 cp /proc/loadavg "$OUT/loadavg-start"
 for run in $(seq "$RUNS"); do
   echo "== cold starts $run/$RUNS" >&2
-  python3 - "$EVENT" "$OUT/event-$run.json" "ab-$run" <<'PY'
-import json, sys
-event = json.load(open(sys.argv[1]))
-event["headers"]["x-github-delivery"] += "-" + sys.argv[3]
-json.dump(event, open(sys.argv[2], "w"))
-PY
+  rie_new_delivery "$EVENT" "$OUT/event-$run.json" "ab-$run"
   rie_cold_start bare "$run" "$OUT/event-$run.json" 1 "$OUT" "$BARE"
   if (( run % 2 )); then order=(old new); else order=(new old); fi
   for side in "${order[@]}"; do

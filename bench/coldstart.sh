@@ -31,7 +31,7 @@ TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 BIN="$TARGET/$PROFILE"
 GATEWAY_EVENT=events/webhook-gateway/http-api-v2-pull-request.json
 
-# rie_cold_start and rie_stop.
+# rie_cold_start, rie_stop and rie_new_delivery.
 source bench/lib/rie.sh
 
 # The allocators to try besides glibc's: name=library, for those installed.
@@ -53,17 +53,11 @@ functions() {
   echo "gateway-embedded $GATEWAY_EVENT $BIN/examples/gateway_bench lambda-embedded $OUT/embedded.db"
 }
 
-# The gateway's sample event under a delivery id of its own for this cold start (GitHub signs
-# the body, not the id): every first response is then a delivery the store accepts and
-# enqueues, not the duplicate of an earlier run's. Prints the event file's path.
+# The gateway's sample event under a delivery id of its own for this cold start
+# (rie_new_delivery). Prints the event file's path.
 new_delivery() {
   local file="$OUT/event-$1-$2.json"
-  python3 - "$GATEWAY_EVENT" "$file" "$1-$2" <<'PY'
-import json, sys
-event = json.load(open(sys.argv[1]))
-event["headers"]["x-github-delivery"] += "-" + sys.argv[3]
-json.dump(event, open(sys.argv[2], "w"))
-PY
+  rie_new_delivery "$GATEWAY_EVENT" "$file" "$1-$2"
   echo "$file"
 }
 

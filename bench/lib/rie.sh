@@ -1,5 +1,5 @@
 # Shared by the cold-start benchmarks (bench/gateway.sh, bench/coldstart.sh,
-# bench/coldstart-ab.sh); source it.
+# bench/coldstart-ab.sh); source it. rie_new_delivery is at the end.
 #
 # rie_cold_start NAME RUN EVENT INVOCATIONS OUT COMMAND...
 #   One cold start of COMMAND (a function binary and its arguments) under AWS's Lambda Runtime Interface Emulator ($RIE, from
@@ -59,4 +59,17 @@ rie_stop() {
   kill -TERM "$rie_pid" 2>/dev/null || true
   wait "$rie_pid" 2>/dev/null || true
   rie_pid=""
+}
+
+# rie_new_delivery EVENT FILE SUFFIX
+#   Writes the gateway's sample event EVENT to FILE under a delivery id of its own (the original
+#   id, "-", SUFFIX; GitHub signs the body, not the id), so each cold start's first response is a
+#   delivery the store accepts and enqueues, not the duplicate of an earlier run's.
+rie_new_delivery() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+event = json.load(open(sys.argv[1]))
+event["headers"]["x-github-delivery"] += "-" + sys.argv[3]
+json.dump(event, open(sys.argv[2], "w"))
+PY
 }
