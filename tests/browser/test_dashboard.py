@@ -29,6 +29,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -98,7 +99,9 @@ class Browser:
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-        self.wait = WebDriverWait(self.driver, WAIT)
+        # The page re-renders a view when its data arrives: an element found just before that is
+        # stale, and waiting looks it up again.
+        self.wait = WebDriverWait(self.driver, WAIT, ignored_exceptions=[StaleElementReferenceException])
         self.console = []
         self.findings = []  # accessibility and layout problems, by page
 
@@ -137,7 +140,14 @@ class Browser:
         return self.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)), f"{css} is not visible")
 
     def click(self, css):
-        self.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)), f"{css} is not clickable").click()
+        def clicked(driver):
+            element = EC.element_to_be_clickable((By.CSS_SELECTOR, css))(driver)
+            if not element:
+                return False
+            element.click()  # stale when the view re-rendered since it was found: tried again
+            return True
+
+        self.until(clicked, f"{css} is not clickable")
 
     def text_of(self, css, pattern, message=None):
         """Waits until the element's text matches `pattern`; returns the text."""

@@ -34,6 +34,14 @@ fn schema_prints_the_committed_schema() {
 }
 
 #[test]
+fn openapi_prints_the_committed_document() {
+    let out = switchboard(&["openapi"]);
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(repo().join("crates/registry-api/openapi.json")).expect("exists");
+    assert_eq!(text(&out.stdout), committed);
+}
+
+#[test]
 fn validate_accepts_every_built_in_descriptor() {
     let out = switchboard(&["validate", "descriptors/"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -6,7 +6,8 @@
 //! API Gateway, turning the JWT authorizer's claims into [`edge::AuthorizerClaims`] for the
 //! [`ClaimsResolver`]; `switchboard serve` mounts the same router with a
 //! [`BearerTokenResolver`]; `switchboard-app` builds its state. Errors are [`ApiError`]s rendered as DESIGN.md §6's JSON body, and
-//! `GET /openapi.json` documents every route (built from the router itself).
+//! `GET /openapi.json` documents every route: [`OPENAPI_JSON`], generated from the route table
+//! by [`openapi`] and committed.
 //!
 //! Layers: [`routes`] translate HTTP to typed calls of the [`service`] layer, which owns the
 //! rules (access, descriptor protection, instance checks, health status) and works on the
@@ -107,7 +108,8 @@ pub fn router(state: RegistryState) -> Router {
         .with_state(state)
 }
 
-/// The OpenAPI document of [`router`].
+/// The OpenAPI document of [`router`], generated from the route table (`switchboard openapi`
+/// prints it).
 pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
         let mut doc = api().into_openapi();
@@ -115,6 +117,20 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
         doc
     });
     &DOC
+}
+
+/// The OpenAPI document `GET /openapi.json` serves: [`openapi`]'s, as committed in
+/// `crates/registry-api/openapi.json`. The functions serve the text rather than generate it, so
+/// they do not link the code of every schema (`the_committed_document_is_current` keeps the
+/// two equal).
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// [`openapi`] as committed in `crates/registry-api/openapi.json`: pretty-printed, one final
+/// newline.
+pub fn openapi_text() -> serde_json::Result<String> {
+    let mut text = serde_json::to_string_pretty(openapi())?;
+    text.push('\n');
+    Ok(text)
 }
 
 async fn unknown_route(uri: Uri) -> ApiError {

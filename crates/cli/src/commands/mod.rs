@@ -5,6 +5,7 @@ mod check;
 mod context;
 mod init;
 mod map;
+mod openapi;
 mod poll;
 mod progress;
 mod schema;
@@ -45,6 +46,8 @@ enum Command {
     Serve(serve::Args),
     /// Print the descriptor JSON Schema (committed as descriptors/descriptor.schema.json).
     Schema(schema::Args),
+    /// Print the registry API's OpenAPI document (committed as crates/registry-api/openapi.json).
+    Openapi(openapi::Args),
     /// Print the built-in connectors as a Markdown table; `--update FILE` rewrites the table in
     /// a file (`descriptors/README.md`), `--check FILE` fails when it is out of date.
     Catalogue(catalogue::Args),
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Poll(args) => poll::run(args),
         Command::Check(args) => check::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Openapi(args) => openapi::run(args),
         Command::Catalogue(args) => catalogue::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify::run(args),

@@ -131,6 +131,25 @@ async fn the_document_is_served_and_declares_bearer_security() {
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
 
+#[tokio::test]
+async fn the_served_document_is_the_one_generated_from_the_routes() {
+    let world = spawn().await;
+    let reply = world.get("/openapi.json", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    assert_eq!(reply.json(), serde_json::to_value(openapi()).unwrap());
+}
+
+#[test]
+fn the_committed_document_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    let committed = std::fs::read_to_string(path).expect("crates/registry-api/openapi.json exists");
+    assert!(
+        committed == switchboard_registry_api::openapi_text().unwrap(),
+        "crates/registry-api/openapi.json is stale: run `cargo run -p switchboard-cli -- openapi > crates/registry-api/openapi.json`"
+    );
+}
+
 /// The operations of the document, as `(method, path, operation)` in JSON.
 fn json_operations(doc: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
     let mut out = Vec::new();
