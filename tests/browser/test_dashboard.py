@@ -99,8 +99,9 @@ class Browser:
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-        # The page re-renders a view when its data arrives: an element found just before that is
-        # stale, and waiting looks it up again.
+        # The page re-renders a view when its data arrives (the monitor every 10 s): an element
+        # found just before that is stale. A wait whose condition looks the element up tries
+        # again; `click`, `fill` and `checked` act inside such a wait.
         self.wait = WebDriverWait(self.driver, WAIT, ignored_exceptions=[StaleElementReferenceException])
         self.console = []
         self.findings = []  # accessibility and layout problems, by page
@@ -163,9 +164,19 @@ class Browser:
         return self.until(matches, message or f"{css} never matched {pattern!r}")
 
     def fill(self, css, value):
-        field = self.visible(css)
-        field.clear()
-        field.send_keys(value)
+        def filled(driver):
+            field = EC.visibility_of_element_located((By.CSS_SELECTOR, css))(driver)
+            if not field:
+                return False
+            field.clear()
+            field.send_keys(value)
+            return True
+
+        self.until(filled, f"{css} is not visible")
+
+    def checked(self, css):
+        """Whether the checkbox is checked, read inside a wait (a re-render may replace it)."""
+        return self.until(lambda d: (d.find_element(By.CSS_SELECTOR, css).is_selected(),), f"no element {css}")[0]
 
     def shot(self, name):
         """Writes the whole page (the window grown to the document's height, at most 2400 px)."""
@@ -370,7 +381,7 @@ def disable_and_disconnect(b):
     b.until(lambda d: len(fake_requests("issues")) >= start + 3, "the enabled fast instance was not polled every second")
     # ... disabled from its page, it is not polled any more.
     b.driver.get(f"{BASE}/#/instance/{FAST}")
-    assert b.find("#enabled").is_selected()
+    assert b.checked("#enabled")
     b.click('label[for="enabled"]')
     b.text_of("#monitor-result", r"Disabled: no polling")
     b.text_of("#health-status", r"^Health: disabled$")
@@ -383,8 +394,7 @@ def disable_and_disconnect(b):
     # The same toggle on github-issues, then Disconnect with confirmation.
     b.driver.get(f"{BASE}/#/")
     b.click('a[aria-label="Manage GitHub Issues"]')
-    toggle = b.find("#enabled")
-    assert toggle.is_selected()
+    assert b.checked("#enabled")
     b.click('label[for="enabled"]')
     b.text_of("#monitor-result", r"Disabled: no polling")
     assert api("GET", f"projects/{PROJECT}/connectors/{CONNECTOR}")["enabled"] is False
@@ -458,7 +468,7 @@ def oidc_sign_in(b):
     assert button.text == f"Sign in with {urlsplit(OIDC_ISSUER).netloc}", button.text
     b.visible("#token")  # serve also offers the admin token
     b.shot("signin")
-    button.click()
+    b.click("#oidc-sign-in")
     b.until(lambda d: d.current_url.startswith(f"{OIDC_ISSUER}/authorize?"), "the button did not go to the issuer")
     query = dict(p.split("=", 1) for p in urlsplit(b.driver.current_url).query.split("&"))
     assert query["code_challenge_method"] == "S256" and query["client_id"] == "switchboard-dashboard", query

@@ -9,6 +9,6 @@ pub struct Args {}
 /// Prints the document generated from the registry API's routes, which is committed as
 /// `crates/registry-api/openapi.json` and served at `GET /openapi.json`.
 pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    print!("{}", switchboard_registry_api::openapi_text()?);
+    print!("{}", switchboard_registry_api::generated_openapi_text()?);
     Ok(ExitCode::SUCCESS)
 }

@@ -145,7 +145,7 @@ fn the_committed_document_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
     let committed = std::fs::read_to_string(path).expect("crates/registry-api/openapi.json exists");
     assert!(
-        committed == switchboard_registry_api::openapi_text().unwrap(),
+        committed == switchboard_registry_api::generated_openapi_text().unwrap(),
         "crates/registry-api/openapi.json is stale: run `cargo run -p switchboard-cli -- openapi > crates/registry-api/openapi.json`"
     );
 }
