@@ -6,10 +6,10 @@
 //! API Gateway, turning the JWT authorizer's claims into [`edge::AuthorizerClaims`] for the
 //! [`ClaimsResolver`]; `switchboard serve` mounts the same router with a
 //! [`BearerTokenResolver`]; `switchboard-app` builds its state. Errors are [`ApiError`]s rendered as DESIGN.md §6's JSON body, and
-//! `GET /openapi.json` documents every route: [`COMMITTED_OPENAPI_JSON`], generated from the route table
-//! by [`openapi`] and committed.
+//! `GET /openapi.json` documents every route: [`openapi::COMMITTED_JSON`], generated from the route table
+//! by [`openapi()`] and committed.
 //!
-//! Layers: [`routes`] translate HTTP to typed calls of the [`service`] layer, which owns the
+//! Layers: [`routes`](mod@routes) translate HTTP to typed calls of the [`service`] layer, which owns the
 //! rules (access, descriptor protection, instance checks, health status) and works on the
 //! stores of [`RegistryState`].
 
@@ -119,13 +119,7 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     &DOC
 }
 
-/// The OpenAPI document `GET /openapi.json` serves: [`openapi`]'s, as committed in
-/// `crates/registry-api/openapi.json`. The functions serve the text rather than generate it, so
-/// they do not link the code of every schema (`the_committed_document_is_current` keeps the
-/// two equal).
-pub const COMMITTED_OPENAPI_JSON: &str = include_str!("../openapi.json");
-
-/// [`openapi`] as committed in `crates/registry-api/openapi.json`: pretty-printed, one final
+/// [`openapi()`] as committed in `crates/registry-api/openapi.json`: pretty-printed, one final
 /// newline.
 pub fn generated_openapi_text() -> serde_json::Result<String> {
     let mut text = serde_json::to_string_pretty(openapi())?;

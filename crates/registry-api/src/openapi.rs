@@ -1,11 +1,18 @@
 //! The OpenAPI document's frame: title, tags and the bearer security scheme. The paths are
 //! added by the router itself (`utoipa-axum`), so the document cannot drift from the routes.
+//! Also the document as committed, which is what the API serves.
 
 use serde_json::{Value, json};
 use switchboard_core::ConnectorId;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+/// The OpenAPI document `GET /openapi.json` serves: [`crate::openapi()`]'s, as committed in
+/// `crates/registry-api/openapi.json`. The functions serve the text rather than generate it, so
+/// they do not link the code of every schema (`the_committed_document_is_current` keeps the
+/// two equal).
+pub const COMMITTED_JSON: &str = include_str!("../openapi.json");
 
 /// Name of the security scheme every authenticated route uses.
 pub const BEARER: &str = "bearer";

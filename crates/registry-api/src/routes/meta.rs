@@ -24,10 +24,10 @@ pub async fn service_health() -> Json<ServiceHealth> {
 }
 
 /// This API's OpenAPI 3.1 document, generated from the router itself.
-// Served as committed (`crate::COMMITTED_OPENAPI_JSON`); the doc comment above is the
+// Served as committed (`crate::openapi::COMMITTED_JSON`); the doc comment above is the
 // operation's summary in the document itself.
 #[utoipa::path(get, path = "/openapi.json", tag = "service", security(()),
     responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json")))]
 pub async fn openapi_json() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], crate::COMMITTED_OPENAPI_JSON)
+    ([(CONTENT_TYPE, "application/json")], crate::openapi::COMMITTED_JSON)
 }
