@@ -25,20 +25,22 @@ fn validate_reports_every_problem_with_its_pointer_and_exits_1() {
     assert!(stderr.contains("/fieldMapping/idPath: invalid JSONPath"), "{stderr}");
 }
 
+/// Runs `command` and checks that it prints the committed file `path` exactly.
+fn assert_prints_committed(command: &str, path: &str) {
+    let out = switchboard(&[command]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let committed = std::fs::read_to_string(repo().join(path)).expect("exists");
+    assert_eq!(text(&out.stdout), committed, "`switchboard {command}` differs from {path}");
+}
+
 #[test]
 fn schema_prints_the_committed_schema() {
-    let out = switchboard(&["schema"]);
-    assert!(out.status.success());
-    let committed = std::fs::read_to_string(repo().join("descriptors/descriptor.schema.json")).expect("exists");
-    assert_eq!(text(&out.stdout), committed);
+    assert_prints_committed("schema", "descriptors/descriptor.schema.json");
 }
 
 #[test]
 fn openapi_prints_the_committed_document() {
-    let out = switchboard(&["openapi"]);
-    assert!(out.status.success());
-    let committed = std::fs::read_to_string(repo().join("crates/registry-api/openapi.json")).expect("exists");
-    assert_eq!(text(&out.stdout), committed);
+    assert_prints_committed("openapi", "crates/registry-api/openapi.json");
 }
 
 #[test]
