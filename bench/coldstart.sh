@@ -107,9 +107,21 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.log "$OUT"/*.responses "$OUT"/*.rss "$OUT"/*.strace "$OUT"/*.runtime-port "$OUT"/embedded.* \
   "$OUT"/handler@*.json "$OUT"/event-*.json
 echo "== building ($PROFILE)" >&2
+# The functions on their own, as infra/build-lambdas.sh and sam build build them: built with the
+# examples, their dependencies would get the features the examples' dev-dependencies turn on,
+# and different code (and a cold-start layout, crates/lambda/layout/, that no longer fits it).
 cargo build --quiet --profile "$PROFILE" -p switchboard-lambda \
-  --bin webhook-gateway --bin registry-api --bin normaliser --bin poller \
-  --example bare_echo --example gateway_bench
+  --bin webhook-gateway --bin registry-api --bin normaliser --bin poller
+cargo build --quiet --profile "$PROFILE" -p switchboard-lambda --example bare_echo --example gateway_bench
+# Each binary's cold-start layout (crates/lambda/build.rs): the size of its `.text.hot`.
+while read -r name _ binary _; do
+  hot="$(readelf -SW "$binary" | awk '$2 == ".text.hot" { print $6 }')"
+  if [[ -z "$hot" && -z "${SWITCHBOARD_WITHOUT_COLD_START_LAYOUT:-}" ]]; then
+    echo "coldstart.sh: $binary has no .text.hot: linked without its cold-start layout (crates/lambda/layout/)" >&2
+    exit 1
+  fi
+  echo "$name: .text.hot $((16#${hot:-0})) bytes" >&2
+done < <(functions)
 # Each binary's size, and the size of a bootstrap.zip of it as cargo-lambda packs one (deflate,
 # level 6): the zips of this machine's architecture; infra/build-lambdas.sh makes the arm64 ones.
 while read -r name _ binary _; do

@@ -2,13 +2,16 @@
 # bench/coldstart-ab.sh); source it. rie_new_delivery is at the end.
 #
 # rie_cold_start NAME RUN EVENT INVOCATIONS OUT COMMAND...
-#   One cold start of COMMAND (a function binary and its arguments) under AWS's Lambda Runtime Interface Emulator ($RIE, from
-#   infra/local/rie.sh): INVOCATIONS posts of the JSON file EVENT, the peak RSS of the function
+#   One cold start of COMMAND (a function binary and its arguments) under AWS's Lambda Runtime
+#   Interface Emulator ($RIE, from infra/local/rie.sh): INVOCATIONS posts of the JSON file EVENT, the peak RSS of the function
 #   process, then the RIE stopped. Leaves the RIE's log (with the function's output) in
 #   OUT/NAME-RUN.log, the function's answers in NAME-RUN.responses and the peak RSS in KiB in
 #   NAME-RUN.rss; bench/lib/rie_report.py reads the RIE's figures from the log. The RIE starts
-#   the function on the first invocation, so every run is a cold start. BINARY may be a wrapper
-#   script (RIE_WRAP below). Extra environment for the function: export it before calling.
+#   the function on the first invocation, so every run is a cold start. COMMAND may start with a
+#   wrapper that runs the function in its own process (strace, valgrind). Extra environment for
+#   the function: export it before calling.
+#   RIE_BEFORE_STOP, when set, names a command run with the function process's pid after the
+#   last invocation, before the RIE stops it (infra/cold-start-layout.sh dumps a profile).
 
 rie_cold_start() {
   local name="$1" run="$2" event="$3" invocations="$4" out="$5" emulator pid attempt
@@ -50,6 +53,7 @@ print(a.getsockname()[1], b.getsockname()[1])')
   done
   [[ -n "$pid" ]] || { echo "rie.sh: $name is not running under the RIE; see $out/$name-$run.log" >&2; exit 1; }
   awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" >"$out/$name-$run.rss"
+  [[ -z "${RIE_BEFORE_STOP:-}" ]] || "$RIE_BEFORE_STOP" "$pid"
   rie_stop
 }
 
@@ -69,7 +73,12 @@ rie_new_delivery() {
   python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
 event = json.load(open(sys.argv[1]))
-event["headers"]["x-github-delivery"] += "-" + sys.argv[3]
+# HTTP API events spell header names in lower case, REST API events as sent, in two maps.
+for headers in (event.get("headers") or {}, event.get("multiValueHeaders") or {}):
+    for name, value in headers.items():
+        if name.lower() == "x-github-delivery":
+            suffix = "-" + sys.argv[3]
+            headers[name] = [v + suffix for v in value] if isinstance(value, list) else value + suffix
 json.dump(event, open(sys.argv[2], "w"))
 PY
 }
