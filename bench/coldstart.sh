@@ -113,14 +113,17 @@ echo "== building ($PROFILE)" >&2
 cargo build --quiet --profile "$PROFILE" -p switchboard-lambda \
   --bin webhook-gateway --bin registry-api --bin normaliser --bin poller
 cargo build --quiet --profile "$PROFILE" -p switchboard-lambda --example bare_echo --example gateway_bench
-# Each binary's cold-start layout (crates/lambda/build.rs): the size of its `.text.hot`.
+# Each binary's cold-start layout (crates/lambda/build.rs, optimised builds): the size of its
+# `.text.hot`. A function's is over a megabyte; under 256 KB its script's names did not match
+# the build (RUSTFLAGS replacing the v0 names of .cargo/config.toml, a stale script).
 while read -r name _ binary _; do
-  hot="$(readelf -SW "$binary" | awk '$2 == ".text.hot" { print $6 }')"
-  if [[ -z "$hot" && -z "${SWITCHBOARD_WITHOUT_COLD_START_LAYOUT:-}" ]]; then
-    echo "coldstart.sh: $binary has no .text.hot: linked without its cold-start layout (crates/lambda/layout/)" >&2
+  hot="$(readelf -SW "$binary" | awk '{ for (i = 1; i < NF; i++) if ($i == ".text.hot") print $(i + 4) }')"
+  hot=$((16#${hot:-0}))
+  echo "$name: .text.hot $hot bytes" >&2
+  if [[ "$PROFILE" != dev && -z "${SWITCHBOARD_WITHOUT_COLD_START_LAYOUT:-}" && "$name" != bare && "$hot" -lt 262144 ]]; then
+    echo "coldstart.sh: $binary has $hot bytes in .text.hot: its cold-start layout (crates/lambda/layout/) did not apply" >&2
     exit 1
   fi
-  echo "$name: .text.hot $((16#${hot:-0})) bytes" >&2
 done < <(functions)
 # Each binary's size, and the size of a bootstrap.zip of it as cargo-lambda packs one (deflate,
 # level 6): the zips of this machine's architecture; infra/build-lambdas.sh makes the arm64 ones.

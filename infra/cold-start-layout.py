@@ -10,9 +10,11 @@ before `.text`: the code a cold start runs ends up in one place instead of sprea
 so the pages the kernel maps around each one it touches are mostly pages of code that runs.
 
 Names are v0-mangled (`-C symbol-mangling-version=v0`, .cargo/config.toml), which spells out
-every generic argument. Only the crate disambiguators (`Cs<hash>_`) and the back references
-(`B<offset>_`), which differ between builds, targets and versions, become `*`: the same script then
-matches the arm64 build of the same code. A pattern that matches nothing costs nothing.
+every generic argument. Only the crate disambiguators (`Cs<hash>_`), the back references
+(`B<offset>_`) and the numbers LLVM gives local copies (`.1234`), which differ between builds,
+targets and versions, become `*`: the names then match the arm64 build of the same functions,
+though the inlining there differs (bench/README.md). A pattern that matches nothing costs only
+link time.
 """
 import re
 import subprocess
@@ -77,14 +79,44 @@ def with_aliases(executed_symbols):
     return symbols
 
 
-def pattern(symbol):
-    """The section pattern that matches the function in any build of the same code."""
+BASE62 = re.compile(r"[0-9a-zA-Z]*_")
+
+
+def wildcard_v0(symbol):
+    """A v0 name with its crate disambiguators (`Cs<hash>_`) and back references
+    (`B<offset>_`) as `*`. Identifiers (`<length>[_]<bytes>`) are copied as they are, so a `B`
+    or `Cs` inside one is not taken for either."""
+    out, at = [], 0
+    while at < len(symbol):
+        digits = re.match(r"[0-9]+", symbol[at:])
+        if digits:
+            start = at + len(digits.group())
+            start += symbol.startswith("_", start)  # the separator before an identifier
+            end = start + int(digits.group())
+            out.append(symbol[at:end])
+            at = end
+        elif symbol.startswith("B", at) and (reference := BASE62.match(symbol, at + 1)):
+            out.append("B*_")
+            at = reference.end()
+        elif symbol.startswith("Cs", at) and (hash_ := BASE62.match(symbol, at + 2)):
+            out.append("Cs*_")
+            at = hash_.end()
+        else:
+            out.append(symbol[at])
+            at += 1
+    return "".join(out)
+
+
+def patterns(symbol):
+    """The section patterns that match the function in any build of the same code."""
     if symbol.startswith("_R"):
-        symbol = re.sub(r"Cs[0-9a-zA-Z]+_", "Cs*_", symbol)
-        symbol = re.sub(r"B[0-9a-zA-Z]*_", "B*_", symbol)
+        symbol = wildcard_v0(symbol)
+    # A suffix LLVM numbers per build (`<name>.1234`, a local copy) matches any number, or none.
+    base = re.sub(r"\.[0-9]+$", "", symbol)
+    names = [base, f"{base}.*"] if base != symbol else [symbol]
     # `.text.<name>`, or with the prefix a compiler gives a cold or start-up function
     # (`.text.unlikely.<name>`, `.text.startup.<name>`).
-    return f".text*.{symbol}"
+    return " ".join(f".text*.{name}" for name in names)
 
 
 def main():
@@ -99,12 +131,12 @@ def main():
         sys.exit(f"cold-start-layout.py: no function of an executable under {target_dir} in the profiles")
     # Mangled Rust and C names are made of letters, digits, `_`, `.` and `$`: nothing that
     # would end a pattern early.
-    patterns = sorted({pattern(s) for s in symbols if re.fullmatch(r"[A-Za-z0-9_.$]+", s)})
+    lines = sorted({patterns(s) for s in symbols if re.fullmatch(r"[A-Za-z0-9_.$]+", s)})
     sys.stdout.write(HEADER.format(function=function))
-    for p in patterns:
-        sys.stdout.write(f"    *({p})\n")
+    for line in lines:
+        sys.stdout.write(f"    *({line})\n")
     sys.stdout.write(FOOTER)
-    print(f"cold-start-layout.py: {len(symbols)} functions, {len(patterns)} patterns", file=sys.stderr)
+    print(f"cold-start-layout.py: {len(symbols)} functions, {len(lines)} patterns", file=sys.stderr)
 
 
 if __name__ == "__main__":

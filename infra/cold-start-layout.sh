@@ -10,13 +10,13 @@
 # event of the function (events/<function>/*.json), posts that event INVOCATIONS (3) times and
 # dumps the profile. infra/cold-start-layout.py turns the functions those runs executed into
 # one script per function, and the embedded gateway's into the examples' (crates/lambda/build.rs).
-# Commit the result: every build of the functions links with it, on any target.
+# Commit the result: optimised Linux builds of the functions link with it, arm64 ones too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 INVOCATIONS="${INVOCATIONS:-3}"
 OUT=bench/out/cold-start-layout
-TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+TARGET="$(realpath -m "${CARGO_TARGET_DIR:-$PWD/target}")" # callgrind records absolute paths
 BIN="$TARGET/lambda-release"
 LAYOUT=crates/lambda/layout
 
@@ -83,11 +83,17 @@ for target in "--bin webhook-gateway" "--bin registry-api" "--bin normaliser" "-
 done
 infra/local/moto.sh --bootstrap bash infra/cold-start-layout.sh --record
 mkdir -p "$LAYOUT"
+shopt -s nullglob
 while read -r name _; do
   script="$LAYOUT/$name.ld"
   [[ "$name" == gateway-embedded ]] && script="$LAYOUT/examples.ld"
   # callgrind appends the dump's number to the file name.
-  python3 infra/cold-start-layout.py "$BIN" "$name" "$OUT/$name"-[0-9]*.callgrind* >"$script.new"
+  profiles=("$OUT/$name"-[0-9]*.callgrind.*)
+  if [[ ${#profiles[@]} -eq 0 ]]; then
+    echo "cold-start-layout.sh: no profile of $name was dumped (callgrind_control --dump; see $OUT/$name-*.log)" >&2
+    exit 1
+  fi
+  python3 infra/cold-start-layout.py "$BIN" "$name" "${profiles[@]}" >"$script.new" || { rm -f "$script.new"; exit 1; }
   mv "$script.new" "$script"
   echo "wrote $script" >&2
 done < <(functions)

@@ -1,15 +1,15 @@
 # Shared by the cold-start benchmarks (bench/gateway.sh, bench/coldstart.sh,
-# bench/coldstart-ab.sh); source it. rie_new_delivery is at the end.
+# bench/coldstart-ab.sh) and infra/cold-start-layout.sh; source it. rie_new_delivery is at the end.
 #
 # rie_cold_start NAME RUN EVENT INVOCATIONS OUT COMMAND...
 #   One cold start of COMMAND (a function binary and its arguments) under AWS's Lambda Runtime
-#   Interface Emulator ($RIE, from infra/local/rie.sh): INVOCATIONS posts of the JSON file EVENT, the peak RSS of the function
-#   process, then the RIE stopped. Leaves the RIE's log (with the function's output) in
-#   OUT/NAME-RUN.log, the function's answers in NAME-RUN.responses and the peak RSS in KiB in
-#   NAME-RUN.rss; bench/lib/rie_report.py reads the RIE's figures from the log. The RIE starts
-#   the function on the first invocation, so every run is a cold start. COMMAND may start with a
-#   wrapper that runs the function in its own process (strace, valgrind). Extra environment for
-#   the function: export it before calling.
+#   Interface Emulator ($RIE, from infra/local/rie.sh): INVOCATIONS posts of the JSON file EVENT,
+#   the peak RSS of the function process, then the RIE stopped. Leaves the RIE's log (with the
+#   function's output) in OUT/NAME-RUN.log, the function's answers in NAME-RUN.responses and
+#   the peak RSS in KiB in NAME-RUN.rss; bench/lib/rie_report.py reads the RIE's figures from
+#   the log. The RIE starts the function on the first invocation, so every run is a cold start.
+#   COMMAND may start with a wrapper (strace, valgrind): the process measured is the last in the
+#   chain of children. Extra environment for the function: export it before calling.
 #   RIE_BEFORE_STOP, when set, names a command run with the function process's pid after the
 #   last invocation, before the RIE stops it (infra/cold-start-layout.sh dumps a profile).
 

@@ -1,5 +1,5 @@
 //! Links the Lambda functions position-dependent (`-no-pie`) and with their cold-start code laid
-//! out together (`cold-start.ld`), on Linux.
+//! out together (`layout/<function>.ld`, optimised builds), on Linux.
 //!
 //! **Position-dependent.** A position-independent executable carries one dynamic relocation per
 //! pointer in its read-only data (vtables, static tables: about 60,000 in the poller), which the
@@ -24,7 +24,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// Set (to anything) to link without the cold-start layout.
+/// Set (to anything but the empty string) to link without the cold-start layout, e.g. with a
+/// linker that does not read GNU linker scripts with `INSERT` (gold, mold; lld, GNU ld and
+/// `zig cc` do).
 const WITHOUT_LAYOUT: &str = "SWITCHBOARD_WITHOUT_COLD_START_LAYOUT";
 
 /// The Lambda functions, each linked with `layout/<name>.ld`.
@@ -43,7 +45,7 @@ fn main() {
     // against a debug build's sections made each of their links about 85 s instead of 2.
     println!("cargo:rerun-if-env-changed={WITHOUT_LAYOUT}");
     let optimised = std::env::var("OPT_LEVEL").is_ok_and(|level| level != "0");
-    if !optimised || std::env::var_os(WITHOUT_LAYOUT).is_some() {
+    if !optimised || std::env::var_os(WITHOUT_LAYOUT).is_some_and(|value| !value.is_empty()) {
         return;
     }
     let layout = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("layout");

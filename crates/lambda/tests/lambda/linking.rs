@@ -21,12 +21,17 @@ fn every_function_is_linked_at_a_fixed_address_so_its_start_applies_no_relocatio
     }
 }
 
-/// One pattern of a layout script: a section named after a v0-mangled or C symbol, optionally
-/// prefixed (`.text.unlikely.`), with `*` for the parts that differ between builds.
+/// One function of a layout script: patterns of the sections named after a v0-mangled or C
+/// symbol, optionally prefixed (`.text.unlikely.`), with `*` for the parts that differ between
+/// builds.
 fn is_pattern_line(line: &str) -> bool {
-    line.strip_prefix("    *(.text*.")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_*.$".contains(c)))
+    line.strip_prefix("    *(").and_then(|rest| rest.strip_suffix(')')).is_some_and(|patterns| {
+        patterns.split(' ').all(|pattern| {
+            pattern.strip_prefix(".text*.").is_some_and(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_*.$".contains(c))
+            })
+        })
+    })
 }
 
 /// Optimised builds link each function with `layout/<function>.ld` (`build.rs`); this test build
