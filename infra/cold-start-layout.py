@@ -79,7 +79,17 @@ def with_aliases(executed_symbols):
     return symbols
 
 
-BASE62 = re.compile(r"[0-9a-zA-Z]*_")
+IDENTIFIER_LENGTH = re.compile(r"[0-9]+")
+# The parts of a v0 name outside identifiers that hold numbers, each with what it becomes: the
+# crate disambiguators and back references differ between builds; other disambiguators
+# (`s<n>_`) and const values (a basic type, hex digits: `j4_`) do not, but their digits are not
+# identifier lengths.
+NUMBERED = [
+    (re.compile(r"Cs[0-9a-zA-Z]+_"), "Cs*_"),
+    (re.compile(r"B[0-9a-zA-Z]*_"), "B*_"),
+    (re.compile(r"s[0-9a-zA-Z]*_"), None),
+    (re.compile(r"[a-z][0-9a-f]+_"), None),
+]
 
 
 def wildcard_v0(symbol):
@@ -88,19 +98,17 @@ def wildcard_v0(symbol):
     or `Cs` inside one is not taken for either."""
     out, at = [], 0
     while at < len(symbol):
-        digits = re.match(r"[0-9]+", symbol[at:])
-        if digits:
-            start = at + len(digits.group())
-            start += symbol.startswith("_", start)  # the separator before an identifier
-            end = start + int(digits.group())
+        if length := IDENTIFIER_LENGTH.match(symbol, at):
+            start = length.end() + symbol.startswith("_", length.end())  # `_` before an identifier
+            end = start + int(length.group())
             out.append(symbol[at:end])
             at = end
-        elif symbol.startswith("B", at) and (reference := BASE62.match(symbol, at + 1)):
-            out.append("B*_")
-            at = reference.end()
-        elif symbol.startswith("Cs", at) and (hash_ := BASE62.match(symbol, at + 2)):
-            out.append("Cs*_")
-            at = hash_.end()
+            continue
+        for numbered, replacement in NUMBERED:
+            if part := numbered.match(symbol, at):
+                out.append(replacement or part.group())
+                at = part.end()
+                break
         else:
             out.append(symbol[at])
             at += 1
